@@ -1,0 +1,38 @@
+# Two commands on a fresh machine:   make install results   and   make test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONSULTATIONS ?= sample polis-nz-biodiversity
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export MPLBACKEND ?= Agg
+
+.PHONY: install results test notebooks lint sample benchmarks clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# torch is pinned at install time only (constraints.txt: the CPU wheel); GPU users: see README.
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt torch
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+
+results:
+	@for c in $(CONSULTATIONS); do $(BIN)/analysis run $$c || exit 1; done
+
+test:
+	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks
+
+notebooks:
+	$(BIN)/python scripts/run_notebooks.py
+
+lint:
+	$(BIN)/ruff check src tests benchmarks scripts
+
+sample:
+	$(BIN)/python -m analysis.sample
+
+clean:
+	rm -rf data/processed/* reports/*

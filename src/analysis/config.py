@@ -1,0 +1,273 @@
+"""The consultation config (``consultation.yml``): load, validate, and settings with seeds.
+
+One YAML file per consultation names the input files, maps their columns to questions, maps each
+closed question's choices to positions, and holds every tunable setting (thresholds, seeds, backends).
+Validation errors name the offending key, file, column or choice.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from analysis import paths
+from analysis.errors import ConfigError
+
+#: Positions a closed choice can map to (``none``: the choice expresses no position, e.g. "Other").
+ChoicePosition = Literal["support", "oppose", "neutral", "unsure", "none"]
+#: Formats the ingest stage can read.
+SourceFormat = Literal[
+    "citizen_space", "surveymonkey", "qualtrics", "ms_forms", "generic", "folder", "regulations_gov", "polis"
+]
+Channel = Literal["online_survey", "email", "document", "other"]
+RespondentType = Literal["individual", "organisation", "unknown"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QuestionConfig(_Strict):
+    """One question of the consultation.
+
+    Attributes:
+        id: Stable short id (``q1``, ``q1_why``) used in every table.
+        text: The question as asked.
+        kind: ``closed`` (fixed choices) or ``open`` (free text).
+        choices: Closed questions only: choice label → position (``none`` for no position).
+        multi_select: Answers may hold several choices joined by ``choice_separator``.
+        choice_separator: Separator of multi-select answers.
+        other_choice: Label of an "Other (please specify)" choice whose free text is kept as the answer.
+        related_question: For an open question: the closed question it explains ("why?"); positions
+            uses the closed answers as free training labels for this question's text.
+    """
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    text: str
+    kind: Literal["closed", "open"]
+    choices: dict[str, ChoicePosition] = Field(default_factory=dict)
+    multi_select: bool = False
+    choice_separator: str = ";"
+    other_choice: str | None = None
+    related_question: str | None = None
+
+    @model_validator(mode="after")
+    def _check_choices(self) -> QuestionConfig:
+        if self.kind == "closed" and not self.choices:
+            raise ValueError(f"closed question {self.id!r} needs a 'choices' mapping (label: position)")
+        if self.kind == "open" and self.choices:
+            raise ValueError(f"open question {self.id!r} must not have 'choices'")
+        return self
+
+
+class SourceConfig(_Strict):
+    """One input file (or folder of files) and how its columns map onto the canonical tables.
+
+    Attributes:
+        file: Path relative to the consultation's raw folder (a file, or a folder for ``folder``).
+        format: Reader to use.
+        channel: How these responses arrived.
+        sheet: XLSX sheet name (default: the first sheet).
+        encoding: Force a text encoding (default: detected).
+        delimiter: Force a CSV delimiter (default: sniffed).
+        id_column: Column holding the platform's response id (default: a hash of the row).
+        submitted_at_column: Column holding the submission time.
+        respondent_type_column: Column saying individual / organisation.
+        respondent_type_map: Values of that column → ``individual`` | ``organisation`` | ``unknown``.
+        sector_column: Column holding the organisation's sector.
+        organisation_column: Column holding the organisation's name.
+        consent_column: Column holding publication consent.
+        consent_yes: Values of ``consent_column`` that mean "may publish" (case-insensitive).
+        name_column: Column holding the respondent's name (used only to redact it).
+        email_column: Column holding the respondent's email (used only to redact it).
+        columns: question id → column header in this file.
+        analyst_tag_columns: column header → question id (or ``""`` for the whole response) of
+            analyst coding columns to keep as human labels.
+        question_id: For ``folder`` / ``regulations_gov``: the open question the whole text answers.
+    """
+
+    file: str
+    format: SourceFormat
+    channel: Channel = "online_survey"
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    id_column: str | None = None
+    submitted_at_column: str | None = None
+    respondent_type_column: str | None = None
+    respondent_type_map: dict[str, RespondentType] = Field(default_factory=dict)
+    sector_column: str | None = None
+    organisation_column: str | None = None
+    consent_column: str | None = None
+    consent_yes: list[str] = Field(default_factory=lambda: ["yes", "y", "true", "1", "i agree", "agree"])
+    name_column: str | None = None
+    email_column: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    analyst_tag_columns: dict[str, str] = Field(default_factory=dict)
+    question_id: str | None = None
+
+
+class CampaignSettings(_Strict):
+    """Form-letter (campaign) detection settings (see :mod:`analysis.campaigns`)."""
+
+    enabled: bool = True
+    min_size: int = Field(5, ge=2)
+    near_threshold: float = Field(0.5, gt=0, le=1)
+    num_perm: int = Field(128, ge=16)
+    shingle_size: int = Field(5, ge=1)
+    min_chars: int = Field(80, ge=1)
+
+
+class ThemeSettings(_Strict):
+    """Theme discovery and assignment settings (see :mod:`analysis.themes`)."""
+
+    backend: Literal["tfidf", "sentence-transformers"] = "tfidf"
+    model: str | None = None
+    n_topics: int | Literal["auto"] = "auto"
+    min_score: float = 0.3
+    max_themes_per_answer: int = Field(3, ge=1)
+    min_answers: int = Field(5, ge=1)
+
+
+class PositionSettings(_Strict):
+    """Text stance settings (see :mod:`analysis.positions`)."""
+
+    confidence_threshold: float = Field(0.6, ge=0, le=1)
+    min_training: int = Field(20, ge=2)
+
+
+class Settings(_Strict):
+    """Global analysis settings: the one place seeds and count mode live."""
+
+    seed: int = 20211
+    count_mode: Literal["all", "unique"] = "unique"
+    min_cell: int = Field(5, ge=0)
+    language_detection: bool = True
+    campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
+    themes: ThemeSettings = Field(default_factory=ThemeSettings)
+    positions: PositionSettings = Field(default_factory=PositionSettings)
+
+
+class ConsultationConfig(_Strict):
+    """A whole consultation: metadata, sources, questions and settings."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    title: str
+    organisation: str = ""
+    opened: date | None = None
+    closed: date | None = None
+    url: str | None = None
+    synthetic: bool = False
+    sources: list[SourceConfig]
+    questions: list[QuestionConfig]
+    settings: Settings = Field(default_factory=Settings)
+
+    @model_validator(mode="after")
+    def _check_refs(self) -> ConsultationConfig:
+        ids = [q.id for q in self.questions]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate question ids: {dupes}")
+        known = set(ids)
+        for s in self.sources:
+            for qid in s.columns:
+                if qid not in known:
+                    raise ValueError(f"source {s.file!r} maps column for unknown question {qid!r}")
+            for col, qid in s.analyst_tag_columns.items():
+                if qid and qid not in known:
+                    raise ValueError(f"source {s.file!r}: analyst tag column {col!r} names unknown question {qid!r}")
+            if s.question_id and s.question_id not in known:
+                raise ValueError(f"source {s.file!r}: question_id {s.question_id!r} is not a question")
+        for q in self.questions:
+            if q.related_question and q.related_question not in known:
+                raise ValueError(f"question {q.id!r}: related_question {q.related_question!r} is not a question")
+        return self
+
+    def question(self, question_id: str) -> QuestionConfig:
+        """Return the question with this id (``KeyError`` naming it otherwise)."""
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        raise KeyError(f"unknown question {question_id!r}")
+
+    @property
+    def open_questions(self) -> list[QuestionConfig]:
+        """Open (free-text) questions, in config order."""
+        return [q for q in self.questions if q.kind == "open"]
+
+    @property
+    def closed_questions(self) -> list[QuestionConfig]:
+        """Closed questions, in config order."""
+        return [q for q in self.questions if q.kind == "closed"]
+
+
+def _format_validation_error(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: invalid consultation config"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        lines.append(f"  - {loc or '<top>'}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any], source: Path | str = "<config>") -> ConsultationConfig:
+    """Validate a config dict.
+
+    Args:
+        data: The parsed YAML mapping.
+        source: Where it came from (used in error messages).
+
+    Returns:
+        The validated config.
+
+    Raises:
+        ConfigError: Naming every invalid key.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the config must be a YAML mapping, got {type(data).__name__}")
+    try:
+        return ConsultationConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(Path(str(source)), err)) from None
+
+
+def load_config(path_or_consultation: str | Path, check_files: bool = True) -> ConsultationConfig:
+    """Load and validate ``consultation.yml``.
+
+    Args:
+        path_or_consultation: A path to the YAML file, or a consultation name under ``data/raw``.
+        check_files: Also check every source file exists.
+
+    Returns:
+        The validated config.
+
+    Raises:
+        ConfigError: The file is missing, is not YAML, is invalid, or names a missing input file.
+    """
+    p = Path(path_or_consultation)
+    if p.suffix.lower() not in (".yml", ".yaml"):
+        p = paths.config_path(str(path_or_consultation))
+    if not p.exists():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML: {err}") from None
+    cfg = parse_config(data, p)
+    if check_files:
+        for s in cfg.sources:
+            f = p.parent / s.file
+            if not f.exists():
+                raise ConfigError(f"{p}: source file not found: {f}")
+    return cfg
+
+
+def config_dir(cfg_path: str | Path) -> Path:
+    """Folder holding a config file (sources are relative to it)."""
+    p = Path(cfg_path)
+    if p.suffix.lower() not in (".yml", ".yaml"):
+        p = paths.config_path(str(cfg_path))
+    return p.parent

@@ -1,0 +1,139 @@
+"""Counting: the one place the count mode (all responses / unique submissions) is applied.
+
+* **all** mode: every response counts once.
+* **unique** mode: every copy of a form-letter campaign collapses into one unit (the campaign), so a
+  campaign of 300 letters counts once; its size is reported beside it. For any count the unit "has" a
+  category when at least one of its member responses has it (distinct-unit counting), so
+  ``n_all = n_unique + sum over campaigns (size - 1)`` holds for response totals.
+
+Shares carry Wilson 95% score intervals; cells below ``min_cell`` units are suppressed (``n`` and
+share blanked, ``suppressed`` set) in anything published, as statistical agencies do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(k: int | float, n: int | float, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion ``k / n``.
+
+    Args:
+        k: Successes (may be fractional after error correction).
+        n: Trials.
+        z: Normal quantile (default 95%).
+
+    Returns:
+        ``(low, high)``; ``(nan, nan)`` when ``n == 0``.
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = min(max(k / n, 0.0), 1.0)
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def counting_units(answers_clean: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """Map each (response, question) to its counting unit.
+
+    Args:
+        answers_clean: Table with ``response_id``, ``question_id`` and optionally ``campaign_id`` /
+            ``is_campaign_copy`` (``core_answers_clean``).
+        mode: ``"all"`` or ``"unique"``.
+
+    Returns:
+        DataFrame ``response_id, question_id, unit_id``.
+    """
+    if mode not in ("all", "unique"):
+        raise ValueError(f"count mode must be 'all' or 'unique', got {mode!r}")
+    out = answers_clean[["response_id", "question_id"]].copy()
+    out["unit_id"] = out["response_id"].astype(str)
+    if mode == "unique" and "campaign_id" in answers_clean.columns:
+        camp = answers_clean["campaign_id"]
+        copy = answers_clean.get("is_campaign_copy", camp.notna())
+        mask = camp.notna().to_numpy() & copy.fillna(False).astype(bool).to_numpy()
+        out.loc[mask, "unit_id"] = "campaign:" + camp[mask].astype(str)
+    return out
+
+
+def count_categories(
+    labelled: pd.DataFrame,
+    units: pd.DataFrame,
+    *,
+    table: str,
+    category_col: str,
+    group_col: str | None = None,
+    categories: Iterable[str] | None = None,
+    mode: str,
+    min_cell: int = 5,
+    denominator_units: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Count distinct units per (question, group, category) with shares, intervals and suppression.
+
+    Args:
+        labelled: Rows ``response_id, question_id, <category_col>[, <group_col>]`` (one row per label;
+            multi-label allowed).
+        units: Output of :func:`counting_units` for the same mode.
+        table: Name written in the ``table`` column of ``out_counts``.
+        category_col: Column holding the category (position, theme id ...).
+        group_col: Optional column holding the row dimension (respondent type, theme ...).
+        categories: Categories to report even when empty (zero rows are kept).
+        mode: Count mode written in the output.
+        min_cell: Suppress cells with fewer units than this (0 disables).
+        denominator_units: Units that form the denominator per question (and group); default: all
+            units in ``units`` for that question.
+
+    Returns:
+        A frame matching the ``out_counts`` schema.
+    """
+    lab = labelled.merge(units, on=["response_id", "question_id"], how="inner")
+    gcol = group_col or "__group"
+    if group_col is None:
+        lab = lab.assign(__group="all")
+    den_src = denominator_units if denominator_units is not None else units
+    if group_col is not None and group_col in den_src.columns:
+        den = den_src.groupby(["question_id", group_col])["unit_id"].nunique()
+    else:
+        den = den_src.groupby("question_id")["unit_id"].nunique()
+    rows = []
+    cats = list(categories) if categories is not None else None
+    for (qid, grp), sub in lab.groupby(["question_id", gcol], sort=True):
+        present = sorted(sub[category_col].astype(str).unique())
+        for cat in cats if cats is not None else present:
+            hit = sub[sub[category_col].astype(str) == cat]
+            n = int(hit["unit_id"].nunique())
+            d = int(den.get((qid, grp), 0) if isinstance(den.index, pd.MultiIndex) else den.get(qid, 0))
+            lo, hi = wilson_interval(n, d)
+            ev = ";".join(sorted(hit["response_id"].astype(str).unique()))
+            rows.append(
+                dict(table=table, question_id=qid, group=str(grp), category=cat, n=n, denominator=d,
+                     share=(n / d) if d else np.nan, ci_low=lo, ci_high=hi, suppressed=False,
+                     count_mode=mode, evidence_ids=ev or None)
+            )
+    out = pd.DataFrame(rows, columns=["table", "question_id", "group", "category", "n", "denominator", "share",
+                                      "ci_low", "ci_high", "suppressed", "count_mode", "evidence_ids"])
+    return suppress(out, min_cell)
+
+
+def suppress(counts: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """Blank ``n``/share/intervals of cells with ``0 < n < min_cell`` and mark them suppressed.
+
+    Zero cells are not suppressed (a zero discloses nobody). Returns a copy.
+    """
+    out = counts.copy()
+    out["n"] = out["n"].astype("Int64")
+    if min_cell <= 0 or out.empty:
+        return out
+    small = (out["n"].fillna(0) > 0) & (out["n"].fillna(0) < min_cell)
+    out.loc[small, ["share", "ci_low", "ci_high"]] = np.nan
+    out.loc[small, "n"] = pd.NA
+    out.loc[small, "suppressed"] = True
+    return out

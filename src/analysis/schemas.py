@@ -1,0 +1,277 @@
+"""One pandera schema per persisted table, checked on every write and read.
+
+Tables are named by layer (PUDL style): ``core_*`` are canonical, cleaned tables one stage builds and
+later stages read; ``out_*`` are count tables for publication. :func:`validate` wraps pandera so a
+wrong dtype, a missing column or a duplicate key raises :class:`~analysis.errors.TableSchemaError`
+with the table name in the message.
+
+Each stage owns the block of schemas it writes (marked below).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis.errors import TableSchemaError
+
+POSITIONS = ["support", "oppose", "neutral", "unsure", "unclear"]
+CHANNELS = ["online_survey", "email", "document", "other"]
+RESPONDENT_TYPES = ["individual", "organisation", "unknown"]
+THEME_SOURCES = ["discovered", "assigned", "overridden"]
+POSITION_SOURCES = ["closed", "text_model", "analyst", "votes"]
+COUNT_MODES = ["all", "unique"]
+
+
+def _str(nullable: bool = False, **kw) -> pa.Column:
+    return pa.Column(str, nullable=nullable, **kw)
+
+
+def _isin(values: list[str], nullable: bool = False) -> pa.Column:
+    return pa.Column(str, pa.Check.isin(values), nullable=nullable)
+
+
+# --- ingest (analysis.ingest) -------------------------------------------------------------------
+core_questions = pa.DataFrameSchema(
+    {
+        "question_id": _str(),
+        "text": _str(),
+        "kind": _isin(["closed", "open"]),
+        "choices": _str(),  # JSON object: choice label -> position (or "none"); "{}" for open questions
+        "order": pa.Column(int, pa.Check.ge(0)),
+    },
+    unique=["question_id"],
+    strict=True,
+    coerce=True,
+    name="core_questions",
+)
+
+core_responses = pa.DataFrameSchema(
+    {
+        "response_id": _str(),
+        "source_file": _str(),
+        "source_row": pa.Column(int, pa.Check.ge(1)),
+        "channel": _isin(CHANNELS),
+        "submitted_at": pa.Column("datetime64[ns]", nullable=True),
+        "respondent_type": _isin(RESPONDENT_TYPES),
+        "sector": _str(nullable=True),
+        "organisation": _str(nullable=True),
+        "publish_consent": pa.Column(bool),
+        "respondent_name": _str(nullable=True),  # PII: only used for redaction, never published
+        "respondent_email": _str(nullable=True),  # PII: only used for redaction, never published
+    },
+    unique=["response_id"],
+    strict=True,
+    coerce=True,
+    name="core_responses",
+)
+
+core_answers = pa.DataFrameSchema(
+    {
+        "response_id": _str(),
+        "question_id": _str(),
+        "answer": _str(),  # choice label(s) for closed questions, raw text for open ones
+        "language": _str(),  # ISO 639-1 guess ("en", "mi", ...) or "und" (undetermined)
+    },
+    unique=["response_id", "question_id"],
+    strict=True,
+    coerce=True,
+    name="core_answers",
+)
+
+core_analyst_tags = pa.DataFrameSchema(
+    {
+        "response_id": _str(),
+        "question_id": _str(),  # "" when the tag applies to the whole response
+        "tag": _str(),
+        "source_column": _str(),
+    },
+    unique=["response_id", "question_id", "tag"],
+    strict=True,
+    coerce=True,
+    name="core_analyst_tags",
+)
+
+core_rejects = pa.DataFrameSchema(
+    {
+        "file": _str(),
+        "row": pa.Column("Int64", nullable=True),
+        "column": _str(nullable=True),
+        "reason": _str(),
+        "raw": _str(nullable=True),  # the rejected content, so nothing is lost
+    },
+    strict=True,
+    coerce=True,
+    name="core_rejects",
+)
+
+
+def _ledger_balances(df: pd.DataFrame) -> pd.Series:
+    return df["rows_read"] == df["rows_kept"] + df["rows_rejected"]
+
+
+ledger = pa.DataFrameSchema(
+    {
+        "file": _str(),
+        "reader": _str(),
+        "rows_read": pa.Column(int, pa.Check.ge(0)),
+        "rows_kept": pa.Column(int, pa.Check.ge(0)),
+        "rows_rejected": pa.Column(int, pa.Check.ge(0)),
+        "sha256": _str(),
+    },
+    checks=[pa.Check(_ledger_balances, error="rows_read must equal rows_kept + rows_rejected")],
+    unique=["file"],
+    strict=True,
+    coerce=True,
+    name="ledger",
+)
+
+# --- campaigns + redaction (analysis.campaigns, analysis.redaction) -----------------------------
+core_answers_clean = pa.DataFrameSchema(
+    {
+        "response_id": _str(),
+        "question_id": _str(),
+        "answer": _str(),
+        "language": _str(),
+        "text_redacted": _str(),
+        "campaign_id": _str(nullable=True),
+        "is_campaign_copy": pa.Column(bool),
+        "personal_addition": _str(nullable=True),  # redacted text not in the campaign template
+    },
+    unique=["response_id", "question_id"],
+    strict=True,
+    coerce=True,
+    name="core_answers_clean",
+)
+
+core_campaigns = pa.DataFrameSchema(
+    {
+        "campaign_id": _str(),
+        "question_id": _str(),
+        "size": pa.Column(int, pa.Check.ge(2)),
+        "template": _str(),  # redacted
+    },
+    unique=["campaign_id"],
+    strict=True,
+    coerce=True,
+    name="core_campaigns",
+)
+
+# --- themes (analysis.themes) --------------------------------------------------------------------
+core_themes = pa.DataFrameSchema(
+    {
+        "question_id": _str(),
+        "theme_id": _str(),
+        "label": _str(),
+        "description": _str(nullable=True),
+        "parent_id": _str(nullable=True),
+        "keywords": _str(nullable=True),
+    },
+    unique=["question_id", "theme_id"],
+    strict=True,
+    coerce=True,
+    name="core_themes",
+)
+
+core_answer_themes = pa.DataFrameSchema(
+    {
+        "response_id": _str(),
+        "question_id": _str(),
+        "theme_id": _str(),
+        "score": pa.Column(float),
+        "source": _isin(THEME_SOURCES),
+    },
+    unique=["response_id", "question_id", "theme_id"],
+    strict=True,
+    coerce=True,
+    name="core_answer_themes",
+)
+
+# --- positions (analysis.positions) --------------------------------------------------------------
+core_answer_positions = pa.DataFrameSchema(
+    {
+        "response_id": _str(),
+        "question_id": _str(),
+        "position": _isin(POSITIONS),
+        "confidence": pa.Column(float, pa.Check.in_range(0.0, 1.0)),
+        "source": _isin(POSITION_SOURCES),
+    },
+    unique=["response_id", "question_id"],
+    strict=True,
+    coerce=True,
+    name="core_answer_positions",
+)
+
+# --- counts (analysis.counts) --------------------------------------------------------------------
+out_counts = pa.DataFrameSchema(
+    {
+        "table": _str(),  # which count: position, theme, theme_position, theme_respondent_type, ...
+        "question_id": _str(),
+        "group": _str(),  # the row dimension value (theme id, respondent type, "all")
+        "category": _str(),  # the column dimension value (position, theme id, ...)
+        "n": pa.Column("Int64", nullable=True),  # <NA> when suppressed
+        "denominator": pa.Column(int, pa.Check.ge(0)),
+        "share": pa.Column(float, nullable=True),
+        "ci_low": pa.Column(float, nullable=True),
+        "ci_high": pa.Column(float, nullable=True),
+        "suppressed": pa.Column(bool),
+        "count_mode": _isin(COUNT_MODES),
+        "evidence_ids": _str(nullable=True),  # ";"-joined response ids behind n (not published)
+    },
+    unique=["table", "question_id", "group", "category", "count_mode"],
+    strict=True,
+    coerce=True,
+    name="out_counts",
+)
+
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    s.name: s
+    for s in [
+        core_questions,
+        core_responses,
+        core_answers,
+        core_analyst_tags,
+        core_rejects,
+        ledger,
+        core_answers_clean,
+        core_campaigns,
+        core_themes,
+        core_answer_themes,
+        core_answer_positions,
+        out_counts,
+    ]
+}
+
+
+def register(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
+    """Register an extra table schema (stages with their own tables call this at import)."""
+    SCHEMAS[schema.name] = schema
+    return schema
+
+
+def validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Validate ``df`` against the schema of ``table`` and return the coerced copy.
+
+    Args:
+        df: The table.
+        table: Its name (a key of :data:`SCHEMAS`).
+
+    Returns:
+        A validated, dtype-coerced copy with columns in schema order.
+
+    Raises:
+        TableSchemaError: Naming the table and what is wrong (missing column, bad dtype, duplicate key).
+        KeyError: ``table`` has no schema.
+    """
+    schema = SCHEMAS[table]
+    try:
+        out = schema.validate(df.copy(), lazy=True)
+    except pa.errors.SchemaErrors as err:
+        fc = err.failure_cases
+        lines = [f"table {table!r} does not match its schema:"]
+        for _, r in fc.head(20).iterrows():
+            lines.append(f"  - {r.get('schema_context')} {r.get('column')!s}: {r.get('check')} (value: {r.get('failure_case')!r}, index: {r.get('index')})")
+        if len(fc) > 20:
+            lines.append(f"  ... and {len(fc) - 20} more failures")
+        raise TableSchemaError("\n".join(lines)) from None
+    return out[list(schema.columns)]
