@@ -265,7 +265,7 @@ def validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """
     schema = SCHEMAS[table]
     try:
-        out = schema.validate(df.copy(), lazy=True)
+        out = schema.validate(df.reset_index(drop=True), lazy=True)
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases
         lines = [f"table {table!r} does not match its schema:"]

@@ -1,0 +1,233 @@
+"""Chain the stages: raw → processed → reports, re-running only what changed.
+
+Each stage is ``module.run(cfg, raw_dir=..., processed_dir=...)`` (the report stage also takes
+``reports_dir``): a function of its declared inputs that writes its outputs. Before running a stage the
+pipeline hashes its inputs (the config file, the raw files it reads, the tables it reads and the source of the
+stage's own modules); when the hash equals the one recorded after the last successful run and the recorded
+outputs still exist, the stage is skipped. So editing ``codebook.yml`` re-runs themes and what depends on them,
+not ingest or campaigns. ``force=True`` re-runs everything.
+
+The manifest (``<processed>/cache/stages.json``) also records, per stage, which input hashes produced its
+outputs, so every output can be traced to the versions of the analyst's files it used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analysis import paths
+from analysis.config import ConsultationConfig, load_config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One pipeline stage.
+
+    Attributes:
+        name: Stage name (also the CLI sub-command).
+        module: Module holding ``run``.
+        tables_in: Processed tables the stage reads (missing optional ones are hashed as absent).
+        raw_in: Files under the consultation's raw folder the stage reads (globs allowed; ``*sources*`` means
+            every configured source file).
+        code: Modules whose source is part of the stage's identity.
+        needs_reports: The stage writes under the reports folder.
+    """
+
+    name: str
+    module: str
+    tables_in: tuple[str, ...] = ()
+    raw_in: tuple[str, ...] = ()
+    code: tuple[str, ...] = field(default_factory=tuple)
+    needs_reports: bool = False
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("ingest", "analysis.ingest", (), ("*sources*",), ("analysis.ingest", "analysis.schemas", "analysis.config")),
+    Stage(
+        "campaigns",
+        "analysis.campaigns",
+        ("core_answers", "core_responses", "core_questions"),
+        (),
+        ("analysis.campaigns", "analysis.redaction", "analysis.schemas"),
+    ),
+    Stage(
+        "themes",
+        "analysis.themes",
+        ("core_answers_clean", "core_analyst_tags", "core_responses", "core_questions"),
+        ("codebook.yml", "overrides.csv"),
+        ("analysis.themes", "analysis.embeddings", "analysis.codebook", "analysis.schemas"),
+    ),
+    Stage(
+        "positions",
+        "analysis.positions",
+        ("core_answers_clean", "core_answers", "core_questions", "core_responses", "core_answer_themes",
+         "core_statement_votes"),
+        ("analyst_positions.csv",),
+        ("analysis.positions", "analysis.schemas"),
+    ),
+    Stage(
+        "counts",
+        "analysis.counts_stage",
+        ("core_answers_clean", "core_responses", "core_questions", "core_answer_themes", "core_answer_positions",
+         "core_campaigns", "core_themes", "core_statement_votes"),
+        (),
+        ("analysis.counts", "analysis.counts_stage", "analysis.schemas"),
+    ),
+    Stage(
+        "report",
+        "analysis.report",
+        ("out_counts", "core_questions", "core_responses", "core_answers_clean", "core_campaigns", "core_themes",
+         "core_answer_themes", "core_answer_positions", "ledger", "core_rejects"),
+        (),
+        ("analysis.report", "analysis.charts", "analysis.quotes", "analysis.style"),
+        needs_reports=True,
+    ),
+)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _hash_tree(path: Path) -> str:
+    if path.is_file():
+        return _sha256_file(path)
+    if not path.exists():
+        return "absent"
+    h = hashlib.sha256()
+    for p in sorted(x for x in path.rglob("*") if x.is_file()):
+        h.update(str(p.relative_to(path)).encode())
+        h.update(_sha256_file(p).encode())
+    return h.hexdigest()
+
+
+def _module_source_hash(module: str) -> str:
+    mod = importlib.import_module(module)
+    file = getattr(mod, "__file__", None)
+    if not file:
+        return "builtin"
+    p = Path(file)
+    if p.name == "__init__.py":
+        return _hash_tree(p.parent)  # a sub-package: every file in it
+    return _sha256_file(p)
+
+
+def stage_inputs(stage: Stage, cfg_path: Path, cfg: ConsultationConfig, processed_dir: Path) -> dict[str, str]:
+    """Hash every declared input of ``stage``.
+
+    Returns:
+        Mapping input name → sha256 (``absent`` for optional inputs that do not exist).
+    """
+    raw_dir = cfg_path.parent
+    hashes: dict[str, str] = {"config": _sha256_file(cfg_path)}
+    for pattern in stage.raw_in:
+        if pattern == "*sources*":
+            for s in cfg.sources:
+                hashes[f"raw:{s.file}"] = _hash_tree(raw_dir / s.file)
+        else:
+            hashes[f"raw:{pattern}"] = _hash_tree(raw_dir / pattern)
+    for t in stage.tables_in:
+        hashes[f"table:{t}"] = _hash_tree(processed_dir / f"{t}.csv")
+    for m in stage.code:
+        try:
+            hashes[f"code:{m}"] = _module_source_hash(m)
+        except ImportError:
+            hashes[f"code:{m}"] = "absent"
+    return hashes
+
+
+def _digest(hashes: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
+
+
+def _load_manifest(path: Path) -> dict:
+    if path.exists():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            log.warning("stage manifest %s is unreadable; re-running every stage", path)
+    return {}
+
+
+def run(
+    consultation: str | Path,
+    *,
+    stages: Iterable[str] | None = None,
+    force: bool = False,
+    echo: Callable[[str], None] | None = None,
+) -> dict[str, list[Path]]:
+    """Run the pipeline for one consultation.
+
+    Args:
+        consultation: Consultation name under ``data/raw`` or a path to its ``consultation.yml``.
+        stages: Subset of stage names to run (default: all, in order).
+        force: Ignore the cache and re-run every selected stage.
+        echo: Called with one progress line per stage (the CLI prints them).
+
+    Returns:
+        Stage name → output paths (empty for skipped stages).
+    """
+    cfg_path = Path(consultation)
+    if cfg_path.suffix.lower() not in (".yml", ".yaml"):
+        cfg_path = paths.config_path(str(consultation))
+    cfg = load_config(cfg_path)
+    raw_dir = cfg_path.parent
+    processed_dir = paths.processed_dir(cfg.id)
+    reports_dir = paths.reports_dir(cfg.id)
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = paths.cache_dir(cfg.id) / "stages.json"
+    manifest = _load_manifest(manifest_path)
+    wanted = set(stages) if stages is not None else None
+    unknown = (wanted or set()) - {s.name for s in STAGES}
+    if unknown:
+        raise ValueError(f"unknown stage(s) {sorted(unknown)}; known: {[s.name for s in STAGES]}")
+    say = echo or (lambda _m: None)
+    results: dict[str, list[Path]] = {}
+    for stage in STAGES:
+        if wanted is not None and stage.name not in wanted:
+            continue
+        hashes = stage_inputs(stage, cfg_path, cfg, processed_dir)
+        digest = _digest(hashes)
+        prev = manifest.get(stage.name, {})
+        outputs_exist = all(Path(p).exists() for p in prev.get("outputs", [])) and prev.get("outputs")
+        if not force and prev.get("digest") == digest and outputs_exist:
+            say(f"[{stage.name}] up to date (inputs unchanged), skipped")
+            results[stage.name] = []
+            continue
+        say(f"[{stage.name}] running ...")
+        t0 = time.perf_counter()
+        mod = importlib.import_module(stage.module)
+        kwargs = dict(raw_dir=raw_dir, processed_dir=processed_dir)
+        if stage.needs_reports:
+            kwargs["reports_dir"] = reports_dir
+        outputs = [Path(p) for p in mod.run(cfg, **kwargs)]
+        log.info("stage %s wrote %d files in %.1fs", stage.name, len(outputs), time.perf_counter() - t0)
+        say(f"[{stage.name}] done: {len(outputs)} files")
+        manifest[stage.name] = {
+            "digest": digest,
+            "inputs": hashes,
+            "outputs": sorted(str(p) for p in outputs),
+        }
+        manifest_path.parent.mkdir(parents=True, exist_ok=True)
+        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        results[stage.name] = outputs
+    if wanted is None or "guard" in (wanted or set()) or "report" in (wanted or set()):
+        from analysis.redaction import guard
+
+        say("[guard] scanning reports for personal information ...")
+        guard(reports_dir)
+        say("[guard] clean")
+    return results
