@@ -26,6 +26,7 @@ test:
 	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks
 
 notebooks:
+	$(BIN)/python scripts/build_notebooks.py
 	$(BIN)/python scripts/run_notebooks.py
 
 lint:

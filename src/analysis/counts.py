@@ -94,7 +94,7 @@ def count_categories(
     Returns:
         A frame matching the ``out_counts`` schema.
     """
-    lab = labelled.merge(units, on=["response_id", "question_id"], how="inner")
+    lab = labelled.merge(units[["response_id", "question_id", "unit_id"]], on=["response_id", "question_id"], how="inner")
     gcol = group_col or "__group"
     if group_col is None:
         lab = lab.assign(__group="all")

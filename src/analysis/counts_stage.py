@@ -46,7 +46,7 @@ def response_counts(responses: pd.DataFrame, answers_clean: pd.DataFrame, min_ce
         units["unit_id"] = units["response_id"]
         if mode == "unique":
             hit = units["response_id"].map(first)
-            units.loc[hit.notna(), "unit_id"] = "campaign:" + hit[hit.notna()]
+            units.loc[hit.notna(), "unit_id"] = "campaign:" + hit[hit.notna()].astype(str)
         units = units.merge(lab[["response_id", "channel"]], on="response_id")
         frames.append(
             count_categories(lab, units, table="responses", category_col="respondent_type", group_col="channel",
@@ -88,7 +88,8 @@ def build_counts(cfg: ConsultationConfig, processed_dir: Path) -> pd.DataFrame:
     if answer_positions is not None:
         from analysis.positions import position_counts
 
-        frames.append(position_counts(answer_positions, answers_clean, responses, answer_themes, cfg))
+        confusion = _optional("core_position_confusion", processed_dir)
+        frames.append(position_counts(answer_positions, answers_clean, responses, answer_themes, cfg, confusion=confusion))
     frames = [f for f in frames if f is not None and len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

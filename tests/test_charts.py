@@ -1,0 +1,201 @@
+"""Charts: house style, honest marks for suppressed cells, alt text, nothing cut off, byte-identical files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+from analysis import charts, schemas, style
+from analysis.report_data import derive_counts
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "results"))
+import results_frames as rf  # noqa: E402
+
+QO = rf.QUESTION_OPEN
+
+
+@pytest.fixture(scope="module")
+def frames() -> dict[str, pd.DataFrame]:
+    f = {k: schemas.validate(v, k) for k, v in rf.build_frames().items()}
+    f["out_counts"] = schemas.validate(
+        derive_counts(f["core_answers_clean"], f["core_responses"], f["core_answer_themes"],
+                      f["core_answer_positions"], f["core_themes"], mode="unique", min_cell=5), "out_counts")
+    return f
+
+
+def _texts(fig: Figure) -> list[Text]:
+    """Texts that are actually drawn (tick labels only inside the axis view and when the axis is on)."""
+    tick_labels, drawn = set(), []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                for lab in (tick.label1, tick.label2):
+                    tick_labels.add(id(lab))
+                    if (ax.axison and lab.get_visible() and lab.get_text().strip()
+                            and lo - 1e-9 <= tick.get_loc() <= hi + 1e-9):
+                        drawn.append(lab)
+    return drawn + [t for t in fig.findobj(Text)
+                    if id(t) not in tick_labels and t.get_visible() and t.get_text().strip()]
+
+
+def _all_text(fig: Figure) -> str:
+    return "\n".join(t.get_text() for t in _texts(fig))
+
+
+def _assert_readable(fig: Figure) -> None:
+    """Every text is inside the figure, at least 9 pt, and tick labels of one axis do not overlap."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    fb = fig.bbox
+    assert fig.get_figwidth() == style.FIG_WIDTH and fig.dpi == style.DPI
+    for t in _texts(fig):
+        assert t.get_fontsize() >= style.MIN_FONT, t.get_text()
+        bb = t.get_window_extent(renderer)
+        assert bb.x0 >= fb.x0 - 1 and bb.x1 <= fb.x1 + 1, f"cut off horizontally: {t.get_text()!r}"
+        assert bb.y0 >= fb.y0 - 1 and bb.y1 <= fb.y1 + 1, f"cut off vertically: {t.get_text()!r}"
+    for ax in fig.axes:
+        labels = [lab for lab in ax.get_yticklabels() if lab.get_text()]
+        boxes = sorted((lab.get_window_extent(renderer) for lab in labels), key=lambda b: b.y0)
+        for a, b in zip(boxes, boxes[1:], strict=False):
+            assert a.y1 <= b.y0 + 0.5, "y tick labels overlap"
+    # the title (suptitle) must not collide with any axes (incl. legends above the plot)
+    title = fig._suptitle
+    if title is not None:
+        tb = title.get_window_extent(renderer)
+        for ax in fig.axes:
+            assert not tb.overlaps(ax.get_tightbbox(renderer)), "title overlaps a plot"
+
+
+def test_every_chart_is_readable_states_n_and_footnote(frames):
+    f, c = frames, frames["out_counts"]
+    figs = [
+        charts.responses_chart(f["core_responses"], footnote="Source: test."),
+        charts.position_chart(c, "q1", question_text=rf.LONG_CLOSED_TEXT, footnote="Source: test."),
+        charts.theme_chart(c, f["core_themes"], QO, question_text=rf.OPEN_TEXT, footnote="Source: test."),
+        charts.theme_position_chart(c, f["core_themes"], QO, question_text=rf.OPEN_TEXT, footnote="Source: test."),
+        charts.theme_respondent_chart(c, f["core_themes"], QO, question_text=rf.OPEN_TEXT, footnote="Source: test."),
+        charts.campaign_chart(f["core_answers_clean"], f["core_campaigns"], footnote="Source: test."),
+    ]
+    for fig in figs:
+        text = _all_text(fig)
+        assert "n = " in text and "Source: test." in text
+        _assert_readable(fig)
+    # long question text is wrapped, never one overlong line
+    assert all(len(line) <= style.TITLE_WRAP for line in figs[1]._suptitle.get_text().splitlines())
+
+
+def test_position_chart_diverges_and_counts_match_table(frames):
+    c = frames["out_counts"]
+    fig = charts.position_chart(c, "q1", question_text=rf.LONG_CLOSED_TEXT)
+    ax = fig.axes[0]
+    widths = [(round(p.get_x(), 6), p.get_width()) for p in ax.patches]
+    row = c[(c["table"] == "position") & (c["question_id"] == "q1") & (c["group"] == "all")].set_index("category")
+    # oppose drawn to the left of zero, support to the right, lengths = shares in percent
+    assert any(x < 0 and w == pytest.approx(100 * row.loc["oppose", "share"]) for x, w in widths)
+    assert any(x == 0 and w == pytest.approx(100 * row.loc["support", "share"]) for x, w in widths)
+    assert "45% (36)" in _all_text(fig)
+    alt = charts.position_alt(c, "q1", question_text=rf.LONG_CLOSED_TEXT)
+    assert "support 45% (36)" in alt and "oppose 45% (36)" in alt and "n = 80" in alt
+
+
+def test_suppressed_cells_are_hatched_not_zero(frames):
+    f, c = frames, frames["out_counts"]
+    theme = c[(c["table"] == "theme") & (c["question_id"] == QO)]
+    assert theme["suppressed"].sum() == 2  # kp_4_0 (3 answers) and kp_4_8 (1 answer) are below 5
+    fig = charts.theme_chart(c, f["core_themes"], QO, question_text=rf.OPEN_TEXT)
+    hatched = [p for p in fig.axes[0].patches if p.get_hatch() == style.SUPPRESSED_HATCH]
+    assert len(hatched) == 2 and all(p.get_width() > 0 for p in hatched)
+    assert _all_text(fig).count("<5") == 2
+    heat = charts.theme_respondent_chart(c, f["core_themes"], QO, question_text=rf.OPEN_TEXT)
+    n_supp = int(c[(c["table"] == "theme_by_respondent_type") & (c["question_id"] == QO)]["suppressed"].sum())
+    assert len([p for p in heat.axes[0].patches if p.get_hatch() == style.SUPPRESSED_HATCH]) == n_supp
+    assert f"{n_supp} cells with fewer than 5" in charts.theme_respondent_alt(c, f["core_themes"], QO,
+                                                                            question_text=rf.OPEN_TEXT)
+
+
+def test_save_figure_is_byte_identical_and_writes_alt_text(frames, tmp_path):
+    c = frames["out_counts"]
+    outs = []
+    for run in ("a", "b"):
+        fig = charts.theme_chart(c, frames["core_themes"], QO, question_text=rf.OPEN_TEXT, footnote="x")
+        alt = charts.theme_alt(c, frames["core_themes"], QO, question_text=rf.OPEN_TEXT)
+        outs.append(charts.save_figure(fig, tmp_path / run / "themes", alt))
+    for a, b in zip(*outs, strict=True):
+        assert a.name == b.name and a.read_bytes() == b.read_bytes()
+    png, svg, alt = outs[0]
+    assert [p.name for p in outs[0]] == ["themes.png", "themes.svg", "themes.alt.txt"]
+    assert b"tIME" not in png.read_bytes() and b"Software" not in png.read_bytes()
+    assert b"<dc:date>" not in svg.read_bytes()
+    assert "School uniform is harming the student's self expression 25% (20)" in alt.read_text()
+    from PIL import Image
+
+    with Image.open(png) as im:
+        assert im.size[0] == 800
+
+
+def test_edge_cases_empty_one_sided_single_respondent():
+    # empty question: no rows at all
+    empty = schemas.validate(pd.DataFrame(columns=list(schemas.out_counts.columns)), "out_counts")
+    fig = charts.position_chart(empty, "q9", question_text="Nobody answered")
+    assert "No positions recorded" in _all_text(fig)
+    assert "no positions were recorded" in charts.position_alt(empty, "q9", question_text="Nobody answered")
+    # everybody on one side
+    from analysis.counts import count_categories, counting_units
+
+    ans = pd.DataFrame({"response_id": [f"r{i}" for i in range(12)], "question_id": "q1"})
+    units = counting_units(ans, "all")
+    lab = ans.assign(position="support")
+    c = count_categories(lab, units, table="position", category_col="position", categories=schemas.POSITIONS,
+                         mode="all", min_cell=5)
+    fig = charts.position_chart(c, "q1", question_text="All agree?")
+    _assert_readable(fig)
+    assert "100% (12)" in _all_text(fig) and "0% (0)" in _all_text(fig)
+    assert "support 100% (12), oppose 0% (0)" in charts.position_alt(c, "q1", question_text="All agree?")
+    # a single respondent: suppressed, drawn hatched, never as 0
+    c1 = count_categories(lab.head(1), counting_units(ans.head(1), "all"), table="position", category_col="position",
+                          categories=schemas.POSITIONS, mode="all", min_cell=5)
+    fig = charts.position_chart(c1, "q1", question_text="One person")
+    assert any(p.get_hatch() == style.SUPPRESSED_HATCH for p in fig.axes[0].patches)
+    assert "<5" in _all_text(fig) and "(1)" not in _all_text(fig)
+
+
+def test_campaign_chart_and_responses_alt(frames):
+    f = frames
+    alt = charts.campaign_alt(f["core_answers_clean"], f["core_campaigns"])
+    assert "all 92 responses with the 81 unique submissions" in alt and "12 responses (13%)" in alt
+    assert "Online survey: 68 (55 individuals, 13 organisations)" in charts.responses_alt(f["core_responses"])
+
+
+def test_wrap_never_exceeds_width_and_style_is_scoped():
+    label = "School uniforms increase conformity or harm individuality and other long words here"
+    assert all(len(line) <= 20 for line in style.wrap(label, 20).splitlines())
+    before = dict(matplotlib.rcParams)
+    charts.theme_chart(schemas.validate(pd.DataFrame(columns=list(schemas.out_counts.columns)), "out_counts"),
+                       None, "q", question_text="t")
+    assert matplotlib.rcParams["svg.hashsalt"] == before["svg.hashsalt"]  # house style does not leak globally
+    assert matplotlib.rcParams["font.size"] == before["font.size"]
+
+
+def test_very_long_labels_and_many_themes_stay_readable():
+    from analysis.counts import count_categories, counting_units
+
+    n_themes, n = 18, 200
+    ans = pd.DataFrame({"response_id": [f"r{i}" for i in range(n)], "question_id": "q"})
+    lab = pd.DataFrame([{"response_id": f"r{i}", "question_id": "q", "theme_id": f"t{i % n_themes}"}
+                        for i in range(n) if i % 3])
+    c = count_categories(lab, counting_units(ans, "all"), table="theme", category_col="theme_id", mode="all",
+                         min_cell=5)
+    themes = pd.DataFrame({"question_id": "q", "theme_id": [f"t{k}" for k in range(n_themes)],
+                           "label": [f"Theme {k}: " + "concerns about the cumulative effect of the proposed "
+                                     "regulation on small rural businesses and volunteer organisations" * 2
+                                     for k in range(n_themes)]})
+    question = "Q: " + "To what extent do you agree with the proposed changes to the funding formula? " * 4
+    fig = charts.theme_chart(c, themes, "q", question_text=question, footnote="Source: test.")
+    _assert_readable(fig)

@@ -1,0 +1,104 @@
+"""Embedding backends and the disk cache (no download: the sentence-transformers model is built here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from themes_helpers import polis_texts
+
+from analysis import embeddings as E
+from analysis.config import ThemeSettings
+from analysis.errors import ConfigError
+
+
+def test_tfidf_backend_normalised_deterministic_and_fingerprinted():
+    texts = polis_texts()
+    a = E.TfidfSvdBackend(n_components=64, seed=1).fit(texts)
+    b = E.TfidfSvdBackend(n_components=64, seed=1).fit(texts)
+    va, vb = a.encode(texts[:20]), b.encode(texts[:20])
+    assert va.dtype == np.float32 and va.shape == (20, 64)
+    np.testing.assert_allclose(np.linalg.norm(va, axis=1), 1.0, rtol=1e-5)
+    assert np.array_equal(va, vb) and a.fingerprint == b.fingerprint
+    # related statements are closer than unrelated ones
+    s = va @ va.T
+    assert s[0, 0] > s[0, 1:].max()
+    c = E.TfidfSvdBackend(n_components=64, seed=1).fit(texts[:-1])
+    assert c.fingerprint != a.fingerprint  # the fitted corpus is part of the identity
+    assert E.TfidfSvdBackend(n_components=32, seed=1).fit(texts).fingerprint != a.fingerprint
+
+
+def test_tfidf_backend_tiny_corpora():
+    one = E.TfidfSvdBackend().fit(["only one answer"])
+    v = one.encode(["only one answer", "something else"])
+    assert v.shape[0] == 2 and np.isfinite(v).all()
+    assert E.TfidfSvdBackend().fit(["!!!", "???", "..."]).encode(["!!!"]).shape[0] == 1
+    assert E.TfidfSvdBackend().fit(["a b"]).encode([]).shape[0] == 0
+
+
+def test_cache_hit_does_not_re_encode(tmp_path):
+    texts = polis_texts()[:30]
+    be = E.TfidfSvdBackend(n_components=16, seed=2).fit(texts)
+    cache = E.EmbeddingCache(tmp_path)
+    first = cache.encode(be, texts, key="q1")
+    assert cache.n_encoded_ == 30
+    again = cache.encode(be, list(reversed(texts)), key="q1")
+    assert cache.n_encoded_ == 0
+    assert np.array_equal(again, first[::-1])
+    cache.encode(be, texts + ["a brand new statement about wetlands"], key="q1")
+    assert cache.n_encoded_ == 1
+    # a new process (new cache object) reads the same file
+    fresh = E.EmbeddingCache(tmp_path)
+    assert np.array_equal(fresh.encode(be, texts, key="q1"), first) and fresh.n_encoded_ == 0
+    # another fingerprint never reuses these vectors
+    other = E.TfidfSvdBackend(n_components=8, seed=2).fit(texts)
+    fresh.encode(other, texts, key="q1")
+    assert fresh.n_encoded_ == 30
+
+
+def _tiny_model_dir(tmp_path):
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, WordEmbeddings
+    from sentence_transformers.sentence_transformer.modules.word_embeddings import WhitespaceTokenizer
+
+    vocab = ["water", "rivers", "birds", "forest", "tax", "money", "housing", "rent"]
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(len(vocab), 12)).astype(np.float32)
+    tok = WhitespaceTokenizer(vocab=vocab, do_lower_case=True)
+    words = WordEmbeddings(tokenizer=tok, embedding_weights=weights)
+    model = SentenceTransformer(modules=[words, Pooling(12, pooling_mode="mean")], device="cpu")
+    folder = tmp_path / "tiny-model"
+    model.save(str(folder))
+    return folder
+
+
+def test_sentence_transformer_backend_loads_local_folder(tmp_path):
+    folder = _tiny_model_dir(tmp_path)
+    be = E.SentenceTransformerBackend(str(folder))
+    v = be.encode(["rivers and birds", "tax money rent"])
+    assert v.shape == (2, 12) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    assert be.fingerprint.startswith("st:v1:tiny-model:") and len(be.fingerprint.split(":")[-1]) == 16
+    assert E.SentenceTransformerBackend(str(folder)).fingerprint == be.fingerprint
+    assert np.array_equal(be.encode(["rivers and birds"]), v[:1])
+    settings = ThemeSettings(backend="sentence-transformers", model=str(folder))
+    assert E.make_backend(settings, seed=1).fingerprint == be.fingerprint
+
+
+def test_missing_model_names_the_fallback(tmp_path):
+    with pytest.raises(ConfigError, match=r"(?s)'no-such-model-xyz'.*backend: tfidf"):
+        E.SentenceTransformerBackend("no-such-model-xyz")
+    with pytest.raises(ConfigError, match="model is empty"):
+        E.make_backend(ThemeSettings(backend="sentence-transformers"), seed=1)
+
+
+def test_minilm_weights_checked_before_loading(tmp_path, monkeypatch):
+    fake = tmp_path / "model"
+    fake.mkdir()
+    (fake / "model.safetensors").write_bytes(b"not the real weights")
+    monkeypatch.setattr(E, "_find_minilm_package_dir", lambda: fake)
+    with pytest.raises(ConfigError, match="does not match the pinned all-MiniLM-L6-v2 hash"):
+        E.verified_minilm_dir()
+    with pytest.raises(ConfigError, match="refusing"):
+        E.SentenceTransformerBackend("all-MiniLM-L6-v2")
+    monkeypatch.setattr(E, "_find_minilm_package_dir", lambda: None)
+    assert E.verified_minilm_dir() is None

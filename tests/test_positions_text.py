@@ -1,0 +1,104 @@
+"""Text stance model and active learning on real ArgKP arguments."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.config import parse_config
+from analysis.stance import StanceModel, cross_val_predictions, propose_for_coding
+from analysis.text_positions import text_positions
+
+FIX = Path(__file__).parent / "fixtures" / "positions"
+
+
+@pytest.fixture(scope="module")
+def cannabis() -> pd.DataFrame:
+    arg = pd.read_csv(FIX / "argkp_two_topics.csv")
+    sub = arg[arg["topic"] == "We should legalize cannabis"].sample(frac=1.0, random_state=3).reset_index(drop=True)
+    return sub.assign(label=np.where(sub["stance"] == 1, "support", "oppose"), text=sub["argument"])
+
+
+def test_model_learns_stance_from_sixty_ticked_texts(cannabis):
+    tr, te = cannabis.iloc[:60], cannabis.iloc[60:]
+    m = StanceModel(seed=1, confidence_threshold=0.0).fit(tr["text"].tolist(), tr["label"].tolist())
+    pred = m.predict(te["text"].tolist())
+    assert m.classes_ == ["oppose", "support"]
+    assert (pred["position"] == te["label"].to_numpy()).mean() >= 0.7  # 30 held-out texts, chance = 0.5
+    assert pred["confidence"].between(0.5, 1.0).all()
+
+
+def test_threshold_makes_unsure_predictions_unclear(cannabis):
+    tr, te = cannabis.iloc[:60], cannabis.iloc[60:]
+    texts = te["text"].tolist()
+    loose = StanceModel(seed=1, confidence_threshold=0.0).fit(tr["text"].tolist(), tr["label"].tolist())
+    top = loose.predict(texts)["confidence"].max()
+    assert "unclear" not in set(loose.predict(texts)["position"])
+    strict = StanceModel(seed=1, confidence_threshold=top + 1e-9).fit(tr["text"].tolist(), tr["label"].tolist())
+    assert set(strict.predict(texts)["position"]) == {"unclear"}
+    mid = StanceModel(seed=1, confidence_threshold=0.6).fit(tr["text"].tolist(), tr["label"].tolist())
+    p = mid.predict(texts)
+    assert ((p["confidence"] < 0.6) == (p["position"] == "unclear")).all()
+
+
+def test_model_refuses_a_single_position():
+    with pytest.raises(ValueError, match="two positions"):
+        StanceModel().fit(["a", "b", "c"], ["support"] * 3)
+
+
+def test_cross_val_predictions_are_out_of_fold_and_deterministic(cannabis):
+    sub = cannabis.iloc[:40]
+    a = cross_val_predictions(StanceModel(seed=5), sub["text"].tolist(), sub["label"].tolist())
+    b = cross_val_predictions(StanceModel(seed=5), sub["text"].tolist(), sub["label"].tolist())
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 40 and list(a["true"]) == list(sub["label"])
+    # out-of-fold accuracy is below in-sample accuracy (no leakage), but above chance
+    full = StanceModel(seed=5, confidence_threshold=0.0).fit(sub["text"].tolist(), sub["label"].tolist())
+    in_sample = (full.predict(sub["text"].tolist())["position"] == sub["label"].to_numpy()).mean()
+    decided = a[a["position"] != "unclear"]
+    oof = (decided["position"] == decided["true"]).mean()
+    assert in_sample == 1.0 and 0.55 <= oof < 1.0
+
+
+def test_propose_for_coding_spreads_over_different_texts(cannabis):
+    tr = cannabis.iloc[:20]
+    m = StanceModel(seed=2).fit(tr["text"].tolist(), tr["label"].tolist())
+    dup = "Cannabis is a plant."
+    pool = pd.concat([cannabis.iloc[20:60][["arg_id", "text"]],
+                      pd.DataFrame({"arg_id": [f"dup{i}" for i in range(15)], "text": [dup] * 15})],
+                     ignore_index=True)
+    prop = propose_for_coding(m, pool, 6, seed=4)
+    assert len(prop) == 6 and prop["arg_id"].is_unique and list(prop["rank"]) == list(range(1, 7))
+    assert (prop["text"] == dup).sum() <= 1  # duplicates collapse into one k-means cluster
+    # the proposals are among the least certain answers of the pool
+    proba = m.predict_proba(pool["text"].tolist())
+    margins = np.abs(proba[:, 0] - proba[:, 1])
+    assert prop["margin"].max() <= np.sort(margins)[4 * 6 - 1] + 1e-12
+    again = propose_for_coding(m, pool, 6, seed=4)
+    assert list(again["arg_id"]) == list(prop["arg_id"])
+    cold = propose_for_coding(None, pool, 5, seed=4)
+    assert len(cold) == 5 and cold["arg_id"].is_unique and (cold["margin"] == 0).all()
+
+
+def test_too_little_training_data_gives_unclear_with_a_logged_reason(cannabis, caplog):
+    cfg = parse_config({
+        "id": "t", "title": "T", "sources": [{"file": "x.csv", "format": "generic"}],
+        "questions": [{"id": "q1", "text": "Legalise?", "kind": "closed",
+                       "choices": {"Yes": "support", "No": "oppose"}},
+                      {"id": "q1_why", "text": "Why?", "kind": "open", "related_question": "q1"}],
+        "settings": {"positions": {"min_training": 20}},
+    })
+    sub = cannabis.iloc[:25]
+    answers = pd.DataFrame({"response_id": sub["arg_id"], "question_id": "q1_why", "answer": sub["text"],
+                            "language": "en"})
+    closed = pd.DataFrame({"response_id": sub["arg_id"].iloc[:10], "question_id": "q1",
+                           "position": sub["label"].iloc[:10], "confidence": 1.0, "source": "closed"})
+    with caplog.at_level(logging.WARNING, logger="analysis.text_positions"):
+        res = text_positions(answers, closed, None, cfg)
+    assert "min_training=20" in caplog.text
+    assert len(res.positions) == 15 and set(res.positions["position"]) == {"unclear"}
+    assert set(res.positions["question_id"]) == {"q1"} and res.confusion.empty and not res.models
