@@ -196,7 +196,7 @@ def evaluate_sample(raw: Path, processed: Path) -> None:
     rows = []
     for qid, g in ans.groupby("question_id"):
         mine, truth = at[at["question_id"] == qid], gt[gt["question_id"] == qid]
-        for th in sorted(set(truth["theme_id"]) | set(mine["theme_id"]) - {"other", "_untranslated"}):
+        for th in sorted((set(truth["theme_id"]) | set(mine["theme_id"])) - {"other", "_untranslated"}):
             rows.append({"question": qid, "theme": th, "n": len(g),
                          "truth_pct": 100 * truth.loc[truth["theme_id"] == th, "response_key"].nunique() / len(g),
                          "mine_pct": 100 * mine.loc[mine["theme_id"] == th, "key"].nunique() / len(g)})

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from themes_helpers import answers, polis_texts
+from test_themes_helpers import answers, polis_texts
 
 from analysis.codebook import load_codebook, load_overrides, parse_codebook
 from analysis.errors import ConfigError, InputError

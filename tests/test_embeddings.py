@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from themes_helpers import polis_texts
+from test_themes_helpers import polis_texts
 
 from analysis import embeddings as E
 from analysis.config import ThemeSettings

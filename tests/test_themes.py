@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from themes_helpers import answers, argkp_answers, argkp_codebook, config, polis_texts
+from test_themes_helpers import answers, argkp_answers, argkp_codebook, config, polis_texts
 
 from analysis import themes
 from analysis.codebook import parse_codebook
@@ -168,7 +168,6 @@ def test_split_delete_languages_campaigns_and_few_shot(dirs, caplog):
     raw, proc = dirs
     cfg = config()
     base = argkp_answers()
-    n = len(base)
     mi = answers(["Me tiaki tātou i ngā manu me ngā awa", "He nui rawa te utu o ngā kākahu kura"], prefix="m",
                  language="mi")
     template = "School uniforms are expensive and a burden for poor families who cannot afford them."
@@ -187,12 +186,6 @@ def test_split_delete_languages_campaigns_and_few_shot(dirs, caplog):
     copies = [before[f"c{i:03d}"] for i in range(6)]
     assert all(c == copies[1] for c in copies[2:]) and copies[0] >= copies[1]  # template themed once
     assert copies[0] != copies[1]  # the personal addition adds that respondent's own theme
-    # few-shot: analyst tags become examples (counted in the metadata)
-    args = base.iloc[:12]
-    write_table(pd.DataFrame({"response_id": args["response_id"], "question_id": "q1",
-                              "tag": ["kp_4_2"] * 6 + ["school uniforms SAVES costs"] * 6, "source_column": "x"}),
-                "core_analyst_tags", proc)
-    book["questions"]["q1"]["themes"][0]["translations"] = {"mi": ["manu", "awa", "kākahu"]}
     book["operations"] = [
         {"op": "split", "question": "q1", "id": "kp_4_6", "into": [
             {"id": "cost_parents", "label": "Cost to parents", "seed_phrases": ["parents pay", "families afford"]},
@@ -200,19 +193,28 @@ def test_split_delete_languages_campaigns_and_few_shot(dirs, caplog):
         {"op": "delete", "question": "q1", "id": "kp_4_9"},
     ]
     (raw / "codebook.yml").write_text(yaml.safe_dump(book))
-    caplog.set_level("INFO", logger="analysis.themes")
     _run(cfg, raw, proc)
     after = _sets(proc)
-    assert "_untranslated" not in after["m000"] | after["m001"]
+    for rid in before:  # the split re-scores only kp_4_6's answers; the delete sends kp_4_9's to other
+        expected = before[rid] - {"kp_4_6", "kp_4_9", "other"}
+        assert after[rid] - {"cost_parents", "cost_school", "other"} == expected, rid
+        assert bool(after[rid] & {"cost_parents", "cost_school"}) == ("kp_4_6" in before[rid]), rid
+        if before[rid] == {"kp_4_9"}:
+            assert after[rid] == {"other"}
+    # few-shot: analyst tags become examples (counted in the metadata); translations theme te reo answers
+    args = base.iloc[:12]
+    write_table(pd.DataFrame({"response_id": args["response_id"], "question_id": "q1",
+                              "tag": ["kp_4_2"] * 6 + ["school uniforms SAVES costs"] * 6, "source_column": "x"}),
+                "core_analyst_tags", proc)
+    book["questions"]["q1"]["themes"][0]["translations"] = {"mi": ["manu", "awa", "kākahu"]}
+    (raw / "codebook.yml").write_text(yaml.safe_dump(book))
+    caplog.set_level("INFO", logger="analysis.themes")
+    _run(cfg, raw, proc)
+    tagged = _sets(proc)
+    assert "_untranslated" not in tagged["m000"] | tagged["m001"]
     meta = read_table("out_theme_model", proc).set_index("theme_id")
-    assert "analyst-coded answers used as few-shot examples" in caplog.text
+    assert "12 analyst-coded answers used as few-shot examples" in caplog.text
     assert meta.loc["kp_4_2", "n_coded_answers"] == 6 and meta.loc["kp_4_3", "n_coded_answers"] == 6
-    for rid in [r for r in before if r.startswith("arg")][:n]:
-        if "kp_4_9" in before[rid]:
-            assert "kp_4_9" not in after[rid]
-        if "kp_4_6" in before[rid]:
-            assert after[rid] & {"cost_parents", "cost_school"}
-        assert not after[rid] & {"kp_4_6", "kp_4_9"}
 
 
 def test_theme_counts_both_modes(dirs):

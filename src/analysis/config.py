@@ -120,7 +120,7 @@ class CampaignSettings(_Strict):
     num_perm: int = Field(128, ge=16)
     shingle_size: int = Field(3, ge=1)
     min_chars: int = Field(80, ge=1)
-    #: Min estimated containment (copy in centre or centre in copy) to join a campaign's centre.
+    #: Min share of the campaign template's shingles a copy must contain (or Jaccard with the template).
     containment: float = Field(0.5, gt=0, le=1)
     #: Share of copies a sentence must appear in to be part of the template.
     template_share: float = Field(0.5, gt=0, le=1)

@@ -53,6 +53,27 @@ core_position_confusion = schemas.register(
 out_position_counts = schemas.register(schemas.out_counts.set_name("out_position_counts"))
 
 
+def _codes(values: Sequence[str], classes: Sequence[str]) -> np.ndarray:
+    """Integer code of each value in ``classes`` (-1 when absent)."""
+    idx = {c: i for i, c in enumerate(classes)}
+    return np.fromiter((idx.get(v, -1) for v in values), dtype=np.int64, count=len(values))
+
+
+def _matrix_from_codes(t: np.ndarray, p: np.ndarray, true_classes: Sequence[str],
+                       pred_classes: Sequence[str]) -> np.ndarray:
+    nt, npc = len(true_classes), len(pred_classes)
+    ok = (t >= 0) & (p >= 0)
+    m = np.bincount(p[ok] * nt + t[ok], minlength=npc * nt).reshape(npc, nt).astype(float)
+    col = m.sum(axis=0)
+    p_idx = {c: j for j, c in enumerate(pred_classes)}
+    for i, c in enumerate(true_classes):
+        if col[i] == 0:
+            if c in p_idx:
+                m[p_idx[c], i] = 1.0
+            col[i] = m[:, i].sum() or 1.0
+    return m / col
+
+
 def misclassification_matrix(
     true: Sequence[str], pred: Sequence[str], true_classes: Sequence[str], pred_classes: Sequence[str]
 ) -> np.ndarray:
@@ -60,19 +81,10 @@ def misclassification_matrix(
 
     A true class without examples gets an identity column (assumed predicted as itself).
     """
-    t_idx = {c: i for i, c in enumerate(true_classes)}
-    p_idx = {c: j for j, c in enumerate(pred_classes)}
-    m = np.zeros((len(pred_classes), len(true_classes)))
-    for t, p in zip(true, pred, strict=True):
-        if t in t_idx and p in p_idx:
-            m[p_idx[p], t_idx[t]] += 1
-    col = m.sum(axis=0)
-    for i, c in enumerate(true_classes):
-        if col[i] == 0:
-            if c in p_idx:
-                m[p_idx[c], i] = 1.0
-            col[i] = m[:, i].sum() or 1.0
-    return m / col
+    true, pred = list(true), list(pred)
+    if len(true) != len(pred):
+        raise ValueError("true and pred must have the same length")
+    return _matrix_from_codes(_codes(true, true_classes), _codes(pred, pred_classes), true_classes, pred_classes)
 
 
 def adjusted_prevalence(pred_share: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -126,14 +138,15 @@ def bootstrap_prevalence(
     k = len(true_classes)
     if total <= 0:
         return np.zeros(k), np.zeros((n_boot, k))
-    m = misclassification_matrix(cv_true, cv_pred, true_classes, pred_classes)
+    t_codes, p_codes = _codes(list(cv_true), true_classes), _codes(list(cv_pred), pred_classes)
+    m = _matrix_from_codes(t_codes, p_codes, true_classes, pred_classes)
     p_hat = adjusted_prevalence(pred_counts / total, m)
     rng = np.random.default_rng(seed)
     reps = np.empty((n_boot, k))
     n_lab = len(cv_true)
     for b in range(n_boot):
         idx = rng.integers(0, n_lab, n_lab) if n_lab else np.array([], dtype=int)
-        mb = misclassification_matrix(cv_true[idx], cv_pred[idx], true_classes, pred_classes)
+        mb = _matrix_from_codes(t_codes[idx], p_codes[idx], true_classes, pred_classes)
         qb = rng.multinomial(int(total), pred_counts / total) / total
         reps[b] = adjusted_prevalence(qb, mb)
     return p_hat, reps

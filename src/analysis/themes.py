@@ -291,8 +291,8 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
         if campaigns is not None and len(campaigns):
             corpus += campaigns["template"].astype(str).tolist()
         if codebook is not None:
+            # base themes only: operations (even splits) never move the answers' embeddings
             corpus += [t for q in codebook.questions.values() for th in q.themes for t in prototype_texts(th)]
-            corpus += [t for op in codebook.operations if op.op == "split" for p in op.into for t in prototype_texts(p)]
         backend.fit(corpus)
 
     def embed_units(texts, key):
