@@ -199,3 +199,49 @@ def test_very_long_labels_and_many_themes_stay_readable():
     question = "Q: " + "To what extent do you agree with the proposed changes to the funding formula? " * 4
     fig = charts.theme_chart(c, themes, "q", question_text=question, footnote="Source: test.")
     _assert_readable(fig)
+
+
+def test_neither_side_labels_fit_beside_large_sided_bars():
+    # big support counts next to a small neutral + suppressed unclear (label "26 + <5"): was cut off
+    rows = []
+    for k, (sup, opp, neu, unc) in enumerate([(174, 22, 26, 3), (111, 22, 16, 2), (10, 2, 0, 4)]):
+        for pos, n in (("support", sup), ("oppose", opp), ("neutral", neu), ("unclear", unc)):
+            rows += [{"response_id": f"r{k}-{pos}-{i}", "question_id": "q", "theme_id": f"t{k}", "position": pos}
+                     for i in range(n)]
+    lab = pd.DataFrame(rows)
+    from analysis.counts import count_categories, counting_units
+
+    units = counting_units(lab[["response_id", "question_id"]], "all")
+    c = count_categories(lab, units, table="theme_position", category_col="position", group_col="theme_id",
+                         denominator_units=units, mode="all", min_cell=5)
+    themes = pd.DataFrame({"question_id": "q", "theme_id": ["t0", "t1", "t2"], "label": ["Human rights and privacy safeguards",
+                                                                         "Cross-border data access and law-enforcement "
+                                                                         "powers", "Other (no codebook theme matched)"]})
+    fig = charts.theme_position_chart(c, themes, "q", question_text="Q", footnote="Source: test.")
+    assert "26 + <5" in _all_text(fig)
+    _assert_readable(fig)
+
+
+def test_theme_support_chart_matches_votes_and_stays_readable():
+    f = rf.build_polis_frames()
+    sup, themes = f["out_theme_support"], f["core_themes"]
+    fig = charts.theme_support_chart(sup, themes, rf.POLIS_QUESTION, question_text=rf.POLIS_TEXT,
+                                     footnote="Source: test.")
+    _assert_readable(fig)
+    ax = fig.axes[0]
+    bars = sorted((p.get_width() for p in ax.patches), reverse=True)
+    s = rf.polis_statements().groupby("theme_id")[["agrees", "disagrees"]].sum()
+    expected = sorted((100 * s["agrees"] / (s["agrees"] + s["disagrees"])).tolist(), reverse=True)
+    assert bars == pytest.approx(expected)
+    text = _all_text(fig)
+    assert "Source: test." in text and "50%" in text and "statements" in text
+    # value labels sit right of 100%: clear of bars, whiskers and the 50% line
+    renderer = fig.canvas.get_renderer()
+    x100 = ax.transData.transform((100, 0))[0]
+    labels = [t for t in ax.texts if "votes" in t.get_text()]
+    assert len(labels) == len(s)
+    assert all(t.get_window_extent(renderer).x0 > x100 for t in labels)
+    alt = charts.theme_support_alt(sup, themes, rf.POLIS_QUESTION, question_text=rf.POLIS_TEXT)
+    assert all(lab in alt for lab in themes["label"])
+    empty = charts.theme_support_chart(None, themes, rf.POLIS_QUESTION, question_text="Q")
+    assert "No votes recorded" in _all_text(empty)

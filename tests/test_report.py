@@ -230,3 +230,89 @@ def test_synthetic_warning_and_count_table_of_the_configured_mode(tmp_path):
     labels = [r[5] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert "'=cost(1)" in labels and len(ws["A"]) - 1 == len(both[both["table"] == "theme"])
     assert "'=cost(1)" in (tmp_path / "r" / "tables" / "theme.csv").read_text()
+
+
+# --- Pol.is: statements voted on by participants ---------------------------------------------------
+ATTRIBUTION = ("Data was gathered using the Polis software (compdemocracy.org/polis) and is sub-licensed under "
+               "CC BY 4.0 with Attribution to The Computational Democracy Project.")
+
+
+def _wilson_low(k: int, n: int, z: float = 1.959963984540054) -> float:
+    p = k / n
+    return (p + z * z / (2 * n) - z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+
+
+@pytest.fixture(scope="module")
+def polis_built(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("polis")
+    proc = _write(rf.build_polis_frames(), root / "processed")
+    raw = root / "raw"
+    raw.mkdir()
+    (raw / "README.md").write_text("# Example\n\nIntro.\n\n## Attribution\n"
+                                   + ATTRIBUTION.replace(" is sub-licensed", "\nis sub-licensed") + "\n\n## Other\nNot this.\n", encoding="utf-8")
+    cfg = parse_config(rf.polis_config_dict())
+    report.build_report(cfg, proc, root / "a", raw_dir=raw)
+    report.build_report(cfg, proc, root / "b", raw_dir=raw)
+    return {"root": root, "a": root / "a", "b": root / "b", "proc": proc, "raw": raw, "cfg": cfg}
+
+
+def test_polis_statements_are_worded_as_statements_voted_on(polis_built):
+    md = (polis_built["a"] / "summary.md").read_text()
+    s = rf.polis_statements()
+    n = len(s)
+    supported = sum(_wilson_low(int(a), int(a + d)) > 0.5 for a, d in zip(s["agrees"], s["disagrees"], strict=True))
+    assert 0 < supported < n
+    assert (f"- Of {n} statements, {supported} ({supported / n:.0%}) were supported by most voters (agree share "
+            f"above 50% with 95% confidence).") in md
+    votes = int((s["agrees"] + s["disagrees"] + s["passes"]).sum())
+    assert f"{rf.POLIS_PARTICIPANTS} participants cast {votes:,} votes on the {n} statements" in md
+    assert f"**{n} statements** were accepted by moderation and voted on (4 further statements" in md
+    assert "submitted statements" in md
+    you_said = md[md.index("## You said"):md.index("## We did")]
+    assert "respondents" not in you_said and "supported the proposal" not in md
+    assert "We received" not in md and "charts/responses.png" not in md
+
+
+def test_polis_theme_support_table_chart_and_quotes(polis_built):
+    md = (polis_built["a"] / "summary.md").read_text()
+    s = rf.polis_statements()
+    rows = []
+    for label, g in s.groupby("theme_label"):
+        a, d = int(g["agrees"].sum()), int(g["disagrees"].sum())
+        row = f"| {label} | {len(g)} | {a + d:,} | {a / (a + d):.0%} |"
+        assert row in md, row
+        rows.append((a / (a + d), md.index(row)))
+    assert [p for _, p in sorted(rows, reverse=True)] == sorted(p for _, p in rows)  # most supported first
+    quotes = re.findall(r"^  > \u201c(.+)\u201d \u2014 (.+)$", md, flags=re.M)
+    assert 3 <= len(quotes) <= 2 * s["theme_id"].nunique()
+    assert {who for _, who in quotes} == {"A participant"}
+    assert all(any(q in text for text in s["statement"]) for q, _ in quotes)
+    charts_dir = polis_built["a"] / "charts"
+    assert sorted(p.name for p in charts_dir.glob("*.png")) == ["statements_theme_support.png"]
+    alt = (charts_dir / "statements_theme_support.alt.txt").read_text()
+    assert all(label in alt for label in s["theme_label"].unique())
+    html = (polis_built["a"] / "summary.html").read_text()
+    assert html.count("<img") == 1 and "Agree + disagree votes</th>" in html
+    sup = pd.read_csv(polis_built["a"] / "tables" / "theme_support.csv")
+    assert set(sup["label"]) == set(s["theme_label"]) and sup["n_statements"].sum() == len(s)
+    assert {"theme_support", "statement_votes"} <= set(openpyxl.load_workbook(polis_built["a"] / "tables.xlsx").sheetnames)
+    from html.parser import HTMLParser
+
+    HTMLParser().feed(html)
+
+
+def test_polis_attribution_reruns_and_detection(polis_built, tmp_path):
+    for name in ("summary.md", "summary.html"):
+        text = " ".join((polis_built["a"] / name).read_text().split())
+        assert ATTRIBUTION in text and "Not this." not in text, name
+    assert _files(polis_built["a"]) == _files(polis_built["b"])
+    # ATTRIBUTION.md wins over the README; no statement -> no attribution section
+    (polis_built["raw"] / "ATTRIBUTION.md").write_text("# Attribution\n\nCite us like this.\n", encoding="utf-8")
+    cfg = polis_built["cfg"]
+    report.build_report(cfg, polis_built["proc"], tmp_path / "c", raw_dir=polis_built["raw"])
+    assert "Cite us like this." in (tmp_path / "c" / "summary.md").read_text()
+    report.build_report(cfg, polis_built["proc"], tmp_path / "d")
+    assert "### Attribution" not in (tmp_path / "d" / "summary.md").read_text()
+    # positions from votes mark a Pol.is conversation even when the source format is not "polis"
+    report.build_report(parse_config(rf.polis_config_dict("generic")), polis_built["proc"], tmp_path / "e")
+    assert "were supported by most voters" in (tmp_path / "e" / "summary.md").read_text()

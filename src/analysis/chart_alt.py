@@ -18,6 +18,7 @@ from analysis.chart_data import (
     response_matrix,
     theme_position_rows,
     theme_rows,
+    theme_support_rows,
 )
 
 
@@ -105,3 +106,21 @@ def campaign_alt(answers_clean: pd.DataFrame, campaigns: pd.DataFrame | None, ma
     return (f"Bar chart comparing all {style.fmt_int(s['total'])} responses with the {style.fmt_int(s['unique'])} "
             f"unique submissions. {style.fmt_int(s['copies'])} responses ({style.fmt_pct(share)}) are copies of "
             f"{s['n_campaigns']} campaign(s)" + (f" ({camps})." if camps else "."))
+
+
+def theme_support_alt(support: pd.DataFrame | None, themes: pd.DataFrame | None, question_id: str, *,
+                      question_text: str) -> str:
+    """Alt text of :func:`theme_support_chart`."""
+    rows = theme_support_rows(support, themes, question_id)
+    if not rows:
+        return f"Chart of how strongly the themes of '{question_text}' were supported: no votes were recorded."
+    parts = []
+    for r in rows:
+        if r["share"] is None:
+            parts.append(f"{r['label']}: no agree or disagree votes ({r['n_statements']} statements)")
+            continue
+        parts.append(f"{r['label']}: {style.fmt_pct(r['share'])} agree (95% interval {style.fmt_pct(r['ci_low'])}"
+                     f"\u2013{style.fmt_pct(r['ci_high'])}; {r['n_statements']} statements, "
+                     f"{style.fmt_int(r['votes'])} votes)")
+    return (f"Bar chart of the share of agree votes among agree and disagree votes on the statements of each of "
+            f"{len(rows)} themes of '{question_text}', with 95% intervals and a line at 50%. " + "; ".join(parts) + ".")

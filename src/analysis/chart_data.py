@@ -234,3 +234,29 @@ def campaign_summary(answers_clean: pd.DataFrame | None, campaigns: pd.DataFrame
     copies = int(sizes.sum())
     return dict(total=total, copies=copies, own=total - copies, unique=total - copies + len(sizes),
                 n_campaigns=len(sizes), campaigns=camps)
+
+
+def theme_support_rows(support: pd.DataFrame | None, themes: pd.DataFrame | None, question_id: str) -> list[dict]:
+    """``out_theme_support`` rows of one question with theme labels, most-supported first.
+
+    Each row: ``theme_id``, ``label``, ``n_statements``, ``agrees``, ``disagrees``, ``passes`` (or
+    ``None``), ``votes`` (agree + disagree), ``share``, ``ci_low``, ``ci_high`` (``None`` without votes).
+    Ties are broken by number of votes then theme id, so the order is deterministic.
+    """
+    if support is None or support.empty:
+        return []
+    s = support[support["question_id"] == question_id]
+    labels: dict[str, str] = {}
+    if themes is not None and len(themes):
+        t = themes[themes["question_id"] == question_id]
+        labels = dict(zip(t["theme_id"].astype(str), t["label"].astype(str), strict=True))
+    rows = []
+    for r in s.itertuples(index=False):
+        share = None if pd.isna(r.agree_share) else float(r.agree_share)
+        rows.append({"theme_id": str(r.theme_id), "label": labels.get(str(r.theme_id), str(r.theme_id)),
+                     "n_statements": int(r.n_statements), "agrees": int(r.agrees), "disagrees": int(r.disagrees),
+                     "passes": None if pd.isna(r.passes) else int(r.passes), "votes": int(r.agrees) + int(r.disagrees),
+                     "share": share, "ci_low": None if pd.isna(r.ci_low) else float(r.ci_low),
+                     "ci_high": None if pd.isna(r.ci_high) else float(r.ci_high)})
+    rows.sort(key=lambda r: (-(r["share"] if r["share"] is not None else -1.0), -r["votes"], r["theme_id"]))
+    return rows

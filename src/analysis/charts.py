@@ -37,6 +37,7 @@ from analysis.chart_alt import (
     theme_alt,
     theme_position_alt,
     theme_respondent_alt,
+    theme_support_alt,
 )
 from analysis.chart_data import (
     Cell,
@@ -47,6 +48,7 @@ from analysis.chart_data import (
     response_matrix,
     theme_position_rows,
     theme_rows,
+    theme_support_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,8 @@ __all__ = [
     "theme_position_alt",
     "theme_respondent_chart",
     "theme_respondent_alt",
+    "theme_support_chart",
+    "theme_support_alt",
 ]
 
 
@@ -132,7 +136,7 @@ def _diverging(
                                                           (cells[p].suppressed or (cells[p].n or 0) > 0)
                                                           for _, cells in rows)]
     if neither:
-        ax, ax2 = fig.subplots(1, 2, sharey=True, width_ratios=[3, 1.25])
+        ax, ax2 = fig.subplots(1, 2, sharey=True, width_ratios=[3, 1.5])
     else:
         ax, ax2 = fig.add_subplot(), None
     ys = np.arange(len(rows))[::-1]
@@ -160,7 +164,7 @@ def _diverging(
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)
     if ax2 is not None:
-        totals = []
+        totals, labels = [], []
         for y, (_, cells) in zip(ys, rows, strict=True):
             left = 0.0
             for pos in neither:
@@ -175,9 +179,13 @@ def _diverging(
             parts = [cell_text(cells[p], scale, min_cell) if cells[p].suppressed
                      else style.fmt_int(cells[p].n or 0)
                      for p in neither if p in cells and (cells[p].suppressed or (cells[p].n or 0) > 0)]
-            ax2.text(left + pad, y, " + ".join(parts) if parts else "0", va="center", ha="left",
-                     fontsize=style.MIN_FONT)
-        ax2.set_xlim(0, max(totals + [1.0]) * 1.9 + pad)
+            labels.append(" + ".join(parts) if parts else "0")
+        # bars take a share of the narrow panel that leaves room for the longest label on their right
+        longest = max(len(lab) for lab in labels)
+        lim2 = max(totals + [1.0]) / max(0.2, 0.55 - 0.03 * longest)
+        for y, left, lab in zip(ys, totals, labels, strict=True):
+            ax2.text(left + 0.03 * lim2, y, lab, va="center", ha="left", fontsize=style.MIN_FONT)
+        ax2.set_xlim(0, lim2)
         ax2.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{abs(x):.0f}{unit}"))
         ax2.set_xlabel("Neither side")
         ax2.tick_params(axis="y", length=0, labelleft=False)
@@ -504,6 +512,64 @@ def campaign_chart(answers_clean: pd.DataFrame, campaigns: pd.DataFrame | None, 
     handles += [Patch(color=colours[k % len(colours)], label=style.wrap(f"{c['label']} ({style.fmt_int(c['size'])})", 40))
                 for k, c in enumerate(s["campaigns"])]
     _axes_legend(ax, handles, ncols=2)
+    return fig
+
+
+# --- Pol.is theme support -------------------------------------------------------------------------
+@_styled
+def theme_support_chart(
+    support: pd.DataFrame | None,
+    themes: pd.DataFrame | None,
+    question_id: str,
+    *,
+    question_text: str,
+    footnote: str = "",
+) -> Figure:
+    """Agree share of the votes on each theme's statements (Pol.is), with 95% Wilson interval whiskers.
+
+    Args:
+        support: ``out_theme_support``.
+        themes: ``core_themes`` (labels).
+        question_id: The question.
+        question_text: Title.
+        footnote: Source/method line.
+
+    Returns:
+        The figure.
+    """
+    rows = theme_support_rows(support, themes, question_id)
+    labels = [style.wrap(r["label"]) for r in rows]
+    height = 1.7 + sum(0.2 + 0.17 * _lines(lab) for lab in labels) + 0.2 * _lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = _figure(height)
+    _frame(fig, question_text, "Bars: agree votes as a share of agree + disagree votes on the statements of each theme "
+           "(passes excluded); whiskers: 95% Wilson interval (too narrow: the same people vote on many statements); "
+           f"dashed line: 50%. {footnote}".strip())
+    if not rows:
+        _empty(fig, "No votes recorded for this question")
+        return fig
+    ax = fig.add_subplot()
+    ys = np.arange(len(rows))[::-1]
+    for y, r in zip(ys, rows, strict=True):
+        text = f"{r['n_statements']} statements, {style.fmt_int(r['votes'])} votes"
+        if r["share"] is None:
+            ax.text(103.0, y, "no votes (" + text + ")", va="center", ha="left", fontsize=style.MIN_FONT)
+            continue
+        v = 100 * r["share"]
+        _bar(ax, y, 0.0, v, style.BAR_COLOUR, False)
+        lo, hi = 100 * r["ci_low"], 100 * r["ci_high"]
+        ax.errorbar(v, y, xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], fmt="none", ecolor="#222222",
+                    elinewidth=1, capsize=3)
+        ax.text(103.0, y, f"{style.fmt_pct(r['share'])} ({text})", va="center", ha="left",
+                fontsize=style.MIN_FONT)
+    ax.axvline(50, color="#444444", linestyle="--", linewidth=1, zorder=0)
+    xmax = 170.0  # labels sit in their own column right of 100%, clear of bars, whiskers and the 50% line
+    ax.set_xlim(0, xmax)
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:.0f}%"))
+    ax.set_xlabel("Agree share of the votes on the theme's statements", x=50 / xmax, ha="center")
+    ax.set_yticks(ys, labels)
+    ax.tick_params(axis="y", length=0)
+    ax.spines["bottom"].set_bounds(0, 100)
     return fig
 
 

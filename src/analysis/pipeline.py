@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ STAGES: tuple[Stage, ...] = (
         "report",
         "analysis.report",
         ("*",),
-        (),
+        ("README.md", "ATTRIBUTION.md"),
         needs_reports=True,
     ),
 )
@@ -107,8 +108,13 @@ def _hash_tree(path: Path) -> str:
     return h.hexdigest()
 
 
-def stage_inputs(stage: Stage, cfg_path: Path, cfg: ConsultationConfig, processed_dir: Path) -> dict[str, str]:
+def stage_inputs(
+    stage: Stage, cfg_path: Path, cfg: ConsultationConfig, processed_dir: Path, own_outputs: Iterable[str] = ()
+) -> dict[str, str]:
     """Hash every declared input of ``stage``.
+
+    ``own_outputs`` (file names the stage wrote last time) are left out of a ``*`` input, so a stage's own
+    outputs never count as its inputs.
 
     Returns:
         Mapping input name → sha256 (``absent`` for optional inputs that do not exist).
@@ -123,10 +129,11 @@ def stage_inputs(stage: Stage, cfg_path: Path, cfg: ConsultationConfig, processe
             hashes[f"raw:{pattern}"] = _hash_tree(raw_dir / pattern)
     for t in stage.tables_in:
         if t == "*":  # every table and stage record in the processed folder
+            skip = {Path(o).name for o in own_outputs}
             for p in sorted(processed_dir.glob("*")):
-                if p.is_file() and p.suffix in (".csv", ".json", ".yml"):
+                if p.is_file() and p.suffix in (".csv", ".json", ".yml") and p.name not in skip:
                     hashes[f"table:{p.name}"] = _sha256_file(p)
-        else:
+        elif f"{t}.csv" not in {Path(o).name for o in own_outputs}:
             hashes[f"table:{t}"] = _hash_tree(processed_dir / f"{t}.csv")
     # The whole package's source (modules and templates) is part of every stage's identity: a code change
     # re-runs everything, an edit to an analyst file re-runs only the stages that read it.
@@ -194,9 +201,9 @@ def run(
     for stage in STAGES:
         if wanted is not None and stage.name not in wanted:
             continue
-        hashes = stage_inputs(stage, cfg_path, cfg, processed_dir)
-        digest = _digest(hashes)
         prev = manifest.get(stage.name, {})
+        hashes = stage_inputs(stage, cfg_path, cfg, processed_dir, prev.get("outputs", []))
+        digest = _digest(hashes)
         outputs_exist = all(Path(p).exists() for p in prev.get("outputs", [])) and prev.get("outputs")
         if not force and prev.get("digest") == digest and outputs_exist:
             say(f"[{stage.name}] up to date (inputs unchanged), skipped")
@@ -208,6 +215,8 @@ def run(
         kwargs = dict(raw_dir=raw_dir, processed_dir=processed_dir)
         if stage.needs_reports:
             kwargs["reports_dir"] = reports_dir
+            if reports_dir.is_dir():  # output only, fully regenerated: no stale charts from earlier runs
+                shutil.rmtree(reports_dir)
         # One BLAS thread: the models here are small and sparse, where BLAS threads only spin (20x slower on
         # a busy 2-core machine, measured), and single-threaded sums keep floats byte-identical across runs.
         with threadpool_limits(limits=1, user_api="blas"):

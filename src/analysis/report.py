@@ -37,10 +37,11 @@ from analysis.chart_data import (
     theme_labels,
     theme_position_rows,
     theme_rows,
+    theme_support_rows,
 )
 from analysis.config import ConsultationConfig
-from analysis.quotes import select_quotes
-from analysis.report_data import derive_counts, load_tables
+from analysis.quotes import display, select_quotes
+from analysis.report_data import derive_counts, is_polis, load_tables, statement_position_counts, vote_summary
 from analysis.report_methods import methods_context
 from analysis.report_tables import write_tables
 
@@ -160,7 +161,7 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
                       footnote: str, charts_dir: Path, written: list[Path]) -> dict:
     qid, text = q.id, q.text
     ctx: dict = {"id": qid, "text": text, "kind": q.kind, "charts": [], "notes": [], "positions": [],
-                 "by_type": [], "themes": [], "n": 0, "n_more_themes": 0}
+                 "by_type": [], "themes": [], "n": 0, "n_more_themes": 0, "polis": False, "support": []}
     ans = t.get("core_answers_clean")
     if ans is not None:
         ctx["n_answers"] = int((ans["question_id"] == qid).sum())
@@ -230,6 +231,108 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
     return ctx
 
 
+#: How a Pol.is statement's vote-based position is described (see :mod:`analysis.statement_support`).
+STATEMENT_VERDICTS = {
+    "support": "were supported by most voters (agree share above 50% with 95% confidence)",
+    "oppose": "were opposed by most voters (agree share below 50% with 95% confidence)",
+    "unclear": "had no clear majority (the 95% interval of the agree share includes 50%, or no votes)",
+}
+#: Attribution of a quoted Pol.is statement (statements are anonymous).
+POLIS_ATTRIBUTION = "A participant"
+
+
+def statement_sentences(counts: dict[str, int]) -> list[str]:
+    """Sentences on how many Pol.is statements most voters supported / opposed / split on.
+
+    The first reads ``"Of 154 statements, 122 (79%) were supported by most voters (...)"``.
+    """
+    total = sum(counts.values())
+    if not total:
+        return []
+    out = []
+    for pos in ("support", "oppose", "unclear"):
+        n = counts.get(pos, 0)
+        if pos != "support" and not n:
+            continue
+        part = f"{style.fmt_int(n)} ({style.fmt_pct(n / total)}) {STATEMENT_VERDICTS[pos]}."
+        out.append(f"Of {style.fmt_int(total)} statements, {part}" if not out else f"{part[0].upper()}{part[1:]}")
+    return out
+
+
+def polis_votes_sentence(summary: dict | None) -> str | None:
+    """``"536 participants cast 29,188 votes on the 154 statements (...)"`` from :func:`vote_summary`."""
+    if not summary:
+        return None
+    split = f"{style.fmt_int(summary['agrees'])} agree, {style.fmt_int(summary['disagrees'])} disagree"
+    if summary["passes"] is not None:
+        split += f", {style.fmt_int(summary['passes'])} pass"
+    who = f"{style.fmt_int(summary['participants'])} participants" if summary["participants"] else "Participants"
+    per = (f"; each statement was voted on by up to {style.fmt_int(summary['max_voters'])} participants "
+           f"(median {style.fmt_int(summary['median_voters'])})" if summary["max_voters"] is not None else "")
+    return (f"{who} cast {style.fmt_int(summary['votes'])} votes on the {style.fmt_int(summary['statements'])} "
+            f"statements ({split}){per}.")
+
+
+def _polis_question_context(q, t: dict, quotes: pd.DataFrame, footnote: str, charts_dir: Path,
+                            written: list[Path]) -> dict:
+    """"You said" for a Pol.is question: statement verdicts, per-theme support table, chart and quotes."""
+    qid = q.id
+    ctx: dict = {"id": qid, "text": q.text, "kind": q.kind, "charts": [], "notes": [], "positions": [],
+                 "by_type": [], "themes": [], "n": 0, "n_more_themes": 0, "polis": True, "support": []}
+    pcounts = statement_position_counts(t.get("core_answer_positions"), qid)
+    ctx["n"] = sum(pcounts.values())
+    ctx["positions"] = [{"sentence": s} for s in statement_sentences(pcounts)]
+    votes = t.get("core_statement_votes")
+    if votes is not None:
+        ctx["votes_sentence"] = polis_votes_sentence(vote_summary(votes[votes["question_id"] == qid],
+                                                                 t.get("ledger")))
+    if not ctx["positions"]:
+        ctx["notes"].append("No vote-based positions were recorded for these statements.")
+    support, themes = t.get("out_theme_support"), t.get("core_themes")
+    for r in theme_support_rows(support, themes, qid):
+        qs = [] if quotes.empty else (
+            quotes[(quotes["question_id"] == qid) & (quotes["theme_id"] == r["theme_id"])]
+            .sort_values("rank")["display"].head(QUOTES_PER_THEME).tolist())
+        share = "no agree or disagree votes" if r["share"] is None else (
+            f"{style.fmt_pct(r['share'])} agree (95% CI {style.fmt_pct(r['ci_low'])}\u2013{style.fmt_pct(r['ci_high'])})")
+        ctx["support"].append({
+            "label": r["label"], "statements": style.fmt_int(r["n_statements"]), "votes": style.fmt_int(r["votes"]),
+            "share": "\u2013" if r["share"] is None else style.fmt_pct(r["share"]),
+            "ci": "\u2013" if r["share"] is None else f"{style.fmt_pct(r['ci_low'])}\u2013{style.fmt_pct(r['ci_high'])}",
+            "sentence": f"\u201c{r['label']}\u201d ({style.fmt_int(r['n_statements'])} statements, "
+                        f"{style.fmt_int(r['votes'])} agree or disagree votes): {share}.",
+            "quotes": qs})
+    if ctx["support"]:
+        kw = dict(question_text=q.text)
+        ctx["charts"].append(_chart(lambda: charts.theme_support_chart(support, themes, qid, footnote=footnote, **kw),
+                                    charts.theme_support_alt(support, themes, qid, **kw), f"{qid}_theme_support",
+                                    charts_dir, written, "Support for each theme's statements"))
+    elif t.get("core_answer_themes") is None:
+        ctx["notes"].append("Themes were not analysed for these statements (no themes table).")
+    else:
+        ctx["notes"].append("No theme support was recorded for these statements (no out_theme_support table).")
+    return ctx
+
+
+def polis_quotes(quotes: pd.DataFrame) -> pd.DataFrame:
+    """Quotes of Pol.is statements attributed to "A participant" (statements are anonymous)."""
+    if quotes.empty:
+        return quotes
+    out = quotes.copy()
+    out["attribution"] = POLIS_ATTRIBUTION
+    out["display"] = [display(r.quote, POLIS_ATTRIBUTION, bool(r.leading_ellipsis), bool(r.trailing_ellipsis))
+                      for r in out.itertuples(index=False)]
+    return out
+
+
+def _polis_asked(t: dict) -> dict:
+    """"We asked" facts of a Pol.is conversation: accepted / moderated-out statements, votes."""
+    votes, rej = t.get("core_statement_votes"), t.get("core_rejects")
+    moderated = 0 if rej is None or rej.empty else int(rej["reason"].astype(str).str.contains("moderated").sum())
+    return {"statements": style.fmt_int(0 if votes is None else len(votes)), "moderated_out": style.fmt_int(moderated),
+            "votes_sentence": polis_votes_sentence(vote_summary(votes, t.get("ledger")))}
+
+
 #: Count families the report reads, each under any of its accepted ``out_counts.table`` names.
 COUNT_FAMILIES = {
     "position": POSITION_TABLE,
@@ -274,9 +377,14 @@ def counts_for_report(cfg: ConsultationConfig, tables: dict) -> tuple[pd.DataFra
 
 
 def build_context(
-    cfg: ConsultationConfig, tables: dict, reports_dir: Path
+    cfg: ConsultationConfig, tables: dict, reports_dir: Path, raw_dir: Path | None = None
 ) -> tuple[dict, list[Path], pd.DataFrame | None, pd.DataFrame]:
     """Everything the templates need; charts are written on the way.
+
+    For a Pol.is conversation (:func:`analysis.report_data.is_polis`) the answers are statements voted
+    on by participants: "We asked" reports statements and votes, "You said" how many statements most
+    voters supported and how strongly each theme's statements were supported (``out_theme_support``).
+    ``raw_dir`` (the consultation's raw folder) is read for an attribution statement only.
 
     Returns:
         ``(template context, written chart files, counts used (one count mode), selected quotes)``.
@@ -295,7 +403,12 @@ def build_context(
     if ans is not None and resp is not None and tables.get("core_answer_themes") is not None:
         quotes = select_quotes(ans, tables["core_answer_themes"], tables.get("core_answer_positions"), resp,
                                seed=s.seed)
-    asked: dict = {"channels": [], "total": 0, "unique": None, "campaigns": [], "charts": []}
+    polis = is_polis(cfg, tables)
+    if polis:
+        quotes = polis_quotes(quotes)
+    asked: dict = {"channels": [], "total": 0, "unique": None, "campaigns": [], "charts": [], "polis": None}
+    if polis:
+        asked["polis"] = _polis_asked(tables)
     if resp is not None:
         m = response_matrix(resp)
         asked["total"] = int(len(resp))
@@ -304,9 +417,11 @@ def build_context(
                                       "types": [(style.RESPONDENT_LABELS.get(k, k), style.fmt_int(v))
                                                 for k, v in row.items()], "total": style.fmt_int(row.sum())})
         asked["types"] = [style.RESPONDENT_LABELS.get(k, k) for k in m.columns]
-        asked["charts"].append(_chart(lambda: charts.responses_chart(resp, footnote="Every response counted. " + source),
-                                      charts.responses_alt(resp), "responses", charts_dir, written,
-                                      "Responses by channel and respondent type"))
+        if not polis:  # Pol.is statements have no channel or respondent type worth charting
+            asked["charts"].append(_chart(lambda: charts.responses_chart(resp, footnote="Every response counted. "
+                                                                         + source),
+                                          charts.responses_alt(resp), "responses", charts_dir, written,
+                                          "Responses by channel and respondent type"))
     if ans is not None:
         camp = campaign_summary(ans, tables.get("core_campaigns"), max_campaigns=50)
         asked["unique"] = camp["unique"]
@@ -317,15 +432,18 @@ def build_context(
                                                                         footnote=source),
                                           charts.campaign_alt(ans, tables.get("core_campaigns")), "campaigns",
                                           charts_dir, written, "Campaign copies and unique submissions"))
-    questions = [_question_context(q, tables, counts, quotes, s.min_cell, footnote, charts_dir, written)
+    if polis:
+        footnote = f"Each statement counted once; support from participants' votes. {source}"
+    questions = [_polis_question_context(q, tables, quotes, footnote, charts_dir, written) if polis
+                 else _question_context(q, tables, counts, quotes, s.min_cell, footnote, charts_dir, written)
                  for q in cfg.questions]
     ctx = {
         "title": cfg.title, "organisation": cfg.organisation, "url": cfg.url,
         "opened": cfg.opened.isoformat() if cfg.opened else None,
         "closed": cfg.closed.isoformat() if cfg.closed else None,
         "synthetic": cfg.synthetic, "count_mode": s.count_mode, "mode_text": mode_text, "min_cell": s.min_cell,
-        "asked": asked, "questions": questions, "quantifiers": quantifier_rows(),
-        "methods": methods_context(cfg, tables, quotes, derived),
+        "asked": asked, "questions": questions, "quantifiers": quantifier_rows(), "polis": polis,
+        "methods": methods_context(cfg, tables, quotes, derived, raw_dir=raw_dir, polis=polis),
     }
     return ctx, written, counts, quotes
 
@@ -347,13 +465,16 @@ def md_escape(text: object) -> str:
     return out
 
 
-def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir: str | Path) -> list[Path]:
+def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir: str | Path,
+                 raw_dir: str | Path | None = None) -> list[Path]:
     """Write ``summary.md``, ``summary.html``, charts, ``tables.xlsx`` and ``tables/*.csv``.
 
     Args:
         cfg: The consultation config.
         processed_dir: Folder of the processed tables.
         reports_dir: Output folder (created).
+        raw_dir: The consultation's raw folder (its ``ATTRIBUTION.md`` or README "Attribution"
+            section is printed in the methods section); ``None`` to skip.
 
     Returns:
         Every written path.
@@ -361,7 +482,8 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     tables = load_tables(processed_dir)
-    ctx, written, counts, quotes = build_context(cfg, tables, reports_dir)
+    ctx, written, counts, quotes = build_context(cfg, tables, reports_dir,
+                                                 Path(raw_dir) if raw_dir is not None else None)
     env = _env()
     for name in ("summary.md", "summary.html"):
         text = env.get_template(f"{name}.j2").render(**ctx)
@@ -374,6 +496,9 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
 
 
 def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path, reports_dir: Path | None = None) -> list[Path]:
-    """Stage entry point: build the report into ``reports_dir`` (default: the consultation's reports folder)."""
-    del raw_dir  # the report reads processed tables only
-    return build_report(cfg, processed_dir, reports_dir if reports_dir is not None else paths.reports_dir(cfg.id))
+    """Stage entry point: build the report into ``reports_dir`` (default: the consultation's reports folder).
+
+    Of ``raw_dir`` only the attribution statement is read (see :func:`build_report`).
+    """
+    return build_report(cfg, processed_dir, reports_dir if reports_dir is not None else paths.reports_dir(cfg.id),
+                        raw_dir=raw_dir)

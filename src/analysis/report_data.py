@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from analysis import statement_support  # noqa: F401  (registers core_statement_votes, out_theme_support)
+from analysis.config import ConsultationConfig
 from analysis.counts import count_categories, counting_units
 from analysis.schemas import POSITIONS
 from analysis.tables import read_table
@@ -34,6 +36,8 @@ INPUT_TABLES = (
     "out_counts",
     "ledger",
     "core_rejects",
+    "core_statement_votes",
+    "out_theme_support",
 )
 
 
@@ -152,3 +156,50 @@ def derive_counts(
         return count_categories(pd.DataFrame(columns=["response_id", "question_id", "c"]), units, table="position",
                                 category_col="c", **kw)
     return pd.concat(frames, ignore_index=True)
+
+
+# --- Pol.is statements ---------------------------------------------------------------------------------
+def is_polis(cfg: ConsultationConfig, tables: dict[str, Any]) -> bool:
+    """Whether the consultation's answers are Pol.is statements voted on by participants.
+
+    True when a source has format ``polis`` or a position comes from votes (source ``votes``).
+    """
+    if any(s.format == "polis" for s in cfg.sources):
+        return True
+    pos = tables.get("core_answer_positions")
+    return pos is not None and bool((pos["source"] == "votes").any())
+
+
+def vote_summary(votes: pd.DataFrame | None, ledger: pd.DataFrame | None = None) -> dict[str, Any] | None:
+    """Totals of ``core_statement_votes``: statements, votes cast, voters.
+
+    ``participants`` is the number of rows of the Pol.is participant matrix (``participants-votes.csv``
+    in the ledger) when it was read, else ``None``; ``max_voters`` / ``median_voters`` describe the
+    voters per statement. ``passes`` is ``None`` when some tallies lack pass counts.
+
+    Returns:
+        A dict of integers, or ``None`` without votes.
+    """
+    if votes is None or votes.empty:
+        return None
+    agrees, disagrees = int(votes["agrees"].sum()), int(votes["disagrees"].sum())
+    passes = None if votes["passes"].isna().any() else int(votes["passes"].sum())
+    voters = votes["n_voters"].dropna()
+    participants = None
+    if ledger is not None and len(ledger):
+        rows = ledger[(ledger["reader"] == "polis") & ledger["file"].astype(str).str.endswith("participants-votes.csv")]
+        if len(rows):
+            participants = int(rows["rows_read"].sum())
+    return {"statements": int(len(votes)), "agrees": agrees, "disagrees": disagrees, "passes": passes,
+            "votes": agrees + disagrees + (passes or 0), "participants": participants,
+            "max_voters": int(voters.max()) if len(voters) else None,
+            "median_voters": float(voters.median()) if len(voters) else None}
+
+
+def statement_position_counts(positions: pd.DataFrame | None, question_id: str) -> dict[str, int]:
+    """Statements per vote-based position (``support`` / ``oppose`` / ``unclear``) of one question."""
+    if positions is None or positions.empty:
+        return {}
+    p = positions[(positions["question_id"] == question_id) & (positions["source"] == "votes")]
+    return {str(k): int(v) for k, v in p["position"].value_counts().sort_index().items()}
+

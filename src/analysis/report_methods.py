@@ -4,11 +4,17 @@ accuracy checks and caveats, computed from the tables (nothing hand-written per 
 
 from __future__ import annotations
 
+import logging
+import re
+from pathlib import Path
+
 import pandas as pd
 
 from analysis import style
 from analysis.config import ConsultationConfig
 from analysis.report_data import public_path
+
+log = logging.getLogger(__name__)
 
 CAVEATS = [
     "Consultations are open to anyone who chooses to respond, so respondents are not a random sample of "
@@ -22,6 +28,64 @@ CAVEATS = [
     "Quotes are chosen to illustrate each theme in respondents' own (redacted) words; they are not a "
     "measure of how common a view is.",
 ]
+
+#: Caveats replacing the respondent ones for a Pol.is conversation (statements voted on by participants).
+POLIS_CAVEATS = [
+    "Pol.is participants chose to take part, so they are not a random sample of the population: the votes "
+    "describe those who voted, not public opinion as a whole.",
+    "Participants vote on the statements shown to them, so statements received different numbers of votes; "
+    "passes (no opinion) are excluded from agree shares.",
+    "The same participants vote on many statements, so votes are not independent: the 95% Wilson intervals "
+    "(which assume they are) are too narrow, especially for themes pooling many statements.",
+    "Themes were assigned to statements automatically; a statement can belong to several themes, and small "
+    "differences between themes should not be over-interpreted.",
+    "Quotes are chosen to illustrate each theme in participants' own words; they are not a measure of how "
+    "common a view is.",
+]
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+
+
+def attribution_statement(raw_dir: str | Path | None) -> list[str]:
+    """The attribution statement a consultation's data licence requires, as paragraphs.
+
+    Read from ``<raw_dir>/ATTRIBUTION.md`` (its whole text, a leading heading dropped) or else from
+    the "Attribution" section of ``<raw_dir>/README.md`` (up to the next heading of the same or a
+    higher level). Lines of a paragraph are joined; paragraphs are separated by blank lines.
+
+    Returns:
+        The paragraphs (empty when there is no statement).
+    """
+    if raw_dir is None:
+        return []
+    folder = Path(raw_dir)
+    lines: list[str] = []
+    if (folder / "ATTRIBUTION.md").is_file():
+        lines = (folder / "ATTRIBUTION.md").read_text(encoding="utf-8").splitlines()
+        if lines and _HEADING.match(lines[0]):
+            lines = lines[1:]
+    elif (folder / "README.md").is_file():
+        level = None
+        for line in (folder / "README.md").read_text(encoding="utf-8").splitlines():
+            m = _HEADING.match(line)
+            if level is None:
+                if m and m.group(2).strip().lower().rstrip(":") == "attribution":
+                    level = len(m.group(1))
+                continue
+            if m and len(m.group(1)) <= level:
+                break
+            lines.append(line)
+    paras: list[str] = []
+    block: list[str] = []
+    for line in [*lines, ""]:
+        if line.strip():
+            block.append(line.strip())
+        elif block:
+            paras.append(" ".join(block))
+            block = []
+    if paras:
+        log.info("attribution statement found in %s", folder.name)
+    return paras
 
 
 def _ledger(tables: dict) -> dict:
@@ -75,7 +139,8 @@ def _sources(df: pd.DataFrame | None, col: str = "source") -> list[dict]:
             for r in c.itertuples(index=False)]
 
 
-def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, derived_counts: list[str]) -> dict:
+def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, derived_counts: list[str], *,
+                    raw_dir: str | Path | None = None, polis: bool = False) -> dict:
     """Template context of the methods appendix.
 
     Args:
@@ -83,6 +148,8 @@ def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame,
         tables: Loaded tables (``None`` for missing ones) plus ``stage_records``.
         quotes: The selected quotes.
         derived_counts: Count families rebuilt from the coded tables (absent from ``out_counts``).
+        raw_dir: The consultation's raw folder (for :func:`attribution_statement`), or ``None``.
+        polis: The answers are Pol.is statements voted on by participants (Pol.is caveats).
 
     Returns:
         A dict of plain values for the templates.
@@ -122,5 +189,7 @@ def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame,
         "agreement": _agreement(cfg, tables),
         "n_quotes": len(quotes),
         "n_suppressed": n_suppressed,
-        "caveats": CAVEATS,
+        "caveats": POLIS_CAVEATS if polis else CAVEATS,
+        "polis": polis,
+        "attribution": attribution_statement(raw_dir),
     }

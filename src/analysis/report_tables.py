@@ -111,6 +111,17 @@ def write_tables(cfg: ConsultationConfig, tables: dict, counts: pd.DataFrame | N
         for name, sub in pub.groupby("table", sort=True):
             sheets[f"counts_{name}"] = sub.reset_index(drop=True)
             written.append(_csv(sub, reports_dir / "tables" / f"{name}.csv"))
+    support = tables.get("out_theme_support")
+    if support is not None and len(support):  # Pol.is: how strongly each theme's statements were supported
+        th = tables.get("core_themes")
+        if th is not None and len(th):
+            support = support.merge(th[["question_id", "theme_id", "label"]], on=["question_id", "theme_id"],
+                                    how="left")
+        sheets["theme_support"] = support
+        written.append(_csv(support, reports_dir / "tables" / "theme_support.csv"))
+    votes = tables.get("core_statement_votes")
+    if votes is not None and len(votes):
+        sheets["statement_votes"] = votes
     ca = coded_answers(tables)
     if len(ca):
         sheets["coded_answers"] = ca

@@ -42,6 +42,7 @@ from analysis.themes_assign import (
     DEFAULT_MIN_SCORE,
     UnitScorer,
     apply_operations,
+    attribute_response_tags,
     build_theme_model,
     prototype_texts,
     select,
@@ -111,8 +112,14 @@ def _units(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str]):
     return udf, pd.DataFrame(owners, columns=["unit", "response_id"]), untranslated, blank
 
 
-def _coded(tags: pd.DataFrame | None, qid: str, themes: list, unit_emb: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Analyst tags of this question matched to base theme ids or labels -> embeddings of their answers."""
+def _coded(tags: pd.DataFrame | None, qid: str, themes: list, unit_emb: dict[str, np.ndarray],
+           sent_emb: dict[str, np.ndarray] | None = None, base=None) -> dict[str, np.ndarray]:
+    """Analyst tags of this question matched to base theme ids or labels -> embeddings of their answers.
+
+    With ``sent_emb`` and the codebook-only model ``base``, the example is the part of the answer (whole
+    text or one sentence) closest to the theme's definition, so a long answer raising several themes
+    gives each of them only the span that raised it.
+    """
     if tags is None or tags.empty:
         return {}
     t = tags[tags["question_id"].astype(str) == qid]
@@ -121,10 +128,15 @@ def _coded(tags: pd.DataFrame | None, qid: str, themes: list, unit_emb: dict[str
     unmatched = 0
     for r in t.itertuples(index=False):
         tid = by_key.get(str(r.tag).strip().lower())
-        vec = unit_emb.get(f"own:{r.response_id}")
+        unit = f"own:{r.response_id}"
+        vec = unit_emb.get(unit)
         if tid is None or vec is None:
             unmatched += 1
             continue
+        sents = (sent_emb or {}).get(unit)
+        if base is not None and sents is not None and len(sents):
+            pieces = np.vstack([vec[None, :], sents])
+            vec = pieces[int(np.argmax(pieces @ base.prototypes_[base.theme_ids.index(tid)]))]
         out.setdefault(tid, []).append(vec)
     if unmatched:
         logger.info("question %s: %d analyst tags name no codebook theme (or no own text); not used", qid, unmatched)
@@ -160,13 +172,15 @@ def theme_question(q: pd.DataFrame, *, question_id: str, embed_units, backend, s
     sent_emb: dict[str, list] = {}
     for (u, _), v in zip(sent_of, sent_vec, strict=True):
         sent_emb.setdefault(u, []).append(v)
-    scorer = UnitScorer(unit_emb, {u: np.vstack(v) for u, v in sent_emb.items()})
+    sent_mat = {u: np.vstack(v) for u, v in sent_emb.items()}
+    scorer = UnitScorer(unit_emb, sent_mat)
     min_score = settings.min_score if settings.min_score != "auto" else DEFAULT_MIN_SCORE[backend.name]
     kw = dict(max_themes=settings.max_themes_per_answer, relative_score=settings.relative_score)
     discovery = None
     if resolved is not None:
         base = codebook.questions[question_id].themes
-        coded = _coded(tags, question_id, base, unit_emb)
+        definition = build_theme_model(base, backend.encode, min_score=min_score, supervised="off", languages=covered)
+        coded = _coded(tags, question_id, base, unit_emb, sent_mat, definition)
         model = build_theme_model(base, backend.encode, coded=coded, min_score=min_score,
                                   supervised=settings.supervised, min_coded_per_theme=settings.min_coded_per_theme,
                                   seed=seed, languages=covered)
@@ -298,6 +312,13 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     def embed_units(texts, key):
         return cache.encode(backend, texts, key=key) if cache is not None else backend.encode(texts)
 
+    if codebook is not None and tags is not None and len(tags):
+        # whole-response tags -> the answer of that response that scores the tagged theme highest
+        min_score = st.min_score if st.min_score != "auto" else DEFAULT_MIN_SCORE[backend.name]
+        attributed = attribute_response_tags(tags, sub, codebook, lambda t: embed_units(t, "tag_attribution"),
+                                             min_score=min_score)
+        tags = pd.concat([tags[tags["question_id"].fillna("").astype(str) != ""][["response_id", "question_id", "tag"]],
+                          attributed], ignore_index=True)
     frames: dict[str, list] = {"themes": [], "at": [], "meta": []}
     discoveries = []
     for qid in qids:

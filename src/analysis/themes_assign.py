@@ -268,3 +268,68 @@ def apply_operations(assigned: pd.DataFrame, operations: list, question_id: str,
         real = set(df.loc[df["theme_id"] != OTHER, "unit"])
         df = df[~((df["theme_id"] == OTHER) & df["unit"].isin(real))]
     return df.sort_values(["unit", "theme_id"], kind="mergesort").reset_index(drop=True)
+
+
+def attribute_response_tags(tags: pd.DataFrame, answers: pd.DataFrame, codebook, embed: Embed, *,
+                            min_score: float, languages: set[str] | None = None) -> pd.DataFrame:
+    """Attribute whole-response analyst tags (``question_id`` empty) to the answer that raised them.
+
+    A response-level tag says the respondent raised a theme somewhere, not in which answer. It is
+    given to the respondent's answer (open question whose codebook has that theme) scoring that
+    theme highest - best of the whole text and its sentences against the codebook-only prototype -
+    provided that score reaches ``min_score``; otherwise the tag is not used (it may be analyst noise
+    or raised in an answer that is not themed).
+
+    Args:
+        tags: ``core_analyst_tags`` rows (``response_id, question_id, tag``).
+        answers: ``core_answers_clean`` rows of the themed questions (``text_redacted``).
+        codebook: The frozen codebook (``resolved(qid)`` and ``questions[qid].themes``).
+        embed: Texts -> normalised embeddings (the answers' space).
+        min_score: Lowest cosine at which an attribution is trusted.
+        languages: Languages whose translated seed phrases define the prototypes.
+
+    Returns:
+        Tag rows ``response_id, question_id, tag`` (question-level), one per attributed tag.
+    """
+    cols = ["response_id", "question_id", "tag"]
+    if tags is None or tags.empty or codebook is None:
+        return pd.DataFrame(columns=cols)
+    whole = tags[tags["question_id"].fillna("").astype(str) == ""]
+    texts = answers[answers["response_id"].isin(set(whole["response_id"]))]
+    texts = texts[texts["text_redacted"].fillna("").astype(str).str.strip() != ""]
+    if whole.empty or texts.empty:
+        return pd.DataFrame(columns=cols)
+    protos: dict[str, tuple[dict[str, int], np.ndarray]] = {}
+    for qid in sorted(set(texts["question_id"])):
+        if codebook.resolved(qid) is None:
+            continue
+        base = codebook.questions[qid].themes
+        by_key = {t.id.lower(): t.id for t in base} | {t.label.lower(): t.id for t in base}
+        m = build_theme_model(base, embed, min_score=min_score, supervised="off", languages=languages)
+        protos[qid] = ({k: m.theme_ids.index(v) for k, v in by_key.items()}, m.prototypes_)
+    units = [(r.response_id, r.question_id, str(r.text_redacted)) for r in texts.itertuples(index=False)
+             if r.question_id in protos]
+    pieces = [(i, x) for i, (_, _, t) in enumerate(units) for x in [t, *sentences(t)]]
+    vecs = embed([x for _, x in pieces]) if pieces else np.zeros((0, 1), np.float32)
+    by_unit: dict[int, list[np.ndarray]] = {}
+    for (i, _), v in zip(pieces, vecs, strict=True):
+        by_unit.setdefault(i, []).append(v)
+    of_resp: dict[str, list[int]] = {}
+    for i, (rid, _, _) in enumerate(units):
+        of_resp.setdefault(rid, []).append(i)
+    out = []
+    for r in whole.itertuples(index=False):
+        best, best_q = -1.0, None
+        for i in of_resp.get(r.response_id, []):
+            idx, pro = protos[units[i][1]]
+            j = idx.get(str(r.tag).strip().lower())
+            if j is None:
+                continue
+            s = float((np.vstack(by_unit[i]) @ pro[j]).max())
+            if s > best:
+                best, best_q = s, units[i][1]
+        if best_q is not None and best >= min_score:
+            out.append((r.response_id, best_q, r.tag))
+    res = pd.DataFrame(out, columns=cols).drop_duplicates()
+    logger.info("response-level analyst tags: %d of %d attributed to an answer", len(res), len(whole))
+    return res
