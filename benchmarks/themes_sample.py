@@ -128,9 +128,12 @@ def main(argv: list[str] | None = None) -> None:
     ns = ap.parse_args(argv)
     kw = {"min_score": ns.min_score, "relative_score": ns.relative}
     if ns.processed:
+        # the embedding cache lives under <processed root>/<consultation>/cache: keep it next to DIR
+        os.environ["ANALYSIS_DATA_PROCESSED"] = str(ns.processed.resolve().parent)
         evaluate(ns.raw, ns.processed, ns.show_missed, **kw)
         return
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["ANALYSIS_DATA_PROCESSED"] = str(Path(tmp) / "processed")
         evaluate(ns.raw, prepare(ns.raw, Path(tmp)), ns.show_missed, **kw)
 
 
