@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 threadpool_limits(1, user_api="blas")  # byte-identical floats, as in `analysis run`
 pd.set_option("display.width", 140)
 pd.set_option("display.max_colwidth", 90)
-pd.set_option("display.precision", 3)
+pd.set_option("display.float_format", "{:.3f}".format)
 
 from analysis import paths
 from analysis.config import load_config
