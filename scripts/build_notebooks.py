@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SETUP = """\
 # Setup: quiet, deterministic output (nbval compares every stored output in CI).
+import analysis  # first: pins BLAS to one thread before numpy loads, so floats match `analysis run`
 import logging
 import os
 import warnings
