@@ -153,7 +153,7 @@ def _diverging(
                 _bar(ax, y, 0.0 if sign > 0 else -v, v, style.POSITION_COLOURS[pos], cell.suppressed)
             ax.text(sign * (v + pad), y, cell_text(cell, scale, min_cell), va="center",
                     ha="left" if sign > 0 else "right", fontsize=style.MIN_FONT)
-    lim = sided_max * 1.55
+    lim = sided_max * 1.85  # room for "57% (800)" labels beyond the longest bar at 800 px (checked by eye)
     ax.set_xlim(-lim, lim)
     ax.axvline(0, color="#333333", linewidth=0.8)
     ax.set_yticks(ys, [label for label, _ in rows])
