@@ -170,28 +170,32 @@ def test_folder_of_submissions() -> None:
     tables, rejects = ingest(config(src), FIX)
     resp, ans, ledger = tables["core_responses"], tables["core_answers"], tables["ledger"]
     assert len(ledger) == 9 and (ledger["rows_read"] == 1).all()
-    kept = set(resp["response_id"])
-    assert kept == {"submissions:001-aroha.eml", "submissions:002-html.eml", "submissions:003-letter.txt",
-                    "submissions:004-letter.docx", "submissions:005-letter.pdf", "submissions:009-notes.md"}
+    # ids are a stable hash of the file name (names of senders stay out of ids); source_file keeps the name
+    rid = dict(zip(resp["source_file"].str.rsplit("/", n=1).str[-1], resp["response_id"], strict=True))
+    assert set(rid) == {"001-aroha.eml", "002-html.eml", "003-letter.txt", "004-letter.docx", "005-letter.pdf",
+                        "009-notes.md"}
+    assert all(v.startswith("submissions:") and "aroha" not in v for v in rid.values())
+    again, _ = ingest(config(src), FIX)
+    assert sorted(again["core_responses"]["response_id"]) == sorted(rid.values())  # stable across runs
     by_file = rejects.set_index("file")["reason"]
     assert by_file["submissions/006-scan.pdf"].startswith("no text layer: needs OCR")
     assert by_file["submissions/007-photo.jpg"].startswith("unsupported file type .jpg")
     assert by_file["submissions/008-empty.txt"].startswith("empty document")
     text = ans.set_index("response_id")["answer"]
-    eml = text["submissions:001-aroha.eml"]
+    eml = text[rid["001-aroha.eml"]]
     assert eml.startswith("Kia ora,") and "[Attachment: submission.docx]" in eml and "Fines | Oppose" in eml
     assert "[Attachment: appendix.pdf]" in eml
     assert any("signed-scan.pdf" in r and "no text layer" in r for r in rejects["reason"])
     r = resp.set_index("response_id")
-    assert r.loc["submissions:001-aroha.eml", "respondent_email"] == "aroha@example.org"
-    assert r.loc["submissions:001-aroha.eml", "respondent_name"] == "Aroha Smith"
-    assert r.loc["submissions:001-aroha.eml", "submitted_at"] == pd.Timestamp("2024-03-12 01:05")  # UTC
-    assert r.loc["submissions:001-aroha.eml", "channel"] == "email"
-    assert r.loc["submissions:004-letter.docx", "channel"] == "document"
-    assert "<p>" not in text["submissions:002-html.eml"] and VOTING[53][:30] in text["submissions:002-html.eml"]
-    assert "\u2019" in text["submissions:003-letter.txt"]  # cp1252 curly quote decoded
-    assert "Support? | No" in text["submissions:004-letter.docx"]
-    assert VOTING[56][:40] in text["submissions:005-letter.pdf"]
+    assert r.loc[rid["001-aroha.eml"], "respondent_email"] == "aroha@example.org"
+    assert r.loc[rid["001-aroha.eml"], "respondent_name"] == "Aroha Smith"
+    assert r.loc[rid["001-aroha.eml"], "submitted_at"] == pd.Timestamp("2024-03-12 01:05")  # UTC
+    assert r.loc[rid["001-aroha.eml"], "channel"] == "email"
+    assert r.loc[rid["004-letter.docx"], "channel"] == "document"
+    assert "<p>" not in text[rid["002-html.eml"]] and VOTING[53][:30] in text[rid["002-html.eml"]]
+    assert "\u2019" in text[rid["003-letter.txt"]]  # cp1252 curly quote decoded
+    assert "Support? | No" in text[rid["004-letter.docx"]]
+    assert VOTING[56][:40] in text[rid["005-letter.pdf"]]
 
 
 def test_unmapped_choices_listed_together() -> None:

@@ -314,3 +314,21 @@ def test_signature_after_a_sign_off_is_a_name_even_without_the_export_name():
     for text in ("Thanks, New Zealand should act now.", "Many thanks to the team for this work.",
                  "Apart from Working For Families, changes favour the wealthy."):
         assert redact(text) == (text, [])
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I'm Jack Henare and I wanted to have my say.", "I'm [NAME] and I wanted to have my say."),
+        ("This is Graham Anderson writing in a personal capacity.", "This is [NAME] writing in a personal capacity."),
+        ("My name is Aroha and I live here.", "My name is [NAME] and I live here."),
+        ("Ngā mihi nui,\nTama Harris\nCo-convenor", "Ngā mihi nui,\n[NAME]\nCo-convenor"),
+        ("Nāku noa, nā\nSusan Harris", "Nāku noa, nā\n[NAME]"),
+        ("I'm Māori and this matters.", "I'm Māori and this matters."),
+        ("I am New Zealand born and bred.", "I am New Zealand born and bred."),
+        ("Ko Te Tiriti o Waitangi te tūāpapa.", "Ko Te Tiriti o Waitangi te tūāpapa."),
+        ("Ko Tama Harris tōku ingoa.", "Ko [NAME] tōku ingoa."),
+    ],
+)
+def test_self_introductions_and_te_reo_signoffs_without_a_name_column(text, expected):
+    assert redact(text)[0] == expected

@@ -27,8 +27,13 @@ def processed(tmp_path_factory) -> tuple:
     return cfg, out
 
 
-def _key(response_id: pd.Series) -> pd.Series:
-    return response_id.str.split(":", n=1).str[1].str.replace(r"^.*/", "", regex=True)
+def _keys(out) -> dict:
+    """response_id -> ground-truth key (the survey's Response ID, or the letter's file name)."""
+    r = read_table("core_responses", out)
+    key = r.source_file.str.replace(r"^.*/", "", regex=True)
+    survey = r.source_file.str.endswith("survey_export.csv")
+    key[survey] = r.response_id[survey].str.split(":", n=1).str[1]
+    return dict(zip(r.response_id, key, strict=True))
 
 
 def test_ledger_reconciles_for_every_file(processed):
@@ -44,6 +49,8 @@ def test_ledger_reconciles_for_every_file(processed):
     assert len(ocr) == 1  # the scanned letter is a reject saying it needs OCR, not an empty response
     responses = read_table("core_responses", out)
     assert len(responses) == ledger.rows_kept.sum()
+    letters = responses[responses.channel != "online_survey"]
+    assert not letters.response_id.str.contains("Submission from").any()  # no sender names in ids
 
 
 def test_campaign_found_with_template_and_personal_additions(processed):
@@ -52,7 +59,7 @@ def test_campaign_found_with_template_and_personal_additions(processed):
     camps = read_table("core_campaigns", out)
     truth = pd.read_csv(GT / "campaigns.csv", dtype=str, keep_default_na=False)
     truth = truth[truth.campaign_id != ""]
-    got = clean[clean.is_campaign_copy].assign(key=lambda d: _key(d.response_id))
+    got = clean[clean.is_campaign_copy].assign(key=lambda d: d.response_id.map(_keys(out)))
     true_pairs = set(zip(truth.response_key, truth.question_id, strict=True))
     got_pairs = set(zip(got.key, got.question_id, strict=True))
     tp = len(true_pairs & got_pairs)
@@ -68,7 +75,7 @@ def test_campaign_found_with_template_and_personal_additions(processed):
 
 def test_closed_positions_equal_ground_truth_exactly(processed):
     _, out = processed
-    pos = read_table("core_answer_positions", out).assign(key=lambda d: _key(d.response_id))
+    pos = read_table("core_answer_positions", out).assign(key=lambda d: d.response_id.map(_keys(out)))
     truth = pd.read_csv(GT / "positions.csv", dtype=str, keep_default_na=False)
     ticked = truth[truth.basis.isin(["tick", "contradicts"])]
     m = ticked.merge(pos, left_on=["response_key", "question_id"], right_on=["key", "question_id"], how="left",
@@ -83,7 +90,7 @@ def test_closed_positions_equal_ground_truth_exactly(processed):
 
 def test_text_only_positions_come_from_the_text_model(processed):
     _, out = processed
-    pos = read_table("core_answer_positions", out).assign(key=lambda d: _key(d.response_id))
+    pos = read_table("core_answer_positions", out).assign(key=lambda d: d.response_id.map(_keys(out)))
     truth = pd.read_csv(GT / "positions.csv", dtype=str, keep_default_na=False)
     text_only = truth[truth.basis == "text_only"].merge(
         pos, left_on=["response_key", "question_id"], right_on=["key", "question_id"], suffixes=("_true", ""))

@@ -226,16 +226,44 @@ _PARTICLE = r"(?:van|von|de|der|den|da|di|du|le|la|te|ten|bin|al|el|Mac|Mc)"
 #: A sign-off ("Kind regards,", "Ngā mihi") followed on the same or next line by 1-4 capitalised words
 #: that end the line: the writer's signature.
 SIGNOFF_NAME_RE = re.compile(
-    r"(?:(?i:regards|sincerely|faithfully|yours truly|thanks|thank you|cheers|ng[aā] mihi|n[aā]ku noa|"
+    r"(?:(?i:regards|sincerely|faithfully|yours truly|thanks|thank you|cheers|ng[aā] mihi(?: nui(?: rawa)?| maioha| mahana)?|n[aā]ku noa(?:,? n[aā])?|"
     r"best wishes|warm wishes|kind wishes))[ \t]*[,.!:\-–]?[ \t]*\n?[ \t]*"
     rf"({_NAME_WORD}(?:[ \t]+(?:{_PARTICLE}|{_NAME_WORD})){{0,3}})[ \t]*(?=\n|$|,)"
 )
 
 
+#: A self-introduction: "I'm Jane Smith", "My name is Jane", "This is Jane Smith writing", "Ko Jane Smith
+#: tōku ingoa" (only with "tōku ingoa": "Ko Te Tiriti ..." is not a name). Two capitalised words are needed after "I'm"/"I am"/"This is" (one word there is usually not
+#: a name: "I'm Māori", "I am Pākehā"); one is enough after "my name is".
+INTRO_NAME_RE = re.compile(
+    rf"(?:\b(?:I'm|I’m|I am|This is)\s+({_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_WORD}){{1,2}})"
+    rf"|\b(?i:my name is|my name's|my name’s)\s+({_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_WORD}){{0,2}})"
+    rf"|\bKo\s+({_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})\s+t[oō]ku\s+ingoa)"
+)
+#: Capitalised words that follow "I'm"/"I am" without being a name.
+_NOT_NAMES = frozenset({
+    "new", "zealand", "zealander", "aotearoa", "maori", "māori", "pākehā", "pakeha", "pacific", "kiwi", "nz",
+    "the", "a", "an", "not", "very", "strongly", "also", "writing", "concerned", "opposed", "in", "on", "of", "and",
+    "christian", "muslim", "jewish", "hindu", "buddhist", "samoan", "tongan", "chinese", "indian", "european",
+})
+
+
 def find_names(text: str, pattern: re.Pattern[str] | None) -> Iterator[Span]:
-    """The respondent's own name (see :func:`name_pattern`) and any signature after a sign-off."""
+    """The respondent's own name (see :func:`name_pattern`), any signature after a sign-off, and
+    self-introductions ("I'm Jane Smith") — the last for respondents whose export row has no name."""
     if pattern is not None:
         for m in pattern.finditer(text):
             yield m.start(), m.end(), "NAME"
     for m in SIGNOFF_NAME_RE.finditer(text):
         yield m.start(1), m.end(1), "NAME"
+    for m in INTRO_NAME_RE.finditer(text):
+        g = next(i for i in (1, 2, 3) if m.group(i))
+        words = m.group(g).split()
+        while words and words[-1].lower() in _NOT_NAMES:  # "I'm Jane Smith New Zealand born" -> keep the name
+            words.pop()
+        if not words or any(w.lower() in _NOT_NAMES for w in words):
+            continue
+        if g == 1 and len(words) < 2:
+            continue
+        start = m.start(g)
+        yield start, start + len(" ".join(words)) if " ".join(words) == m.group(g)[: len(" ".join(words))] else m.end(g), "NAME"

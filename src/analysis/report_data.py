@@ -9,6 +9,7 @@ counting rules.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -55,6 +56,39 @@ def load_tables(processed_dir: str | Path) -> dict[str, Any]:
         else:
             log.info("table %s not found in the processed folder: its report section says so", name)
             out[name] = None
+    return deidentify_files(out)
+
+
+def deidentify_files(tables: dict[str, Any]) -> dict[str, Any]:
+    """Keep submitters' names out of published file names.
+
+    Emailed or uploaded submissions are often saved as "Submission from Jane Smith.eml": in anything published,
+    the per-file ledger rows of ``folder`` sources collapse into one row per folder, and rejects from those files
+    name the folder and a short hash of the file name instead of the name. Returns a new dict.
+    """
+    out = dict(tables)
+    led = out.get("ledger")
+    if led is None or led.empty or not (led["reader"] == "folder").any():
+        return out
+    folder = led["reader"] == "folder"
+    files = set(led.loc[folder, "file"].astype(str))
+
+    def _folder(path: str) -> str:
+        return (path.rsplit("/", 1)[0] if "/" in path else ".") + "/"
+
+    agg = (led[folder].assign(file=led.loc[folder, "file"].astype(str).map(_folder))
+           .groupby(["file", "reader"], as_index=False, sort=True)[["rows_read", "rows_kept", "rows_rejected"]].sum())
+    agg["sha256"] = "(one row per folder; see provenance)"
+    out["ledger"] = pd.concat([led[~folder], agg], ignore_index=True)[list(led.columns)]
+    rej = out.get("core_rejects")
+    if rej is not None and len(rej):
+        def _mask(path: object) -> object:
+            text = str(path)
+            if text not in files:
+                return path
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+            return f"{_folder(text)}file-{digest}{Path(text).suffix}"
+        out["core_rejects"] = rej.assign(file=rej["file"].map(_mask))
     return out
 
 

@@ -327,7 +327,9 @@ def document_rows(source: SourceConfig, label: str, docs: list[Document]) -> Sou
         if not kept:
             res.rejects.append(reject(d.file, 1, None, d.reason or "unreadable document", d.raw))
             continue
-        rid = f"{folder}:{d.name}"
+        # file names of emailed submissions often carry the sender's name ("Submission from Jane Smith.eml"):
+        # the id is a stable hash of the file's path in the folder; source_file keeps the name (never published)
+        rid = f"{folder}:{hashlib.sha256(d.name.encode('utf-8')).hexdigest()[:12]}"
         channel = source.channel if channel_set else ("email" if d.name.lower().endswith(".eml") else "document")
         submitted = pd.Timestamp(d.submitted_at) if d.submitted_at is not None else pd.NaT
         if submitted is not pd.NaT and submitted.tzinfo is not None:
