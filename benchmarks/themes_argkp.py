@@ -34,12 +34,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, average_precision_score, normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from analysis.embeddings import SentenceTransformerBackend, TfidfSvdBackend, verified_minilm_dir  # noqa: E402
-from analysis.themes_assign import DEFAULT_MIN_SCORE, build_theme_model, select  # noqa: E402
+from analysis.themes_assign import DEFAULT_MIN_SCORE, UnitScorer, build_theme_model, select  # noqa: E402
+from analysis.themes_calibrate import Calibration, calibrate  # noqa: E402
 from analysis.themes_discovery import discover  # noqa: E402
 
 
@@ -78,19 +80,48 @@ def kpa_map(preds: pd.DataFrame, args: pd.DataFrame, labels: pd.DataFrame) -> tu
     return float(np.mean([ap(g, "label_strict") for g in groups])), float(np.mean([ap(g, "label_relaxed") for g in groups]))
 
 
+def cosine_baseline(args: pd.DataFrame, kps: pd.DataFrame, labels: pd.DataFrame,
+                    encode=None) -> tuple[float, float]:
+    """The issue's baseline under :func:`kpa_map`: plain cosine to the key-point text, same topic and stance.
+
+    ``encode`` maps texts to L2-normalised vectors; default a plain scikit-learn ``TfidfVectorizer``
+    (unigrams, default settings) fitted on every argument and key point of the split.
+    """
+    if encode is None:
+        vec = TfidfVectorizer().fit(pd.concat([args["argument"], kps["key_point"]]))
+        encode = vec.transform
+    rows = []
+    for (topic, stance), g in args.groupby(["topic", "stance"]):
+        kp = kps[(kps["topic"] == topic) & (kps["stance"] == stance)].sort_values("key_point_id")
+        if kp.empty:
+            continue
+        sim = encode(g["argument"].tolist()) @ encode(kp["key_point"].tolist()).T
+        sim = np.asarray(sim.toarray() if hasattr(sim, "toarray") else sim)
+        best = sim.argmax(axis=1)
+        rows += [{"arg_id": a, "key_point_id": kp["key_point_id"].iloc[j], "score": float(sim[i, j])}
+                 for i, (a, j) in enumerate(zip(g["arg_id"], best, strict=True))]
+    return kpa_map(pd.DataFrame(rows), args, labels)
+
+
 class _Row:
     def __init__(self, id_: str, label: str):
         self.id, self.label, self.description, self.seed_phrases, self.translations = id_, label, "", [], {}
 
 
 def evaluate(args, kps, labels, backend_name: str, k_coded: int, seed: int, min_score: float | None,
-             relative: float = 0.85, max_themes: int = 3, supervised: str = "auto", st_backend=None) -> dict:
-    """Score every argument against its topic+stance key points; return the metrics (a)-(c)."""
+             relative: float = 0.85, max_themes: int = 3, supervised: str = "auto", st_backend=None,
+             calibrated: bool = False) -> dict:
+    """Score every argument against its topic+stance key points; return the metrics (a)-(c).
+
+    With ``calibrated`` (and ``k_coded``), each topic+stance's threshold factor is chosen on its coded
+    arguments as the pipeline does (:func:`analysis.themes_calibrate.calibrate`, cross-fitted); the
+    coded arguments are then left out of the evaluation as before.
+    """
     rng = np.random.default_rng(seed)
     pos = labels[labels["label"] == 1]
     best_rows, pair_rows, share_rows = [], [], []
     thr = DEFAULT_MIN_SCORE["tfidf" if backend_name == "tfidf" else "sentence-transformers"] if min_score is None else min_score
-    n_encoded = 0
+    n_encoded = n_calibrated = 0
     if backend_name == "tfidf":  # as the pipeline: fitted on every answer plus the codebook texts
         be = TfidfSvdBackend(seed=seed).fit(args["argument"].tolist() + kps["key_point"].tolist())
     else:
@@ -104,7 +135,7 @@ def evaluate(args, kps, labels, backend_name: str, k_coded: int, seed: int, min_
             if kp.empty:
                 continue
             themes = [_Row(r.key_point_id, r.key_point) for r in kp.itertuples()]
-            coded, held = {}, set()
+            coded, held, picked = {}, set(), {}
             if k_coded:
                 for t in themes:
                     cand = sorted(set(pos.loc[pos["key_point_id"] == t.id, "arg_id"]) & set(g["arg_id"]) - held)
@@ -112,8 +143,25 @@ def evaluate(args, kps, labels, backend_name: str, k_coded: int, seed: int, min_
                     held |= set(pick)
                     if pick:
                         coded[t.id] = emb_all[[row_of[a] for a in pick]]
+                        picked[t.id] = pick
             model = build_theme_model(themes, be.encode, coded=coded, min_score=thr, supervised=supervised,
                                       min_coded_per_theme=max(k_coded, 1), seed=seed)
+            factor, rel_used = 1.0, relative
+            if calibrated and held:
+                ids = set(model.theme_ids)
+                truth = {a: set(pos.loc[pos["arg_id"] == a, "key_point_id"]) & ids for a in sorted(held)}
+
+                def without(excluded, themes=themes, picked=picked, emb_all=emb_all, row_of=row_of):
+                    ex = {tid: emb_all[[row_of[a] for a in arr if a not in excluded]] for tid, arr in picked.items()}
+                    return build_theme_model(themes, be.encode, coded={k: v for k, v in ex.items() if len(v)},
+                                             min_score=thr, supervised=supervised,
+                                             min_coded_per_theme=max(k_coded, 1), seed=seed)
+
+                cal = calibrate(UnitScorer({a: emb_all[row_of[a]] for a in held}), without, truth,
+                                max_themes=max_themes, relative_score=relative, default=Calibration(1.0, 2.0))
+                factor = cal.threshold_factor
+                rel_used = cal.relative_score or relative
+                n_calibrated += cal.n_coded > 0
             ev = g[~g["arg_id"].isin(held)]
             emb = emb_all[[row_of[a] for a in ev["arg_id"]]]
             sc = model.scores(emb)
@@ -121,7 +169,7 @@ def evaluate(args, kps, labels, backend_name: str, k_coded: int, seed: int, min_
             best = rel.argmax(axis=1)
             for i, a in enumerate(ev["arg_id"]):
                 best_rows.append({"arg_id": a, "key_point_id": model.theme_ids[best[i]], "score": float(rel[i, best[i]])})
-            picks = select(sc, model.thresholds_, max_themes=max_themes, relative_score=relative)
+            picks = select(sc, model.thresholds_ * factor, max_themes=max_themes, relative_score=rel_used)
             chosen = {(a, model.theme_ids[j]) for a, p in zip(ev["arg_id"], picks, strict=True) for j, _ in p}
             lab = labels[labels["arg_id"].isin(ev["arg_id"]) & labels["key_point_id"].isin(model.theme_ids)]
             for r in lab.itertuples():
@@ -149,7 +197,8 @@ def evaluate(args, kps, labels, backend_name: str, k_coded: int, seed: int, min_
     sh = shares[shares.kp != "__other"]
     return {"map_strict": strict, "map_relaxed": relaxed, "f1_micro": float(micro), "f1_macro": float(np.mean(macro)),
             "share_mae_pp": float((sh.human - sh.mine).abs().mean() * 100),
-            "unassigned_pct": float(shares.loc[shares.kp == "__other", "mine"].mean() * 100), "n_encoded": n_encoded}
+            "unassigned_pct": float(shares.loc[shares.kp == "__other", "mine"].mean() * 100), "n_encoded": n_encoded,
+            "n_calibrated": n_calibrated}
 
 
 def evaluate_discovery(args, labels, backend_name: str, seed: int, st_backend=None) -> dict:
@@ -224,6 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--relative", type=float, nargs="+", default=[0.6])
     ap.add_argument("--supervised", default="off", choices=["auto", "off"])
     ap.add_argument("--no-discovery", action="store_true")
+    ap.add_argument("--calibrate", action="store_true", help="k > 0: also run with thresholds calibrated on the coded")
     ap.add_argument("--polis", type=Path, help="also: discovery on every Polis conversation in this folder")
     ap.add_argument("--sample", type=Path, nargs=2, metavar=("RAW", "PROCESSED"),
                     help="also: themes on a processed consultation vs its ground_truth/themes.csv")
@@ -234,6 +284,9 @@ def main(argv: list[str] | None = None) -> None:
         evaluate_sample(*ns.sample)
     args, kps, labels = load_split(ns.data, ns.split)
     backends = ["tfidf", "minilm"] if ns.backend == "all" else [ns.backend]
+    if "tfidf" in backends:
+        bs, br = cosine_baseline(args, kps, labels)
+        print(f"{ns.split} baseline plain TF-IDF cosine (same scorer): mAP strict {bs:.3f} relaxed {br:.3f}", flush=True)
     for b in backends:
         st = None
         if b == "minilm":
@@ -251,11 +304,17 @@ def main(argv: list[str] | None = None) -> None:
                     cache.update(zip(miss, raw(miss), strict=True))
                 return np.vstack([cache[t] for t in texts]) if texts else raw([])
             st.encode = cached
-        for k, ms, rel in [(k, ms, rel) for k in ns.k for ms in ns.min_score for rel in ns.relative]:
+            bs, br = cosine_baseline(args, kps, labels, st.encode)
+            print(f"{ns.split} baseline plain MiniLM cosine (same scorer): mAP strict {bs:.3f} relaxed {br:.3f}",
+                  flush=True)
+        runs = [(k, ms, rel, cal) for k in ns.k for ms in ns.min_score for rel in ns.relative
+                for cal in ([False, True] if ns.calibrate and k else [False])]
+        for k, ms, rel, cal in runs:
             t0 = time.time()
             r = evaluate(args, kps, labels, "tfidf" if b == "tfidf" else "st", k, ns.seed, ms,
-                         relative=rel, supervised=ns.supervised, st_backend=st)
-            print(f"{ns.split} {b:6s} k={k} min_score={ms} rel={rel} sup={ns.supervised}: mAP strict {r['map_strict']:.3f} relaxed {r['map_relaxed']:.3f} | "
+                         relative=rel, supervised=ns.supervised, st_backend=st, calibrated=cal)
+            tag = f" calibrated({r['n_calibrated']} groups)" if cal else ""
+            print(f"{ns.split} {b:6s} k={k} min_score={ms} rel={rel} sup={ns.supervised}{tag}: mAP strict {r['map_strict']:.3f} relaxed {r['map_relaxed']:.3f} | "
                   f"F1 micro {r['f1_micro']:.3f} macro {r['f1_macro']:.3f} | share MAE {r['share_mae_pp']:.2f} pp | "
                   f"unassigned {r['unassigned_pct']:.1f}% | {time.time() - t0:.1f}s", flush=True)
         if not ns.no_discovery:

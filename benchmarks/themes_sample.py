@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from analysis import themes  # noqa: E402
 from analysis.config import load_config  # noqa: E402
+from analysis.embeddings import verified_minilm_dir  # noqa: E402
 from analysis.tables import read_table  # noqa: E402
 
 NOT_CODED = ("other", "_untranslated")
@@ -49,6 +50,19 @@ def prepare(raw: Path, work: Path) -> Path:
     subprocess.run([str(Path(sys.executable).parent / "analysis"), "run", raw.name], check=True, env=env,
                    stdout=subprocess.DEVNULL)
     return work / "processed" / raw.name
+
+
+def _truth_keys(processed: Path) -> dict:
+    """response_id -> ground-truth key: the survey's Response ID, or the letter's file name.
+
+    Letters' ids are hashed (``emails:<sha256(file name)[:12]>``) so a sender's name in a file name is
+    never published; the ground truth is keyed by file name, so map through ``core_responses``.
+    """
+    r = read_table("core_responses", processed)
+    key = r["source_file"].str.replace(r"^.*/", "", regex=True)
+    survey = r["source_file"].str.endswith(".csv") | r["source_file"].str.endswith(".xlsx")
+    key[survey] = r["response_id"][survey].str.split(":", n=1).str[1]
+    return dict(zip(r["response_id"], key, strict=True))
 
 
 def evaluate(raw: Path, processed: Path, show_missed: int = 0, **overrides) -> dict:
@@ -69,8 +83,9 @@ def evaluate(raw: Path, processed: Path, show_missed: int = 0, **overrides) -> d
     ans = read_table("core_answers_clean", processed)
     ans = ans[ans["question_id"].isin(open_ids)].copy()
     gt = pd.read_csv(raw / "ground_truth" / "themes.csv", dtype=str)
-    at["key"] = at["response_id"].str.split(":", n=1).str[1]
-    ans["key"] = ans["response_id"].str.split(":", n=1).str[1]
+    key_of = _truth_keys(processed)
+    at["key"] = at["response_id"].map(key_of)
+    ans["key"] = ans["response_id"].map(key_of)
     truth_sets = gt.groupby(["response_key", "question_id"])["theme_id"].agg(set).to_dict()
     mine_sets = at.groupby(["key", "question_id"])["theme_id"].agg(set).to_dict()
     rows, qrows = [], []
@@ -125,8 +140,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--show-missed", type=int, default=0, help="print N answers the model left uncoded")
     ap.add_argument("--min-score", type=float, help="override settings.themes.min_score")
     ap.add_argument("--relative", type=float, help="override settings.themes.relative_score")
+    ap.add_argument("--backend", choices=["tfidf", "sentence-transformers"], help="override settings.themes.backend")
+    ap.add_argument("--model", help="local sentence-transformers folder (default: the verified MiniLM, if installed)")
     ns = ap.parse_args(argv)
-    kw = {"min_score": ns.min_score, "relative_score": ns.relative}
+    kw = {"min_score": ns.min_score, "relative_score": ns.relative, "backend": ns.backend}
+    if ns.backend == "sentence-transformers":
+        model = ns.model or verified_minilm_dir()
+        if model is None:
+            ap.error("--backend sentence-transformers needs --model DIR (no verified local MiniLM found)")
+        kw["model"] = str(model)
     if ns.processed:
         # the embedding cache lives under <processed root>/<consultation>/cache: keep it next to DIR
         os.environ["ANALYSIS_DATA_PROCESSED"] = str(ns.processed.resolve().parent)

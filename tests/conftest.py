@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-import os
-
 import analysis  # noqa: F401  (first: pins BLAS threads before numpy loads)
+
+# isort: split
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="module")
+def cannabis() -> pd.DataFrame:
+    """Real ArgKP arguments on one motion (shuffled, seeded) with ``label`` support/oppose and ``text``."""
+    arg = pd.read_csv(Path(__file__).parent / "fixtures" / "positions" / "argkp_two_topics.csv")
+    sub = arg[arg["topic"] == "We should legalize cannabis"].sample(frac=1.0, random_state=3).reset_index(drop=True)
+    return sub.assign(label=np.where(sub["stance"] == 1, "support", "oppose"), text=sub["argument"])

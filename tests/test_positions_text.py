@@ -16,13 +16,6 @@ from analysis.text_positions import text_positions
 FIX = Path(__file__).parent / "fixtures" / "positions"
 
 
-@pytest.fixture(scope="module")
-def cannabis() -> pd.DataFrame:
-    arg = pd.read_csv(FIX / "argkp_two_topics.csv")
-    sub = arg[arg["topic"] == "We should legalize cannabis"].sample(frac=1.0, random_state=3).reset_index(drop=True)
-    return sub.assign(label=np.where(sub["stance"] == 1, "support", "oppose"), text=sub["argument"])
-
-
 def test_model_learns_stance_from_sixty_ticked_texts(cannabis):
     tr, te = cannabis.iloc[:60], cannabis.iloc[60:]
     m = StanceModel(seed=1, confidence_threshold=0.0).fit(tr["text"].tolist(), tr["label"].tolist())

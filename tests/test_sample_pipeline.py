@@ -100,4 +100,8 @@ def test_text_only_positions_come_from_the_text_model(processed):
     assert (decided.position_true == decided.position).mean() >= 0.7
     for side in ["support", "oppose"]:
         gap = abs((text_only.position_true == side).mean() - (text_only.position == side).mean())
-        assert gap <= 0.08, (side, gap)
+        assert gap <= 0.05, (side, gap)  # pooled over the four questions (216 text-only answers)
+        for q, sub in text_only.groupby("question_id"):
+            # per question (about 50 answers each, one answer = 2 pp) the 5 pp target is not met: a guard only
+            q_gap = abs((sub.position_true == side).mean() - (sub.position == side).mean())
+            assert q_gap <= 0.08, (q, side, q_gap)

@@ -13,18 +13,11 @@ could hide (``min_cell - 1``) and labelled ``<min_cell``, never as zero.
 
 from __future__ import annotations
 
-import io
 import logging
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
@@ -50,6 +43,21 @@ from analysis.chart_data import (
     theme_rows,
     theme_support_rows,
 )
+from analysis.chart_draw import (
+    any_suppressed,
+    axes_legend,
+    bar_value,
+    diverging,
+    draw_bar,
+    draw_empty,
+    draw_frame,
+    legend,
+    n_lines,
+    new_figure,
+    save_figure,
+    styled,
+    suppressed_handle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,160 +80,8 @@ __all__ = [
 ]
 
 
-@contextmanager
-def house_style() -> Iterator[None]:
-    """Context manager applying the house rcParams (used around building *and* saving)."""
-    with mpl.rc_context(style.rc_params()):
-        yield
-
-
-def _figure(height: float) -> Figure:
-    fig = Figure(figsize=(style.FIG_WIDTH, max(2.6, height)), dpi=style.DPI, layout="constrained")
-    FigureCanvasAgg(fig)  # Agg: no display needed, same pixels everywhere
-    return fig
-
-
-def _frame(fig: Figure, title: str, footnote: str) -> None:
-    fig.suptitle(style.wrap(title, style.TITLE_WRAP), x=0.01, ha="left", fontweight="bold")
-    fig.supxlabel(style.wrap(footnote, style.FOOTNOTE_WRAP), x=0.01, ha="left", fontsize=style.MIN_FONT, color="#444444")
-
-
-def _lines(text: str) -> int:
-    return text.count("\n") + 1
-
-
-def _empty(fig: Figure, message: str) -> None:
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#444444")
-
-
-def _value(cell: Cell, scale: str, min_cell: int) -> float:
-    """Bar length of a cell: share in percent or count; suppressed cells get their upper bound."""
-    if cell.suppressed:
-        bound = max(min_cell - 1, 1)
-        if scale == "count":
-            return float(bound)
-        return 100.0 * bound / cell.denominator if cell.denominator else 0.0
-    if scale == "count":
-        return float(cell.n or 0)
-    return 100.0 * (cell.share or 0.0)
-
-
-def _bar(ax: Any, y: float, left: float, width: float, colour: str, suppressed: bool) -> None:
-    if suppressed:
-        ax.barh(y, width, left=left, height=0.6, facecolor="white", edgecolor=style.SUPPRESSED_EDGE,
-                hatch=style.SUPPRESSED_HATCH, linewidth=0.8)
-    else:
-        ax.barh(y, width, left=left, height=0.6, color=colour, edgecolor="white", linewidth=0.5)
-
-
-def _diverging(
-    fig: Figure,
-    rows: list[tuple[str, dict[str, Cell]]],
-    *,
-    scale: str,
-    min_cell: int,
-) -> tuple[Any, list[str]]:
-    """Draw oppose-left / support-right bars and a separate stacked panel for the other positions.
-
-    Returns:
-        The main axes and the positions drawn (for the legend).
-    """
-    neither = [p for p in style.NEITHER_POSITIONS if any(p in cells and
-                                                          (cells[p].suppressed or (cells[p].n or 0) > 0)
-                                                          for _, cells in rows)]
-    if neither:
-        ax, ax2 = fig.subplots(1, 2, sharey=True, width_ratios=[3, 1.5])
-    else:
-        ax, ax2 = fig.add_subplot(), None
-    ys = np.arange(len(rows))[::-1]
-    sided_max = max([_value(c[p], scale, min_cell) for _, c in rows for p in style.SIDED_POSITIONS if p in c]
-                    + [1.0])
-    pad = sided_max * 0.03
-    for y, (_, cells) in zip(ys, rows, strict=True):
-        for pos, sign in (("oppose", -1), ("support", 1)):
-            cell = cells.get(pos)
-            if cell is None:
-                continue
-            v = _value(cell, scale, min_cell)
-            if v > 0:
-                _bar(ax, y, 0.0 if sign > 0 else -v, v, style.POSITION_COLOURS[pos], cell.suppressed)
-            ax.text(sign * (v + pad), y, cell_text(cell, scale, min_cell), va="center",
-                    ha="left" if sign > 0 else "right", fontsize=style.MIN_FONT)
-    lim = sided_max * 1.85  # room for "57% (800)" labels beyond the longest bar at 800 px (checked by eye)
-    ax.set_xlim(-lim, lim)
-    ax.axvline(0, color="#333333", linewidth=0.8)
-    ax.set_yticks(ys, [label for label, _ in rows])
-    unit = "%" if scale == "share" else ""
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{abs(x):.0f}{unit}"))
-    what = "share of respondents" if scale == "share" else "respondents"
-    ax.set_xlabel(f"\u2190 Oppose   ({what})   Support \u2192")
-    ax.spines["left"].set_visible(False)
-    ax.tick_params(axis="y", length=0)
-    if ax2 is not None:
-        totals, labels = [], []
-        for y, (_, cells) in zip(ys, rows, strict=True):
-            left = 0.0
-            for pos in neither:
-                cell = cells.get(pos)
-                if cell is None:
-                    continue
-                v = _value(cell, scale, min_cell)
-                if v > 0:
-                    _bar(ax2, y, left, v, style.POSITION_COLOURS[pos], cell.suppressed)
-                left += v
-            totals.append(left)
-            parts = [cell_text(cells[p], scale, min_cell) if cells[p].suppressed
-                     else style.fmt_int(cells[p].n or 0)
-                     for p in neither if p in cells and (cells[p].suppressed or (cells[p].n or 0) > 0)]
-            labels.append(" + ".join(parts) if parts else "0")
-        # bars take a share of the narrow panel that leaves room for the longest label on their right
-        longest = max(len(lab) for lab in labels)
-        lim2 = max(totals + [1.0]) / max(0.2, 0.55 - 0.03 * longest)
-        for y, left, lab in zip(ys, totals, labels, strict=True):
-            ax2.text(left + 0.03 * lim2, y, lab, va="center", ha="left", fontsize=style.MIN_FONT)
-        ax2.set_xlim(0, lim2)
-        ax2.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{abs(x):.0f}{unit}"))
-        ax2.set_xlabel("Neither side")
-        ax2.tick_params(axis="y", length=0, labelleft=False)
-        ax2.spines["left"].set_visible(False)
-    return ax, ["oppose", "support", *neither]
-
-
-def _axes_legend(ax: Any, handles: list[Patch], ncols: int) -> None:
-    """Legend above the plotting area (part of the axes, so constrained layout makes room for it)."""
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=ncols, frameon=False,
-              borderaxespad=0.0, handlelength=1.4, columnspacing=1.2)
-
-
-def _suppressed_handle(min_cell: int) -> Patch:
-    return Patch(facecolor="white", edgecolor=style.SUPPRESSED_EDGE, hatch=style.SUPPRESSED_HATCH,
-                 label=f"Suppressed (fewer than {min_cell})")
-
-
-def _legend(ax: Any, positions: list[str], suppressed: bool, min_cell: int) -> None:
-    handles = [Patch(facecolor=style.POSITION_COLOURS[p], label=style.POSITION_LABELS[p]) for p in positions]
-    if suppressed:
-        handles.append(_suppressed_handle(min_cell))
-    _axes_legend(ax, handles, ncols=min(len(handles), 4))
-
-
-def _any_suppressed(rows: list[tuple[str, dict[str, Cell]]]) -> bool:
-    return any(c.suppressed for _, cells in rows for c in cells.values())
-
-
-def _styled(func: Callable[..., Figure]) -> Callable[..., Figure]:
-    def wrapper(*args: Any, **kwargs: Any) -> Figure:
-        with house_style():
-            return func(*args, **kwargs)
-
-    wrapper.__name__, wrapper.__doc__, wrapper.__wrapped__ = func.__name__, func.__doc__, func  # type: ignore[attr-defined]
-    return wrapper
-
-
 # --- responses by channel and respondent type ------------------------------------------------------
-@_styled
+@styled
 def responses_chart(responses: pd.DataFrame, *, footnote: str = "") -> Figure:
     """Responses received per channel, stacked by respondent type (every response counted).
 
@@ -238,11 +94,11 @@ def responses_chart(responses: pd.DataFrame, *, footnote: str = "") -> Figure:
     """
     matrix = response_matrix(responses)
     total = int(matrix.to_numpy().sum())
-    fig = _figure(1.9 + 0.5 * max(len(matrix), 1))
-    _frame(fig, "Responses received, by channel and respondent type",
+    fig = new_figure(1.9 + 0.5 * max(len(matrix), 1))
+    draw_frame(fig, "Responses received, by channel and respondent type",
            f"{style.n_label(total, 'responses')}. {footnote}".strip())
     if total == 0:
-        _empty(fig, "No responses")
+        draw_empty(fig, "No responses")
         return fig
     ax = fig.add_subplot()
     ys = np.arange(len(matrix))[::-1]
@@ -269,7 +125,7 @@ def responses_chart(responses: pd.DataFrame, *, footnote: str = "") -> Figure:
 
 
 # --- positions ---------------------------------------------------------------------------------------
-@_styled
+@styled
 def position_chart(
     counts: pd.DataFrame, question_id: str, *, question_text: str, min_cell: int = 5, footnote: str = ""
 ) -> Figure:
@@ -289,20 +145,20 @@ def position_chart(
         The figure.
     """
     rows, total = position_rows(counts, question_id)
-    height = 1.9 + sum(0.32 + 0.17 * _lines(label) for label, _ in rows) + 0.2 * _lines(style.wrap(question_text, style.TITLE_WRAP))
-    fig = _figure(height)
-    _frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: share of respondents in "
+    height = 1.9 + sum(0.32 + 0.17 * n_lines(label) for label, _ in rows) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = new_figure(height)
+    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: share of respondents in "
            f"each row; labels: share (count). {footnote}".strip())
     if not rows or total == 0:
-        _empty(fig, "No positions recorded for this question")
+        draw_empty(fig, "No positions recorded for this question")
         return fig
-    ax, drawn = _diverging(fig, rows, scale="share", min_cell=min_cell)
-    _legend(ax, drawn, _any_suppressed(rows), min_cell)
+    ax, drawn = diverging(fig, rows, scale="share", min_cell=min_cell)
+    legend(ax, drawn, any_suppressed(rows), min_cell)
     return fig
 
 
 # --- theme prevalence ------------------------------------------------------------------------------
-@_styled
+@styled
 def theme_chart(
     counts: pd.DataFrame,
     themes: pd.DataFrame,
@@ -327,20 +183,20 @@ def theme_chart(
     """
     rows, total = theme_rows(counts, themes, question_id)
     labels = [style.wrap(r["label"]) for r in rows]
-    height = 1.5 + sum(0.2 + 0.17 * _lines(lab) for lab in labels) + 0.2 * _lines(style.wrap(question_text, style.TITLE_WRAP))
-    fig = _figure(height)
-    _frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: share raising each theme "
+    height = 1.5 + sum(0.2 + 0.17 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = new_figure(height)
+    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: share raising each theme "
            f"(a response can raise several); whiskers: 95% Wilson interval. {footnote}".strip())
     if not rows or total == 0:
-        _empty(fig, "No themes recorded for this question")
+        draw_empty(fig, "No themes recorded for this question")
         return fig
     ax = fig.add_subplot()
     ys = np.arange(len(rows))[::-1]
     right = 0.0
     for y, r in zip(ys, rows, strict=True):
         cell: Cell = r["cell"]
-        v = _value(cell, "share", min_cell)
-        _bar(ax, y, 0.0, v, style.BAR_COLOUR, cell.suppressed)
+        v = bar_value(cell, "share", min_cell)
+        draw_bar(ax, y, 0.0, v, style.BAR_COLOUR, cell.suppressed)
         end = v
         if not cell.suppressed and cell.ci_low is not None and cell.ci_high is not None:
             lo, hi = 100 * cell.ci_low, 100 * cell.ci_high
@@ -355,12 +211,12 @@ def theme_chart(
     ax.set_xlabel("Share of respondents raising the theme")
     ax.tick_params(axis="y", length=0)
     if any(r["cell"].suppressed for r in rows):
-        _axes_legend(ax, [_suppressed_handle(min_cell)], ncols=1)
+        axes_legend(ax, [suppressed_handle(min_cell)], ncols=1)
     return fig
 
 
 # --- theme x position ------------------------------------------------------------------------------
-@_styled
+@styled
 def theme_position_chart(
     counts: pd.DataFrame,
     themes: pd.DataFrame,
@@ -385,21 +241,21 @@ def theme_position_chart(
     """
     rows = theme_position_rows(counts, themes, question_id)
     rows = [(style.wrap(label), cells) for label, cells in rows]
-    height = 1.9 + sum(0.3 + 0.17 * _lines(label) for label, _ in rows) + 0.2 * _lines(style.wrap(question_text, style.TITLE_WRAP))
-    fig = _figure(height)
+    height = 1.9 + sum(0.3 + 0.17 * n_lines(label) for label, _ in rows) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = new_figure(height)
     _, total = theme_rows(counts, themes, question_id)
-    _frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: respondents raising each "
+    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: respondents raising each "
            f"theme, by their position (counts). {footnote}".strip())
     if not rows:
-        _empty(fig, "No theme-by-position counts for this question")
+        draw_empty(fig, "No theme-by-position counts for this question")
         return fig
-    ax, drawn = _diverging(fig, rows, scale="count", min_cell=min_cell)
-    _legend(ax, drawn, _any_suppressed(rows), min_cell)
+    ax, drawn = diverging(fig, rows, scale="count", min_cell=min_cell)
+    legend(ax, drawn, any_suppressed(rows), min_cell)
     return fig
 
 
 # --- theme x respondent type -----------------------------------------------------------------------
-@_styled
+@styled
 def theme_respondent_chart(
     counts: pd.DataFrame,
     themes: pd.DataFrame,
@@ -424,13 +280,13 @@ def theme_respondent_chart(
     """
     theme_labels, groups, cells = heatmap_matrix(counts, themes, question_id)
     labels = [style.wrap(t) for t in theme_labels]
-    height = 1.8 + sum(0.22 + 0.16 * _lines(lab) for lab in labels) + 0.2 * _lines(style.wrap(question_text, style.TITLE_WRAP))
-    fig = _figure(height)
+    height = 1.8 + sum(0.22 + 0.16 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = new_figure(height)
     _, total = theme_rows(counts, themes, question_id)
-    _frame(fig, question_text, f"{style.n_label(total)} answering this question. Cells: share of each respondent "
+    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Cells: share of each respondent "
            f"type raising the theme (count). {footnote}".strip())
     if not theme_labels or not groups:
-        _empty(fig, "No theme-by-respondent-type counts for this question")
+        draw_empty(fig, "No theme-by-respondent-type counts for this question")
         return fig
     ax = fig.add_subplot()
     values = np.array([[(_c.share * 100 if (_c and _c.share is not None and not _c.suppressed) else np.nan)
@@ -468,7 +324,7 @@ def theme_respondent_chart(
 
 
 # --- campaigns -------------------------------------------------------------------------------------
-@_styled
+@styled
 def campaign_chart(answers_clean: pd.DataFrame, campaigns: pd.DataFrame | None, *, footnote: str = "",
                    max_campaigns: int = 8) -> Figure:
     """All responses vs unique submissions: how much of the total is campaign (form-letter) copies.
@@ -483,12 +339,12 @@ def campaign_chart(answers_clean: pd.DataFrame, campaigns: pd.DataFrame | None, 
         The figure.
     """
     s = campaign_summary(answers_clean, campaigns, max_campaigns=max_campaigns)
-    fig = _figure(2.6 + 0.18 * len(s["campaigns"]))
-    _frame(fig, "Campaign copies and unique submissions",
+    fig = new_figure(2.6 + 0.18 * len(s["campaigns"]))
+    draw_frame(fig, "Campaign copies and unique submissions",
            f"{style.n_label(s['total'], 'responses')}; {style.fmt_int(s['unique'])} unique submissions "
            f"(each campaign counted once). {footnote}".strip())
     if s["total"] == 0:
-        _empty(fig, "No responses")
+        draw_empty(fig, "No responses")
         return fig
     ax = fig.add_subplot()
     colours = ["#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#0072B2", "#F0E442", "#999999", "#666666"]
@@ -511,12 +367,12 @@ def campaign_chart(answers_clean: pd.DataFrame, campaigns: pd.DataFrame | None, 
     handles = [Patch(color=style.UNIQUE_COLOUR, label=f"Not part of a campaign ({style.fmt_int(s['own'])})")]
     handles += [Patch(color=colours[k % len(colours)], label=style.wrap(f"{c['label']} ({style.fmt_int(c['size'])})", 40))
                 for k, c in enumerate(s["campaigns"])]
-    _axes_legend(ax, handles, ncols=2)
+    axes_legend(ax, handles, ncols=2)
     return fig
 
 
 # --- Pol.is theme support -------------------------------------------------------------------------
-@_styled
+@styled
 def theme_support_chart(
     support: pd.DataFrame | None,
     themes: pd.DataFrame | None,
@@ -539,13 +395,13 @@ def theme_support_chart(
     """
     rows = theme_support_rows(support, themes, question_id)
     labels = [style.wrap(r["label"]) for r in rows]
-    height = 1.7 + sum(0.2 + 0.17 * _lines(lab) for lab in labels) + 0.2 * _lines(style.wrap(question_text, style.TITLE_WRAP))
-    fig = _figure(height)
-    _frame(fig, question_text, "Bars: agree votes as a share of agree + disagree votes on the statements of each theme "
+    height = 1.7 + sum(0.2 + 0.17 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = new_figure(height)
+    draw_frame(fig, question_text, "Bars: agree votes as a share of agree + disagree votes on the statements of each theme "
            "(passes excluded); whiskers: 95% Wilson interval (too narrow: the same people vote on many statements); "
            f"dashed line: 50%. {footnote}".strip())
     if not rows:
-        _empty(fig, "No votes recorded for this question")
+        draw_empty(fig, "No votes recorded for this question")
         return fig
     ax = fig.add_subplot()
     ys = np.arange(len(rows))[::-1]
@@ -555,7 +411,7 @@ def theme_support_chart(
             ax.text(103.0, y, "no votes (" + text + ")", va="center", ha="left", fontsize=style.MIN_FONT)
             continue
         v = 100 * r["share"]
-        _bar(ax, y, 0.0, v, style.BAR_COLOUR, False)
+        draw_bar(ax, y, 0.0, v, style.BAR_COLOUR, False)
         lo, hi = 100 * r["ci_low"], 100 * r["ci_high"]
         ax.errorbar(v, y, xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], fmt="none", ecolor="#222222",
                     elinewidth=1, capsize=3)
@@ -571,44 +427,3 @@ def theme_support_chart(
     ax.tick_params(axis="y", length=0)
     ax.spines["bottom"].set_bounds(0, 100)
     return fig
-
-
-# --- saving ----------------------------------------------------------------------------------------
-_LONG_DECIMAL = re.compile(r"(?<![\w#.])(-?\d+)\.(\d{3,})(?![\w.])")
-
-
-def compact_svg(text: str) -> str:
-    """Round SVG coordinates to 2 decimals (0.01 pt; invisible at any zoom a reader uses).
-
-    Smaller files, and long runs of coordinate digits no longer look like phone or card numbers to
-    the publication guard (:func:`analysis.redaction.guard`).
-    """
-    def _round(m: re.Match) -> str:
-        out = f"{float(m.group(0)):.2f}".rstrip("0").rstrip(".")
-        return "0" if out in ("-0", "") else out
-
-    return _LONG_DECIMAL.sub(_round, text)
-
-
-def save_figure(fig: Figure, path_stem: str | Path, alt_text: str) -> list[Path]:
-    """Write ``<stem>.png``, ``<stem>.svg`` and ``<stem>.alt.txt`` with no timestamps (byte-identical re-runs).
-
-    Args:
-        fig: The figure (from one of the chart functions).
-        path_stem: Output path without suffix (folders are created).
-        alt_text: Text alternative describing the chart and its headline numbers.
-
-    Returns:
-        The three written paths (PNG, SVG, alt text).
-    """
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    png, svg, alt = stem.with_suffix(".png"), stem.with_suffix(".svg"), stem.with_name(stem.name + ".alt.txt")
-    with house_style():
-        fig.savefig(png, format="png", dpi=style.DPI, metadata={"Software": None})
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    svg.write_text(compact_svg(buf.getvalue()), encoding="utf-8", newline="\n")
-    alt.write_text(" ".join(alt_text.split()) + "\n", encoding="utf-8")
-    log.debug("wrote chart %s", stem.name)
-    return [png, svg, alt]

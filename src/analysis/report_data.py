@@ -39,6 +39,7 @@ INPUT_TABLES = (
     "core_rejects",
     "core_statement_votes",
     "out_theme_support",
+    "out_theme_model",
 )
 
 

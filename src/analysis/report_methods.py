@@ -139,6 +139,14 @@ def _sources(df: pd.DataFrame | None, col: str = "source") -> list[dict]:
             for r in c.itertuples(index=False)]
 
 
+def _theme_thresholds(model: pd.DataFrame | None) -> list[dict[str, str]]:
+    """How each question's theme thresholds were set (one row per question, from ``out_theme_model``)."""
+    if model is None or model.empty:
+        return []
+    first = model.drop_duplicates("question_id").sort_values("question_id", kind="mergesort")
+    return [{"question": str(r.question_id), "thresholding": str(r.thresholding)} for r in first.itertuples()]
+
+
 def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, derived_counts: list[str], *,
                     raw_dir: str | Path | None = None, polis: bool = False) -> dict:
     """Template context of the methods appendix.
@@ -181,6 +189,7 @@ def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame,
         "seed": s.seed,
         "themes": {"backend": s.themes.backend, "model": s.themes.model or "default", "n_topics": s.themes.n_topics,
                    "min_score": s.themes.min_score, "max_per_answer": s.themes.max_themes_per_answer},
+        "theme_thresholds": _theme_thresholds(tables.get("out_theme_model")),
         "positions": {"threshold": s.positions.confidence_threshold, "min_training": s.positions.min_training},
         "stage_records": tables.get("stage_records") or [],
         "position_sources": _sources(pos),

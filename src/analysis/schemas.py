@@ -224,6 +224,25 @@ out_counts = pa.DataFrameSchema(
     name="out_counts",
 )
 
+#: What each theme's model was built from and how its threshold was set (written by the themes stage).
+out_theme_model = pa.DataFrameSchema(
+    {
+        "question_id": pa.Column(str),
+        "theme_id": pa.Column(str),
+        "method": pa.Column(str),
+        "backend": pa.Column(str),
+        "fingerprint": pa.Column(str),
+        "codebook_version": pa.Column(str, nullable=True),
+        "n_defining_texts": pa.Column(int, pa.Check.ge(0)),
+        "n_coded_answers": pa.Column(int, pa.Check.ge(0)),
+        "threshold": pa.Column(float),
+        "thresholding": pa.Column(str),
+        "n_answers": pa.Column(int, pa.Check.ge(0)),
+    },
+    unique=["question_id", "theme_id"], strict=True, coerce=True, name="out_theme_model",
+)
+
+
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
     s.name: s
     for s in [
@@ -239,6 +258,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         core_answer_themes,
         core_answer_positions,
         out_counts,
+        out_theme_model,
     ]
 }
 

@@ -12,9 +12,12 @@
 * Training sets smaller than ``min_training`` (or with a single position) give ``unclear`` for every
   text of the question, with a logged reason.
 
-Out-of-fold predictions on the labelled answers give the model's confusion (for the prevalence
-correction) and the tick/text disagreements (a respondent ticked support but wrote a text the
-model confidently reads as oppose, or vice versa).
+A model is trained on at most ``settings.positions.max_training`` labelled texts per question (a seeded
+sample stratified by position, analyst codes first; see :func:`analysis.stance.capped_sample`). Every
+labelled text is predicted by a model that never saw it — out of fold for the training sample, by the
+final model for the labelled texts left out of it — and these predictions give the model's confusion
+(for the prevalence correction) and the tick/text disagreements (a respondent ticked support but wrote
+a text the model confidently reads as oppose, or vice versa), so both cover every ticked answer.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis.config import ConsultationConfig
-from analysis.stance import UNCLEAR, StanceModel, cross_val_predictions, minilm_featurizer
+from analysis.stance import UNCLEAR, StanceModel, capped_sample, cross_fit, minilm_featurizer
 
 log = logging.getLogger(__name__)
 
@@ -171,16 +174,32 @@ def text_positions(
             pos_parts.append(pd.DataFrame({"response_id": todo["response_id"], "question_id": t,
                                            "position": UNCLEAR, "confidence": 0.0, "source": "text_model"}))
             continue
-        m = template.clone().fit(pairs["text"].tolist(), pairs["label"].tolist())
+        train_idx = capped_sample(pairs["label"], ps.max_training, cfg.settings.seed,
+                                  priority=pairs["label_source"] == "analyst")
+        train, rest = pairs.iloc[train_idx], pairs.drop(pairs.index[train_idx])
+        if t == q.id:  # letters: the pooled why-texts left out feed nothing; only own codes are worth predicting
+            rest = rest[rest["response_id"].isin(set(own["response_id"]))]
+        log.info("question %s: stance model trained on %d of %d labelled texts (max_training=%d); "
+                 "%d texts to predict", q.id, len(train), len(pairs), ps.max_training, len(todo))
+        folds = ps.cv_folds if len(train) <= ps.large_training else ps.cv_folds_large
+        m, oof, pred = cross_fit(template, train["text"].tolist(), train["label"].tolist(), folds=folds,
+                                 predict=todo["text"].tolist() + rest["text"].tolist())
         res.models[q.id] = m
-        pred = m.predict(todo["text"].tolist())
+        n_todo = len(todo)
         pos_parts.append(pd.DataFrame({"response_id": todo["response_id"].to_numpy(), "question_id": t,
-                                       "position": pred["position"].to_numpy(),
-                                       "confidence": pred["confidence"].to_numpy(), "source": "text_model"}))
-        cv = cross_val_predictions(template, pairs["text"].tolist(), pairs["label"].tolist())
-        if cv.empty:
+                                       "position": pred["position"].to_numpy()[:n_todo],
+                                       "confidence": pred["confidence"].to_numpy()[:n_todo],
+                                       "source": "text_model"}))
+        if oof.empty:
             continue
-        cv.index = pairs.index
+        # every labelled text predicted by a model that never saw it: out of fold for the training sample,
+        # the final model for the rest
+        oof.index = train.index
+        held = pd.DataFrame({"true": rest["label"].to_numpy(), "position": pred["position"].to_numpy()[n_todo:],
+                             "confidence": pred["confidence"].to_numpy()[n_todo:]}, index=rest.index)
+        cv = pd.concat([oof, held])
+        pairs = pairs[pairs.index.isin(cv.index)]
+        cv = cv.loc[pairs.index]
         if t != q.id:
             conf = cv.groupby(["true", "position"]).size().reset_index(name="n")
             conf_parts.append(conf.rename(columns={"true": "true_position", "position": "predicted_position"})

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis import paths, schemas
 from analysis.codebook import (
@@ -45,28 +44,14 @@ from analysis.themes_assign import (
     attribute_response_tags,
     build_theme_model,
     prototype_texts,
-    select,
     sentences,
 )
+from analysis.themes_calibrate import Calibration, calibrate, coded_sets
 from analysis.themes_discovery import discover
 
 logger = logging.getLogger(__name__)
 
-out_theme_model = schemas.register(pa.DataFrameSchema(
-    {
-        "question_id": pa.Column(str),
-        "theme_id": pa.Column(str),
-        "method": pa.Column(str),
-        "backend": pa.Column(str),
-        "fingerprint": pa.Column(str),
-        "codebook_version": pa.Column(str, nullable=True),
-        "n_defining_texts": pa.Column(int, pa.Check.ge(0)),
-        "n_coded_answers": pa.Column(int, pa.Check.ge(0)),
-        "threshold": pa.Column(float),
-        "n_answers": pa.Column(int, pa.Check.ge(0)),
-    },
-    unique=["question_id", "theme_id"], strict=True, coerce=True, name="out_theme_model",
-))
+out_theme_model = schemas.out_theme_model
 
 THEME_COLS = ["question_id", "theme_id", "label", "description", "parent_id", "keywords"]
 AT_COLS = ["response_id", "question_id", "theme_id", "score", "source"]
@@ -113,12 +98,13 @@ def _units(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str]):
 
 
 def _coded(tags: pd.DataFrame | None, qid: str, themes: list, unit_emb: dict[str, np.ndarray],
-           sent_emb: dict[str, np.ndarray] | None = None, base=None) -> dict[str, np.ndarray]:
+           sent_emb: dict[str, np.ndarray] | None = None, base=None,
+           exclude: set[str] | frozenset[str] = frozenset()) -> dict[str, np.ndarray]:
     """Analyst tags of this question matched to base theme ids or labels -> embeddings of their answers.
 
     With ``sent_emb`` and the codebook-only model ``base``, the example is the part of the answer (whole
     text or one sentence) closest to the theme's definition, so a long answer raising several themes
-    gives each of them only the span that raised it.
+    gives each of them only the span that raised it. Units in ``exclude`` are left out (cross-fitting).
     """
     if tags is None or tags.empty:
         return {}
@@ -129,6 +115,8 @@ def _coded(tags: pd.DataFrame | None, qid: str, themes: list, unit_emb: dict[str
     for r in t.itertuples(index=False):
         tid = by_key.get(str(r.tag).strip().lower())
         unit = f"own:{r.response_id}"
+        if unit in exclude:
+            continue
         vec = unit_emb.get(unit)
         if tid is None or vec is None:
             unmatched += 1
@@ -180,11 +168,20 @@ def theme_question(q: pd.DataFrame, *, question_id: str, embed_units, backend, s
     if resolved is not None:
         base = codebook.questions[question_id].themes
         definition = build_theme_model(base, backend.encode, min_score=min_score, supervised="off", languages=covered)
-        coded = _coded(tags, question_id, base, unit_emb, sent_mat, definition)
-        model = build_theme_model(base, backend.encode, coded=coded, min_score=min_score,
-                                  supervised=settings.supervised, min_coded_per_theme=settings.min_coded_per_theme,
-                                  seed=seed, languages=covered)
-        picks = select(scorer(model, units["unit"].tolist()), model.thresholds_, **kw)
+        def model_without(excluded: set[str] | frozenset[str] = frozenset()):
+            coded = _coded(tags, question_id, base, unit_emb, sent_mat, definition, exclude=excluded)
+            return build_theme_model(base, backend.encode, coded=coded, min_score=min_score,
+                                     supervised=settings.supervised, min_coded_per_theme=settings.min_coded_per_theme,
+                                     seed=seed, languages=covered)
+
+        model = model_without()
+        cal = Calibration(1.0, settings.sentence_factor)
+        if settings.calibrate == "auto":
+            cal = calibrate(scorer, model_without, coded_sets(tags, question_id, base, set(units["unit"])),
+                            default=cal, min_coded=settings.calibrate_min_coded, **kw)
+        kw |= {"threshold_factor": cal.threshold_factor, "sentence_factor": cal.sentence_factor,
+               "relative_score": cal.relative_score or settings.relative_score}
+        _, picks = scorer.pick(model, units["unit"].tolist(), **(kw | {"threshold_factor": cal.factors(len(base))}))
         rows = [{"unit": u, "theme_id": model.theme_ids[j], "score": s}
                 for u, p in zip(units["unit"], picks, strict=True) for j, s in p]
         assigned = pd.DataFrame(rows, columns=["unit", "theme_id", "score"])
@@ -198,8 +195,11 @@ def theme_question(q: pd.DataFrame, *, question_id: str, embed_units, backend, s
         meta_ids = [(t.id, len(prototype_texts(t, covered)), sum(model.n_coded_[model.theme_ids.index(m)]
                      for m in _members(codebook, question_id, t.id) if m in model.theme_ids)) for t in live]
         n_coded_total = sum(model.n_coded_)
-        logger.info("question %s: %d themes, method %s, %d analyst-coded answers used as few-shot examples",
-                    question_id, len(live), method, n_coded_total)
+        logger.info("question %s: %d themes, method %s, %d analyst-coded answers used as few-shot examples; %s",
+                    question_id, len(live), method, n_coded_total, cal.describe)
+        thresholding = cal.describe
+        threshold_of = {tid: float(min_score * f) for tid, f in zip(model.theme_ids, cal.factors(len(base)),
+                                                                     strict=True)}
     else:
         discovery = discover(units["text"].tolist(), emb, question_id=question_id, seed=seed,
                              n_topics=settings.n_topics, max_topics=settings.max_topics,
@@ -223,6 +223,8 @@ def theme_question(q: pd.DataFrame, *, question_id: str, embed_units, backend, s
                                 "parent_id": None, "keywords": "; ".join(t.keywords)} for t in discovery.topics],
                               columns=THEME_COLS)
         source, method = "discovered", discovery.method
+        threshold_of = {}
+        thresholding = f"discovery: nearest topic centre; extra themes need {min_score:g} and the relative score"
         meta_ids = [(t.topic_id, t.size, 0) for t in discovery.topics]
     # units -> responses (a response has a theme when any of its units has it; score = max)
     at = owners.merge(assigned, on="unit", how="left")
@@ -244,7 +246,8 @@ def theme_question(q: pd.DataFrame, *, question_id: str, embed_units, backend, s
     version = str(codebook.version) if codebook is not None else None
     meta = pd.DataFrame([{"question_id": question_id, "theme_id": tid, "method": method, "backend": backend.name,
                           "fingerprint": fp, "codebook_version": version, "n_defining_texts": n_def,
-                          "n_coded_answers": n_cod, "threshold": float(min_score),
+                          "n_coded_answers": n_cod,
+                          "threshold": threshold_of.get(tid, float(min_score)), "thresholding": thresholding,
                           "n_answers": int((at["theme_id"] == tid).sum())} for tid, n_def, n_cod in meta_ids])
     return themes, at[AT_COLS], meta, discovery
 

@@ -73,6 +73,64 @@ class UnitScorer:
                 np.maximum.at(whole[:, j], owner, sent[:, j])
         return whole
 
+    def piece_scores(self, model: ThemeModel, units: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scores of the whole texts and of their sentences.
+
+        Returns:
+            ``(whole, sent, owner)``: units x themes, sentences x themes, and the unit index of
+            each sentence row.
+        """
+        t = len(model.theme_ids)
+        if not units:
+            return np.zeros((0, t), np.float32), np.zeros((0, t), np.float32), np.zeros(0, dtype=int)
+        whole = model.scores(np.vstack([self.unit_emb[u] for u in units]))
+        rows = [(i, e) for i, u in enumerate(units) for e in self.sent_emb.get(u, [])]
+        if not rows:
+            return whole, np.zeros((0, t), np.float32), np.zeros(0, dtype=int)
+        return whole, model.scores(np.vstack([e for _, e in rows])), np.array([i for i, _ in rows])
+
+    def pick(self, model: ThemeModel, units: list[str], *, max_themes: int, relative_score: float,
+             sentence_factor: float = 2.0, threshold_factor: float | np.ndarray = 1.0,
+             ) -> tuple[np.ndarray, list[list[tuple[int, float]]]]:
+        """Select themes per unit from its whole text and its sentences (see :func:`pick_from_scores`).
+
+        Returns:
+            ``(scores, picks)``: the max-over-pieces score matrix (units x themes) and per unit a
+            list of ``(theme index, score)``, best first (empty: ``other``).
+        """
+        whole, sent, owner = self.piece_scores(model, units)
+        return pick_from_scores(whole, sent, owner, model.thresholds_ * threshold_factor, max_themes=max_themes,
+                                relative_score=relative_score, sentence_factor=sentence_factor)
+
+
+def pick_from_scores(whole: np.ndarray, sent: np.ndarray, owner: np.ndarray, thresholds: np.ndarray, *,
+                     max_themes: int, relative_score: float, sentence_factor: float,
+                     ) -> tuple[np.ndarray, list[list[tuple[int, float]]]]:
+    """Themes of each unit: those of its whole text plus the best theme of each of its sentences.
+
+    The whole text keeps up to ``max_themes`` themes by :func:`select`. Each sentence adds its single
+    best theme when that theme's score reaches ``sentence_factor`` times the threshold: a sentence
+    is short, so it needs a stronger match than a whole answer does, and one sentence raises one
+    point. A letter raising five themes in five paragraphs so keeps all five instead of losing the
+    weaker ones to its strongest paragraph. A unit's score for a theme is its best over the pieces.
+
+    Returns:
+        ``(scores, picks)`` as :meth:`UnitScorer.pick`.
+    """
+    best = whole.copy()
+    picks = select(whole, thresholds, max_themes=max_themes, relative_score=relative_score)
+    if len(sent):
+        for j in range(best.shape[1]):
+            np.maximum.at(best[:, j], owner, sent[:, j])
+        sent_picks = select(sent, thresholds * sentence_factor, max_themes=1, relative_score=relative_score)
+        for i, p in zip(owner, sent_picks, strict=True):
+            picks[i] = picks[i] + p
+    out = []
+    for i, p in enumerate(picks):
+        ids = sorted({j for j, _ in p}, key=lambda j: (-round(float(best[i, j]), 6), j))
+        out.append([(j, float(best[i, j])) for j in ids])
+    return best, out
+
 
 def _norm_rows(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
@@ -222,7 +280,8 @@ def select(scores: np.ndarray, thresholds: np.ndarray, *, max_themes: int = 3,
 
 def apply_operations(assigned: pd.DataFrame, operations: list, question_id: str, *,
                      scorer: UnitScorer, embed: Embed, min_score: float,
-                     max_themes: int, relative_score: float) -> pd.DataFrame:
+                     max_themes: int, relative_score: float, sentence_factor: float = 2.0,
+                     threshold_factor: float = 1.0) -> pd.DataFrame:
     """Apply the codebook operations log to base-theme assignments of one question.
 
     Args:
@@ -234,6 +293,8 @@ def apply_operations(assigned: pd.DataFrame, operations: list, question_id: str,
         min_score: Cosine threshold for split parts.
         max_themes: Most parts an answer of a split theme can get.
         relative_score: As in :func:`select`.
+        sentence_factor: As in :func:`pick_from_scores`.
+        threshold_factor: Multiplies ``min_score`` (a calibrated factor, see :mod:`analysis.themes_calibrate`).
 
     Returns:
         The same shape with live theme ids; answers left without a theme get ``other``.
@@ -254,8 +315,8 @@ def apply_operations(assigned: pd.DataFrame, operations: list, question_id: str,
             if hit.any():
                 units = df.loc[hit, "unit"].tolist()
                 parts = build_theme_model(op.into, embed, min_score=min_score, supervised="off")
-                sc = scorer(parts, units)
-                picks = select(sc, parts.thresholds_, max_themes=max_themes, relative_score=relative_score)
+                sc, picks = scorer.pick(parts, units, max_themes=max_themes, relative_score=relative_score,
+                                        sentence_factor=sentence_factor, threshold_factor=threshold_factor)
                 rows = []
                 for i, (u, pick) in enumerate(zip(units, picks, strict=True)):
                     if not pick:  # no part reaches the threshold: the best part still takes it

@@ -1,0 +1,84 @@
+"""Acceptance check of theme assignment on the bundled SYNTHETIC sample against its ground truth.
+
+Runs ingest -> campaigns -> themes into a temp folder (about half a minute) and compares every open
+answer's themes with ``data/raw/sample/ground_truth/themes.csv``. The thresholds below are the levels
+measured when the sentence-level selection and calibration were added (pair F1 0.866, 39 of 53 cells
+within 5 pp, mean gap 3.9 pp, 8.6% not coded), with a margin: a change that makes theming clearly
+worse fails here. ``benchmarks/themes_sample.py`` prints the full table.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis import campaigns, ingest, paths, themes
+from analysis.codebook import OTHER, UNTRANSLATED
+from analysis.config import load_config
+from analysis.tables import read_table
+
+
+@pytest.fixture(scope="module")
+def themed(tmp_path_factory, monkeypatch_module) -> tuple:
+    cfg = load_config("sample")
+    raw = paths.raw_dir("sample")
+    out = tmp_path_factory.mktemp("sample_themes")
+    monkeypatch_module.setenv("ANALYSIS_DATA_PROCESSED", str(out.parent))  # embedding cache in the temp folder
+    ingest.run(cfg, raw_dir=raw, processed_dir=out)
+    campaigns.run(cfg, raw_dir=raw, processed_dir=out)
+    themes.run(cfg, raw_dir=raw, processed_dir=out)
+    return cfg, out
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def _comparison(cfg, out) -> tuple[pd.DataFrame, float, float]:
+    r = read_table("core_responses", out)
+    key = r["source_file"].str.replace(r"^.*/", "", regex=True)
+    survey = r["source_file"].str.endswith(".csv")
+    key[survey] = r["response_id"][survey].str.split(":", n=1).str[1]
+    key_of = dict(zip(r["response_id"], key, strict=True))
+    at = read_table("core_answer_themes", out)
+    ans = read_table("core_answers_clean", out)
+    ans = ans[ans["question_id"].isin([q.id for q in cfg.open_questions])]
+    gt = pd.read_csv(paths.raw_dir("sample") / "ground_truth" / "themes.csv", dtype=str)
+    truth = gt[gt["theme_id"] != OTHER].groupby(["response_key", "question_id"])["theme_id"].agg(set).to_dict()
+    mine = at[~at["theme_id"].isin([OTHER, UNTRANSLATED])].assign(key=at["response_id"].map(key_of))
+    mine = mine.groupby(["key", "question_id"])["theme_id"].agg(set).to_dict()
+    cells, tp, fp, fn, not_coded = [], 0, 0, 0, 0
+    for qid, g in ans.groupby("question_id"):
+        keys = [(key_of[rid], qid) for rid in g["response_id"]]
+        t_sets = [truth.get(k, set()) for k in keys]
+        m_sets = [mine.get(k, set()) for k in keys]
+        not_coded += sum(not m for m in m_sets)
+        for t, m in zip(t_sets, m_sets, strict=True):
+            tp, fp, fn = tp + len(t & m), fp + len(m - t), fn + len(t - m)
+        for th in sorted(set().union(*t_sets, *m_sets)):
+            cells.append({"question": qid, "theme": th, "gap_pp": 100 * (sum(th in m for m in m_sets)
+                                                                          - sum(th in t for t in t_sets)) / len(g)})
+    return pd.DataFrame(cells), 2 * tp / (2 * tp + fp + fn), not_coded / len(ans)
+
+
+def test_sample_themes_match_the_ground_truth(themed):
+    cfg, out = themed
+    cells, f1, not_coded = _comparison(cfg, out)
+    assert not_coded < 0.10  # the issue's bound on "other / not coded"
+    assert f1 >= 0.84
+    assert cells["gap_pp"].abs().mean() <= 4.5
+    assert (cells["gap_pp"].abs() <= 5).mean() >= 0.70
+    survey = cells[cells["question"] != "email_submission"]
+    assert survey["gap_pp"].abs().max() <= 15.0  # measured 13.7 (q5_other x scope); letters (3.4 pp each) worse
+
+
+def test_thresholding_is_recorded_for_every_question(themed):
+    cfg, out = themed
+    model = read_table("out_theme_model", out)
+    by_q = model.drop_duplicates("question_id").set_index("question_id")["thresholding"]
+    assert set(by_q.index) == {q.id for q in cfg.open_questions}
+    assert by_q["q1_why"].startswith("thresholds calibrated on")  # the sample's analyst codes are used
+    assert by_q["email_submission"].startswith("default thresholds")  # no codes for letters

@@ -1,0 +1,86 @@
+"""Sentence-level theme picking and threshold calibration on coded answers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.themes_assign import ThemeModel, UnitScorer, pick_from_scores
+from analysis.themes_calibrate import Calibration, calibrate, coded_sets
+
+
+def _unit(v) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_a_sentence_adds_the_theme_the_whole_answer_would_drop() -> None:
+    whole = np.array([[0.9, 0.2]], dtype=np.float32)  # theme 1 below 0.6 x the best: dropped answer-level
+    sent = np.array([[0.1, 0.5], [0.1, 0.15]], dtype=np.float32)
+    owner = np.array([0, 0])
+    thr = np.array([0.1, 0.1])
+    _, picks = pick_from_scores(whole, np.zeros((0, 2)), np.zeros(0, int), thr, max_themes=3,
+                                relative_score=0.6, sentence_factor=2.0)
+    assert [j for j, _ in picks[0]] == [0]
+    best, picks = pick_from_scores(whole, sent, owner, thr, max_themes=3, relative_score=0.6, sentence_factor=2.0)
+    assert [j for j, _ in picks[0]] == [0, 1]
+    assert best[0, 1] == np.float32(0.5)  # the unit's score is its best piece
+    # a sentence needs sentence_factor x the threshold: at 6x (0.6) the 0.5 sentence adds nothing
+    _, picks = pick_from_scores(whole, sent, owner, thr, max_themes=3, relative_score=0.6, sentence_factor=6.0)
+    assert [j for j, _ in picks[0]] == [0]
+
+
+def _world(n: int = 60):
+    rng = np.random.default_rng(0)
+    protos = np.vstack([_unit([1, 0, 0]), _unit([0, 1, 0])])
+    model = ThemeModel(["a", "b"], protos, [1, 1], [0, 0], np.full(2, 0.25))
+    emb, coded = {}, {}
+    for i in range(n):
+        v = _unit(rng.uniform(0, 1, 3))
+        emb[f"own:r{i}"] = v
+        coded[f"own:r{i}"] = {t for t, p in zip(["a", "b"], protos, strict=True) if float(v @ p) >= 0.5}
+    return model, UnitScorer(emb), coded
+
+
+def test_calibration_moves_the_threshold_to_where_the_codes_are() -> None:
+    model, scorer, coded = _world()
+    coded = {u: s for u, s in coded.items() if s}  # coded answers all carry a theme
+    default = Calibration(1.0, 2.0)
+    cal = calibrate(scorer, lambda excluded: model, coded, max_themes=3, relative_score=0.1, default=default)
+    assert cal.threshold_factor == 2.0  # 0.25 x 2 = 0.5: the coders' rule
+    assert cal.n_coded == len(coded) and cal.f1 > cal.f1_default
+    again = calibrate(scorer, lambda excluded: model, coded, max_themes=3, relative_score=0.1, default=default)
+    assert again == cal or (np.isnan(again.f1) and np.isnan(cal.f1))
+
+
+def test_too_few_coded_answers_keep_the_defaults() -> None:
+    model, scorer, coded = _world(10)
+    default = Calibration(1.0, 2.0)
+    assert calibrate(scorer, lambda excluded: model, coded, max_themes=3, relative_score=0.6,
+                     default=default, min_coded=20) is default
+    assert "default thresholds" in default.describe
+
+
+def test_cross_fitting_excludes_the_scored_fold() -> None:
+    model, scorer, coded = _world()
+    seen: list[set[str]] = []
+
+    def build(excluded: set[str]) -> ThemeModel:
+        seen.append(excluded)
+        return model
+
+    calibrate(scorer, build, {u: s for u, s in coded.items() if s}, max_themes=3, relative_score=0.6,
+              default=Calibration(1.0, 2.0))
+    assert len(seen) == 2 and not (seen[0] & seen[1]) and all(seen)
+
+
+def test_coded_sets_match_ids_and_labels_and_skip_unknown() -> None:
+    import pandas as pd
+
+    class T:
+        def __init__(self, id_: str, label: str):
+            self.id, self.label = id_, label
+
+    tags = pd.DataFrame({"response_id": ["r1", "r1", "r2", "r3"], "question_id": ["q", "q", "q", "other"],
+                         "tag": ["a", "Bee label", "nonsense", "a"]})
+    out = coded_sets(tags, "q", [T("a", "A"), T("b", "Bee label")], {"own:r1", "own:r2", "own:r3"})
+    assert out == {"own:r1": {"a", "b"}}
