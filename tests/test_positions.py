@@ -193,7 +193,9 @@ def test_run_end_to_end_on_argkp_text(argkp_run):
     # letters get a position from the pooled model; gibberish is not forced into a side with high confidence
     letters = final[final["question_id"] == "letter"].set_index("response_id")
     assert list(letters.index) == ["letter-0", "letter-1", "letter-2"]
-    assert set(letters["source"]) == {"text_model"}
+    # "I fully support this proposal; ..." opens with an explicit statement: read directly (text_cue)
+    assert letters["source"].to_dict() == {"letter-0": "text_model", "letter-1": "text_cue", "letter-2": "text_model"}
+    assert letters.loc["letter-1", "position"] == "support"
     # confusion: out-of-fold counts over the 60 ticked respondents of each motion (letters: pooled 120)
     conf = read_table("core_position_confusion", proc)
     assert conf.groupby("question_id")["n"].sum().to_dict() == {"letter": 120, "q1": 60, "q2": 60}

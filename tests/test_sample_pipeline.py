@@ -88,20 +88,20 @@ def test_closed_positions_equal_ground_truth_exactly(processed):
         assert a.equals(b.rename(a.name)) or a.to_dict() == b.to_dict()
 
 
-def test_text_only_positions_come_from_the_text_model(processed):
+def test_text_only_positions_come_from_the_text(processed):
     _, out = processed
     pos = read_table("core_answer_positions", out).assign(key=lambda d: d.response_id.map(_keys(out)))
     truth = pd.read_csv(GT / "positions.csv", dtype=str, keep_default_na=False)
     text_only = truth[truth.basis == "text_only"].merge(
         pos, left_on=["response_key", "question_id"], right_on=["key", "question_id"], suffixes=("_true", ""))
     assert len(text_only) == (truth.basis == "text_only").sum()
-    assert (text_only.source == "text_model").all()
+    assert text_only.source.isin(["text_model", "text_cue"]).all()
     decided = text_only[text_only.position != "unclear"]
-    assert (decided.position_true == decided.position).mean() >= 0.7
-    for side in ["support", "oppose"]:
+    assert (decided.position_true == decided.position).mean() >= 0.9
+    for side in ["support", "oppose", "neutral", "unsure"]:
         gap = abs((text_only.position_true == side).mean() - (text_only.position == side).mean())
         assert gap <= 0.05, (side, gap)  # pooled over the four questions (216 text-only answers)
         for q, sub in text_only.groupby("question_id"):
-            # per question (about 50 answers each, one answer = 2 pp) the 5 pp target is not met: a guard only
+            # per question (about 50 answers each): the 5 pp target
             q_gap = abs((sub.position_true == side).mean() - (sub.position == side).mean())
-            assert q_gap <= 0.08, (q, side, q_gap)
+            assert q_gap <= 0.05, (q, side, q_gap)

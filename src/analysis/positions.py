@@ -172,7 +172,7 @@ def combine_positions(*sources: pd.DataFrame | None) -> pd.DataFrame:
 
     Among rows of the same source (e.g. two "why" texts for one closed question) the most confident wins.
     """
-    prio = {"analyst": 0, "closed": 1, "votes": 2, "text_model": 3}
+    prio = {"analyst": 0, "closed": 1, "votes": 2, "text_cue": 3, "text_model": 4}
     parts = [s[POS_COLS] for s in sources if s is not None and len(s)]
     if not parts:
         return pd.DataFrame(columns=POS_COLS)

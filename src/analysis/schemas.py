@@ -19,7 +19,7 @@ POSITIONS = ["support", "oppose", "neutral", "unsure", "unclear"]
 CHANNELS = ["online_survey", "email", "document", "other"]
 RESPONDENT_TYPES = ["individual", "organisation", "unknown"]
 THEME_SOURCES = ["discovered", "assigned", "overridden"]
-POSITION_SOURCES = ["closed", "text_model", "analyst", "votes"]
+POSITION_SOURCES = ["closed", "text_cue", "text_model", "analyst", "votes"]
 COUNT_MODES = ["all", "unique"]
 
 

@@ -25,12 +25,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from analysis.config import ConsultationConfig
 from analysis.stance import UNCLEAR, StanceModel, capped_sample, cross_fit, minilm_featurizer
+from analysis.stance_cues import explicit_position
 
 log = logging.getLogger(__name__)
+
+#: Source of a position a text states explicitly at its start (:mod:`analysis.stance_cues`).
+TEXT_CUE = "text_cue"
 
 TRAINABLE = ("support", "oppose", "neutral", "unsure")
 #: A position needs this many labelled texts to be learned (fewer cannot be cross-validated).
@@ -70,7 +75,8 @@ class TextPositionResult:
     """Outputs of :func:`text_positions`.
 
     Attributes:
-        positions: Text-model rows (``core_answer_positions`` columns, source ``text_model``).
+        positions: Text rows (``core_answer_positions`` columns, source ``text_model``, or ``text_cue`` where
+            the text states its position at its start).
         disagreements: ``core_position_disagreements`` rows.
         confusion: ``core_position_confusion`` rows (out-of-fold confusion counts per target question).
         models: Fitted model per open question id (absent when there was too little training data).
@@ -82,6 +88,22 @@ class TextPositionResult:
     confusion: pd.DataFrame
     models: dict[str, StanceModel] = field(default_factory=dict)
     labelled: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _with_cues(part: pd.DataFrame, texts: pd.Series, choices) -> pd.DataFrame:
+    """Replace model positions by the position a text states explicitly at its start (source ``text_cue``).
+
+    See :mod:`analysis.stance_cues`; ``choices`` are the target closed question's choice labels.
+    """
+    cue = np.array([explicit_position(x, choices) for x in texts], dtype=object)
+    hit = np.array([c is not None for c in cue], dtype=bool)
+    if not hit.any():
+        return part
+    out = part.copy()
+    out.loc[hit, "position"] = cue[hit]
+    out.loc[hit, "confidence"] = 1.0
+    out.loc[hit, "source"] = TEXT_CUE
+    return out
 
 
 def _pairs_for(q_id: str, t_id: str, texts: pd.DataFrame, exact: pd.DataFrame) -> pd.DataFrame:
@@ -171,8 +193,9 @@ def text_positions(
                 log.info("question %s: no stance model (%s); no texts need one", q.id, why)
                 continue
             log.warning("question %s: no stance model (%s); %d texts marked unclear", q.id, why, len(todo))
-            pos_parts.append(pd.DataFrame({"response_id": todo["response_id"], "question_id": t,
-                                           "position": UNCLEAR, "confidence": 0.0, "source": "text_model"}))
+            pos_parts.append(_with_cues(pd.DataFrame({"response_id": todo["response_id"].to_numpy(), "question_id": t,
+                                                      "position": UNCLEAR, "confidence": 0.0, "source": "text_model"}),
+                                        todo["text"], cfg.question(t).choices))
             continue
         train_idx = capped_sample(pairs["label"], ps.max_training, cfg.settings.seed,
                                   priority=pairs["label_source"] == "analyst")
@@ -186,10 +209,11 @@ def text_positions(
                                  predict=todo["text"].tolist() + rest["text"].tolist())
         res.models[q.id] = m
         n_todo = len(todo)
-        pos_parts.append(pd.DataFrame({"response_id": todo["response_id"].to_numpy(), "question_id": t,
-                                       "position": pred["position"].to_numpy()[:n_todo],
-                                       "confidence": pred["confidence"].to_numpy()[:n_todo],
-                                       "source": "text_model"}))
+        pos_parts.append(_with_cues(pd.DataFrame({"response_id": todo["response_id"].to_numpy(), "question_id": t,
+                                                  "position": pred["position"].to_numpy()[:n_todo],
+                                                  "confidence": pred["confidence"].to_numpy()[:n_todo],
+                                                  "source": "text_model"}),
+                                    todo["text"], cfg.question(t).choices))
         if oof.empty:
             continue
         # every labelled text predicted by a model that never saw it: out of fold for the training sample,
