@@ -208,6 +208,12 @@ def main() -> None:
         piv = per_topic["f1"].unstack(["strategy", "k"]).round(3)
         print("per-topic macro-F1:")
         print(piv.to_string())
+        f1 = per_topic["f1"].unstack("strategy")
+        print("active minus random, paired by motion (mean, standard error, motions where active is better):")
+        for k in KS:
+            d = (f1.xs(k, level="k")["active"] - f1.xs(k, level="k")["random"]).to_numpy()
+            print(f"  k={k}: {d.mean():+.3f} (SE {d.std(ddof=1) / np.sqrt(len(d)):.3f}), "
+                  f"{int((d > 0).sum())}/{len(d)} motions")
         pv = pd.DataFrame(prev)
         print("prevalence of support among unlabelled answers (k=50 random labelled):")
         print(pv.groupby("scenario")[["true", "err_cc_forced", "err_cc_decided", "err_acc", "covered", "width"]]
