@@ -131,14 +131,14 @@ def bootstrap_prevalence(
     Returns:
         ``(p_hat, replicates)`` with shapes ``(K,)`` and ``(n_boot, K)``.
     """
-    cv_true = np.asarray(list(cv_true), dtype=object)
-    cv_pred = np.asarray(list(cv_pred), dtype=object)
+    cv_true = np.asarray(cv_true, dtype=object)  # not list(): iterating a pandas string array is slow
+    cv_pred = np.asarray(cv_pred, dtype=object)
     pred_counts = np.asarray(pred_counts, dtype=float)
     total = pred_counts.sum()
     k = len(true_classes)
     if total <= 0:
         return np.zeros(k), np.zeros((n_boot, k))
-    t_codes, p_codes = _codes(list(cv_true), true_classes), _codes(list(cv_pred), pred_classes)
+    t_codes, p_codes = _codes(cv_true, true_classes), _codes(cv_pred, pred_classes)
     m = _matrix_from_codes(t_codes, p_codes, true_classes, pred_classes)
     p_hat = adjusted_prevalence(pred_counts / total, m)
     rng = np.random.default_rng(seed)
@@ -296,6 +296,10 @@ def _adjusted(
     if gcol is None:
         up = up.assign(__group="all")
         gcol = "__group"
+    # response ids behind each (question, group, position), joined once (not filtered per cell)
+    keys = ["question_id", "position"] + ([] if gcol == "__group" else [gcol])
+    evidence = (lab.assign(response_id=lab["response_id"].astype(str)).groupby(keys, sort=False)["response_id"]
+                .agg(lambda ids: ";".join(sorted(ids))).to_dict())
     for (qid, grp), sub in up.groupby(["question_id", gcol], sort=True):
         conf = confusion[confusion["question_id"] == qid]
         text = sub[sub["source"] == "text_model"]
@@ -320,8 +324,7 @@ def _adjusted(
             lo, hi = counts.wilson_interval(est, d)
             lo = max(0.0, share - float(np.hypot(share - lo, counts.Z95 * boot_sd)))
             hi = min(1.0, share + float(np.hypot(hi - share, counts.Z95 * boot_sd)))
-            ev = ";".join(sorted(lab[(lab["question_id"] == qid) & (lab["position"] == cat)
-                                     & (lab[gcol] == grp if gcol != "__group" else True)]["response_id"].astype(str)))
+            ev = evidence.get((qid, cat) if gcol == "__group" else (qid, cat, grp), "")
             rows.append(dict(table=f"{table}_adjusted", question_id=qid, group=str(grp), category=cat,
                              n=int(round(est)), denominator=d, share=share, ci_low=lo, ci_high=hi,
                              suppressed=False, count_mode=mode, evidence_ids=ev or None))
