@@ -34,6 +34,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from analysis.errors import ConfigError
+from analysis.hashing import sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +47,6 @@ MINILM_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 def text_hash(text: str) -> str:
     """sha256 hex digest of a text (UTF-8)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 hex digest of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _l2(x: np.ndarray) -> np.ndarray:
@@ -199,7 +191,7 @@ def verified_minilm_dir() -> Path | None:
     d = _find_minilm_package_dir()
     if d is None:
         return None
-    digest = file_sha256(d / "model.safetensors")
+    digest = sha256_file(d / "model.safetensors")
     if digest != MINILM_SAFETENSORS_SHA256:
         raise ConfigError(
             f"{d / 'model.safetensors'}: sha256 {digest} does not match the pinned all-MiniLM-L6-v2 hash "
@@ -215,7 +207,7 @@ def _dir_fingerprint(folder: Path) -> str:
     h = hashlib.sha256()
     for p in files:
         h.update(str(p.relative_to(folder)).encode())
-        h.update(file_sha256(p).encode())
+        h.update(sha256_file(p).encode())
     return h.hexdigest()[:16]
 
 

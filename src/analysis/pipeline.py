@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis import paths
 from analysis.config import ConsultationConfig, load_config
+from analysis.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -88,23 +89,15 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _hash_tree(path: Path) -> str:
     if path.is_file():
-        return _sha256_file(path)
+        return sha256_file(path)
     if not path.exists():
         return "absent"
     h = hashlib.sha256()
     for p in sorted(x for x in path.rglob("*") if x.is_file()):
         h.update(str(p.relative_to(path)).encode())
-        h.update(_sha256_file(p).encode())
+        h.update(sha256_file(p).encode())
     return h.hexdigest()
 
 
@@ -120,7 +113,7 @@ def stage_inputs(
         Mapping input name → sha256 (``absent`` for optional inputs that do not exist).
     """
     raw_dir = cfg_path.parent
-    hashes: dict[str, str] = {"config": _sha256_file(cfg_path)}
+    hashes: dict[str, str] = {"config": sha256_file(cfg_path)}
     for pattern in stage.raw_in:
         if pattern == "*sources*":
             for s in cfg.sources:
@@ -132,7 +125,7 @@ def stage_inputs(
             skip = {Path(o).name for o in own_outputs}
             for p in sorted(processed_dir.glob("*")):
                 if p.is_file() and p.suffix in (".csv", ".json", ".yml") and p.name not in skip:
-                    hashes[f"table:{p.name}"] = _sha256_file(p)
+                    hashes[f"table:{p.name}"] = sha256_file(p)
         elif f"{t}.csv" not in {Path(o).name for o in own_outputs}:
             hashes[f"table:{t}"] = _hash_tree(processed_dir / f"{t}.csv")
     # The whole package's source (modules and templates) is part of every stage's identity: a code change
@@ -147,7 +140,7 @@ def _package_hash() -> str:
     for p in sorted(pkg.rglob("*")):
         if p.is_file() and p.suffix in (".py", ".j2", ".yml", ".yaml", ".css") and "__pycache__" not in p.parts:
             h.update(p.relative_to(pkg).as_posix().encode())
-            h.update(_sha256_file(p).encode())
+            h.update(sha256_file(p).encode())
     return h.hexdigest()
 
 

@@ -24,7 +24,6 @@ Mapping onto the canonical tables:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import pandera.pandas as pa
 
 from analysis import schemas
 from analysis.errors import InputError
+from analysis.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,6 @@ core_statement_votes = schemas.register(
         name="core_statement_votes",
     )
 )
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _read_csv(path: Path, label: str) -> pd.DataFrame:
@@ -140,7 +136,7 @@ def read_polis(
         if cid is not None:
             seen.add(cid)
     ledger = [dict(file=clabel, reader=READER, rows_read=len(com), rows_kept=len(kept),
-                   rows_rejected=len(com) - len(kept), sha256=_sha256(cpath))]
+                   rows_rejected=len(com) - len(kept), sha256=sha256_file(cpath))]
     k = pd.DataFrame(kept, columns=["cid", "row", "body", "ts", "agrees", "disagrees"])
     rid = "polis:" + k["cid"].astype(str)
     text = question_text or _topic(folder) or "Statements submitted to the Pol.is conversation"
@@ -206,7 +202,7 @@ def _votes(folder: Path, prefix: str, kept: pd.DataFrame, qid: str) -> tuple[pd.
         g = latest.groupby("cid")["val"]
         a, d, p = (g.apply(lambda s, x=x: int((s == x).sum())) for x in (1, -1, 0))
         ledger.append(dict(file=label, reader=READER, rows_read=len(v), rows_kept=int((~bad).sum()),
-                           rows_rejected=int(bad.sum()), sha256=_sha256(vpath)))
+                           rows_rejected=int(bad.sum()), sha256=sha256_file(vpath)))
         src = "votes.csv"
     elif ppath.exists():
         label = f"{prefix}/participants-votes.csv"
@@ -216,7 +212,7 @@ def _votes(folder: Path, prefix: str, kept: pd.DataFrame, qid: str) -> tuple[pd.
         mat.columns = [int(c) for c in cols]
         a, d, p = ((mat == x).sum() for x in (1, -1, 0))
         ledger.append(dict(file=label, reader=READER, rows_read=len(pv), rows_kept=len(pv), rows_rejected=0,
-                           sha256=_sha256(ppath)))
+                           sha256=sha256_file(ppath)))
         src = "participants-votes.csv"
     else:
         a = pd.Series(kept["agrees"].to_numpy(), index=ids)

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import codecs
 import functools
-import hashlib
 import logging
 import re
 import unicodedata
-from pathlib import Path
 
 import ftfy
 from charset_normalizer import from_bytes
 
 from analysis.errors import InputError
+from analysis.hashing import sha256_file  # noqa: F401  (re-exported for the readers)
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +50,6 @@ BINARY_MAGIC = {
     b"\xff\xd8\xff": "a JPEG image",
     b"\x1f\x8b": "a gzip archive",
 }
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def sniff_binary(data: bytes) -> str | None:
