@@ -148,7 +148,7 @@ def position_chart(
     height = 1.9 + sum(0.32 + 0.17 * n_lines(label) for label, _ in rows) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
     fig = new_figure(height)
     draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: share of respondents in "
-           f"each row; labels: share (count). {footnote}".strip())
+               f"each row; labels: share (count). {footnote}".strip())
     if not rows or total == 0:
         draw_empty(fig, "No positions recorded for this question")
         return fig
@@ -186,7 +186,7 @@ def theme_chart(
     height = 1.5 + sum(0.2 + 0.17 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
     fig = new_figure(height)
     draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: share raising each theme "
-           f"(a response can raise several); whiskers: 95% Wilson interval. {footnote}".strip())
+               f"(a response can raise several); whiskers: 95% Wilson interval. {footnote}".strip())
     if not rows or total == 0:
         draw_empty(fig, "No themes recorded for this question")
         return fig
@@ -245,7 +245,7 @@ def theme_position_chart(
     fig = new_figure(height)
     _, total = theme_rows(counts, themes, question_id)
     draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: respondents raising each "
-           f"theme, by their position (counts). {footnote}".strip())
+               f"theme, by their position (counts). {footnote}".strip())
     if not rows:
         draw_empty(fig, "No theme-by-position counts for this question")
         return fig
@@ -284,7 +284,7 @@ def theme_respondent_chart(
     fig = new_figure(height)
     _, total = theme_rows(counts, themes, question_id)
     draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Cells: share of each respondent "
-           f"type raising the theme (count). {footnote}".strip())
+               f"type raising the theme (count). {footnote}".strip())
     if not theme_labels or not groups:
         draw_empty(fig, "No theme-by-respondent-type counts for this question")
         return fig
@@ -398,8 +398,8 @@ def theme_support_chart(
     height = 1.7 + sum(0.2 + 0.17 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
     fig = new_figure(height)
     draw_frame(fig, question_text, "Bars: agree votes as a share of agree + disagree votes on the statements of each theme "
-           "(passes excluded); whiskers: 95% Wilson interval (too narrow: the same people vote on many statements); "
-           f"dashed line: 50%. {footnote}".strip())
+               "(passes excluded); whiskers: 95% Wilson interval (too narrow: the same people vote on many statements); "
+               f"dashed line: 50%. {footnote}".strip())
     if not rows:
         draw_empty(fig, "No votes recorded for this question")
         return fig

@@ -173,8 +173,8 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
                 (style.POSITION_LABELS.get(p, p), short_count(cells[p], min_cell) if p in cells else "\u2013")
                 for p in ("support", "oppose", "neutral", "unsure", "unclear")]})
         ctx["charts"].append(chart_entry(lambda: charts.position_chart(counts, qid, footnote=footnote, **kw),
-                                    charts.position_alt(counts, qid, **kw), f"{qid}_positions", charts_dir, written,
-                                    "Positions"))
+                                          charts.position_alt(counts, qid, **kw), f"{qid}_positions", charts_dir, written,
+                                          "Positions"))
     elif q.related_question and position_rows(counts, q.related_question)[1]:
         ctx["notes"].append(f"Positions expressed in these answers are counted with question "
                             f"{q.related_question} (the closed question they explain).")
@@ -199,19 +199,19 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
         ctx["n_more_themes"] = max(0, len(trows) - TOP_THEMES)
         tkw = dict(question_text=text, min_cell=min_cell)
         ctx["charts"].append(chart_entry(lambda: charts.theme_chart(counts, themes, qid, footnote=footnote, **tkw),
-                                    charts.theme_alt(counts, themes, qid, **tkw), f"{qid}_themes", charts_dir,
-                                    written, "Themes"))
+                                          charts.theme_alt(counts, themes, qid, **tkw), f"{qid}_themes", charts_dir,
+                                          written, "Themes"))
         tp = _theme_position_counts(counts, themes, q)
         if theme_position_rows(tp, themes, qid):
             ctx["charts"].append(chart_entry(lambda: charts.theme_position_chart(tp, themes, qid, footnote=footnote, **tkw),
-                                        charts.theme_position_alt(tp, themes, qid, **tkw),
-                                        f"{qid}_theme_positions", charts_dir, written, "Themes by position"))
+                                              charts.theme_position_alt(tp, themes, qid, **tkw),
+                                              f"{qid}_theme_positions", charts_dir, written, "Themes by position"))
         if heatmap_matrix(counts, themes, qid)[0]:
             ctx["charts"].append(chart_entry(lambda: charts.theme_respondent_chart(counts, themes, qid, footnote=footnote,
-                                                                              **tkw),
-                                        charts.theme_respondent_alt(counts, themes, qid, **tkw),
-                                        f"{qid}_theme_respondents", charts_dir, written,
-                                        "Themes by respondent type"))
+                                                                                    **tkw),
+                                              charts.theme_respondent_alt(counts, themes, qid, **tkw),
+                                              f"{qid}_theme_respondents", charts_dir, written,
+                                              "Themes by respondent type"))
     elif q.kind == "open":
         if t.get("core_answer_themes") is None:
             ctx["notes"].append("Themes were not analysed for this question (no themes table).")
@@ -308,9 +308,9 @@ def build_context(
         asked["types"] = [style.RESPONDENT_LABELS.get(k, k) for k in m.columns]
         if not polis:  # Pol.is statements have no channel or respondent type worth charting
             asked["charts"].append(chart_entry(lambda: charts.responses_chart(resp, footnote="Every response counted. "
-                                                                         + source),
-                                          charts.responses_alt(resp), "responses", charts_dir, written,
-                                          "Responses by channel and respondent type"))
+                                                                               + source),
+                                                charts.responses_alt(resp), "responses", charts_dir, written,
+                                                "Responses by channel and respondent type"))
     if ans is not None:
         camp = campaign_summary(ans, tables.get("core_campaigns"), max_campaigns=50)
         asked["unique"] = camp["unique"]
@@ -318,9 +318,9 @@ def build_context(
         asked["copies"] = camp["copies"]
         if camp["n_campaigns"]:
             asked["charts"].append(chart_entry(lambda: charts.campaign_chart(ans, tables.get("core_campaigns"),
-                                                                        footnote=source),
-                                          charts.campaign_alt(ans, tables.get("core_campaigns")), "campaigns",
-                                          charts_dir, written, "Campaign copies and unique submissions"))
+                                                                              footnote=source),
+                                                charts.campaign_alt(ans, tables.get("core_campaigns")), "campaigns",
+                                                charts_dir, written, "Campaign copies and unique submissions"))
     if polis:
         footnote = f"Each statement counted once; support from participants' votes. {source}"
     questions = [polis_question_context(q, tables, quotes, footnote, charts_dir, written, QUOTES_PER_THEME) if polis

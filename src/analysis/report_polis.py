@@ -90,8 +90,8 @@ def polis_question_context(q, t: dict, quotes: pd.DataFrame, footnote: str, char
     if ctx["support"]:
         kw = dict(question_text=q.text)
         ctx["charts"].append(chart_entry(lambda: charts.theme_support_chart(support, themes, qid, footnote=footnote, **kw),
-                                    charts.theme_support_alt(support, themes, qid, **kw), f"{qid}_theme_support",
-                                    charts_dir, written, "Support for each theme's statements"))
+                                          charts.theme_support_alt(support, themes, qid, **kw), f"{qid}_theme_support",
+                                          charts_dir, written, "Support for each theme's statements"))
     elif t.get("core_answer_themes") is None:
         ctx["notes"].append("Themes were not analysed for these statements (no themes table).")
     else:
