@@ -43,6 +43,7 @@ from analysis.embeddings import SentenceTransformerBackend, TfidfSvdBackend, ver
 from analysis.themes_assign import DEFAULT_MIN_SCORE, UnitScorer, build_theme_model, select  # noqa: E402
 from analysis.themes_calibrate import Calibration, calibrate  # noqa: E402
 from analysis.themes_discovery import discover  # noqa: E402
+from analysis.themes_supervised import PieceClassifier, training_pieces  # noqa: E402
 
 
 def load_split(data: Path, split: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -110,18 +111,21 @@ class _Row:
 
 def evaluate(args, kps, labels, backend_name: str, k_coded: int, seed: int, min_score: float | None,
              relative: float = 0.85, max_themes: int = 3, supervised: str = "auto", st_backend=None,
-             calibrated: bool = False) -> dict:
+             calibrated: bool = False, classifier: bool = False) -> dict:
     """Score every argument against its topic+stance key points; return the metrics (a)-(c).
 
     With ``calibrated`` (and ``k_coded``), each topic+stance's threshold factor is chosen on its coded
     arguments as the pipeline does (:func:`analysis.themes_calibrate.calibrate`, cross-fitted); the
-    coded arguments are then left out of the evaluation as before.
+    coded arguments are then left out of the evaluation as before. With ``classifier`` too, the
+    sentence classifier of :mod:`analysis.themes_supervised` is trained on the coded arguments (an
+    argument's every labelled key point of its topic+stance is its code; the others are negatives) and
+    the calibration chooses its blend weight, as the pipeline does.
     """
     rng = np.random.default_rng(seed)
     pos = labels[labels["label"] == 1]
     best_rows, pair_rows, share_rows = [], [], []
     thr = DEFAULT_MIN_SCORE["tfidf" if backend_name == "tfidf" else "sentence-transformers"] if min_score is None else min_score
-    n_encoded = n_calibrated = 0
+    n_encoded = n_calibrated = n_blended = 0
     if backend_name == "tfidf":  # as the pipeline: fitted on every answer plus the codebook texts
         be = TfidfSvdBackend(seed=seed).fit(args["argument"].tolist() + kps["key_point"].tolist())
     else:
@@ -151,15 +155,26 @@ def evaluate(args, kps, labels, backend_name: str, k_coded: int, seed: int, min_
                 ids = set(model.theme_ids)
                 truth = {a: set(pos.loc[pos["arg_id"] == a, "key_point_id"]) & ids for a in sorted(held)}
 
-                def without(excluded, themes=themes, picked=picked, emb_all=emb_all, row_of=row_of):
+                def without(excluded, themes=themes, picked=picked, emb_all=emb_all, row_of=row_of, truth=truth):
                     ex = {tid: emb_all[[row_of[a] for a in arr if a not in excluded]] for tid, arr in picked.items()}
-                    return build_theme_model(themes, be.encode, coded={k: v for k, v in ex.items() if len(v)},
-                                             min_score=thr, supervised=supervised,
-                                             min_coded_per_theme=max(k_coded, 1), seed=seed)
+                    m = build_theme_model(themes, be.encode, coded={k: v for k, v in ex.items() if len(v)},
+                                          min_score=thr, supervised=supervised,
+                                          min_coded_per_theme=max(k_coded, 1), seed=seed)
+                    if classifier:
+                        keep = {a: s for a, s in truth.items() if a not in excluded}
+                        x, y = training_pieces(keep, {a: None for a in keep}, m.theme_ids,
+                                               {a: emb_all[row_of[a]] for a in keep}, {}, m.prototypes_)
+                        m.piece_classifier_ = PieceClassifier(len(m.theme_ids), min_positive=max(min(k_coded, 5), 1),
+                                                              seed=seed).fit(x, y)
+                    return m
 
                 cal = calibrate(UnitScorer({a: emb_all[row_of[a]] for a in held}), without, truth,
                                 max_themes=max_themes, relative_score=relative, default=Calibration(1.0, 2.0))
                 factor = cal.threshold_factor
+                if classifier:
+                    model = without(set())
+                    model.blend_ = cal.blend
+                    n_blended += cal.blend > 0
                 rel_used = cal.relative_score or relative
                 n_calibrated += cal.n_coded > 0
             ev = g[~g["arg_id"].isin(held)]
@@ -198,7 +213,7 @@ def evaluate(args, kps, labels, backend_name: str, k_coded: int, seed: int, min_
     return {"map_strict": strict, "map_relaxed": relaxed, "f1_micro": float(micro), "f1_macro": float(np.mean(macro)),
             "share_mae_pp": float((sh.human - sh.mine).abs().mean() * 100),
             "unassigned_pct": float(shares.loc[shares.kp == "__other", "mine"].mean() * 100), "n_encoded": n_encoded,
-            "n_calibrated": n_calibrated}
+            "n_calibrated": n_calibrated, "n_blended": n_blended}
 
 
 def evaluate_discovery(args, labels, backend_name: str, seed: int, st_backend=None) -> dict:
@@ -274,6 +289,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--supervised", default="off", choices=["auto", "off"])
     ap.add_argument("--no-discovery", action="store_true")
     ap.add_argument("--calibrate", action="store_true", help="k > 0: also run with thresholds calibrated on the coded")
+    ap.add_argument("--classifier", action="store_true",
+                    help="with --calibrate: also train the sentence classifier on the coded and calibrate its weight")
     ap.add_argument("--polis", type=Path, help="also: discovery on every Polis conversation in this folder")
     ap.add_argument("--sample", type=Path, nargs=2, metavar=("RAW", "PROCESSED"),
                     help="also: themes on a processed consultation vs its ground_truth/themes.csv")
@@ -308,12 +325,14 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{ns.split} baseline plain MiniLM cosine (same scorer): mAP strict {bs:.3f} relaxed {br:.3f}",
                   flush=True)
         runs = [(k, ms, rel, cal) for k in ns.k for ms in ns.min_score for rel in ns.relative
-                for cal in ([False, True] if ns.calibrate and k else [False])]
+                for cal in ([False, True] + (["clf"] if ns.classifier else []) if ns.calibrate and k else [False])]
         for k, ms, rel, cal in runs:
             t0 = time.time()
             r = evaluate(args, kps, labels, "tfidf" if b == "tfidf" else "st", k, ns.seed, ms,
-                         relative=rel, supervised=ns.supervised, st_backend=st, calibrated=cal)
+                         relative=rel, supervised=ns.supervised, st_backend=st, calibrated=bool(cal),
+                         classifier=cal == "clf")
             tag = f" calibrated({r['n_calibrated']} groups)" if cal else ""
+            tag += f" +classifier(blended in {r['n_blended']})" if cal == "clf" else ""
             print(f"{ns.split} {b:6s} k={k} min_score={ms} rel={rel} sup={ns.supervised}{tag}: mAP strict {r['map_strict']:.3f} relaxed {r['map_relaxed']:.3f} | "
                   f"F1 micro {r['f1_micro']:.3f} macro {r['f1_macro']:.3f} | share MAE {r['share_mae_pp']:.2f} pp | "
                   f"unassigned {r['unassigned_pct']:.1f}% | {time.time() - t0:.1f}s", flush=True)

@@ -142,8 +142,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--relative", type=float, help="override settings.themes.relative_score")
     ap.add_argument("--backend", choices=["tfidf", "sentence-transformers"], help="override settings.themes.backend")
     ap.add_argument("--model", help="local sentence-transformers folder (default: the verified MiniLM, if installed)")
+    ap.add_argument("--classifier", choices=["auto", "off"], help="override settings.themes.classifier")
+    ap.add_argument("--pool", choices=["on", "off"], help="override settings.themes.pool_questions")
     ns = ap.parse_args(argv)
-    kw = {"min_score": ns.min_score, "relative_score": ns.relative, "backend": ns.backend}
+    kw = {"min_score": ns.min_score, "relative_score": ns.relative, "backend": ns.backend,
+          "classifier": ns.classifier, "pool_questions": None if ns.pool is None else ns.pool == "on"}
     if ns.backend == "sentence-transformers":
         model = ns.model or verified_minilm_dir()
         if model is None:

@@ -236,3 +236,30 @@ def test_theme_counts_both_modes(dirs):
     assert t.loc[("all", "rivers"), "n"] == 8
     rt = out[(out["table"] == "theme_respondent_type") & (out["count_mode"] == "all")]
     assert set(rt["group"]) == {"individual", "organisation"}
+
+
+def test_cli_themes_draft_writes_a_valid_codebook(dirs, monkeypatch):
+    """``analysis themes draft`` discovers themes on the processed answers and writes an editable draft."""
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+    from analysis.codebook import load_codebook
+
+    raw, proc = dirs
+    root = raw.parent
+    (root / "data-raw" / "mini").mkdir(parents=True)
+    monkeypatch.setenv("ANALYSIS_DATA_RAW", str(root / "data-raw"))
+    monkeypatch.setenv("ANALYSIS_DATA_PROCESSED", str(root / "data-processed"))
+    cfg = config(open_ids=("q1",))
+    (root / "data-raw" / "mini" / "consultation.yml").write_text(
+        yaml.safe_dump(cfg.model_dump(mode="json", exclude_none=True)), encoding="utf-8")
+    (root / "data-raw" / "mini" / "x.csv").write_text("q1\nsome answer\n", encoding="utf-8")
+    target = root / "draft.yml"
+    runner = CliRunner()
+    missing = runner.invoke(app, ["themes", "draft", "mini", "--out", str(target)])
+    assert missing.exit_code != 0 and "core_answers_clean" in missing.output and not target.exists()
+    write_table(answers(polis_texts()[:80], qid="q1"), "core_answers_clean", root / "data-processed" / cfg.id)
+    done = runner.invoke(app, ["themes", "draft", "mini", "--out", str(target)])
+    assert done.exit_code == 0, done.output
+    book = load_codebook(target)
+    assert len(book.questions["q1"].themes) >= 2 and all(t.seed_phrases for t in book.questions["q1"].themes)

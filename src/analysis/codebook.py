@@ -242,13 +242,38 @@ def _apply(qid: str, state: ResolvedQuestion, op, n: int) -> None:
         state.aliases[op.id] = OTHER
 
 
+#: Procedural sentences of emailed submissions (openings, cover notes, closings) that raise no theme.
+#: A codebook without ``ignore_phrases`` uses these; ``ignore_phrases: []`` turns the filter off.
+PROCEDURAL_PHRASES = (
+    "I am writing to make a submission on the consultation.",
+    "Please accept this email as my submission.",
+    "Please find attached our submission.",
+    "Thank you for the opportunity to comment on the proposal.",
+    "We welcome the opportunity to comment.",
+    "I would like to make a short submission.",
+    "This submission is made on behalf of our organisation and its members.",
+    "We would be happy to meet officials to discuss this submission.",
+    "Thank you for considering my views.",
+    "I look forward to seeing the results of the consultation.",
+    "Please keep me informed about the next steps.",
+    "Please contact me if you have any questions about this submission.",
+)
+
+
 class Codebook(_Strict):
-    """A consultation's codebook: themes per question plus the analyst's operations log."""
+    """A consultation's codebook: themes per question plus the analyst's operations log.
+
+    Attributes:
+        ignore_phrases: Sentences that raise no theme (letter openings, sign-offs): a sentence closer to
+            one of them than to every theme's definition is not themed on its own (the whole answer
+            still is). Default: :data:`PROCEDURAL_PHRASES`.
+    """
 
     version: int | str = 1
     consultation: str | None = None
     questions: dict[str, QuestionCodebook] = Field(default_factory=dict)
     operations: list[Operation] = Field(default_factory=list)
+    ignore_phrases: list[str] = Field(default_factory=lambda: list(PROCEDURAL_PHRASES))
     _resolved: dict[str, ResolvedQuestion] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")

@@ -154,6 +154,13 @@ class ThemeSettings(_Strict):
             answers, choose the threshold and sentence factors on them (cross-fitted, see
             :mod:`analysis.themes_calibrate`); ``off``: always use ``min_score`` and ``sentence_factor``.
         calibrate_min_coded: Coded answers a question needs before its thresholds are calibrated.
+        classifier: ``auto``: also learn a sentence-level classifier from the coded answers (positives:
+            the sentence that raised a coded theme; negatives: every sentence of a respondent coded
+            without it) and let the calibration choose its weight beside the prototypes (0 when it
+            does not help); ``off``: prototypes only. See :mod:`analysis.themes_supervised`.
+        pool_questions: Questions whose codebook themes are identical share the analyst's codes: the
+            sentence classifier is trained and the thresholds calibrated on all of them together (a
+            question with few or no codes, e.g. letters, uses the group's). See :mod:`analysis.themes_fit`.
         cache: Keep embeddings on disk under the consultation's cache folder.
     """
 
@@ -171,6 +178,8 @@ class ThemeSettings(_Strict):
     sentence_factor: float = Field(2.0, ge=1)
     calibrate: Literal["auto", "off"] = "auto"
     calibrate_min_coded: int = Field(20, ge=2)
+    classifier: Literal["auto", "off"] = "auto"
+    pool_questions: bool = True
     cache: bool = True
 
 

@@ -39,15 +39,12 @@ from analysis.embeddings import EmbeddingCache, make_backend
 from analysis.tables import read_table, write_table
 from analysis.themes_assign import (
     DEFAULT_MIN_SCORE,
-    UnitScorer,
     apply_operations,
     attribute_response_tags,
-    build_theme_model,
     prototype_texts,
-    sentences,
 )
-from analysis.themes_calibrate import Calibration, calibrate, coded_sets
 from analysis.themes_discovery import discover
+from analysis.themes_fit import Fitted, Prepared, fit_questions, prepare_question, procedural_filter
 
 logger = logging.getLogger(__name__)
 
@@ -59,81 +56,12 @@ SPECIAL = {
     OTHER: ("Other (no codebook theme matched)", "Answers that match no theme above the threshold; read and code them."),
     UNTRANSLATED: ("Not in a themed language", "Answers in a language without seed phrases; translate or code them by hand."),
 }
-EN_LIKE = {"en", "und", ""}
-
-
-def _units(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str]):
-    """Split one question's answers into text units.
-
-    Returns:
-        ``units`` (DataFrame ``unit, text``), ``owners`` (``unit, response_id``), ``untranslated``
-        (response ids), ``blank`` (response ids with no text).
-    """
-    templates = {}
-    if campaigns is not None and len(campaigns):
-        templates = dict(zip(campaigns["campaign_id"].astype(str), campaigns["template"].astype(str), strict=True))
-    units, owners, untranslated, blank = {}, [], [], []
-    for r in q.itertuples(index=False):
-        rid = str(r.response_id)
-        if str(r.language or "") not in covered:
-            untranslated.append(rid)
-            continue
-        is_copy = bool(r.is_campaign_copy) and isinstance(r.campaign_id, str) and r.campaign_id
-        if is_copy:
-            key = f"campaign:{r.campaign_id}"
-            if key not in units:
-                units[key] = templates.get(r.campaign_id) or str(r.text_redacted)
-            owners.append((key, rid))
-            extra = r.personal_addition if isinstance(r.personal_addition, str) else ""
-            if extra.strip():
-                units[f"own:{rid}"] = extra
-                owners.append((f"own:{rid}", rid))
-        elif str(r.text_redacted).strip():
-            units[f"own:{rid}"] = str(r.text_redacted)
-            owners.append((f"own:{rid}", rid))
-        else:
-            blank.append(rid)
-    udf = pd.DataFrame({"unit": list(units), "text": list(units.values())}, dtype=object)
-    return udf, pd.DataFrame(owners, columns=["unit", "response_id"]), untranslated, blank
-
-
-def _coded(tags: pd.DataFrame | None, qid: str, themes: list, unit_emb: dict[str, np.ndarray],
-           sent_emb: dict[str, np.ndarray] | None = None, base=None,
-           exclude: set[str] | frozenset[str] = frozenset()) -> dict[str, np.ndarray]:
-    """Analyst tags of this question matched to base theme ids or labels -> embeddings of their answers.
-
-    With ``sent_emb`` and the codebook-only model ``base``, the example is the part of the answer (whole
-    text or one sentence) closest to the theme's definition, so a long answer raising several themes
-    gives each of them only the span that raised it. Units in ``exclude`` are left out (cross-fitting).
-    """
-    if tags is None or tags.empty:
-        return {}
-    t = tags[tags["question_id"].astype(str) == qid]
-    by_key = {th.id.lower(): th.id for th in themes} | {th.label.lower(): th.id for th in themes}
-    out: dict[str, list] = {}
-    unmatched = 0
-    for r in t.itertuples(index=False):
-        tid = by_key.get(str(r.tag).strip().lower())
-        unit = f"own:{r.response_id}"
-        if unit in exclude:
-            continue
-        vec = unit_emb.get(unit)
-        if tid is None or vec is None:
-            unmatched += 1
-            continue
-        sents = (sent_emb or {}).get(unit)
-        if base is not None and sents is not None and len(sents):
-            pieces = np.vstack([vec[None, :], sents])
-            vec = pieces[int(np.argmax(pieces @ base.prototypes_[base.theme_ids.index(tid)]))]
-        out.setdefault(tid, []).append(vec)
-    if unmatched:
-        logger.info("question %s: %d analyst tags name no codebook theme (or no own text); not used", qid, unmatched)
-    return {k: np.vstack(v) for k, v in out.items()}
 
 
 def theme_question(q: pd.DataFrame, *, question_id: str, embed_units, backend, settings, seed: int,
                    codebook: Codebook | None = None, campaigns: pd.DataFrame | None = None,
-                   tags: pd.DataFrame | None = None):
+                   tags: pd.DataFrame | None = None, respondent_tags: dict[str, set[str]] | None = None,
+                   prepared: Prepared | None = None, fitted: Fitted | None = None):
     """Theme the answers of one question (pure: inputs are not modified).
 
     Args:
@@ -145,45 +73,35 @@ def theme_question(q: pd.DataFrame, *, question_id: str, embed_units, backend, s
         seed: ``cfg.settings.seed``.
         codebook: Frozen codebook, or ``None`` to discover.
         campaigns: ``core_campaigns`` rows (templates).
-        tags: ``core_analyst_tags`` rows (few-shot examples).
+        tags: ``core_analyst_tags`` rows (few-shot examples), question-level.
+        respondent_tags: Response id -> every tag of a respondent coded at response level (their
+            negatives: themes they raised nowhere), for the sentence classifier.
+        prepared: The question's units and embeddings (:func:`analysis.themes_fit.prepare_question`),
+            or ``None`` to prepare them here.
+        fitted: Its fitted model (:func:`analysis.themes_fit.fit_questions`, possibly pooled with
+            other questions), or ``None`` to fit it on this question alone.
 
     Returns:
         ``(themes, answer_themes, model_meta, discovery or None)`` frames.
     """
     resolved: ResolvedQuestion | None = codebook.resolved(question_id) if codebook is not None else None
-    covered = EN_LIKE | (resolved.languages() if resolved else set())
-    units, owners, untranslated, blank = _units(q, campaigns, covered)
-    emb = embed_units(units["text"].tolist(), question_id) if len(units) else np.zeros((0, 1), np.float32)
-    unit_emb = dict(zip(units["unit"], emb, strict=True))
-    sent_of = [(u, x) for u, t in zip(units["unit"], units["text"], strict=True) for x in sentences(t)]
-    sent_vec = embed_units([x for _, x in sent_of], f"{question_id}.sentences") if sent_of else []
-    sent_emb: dict[str, list] = {}
-    for (u, _), v in zip(sent_of, sent_vec, strict=True):
-        sent_emb.setdefault(u, []).append(v)
-    sent_mat = {u: np.vstack(v) for u, v in sent_emb.items()}
-    scorer = UnitScorer(unit_emb, sent_mat)
+    p = prepared or prepare_question(q, question_id=question_id, embed_units=embed_units, resolved=resolved,
+                                     campaigns=campaigns)
+    units, owners, untranslated, blank, emb, scorer = p.units, p.owners, p.untranslated, p.blank, p.emb, p.scorer
     min_score = settings.min_score if settings.min_score != "auto" else DEFAULT_MIN_SCORE[backend.name]
     kw = dict(max_themes=settings.max_themes_per_answer, relative_score=settings.relative_score)
     discovery = None
     if resolved is not None:
         base = codebook.questions[question_id].themes
-        definition = build_theme_model(base, backend.encode, min_score=min_score, supervised="off", languages=covered)
-        def model_without(excluded: set[str] | frozenset[str] = frozenset()):
-            coded = _coded(tags, question_id, base, unit_emb, sent_mat, definition, exclude=excluded)
-            return build_theme_model(base, backend.encode, coded=coded, min_score=min_score,
-                                     supervised=settings.supervised, min_coded_per_theme=settings.min_coded_per_theme,
-                                     seed=seed, languages=covered)
-
-        model = model_without()
-        cal = Calibration(1.0, settings.sentence_factor)
-        if settings.calibrate == "auto":
-            cal = calibrate(scorer, model_without, coded_sets(tags, question_id, base, set(units["unit"])),
-                            default=cal, min_coded=settings.calibrate_min_coded, **kw)
+        if fitted is None:
+            fitted = fit_questions([p], codebook, backend=backend, settings=settings, seed=seed, min_score=min_score,
+                                   tags=tags, respondent_tags=respondent_tags, **kw)[question_id]
+        model, cal = fitted.model, fitted.calibration
         kw |= {"threshold_factor": cal.threshold_factor, "sentence_factor": cal.sentence_factor,
                "relative_score": cal.relative_score or settings.relative_score}
         _, picks = scorer.pick(model, units["unit"].tolist(), **(kw | {"threshold_factor": cal.factors(len(base))}))
         rows = [{"unit": u, "theme_id": model.theme_ids[j], "score": s}
-                for u, p in zip(units["unit"], picks, strict=True) for j, s in p]
+                for u, p_ in zip(units["unit"], picks, strict=True) for j, s in p_]
         assigned = pd.DataFrame(rows, columns=["unit", "theme_id", "score"])
         assigned = apply_operations(assigned, codebook.operations, question_id, scorer=scorer,
                                     embed=backend.encode, min_score=min_score, **kw)
@@ -192,12 +110,14 @@ def theme_question(q: pd.DataFrame, *, question_id: str, embed_units, backend, s
                                 "description": t.description or None, "parent_id": t.parent,
                                 "keywords": "; ".join(t.seed_phrases) or None} for t in live], columns=THEME_COLS)
         source, method = "assigned", model.method_
-        meta_ids = [(t.id, len(prototype_texts(t, covered)), sum(model.n_coded_[model.theme_ids.index(m)]
+        meta_ids = [(t.id, len(prototype_texts(t, p.covered)), sum(model.n_coded_[model.theme_ids.index(m)]
                      for m in _members(codebook, question_id, t.id) if m in model.theme_ids)) for t in live]
         n_coded_total = sum(model.n_coded_)
         logger.info("question %s: %d themes, method %s, %d analyst-coded answers used as few-shot examples; %s",
                     question_id, len(live), method, n_coded_total, cal.describe)
         thresholding = cal.describe
+        if fitted.pooled_with and cal.n_coded:
+            thresholding += f"; pooled over {', '.join(fitted.pooled_with)} (same themes)"
         threshold_of = {tid: float(min_score * f) for tid, f in zip(model.theme_ids, cal.factors(len(base)),
                                                                      strict=True)}
     else:
@@ -315,6 +235,11 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     def embed_units(texts, key):
         return cache.encode(backend, texts, key=key) if cache is not None else backend.encode(texts)
 
+    respondent_tags: dict[str, set[str]] = {}
+    if tags is not None and len(tags):
+        whole = tags[tags["question_id"].fillna("").astype(str) == ""]
+        for rid, tag in zip(whole["response_id"].astype(str), whole["tag"].astype(str), strict=True):
+            respondent_tags.setdefault(rid, set()).add(tag)
     if codebook is not None and tags is not None and len(tags):
         # whole-response tags -> the answer of that response that scores the tagged theme highest
         min_score = st.min_score if st.min_score != "auto" else DEFAULT_MIN_SCORE[backend.name]
@@ -324,16 +249,37 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
                           attributed], ignore_index=True)
     frames: dict[str, list] = {"themes": [], "at": [], "meta": []}
     discoveries = []
+    books, prepared = {}, {}
+    min_score = st.min_score if st.min_score != "auto" else DEFAULT_MIN_SCORE[backend.name]
     for qid in qids:
         if codebook is not None and codebook.resolved(qid) is None:
             logger.warning("codebook has no themes for open question %s: its answers all go to 'other'", qid)
-        q = sub[sub["question_id"] == qid]
         cb = codebook
         if codebook is not None and codebook.resolved(qid) is None:
             cb = _empty_codebook(qid)  # a codebook without this question: everything is 'other'
-        themes, at, meta, disc = theme_question(q, question_id=qid, embed_units=embed_units, backend=backend,
-                                                settings=st, seed=cfg.settings.seed, codebook=cb,
-                                                campaigns=campaigns, tags=tags)
+        books[qid] = cb
+        keep = procedural_filter(cb, qid, backend.encode, min_score) if cb is not None else None
+        prepared[qid] = prepare_question(sub[sub["question_id"] == qid], question_id=qid, embed_units=embed_units,
+                                         resolved=cb.resolved(qid) if cb is not None else None, campaigns=campaigns,
+                                         keep_sentence=keep)
+    fitted = {}
+    if codebook is not None:
+        for qid in qids:  # questions missing from the codebook are fitted alone on their empty codebook
+            if books[qid] is not codebook:
+                fitted |= fit_questions([prepared[qid]], books[qid], backend=backend, settings=st,
+                                        seed=cfg.settings.seed, min_score=min_score, tags=tags,
+                                        respondent_tags=respondent_tags, max_themes=st.max_themes_per_answer,
+                                        relative_score=st.relative_score)
+        fitted |= fit_questions([prepared[q] for q in qids if books[q] is codebook], codebook, backend=backend,
+                                settings=st, seed=cfg.settings.seed, min_score=min_score, tags=tags,
+                                respondent_tags=respondent_tags, max_themes=st.max_themes_per_answer,
+                                relative_score=st.relative_score)
+    for qid in qids:
+        themes, at, meta, disc = theme_question(sub[sub["question_id"] == qid], question_id=qid,
+                                                embed_units=embed_units, backend=backend, settings=st,
+                                                seed=cfg.settings.seed, codebook=books[qid], campaigns=campaigns,
+                                                tags=tags, respondent_tags=respondent_tags,
+                                                prepared=prepared[qid], fitted=fitted.get(qid))
         frames["themes"].append(themes)
         frames["at"].append(at)
         frames["meta"].append(meta)
@@ -356,6 +302,28 @@ def _optional(table: str, folder: Path) -> pd.DataFrame | None:
         return read_table(table, folder)
     except FileNotFoundError:
         return None
+
+
+def draft_codebook_for(cfg: ConsultationConfig, *, processed_dir: Path) -> str:
+    """Discover themes on the processed answers and return a codebook draft (``analysis themes draft``).
+
+    Discovery runs as if there were no codebook (any ``codebook.yml`` is ignored), so the analyst sees
+    what the answers themselves group into. Nothing is written.
+
+    Raises:
+        FileNotFoundError: ``core_answers_clean`` is missing (run ``analysis ingest`` and
+            ``analysis campaigns`` first).
+    """
+    processed_dir = Path(processed_dir)
+    if not (processed_dir / "core_answers_clean.csv").exists():
+        raise FileNotFoundError(f"{processed_dir / 'core_answers_clean.csv'} not found: run `analysis ingest "
+                                f"{cfg.id}` and `analysis campaigns {cfg.id}` first")
+    answers = read_table("core_answers_clean", processed_dir)
+    backend = make_backend(cfg.settings.themes, cfg.settings.seed)
+    cache = EmbeddingCache(paths.cache_dir(cfg.id) / "embeddings") if cfg.settings.themes.cache else None
+    _, _, _, discoveries = theme_all(answers, cfg, backend=backend, cache=cache, codebook=None,
+                                     campaigns=_optional("core_campaigns", processed_dir))
+    return draft_codebook(discoveries, consultation=cfg.id)
 
 
 def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[Path]:

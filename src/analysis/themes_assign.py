@@ -29,6 +29,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from analysis.codebook import OTHER, DeleteOp, MergeOp, RenameOp, SplitOp, ThemeDef
+from analysis.themes_supervised import PieceClassifier, blend
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +39,18 @@ PROBA_THRESHOLD = 0.5
 
 Embed = Callable[[list[str]], np.ndarray]
 _SENT = re.compile(r"(?<=[.!?;])\s+|\n+")
+#: A line break inside a sentence (a hard-wrapped letter or PDF): the line does not end in punctuation
+#: and no blank line follows.
+_WRAP = re.compile(r"(?<![.!?;:,\n])[ \t]*\n(?![ \t]*\n)[ \t]*")
 
 
 def sentences(text: str, min_words: int = 3) -> list[str]:
-    """Split an answer into sentences of at least ``min_words`` words (none when it has only one)."""
-    parts = [p.strip() for p in _SENT.split(str(text)) if len(p.split()) >= min_words]
+    """Split an answer into sentences of at least ``min_words`` words (none when it has only one).
+
+    Sentences end at ``. ! ? ;`` or at a line break after punctuation or before a blank line; other
+    line breaks are hard wraps (letters, PDFs) and are joined, so a wrapped sentence stays whole.
+    """
+    parts = [p.strip() for p in _SENT.split(_WRAP.sub(" ", str(text))) if len(p.split()) >= min_words]
     return parts if len(parts) > 1 else []
 
 
@@ -161,6 +169,9 @@ class ThemeModel:
         thresholds_: Score threshold per theme.
         classifier_: Fitted one-vs-rest models per theme index (only themes with enough coded answers).
         method_: ``prototype`` or ``prototype+logreg``.
+        piece_classifier_: Sentence-level classifier learnt from the analyst's codes
+            (:mod:`analysis.themes_supervised`), or ``None``.
+        blend_: Weight of ``piece_classifier_`` in the scores (0: prototypes only).
     """
 
     theme_ids: list[str]
@@ -170,6 +181,8 @@ class ThemeModel:
     thresholds_: np.ndarray
     classifier_: dict[int, LogisticRegression] = field(default_factory=dict)
     method_: str = "prototype"
+    piece_classifier_: PieceClassifier | None = None
+    blend_: float = 0.0
 
     def scores(self, emb: np.ndarray) -> np.ndarray:
         """Score matrix (answers x themes): cosine, or classifier probability where trained."""
@@ -181,6 +194,8 @@ class ThemeModel:
             feats = np.hstack([emb, sims])
             for j, clf in self.classifier_.items():
                 sims[:, j] = clf.predict_proba(feats)[:, 1]
+        if self.piece_classifier_ is not None and self.blend_ > 0 and len(emb):
+            sims = blend(sims, self.piece_classifier_.proba(emb), self.thresholds_, self.blend_)
         return sims
 
 

@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 THRESHOLD_GRID = (0.5, 0.75, 1.0, 1.5, 2.0)
 SENTENCE_GRID = (1.0, 1.5, 2.0, 3.0, 5.0)
 RELATIVE_GRID = (0.6, 0.8, 1.0)
+#: Weights of the sentence classifier learnt from the codes (:mod:`analysis.themes_supervised`).
+BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Calibration:
     f1_default: float = float("nan")
     theme_factors: tuple[float, ...] | None = None
     relative_score: float | None = None
+    blend: float = 0.0
 
     def factors(self, n_themes: int) -> np.ndarray:
         """Threshold multipliers per theme (global factor times the theme's own)."""
@@ -71,7 +74,7 @@ class Calibration:
         if not self.n_coded:
             return f"default thresholds (x{self.threshold_factor:g}, sentences x{self.sentence_factor:g})"
         return (f"thresholds calibrated on {self.n_coded} coded answers (x{self.threshold_factor:g}, "
-                f"sentences x{self.sentence_factor:g}, relative score {self.relative_score:g}; cross-fitted F1 {self.f1:.3f} vs {self.f1_default:.3f} "
+                f"sentences x{self.sentence_factor:g}, relative score {self.relative_score:g}, classifier weight {self.blend:g}; cross-fitted F1 {self.f1:.3f} vs {self.f1_default:.3f} "
                 "at defaults)")
 
 
@@ -109,6 +112,9 @@ def _f1_and_bias(picks: list, truth: list[set[int]]) -> tuple[float, float]:
     return f1, abs(fp - fn) / max(tp + fn, 1)
 
 
+Member = tuple[UnitScorer, Callable[[set[str]], ThemeModel], dict[str, set[str]]]
+
+
 def calibrate(
     scorer: UnitScorer,
     build_model: Callable[[set[str]], ThemeModel],
@@ -120,7 +126,7 @@ def calibrate(
     min_coded: int = 20,
     folds: int = 2,
 ) -> Calibration:
-    """Choose threshold factors on coded answers (cross-fitted), or keep ``default``.
+    """Choose threshold factors on one question's coded answers (cross-fitted), or keep ``default``.
 
     Args:
         scorer: Knows the embeddings of every unit and its sentences.
@@ -135,23 +141,52 @@ def calibrate(
     Returns:
         The chosen :class:`Calibration`.
     """
-    if len(coded) < min_coded:
-        return default
-    units = sorted(coded)
-    scored = []  # per fold: (whole, sent, owner, thresholds, truth as theme indices)
-    for f in range(folds):
-        part = [u for u in units if _fold(u, folds) == f]
-        if not part:
-            continue
-        model = build_model(set(part))
-        whole, sent, owner = scorer.piece_scores(model, part)
-        index = {tid: j for j, tid in enumerate(model.theme_ids)}
-        truth = [{index[t] for t in coded[u] if t in index} for u in part]
-        scored.append((whole, sent, owner, model.thresholds_, truth))
+    return calibrate_pooled([(scorer, build_model, coded)], max_themes=max_themes, relative_score=relative_score,
+                            default=default, min_coded=min_coded, folds=folds)
 
-    def evaluate(tf: float, sf: float, rs: float) -> tuple[float, float]:
+
+def calibrate_pooled(
+    members: list[Member],
+    *,
+    max_themes: int,
+    relative_score: float,
+    default: Calibration,
+    min_coded: int = 20,
+    folds: int = 2,
+) -> Calibration:
+    """Choose one set of factors on the coded answers of several questions sharing their themes.
+
+    Each member is ``(scorer, build_model, coded)`` as in :func:`calibrate`. Folds are by unit key
+    (``own:<response id>``), so a respondent's answers to every member question fall in the same
+    fold, and a fold is scored by models built without *any* of that fold's units.
+    """
+    n_coded = sum(len(c) for _, _, c in members)
+    if n_coded < min_coded:
+        return default
+    scored: dict[float, list] = {}  # blend weight -> per (fold, member): (whole, sent, owner, thresholds, truth)
+    n_parts = 0
+    for f in range(folds):
+        excluded = {u for _, _, coded in members for u in coded if _fold(u, folds) == f}
+        for scorer, build_model, coded in members:
+            part = sorted(u for u in coded if _fold(u, folds) == f)
+            if not part:
+                continue
+            n_parts += 1
+            model = build_model(excluded)
+            index = {tid: j for j, tid in enumerate(model.theme_ids)}
+            truth = [{index[t] for t in coded[u] if t in index} for u in part]
+            has_clf = model.piece_classifier_ is not None and bool(model.piece_classifier_.models_)
+            for w in (BLEND_GRID if has_clf else (0.0,)):
+                model.blend_ = w
+                whole, sent, owner = scorer.piece_scores(model, part)
+                scored.setdefault(w, []).append((whole, sent, owner, model.thresholds_, truth))
+            model.blend_ = 0.0
+    # a weight is only comparable when every (fold, member) part has it
+    weights = sorted(w for w, v in scored.items() if len(v) == n_parts)
+
+    def evaluate(tf: float, sf: float, rs: float, w: float = 0.0) -> tuple[float, float]:
         picks, truth = [], []
-        for whole, sent, owner, thr, tru in scored:
+        for whole, sent, owner, thr, tru in scored[w]:
             _, p = pick_from_scores(whole, sent, owner, thr * tf, max_themes=max_themes,
                                     relative_score=rs, sentence_factor=sf)
             picks += p
@@ -160,14 +195,16 @@ def calibrate(
 
     f1_default, _ = evaluate(default.threshold_factor, default.sentence_factor, relative_score)
     best_key, best = None, default
-    for rs in sorted({relative_score, *RELATIVE_GRID}):
-        for tf in THRESHOLD_GRID:
-            for sf in SENTENCE_GRID:
-                f1, bias = evaluate(tf, sf, rs)
-                dist = (abs(np.log(tf / default.threshold_factor)) + abs(np.log(sf / default.sentence_factor))
-                        + abs(np.log(rs / relative_score)))
-                key = (-round(f1, 4), round(bias, 4), round(dist, 6))
-                if best_key is None or key < best_key:
-                    best_key, best = key, Calibration(tf, sf, len(units), f1, f1_default, relative_score=rs)
+    for w in weights:
+        for rs in sorted({relative_score, *RELATIVE_GRID}):
+            for tf in THRESHOLD_GRID:
+                for sf in SENTENCE_GRID:
+                    f1, bias = evaluate(tf, sf, rs, w)
+                    dist = (abs(np.log(tf / default.threshold_factor)) + abs(np.log(sf / default.sentence_factor))
+                            + abs(np.log(rs / relative_score)) + w)
+                    key = (-round(f1, 4), round(bias, 4), round(dist, 6))
+                    if best_key is None or key < best_key:
+                        best_key, best = key, Calibration(tf, sf, n_coded, f1, f1_default, relative_score=rs,
+                                                          blend=w)
     logger.info("%s", best.describe)
     return best

@@ -1,0 +1,140 @@
+"""Sentence classifier learnt from analyst codes, pooled calibration, procedural sentences, non-answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.codebook import PROCEDURAL_PHRASES, parse_codebook
+from analysis.embeddings import TfidfSvdBackend
+from analysis.themes_assign import ThemeModel, UnitScorer, sentences
+from analysis.themes_calibrate import Calibration, calibrate_pooled
+from analysis.themes_fit import has_content, procedural_filter
+from analysis.themes_supervised import PieceClassifier, blend, training_pieces
+
+
+def _unit(v) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_training_pieces_label_positives_negatives_and_leave_the_rest_out() -> None:
+    definition = np.vstack([_unit([1, 0, 0]), _unit([0, 1, 0]), _unit([0, 0, 1])])  # themes a, b, c
+    unit_emb = {"own:r1": _unit([1, 1, 0]), "own:r2": _unit([0, 0, 1]), "own:r3": _unit([1, 0, 1])}
+    sent_emb = {"own:r1": np.vstack([_unit([1, 0.1, 0]), _unit([0.1, 1, 0.2])])}
+    coded = {"own:r1": {"a"}, "own:r2": {"c"}}
+    # r1 was coded a and b at response level (b attributed elsewhere); r2's codes are question-level;
+    # r3 answered but its respondent's codes (a) all went to another question
+    known = {"own:r1": {"a", "b"}, "own:r2": None, "own:r3": {"a"}}
+    x, y = training_pieces(coded, known, ["a", "b", "c"], unit_emb, sent_emb, definition)
+    assert x.shape == (5, 3) and y.shape == (5, 3)
+    r1 = y[:3]  # whole, sentence 1, sentence 2
+    assert r1[:, 0].tolist() == [1, 1, -1]  # a: the whole and the sentence that raised it; not the other
+    assert r1[:, 1].tolist() == [-1, -1, -1]  # b: coded elsewhere, so no label here
+    assert r1[:, 2].tolist() == [0, 0, 0]  # c: never coded for this respondent
+    assert y[3].tolist() == [0, 0, 1]  # r2 question-level: complete
+    assert y[4].tolist() == [-1, 0, 0]  # r3: a could be here, b and c are not
+    x2, y2 = training_pieces(coded, known, ["a", "b", "c"], unit_emb, sent_emb, definition,
+                             exclude={"own:r1"})
+    assert len(x2) == 2 and y2[0].tolist() == [0, 0, 1]
+
+
+def test_piece_classifier_only_where_there_are_enough_examples() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4)).astype(np.float32)
+    y = np.full((40, 2), -1, np.int8)
+    y[:, 0] = (x[:, 0] > 0).astype(np.int8)  # theme 0: learnable, plenty of both
+    y[:3, 1] = 1  # theme 1: three positives only
+    clf = PieceClassifier(2, min_positive=5, seed=1).fit(x, y)
+    assert set(clf.models_) == {0} and clf.n_positive_[1] == 3
+    p = clf.proba(x)
+    assert np.isnan(p[:, 1]).all()
+    assert ((p[:, 0] >= 0.5) == (x[:, 0] > 0)).mean() > 0.9
+
+
+def test_blend_reaches_the_threshold_where_either_part_does() -> None:
+    sims = np.array([[0.2, 0.05], [0.05, 0.3]], dtype=np.float32)
+    proba = np.array([[0.5, np.nan], [0.1, np.nan]], dtype=np.float32)
+    thr = np.array([0.1, 0.1])
+    assert blend(sims, proba, thr, 0.0) is sims
+    full = blend(sims, proba, thr, 1.0)
+    assert full[0, 0] == pytest.approx(0.1)  # p = 0.5 is exactly the threshold
+    assert full[1, 0] == pytest.approx(0.02)  # the classifier overrules a weak cosine
+    assert full[:, 1].tolist() == pytest.approx(sims[:, 1].tolist())  # no classifier: prototype kept
+    half = blend(sims, proba, thr, 0.5)
+    assert half[0, 0] == pytest.approx(0.5 * 0.2 + 0.5 * 0.1)
+
+
+def test_the_classifier_learns_the_counter_examples_a_prototype_cannot() -> None:
+    """A phrase near theme a's prototype that the analyst never coded a: the blend drops it."""
+    rng = np.random.default_rng(3)
+    proto = np.vstack([_unit([1, 0, 0, 0]), _unit([0, 1, 0, 0])])
+    true_a = [_unit([1, 0, 0.3 + 0.1 * rng.random(), 0]) for _ in range(20)]  # a, with feature 3
+    decoy = [_unit([1, 0, 0, 0.3 + 0.1 * rng.random()]) for _ in range(20)]  # close to a, but it is b
+    emb = {f"own:t{i}": v for i, v in enumerate(true_a)} | {f"own:d{i}": v for i, v in enumerate(decoy)}
+    coded = {f"own:t{i}": {"a"} for i in range(20)} | {f"own:d{i}": {"b"} for i in range(20)}
+    model = ThemeModel(["a", "b"], proto, [1, 1], [0, 0], np.full(2, 0.5))
+    x, y = training_pieces(coded, {u: None for u in coded}, ["a", "b"], emb, {}, proto)
+    model.piece_classifier_ = PieceClassifier(2, seed=0).fit(x, y)
+    units = sorted(emb)
+    scorer = UnitScorer(emb)
+    _, plain = scorer.pick(model, units, max_themes=1, relative_score=0.6)
+    model.blend_ = 1.0
+    _, blended = scorer.pick(model, units, max_themes=1, relative_score=0.6)
+    got = {u: {model.theme_ids[j] for j, _ in p} for u, p in zip(units, plain, strict=True)}
+    assert all(got[u] == {"a"} for u in units)  # the prototype calls every decoy a
+    got = {u: {model.theme_ids[j] for j, _ in p} for u, p in zip(units, blended, strict=True)}
+    assert all(got[u] == coded[u] for u in units)
+
+
+def test_pooled_calibration_excludes_a_respondent_from_every_question_at_once() -> None:
+    proto = np.vstack([_unit([1, 0, 0]), _unit([0, 1, 0])])
+    rng = np.random.default_rng(0)
+    seen: list[tuple[str, frozenset]] = []
+    members = []
+    for q in ("q1", "q2"):
+        emb = {f"own:r{i}": _unit(rng.uniform(0, 1, 3)) for i in range(30)}
+        coded = {u: {t for t, p in zip("ab", proto, strict=True) if float(v @ p) >= 0.5} or {"a"}
+                 for u, v in emb.items()}
+
+        def build(excluded, q=q):
+            seen.append((q, frozenset(excluded)))
+            return ThemeModel(["a", "b"], proto, [1, 1], [0, 0], np.full(2, 0.25))
+        members.append((UnitScorer(emb), build, coded))
+    cal = calibrate_pooled(members, max_themes=3, relative_score=0.6, default=Calibration(1.0, 2.0))
+    assert cal.n_coded == 60 and not np.isnan(cal.f1)
+    folds = {ex for _, ex in seen}
+    assert len(folds) == 2 and not set.intersection(*map(set, folds))  # two disjoint folds of respondents
+    assert {q for q, _ in seen} == {"q1", "q2"}  # each question scored with the same exclusions
+
+
+def test_non_answers_have_no_content() -> None:
+    for text in ["N/A", "Nope", "Of course", "Nothing further.", "Yes!!", "No comment", "See above", "  "]:
+        assert not has_content(text), text
+    for text in ["Privacy.", "Māori data sovereignty", "Protect journalists", "AI"]:
+        assert has_content(text), text
+
+
+def test_sentences_join_hard_wrapped_lines() -> None:
+    text = ("Kia ora,\nPlease accept this as my submission.\nA UN treaty could bring in countries that will "
+            "never\njoin the Budapest Convention.\n\nYours sincerely,\n[NAME]")
+    assert sentences(text) == ["Please accept this as my submission.",
+                               "A UN treaty could bring in countries that will never join the Budapest Convention."]
+
+
+def test_procedural_sentences_are_set_aside_and_the_filter_can_be_turned_off() -> None:
+    body = {"version": 1, "questions": {"q1": {"themes": [
+        {"id": "rivers", "label": "Clean rivers", "description": "Water quality in rivers and lakes.",
+         "seed_phrases": ["swimmable rivers", "farm run-off pollutes the water"]},
+        {"id": "birds", "label": "Native birds", "description": "Protect native birds from predators.",
+         "seed_phrases": ["predator free", "kiwi and kereru"]}]}}}
+    book = parse_codebook(body, "<test>")
+    assert book.ignore_phrases == list(PROCEDURAL_PHRASES)
+    texts = ["Please accept this email as my submission.", "Thank you for considering my views.",
+             "Farm run-off pollutes the water in our rivers.", "Trap the predators so kiwi survive."]
+    be = TfidfSvdBackend(seed=2, n_components=16).fit(texts + list(PROCEDURAL_PHRASES) + [
+        "Clean rivers", "Native birds", "swimmable rivers", "predator free"])
+    keep = procedural_filter(book, "q1", be.encode, 0.1)
+    assert keep(be.encode(texts)).tolist() == [False, False, True, True]
+    off = parse_codebook(body | {"ignore_phrases": []}, "<test>")
+    assert procedural_filter(off, "q1", be.encode, 0.1) is None
