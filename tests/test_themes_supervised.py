@@ -138,3 +138,30 @@ def test_procedural_sentences_are_set_aside_and_the_filter_can_be_turned_off() -
     assert keep(be.encode(texts)).tolist() == [False, False, True, True]
     off = parse_codebook(body | {"ignore_phrases": []}, "<test>")
     assert procedural_filter(off, "q1", be.encode, 0.1) is None
+
+
+def test_vectorised_selection_matches_the_ranked_rule() -> None:
+    """``select_mask`` / ``pick_mask`` keep exactly the themes of the ranked, list-based rule."""
+    from analysis.themes_assign import pick_from_scores, pick_mask, select, select_mask
+
+    rng = np.random.default_rng(11)
+    scores = rng.uniform(0, 0.4, (300, 6)).astype(np.float32)
+    scores[::7] = 0.2  # exact ties: the lower theme index ranks first
+    thr = np.array([0.1, 0.12, 0.1, 0.2, 0.15, 0.1])
+    for max_themes, rel in [(1, 0.6), (3, 0.6), (3, 0.9), (6, 0.3)]:
+        picks = select(scores, thr, max_themes=max_themes, relative_score=rel)
+        mask = select_mask(scores, thr, max_themes=max_themes, relative_score=rel)
+        # the rule itself, written out: rank by relative score, best must reach 1, keep the top k within rel
+        for i in range(len(scores)):
+            r = scores[i] / thr
+            order = sorted(range(6), key=lambda j: (-round(float(r[j]), 6), j))[:max_themes]
+            want = [j for j in order if r[order[0]] >= 1 and r[j] >= 1 and r[j] >= rel * r[order[0]]]
+            assert [j for j, _ in picks[i]] == want
+            assert set(np.flatnonzero(mask[i])) == set(want)
+    sent = rng.uniform(0, 0.5, (500, 6)).astype(np.float32)
+    owner = rng.integers(0, 300, 500)
+    best, lists = pick_from_scores(scores, sent, owner, thr, max_themes=3, relative_score=0.6, sentence_factor=2)
+    mask = pick_mask(scores, sent, owner, thr, max_themes=3, relative_score=0.6, sentence_factor=2)
+    assert [set(j for j, _ in p) for p in lists] == [set(np.flatnonzero(m)) for m in mask]
+    assert (mask.sum(axis=1) > 0).any() and not mask.all()
+    assert best.shape == scores.shape and (best >= scores).all()

@@ -126,16 +126,14 @@ def pick_from_scores(whole: np.ndarray, sent: np.ndarray, owner: np.ndarray, thr
         ``(scores, picks)`` as :meth:`UnitScorer.pick`.
     """
     best = whole.copy()
-    picks = select(whole, thresholds, max_themes=max_themes, relative_score=relative_score)
     if len(sent):
         for j in range(best.shape[1]):
             np.maximum.at(best[:, j], owner, sent[:, j])
-        sent_picks = select(sent, thresholds * sentence_factor, max_themes=1, relative_score=relative_score)
-        for i, p in zip(owner, sent_picks, strict=True):
-            picks[i] = picks[i] + p
+    mask = pick_mask(whole, sent, owner, thresholds, max_themes=max_themes, relative_score=relative_score,
+                     sentence_factor=sentence_factor)
     out = []
-    for i, p in enumerate(picks):
-        ids = sorted({j for j, _ in p}, key=lambda j: (-round(float(best[i, j]), 6), j))
+    for i in range(len(best)):
+        ids = sorted(np.flatnonzero(mask[i]).tolist(), key=lambda j: (-round(float(best[i, j]), 6), j))
         out.append([(j, float(best[i, j])) for j in ids])
     return best, out
 
@@ -271,26 +269,56 @@ def _fit_classifier(model: ThemeModel, coded: dict[str, np.ndarray], min_coded: 
         model.method_ = "prototype+logreg"
 
 
+def select_mask(scores: np.ndarray, thresholds: np.ndarray, *, max_themes: int = 3,
+                relative_score: float = 0.85) -> np.ndarray:
+    """Boolean matrix (answers x themes) of the themes :func:`select` keeps (vectorised).
+
+    Themes are ranked by threshold-relative score (rounded to 6 decimals, ties to the lower index);
+    the best must reach its threshold, and each of the top ``max_themes`` is kept when it reaches its
+    threshold and ``relative_score`` x the best.
+    """
+    n, t = scores.shape
+    out = np.zeros((n, t), dtype=bool)
+    if n == 0 or t == 0:
+        return out
+    rel = scores / np.maximum(np.asarray(thresholds, dtype=float)[None, :], 1e-6)
+    order = np.argsort(-np.round(rel, 6), axis=1, kind="stable")[:, :max_themes]
+    top = np.take_along_axis(rel, order, axis=1)
+    best = top[:, :1]
+    keep = (best >= 1.0) & (top >= 1.0) & (top >= relative_score * best)
+    rows = np.repeat(np.arange(n)[:, None], order.shape[1], axis=1)
+    out[rows[keep], order[keep]] = True
+    return out
+
+
 def select(scores: np.ndarray, thresholds: np.ndarray, *, max_themes: int = 3,
            relative_score: float = 0.85) -> list[list[tuple[int, float]]]:
-    """Pick themes per answer from a score matrix.
+    """Pick themes per answer from a score matrix (see :func:`select_mask`).
 
     Returns:
         Per answer a list of ``(theme index, score)``, best first (empty: ``other``).
     """
-    out: list[list[tuple[int, float]]] = []
+    mask = select_mask(scores, thresholds, max_themes=max_themes, relative_score=relative_score)
     if scores.shape[1] == 0:
         return [[] for _ in range(scores.shape[0])]
-    rel = scores / np.maximum(thresholds[None, :], 1e-6)
+    rel = np.round(scores / np.maximum(np.asarray(thresholds, dtype=float)[None, :], 1e-6), 6)
+    out = []
     for i in range(scores.shape[0]):
-        order = sorted(range(scores.shape[1]), key=lambda j: (-round(float(rel[i, j]), 6), j))
-        best = rel[i, order[0]]
-        if best < 1.0:
-            out.append([])
-            continue
-        keep = [j for j in order[:max_themes] if rel[i, j] >= 1.0 and rel[i, j] >= relative_score * best]
-        out.append([(j, float(scores[i, j])) for j in keep])
+        js = np.flatnonzero(mask[i])
+        js = sorted(js.tolist(), key=lambda j: (-rel[i, j], j))
+        out.append([(j, float(scores[i, j])) for j in js])
     return out
+
+
+def pick_mask(whole: np.ndarray, sent: np.ndarray, owner: np.ndarray, thresholds: np.ndarray, *,
+              max_themes: int, relative_score: float, sentence_factor: float) -> np.ndarray:
+    """Boolean matrix (units x themes) of the themes :func:`pick_from_scores` picks (vectorised)."""
+    mask = select_mask(whole, thresholds, max_themes=max_themes, relative_score=relative_score)
+    if len(sent):
+        s = select_mask(sent, thresholds * sentence_factor, max_themes=1, relative_score=relative_score)
+        r, c = np.nonzero(s)
+        mask[owner[r], c] = True
+    return mask
 
 
 def apply_operations(assigned: pd.DataFrame, operations: list, question_id: str, *,

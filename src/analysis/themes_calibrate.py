@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.themes_assign import ThemeModel, UnitScorer, pick_from_scores
+from analysis.themes_assign import ThemeModel, UnitScorer, pick_mask
 
 logger = logging.getLogger(__name__)
 
@@ -101,17 +101,6 @@ def _fold(unit: str, folds: int) -> int:
     return int(hashlib.sha256(unit.encode("utf-8")).hexdigest()[:8], 16) % folds
 
 
-def _f1_and_bias(picks: list, truth: list[set[int]]) -> tuple[float, float]:
-    tp = fp = fn = 0
-    for p, t in zip(picks, truth, strict=True):
-        got = {j for j, _ in p}
-        tp += len(got & t)
-        fp += len(got - t)
-        fn += len(t - got)
-    f1 = 2 * tp / max(2 * tp + fp + fn, 1)
-    return f1, abs(fp - fn) / max(tp + fn, 1)
-
-
 Member = tuple[UnitScorer, Callable[[set[str]], ThemeModel], dict[str, set[str]]]
 
 
@@ -175,23 +164,27 @@ def calibrate_pooled(
             model = build_model(excluded)
             index = {tid: j for j, tid in enumerate(model.theme_ids)}
             truth = [{index[t] for t in coded[u] if t in index} for u in part]
+            truth_mask = np.zeros((len(part), len(model.theme_ids)), dtype=bool)
+            for i, t in enumerate(truth):
+                truth_mask[i, sorted(t)] = True
             has_clf = model.piece_classifier_ is not None and bool(model.piece_classifier_.models_)
             for w in (BLEND_GRID if has_clf else (0.0,)):
                 model.blend_ = w
                 whole, sent, owner = scorer.piece_scores(model, part)
-                scored.setdefault(w, []).append((whole, sent, owner, model.thresholds_, truth))
+                scored.setdefault(w, []).append((whole, sent, owner, model.thresholds_, truth_mask))
             model.blend_ = 0.0
     # a weight is only comparable when every (fold, member) part has it
     weights = sorted(w for w, v in scored.items() if len(v) == n_parts)
 
     def evaluate(tf: float, sf: float, rs: float, w: float = 0.0) -> tuple[float, float]:
-        picks, truth = [], []
+        tp = fp = fn = 0
         for whole, sent, owner, thr, tru in scored[w]:
-            _, p = pick_from_scores(whole, sent, owner, thr * tf, max_themes=max_themes,
-                                    relative_score=rs, sentence_factor=sf)
-            picks += p
-            truth += tru
-        return _f1_and_bias(picks, truth)
+            got = pick_mask(whole, sent, owner, thr * tf, max_themes=max_themes, relative_score=rs,
+                            sentence_factor=sf)
+            tp += int((got & tru).sum())
+            fp += int((got & ~tru).sum())
+            fn += int((~got & tru).sum())
+        return 2 * tp / max(2 * tp + fp + fn, 1), abs(fp - fn) / max(tp + fn, 1)
 
     f1_default, _ = evaluate(default.threshold_factor, default.sentence_factor, relative_score)
     best_key, best = None, default

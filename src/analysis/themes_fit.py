@@ -158,7 +158,7 @@ def procedural_filter(codebook: Codebook, question_id: str, encode, min_score: f
     """``sentence embeddings -> keep mask``: drop sentences closer to an ignore phrase than to any theme.
 
     A sentence is set aside when its cosine to the nearest of ``codebook.ignore_phrases`` reaches
-    ``min_score`` and is higher than its cosine to every text defining a theme (label and
+    twice ``min_score`` and is higher than its cosine to every text defining a theme (label and
     description, each seed phrase): the same nearest-text comparison on both sides. Returns ``None``
     when the codebook has no ignore phrases or no themes for the question.
     """
@@ -172,7 +172,7 @@ def procedural_filter(codebook: Codebook, question_id: str, encode, min_score: f
 
     def keep(emb: np.ndarray) -> np.ndarray:
         ign = (emb @ phrases.T).max(axis=1)
-        return ~((ign >= min_score) & (ign > (emb @ defining.T).max(axis=1)))
+        return ~((ign >= 2 * min_score) & (ign > (emb @ defining.T).max(axis=1)))
     return keep
 
 
