@@ -114,7 +114,7 @@ class TfidfSvdBackend:
     def fingerprint(self) -> str:
         """Backend, parameters and the hash of the corpus it was fitted on."""
         return (
-            f"tfidf-svd:v1:n={self.n_components}:seed={self.seed}:w={self.word_ngrams}:c={self.char_ngrams}"
+            f"tfidf-svd:v2:n={self.n_components}:seed={self.seed}:w={self.word_ngrams}:c={self.char_ngrams}"
             f":cw={self.char_weight}:mf={self.max_features}:fs={self.fit_sample}:corpus={self.corpus_hash_ or 'unfitted'}"
         )
 
@@ -125,10 +125,12 @@ class TfidfSvdBackend:
         min_df = 2 if len(docs) >= 50 else 1
         self.word_ = TfidfVectorizer(
             analyzer="word", ngram_range=self.word_ngrams, sublinear_tf=True, lowercase=True, min_df=min_df,
+            strip_accents="unicode",
             max_features=self.max_features, token_pattern=r"(?u)\b\w+\b", dtype=np.float64,
         )
         self.char_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True, lowercase=True, min_df=min_df,
+            strip_accents="unicode",
             max_features=self.max_features, dtype=np.float64,
         )
         x = self._sparse(docs, fit=True)
