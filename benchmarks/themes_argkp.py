@@ -174,6 +174,7 @@ def evaluate(args, kps, labels, backend_name: str, k_coded: int, seed: int, min_
                 if classifier:
                     model = without(set())
                     model.blend_ = cal.blend
+                    model.piece_classifier_ = model.piece_classifier_.restricted(cal.classified)
                     n_blended += cal.blend > 0
                 rel_used = cal.relative_score or relative
                 n_calibrated += cal.n_coded > 0

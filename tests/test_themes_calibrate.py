@@ -68,9 +68,10 @@ def test_cross_fitting_excludes_the_scored_fold() -> None:
         seen.append(excluded)
         return model
 
-    calibrate(scorer, build, {u: s for u, s in coded.items() if s}, max_themes=3, relative_score=0.6,
-              default=Calibration(1.0, 2.0))
-    assert len(seen) == 2 and not (seen[0] & seen[1]) and all(seen)
+    used = {u: s for u, s in coded.items() if s}
+    calibrate(scorer, build, used, max_themes=3, relative_score=0.6, default=Calibration(1.0, 2.0))
+    assert len(seen) == 5 and all(seen) and set().union(*seen) == set(used)
+    assert sum(len(s) for s in seen) == len(used)  # each coded answer is left out exactly once
 
 
 def test_coded_sets_match_ids_and_labels_and_skip_unknown() -> None:

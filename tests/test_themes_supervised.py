@@ -104,7 +104,7 @@ def test_pooled_calibration_excludes_a_respondent_from_every_question_at_once() 
     cal = calibrate_pooled(members, max_themes=3, relative_score=0.6, default=Calibration(1.0, 2.0))
     assert cal.n_coded == 60 and not np.isnan(cal.f1)
     folds = {ex for _, ex in seen}
-    assert len(folds) == 2 and not set.intersection(*map(set, folds))  # two disjoint folds of respondents
+    assert len(folds) == 5 and sum(len(f) for f in folds) == 30  # disjoint folds covering the 30 respondents
     assert {q for q, _ in seen} == {"q1", "q2"}  # each question scored with the same exclusions
 
 
@@ -165,3 +165,28 @@ def test_vectorised_selection_matches_the_ranked_rule() -> None:
     assert [set(j for j, _ in p) for p in lists] == [set(np.flatnonzero(m)) for m in mask]
     assert (mask.sum(axis=1) > 0).any() and not mask.all()
     assert best.shape == scores.shape and (best >= scores).all()
+
+
+def test_calibration_uses_a_theme_classifier_only_if_every_fold_had_one() -> None:
+    """A theme short of examples in one fold is judged - and published - without its classifier."""
+    rng = np.random.default_rng(5)
+    proto = np.vstack([_unit([0, 1, 0]), _unit([1, 0, 0])])  # swapped: only a classifier gets a right
+    emb = {f"own:r{i}": _unit(rng.uniform(0, 1, 3)) for i in range(40)}
+    coded = {u: {"a"} if v[0] >= v[1] else {"b"} for u, v in emb.items()}
+    x = np.vstack(list(emb.values()))
+    y = np.array([[int(coded[u] == {"a"}), int(coded[u] == {"b"})] for u in emb], dtype=np.int8)
+    full = PieceClassifier(2, min_positive=1, min_negative=1).fit(x, y)
+    calls = []
+
+    def build(excluded):
+        m = ThemeModel(["a", "b"], proto, [1, 1], [0, 0], np.full(2, 0.3))
+        clf = full.restricted({0, 1} if calls else {0})  # the first fold's training lacks theme b's
+        calls.append(excluded)
+        m.piece_classifier_ = clf
+        return m
+
+    cal = calibrate_pooled([(UnitScorer(emb), build, coded)], max_themes=1, relative_score=0.6,
+                           default=Calibration(1.0, 2.0))
+    assert len(calls) == 5
+    assert cal.blend > 0 and cal.classified == (0,)
+    assert full.restricted(cal.classified).models_.keys() <= {0}

@@ -312,6 +312,8 @@ def _fit_group(members: list[Prepared], codebook: Codebook, *, backend, settings
         cal = cals.get(p.question_id, default)
         model = builder(p)()
         model.blend_ = cal.blend
+        if model.piece_classifier_ is not None:
+            model.piece_classifier_ = model.piece_classifier_.restricted(cal.classified)
         if cal.blend > 0:
             model.method_ = f"{model.method_}+sentence-classifier"
         out[p.question_id] = Fitted(model, cal, sum(len(c) for c in coded.values()), names)

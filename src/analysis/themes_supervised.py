@@ -72,6 +72,13 @@ class PieceClassifier:
             self.models_[j] = clf.fit(x[keep], col[keep].astype(int))
         return self
 
+    def restricted(self, themes) -> PieceClassifier:
+        """A copy keeping only the classifiers of theme indices in ``themes`` (the fitted models are shared)."""
+        out = PieceClassifier(self.n_themes, self.min_positive, self.min_negative, self.c, self.seed)
+        out.models_ = {j: m for j, m in self.models_.items() if j in set(themes)}
+        out.n_positive_, out.n_negative_ = list(self.n_positive_), list(self.n_negative_)
+        return out
+
     def proba(self, x: np.ndarray) -> np.ndarray:
         """Probabilities (n x themes); ``nan`` for themes without a classifier."""
         out = np.full((len(x), self.n_themes), np.nan, dtype=np.float32)
