@@ -190,3 +190,15 @@ def test_calibration_uses_a_theme_classifier_only_if_every_fold_had_one() -> Non
     assert len(calls) == 5
     assert cal.blend > 0 and cal.classified == (0,)
     assert full.restricted(cal.classified).models_.keys() <= {0}
+
+
+def test_methods_appendix_lists_questions_sharing_a_threshold_setting_together() -> None:
+    import pandas as pd
+
+    from analysis.report_methods import _theme_thresholds
+
+    model = pd.DataFrame({"question_id": ["q2", "q1", "q1", "q3"], "theme_id": ["a", "a", "b", "a"],
+                          "thresholding": ["pooled x1", "pooled x1", "pooled x1", "default thresholds"]})
+    assert _theme_thresholds(model) == [{"question": "q1, q2", "thresholding": "pooled x1"},
+                                        {"question": "q3", "thresholding": "default thresholds"}]
+    assert _theme_thresholds(None) == []

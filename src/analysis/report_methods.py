@@ -140,11 +140,17 @@ def _sources(df: pd.DataFrame | None, col: str = "source") -> list[dict]:
 
 
 def _theme_thresholds(model: pd.DataFrame | None) -> list[dict[str, str]]:
-    """How each question's theme thresholds were set (one row per question, from ``out_theme_model``)."""
+    """How each question's theme thresholds were set, from ``out_theme_model``.
+
+    One row per distinct setting; questions sharing one (pooled calibration) are listed together.
+    """
     if model is None or model.empty:
         return []
     first = model.drop_duplicates("question_id").sort_values("question_id", kind="mergesort")
-    return [{"question": str(r.question_id), "thresholding": str(r.thresholding)} for r in first.itertuples()]
+    groups: dict[str, list[str]] = {}
+    for r in first.itertuples():
+        groups.setdefault(str(r.thresholding), []).append(str(r.question_id))
+    return [{"question": ", ".join(qs), "thresholding": text} for text, qs in groups.items()]
 
 
 def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, derived_counts: list[str], *,

@@ -117,7 +117,7 @@ def theme_question(q: pd.DataFrame, *, question_id: str, embed_units, backend, s
                     question_id, len(live), method, n_coded_total, cal.describe)
         thresholding = cal.describe
         if fitted.pooled_with and cal.n_coded:
-            thresholding += f"; pooled over {', '.join(fitted.pooled_with)} (same themes)"
+            thresholding += f"; codes pooled over {len(fitted.pooled_with)} questions with the same themes"
         threshold_of = {tid: float(min_score * f) for tid, f in zip(model.theme_ids, cal.factors(len(base)),
                                                                      strict=True)}
     else:

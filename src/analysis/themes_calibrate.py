@@ -84,7 +84,7 @@ class Calibration:
         if not self.n_coded:
             return f"default thresholds (x{self.threshold_factor:g}, sentences x{self.sentence_factor:g})"
         return (f"thresholds calibrated on {self.n_coded} coded answers (x{self.threshold_factor:g}, "
-                f"sentences x{self.sentence_factor:g}, relative score {self.relative_score:g}, classifier weight {self.blend:g}; cross-fitted F1 {self.f1:.3f} vs {self.f1_default:.3f} "
+                f"sentences x{self.sentence_factor:g}, relative score {self.relative_score:g}, sentence-classifier weight {self.blend:g}; cross-fitted F1 {self.f1:.3f} vs {self.f1_default:.3f} "
                 "at defaults)")
 
 
