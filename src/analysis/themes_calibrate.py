@@ -114,34 +114,21 @@ def _fold(unit: str, folds: int) -> int:
 Member = tuple[UnitScorer, Callable[[set[str]], ThemeModel], dict[str, set[str]]]
 
 
-def calibrate(
-    scorer: UnitScorer,
-    build_model: Callable[[set[str]], ThemeModel],
-    coded: dict[str, set[str]],
-    *,
-    max_themes: int,
-    relative_score: float,
-    default: Calibration,
-    min_coded: int = 20,
-    folds: int = FOLDS,
-) -> Calibration:
+def calibrate(scorer: UnitScorer, build_model: Callable[[set[str]], ThemeModel], coded: dict[str, set[str]],
+              **options) -> Calibration:
     """Choose threshold factors on one question's coded answers (cross-fitted), or keep ``default``.
 
     Args:
         scorer: Knows the embeddings of every unit and its sentences.
         build_model: ``excluded units -> ThemeModel`` whose few-shot examples leave those units out.
         coded: ``unit -> set of theme ids`` (:func:`coded_sets`).
-        max_themes: As in :func:`analysis.themes_assign.select`.
-        relative_score: The configured relative score (the default of the relative-score grid).
-        default: Factors used when there are too few coded answers, and the tie-break target.
-        min_coded: Fewer coded answers than this keep ``default``.
-        folds: Cross-fitting folds.
+        **options: Keyword arguments of :func:`calibrate_pooled` (``max_themes``, ``relative_score``,
+            ``default``, ``min_coded``, ``folds``).
 
     Returns:
         The chosen :class:`Calibration`.
     """
-    return calibrate_pooled([(scorer, build_model, coded)], max_themes=max_themes, relative_score=relative_score,
-                            default=default, min_coded=min_coded, folds=folds)
+    return calibrate_pooled([(scorer, build_model, coded)], **options)
 
 
 def calibrate_pooled(
@@ -158,6 +145,17 @@ def calibrate_pooled(
     Each member is ``(scorer, build_model, coded)`` as in :func:`calibrate`. Folds are by unit key
     (``own:<response id>``), so a respondent's answers to every member question fall in the same
     fold, and a fold is scored by models built without *any* of that fold's units.
+
+    Args:
+        members: ``(scorer, build_model, coded)`` per question.
+        max_themes: As in :func:`analysis.themes_assign.select`.
+        relative_score: The configured relative score (the default of the relative-score grid).
+        default: Factors used when there are too few coded answers, and the tie-break target.
+        min_coded: Fewer coded answers (over all members) than this keep ``default``.
+        folds: Cross-fitting folds (``FOLDS_LARGE`` at most above ``LARGE_CODED`` coded answers).
+
+    Returns:
+        The chosen :class:`Calibration`.
     """
     n_coded = sum(len(c) for _, _, c in members)
     if n_coded < min_coded:
