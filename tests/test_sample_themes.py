@@ -2,10 +2,10 @@
 
 Runs ingest -> campaigns -> themes into a temp folder (about half a minute) and compares every open
 answer's themes with ``data/raw/sample/ground_truth/themes.csv``. The thresholds below are the levels
-measured when the pooled sentence classifier, the procedural-sentence filter, the non-answer rule,
-accent folding and 5-fold calibration were added (pair F1 0.964, 48 of 50 cells within 5 pp, mean gap
-1.3 pp, worst survey cell 6.3 pp, letters within 3.4 pp, 9.1% not coded), with a margin: a change that
-makes theming clearly worse fails here. ``benchmarks/themes_sample.py`` prints the full table.
+measured when the pooled sentence classifier (answer-level witnesses), the procedural-sentence filter,
+the non-answer rule, accent folding and 5-fold calibration were added (pair F1 0.962, 50 of 51 cells
+within 5 pp, mean gap 1.25 pp, worst survey cell 8.2 pp, letters within 3.4 pp, 7.2% not coded), with a
+margin: a change that makes theming clearly worse fails here. ``benchmarks/themes_sample.py`` prints the full table.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def test_sample_themes_match_the_ground_truth(themed):
     assert cells["gap_pp"].abs().mean() <= 2.2
     assert (cells["gap_pp"].abs() <= 5).mean() >= 0.90
     survey = cells[cells["question"] != "email_submission"]
-    assert survey["gap_pp"].abs().max() <= 9.0  # measured 6.3 (q2_why x misuse_speech)
+    assert survey["gap_pp"].abs().max() <= 10.0  # measured 8.2 (q4_why x misuse_speech)
     letters = cells[cells["question"] == "email_submission"]
     assert letters["gap_pp"].abs().max() <= 7.0  # one letter is 3.4 pp; measured within one letter
 

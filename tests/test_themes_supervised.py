@@ -202,3 +202,31 @@ def test_methods_appendix_lists_questions_sharing_a_threshold_setting_together()
     assert _theme_thresholds(model) == [{"question": "q1, q2", "thresholding": "pooled x1"},
                                         {"question": "q3", "thresholding": "default thresholds"}]
     assert _theme_thresholds(None) == []
+
+
+def test_the_bag_witness_finds_the_sentence_the_definition_misses() -> None:
+    """Coded answers share a sentence worded unlike the definition; the answer-level model points at it."""
+    from analysis.themes_supervised import bag_witness
+
+    rng = np.random.default_rng(2)
+    definition = np.vstack([_unit([1, 0, 0, 0]), _unit([0, 1, 0, 0])])
+    generic = _unit([0.7, 0.7, 0, 0])  # written by everyone, closest to a's definition
+    signature = _unit([0.1, 0, 1, 0])  # written only by respondents coded a
+    unit_emb, sent_emb, coded, known = {}, {}, {}, {}
+    for i in range(30):
+        u = f"own:r{i}"
+        is_a = i % 2 == 0
+        sents = [generic + 0.02 * rng.normal(size=4), (signature if is_a else _unit([0, 0.2, 0, 1]))
+                 + 0.02 * rng.normal(size=4)]
+        sent_emb[u] = np.vstack([_unit(v) for v in sents]).astype(np.float32)
+        unit_emb[u] = _unit(sent_emb[u].sum(axis=0))
+        coded[u] = {"a"} if is_a else {"b"}
+        known[u] = None
+    x_def, y_def = training_pieces(coded, known, ["a", "b"], unit_emb, sent_emb, definition)
+    bag = PieceClassifier(2, seed=0).fit(*training_pieces(coded, known, ["a", "b"], unit_emb, {}, definition))
+    x_bag, y_bag = training_pieces(coded, known, ["a", "b"], unit_emb, sent_emb, definition,
+                                   witness=bag_witness(bag))
+    order = sorted(unit_emb)  # training_pieces walks the units in sorted order: 3 rows each
+    rows_a = [3 * k for k, u in enumerate(order) if coded[u] == {"a"}]
+    assert all(y_def[r + 1, 0] == 1 and y_def[r + 2, 0] == -1 for r in rows_a)  # definition: the generic one
+    assert all(y_bag[r + 2, 0] == 1 and y_bag[r + 1, 0] == -1 for r in rows_a)  # bag: the signature sentence

@@ -28,7 +28,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from analysis.codebook import Codebook, ResolvedQuestion
 from analysis.themes_assign import UnitScorer, build_theme_model, prototype_texts, sentences
 from analysis.themes_calibrate import Calibration, calibrate, calibrate_pooled, coded_sets
-from analysis.themes_supervised import PieceClassifier, training_pieces
+from analysis.themes_supervised import PieceClassifier, bag_witness, training_pieces
 
 logger = logging.getLogger(__name__)
 
@@ -270,8 +270,19 @@ def _fit_group(members: list[Prepared], codebook: Codebook, *, backend, settings
     def classifier(excluded: frozenset) -> PieceClassifier:
         if excluded not in classifiers:
             n = len(definition[members[0].question_id].theme_ids)
+            # which sentence raised a coded theme: the one an answer-level model (whole answers of
+            # respondents coded with the theme against those never coded with it) rates highest
+            bags = [training_pieces(coded[p.question_id], known[p.question_id], definition[p.question_id].theme_ids,
+                                    p.unit_emb, {}, definition[p.question_id].prototypes_, exclude=excluded)
+                    for p in members]
+            bags = [(a, b) for a, b in bags if len(a)]
+            bag = PieceClassifier(n, min_positive=settings.min_coded_per_theme, seed=seed)
+            if bags:
+                bag.fit(np.vstack([a for a, _ in bags]), np.vstack([b for _, b in bags]))
+            witness = bag_witness(bag)
             parts = [training_pieces(coded[p.question_id], known[p.question_id], definition[p.question_id].theme_ids,
-                                     p.unit_emb, p.sent_mat, definition[p.question_id].prototypes_, exclude=excluded)
+                                     p.unit_emb, p.sent_mat, definition[p.question_id].prototypes_, exclude=excluded,
+                                     witness=witness)
                      for p in members]
             parts = [(a, b) for a, b in parts if len(a)]
             x = np.vstack([a for a, _ in parts]) if parts else np.zeros((0, 1), np.float32)

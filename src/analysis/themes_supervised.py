@@ -6,8 +6,9 @@ cooperation, so every sentence they wrote - "we need to be careful who we cooper
 is a counter-example for it. This module turns codes into labelled text *pieces* (whole answers and
 their sentences) and fits one logistic regression per theme on the pieces' embeddings:
 
-* **positive** for theme *t*: the whole text of an answer coded *t*, and its piece that matches
-  *t*'s codebook definition best (the sentence that raised it);
+* **positive** for theme *t*: the whole text of an answer coded *t*, and the sentence that raised it
+  (its *witness*: the sentence an answer-level model of *t* rates highest, see :func:`bag_witness`;
+  without one, the sentence closest to *t*'s codebook definition);
 * **negative** for *t*: every piece of an answer whose respondent was coded without *t* - at
   response level when the codes are response-level (the respondent raised *t* nowhere), at answer
   level when they are question-level;
@@ -22,6 +23,7 @@ classifier does not help.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,6 +103,20 @@ def blend(sims: np.ndarray, proba: np.ndarray, thresholds: np.ndarray, weight: f
     return np.where(np.isnan(proba), sims, mixed).astype(np.float32)
 
 
+def bag_witness(bag: PieceClassifier) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Witness scores from an answer-level classifier (the multi-instance "bag" model).
+
+    ``bag`` is trained on whole answers only (:func:`training_pieces` without sentences): respondents
+    coded with a theme against respondents never coded with it. Applied to each sentence of a coded
+    answer, it points at the sentence that distinguishes the theme's respondents - which may be worded
+    unlike the theme's definition. Themes without a bag classifier fall back to the definition cosine.
+    """
+    def witness(pieces: np.ndarray, cosines: np.ndarray) -> np.ndarray:
+        p = bag.proba(pieces)
+        return np.where(np.isnan(p), cosines, p)
+    return witness
+
+
 def training_pieces(
     coded: dict[str, set[str]],
     known: dict[str, set[str] | None],
@@ -109,6 +125,7 @@ def training_pieces(
     sent_emb: dict[str, np.ndarray],
     definition: np.ndarray,
     exclude: set[str] | frozenset[str] = frozenset(),
+    witness: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Labelled pieces from the coded answers of one question.
 
@@ -123,6 +140,8 @@ def training_pieces(
         sent_emb: Unit -> sentence embeddings.
         definition: Codebook-only prototypes (themes x d): pick the piece that raised a theme.
         exclude: Units left out (cross-fitting).
+        witness: ``(pieces, cosines to the definitions) -> scores`` (pieces x themes): the piece scoring
+            highest for a coded theme is its positive example. Default: the cosine to the definition.
 
     Returns:
         ``(x, y)``: piece embeddings and labels (1 / 0 / -1 unlabelled) per theme.
@@ -141,7 +160,7 @@ def training_pieces(
         lab = np.full((len(pieces), len(theme_ids)), -1, dtype=np.int8)
         for j in never:
             lab[:, j] = 0
-        fit = pieces @ definition.T
+        fit = pieces @ definition.T if witness is None else witness(pieces, pieces @ definition.T)
         for j in mine:
             lab[0, j] = 1
             lab[int(np.argmax(fit[:, j])), j] = 1
