@@ -3,9 +3,9 @@
 Runs ingest -> campaigns -> themes into a temp folder (about half a minute) and compares every open
 answer's themes with ``data/raw/sample/ground_truth/themes.csv``. The thresholds below are the levels
 measured when the pooled sentence classifier (answer-level witnesses), the procedural-sentence filter,
-the non-answer rule, accent folding and 5-fold calibration were added (pair F1 0.962, 50 of 51 cells
-within 5 pp, mean gap 1.25 pp, worst survey cell 8.2 pp, letters within 3.4 pp, 7.2% not coded), with a
-margin: a change that makes theming clearly worse fails here. ``benchmarks/themes_sample.py`` prints the full table.
+the non-answer rule, accent folding, 5-fold calibration and no sentence break at ";" were added (pair F1
+0.968, all 51 cells within 5 pp - the issue's target -, mean gap 1.1 pp, worst cell 3.9 pp, 7.2% not
+coded). The issue's bound (every cell within 5 pp) is asserted as is; the others keep a margin. ``benchmarks/themes_sample.py`` prints the full table.
 """
 
 from __future__ import annotations
@@ -69,13 +69,9 @@ def test_sample_themes_match_the_ground_truth(themed):
     cfg, out = themed
     cells, f1, not_coded = _comparison(cfg, out)
     assert not_coded < 0.10  # the issue's bound on "other / not coded"
-    assert f1 >= 0.93
-    assert cells["gap_pp"].abs().mean() <= 2.2
-    assert (cells["gap_pp"].abs() <= 5).mean() >= 0.90
-    survey = cells[cells["question"] != "email_submission"]
-    assert survey["gap_pp"].abs().max() <= 10.0  # measured 8.2 (q4_why x misuse_speech)
-    letters = cells[cells["question"] == "email_submission"]
-    assert letters["gap_pp"].abs().max() <= 7.0  # one letter is 3.4 pp; measured within one letter
+    assert f1 >= 0.94
+    assert cells["gap_pp"].abs().mean() <= 2.0
+    assert cells["gap_pp"].abs().max() <= 5.0, cells.loc[cells["gap_pp"].abs().idxmax()].to_dict()
 
 
 def test_thresholding_is_recorded_for_every_question(themed):

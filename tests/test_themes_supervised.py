@@ -230,3 +230,10 @@ def test_the_bag_witness_finds_the_sentence_the_definition_misses() -> None:
     rows_a = [3 * k for k, u in enumerate(order) if coded[u] == {"a"}]
     assert all(y_def[r + 1, 0] == 1 and y_def[r + 2, 0] == -1 for r in rows_a)  # definition: the generic one
     assert all(y_bag[r + 2, 0] == 1 and y_bag[r + 1, 0] == -1 for r in rows_a)  # bag: the signature sentence
+
+
+def test_a_semicolon_does_not_split_a_sentence() -> None:
+    text = "Treaty negotiations are the job of governments; too many voices will slow everything down. I disagree."
+    assert sentences(text) == []  # "I disagree." is under three words: one sentence left, so no split
+    assert sentences(text + " And another point here.")[0].startswith("Treaty negotiations are the job")
+    assert ";" in sentences(text + " And another point here.")[0]

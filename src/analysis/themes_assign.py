@@ -38,7 +38,7 @@ DEFAULT_MIN_SCORE = {"tfidf": 0.1, "sentence-transformers": 0.5}
 PROBA_THRESHOLD = 0.5
 
 Embed = Callable[[list[str]], np.ndarray]
-_SENT = re.compile(r"(?<=[.!?;])\s+|\n+")
+_SENT = re.compile(r"(?<=[.!?])\s+|\n+")
 #: A line break inside a sentence (a hard-wrapped letter or PDF): the line does not end in punctuation
 #: and no blank line follows.
 _WRAP = re.compile(r"(?<![.!?;:,\n])[ \t]*\n(?![ \t]*\n)[ \t]*")
@@ -47,7 +47,8 @@ _WRAP = re.compile(r"(?<![.!?;:,\n])[ \t]*\n(?![ \t]*\n)[ \t]*")
 def sentences(text: str, min_words: int = 3) -> list[str]:
     """Split an answer into sentences of at least ``min_words`` words (none when it has only one).
 
-    Sentences end at ``. ! ? ;`` or at a line break after punctuation or before a blank line; other
+    Sentences end at ``. ! ?`` or at a line break after punctuation or before a blank line (not at ``;``,
+    which joins clauses of one point: "X is the job of governments; too many voices slow it down"); other
     line breaks are hard wraps (letters, PDFs) and are joined, so a wrapped sentence stays whole.
     """
     parts = [p.strip() for p in _SENT.split(_WRAP.sub(" ", str(text))) if len(p.split()) >= min_words]
