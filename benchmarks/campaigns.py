@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.campaigns import describe_campaigns, find_campaigns, normalise
+from analysis.campaigns.stage import describe_campaigns, find_campaigns, normalise
 from analysis.config import CampaignSettings
 
 FIRST = ["Aroha", "James", "Mere", "Olivia", "Wiremu", "Sophie", "Liam", "Priya", "Chen", "Hemi", "Grace", "Noah"]
@@ -173,7 +173,7 @@ def compare_datasketch(args: pd.DataFrame, settings: CampaignSettings, seed: int
     """CPU time of datasketch's MinHash.bulk vs the vectorised MinHasher on the same shingles."""
     from datasketch import MinHash
 
-    from analysis.near_duplicates import MinHasher
+    from analysis.campaigns.near_duplicates import MinHasher
 
     corpus = make_corpus(args, n_campaigns=5, copies=[200], n_independent=n - 1000, seed=seed)
     keys = [normalise(t) for t in corpus["text"]]
@@ -240,7 +240,7 @@ def _read_sample_answers(sample: Path) -> pd.DataFrame:
 
 def sample_ground_truth(root: Path, settings: CampaignSettings, seed: int) -> None:
     """Campaign membership and personal additions against the bundled sample's ground truth."""
-    from analysis.campaigns import _key, detect
+    from analysis.campaigns.stage import _key, detect
 
     sample = root / "data" / "raw" / "sample"
     gt = sample / "ground_truth" / "campaigns.csv"
@@ -265,7 +265,7 @@ def sample_ground_truth(root: Path, settings: CampaignSettings, seed: int) -> No
           f"{camps[['question_id', 'size']].values.tolist()}")
     print(f"sample membership: pairwise precision {p:.4f} recall {r:.4f} F1 {f:.4f}")
     both = merged[(true_lab >= 0) & (pred >= 0)]
-    from analysis.campaigns import split_sentences
+    from analysis.campaigns.stage import split_sentences
 
     def sents(text: str) -> set[str]:
         return {_key(x) for x in split_sentences(text or "")} - {""}

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import phonenumbers
 
-from analysis.pii_patterns import ird_valid, luhn_valid, nhi_valid
-from analysis.redaction import redact
+from analysis.redaction.patterns import ird_valid, luhn_valid, nhi_valid
+from analysis.redaction.redact import redact
 
 NHI_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 FIRST = ["Aroha", "James", "Mereana", "Olivia", "Wiremu", "Sophie", "Priya", "Chen", "Hemi", "Grace", "Tāne", "Siosaia"]
@@ -168,7 +168,7 @@ def sample_recall(root: Path) -> None:
     import pandas as pd
     import yaml
 
-    from analysis.redaction import _respondent_names
+    from analysis.redaction.redact import _respondent_names
 
     sample = root / "data" / "raw" / "sample"
     gt_path = sample / "ground_truth" / "pii.csv"

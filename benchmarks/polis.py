@@ -10,7 +10,7 @@ For every conversation folder under ``--data`` (read with :func:`analysis.ingest
 * tally consistency: the comments' own agrees/disagrees columns vs the latest-vote tallies from
   ``votes.csv`` / ``participants-votes.csv`` (share of statements with identical counts, mean
   absolute difference of the agree share);
-* statement verdicts (``analysis.statement_support.statement_positions``): how many statements have
+* statement verdicts (``analysis.positions.polis_votes.statement_positions``): how many statements have
   a Wilson interval of their agree share clearly above / below 0.5;
 * can the *text* of a statement predict its agree share? 5-fold cross-validated ridge regression
   on TF-IDF (and MiniLM embeddings when the local package is importable): Pearson and Spearman
@@ -32,8 +32,8 @@ from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 
 from analysis.ingest.polis import read_polis
-from analysis.stance import minilm_featurizer, tfidf_featurizer
-from analysis.statement_support import statement_positions
+from analysis.positions.model import minilm_featurizer, tfidf_featurizer
+from analysis.positions.polis_votes import statement_positions
 
 
 def text_predictability(texts: list[str], share: np.ndarray, feats, seed: int) -> dict[str, float]:

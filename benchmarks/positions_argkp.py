@@ -10,7 +10,7 @@ test set (40%). k = 10, 25, 50 pool answers are labelled either at random or by 
 scored on the test set (accuracy and macro-F1 of the forced decision, plus the share left
 ``unclear`` at the configured threshold and the accuracy on the rest). Prevalence: with 50 random
 labelled answers, the support share of the remaining answers is estimated by raw classify-and-count
-and by adjusted classify-and-count (:mod:`analysis.prevalence`), on the natural split and on a
+and by adjusted classify-and-count (:mod:`analysis.counts.prevalence`), on the natural split and on a
 resample skewed to 80% support; absolute errors and the coverage of the 95% bootstrap interval
 are printed. All numbers are measured; nothing is tuned on the held-out ArgKP test split.
 """
@@ -27,8 +27,8 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.pipeline import FeatureUnion
 
-from analysis.prevalence import bootstrap_prevalence
-from analysis.stance import (
+from analysis.counts.prevalence import bootstrap_prevalence
+from analysis.positions.model import (
     SentenceEmbedder,
     StanceModel,
     cross_fit,

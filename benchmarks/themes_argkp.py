@@ -40,10 +40,10 @@ from sklearn.metrics import adjusted_rand_score, average_precision_score, normal
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from analysis.embeddings import SentenceTransformerBackend, TfidfSvdBackend, verified_minilm_dir  # noqa: E402
-from analysis.themes_assign import DEFAULT_MIN_SCORE, UnitScorer, build_theme_model, select  # noqa: E402
-from analysis.themes_calibrate import Calibration, calibrate  # noqa: E402
-from analysis.themes_discovery import discover  # noqa: E402
-from analysis.themes_supervised import PieceClassifier, training_pieces  # noqa: E402
+from analysis.themes.assign import DEFAULT_MIN_SCORE, UnitScorer, build_theme_model, select  # noqa: E402
+from analysis.themes.calibrate import Calibration, calibrate  # noqa: E402
+from analysis.themes.discovery import discover  # noqa: E402
+from analysis.themes.supervised import PieceClassifier, training_pieces  # noqa: E402
 
 
 def load_split(data: Path, split: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -115,9 +115,9 @@ def evaluate(args, kps, labels, backend_name: str, k_coded: int, seed: int, min_
     """Score every argument against its topic+stance key points; return the metrics (a)-(c).
 
     With ``calibrated`` (and ``k_coded``), each topic+stance's threshold factor is chosen on its coded
-    arguments as the pipeline does (:func:`analysis.themes_calibrate.calibrate`, cross-fitted); the
+    arguments as the pipeline does (:func:`analysis.themes.calibrate.calibrate`, cross-fitted); the
     coded arguments are then left out of the evaluation as before. With ``classifier`` too, the
-    sentence classifier of :mod:`analysis.themes_supervised` is trained on the coded arguments (an
+    sentence classifier of :mod:`analysis.themes.supervised` is trained on the coded arguments (an
     argument's every labelled key point of its topic+stance is its code; the others are negatives) and
     the calibration chooses its blend weight, as the pipeline does.
     """
@@ -246,9 +246,9 @@ def evaluate_polis(folder: Path, seed: int) -> None:
 
 def evaluate_sample(raw: Path, processed: Path) -> None:
     """Run the themes stage on a processed consultation and compare with ``ground_truth/themes.csv``."""
-    from analysis import themes
     from analysis.config import load_config
     from analysis.tables import read_table
+    from analysis.themes import stage as themes
 
     cfg = load_config(raw / "consultation.yml")
     t0 = time.time()

@@ -34,10 +34,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from analysis import themes  # noqa: E402
 from analysis.config import load_config  # noqa: E402
 from analysis.embeddings import verified_minilm_dir  # noqa: E402
 from analysis.tables import read_table  # noqa: E402
+from analysis.themes import stage as themes  # noqa: E402
 
 NOT_CODED = ("other", "_untranslated")
 OUTPUTS = ("core_themes.csv", "core_answer_themes.csv", "out_theme_model.csv")

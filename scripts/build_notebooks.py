@@ -143,7 +143,7 @@ NOTEBOOKS = {
         "*We asked / You said / We did* summary and the workbook, and finally the publication guard. The count "
         "tables below are the published numbers: CI fails if they change.",
         [
-            ("", "from analysis import counts_stage, report\nfrom analysis.redaction import guard\n\ncounts_stage.run(cfg, raw_dir=raw_dir, processed_dir=processed_dir)\nout = read_table(\"out_counts\", processed_dir)\nout.groupby([\"table\", \"count_mode\"]).size().rename(\"rows\").to_frame()"),
+            ("", "from analysis import counts_stage, report\nfrom analysis.redaction.redact import guard\n\ncounts_stage.run(cfg, raw_dir=raw_dir, processed_dir=processed_dir)\nout = read_table(\"out_counts\", processed_dir)\nout.groupby([\"table\", \"count_mode\"]).size().rename(\"rows\").to_frame()"),
             ("## Positions per closed question (published count mode)",
              "cols = [\"question_id\", \"category\", \"n\", \"denominator\", \"share\", \"ci_low\", \"ci_high\", \"suppressed\"]\n"
              "out[(out.table == \"position\") & (out.count_mode == cfg.settings.count_mode) & (out.group == \"all\")][cols]"),
@@ -160,7 +160,7 @@ NOTEBOOKS = {
         "How well does the model agree with the analyst's own coding? Cohen's kappa per theme on the answers the "
         "analyst coded (Citizen Space analyst fields or `overrides.csv`).",
         [
-            ("", "from analysis.review import theme_agreement\n\ntags = read_table(\"core_analyst_tags\", processed_dir)\nanswer_themes = read_table(\"core_answer_themes\", processed_dir)\nprint(f\"{tags.response_id.nunique()} responses coded by an analyst\")"),
+            ("", "from analysis.themes.agreement import theme_agreement\n\ntags = read_table(\"core_analyst_tags\", processed_dir)\nanswer_themes = read_table(\"core_answer_themes\", processed_dir)\nprint(f\"{tags.response_id.nunique()} responses coded by an analyst\")"),
             ("## Agreement per theme", "agreement = theme_agreement(tags, answer_themes)\nagreement"),
             ("", "print(f\"mean kappa over themes: {agreement.kappa.mean():.3f}\")"),
         ],

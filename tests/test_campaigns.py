@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.campaigns import (
+from analysis.campaigns.stage import (
     derive_template,
     describe_campaigns,
     detect,
@@ -23,7 +23,7 @@ from analysis.campaigns import (
     strip_boilerplate,
 )
 from analysis.config import CampaignSettings, parse_config
-from analysis.counts import counting_units
+from analysis.counts.rules import counting_units
 from analysis.tables import read_table, write_table
 
 FIX = Path(__file__).parent / "fixtures" / "campaigns"

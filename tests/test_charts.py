@@ -11,8 +11,10 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from analysis import charts, schemas, style
-from analysis.report_data import derive_counts
+from analysis import schemas
+from analysis.charts import figures as charts
+from analysis.charts import style
+from analysis.report.load import derive_counts
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "results"))
 import results_frames as rf  # noqa: E402
@@ -147,7 +149,7 @@ def test_edge_cases_empty_one_sided_single_respondent():
     assert "No positions recorded" in _all_text(fig)
     assert "no positions were recorded" in charts.position_alt(empty, "q9", question_text="Nobody answered")
     # everybody on one side
-    from analysis.counts import count_categories, counting_units
+    from analysis.counts.rules import count_categories, counting_units
 
     ans = pd.DataFrame({"response_id": [f"r{i}" for i in range(12)], "question_id": "q1"})
     units = counting_units(ans, "all")
@@ -184,7 +186,7 @@ def test_wrap_never_exceeds_width_and_style_is_scoped():
 
 
 def test_very_long_labels_and_many_themes_stay_readable():
-    from analysis.counts import count_categories, counting_units
+    from analysis.counts.rules import count_categories, counting_units
 
     n_themes, n = 18, 200
     ans = pd.DataFrame({"response_id": [f"r{i}" for i in range(n)], "question_id": "q"})
@@ -209,7 +211,7 @@ def test_neither_side_labels_fit_beside_large_sided_bars():
             rows += [{"response_id": f"r{k}-{pos}-{i}", "question_id": "q", "theme_id": f"t{k}", "position": pos}
                      for i in range(n)]
     lab = pd.DataFrame(rows)
-    from analysis.counts import count_categories, counting_units
+    from analysis.counts.rules import count_categories, counting_units
 
     units = counting_units(lab[["response_id", "question_id"]], "all")
     c = count_categories(lab, units, table="theme_position", category_col="position", group_col="theme_id",

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from test_themes_helpers import answers, polis_texts
 
-from analysis.codebook import load_codebook, load_overrides, parse_codebook
 from analysis.errors import ConfigError, InputError
-from analysis.themes_discovery import discover
+from analysis.themes.codebook import load_codebook, load_overrides, parse_codebook
+from analysis.themes.discovery import discover
 
 BASE = {
     "version": 2,
@@ -77,8 +77,8 @@ def test_load_codebook_errors(tmp_path):
 
 
 def test_draft_codebook_round_trips():
-    from analysis.codebook import draft_codebook
     from analysis.embeddings import TfidfSvdBackend
+    from analysis.themes.codebook import draft_codebook
 
     texts = polis_texts()
     emb = TfidfSvdBackend(seed=3).fit(texts).encode(texts)

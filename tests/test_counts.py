@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from analysis.counts import count_categories, counting_units, suppress, wilson_interval
+from analysis.counts.rules import count_categories, counting_units, suppress, wilson_interval
 
 
 def test_wilson_matches_known_values():

@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import positions
 from analysis.config import load_config
-from analysis.counts import wilson_interval
+from analysis.counts.rules import wilson_interval
 from analysis.errors import InputError
 from analysis.ingest.polis import read_polis
-from analysis.statement_support import statement_positions, theme_support
+from analysis.positions import stage as positions
+from analysis.positions.polis_votes import statement_positions, theme_support
 from analysis.tables import read_table, write_table
 
 FIX = Path(__file__).parent / "fixtures" / "polis" / "biodiversity-small"

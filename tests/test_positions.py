@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import positions
 from analysis.config import parse_config
 from analysis.errors import ConfigError, InputError
+from analysis.positions import stage as positions
 from analysis.tables import read_table, write_table
 
 FIX = Path(__file__).parent / "fixtures" / "positions"

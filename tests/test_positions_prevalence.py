@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 
 from analysis.config import parse_config
-from analysis.counts import wilson_interval
-from analysis.prevalence import (
+from analysis.counts.prevalence import (
     adjusted_prevalence,
     bootstrap_prevalence,
     misclassification_matrix,
     position_counts,
 )
+from analysis.counts.rules import wilson_interval
 from analysis.schemas import validate
 
 COLS = ["response_id", "question_id", "position", "confidence", "source"]

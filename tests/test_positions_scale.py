@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import parse_config
-from analysis.stance import BalancedPlatt, StanceModel, capped_sample, cross_fit
-from analysis.text_positions import text_positions
+from analysis.positions.model import BalancedPlatt, StanceModel, capped_sample, cross_fit
+from analysis.positions.text_stance import text_positions
 
 FIX = Path(__file__).parent / "fixtures" / "positions"
 
@@ -80,7 +80,7 @@ def test_capped_training_still_predicts_every_ticked_answer_out_of_sample(cannab
     closed = pd.DataFrame({"response_id": ticked["arg_id"], "question_id": "q1",
                            "position": ticked["label"].where(ticked.index % 10 != 0, flipped),
                            "confidence": 1.0, "source": "closed"})
-    with caplog.at_level(logging.INFO, logger="analysis.text_positions"):
+    with caplog.at_level(logging.INFO, logger="analysis.positions.text_stance"):
         res = text_positions(answers, closed, None, _cfg(40))
     assert "trained on 40 of 80 labelled texts" in caplog.text
     assert res.confusion["n"].sum() == 80  # every ticked text predicted by a model that never saw it

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from analysis.config import parse_config
-from analysis.stance import StanceModel, cross_val_predictions, propose_for_coding
-from analysis.text_positions import text_positions
+from analysis.positions.model import StanceModel, cross_val_predictions, propose_for_coding
+from analysis.positions.text_stance import text_positions
 
 FIX = Path(__file__).parent / "fixtures" / "positions"
 
@@ -90,7 +90,7 @@ def test_too_little_training_data_gives_unclear_with_a_logged_reason(cannabis, c
                             "language": "en"})
     closed = pd.DataFrame({"response_id": sub["arg_id"].iloc[:10], "question_id": "q1",
                            "position": sub["label"].iloc[:10], "confidence": 1.0, "source": "closed"})
-    with caplog.at_level(logging.WARNING, logger="analysis.text_positions"):
+    with caplog.at_level(logging.WARNING, logger="analysis.positions.text_stance"):
         res = text_positions(answers, closed, None, cfg)
     assert "min_training=20" in caplog.text
     assert len(res.positions) == 15 and set(res.positions["position"]) == {"unclear"}
@@ -113,7 +113,7 @@ def test_tfidf_plus_embeddings_featurizer_shares_the_sentence_model(cannabis):
     from sklearn.base import clone
     from sklearn.pipeline import FeatureUnion
 
-    from analysis.stance import SentenceEmbedder, tfidf_featurizer
+    from analysis.positions.model import SentenceEmbedder, tfidf_featurizer
 
     emb = SentenceEmbedder(_HashEncoder())
     assert clone(emb) is emb  # stateless: the (large) model is shared, never deep-copied

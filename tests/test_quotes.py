@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import quotes, schemas
+from analysis import schemas
+from analysis.report import quotes
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "results"))
 import results_frames as rf  # noqa: E402

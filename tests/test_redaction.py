@@ -16,8 +16,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from analysis.errors import AnalysisError  # noqa: E402
-from analysis.pii_patterns import ird_valid, luhn_valid, nhi_valid, url_is_personal  # noqa: E402
-from analysis.redaction import PublicationGuardError, guard, redact, redact_answers  # noqa: E402
+from analysis.redaction.patterns import ird_valid, luhn_valid, nhi_valid, url_is_personal  # noqa: E402
+from analysis.redaction.redact import PublicationGuardError, guard, redact, redact_answers  # noqa: E402
 
 FIX = Path(__file__).parent / "fixtures" / "campaigns"
 

@@ -11,10 +11,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis import report, schemas, tables
+from analysis import schemas, tables
 from analysis.config import parse_config
-from analysis.report_data import derive_counts
-from analysis.workbook import neutralise, write_workbook
+from analysis.report import build as report
+from analysis.report.load import derive_counts
+from analysis.report.workbook import neutralise, write_workbook
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "results"))
 import results_frames as rf  # noqa: E402

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from analysis.review import theme_agreement
+from analysis.themes.agreement import theme_agreement
 
 
 def test_kappa_is_one_for_perfect_agreement_and_drops_with_errors():

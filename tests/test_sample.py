@@ -16,11 +16,11 @@ import pypdf
 import pytest
 import yaml
 
-from analysis import sample
 from analysis.config import load_config
-from analysis.sample_compose import strip_macrons
-from analysis.sample_survey import ANALYST_HEADER, LIKERT
-from analysis.sample_text import CAMPAIGN_1
+from analysis import sample
+from analysis.sample.compose import strip_macrons
+from analysis.sample.survey import ANALYST_HEADER, LIKERT
+from analysis.sample.text import CAMPAIGN_1
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "sample"
 GT = SAMPLE / "ground_truth"

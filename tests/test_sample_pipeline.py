@@ -9,8 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import campaigns, ingest, paths, positions
+from analysis import ingest, paths
+from analysis.campaigns import stage as campaigns
 from analysis.config import load_config
+from analysis.positions import stage as positions
 from analysis.tables import read_table
 
 GT = paths.raw_dir("sample") / "ground_truth"

@@ -13,10 +13,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import campaigns, ingest, paths, themes
-from analysis.codebook import OTHER, UNTRANSLATED
+from analysis import ingest, paths
+from analysis.campaigns import stage as campaigns
 from analysis.config import load_config
 from analysis.tables import read_table
+from analysis.themes import stage as themes
+from analysis.themes.codebook import OTHER, UNTRANSLATED
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Explicit stance statements at the start of an answer (analysis.stance_cues) and their use for text-only answers."""
+"""Explicit stance statements at the start of an answer (analysis.positions.cues) and their use for text-only answers."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from analysis.config import parse_config
-from analysis.stance_cues import explicit_position
-from analysis.text_positions import TEXT_CUE, text_positions
+from analysis.positions.cues import explicit_position
+from analysis.positions.text_stance import TEXT_CUE, text_positions
 
 LIKERT = {"Strongly agree": "support", "Agree": "support", "Neither agree nor disagree": "neutral",
           "Disagree": "oppose", "Strongly disagree": "oppose", "Prefer not to say": "none"}

@@ -8,12 +8,12 @@ import pytest
 import yaml
 from test_themes_helpers import answers, argkp_answers, argkp_codebook, config, polis_texts
 
-from analysis import themes
-from analysis.codebook import parse_codebook
 from analysis.embeddings import TfidfSvdBackend
 from analysis.errors import ConfigError, InputError
 from analysis.tables import read_table, write_table
-from analysis.themes_discovery import discover
+from analysis.themes import stage as themes
+from analysis.themes.codebook import parse_codebook
+from analysis.themes.discovery import discover
 
 OUTPUTS = ["core_themes.csv", "core_answer_themes.csv", "out_theme_model.csv"]
 
@@ -243,7 +243,7 @@ def test_cli_themes_draft_writes_a_valid_codebook(dirs, monkeypatch):
     from typer.testing import CliRunner
 
     from analysis.cli import app
-    from analysis.codebook import load_codebook
+    from analysis.themes.codebook import load_codebook
 
     raw, proc = dirs
     root = raw.parent

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from test_themes_helpers import answers
 
-from analysis.codebook import Codebook
 from analysis.embeddings import TfidfSvdBackend
-from analysis.themes_assign import attribute_response_tags
+from analysis.themes.assign import attribute_response_tags
+from analysis.themes.codebook import Codebook
 
 THEMES = [
     {"id": "transport", "label": "Public transport", "description": "Buses, trains and cycle lanes.",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.themes_assign import ThemeModel, UnitScorer, pick_from_scores
-from analysis.themes_calibrate import Calibration, calibrate, coded_sets
+from analysis.themes.assign import ThemeModel, UnitScorer, pick_from_scores
+from analysis.themes.calibrate import Calibration, calibrate, coded_sets
 
 
 def _unit(v) -> np.ndarray:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.codebook import PROCEDURAL_PHRASES, parse_codebook
 from analysis.embeddings import TfidfSvdBackend
-from analysis.themes_assign import ThemeModel, UnitScorer, sentences
-from analysis.themes_calibrate import Calibration, calibrate_pooled
-from analysis.themes_fit import has_content, procedural_filter
-from analysis.themes_supervised import PieceClassifier, blend, training_pieces
+from analysis.themes.assign import ThemeModel, UnitScorer, sentences
+from analysis.themes.calibrate import Calibration, calibrate_pooled
+from analysis.themes.codebook import PROCEDURAL_PHRASES, parse_codebook
+from analysis.themes.fit import has_content, procedural_filter
+from analysis.themes.supervised import PieceClassifier, blend, training_pieces
 
 
 def _unit(v) -> np.ndarray:
@@ -142,7 +142,7 @@ def test_procedural_sentences_are_set_aside_and_the_filter_can_be_turned_off() -
 
 def test_vectorised_selection_matches_the_ranked_rule() -> None:
     """``select_mask`` / ``pick_mask`` keep exactly the themes of the ranked, list-based rule."""
-    from analysis.themes_assign import pick_from_scores, pick_mask, select, select_mask
+    from analysis.themes.assign import pick_from_scores, pick_mask, select, select_mask
 
     rng = np.random.default_rng(11)
     scores = rng.uniform(0, 0.4, (300, 6)).astype(np.float32)
@@ -195,7 +195,7 @@ def test_calibration_uses_a_theme_classifier_only_if_every_fold_had_one() -> Non
 def test_methods_appendix_lists_questions_sharing_a_threshold_setting_together() -> None:
     import pandas as pd
 
-    from analysis.report_methods import _theme_thresholds
+    from analysis.report.methods import _theme_thresholds
 
     model = pd.DataFrame({"question_id": ["q2", "q1", "q1", "q3"], "theme_id": ["a", "a", "b", "a"],
                           "thresholding": ["pooled x1", "pooled x1", "pooled x1", "default thresholds"]})
@@ -206,7 +206,7 @@ def test_methods_appendix_lists_questions_sharing_a_threshold_setting_together()
 
 def test_the_bag_witness_finds_the_sentence_the_definition_misses() -> None:
     """Coded answers share a sentence worded unlike the definition; the answer-level model points at it."""
-    from analysis.themes_supervised import bag_witness
+    from analysis.themes.supervised import bag_witness
 
     rng = np.random.default_rng(2)
     definition = np.vstack([_unit([1, 0, 0, 0]), _unit([0, 1, 0, 0])])

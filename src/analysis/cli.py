@@ -88,7 +88,7 @@ def themes_draft(
 ) -> None:
     """Discover themes and draft a codebook for the analyst to edit and save as codebook.yml."""
     from analysis.config import load_config
-    from analysis.themes import draft_codebook_for
+    from analysis.themes.stage import draft_codebook_for
 
     try:
         cfg = load_config(_config_path(consultation))
@@ -113,7 +113,7 @@ def positions_propose(
 ) -> None:
     """Propose the next answers an analyst should code (active learning)."""
     from analysis.config import load_config
-    from analysis.positions import propose_for_consultation
+    from analysis.positions.stage import propose_for_consultation
 
     try:
         cfg = load_config(_config_path(consultation))
@@ -138,7 +138,7 @@ def report(consultation: Consultation, force: Force = False) -> None:
 @app.command()
 def guard(folder: Annotated[Path, typer.Argument(help="A reports folder to scan.")]) -> None:
     """Scan a reports folder for personal information; exit 1 if any is found."""
-    from analysis.redaction import guard as _guard
+    from analysis.redaction.redact import guard as _guard
 
     try:
         _guard(folder)

@@ -152,15 +152,15 @@ class ThemeSettings(_Strict):
             the threshold (sentences are short, so they need a stronger match than a whole answer).
         calibrate: ``auto``: when a question has at least ``calibrate_min_coded`` analyst-coded
             answers, choose the threshold and sentence factors on them (cross-fitted, see
-            :mod:`analysis.themes_calibrate`); ``off``: always use ``min_score`` and ``sentence_factor``.
+            :mod:`analysis.themes.calibrate`); ``off``: always use ``min_score`` and ``sentence_factor``.
         calibrate_min_coded: Coded answers a question needs before its thresholds are calibrated.
         classifier: ``auto``: also learn a sentence-level classifier from the coded answers (positives:
             the sentence that raised a coded theme; negatives: every sentence of a respondent coded
             without it) and let the calibration choose its weight beside the prototypes (0 when it
-            does not help); ``off``: prototypes only. See :mod:`analysis.themes_supervised`.
+            does not help); ``off``: prototypes only. See :mod:`analysis.themes.supervised`.
         pool_questions: Questions whose codebook themes are identical share the analyst's codes: the
             sentence classifier is trained and the thresholds calibrated on all of them together (a
-            question with few or no codes, e.g. letters, uses the group's). See :mod:`analysis.themes_fit`.
+            question with few or no codes, e.g. letters, uses the group's). See :mod:`analysis.themes.fit`.
         cache: Keep embeddings on disk under the consultation's cache folder.
     """
 

@@ -14,7 +14,6 @@ outputs, so every output can be traced to the versions of the analyst's files it
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
 import shutil
@@ -22,10 +21,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from threadpoolctl import threadpool_limits
 
-from analysis import paths
+from analysis import campaigns, counts, ingest, paths, positions, report, themes
 from analysis.config import ConsultationConfig, load_config
 from analysis.hashing import sha256_file
 
@@ -38,7 +38,7 @@ class Stage:
 
     Attributes:
         name: Stage name (also the CLI sub-command).
-        module: Module holding ``run``.
+        module: The stage package; the pipeline calls its ``run``.
         tables_in: Processed tables the stage reads (missing optional ones are hashed as absent; ``*``: all).
         raw_in: Files under the consultation's raw folder the stage reads (globs allowed; ``*sources*`` means
             every configured source file).
@@ -46,42 +46,42 @@ class Stage:
     """
 
     name: str
-    module: str
+    module: ModuleType
     tables_in: tuple[str, ...] = ()
     raw_in: tuple[str, ...] = ()
     needs_reports: bool = False
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("ingest", "analysis.ingest", (), ("*sources*",)),
+    Stage("ingest", ingest, (), ("*sources*",)),
     Stage(
         "campaigns",
-        "analysis.campaigns",
+        campaigns,
         ("core_answers", "core_responses", "core_questions"),
         (),
     ),
     Stage(
         "themes",
-        "analysis.themes",
+        themes,
         ("core_answers_clean", "core_analyst_tags", "core_responses", "core_questions"),
         ("codebook.yml", "overrides.csv"),
     ),
     Stage(
         "positions",
-        "analysis.positions",
+        positions,
         ("core_answers_clean", "core_answers", "core_questions", "core_responses", "core_answer_themes",
          "core_statement_votes"),
         ("analyst_positions.csv",),
     ),
     Stage(
         "counts",
-        "analysis.counts_stage",
+        counts,
         ("*",),
         (),
     ),
     Stage(
         "report",
-        "analysis.report",
+        report,
         ("*",),
         ("README.md", "ATTRIBUTION.md"),
         needs_reports=True,
@@ -204,7 +204,7 @@ def run(
             continue
         say(f"[{stage.name}] running ...")
         t0 = time.perf_counter()
-        mod = importlib.import_module(stage.module)
+        mod = stage.module
         kwargs = dict(raw_dir=raw_dir, processed_dir=processed_dir)
         if stage.needs_reports:
             kwargs["reports_dir"] = reports_dir
@@ -225,7 +225,7 @@ def run(
         manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         results[stage.name] = outputs
     if wanted is None or "guard" in (wanted or set()) or "report" in (wanted or set()):
-        from analysis.redaction import guard
+        from analysis.redaction.redact import guard
 
         say("[guard] scanning reports for personal information ...")
         guard(reports_dir)

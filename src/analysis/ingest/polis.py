@@ -236,7 +236,7 @@ def source_rows(cfg, source, path: Path, label: str):
     """Adapter for the ingest stage: one ``format: polis`` source as :class:`~analysis.ingest.build.SourceRows`.
 
     The statement tallies (``core_statement_votes``) are not part of the ingest tables; the positions
-    stage reads them from the same folder (:func:`analysis.statement_support.load_statement_votes`).
+    stage reads them from the same folder (:func:`analysis.positions.polis_votes.load_statement_votes`).
 
     Raises:
         ConfigError: No question to attach the statements to.

@@ -1,0 +1,413 @@
+"""Campaign (form-letter) detection: exact and near copies, shared templates, personal additions.
+
+Pipeline per open question (and once over whole submissions):
+
+1. **Normalise** each redacted answer: strip greetings ("Dear Minister,", "Kia ora") and sign-offs
+   ("Kind regards, [NAME]", "Sent from my iPhone"), fold case and diacritics, drop punctuation,
+   split CJK characters into tokens, collapse whitespace.
+2. **Exact copies** collapse onto one distinct normalised text (a hash table: pandas ``factorize``).
+3. **Near copies**: vectorised MinHash over word shingles + LSH banding + verification against each
+   cluster's medoid (:mod:`analysis.campaigns.near_duplicates`). Texts shorter than ``min_chars`` after
+   normalisation ("I agree") never form campaigns.
+4. **Template + edits**: a campaign's template is the sentences present in >= ``template_share`` of its
+   copies, in their usual order; a copy's **personal addition** is its sentences not fuzzily matching
+   a template sentence (so typos in template sentences are not counted as personal).
+
+Every member, including the earliest copy, has ``is_campaign_copy = True``: the unique-submission
+count (:func:`analysis.counts.rules.counting_units`) collapses all members into one unit, so no member is
+privileged as "the original" (submission times are often missing or meaningless for form letters).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis.campaigns.near_duplicates import MinHasher, cluster
+from analysis.campaigns.text import (  # noqa: F401 - re-exported
+    _TOKEN_ONLY_RE,
+    _key,
+    normalise,
+    split_sentences,
+    strip_boilerplate,
+)
+from analysis.config import CampaignSettings, ConsultationConfig
+from analysis.counts.rules import counting_units
+from analysis.redaction.redact import redact_answers
+from analysis.schemas import register
+from analysis.tables import read_table, write_table
+
+logger = logging.getLogger(__name__)
+
+SUBMISSION_SCOPE = "_submission"
+
+core_submission_campaigns = register(
+    pa.DataFrameSchema(
+        {
+            "response_id": pa.Column(str),
+            "campaign_id": pa.Column(str),  # S01, S02 ...: whole-submission campaigns
+            "size": pa.Column(int, pa.Check.ge(2)),
+        },
+        unique=["response_id"],
+        strict=True,
+        coerce=True,
+        name="core_submission_campaigns",
+    )
+)
+campaign_rejects = register(
+    pa.DataFrameSchema(
+        {
+            "file": pa.Column(str),
+            "row": pa.Column("Int64", nullable=True),
+            "column": pa.Column(str, nullable=True),
+            "reason": pa.Column(str),
+            "raw": pa.Column(str, nullable=True),
+        },
+        strict=True,
+        coerce=True,
+        name="core_campaign_rejects",
+    )
+)
+
+# --- detection ----------------------------------------------------------------------------------
+
+
+def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int) -> np.ndarray:
+    """Label each text with a campaign number (``-1``: not in a campaign).
+
+    Args:
+        texts: Answers (already redacted).
+        settings: Thresholds (``min_size``, ``near_threshold``, ``containment``, ``num_perm``,
+            ``shingle_size``, ``min_chars``).
+        seed: Seed of every random step.
+
+    Returns:
+        One integer per text; campaign numbers are arbitrary but deterministic.
+    """
+    t0 = time.perf_counter()
+    keys = [normalise(t) if isinstance(t, str) else "" for t in texts]
+    labels = np.full(len(keys), -1, dtype=np.int64)
+    eligible = np.flatnonzero(np.fromiter((len(k) >= settings.min_chars for k in keys), bool, len(keys)))
+    if len(eligible) < settings.min_size:
+        return labels
+    codes, uniques = pd.factorize(pd.Series([keys[i] for i in eligible], dtype=object), sort=True)
+    del keys
+    weight = np.bincount(codes, minlength=len(uniques))
+    t1 = time.perf_counter()
+    hasher = MinHasher(settings.num_perm, settings.shingle_size, seed)
+    distinct = list(uniques)
+    sig, n_sh = hasher.signatures(distinct)
+    t2 = time.perf_counter()
+    distinct_labels = cluster(distinct, sig, n_sh, weight, hasher, threshold=settings.near_threshold,
+                              containment=settings.containment, min_size=settings.min_size, seed=seed,
+                              min_template=max(1, settings.min_template_words - settings.shingle_size + 1),
+                              min_coverage=settings.template_coverage)
+    labels[eligible] = distinct_labels[codes]
+    logger.info("find_campaigns: %d texts, %d eligible, %d distinct; normalise+dedupe %.1fs, minhash %.1fs, "
+                "lsh+verify %.1fs", len(texts), len(eligible), len(distinct), t1 - t0, t2 - t1,
+                time.perf_counter() - t2)
+    return labels
+
+
+def derive_template(bodies: Sequence[str], share: float = 0.5, max_sample: int = 500) -> list[str]:
+    """Template sentences of a campaign: those in >= ``share`` of its copies, in their usual order.
+
+    Args:
+        bodies: The copies' bodies (boilerplate stripped, redacted).
+        share: Minimum share of copies holding a sentence (exact match after normalisation).
+        max_sample: At most this many copies (evenly spaced) are read.
+
+    Returns:
+        The template sentences in their most common original wording; if no sentence is shared
+        by enough copies, the sentences of the copy closest to the others.
+    """
+    if not bodies:
+        return []
+    step = max(1, len(bodies) // max_sample)
+    sample = list(bodies[::step])[:max_sample]
+    df: Counter[str] = Counter()
+    positions: dict[str, list[float]] = defaultdict(list)
+    wording: dict[str, Counter[str]] = defaultdict(Counter)
+    for body in sample:
+        sents = split_sentences(body)
+        seen = set()
+        for i, s in enumerate(sents):
+            k = _key(s)
+            if not k or k in seen:
+                continue
+            seen.add(k)
+            df[k] += 1
+            positions[k].append(i / max(1, len(sents)))
+            wording[k][s] += 1
+    need = share * len(sample)
+    keep = [k for k, c in df.items() if c >= need]
+    if not keep:
+        scores = [(sum(df[_key(s)] for s in split_sentences(b)), -i) for i, b in enumerate(sample)]
+        return split_sentences(sample[-max(scores)[1]])
+    keep.sort(key=lambda k: (float(np.median(positions[k])), k))
+    return [min(wording[k].items(), key=lambda kv: (-kv[1], kv[0]))[0] for k in keep]
+
+
+class _TemplateMatcher:
+    """Decides whether a sentence is (a possibly mistyped) template sentence."""
+
+    def __init__(self, template: Sequence[str], similarity: float):
+        self.keys = {_key(s) for s in template}
+        self.token_sets = [(k, set(k.split())) for k in self.keys]
+        self.similarity = similarity
+
+    def is_template(self, sentence: str) -> bool:
+        k = _key(sentence)
+        if not k or k in self.keys:
+            return True
+        toks = set(k.split())
+        for tk, tset in self.token_sets:
+            if len(toks & tset) / max(1, len(toks | tset)) < 0.4:
+                continue
+            sm = difflib.SequenceMatcher(None, k, tk, autojunk=False)
+            if sm.quick_ratio() >= self.similarity and sm.ratio() >= self.similarity:
+                return True
+        return False
+
+
+def personal_addition(body: str, matcher: _TemplateMatcher) -> str:
+    """Sentences of one copy's body that are not template sentences, joined by a space."""
+    extra = [s for s in split_sentences(body) if not matcher.is_template(s) and not _TOKEN_ONLY_RE.match(s)]
+    return " ".join(extra)
+
+
+def describe_campaigns(
+    texts: Sequence[str], labels: np.ndarray, settings: CampaignSettings,
+    known: dict[int, list[str]] | None = None,
+) -> tuple[dict[int, str], list[str | None]]:
+    """Templates of each campaign and each member's personal addition.
+
+    Args:
+        texts: Redacted answers.
+        labels: Output of :func:`find_campaigns`.
+        settings: ``template_share`` and ``sentence_similarity`` are used.
+        known: Template sentences already known for some labels (derived otherwise).
+
+    Returns:
+        ``(template text per label, personal addition per text)``; non-members get ``None``, members
+        without additions get ``""``.
+    """
+    templates: dict[int, str] = {}
+    additions: list[str | None] = [None] * len(texts)
+    for lab in sorted(set(labels.tolist()) - {-1}):
+        idx = np.flatnonzero(labels == lab)
+        bodies = [strip_boilerplate(texts[i]) for i in idx]
+        sents = (known or {}).get(lab) or derive_template(bodies, settings.template_share)
+        templates[lab] = " ".join(sents)
+        matcher = _TemplateMatcher(sents, settings.sentence_similarity)
+        cache: dict[str, str] = {}
+        for i, body in zip(idx, bodies, strict=True):
+            if body not in cache:
+                cache[body] = personal_addition(body, matcher)
+            additions[i] = cache[body]
+    return templates, additions
+
+
+def _shingles(text: str, k: int) -> set[str]:
+    toks = normalise(text).split()
+    return {" ".join(toks[i:i + k]) for i in range(max(1, len(toks) - k + 1))} if toks else set()
+
+
+def _match_known_templates(
+    per_q: dict[str, tuple[np.ndarray, list[str], np.ndarray]],
+    templates: list[tuple[str, int, list[str]]],
+    settings: CampaignSettings,
+) -> dict[str, dict[int, list[str]]]:
+    """Attach stray copies of known campaigns (any question) to them; updates labels in place.
+
+    A form letter often arrives both as a survey answer and as an email (another "question"); in the
+    email question there may be fewer than ``min_size`` copies. Every eligible text outside a campaign
+    that contains >= ``containment`` of a found template's shingles becomes a copy: of that campaign
+    when the template is from the same question, else of a new campaign of its own question that
+    reuses the template (labels ``1_000_000 + template index``).
+
+    Returns:
+        Template sentences of the new labels, per question.
+    """
+    k = settings.shingle_size
+    sets = [(q, lab, sents, _shingles(" ".join(sents), k)) for q, lab, sents in templates]
+    sets = [t for t in sets if t[3]]
+    new: dict[str, dict[int, list[str]]] = defaultdict(dict)
+    if not sets:
+        return new
+    for qid, (_pos, texts, labels) in per_q.items():
+        for i in np.flatnonzero(labels < 0):
+            if len(texts[i]) < settings.min_chars:
+                continue
+            sh = _shingles(texts[i], k)
+            best = max(((len(sh & t) / len(t), -j) for j, (_q, _l, _s, t) in enumerate(sets)), default=(0.0, 0))
+            if best[0] < settings.containment:
+                continue
+            j = -best[1]
+            src_q, src_lab, src_sents, _ = sets[j]
+            if src_q == qid:
+                labels[i] = src_lab
+            else:
+                labels[i] = 1_000_000 + j
+                new[qid][1_000_000 + j] = src_sents
+    return new
+
+
+def _number(sort_rows: list[tuple[int, str, str, object]], prefix: str) -> dict[object, str]:
+    """Deterministic ids: size desc, then template, then scope."""
+    sort_rows = sorted(sort_rows, key=lambda r: (-r[0], r[1], r[2]))
+    width = max(2, len(str(len(sort_rows))))
+    return {r[3]: f"{prefix}{i:0{width}d}" for i, r in enumerate(sort_rows, start=1)}
+
+
+def detect(
+    answers: pd.DataFrame, open_questions: Sequence[str], settings: CampaignSettings, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Detect per-question campaigns in redacted answers.
+
+    Args:
+        answers: ``core_answers`` plus ``text_redacted`` (not modified).
+        open_questions: Ids of the open questions to search.
+        settings: Campaign settings.
+        seed: Global seed.
+
+    Returns:
+        ``(core_answers_clean, core_campaigns)`` frames.
+    """
+    out = answers.copy()
+    out["campaign_id"] = pd.Series([None] * len(out), index=out.index, dtype=object)
+    out["is_campaign_copy"] = False
+    out["personal_addition"] = pd.Series([None] * len(out), index=out.index, dtype=object)
+    found = []  # (question_id, label, row positions, template, additions)
+    if settings.enabled:
+        per_q: dict[str, tuple[np.ndarray, list[str], np.ndarray]] = {}
+        templates: list[tuple[str, int, list[str]]] = []  # (question, label, sentences)
+        for qid in open_questions:
+            pos = np.flatnonzero((out["question_id"] == qid).to_numpy())
+            if len(pos) == 0:
+                continue
+            texts = out["text_redacted"].iloc[pos].fillna("").astype(str).tolist()
+            labels = find_campaigns(texts, settings, seed) if len(pos) >= settings.min_size else np.full(len(pos), -1)
+            per_q[qid] = (pos, texts, labels)
+            for lab in sorted(set(labels.tolist()) - {-1}):
+                bodies = [strip_boilerplate(texts[i]) for i in np.flatnonzero(labels == lab)]
+                templates.append((qid, lab, derive_template(bodies, settings.template_share)))
+        fixed = _match_known_templates(per_q, templates, settings)
+        for qid, (pos, texts, labels) in per_q.items():
+            sents = {lab: t for q, lab, t in templates if q == qid} | fixed.get(qid, {})
+            tmpl_text, adds = describe_campaigns(texts, labels, settings, sents)
+            for lab, tmpl in tmpl_text.items():
+                members = np.flatnonzero(labels == lab)
+                found.append((qid, lab, pos[members], tmpl, [adds[i] for i in members]))
+    ids = _number([(len(f[2]), f[3], f[0], (f[0], f[1])) for f in found], "C")
+    camp_rows = []
+    cid_col = out.columns.get_loc("campaign_id")
+    copy_col = out.columns.get_loc("is_campaign_copy")
+    add_col = out.columns.get_loc("personal_addition")
+    for qid, lab, rows, tmpl, adds in found:
+        cid = ids[(qid, lab)]
+        out.iloc[rows, cid_col] = cid
+        out.iloc[rows, copy_col] = True
+        out.iloc[rows, add_col] = pd.Series(adds, dtype=object).to_numpy()
+        camp_rows.append({"campaign_id": cid, "question_id": qid, "size": len(rows), "template": tmpl})
+    campaigns = pd.DataFrame(camp_rows, columns=["campaign_id", "question_id", "size", "template"])
+    campaigns = campaigns.sort_values("campaign_id", kind="mergesort").reset_index(drop=True)
+    logger.info("campaigns: %d campaigns covering %d answers", len(campaigns), int(out["is_campaign_copy"].sum()))
+    return out, campaigns
+
+
+def detect_submissions(
+    answers: pd.DataFrame, open_questions: Sequence[str], settings: CampaignSettings, seed: int
+) -> pd.DataFrame:
+    """Whole-submission campaigns: each response's open answers joined (in question order).
+
+    Returns:
+        ``core_submission_campaigns`` rows (``response_id, campaign_id, size``) for members only.
+    """
+    cols = ["response_id", "campaign_id", "size"]
+    if not settings.enabled or not open_questions:
+        return pd.DataFrame(columns=cols)
+    order = {q: i for i, q in enumerate(open_questions)}
+    sub = answers[answers["question_id"].isin(order)].copy()
+    sub["_o"] = sub["question_id"].map(order)
+    sub = sub.sort_values(["response_id", "_o"], kind="mergesort")
+    joined = sub.groupby("response_id", sort=True)["text_redacted"].agg(lambda s: "\n\n".join(s.fillna("")))
+    labels = find_campaigns(joined.tolist(), settings, seed)
+    if (labels < 0).all():
+        return pd.DataFrame(columns=cols)
+    texts = joined.tolist()
+    rows = []
+    for lab in sorted(set(labels.tolist()) - {-1}):
+        idx = np.flatnonzero(labels == lab)
+        rows.append((len(idx), " ".join(derive_template([strip_boilerplate(texts[i]) for i in idx])), "", lab))
+    ids = _number(rows, "S")
+    size = {lab: n for n, _t, _s, lab in rows}
+    members = [
+        {"response_id": rid, "campaign_id": ids[lab], "size": size[lab]}
+        for rid, lab in zip(joined.index, labels, strict=True) if lab >= 0
+    ]
+    return pd.DataFrame(members, columns=cols)
+
+
+def reconcile(answers_clean: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
+    """Prove, per question, ``n_all == n_unique + sum over campaigns (size - 1)``.
+
+    Args:
+        answers_clean: ``core_answers_clean``.
+        campaigns: ``core_campaigns``.
+
+    Returns:
+        One row per question: ``question_id, n_all, n_unique, n_campaigns, collapsed`` (the sum of
+        ``size - 1``) and ``balanced``.
+    """
+    all_units = counting_units(answers_clean, "all").groupby("question_id")["unit_id"].nunique()
+    uniq_units = counting_units(answers_clean, "unique").groupby("question_id")["unit_id"].nunique()
+    camp = campaigns.groupby("question_id").agg(n_campaigns=("campaign_id", "size"), collapsed=("size", "sum"))
+    camp["collapsed"] = camp["collapsed"] - camp["n_campaigns"]
+    out = pd.DataFrame({"n_all": all_units, "n_unique": uniq_units}).join(camp, how="left")
+    out = out.fillna({"n_campaigns": 0, "collapsed": 0}).astype(int)
+    out["balanced"] = out["n_all"] == out["n_unique"] + out["collapsed"]
+    return out.rename_axis("question_id").reset_index()
+
+
+def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[Path]:
+    """Stage: redact every answer, detect campaigns, write the clean tables.
+
+    Reads ``core_answers``, ``core_responses`` and ``core_questions``; writes ``core_answers_clean``,
+    ``core_campaigns``, ``core_submission_campaigns``, ``core_redaction_log`` and
+    ``core_campaign_rejects`` (texts that could not be processed; expected empty).
+
+    Returns:
+        The written paths.
+    """
+    answers = read_table("core_answers", processed_dir)
+    responses = read_table("core_responses", processed_dir)
+    questions = read_table("core_questions", processed_dir)
+    reject_rows: list[dict] = []
+    redacted, log = redact_answers(answers, responses, questions, rejects=reject_rows)
+    rejects = pd.DataFrame(reject_rows, columns=["file", "row", "column", "reason", "raw"])
+    if len(rejects):
+        logger.warning("campaigns: %d answers could not be redacted (see core_campaign_rejects)", len(rejects))
+    open_q = [q for q in questions.sort_values("order")["question_id"] if
+              questions.set_index("question_id").loc[q, "kind"] == "open"]
+    s = cfg.settings
+    clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed)
+    subs = detect_submissions(redacted, open_q, s.campaigns, s.seed)
+    rec = reconcile(clean, campaigns)
+    if not rec["balanced"].all():  # cannot happen unless a table was edited by hand
+        raise AssertionError(f"campaign counts do not reconcile:\n{rec[~rec['balanced']]}")
+    return [
+        write_table(clean, "core_answers_clean", processed_dir),
+        write_table(campaigns, "core_campaigns", processed_dir),
+        write_table(subs, "core_submission_campaigns", processed_dir),
+        write_table(log, "core_redaction_log", processed_dir),
+        write_table(rejects, "core_campaign_rejects", processed_dir),
+    ]

@@ -1,0 +1,233 @@
+"""Drawing helpers shared by the chart functions of :mod:`analysis.charts`: house style, figure frames,
+diverging bars, legends and byte-stable saving (PNG + SVG + alt text, no timestamps).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+from analysis.charts import style
+from analysis.charts.data import Cell, cell_text
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def house_style() -> Iterator[None]:
+    """Context manager applying the house rcParams (used around building *and* saving)."""
+    with mpl.rc_context(style.rc_params()):
+        yield
+
+
+def new_figure(height: float) -> Figure:
+    fig = Figure(figsize=(style.FIG_WIDTH, max(2.6, height)), dpi=style.DPI, layout="constrained")
+    FigureCanvasAgg(fig)  # Agg: no display needed, same pixels everywhere
+    return fig
+
+
+def draw_frame(fig: Figure, title: str, footnote: str) -> None:
+    fig.suptitle(style.wrap(title, style.TITLE_WRAP), x=0.01, ha="left", fontweight="bold")
+    fig.supxlabel(style.wrap(footnote, style.FOOTNOTE_WRAP), x=0.01, ha="left", fontsize=style.MIN_FONT, color="#444444")
+
+
+def n_lines(text: str) -> int:
+    return text.count("\n") + 1
+
+
+def draw_empty(fig: Figure, message: str) -> None:
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#444444")
+
+
+def bar_value(cell: Cell, scale: str, min_cell: int) -> float:
+    """Bar length of a cell: share in percent or count; suppressed cells get their upper bound."""
+    if cell.suppressed:
+        bound = max(min_cell - 1, 1)
+        if scale == "count":
+            return float(bound)
+        return 100.0 * bound / cell.denominator if cell.denominator else 0.0
+    if scale == "count":
+        return float(cell.n or 0)
+    return 100.0 * (cell.share or 0.0)
+
+
+def draw_bar(ax: Any, y: float, left: float, width: float, colour: str, suppressed: bool) -> None:
+    if suppressed:
+        ax.barh(y, width, left=left, height=0.6, facecolor="white", edgecolor=style.SUPPRESSED_EDGE,
+                hatch=style.SUPPRESSED_HATCH, linewidth=0.8)
+    else:
+        ax.barh(y, width, left=left, height=0.6, color=colour, edgecolor="white", linewidth=0.5)
+
+
+def diverging(
+    fig: Figure,
+    rows: list[tuple[str, dict[str, Cell]]],
+    *,
+    scale: str,
+    min_cell: int,
+) -> tuple[Any, list[str]]:
+    """Draw oppose-left / support-right bars and a separate stacked panel for the other positions.
+
+    Returns:
+        The main axes and the positions drawn (for the legend).
+    """
+    neither = [p for p in style.NEITHER_POSITIONS if any(p in cells and
+                                                          (cells[p].suppressed or (cells[p].n or 0) > 0)
+                                                          for _, cells in rows)]
+    if neither:
+        ax, ax2 = fig.subplots(1, 2, sharey=True, width_ratios=[3, 1.5])
+    else:
+        ax, ax2 = fig.add_subplot(), None
+    ys = np.arange(len(rows))[::-1]
+    sided_max = max([bar_value(c[p], scale, min_cell) for _, c in rows for p in style.SIDED_POSITIONS if p in c]
+                    + [1.0])
+    pad = sided_max * 0.03
+    for y, (_, cells) in zip(ys, rows, strict=True):
+        for pos, sign in (("oppose", -1), ("support", 1)):
+            cell = cells.get(pos)
+            if cell is None:
+                continue
+            v = bar_value(cell, scale, min_cell)
+            if v > 0:
+                draw_bar(ax, y, 0.0 if sign > 0 else -v, v, style.POSITION_COLOURS[pos], cell.suppressed)
+            ax.text(sign * (v + pad), y, cell_text(cell, scale, min_cell), va="center",
+                    ha="left" if sign > 0 else "right", fontsize=style.MIN_FONT)
+    lim = sided_max * 1.85  # room for "57% (800)" labels beyond the longest bar at 800 px (checked by eye)
+    ax.set_xlim(-lim, lim)
+    ax.axvline(0, color="#333333", linewidth=0.8)
+    ax.set_yticks(ys, [label for label, _ in rows])
+    unit = "%" if scale == "share" else ""
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{abs(x):.0f}{unit}"))
+    what = "share of respondents" if scale == "share" else "respondents"
+    ax.set_xlabel(f"\u2190 Oppose   ({what})   Support \u2192")
+    ax.spines["left"].set_visible(False)
+    ax.tick_params(axis="y", length=0)
+    if ax2 is not None:
+        totals, labels = [], []
+        for y, (_, cells) in zip(ys, rows, strict=True):
+            left = 0.0
+            for pos in neither:
+                cell = cells.get(pos)
+                if cell is None:
+                    continue
+                v = bar_value(cell, scale, min_cell)
+                if v > 0:
+                    draw_bar(ax2, y, left, v, style.POSITION_COLOURS[pos], cell.suppressed)
+                left += v
+            totals.append(left)
+            parts = [cell_text(cells[p], scale, min_cell) if cells[p].suppressed
+                     else style.fmt_int(cells[p].n or 0)
+                     for p in neither if p in cells and (cells[p].suppressed or (cells[p].n or 0) > 0)]
+            labels.append(" + ".join(parts) if parts else "0")
+        # bars take a share of the narrow panel that leaves room for the longest label on their right
+        longest = max(len(lab) for lab in labels)
+        lim2 = max(totals + [1.0]) / max(0.2, 0.55 - 0.03 * longest)
+        for y, left, lab in zip(ys, totals, labels, strict=True):
+            ax2.text(left + 0.03 * lim2, y, lab, va="center", ha="left", fontsize=style.MIN_FONT)
+        ax2.set_xlim(0, lim2)
+        ax2.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{abs(x):.0f}{unit}"))
+        ax2.set_xlabel("Neither side")
+        ax2.tick_params(axis="y", length=0, labelleft=False)
+        ax2.spines["left"].set_visible(False)
+    return ax, ["oppose", "support", *neither]
+
+
+def axes_legend(ax: Any, handles: list[Patch], ncols: int) -> None:
+    """Legend above the plotting area (part of the axes, so constrained layout makes room for it)."""
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=ncols, frameon=False,
+              borderaxespad=0.0, handlelength=1.4, columnspacing=1.2)
+
+
+def suppressed_handle(min_cell: int) -> Patch:
+    return Patch(facecolor="white", edgecolor=style.SUPPRESSED_EDGE, hatch=style.SUPPRESSED_HATCH,
+                 label=f"Suppressed (fewer than {min_cell})")
+
+
+def legend(ax: Any, positions: list[str], suppressed: bool, min_cell: int) -> None:
+    handles = [Patch(facecolor=style.POSITION_COLOURS[p], label=style.POSITION_LABELS[p]) for p in positions]
+    if suppressed:
+        handles.append(suppressed_handle(min_cell))
+    axes_legend(ax, handles, ncols=min(len(handles), 4))
+
+
+def any_suppressed(rows: list[tuple[str, dict[str, Cell]]]) -> bool:
+    return any(c.suppressed for _, cells in rows for c in cells.values())
+
+
+def styled(func: Callable[..., Figure]) -> Callable[..., Figure]:
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        with house_style():
+            return func(*args, **kwargs)
+
+    wrapper.__name__, wrapper.__doc__, wrapper.__wrapped__ = func.__name__, func.__doc__, func  # type: ignore[attr-defined]
+    return wrapper
+
+
+# --- saving ----------------------------------------------------------------------------------------
+_LONG_DECIMAL = re.compile(r"(?<![\w#.])(-?\d+)\.(\d{3,})(?![\w.])")
+
+
+def compact_svg(text: str) -> str:
+    """Round SVG coordinates to 2 decimals (0.01 pt; invisible at any zoom a reader uses).
+
+    Smaller files, and long runs of coordinate digits no longer look like phone or card numbers to
+    the publication guard (:func:`analysis.redaction.redact.guard`).
+    """
+    def _round(m: re.Match) -> str:
+        out = f"{float(m.group(0)):.2f}".rstrip("0").rstrip(".")
+        return "0" if out in ("-0", "") else out
+
+    return _LONG_DECIMAL.sub(_round, text)
+
+
+def save_figure(fig: Figure, path_stem: str | Path, alt_text: str) -> list[Path]:
+    """Write ``<stem>.png``, ``<stem>.svg`` and ``<stem>.alt.txt`` with no timestamps (byte-identical re-runs).
+
+    Args:
+        fig: The figure (from one of the chart functions).
+        path_stem: Output path without suffix (folders are created).
+        alt_text: Text alternative describing the chart and its headline numbers.
+
+    Returns:
+        The three written paths (PNG, SVG, alt text).
+    """
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    png, svg, alt = stem.with_suffix(".png"), stem.with_suffix(".svg"), stem.with_name(stem.name + ".alt.txt")
+    with house_style():
+        fig.savefig(png, format="png", dpi=style.DPI, metadata={"Software": None})
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    svg.write_text(compact_svg(buf.getvalue()), encoding="utf-8", newline="\n")
+    alt.write_text(" ".join(alt_text.split()) + "\n", encoding="utf-8")
+    log.debug("wrote chart %s", stem.name)
+    return [png, svg, alt]
+
+
+def chart_entry(fig_fn: Callable[[], Figure], alt: str, stem: str, charts_dir: Path, written: list[Path],
+                title: str) -> dict:
+    """Draw and save one chart; return its report entry (title, alt text, file names, inline SVG data URI).
+
+    The written files are appended to ``written``.
+    """
+    fig = fig_fn()
+    files = save_figure(fig, charts_dir / stem, alt)
+    written.extend(files)
+    svg = files[1].read_bytes()
+    return {"title": title, "alt": alt, "png": f"charts/{stem}.png", "svg": f"charts/{stem}.svg",
+            "data_uri": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")}

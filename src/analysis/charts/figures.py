@@ -1,0 +1,429 @@
+"""Publication charts: one function per chart, each returning a :class:`matplotlib.figure.Figure`.
+
+Charts are built from the persisted tables (``core_responses``, ``out_counts``, ``core_themes``,
+``core_answers_clean``, ``core_campaigns``) in the house style of :mod:`analysis.charts.style`, without pyplot
+state (figures are created directly, so nothing leaks between calls and the Agg canvas is used).
+Every chart has a companion ``*_alt`` function that writes its alt text from the same data (what it
+shows and the headline numbers), and :func:`save_figure` writes PNG + SVG + ``<stem>.alt.txt`` with no
+timestamps, so re-runs give byte-identical files.
+
+Suppressed cells (``n`` is ``<NA>``) are drawn as hatched outlines as wide as the largest value they
+could hide (``min_cell - 1``) and labelled ``<min_cell``, never as zero.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FuncFormatter
+
+from analysis.charts import style
+from analysis.charts.alt import (
+    campaign_alt,
+    position_alt,
+    responses_alt,
+    theme_alt,
+    theme_position_alt,
+    theme_respondent_alt,
+    theme_support_alt,
+)
+from analysis.charts.data import (
+    Cell,
+    campaign_summary,
+    cell_text,
+    heatmap_matrix,
+    position_rows,
+    response_matrix,
+    theme_position_rows,
+    theme_rows,
+    theme_support_rows,
+)
+from analysis.charts.draw import (
+    any_suppressed,
+    axes_legend,
+    bar_value,
+    diverging,
+    draw_bar,
+    draw_empty,
+    draw_frame,
+    legend,
+    n_lines,
+    new_figure,
+    save_figure,
+    styled,
+    suppressed_handle,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "campaign_chart",
+    "campaign_alt",
+    "position_chart",
+    "position_alt",
+    "responses_chart",
+    "responses_alt",
+    "save_figure",
+    "theme_chart",
+    "theme_alt",
+    "theme_position_chart",
+    "theme_position_alt",
+    "theme_respondent_chart",
+    "theme_respondent_alt",
+    "theme_support_chart",
+    "theme_support_alt",
+]
+
+
+# --- responses by channel and respondent type ------------------------------------------------------
+@styled
+def responses_chart(responses: pd.DataFrame, *, footnote: str = "") -> Figure:
+    """Responses received per channel, stacked by respondent type (every response counted).
+
+    Args:
+        responses: ``core_responses``.
+        footnote: Source/method line.
+
+    Returns:
+        The figure.
+    """
+    matrix = response_matrix(responses)
+    total = int(matrix.to_numpy().sum())
+    fig = new_figure(1.9 + 0.5 * max(len(matrix), 1))
+    draw_frame(fig, "Responses received, by channel and respondent type",
+           f"{style.n_label(total, 'responses')}. {footnote}".strip())
+    if total == 0:
+        draw_empty(fig, "No responses")
+        return fig
+    ax = fig.add_subplot()
+    ys = np.arange(len(matrix))[::-1]
+    left = np.zeros(len(matrix))
+    colours = dict(zip(matrix.columns, style.OKABE_ITO, strict=False))
+    for rtype in matrix.columns:
+        vals = matrix[rtype].to_numpy(dtype=float)
+        ax.barh(ys, vals, left=left, height=0.6, color=colours[rtype], edgecolor="white",
+                label=style.RESPONDENT_LABELS.get(rtype, rtype))
+        for y, v, lft in zip(ys, vals, left, strict=True):
+            if v > 0 and v / max(matrix.sum(axis=1).max(), 1) > 0.06:
+                ax.text(lft + v / 2, y, style.fmt_int(v), ha="center", va="center", fontsize=style.MIN_FONT)
+        left += vals
+    for y, tot in zip(ys, left, strict=True):
+        ax.text(tot + left.max() * 0.01, y, style.fmt_int(tot), va="center", ha="left", fontsize=style.MIN_FONT,
+                fontweight="bold")
+    ax.set_xlim(0, left.max() * 1.12)
+    ax.set_yticks(ys, [style.wrap(style.CHANNEL_LABELS.get(c, c), 20) for c in matrix.index])
+    ax.set_xlabel("Responses")
+    ax.tick_params(axis="y", length=0)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=len(matrix.columns), frameon=False,
+              borderaxespad=0.0)
+    return fig
+
+
+# --- positions ---------------------------------------------------------------------------------------
+@styled
+def position_chart(
+    counts: pd.DataFrame, question_id: str, *, question_text: str, min_cell: int = 5, footnote: str = ""
+) -> Figure:
+    """Diverging stacked bars of positions on one question: oppose left, support right, others apart.
+
+    One row for all respondents and one per respondent type (when ``position_by_respondent_type``
+    rows exist). Bars show the share of respondents; labels give share and count.
+
+    Args:
+        counts: ``out_counts`` (one count mode).
+        question_id: The question.
+        question_text: Title (wrapped).
+        min_cell: Suppression threshold (for the ``<5`` labels and hatched widths).
+        footnote: Source/method line.
+
+    Returns:
+        The figure.
+    """
+    rows, total = position_rows(counts, question_id)
+    height = 1.9 + sum(0.32 + 0.17 * n_lines(label) for label, _ in rows) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = new_figure(height)
+    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: share of respondents in "
+               f"each row; labels: share (count). {footnote}".strip())
+    if not rows or total == 0:
+        draw_empty(fig, "No positions recorded for this question")
+        return fig
+    ax, drawn = diverging(fig, rows, scale="share", min_cell=min_cell)
+    legend(ax, drawn, any_suppressed(rows), min_cell)
+    return fig
+
+
+# --- theme prevalence ------------------------------------------------------------------------------
+@styled
+def theme_chart(
+    counts: pd.DataFrame,
+    themes: pd.DataFrame,
+    question_id: str,
+    *,
+    question_text: str,
+    min_cell: int = 5,
+    footnote: str = "",
+) -> Figure:
+    """Share of respondents raising each theme, with 95% Wilson interval whiskers.
+
+    Args:
+        counts: ``out_counts`` (rows with ``table == "theme"`` are used).
+        themes: ``core_themes`` (labels).
+        question_id: The question.
+        question_text: Title.
+        min_cell: Suppression threshold.
+        footnote: Source/method line.
+
+    Returns:
+        The figure.
+    """
+    rows, total = theme_rows(counts, themes, question_id)
+    labels = [style.wrap(r["label"]) for r in rows]
+    height = 1.5 + sum(0.2 + 0.17 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = new_figure(height)
+    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: share raising each theme "
+               f"(a response can raise several); whiskers: 95% Wilson interval. {footnote}".strip())
+    if not rows or total == 0:
+        draw_empty(fig, "No themes recorded for this question")
+        return fig
+    ax = fig.add_subplot()
+    ys = np.arange(len(rows))[::-1]
+    right = 0.0
+    for y, r in zip(ys, rows, strict=True):
+        cell: Cell = r["cell"]
+        v = bar_value(cell, "share", min_cell)
+        draw_bar(ax, y, 0.0, v, style.BAR_COLOUR, cell.suppressed)
+        end = v
+        if not cell.suppressed and cell.ci_low is not None and cell.ci_high is not None:
+            lo, hi = 100 * cell.ci_low, 100 * cell.ci_high
+            ax.errorbar(v, y, xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], fmt="none", ecolor="#222222",
+                        elinewidth=1, capsize=3)
+            end = max(end, hi)
+        ax.text(end + 1.0, y, cell_text(cell, "share", min_cell), va="center", ha="left", fontsize=style.MIN_FONT)
+        right = max(right, end)
+    ax.set_xlim(0, min(100.0, right) * 1.3 + 4)
+    ax.set_yticks(ys, labels)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:.0f}%"))
+    ax.set_xlabel("Share of respondents raising the theme")
+    ax.tick_params(axis="y", length=0)
+    if any(r["cell"].suppressed for r in rows):
+        axes_legend(ax, [suppressed_handle(min_cell)], ncols=1)
+    return fig
+
+
+# --- theme x position ------------------------------------------------------------------------------
+@styled
+def theme_position_chart(
+    counts: pd.DataFrame,
+    themes: pd.DataFrame,
+    question_id: str,
+    *,
+    question_text: str,
+    min_cell: int = 5,
+    footnote: str = "",
+) -> Figure:
+    """Per theme, how many respondents raising it opposed / supported (diverging counts).
+
+    Args:
+        counts: ``out_counts`` (rows with ``table == "theme_position"``).
+        themes: ``core_themes``.
+        question_id: The question.
+        question_text: Title.
+        min_cell: Suppression threshold.
+        footnote: Source/method line.
+
+    Returns:
+        The figure.
+    """
+    rows = theme_position_rows(counts, themes, question_id)
+    rows = [(style.wrap(label), cells) for label, cells in rows]
+    height = 1.9 + sum(0.3 + 0.17 * n_lines(label) for label, _ in rows) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = new_figure(height)
+    _, total = theme_rows(counts, themes, question_id)
+    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: respondents raising each "
+               f"theme, by their position (counts). {footnote}".strip())
+    if not rows:
+        draw_empty(fig, "No theme-by-position counts for this question")
+        return fig
+    ax, drawn = diverging(fig, rows, scale="count", min_cell=min_cell)
+    legend(ax, drawn, any_suppressed(rows), min_cell)
+    return fig
+
+
+# --- theme x respondent type -----------------------------------------------------------------------
+@styled
+def theme_respondent_chart(
+    counts: pd.DataFrame,
+    themes: pd.DataFrame,
+    question_id: str,
+    *,
+    question_text: str,
+    min_cell: int = 5,
+    footnote: str = "",
+) -> Figure:
+    """Heatmap: share of each respondent type raising each theme (suppressed cells hatched).
+
+    Args:
+        counts: ``out_counts`` (``theme_by_respondent_type`` or ``theme_respondent_type`` rows).
+        themes: ``core_themes``.
+        question_id: The question.
+        question_text: Title.
+        min_cell: Suppression threshold.
+        footnote: Source/method line.
+
+    Returns:
+        The figure.
+    """
+    theme_labels, groups, cells = heatmap_matrix(counts, themes, question_id)
+    labels = [style.wrap(t) for t in theme_labels]
+    height = 1.8 + sum(0.22 + 0.16 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = new_figure(height)
+    _, total = theme_rows(counts, themes, question_id)
+    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Cells: share of each respondent "
+               f"type raising the theme (count). {footnote}".strip())
+    if not theme_labels or not groups:
+        draw_empty(fig, "No theme-by-respondent-type counts for this question")
+        return fig
+    ax = fig.add_subplot()
+    values = np.array([[(_c.share * 100 if (_c and _c.share is not None and not _c.suppressed) else np.nan)
+                        for _c in row] for row in cells], dtype=float)
+    vmax = max(float(np.nanmax(values)) if np.isfinite(values).any() else 1.0, 1.0)
+    mesh = ax.pcolormesh(np.ma.masked_invalid(values), cmap=style.HEATMAP_CMAP, vmin=0, vmax=vmax,
+                         edgecolors="white", linewidth=1)
+    cmap = mpl.colormaps[style.HEATMAP_CMAP]
+    for i, row in enumerate(cells):
+        for j, cell in enumerate(row):
+            if cell is None:
+                continue
+            if cell.suppressed:
+                ax.add_patch(Rectangle((j, i), 1, 1, facecolor="white", edgecolor=style.SUPPRESSED_EDGE,
+                                       hatch=style.SUPPRESSED_HATCH, linewidth=0.8))
+                ax.text(j + 0.5, i + 0.5, style.suppressed_label(min_cell), ha="center", va="center",
+                        fontsize=style.MIN_FONT, bbox=dict(facecolor="white", edgecolor="none", pad=2.5))
+                continue
+            val = values[i, j]
+            rgba = cmap(val / vmax if np.isfinite(val) else 0)
+            dark = (0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]) < 0.5
+            ax.text(j + 0.5, i + 0.5, cell_text(cell, "share", min_cell), ha="center", va="center",
+                    fontsize=style.MIN_FONT, color="white" if dark else "black")
+    ax.set_xticks(np.arange(len(groups)) + 0.5, groups)
+    ax.set_yticks(np.arange(len(labels)) + 0.5, labels)
+    ax.invert_yaxis()
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for side in ("left", "bottom", "top", "right"):
+        ax.spines[side].set_visible(False)
+    cbar = fig.colorbar(mesh, ax=ax, shrink=0.8, pad=0.02)
+    cbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:.0f}%"))
+    cbar.set_label("Share of respondent type")
+    return fig
+
+
+# --- campaigns -------------------------------------------------------------------------------------
+@styled
+def campaign_chart(answers_clean: pd.DataFrame, campaigns: pd.DataFrame | None, *, footnote: str = "",
+                   max_campaigns: int = 8) -> Figure:
+    """All responses vs unique submissions: how much of the total is campaign (form-letter) copies.
+
+    Args:
+        answers_clean: ``core_answers_clean``.
+        campaigns: ``core_campaigns`` (labels; may be ``None``).
+        footnote: Source/method line.
+        max_campaigns: Campaigns shown individually (the rest are grouped).
+
+    Returns:
+        The figure.
+    """
+    s = campaign_summary(answers_clean, campaigns, max_campaigns=max_campaigns)
+    fig = new_figure(2.6 + 0.18 * len(s["campaigns"]))
+    draw_frame(fig, "Campaign copies and unique submissions",
+           f"{style.n_label(s['total'], 'responses')}; {style.fmt_int(s['unique'])} unique submissions "
+           f"(each campaign counted once). {footnote}".strip())
+    if s["total"] == 0:
+        draw_empty(fig, "No responses")
+        return fig
+    ax = fig.add_subplot()
+    colours = ["#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#0072B2", "#F0E442", "#999999", "#666666"]
+    bars = [("All responses\nreceived", [("Not part of a campaign", s["own"], style.UNIQUE_COLOUR)]
+             + [(c["label"], c["size"], colours[k % len(colours)]) for k, c in enumerate(s["campaigns"])]),
+            ("Unique\nsubmissions", [("Not part of a campaign", s["own"], style.UNIQUE_COLOUR)]
+             + [(c["label"], c["units"], colours[k % len(colours)]) for k, c in enumerate(s["campaigns"])])]
+    for y, (_, segs) in zip([1, 0], bars, strict=True):
+        left = 0
+        for _, v, col in segs:
+            if v > 0:
+                ax.barh(y, v, left=left, height=0.55, color=col, edgecolor="white", linewidth=0.5)
+            left += v
+        ax.text(left + s["total"] * 0.01, y, style.fmt_int(left), va="center", ha="left", fontweight="bold",
+                fontsize=style.MIN_FONT)
+    ax.set_xlim(0, s["total"] * 1.12)
+    ax.set_yticks([1, 0], [b[0] for b in bars])
+    ax.set_xlabel("Responses")
+    ax.tick_params(axis="y", length=0)
+    handles = [Patch(color=style.UNIQUE_COLOUR, label=f"Not part of a campaign ({style.fmt_int(s['own'])})")]
+    handles += [Patch(color=colours[k % len(colours)], label=style.wrap(f"{c['label']} ({style.fmt_int(c['size'])})", 40))
+                for k, c in enumerate(s["campaigns"])]
+    axes_legend(ax, handles, ncols=2)
+    return fig
+
+
+# --- Pol.is theme support -------------------------------------------------------------------------
+@styled
+def theme_support_chart(
+    support: pd.DataFrame | None,
+    themes: pd.DataFrame | None,
+    question_id: str,
+    *,
+    question_text: str,
+    footnote: str = "",
+) -> Figure:
+    """Agree share of the votes on each theme's statements (Pol.is), with 95% Wilson interval whiskers.
+
+    Args:
+        support: ``out_theme_support``.
+        themes: ``core_themes`` (labels).
+        question_id: The question.
+        question_text: Title.
+        footnote: Source/method line.
+
+    Returns:
+        The figure.
+    """
+    rows = theme_support_rows(support, themes, question_id)
+    labels = [style.wrap(r["label"]) for r in rows]
+    height = 1.7 + sum(0.2 + 0.17 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = new_figure(height)
+    draw_frame(fig, question_text, "Bars: agree votes as a share of agree + disagree votes on the statements of each theme "
+               "(passes excluded); whiskers: 95% Wilson interval (too narrow: the same people vote on many statements); "
+               f"dashed line: 50%. {footnote}".strip())
+    if not rows:
+        draw_empty(fig, "No votes recorded for this question")
+        return fig
+    ax = fig.add_subplot()
+    ys = np.arange(len(rows))[::-1]
+    for y, r in zip(ys, rows, strict=True):
+        text = f"{r['n_statements']} statements, {style.fmt_int(r['votes'])} votes"
+        if r["share"] is None:
+            ax.text(103.0, y, "no votes (" + text + ")", va="center", ha="left", fontsize=style.MIN_FONT)
+            continue
+        v = 100 * r["share"]
+        draw_bar(ax, y, 0.0, v, style.BAR_COLOUR, False)
+        lo, hi = 100 * r["ci_low"], 100 * r["ci_high"]
+        ax.errorbar(v, y, xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], fmt="none", ecolor="#222222",
+                    elinewidth=1, capsize=3)
+        ax.text(103.0, y, f"{style.fmt_pct(r['share'])} ({text})", va="center", ha="left",
+                fontsize=style.MIN_FONT)
+    ax.axvline(50, color="#444444", linestyle="--", linewidth=1, zorder=0)
+    xmax = 170.0  # labels sit in their own column right of 100%, clear of bars, whiskers and the 50% line
+    ax.set_xlim(0, xmax)
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:.0f}%"))
+    ax.set_xlabel("Agree share of the votes on the theme's statements", x=50 / xmax, ha="center")
+    ax.set_yticks(ys, labels)
+    ax.tick_params(axis="y", length=0)
+    ax.spines["bottom"].set_bounds(0, 100)
+    return fig

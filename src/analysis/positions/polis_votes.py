@@ -1,0 +1,115 @@
+"""Pol.is statements: how strongly each statement, and each theme of statements, was supported.
+
+A Pol.is statement is not a respondent, so its "position" is the verdict of the people who voted
+on it (``core_answer_positions`` source ``votes``): ``support`` when the agree share among agree +
+disagree votes has a Wilson 95% interval entirely above 0.5, ``oppose`` when entirely below, else
+``unclear`` (too few votes or a split room). ``confidence`` is the majority share
+(``max(share, 1 - share)``; 0 with no votes). Passes are excluded from the share (a pass is "no
+opinion", not half a vote) but reported.
+
+Theme support (``out_theme_support``) pools the votes of every statement in a theme: agree share =
+Σ agrees / Σ (agrees + disagrees) with a Wilson interval. Caveat: the same participants vote on many
+statements, so votes are not independent and the Wilson interval (which assumes they are) is too
+narrow; ``n_statements`` is reported beside it so a theme resting on one or two statements is
+visible.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis import schemas
+from analysis.config import ConsultationConfig
+from analysis.counts.rules import wilson_interval
+from analysis.ingest.polis import core_statement_votes, read_polis  # noqa: F401  (registers the schema)
+from analysis.tables import read_table
+
+out_theme_support = schemas.register(
+    pa.DataFrameSchema(
+        {
+            "question_id": schemas._str(),
+            "theme_id": schemas._str(),
+            "n_statements": pa.Column(int, pa.Check.ge(1)),
+            "agrees": pa.Column(int, pa.Check.ge(0)),
+            "disagrees": pa.Column(int, pa.Check.ge(0)),
+            "passes": pa.Column("Int64", pa.Check.ge(0), nullable=True),
+            "agree_share": pa.Column(float, nullable=True),
+            "ci_low": pa.Column(float, nullable=True),
+            "ci_high": pa.Column(float, nullable=True),
+        },
+        unique=["question_id", "theme_id"],
+        strict=True,
+        coerce=True,
+        name="out_theme_support",
+    )
+)
+
+
+def load_statement_votes(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path) -> pd.DataFrame | None:
+    """``core_statement_votes`` from the processed folder, else read from the Pol.is source(s), else ``None``."""
+    path = Path(processed_dir) / "core_statement_votes.csv"
+    if path.exists():
+        return read_table("core_statement_votes", processed_dir)
+    parts = []
+    for s in cfg.sources:
+        if s.format == "polis":
+            qid = s.question_id or (cfg.open_questions[0].id if cfg.open_questions else "statements")
+            tables, _ = read_polis(Path(raw_dir) / s.file, question_id=qid, file_label=s.file)
+            parts.append(tables["core_statement_votes"])
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def statement_positions(votes: pd.DataFrame, answers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Position of each statement from its votes (source ``votes``; see module docstring).
+
+    Args:
+        votes: ``core_statement_votes``.
+        answers: If given, only statements present in it are kept (e.g. after redaction drops).
+
+    Returns:
+        Rows in ``core_answer_positions`` columns.
+    """
+    v = votes
+    if answers is not None:
+        keys = set(zip(answers["response_id"], answers["question_id"], strict=True))
+        v = v[[k in keys for k in zip(v["response_id"], v["question_id"], strict=True)]]
+    rows = []
+    for r in v.itertuples(index=False):
+        n = int(r.agrees) + int(r.disagrees)
+        if n == 0:
+            rows.append((r.response_id, r.question_id, "unclear", 0.0, "votes"))
+            continue
+        share = r.agrees / n
+        lo, hi = wilson_interval(r.agrees, n)
+        pos = "support" if lo > 0.5 else "oppose" if hi < 0.5 else "unclear"
+        rows.append((r.response_id, r.question_id, pos, max(share, 1 - share), "votes"))
+    return pd.DataFrame(rows, columns=["response_id", "question_id", "position", "confidence", "source"])
+
+
+def theme_support(votes: pd.DataFrame, answer_themes: pd.DataFrame) -> pd.DataFrame:
+    """Votes-weighted agree share per theme with a Wilson 95% interval (``out_theme_support``).
+
+    Args:
+        votes: ``core_statement_votes``.
+        answer_themes: ``core_answer_themes`` (``response_id, question_id, theme_id``); statements
+            without votes rows are ignored.
+
+    Returns:
+        A validated ``out_theme_support`` frame sorted by question and theme.
+    """
+    th = answer_themes[["response_id", "question_id", "theme_id"]].drop_duplicates()
+    df = th.merge(votes, on=["response_id", "question_id"], how="inner")
+    rows = []
+    for (qid, tid), sub in df.groupby(["question_id", "theme_id"], sort=True):
+        a, d = int(sub["agrees"].sum()), int(sub["disagrees"].sum())
+        passes = pd.NA if sub["passes"].isna().any() else int(sub["passes"].sum())
+        n = a + d
+        lo, hi = wilson_interval(a, n)
+        rows.append(dict(question_id=qid, theme_id=tid, n_statements=len(sub), agrees=a, disagrees=d,
+                         passes=passes, agree_share=(a / n) if n else np.nan, ci_low=lo, ci_high=hi))
+    out = pd.DataFrame(rows, columns=list(out_theme_support.columns))
+    return schemas.validate(out, "out_theme_support")

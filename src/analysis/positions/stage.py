@@ -1,0 +1,292 @@
+"""Positions stage: one support / oppose / neutral / unsure / unclear position per response × question.
+
+Sources, in order of precedence (the final row's ``source`` says which one won):
+
+1. ``analyst`` — a human code from ``analyst_positions.csv`` in the raw folder
+   (``response_id, question_id, position``) overrides everything.
+2. ``closed`` — the respondent's tick, mapped through the question's ``choices``.
+3. ``votes`` — Pol.is statements: the position of a *statement* from its agree/disagree votes
+   (:mod:`analysis.positions.polis_votes`); this is not a respondent's position.
+4. ``text_model`` — the per-consultation stance model (:mod:`analysis.positions.text_stance`).
+
+Closed answers: a label is matched case- and whitespace-insensitively to the question's choices. A
+label that matches no choice is a :class:`~analysis.errors.ConfigError` naming the question, the
+label and the response, unless the question has an ``other_choice``: then the text is the
+respondent's "Other (please specify)" answer, mapped like that choice (usually ``none``) and handed
+to the text model. Choices mapped to ``none`` give no position. A multi-select answer resolves as:
+exactly one side (support *or* oppose) among its choices → that side (neutral / unsure alongside a
+side do not cancel it); both sides → ``unclear``; no side → ``unsure`` if any choice is unsure,
+else ``neutral``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis import schemas
+from analysis.config import ConsultationConfig
+from analysis.counts.prevalence import core_position_confusion, position_counts  # noqa: F401  (re-exported)
+from analysis.errors import ConfigError, InputError
+from analysis.positions.model import StanceModel, propose_for_coding
+from analysis.positions.text_stance import POS_COLS, target_question, text_column, text_positions
+from analysis.tables import read_table, write_table
+
+log = logging.getLogger(__name__)
+
+SIDE_POSITIONS = ("support", "oppose")
+ANALYST_FILE = "analyst_positions.csv"
+
+#: Respondents whose tick and text disagree (text predicted with confidence >= threshold, out of fold).
+core_position_disagreements = schemas.register(
+    pa.DataFrameSchema(
+        {
+            "response_id": schemas._str(),
+            "question_id": schemas._str(),  # the closed question ticked
+            "text_question_id": schemas._str(),  # the open question whose text disagrees
+            "tick_position": schemas._isin(schemas.POSITIONS),
+            "text_position": schemas._isin(schemas.POSITIONS),
+            "text_confidence": pa.Column(float, pa.Check.in_range(0.0, 1.0)),
+        },
+        unique=["response_id", "question_id", "text_question_id"],
+        strict=True,
+        coerce=True,
+        name="core_position_disagreements",
+    )
+)
+
+
+def _norm(label: str) -> str:
+    return " ".join(str(label).split()).casefold()
+
+
+def resolve_multi(positions: list[str]) -> str | None:
+    """Resolve the positions of several ticked choices into one (see module docstring)."""
+    ps = {p for p in positions if p != "none"}
+    if not ps:
+        return None
+    sides = ps & set(SIDE_POSITIONS)
+    if len(sides) == 1:
+        return sides.pop()
+    if len(sides) == 2:
+        return "unclear"
+    return "unsure" if "unsure" in ps else "neutral"
+
+
+def closed_positions(
+    answers: pd.DataFrame, questions: pd.DataFrame, cfg: ConsultationConfig | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Map closed answers to positions through each question's choices.
+
+    Args:
+        answers: ``core_answers`` / ``core_answers_clean`` (``answer`` holds the choice label(s)).
+        questions: ``core_questions`` (``choices`` JSON label → position).
+        cfg: Config for multi-select / separator / other choice (defaults when ``None``).
+
+    Returns:
+        ``(positions, other_texts)``: positions in ``core_answer_positions`` columns (source ``closed``,
+        confidence 1); ``other_texts`` = ``response_id, question_id, text`` of "Other" answers whose
+        choice gives no position (to be read by the text model).
+
+    Raises:
+        ConfigError: An answer holds a label that matches no choice (question, label and response named).
+    """
+    rows, others = [], []
+    closed = questions[questions["kind"] == "closed"]
+    for _, q in closed.iterrows():
+        qid = q["question_id"]
+        choices = {_norm(k): v for k, v in json.loads(q["choices"] or "{}").items()}
+        qc = next((c for c in cfg.questions if c.id == qid), None) if cfg is not None else None
+        multi = bool(qc and qc.multi_select)
+        sep = qc.choice_separator if qc else ";"
+        other = _norm(qc.other_choice) if qc and qc.other_choice else None
+        sub = answers[answers["question_id"] == qid]
+        for rid, ans in zip(sub["response_id"], sub["answer"].fillna(""), strict=True):
+            if not str(ans).strip():
+                continue
+            labels = [x for x in (str(ans).split(sep) if multi else [str(ans)]) if x.strip()]
+            found, other_text = [], []
+            for lab in labels:
+                key = _norm(lab)
+                if key in choices:
+                    found.append(choices[key])
+                elif other is not None and other in choices:
+                    found.append(choices[other])
+                    other_text.append(lab.strip())
+                else:
+                    raise ConfigError(
+                        f"question {qid!r}: answer label {lab.strip()!r} of response {rid!r} matches no choice "
+                        f"in the config (known: {sorted(json.loads(q['choices']))}); add it to 'choices' "
+                        f"(position or 'none') or set 'other_choice'"
+                    )
+            pos = resolve_multi(found)
+            if pos is not None:
+                rows.append((rid, qid, pos, 1.0, "closed"))
+            elif other_text:
+                others.append((rid, qid, " ".join(other_text)))
+    return (pd.DataFrame(rows, columns=POS_COLS),
+            pd.DataFrame(others, columns=["response_id", "question_id", "text"]))
+
+
+def load_analyst_positions(raw_dir: Path, cfg: ConsultationConfig) -> pd.DataFrame | None:
+    """Read ``analyst_positions.csv`` (``response_id, question_id, position``) if present.
+
+    Question ids of "why" questions are mapped to the closed question they explain.
+
+    Raises:
+        InputError: Missing column, unknown question, unknown position or duplicate code (row named).
+    """
+    path = Path(raw_dir) / ANALYST_FILE
+    if not path.exists():
+        return None
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for col in ("response_id", "question_id", "position"):
+        if col not in df.columns:
+            raise InputError(str(path), f"missing required column {col!r}", column=col)
+    known = {q.id for q in cfg.questions}
+    out = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, r in enumerate(df.itertuples(index=False), start=2):
+        pos = str(r.position).strip().lower()
+        qid = str(r.question_id).strip()
+        if qid not in known:
+            raise InputError(str(path), f"unknown question {qid!r}", row=i, column="question_id")
+        if pos not in schemas.POSITIONS:
+            raise InputError(str(path), f"unknown position {r.position!r} (use one of {schemas.POSITIONS})",
+                             row=i, column="position")
+        key = (str(r.response_id).strip(), target_question(cfg, qid))
+        if key in seen:
+            raise InputError(str(path), f"response {key[0]!r} coded twice for question {key[1]!r} "
+                             f"(also row {seen[key]})", row=i, column="response_id")
+        seen[key] = i
+        out.append((*key, pos, 1.0, "analyst"))
+    return pd.DataFrame(out, columns=POS_COLS)
+
+
+def combine_positions(*sources: pd.DataFrame | None) -> pd.DataFrame:
+    """Final position per (response, question): analyst > closed > votes > text_model.
+
+    Among rows of the same source (e.g. two "why" texts for one closed question) the most confident wins.
+    """
+    prio = {"analyst": 0, "closed": 1, "votes": 2, "text_cue": 3, "text_model": 4}
+    parts = [s[POS_COLS] for s in sources if s is not None and len(s)]
+    if not parts:
+        return pd.DataFrame(columns=POS_COLS)
+    df = pd.concat(parts, ignore_index=True)
+    df["_p"] = df["source"].map(prio)
+    df = df.sort_values(["response_id", "question_id", "_p", "confidence", "position"],
+                        ascending=[True, True, True, False, True], kind="mergesort")
+    return df.drop_duplicates(["response_id", "question_id"]).drop(columns="_p").reset_index(drop=True)
+
+
+def _optional(table: str, folder: Path) -> pd.DataFrame | None:
+    try:
+        return read_table(table, folder)
+    except FileNotFoundError:
+        return None
+
+
+def _answers(processed_dir: Path) -> pd.DataFrame:
+    clean = _optional("core_answers_clean", processed_dir)
+    return clean if clean is not None else read_table("core_answers", processed_dir)
+
+
+def assign_positions(
+    cfg: ConsultationConfig,
+    answers: pd.DataFrame,
+    questions: pd.DataFrame,
+    analyst: pd.DataFrame | None,
+    *,
+    statement_positions: pd.DataFrame | None = None,
+    model: StanceModel | None = None,
+):
+    """Pure core of the stage.
+
+    Returns:
+        ``(answer_positions, disagreements, confusion, text_result)``.
+    """
+    closed, other_texts = closed_positions(answers, questions, cfg)
+    tr = text_positions(answers, closed, analyst, cfg, extra_texts=other_texts, exclude=statement_positions,
+                        model=model)
+    final = combine_positions(analyst, closed, statement_positions, tr.positions)
+    return final, tr.disagreements, tr.confusion, tr
+
+
+def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[Path]:
+    """Write ``core_answer_positions``, ``core_position_disagreements``, ``core_position_confusion``
+    and, for Pol.is consultations, ``core_statement_votes`` (if ingest did not) and ``out_theme_support``."""
+    from analysis.positions import polis_votes as statement_support
+
+    raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
+    questions = read_table("core_questions", processed_dir)
+    answers = _answers(processed_dir)
+    analyst = load_analyst_positions(raw_dir, cfg)
+    written: list[Path] = []
+    votes = statement_support.load_statement_votes(cfg, raw_dir, processed_dir)
+    stmt_pos = None
+    if votes is not None:
+        if not (processed_dir / "core_statement_votes.csv").exists():
+            written.append(write_table(votes, "core_statement_votes", processed_dir))
+        stmt_pos = statement_support.statement_positions(votes, answers)
+    final, dis, conf, _ = assign_positions(cfg, answers, questions, analyst, statement_positions=stmt_pos)
+    written.append(write_table(final, "core_answer_positions", processed_dir))
+    written.append(write_table(dis, "core_position_disagreements", processed_dir))
+    written.append(write_table(conf, "core_position_confusion", processed_dir))
+    themes = _optional("core_answer_themes", processed_dir)
+    if votes is not None and themes is not None:
+        sup = statement_support.theme_support(votes, themes)
+        written.append(write_table(sup, "out_theme_support", processed_dir))
+    n_src = final["source"].value_counts().to_dict() if len(final) else {}
+    log.info("positions: %d rows %s, %d tick/text disagreements", len(final), n_src, len(dis))
+    return written
+
+
+def propose_for_consultation(cfg: ConsultationConfig, *, processed_dir: Path, n: int = 20) -> pd.DataFrame:
+    """The next ``n`` text answers an analyst should code, over every open question.
+
+    Answers already positioned by a tick or an analyst are excluded; the rest are ranked by
+    :func:`analysis.positions.model.propose_for_coding` per question (uncertainty with diversity) and the
+    batch is split across questions in proportion to their uncoded answers.
+
+    Returns:
+        ``response_id, question_id, target_question_id, text, margin, rank`` (write the chosen
+        positions into ``analyst_positions.csv`` with ``question_id`` = ``target_question_id``).
+    """
+    processed_dir = Path(processed_dir)
+    questions = read_table("core_questions", processed_dir)
+    answers = _answers(processed_dir)
+    final = _optional("core_answer_positions", processed_dir)
+    analyst = final[final["source"] == "analyst"] if final is not None else None
+    closed, other_texts = closed_positions(answers, questions, cfg)
+    tr = text_positions(answers, closed, analyst, cfg, extra_texts=other_texts)
+    done = set()
+    if final is not None:
+        fx = final[final["source"].isin(["closed", "analyst"])]
+        done = set(zip(fx["response_id"], fx["question_id"], strict=True))
+    texts = answers[["response_id", "question_id"]].copy()
+    texts["text"] = text_column(answers)
+    pools = {}
+    for q in cfg.open_questions:
+        t = target_question(cfg, q.id)
+        pool = texts[(texts["question_id"] == q.id) & (texts["text"].str.strip() != "")]
+        pool = pool[[(r, t) not in done for r in pool["response_id"]]]
+        pool = pool[~pool["response_id"].isin(set(closed.loc[closed["question_id"] == t, "response_id"]))]
+        if len(pool):
+            pools[q.id] = pool.assign(target_question_id=t).reset_index(drop=True)
+    total = sum(len(p) for p in pools.values())
+    out = []
+    for qid, pool in sorted(pools.items()):
+        k = max(1, round(n * len(pool) / total)) if total else 0
+        prop = propose_for_coding(tr.models.get(qid), pool, min(k, len(pool)), cfg.settings.seed)
+        out.append(prop)
+    cols = ["response_id", "question_id", "target_question_id", "text", "margin", "rank"]
+    if not out:
+        return pd.DataFrame(columns=cols)
+    df = pd.concat(out, ignore_index=True).sort_values(["margin", "question_id", "rank"], kind="mergesort")
+    df = df.head(n).reset_index(drop=True)
+    df["rank"] = range(1, len(df) + 1)
+    return df[cols]

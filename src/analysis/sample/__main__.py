@@ -1,0 +1,7 @@
+"""``python -m analysis.sample``: write the synthetic sample consultation."""
+
+import sys
+
+from analysis.sample.generate import main
+
+sys.exit(main())
