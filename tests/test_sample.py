@@ -16,8 +16,8 @@ import pypdf
 import pytest
 import yaml
 
-from analysis.config import load_config
 from analysis import sample
+from analysis.config import load_config
 from analysis.sample.compose import strip_macrons
 from analysis.sample.survey import ANALYST_HEADER, LIKERT
 from analysis.sample.text import CAMPAIGN_1

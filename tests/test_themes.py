@@ -8,6 +8,7 @@ import pytest
 import yaml
 from test_themes_helpers import answers, argkp_answers, argkp_codebook, config, polis_texts
 
+from analysis.counts.themes import theme_counts
 from analysis.embeddings import TfidfSvdBackend
 from analysis.errors import ConfigError, InputError
 from analysis.tables import read_table, write_table
@@ -228,7 +229,7 @@ def test_theme_counts_both_modes(dirs):
                        "theme_id": ["rivers"] * 3 + ["tax"] * 2 + ["rivers"] * 5, "score": 0.5, "source": "assigned"})
     resp = pd.DataFrame({"response_id": ans["response_id"],
                          "respondent_type": ["individual"] * 4 + ["organisation"] + ["individual"] * 5})
-    out = themes.theme_counts(at, ans, resp, cfg)
+    out = theme_counts(at, ans, resp, cfg)
     t = out[out["table"] == "theme"].set_index(["count_mode", "category"])
     assert t.loc[("all", "rivers"), "denominator"] == 10 and t.loc[("unique", "rivers"), "denominator"] == 6
     assert t.loc[("unique", "rivers"), "evidence_ids"].count(";") == 7  # all 8 responses behind the 4 units

@@ -21,6 +21,10 @@ RESPONDENT_TYPES = ["individual", "organisation", "unknown"]
 THEME_SOURCES = ["discovered", "assigned", "overridden"]
 POSITION_SOURCES = ["closed", "text_cue", "text_model", "analyst", "votes"]
 COUNT_MODES = ["all", "unique"]
+#: Kinds of personal information redaction replaces (``[EMAIL]`` ...), in the order they are detected.
+REDACTION_KINDS = ["EMAIL", "URL", "CARD", "IRD", "NHI", "PHONE", "ADDRESS", "NAME"]
+#: Where a Pol.is statement's vote tallies came from.
+VOTES_SOURCES = ["votes.csv", "participants-votes.csv", "comments.csv"]
 
 
 def _str(nullable: bool = False, **kw) -> pa.Column:
@@ -126,6 +130,23 @@ ledger = pa.DataFrameSchema(
     name="ledger",
 )
 
+#: Per-statement vote tallies of a Pol.is conversation (written by ingest from the raw export, every run).
+core_statement_votes = pa.DataFrameSchema(
+    {
+        "response_id": _str(),
+        "question_id": _str(),
+        "agrees": pa.Column(int, pa.Check.ge(0)),
+        "disagrees": pa.Column(int, pa.Check.ge(0)),
+        "passes": pa.Column("Int64", pa.Check.ge(0), nullable=True),  # <NA>: unknown (tallies only)
+        "n_voters": pa.Column("Int64", pa.Check.ge(0), nullable=True),
+        "votes_source": _isin(VOTES_SOURCES),
+    },
+    unique=["response_id"],
+    strict=True,
+    coerce=True,
+    name="core_statement_votes",
+)
+
 # --- campaigns + redaction (analysis.campaigns, analysis.redaction) -----------------------------
 core_answers_clean = pa.DataFrameSchema(
     {
@@ -155,6 +176,34 @@ core_campaigns = pa.DataFrameSchema(
     strict=True,
     coerce=True,
     name="core_campaigns",
+)
+
+core_submission_campaigns = pa.DataFrameSchema(
+    {
+        "response_id": _str(),
+        "campaign_id": _str(),  # S01, S02 ...: whole-submission campaigns
+        "size": pa.Column(int, pa.Check.ge(2)),
+    },
+    unique=["response_id"],
+    strict=True,
+    coerce=True,
+    name="core_submission_campaigns",
+)
+
+#: Texts the campaigns stage could not process (expected empty); same columns as ``core_rejects``.
+core_campaign_rejects = pa.DataFrameSchema(core_rejects.columns, strict=True, coerce=True, name="core_campaign_rejects")
+
+core_redaction_log = pa.DataFrameSchema(
+    {
+        "response_id": _str(),
+        "question_id": _str(),
+        "kind": _isin(REDACTION_KINDS),
+        "count": pa.Column(int, pa.Check.ge(1)),
+    },
+    unique=["response_id", "question_id", "kind"],
+    strict=True,
+    coerce=True,
+    name="core_redaction_log",
 )
 
 # --- themes (analysis.themes) --------------------------------------------------------------------
@@ -200,6 +249,55 @@ core_answer_positions = pa.DataFrameSchema(
     strict=True,
     coerce=True,
     name="core_answer_positions",
+)
+
+#: Respondents whose tick and text disagree (text predicted with confidence >= threshold, out of fold).
+core_position_disagreements = pa.DataFrameSchema(
+    {
+        "response_id": _str(),
+        "question_id": _str(),  # the closed question ticked
+        "text_question_id": _str(),  # the open question whose text disagrees
+        "tick_position": _isin(POSITIONS),
+        "text_position": _isin(POSITIONS),
+        "text_confidence": pa.Column(float, pa.Check.in_range(0.0, 1.0)),
+    },
+    unique=["response_id", "question_id", "text_question_id"],
+    strict=True,
+    coerce=True,
+    name="core_position_disagreements",
+)
+
+#: Cross-validated confusion counts of the text model, per question.
+core_position_confusion = pa.DataFrameSchema(
+    {
+        "question_id": _str(),
+        "true_position": _isin(POSITIONS),
+        "predicted_position": _isin(POSITIONS),
+        "n": pa.Column(int, pa.Check.ge(0)),
+    },
+    unique=["question_id", "true_position", "predicted_position"],
+    strict=True,
+    coerce=True,
+    name="core_position_confusion",
+)
+
+#: Pooled vote support of each theme of Pol.is statements.
+out_theme_support = pa.DataFrameSchema(
+    {
+        "question_id": _str(),
+        "theme_id": _str(),
+        "n_statements": pa.Column(int, pa.Check.ge(1)),
+        "agrees": pa.Column(int, pa.Check.ge(0)),
+        "disagrees": pa.Column(int, pa.Check.ge(0)),
+        "passes": pa.Column("Int64", pa.Check.ge(0), nullable=True),
+        "agree_share": pa.Column(float, nullable=True),
+        "ci_low": pa.Column(float, nullable=True),
+        "ci_high": pa.Column(float, nullable=True),
+    },
+    unique=["question_id", "theme_id"],
+    strict=True,
+    coerce=True,
+    name="out_theme_support",
 )
 
 # --- counts (analysis.counts) --------------------------------------------------------------------
@@ -252,21 +350,22 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         core_analyst_tags,
         core_rejects,
         ledger,
+        core_statement_votes,
         core_answers_clean,
         core_campaigns,
+        core_submission_campaigns,
+        core_campaign_rejects,
+        core_redaction_log,
         core_themes,
         core_answer_themes,
         core_answer_positions,
+        core_position_disagreements,
+        core_position_confusion,
+        out_theme_support,
         out_counts,
         out_theme_model,
     ]
 }
-
-
-def register(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
-    """Register an extra table schema (stages with their own tables call this at import)."""
-    SCHEMAS[schema.name] = schema
-    return schema
 
 
 def validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -283,6 +382,8 @@ def validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
         TableSchemaError: Naming the table and what is wrong (missing column, bad dtype, duplicate key).
         KeyError: ``table`` has no schema.
     """
+    if table not in SCHEMAS:
+        raise KeyError(f"no schema is registered for table {table!r}; known tables: {sorted(SCHEMAS)}")
     schema = SCHEMAS[table]
     try:
         out = schema.validate(df.reset_index(drop=True), lazy=True)

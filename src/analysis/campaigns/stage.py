@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis.campaigns.near_duplicates import MinHasher, cluster
 from analysis.campaigns.text import (  # noqa: F401 - re-exported
@@ -42,40 +41,12 @@ from analysis.campaigns.text import (  # noqa: F401 - re-exported
 from analysis.config import CampaignSettings, ConsultationConfig
 from analysis.counts.rules import counting_units
 from analysis.redaction.redact import redact_answers
-from analysis.schemas import register
 from analysis.tables import read_table, write_table
 
 logger = logging.getLogger(__name__)
 
 SUBMISSION_SCOPE = "_submission"
 
-core_submission_campaigns = register(
-    pa.DataFrameSchema(
-        {
-            "response_id": pa.Column(str),
-            "campaign_id": pa.Column(str),  # S01, S02 ...: whole-submission campaigns
-            "size": pa.Column(int, pa.Check.ge(2)),
-        },
-        unique=["response_id"],
-        strict=True,
-        coerce=True,
-        name="core_submission_campaigns",
-    )
-)
-campaign_rejects = register(
-    pa.DataFrameSchema(
-        {
-            "file": pa.Column(str),
-            "row": pa.Column("Int64", nullable=True),
-            "column": pa.Column(str, nullable=True),
-            "reason": pa.Column(str),
-            "raw": pa.Column(str, nullable=True),
-        },
-        strict=True,
-        coerce=True,
-        name="core_campaign_rejects",
-    )
-)
 
 # --- detection ----------------------------------------------------------------------------------
 

@@ -34,24 +34,6 @@ log = logging.getLogger(__name__)
 
 EXACT_SOURCES = ("closed", "analyst", "votes")
 
-#: Cross-validated confusion counts of the text model, per question (written by :mod:`analysis.positions`).
-core_position_confusion = schemas.register(
-    schemas.pa.DataFrameSchema(
-        {
-            "question_id": schemas._str(),
-            "true_position": schemas._isin(schemas.POSITIONS),
-            "predicted_position": schemas._isin(schemas.POSITIONS),
-            "n": schemas.pa.Column(int, schemas.pa.Check.ge(0)),
-        },
-        unique=["question_id", "true_position", "predicted_position"],
-        strict=True,
-        coerce=True,
-        name="core_position_confusion",
-    )
-)
-
-#: Position counts in ``out_counts`` format (a separate file so other stages' counts are not overwritten).
-out_position_counts = schemas.register(schemas.out_counts.set_name("out_position_counts"))
 
 
 def _codes(values: Sequence[str], classes: Sequence[str]) -> np.ndarray:

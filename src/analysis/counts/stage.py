@@ -4,8 +4,8 @@ Tables (the ``table`` column):
 
 - ``responses``: responses by channel (group) and respondent type (category); ``question_id`` is ``*``.
 - ``campaign``: per open question, campaign copies vs other answers (category ``campaign:<id>`` / ``unique``).
-- theme and position tables from :func:`analysis.themes.stage.theme_counts` and
-  :func:`analysis.positions.stage.position_counts`.
+- theme tables from :func:`analysis.counts.themes.theme_counts` and position tables from
+  :func:`analysis.counts.prevalence.position_counts`.
 
 Everything is computed in both count modes (``all`` responses and ``unique`` submissions); the report
 shows ``settings.count_mode`` first and the other beside it.
@@ -19,7 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.config import ConsultationConfig
+from analysis.counts.prevalence import position_counts
 from analysis.counts.rules import count_categories, counting_units
+from analysis.counts.themes import theme_counts
 from analysis.tables import read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -82,12 +84,8 @@ def build_counts(cfg: ConsultationConfig, processed_dir: Path) -> pd.DataFrame:
     min_cell = cfg.settings.min_cell
     frames = [response_counts(responses, answers_clean, min_cell), campaign_counts(answers_clean, min_cell)]
     if answer_themes is not None:
-        from analysis.themes.stage import theme_counts
-
         frames.append(theme_counts(answer_themes, answers_clean, responses, cfg))
     if answer_positions is not None:
-        from analysis.positions.stage import position_counts
-
         confusion = _optional("core_position_confusion", processed_dir)
         frames.append(position_counts(answer_positions, answers_clean, responses, answer_themes, cfg, confusion=confusion))
     frames = [f for f in frames if f is not None and len(f)]

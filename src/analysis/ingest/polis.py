@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis import schemas
 from analysis.errors import InputError
@@ -39,25 +38,7 @@ log = logging.getLogger(__name__)
 
 READER = "polis"
 COMMENT_COLUMNS = ("comment-id", "moderated", "comment-body")
-VOTES_SOURCES = ["votes.csv", "participants-votes.csv", "comments.csv"]
 
-core_statement_votes = schemas.register(
-    pa.DataFrameSchema(
-        {
-            "response_id": schemas._str(),
-            "question_id": schemas._str(),
-            "agrees": pa.Column(int, pa.Check.ge(0)),
-            "disagrees": pa.Column(int, pa.Check.ge(0)),
-            "passes": pa.Column("Int64", pa.Check.ge(0), nullable=True),  # <NA>: unknown (tallies only)
-            "n_voters": pa.Column("Int64", pa.Check.ge(0), nullable=True),
-            "votes_source": schemas._isin(VOTES_SOURCES),
-        },
-        unique=["response_id"],
-        strict=True,
-        coerce=True,
-        name="core_statement_votes",
-    )
-)
 
 
 def _read_csv(path: Path, label: str) -> pd.DataFrame:

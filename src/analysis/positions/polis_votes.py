@@ -20,33 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis import schemas
 from analysis.config import ConsultationConfig
 from analysis.counts.rules import wilson_interval
-from analysis.ingest.polis import core_statement_votes, read_polis  # noqa: F401  (registers the schema)
+from analysis.ingest.polis import read_polis
 from analysis.tables import read_table
-
-out_theme_support = schemas.register(
-    pa.DataFrameSchema(
-        {
-            "question_id": schemas._str(),
-            "theme_id": schemas._str(),
-            "n_statements": pa.Column(int, pa.Check.ge(1)),
-            "agrees": pa.Column(int, pa.Check.ge(0)),
-            "disagrees": pa.Column(int, pa.Check.ge(0)),
-            "passes": pa.Column("Int64", pa.Check.ge(0), nullable=True),
-            "agree_share": pa.Column(float, nullable=True),
-            "ci_low": pa.Column(float, nullable=True),
-            "ci_high": pa.Column(float, nullable=True),
-        },
-        unique=["question_id", "theme_id"],
-        strict=True,
-        coerce=True,
-        name="out_theme_support",
-    )
-)
 
 
 def load_statement_votes(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path) -> pd.DataFrame | None:
@@ -111,5 +90,5 @@ def theme_support(votes: pd.DataFrame, answer_themes: pd.DataFrame) -> pd.DataFr
         lo, hi = wilson_interval(a, n)
         rows.append(dict(question_id=qid, theme_id=tid, n_statements=len(sub), agrees=a, disagrees=d,
                          passes=passes, agree_share=(a / n) if n else np.nan, ci_low=lo, ci_high=hi))
-    out = pd.DataFrame(rows, columns=list(out_theme_support.columns))
+    out = pd.DataFrame(rows, columns=list(schemas.out_theme_support.columns))
     return schemas.validate(out, "out_theme_support")

@@ -26,11 +26,9 @@ import logging
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis import schemas
 from analysis.config import ConsultationConfig
-from analysis.counts.prevalence import core_position_confusion, position_counts  # noqa: F401  (re-exported)
 from analysis.errors import ConfigError, InputError
 from analysis.positions.model import StanceModel, propose_for_coding
 from analysis.positions.text_stance import POS_COLS, target_question, text_column, text_positions
@@ -41,23 +39,6 @@ log = logging.getLogger(__name__)
 SIDE_POSITIONS = ("support", "oppose")
 ANALYST_FILE = "analyst_positions.csv"
 
-#: Respondents whose tick and text disagree (text predicted with confidence >= threshold, out of fold).
-core_position_disagreements = schemas.register(
-    pa.DataFrameSchema(
-        {
-            "response_id": schemas._str(),
-            "question_id": schemas._str(),  # the closed question ticked
-            "text_question_id": schemas._str(),  # the open question whose text disagrees
-            "tick_position": schemas._isin(schemas.POSITIONS),
-            "text_position": schemas._isin(schemas.POSITIONS),
-            "text_confidence": pa.Column(float, pa.Check.in_range(0.0, 1.0)),
-        },
-        unique=["response_id", "question_id", "text_question_id"],
-        strict=True,
-        coerce=True,
-        name="core_position_disagreements",
-    )
-)
 
 
 def _norm(label: str) -> str:

@@ -24,34 +24,19 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis.errors import AnalysisError
 from analysis.redaction import patterns as pp
-from analysis.schemas import register
+from analysis.schemas import REDACTION_KINDS
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("EMAIL", "URL", "CARD", "IRD", "NHI", "PHONE", "ADDRESS", "NAME")
+KINDS = tuple(REDACTION_KINDS)
 #: Kinds the publication guard looks for (those detectable without knowing the respondent).
 GUARD_KINDS = ("EMAIL", "PHONE", "IRD", "NHI", "CARD")
 TEXT_SUFFIXES = {".md", ".html", ".htm", ".csv", ".svg", ".txt", ".json", ".tsv", ".xml", ".yml", ".yaml"}
 SKIP_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf", ".zip"}
 
-core_redaction_log = register(
-    pa.DataFrameSchema(
-        {
-            "response_id": pa.Column(str),
-            "question_id": pa.Column(str),
-            "kind": pa.Column(str, pa.Check.isin(list(KINDS))),
-            "count": pa.Column(int, pa.Check.ge(1)),
-        },
-        unique=["response_id", "question_id", "kind"],
-        strict=True,
-        coerce=True,
-        name="core_redaction_log",
-    )
-)
 
 
 class PublicationGuardError(AnalysisError):

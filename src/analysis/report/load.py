@@ -19,7 +19,6 @@ import pandas as pd
 
 from analysis.config import ConsultationConfig
 from analysis.counts.rules import count_categories, counting_units
-from analysis.positions import polis_votes as statement_support  # noqa: F401  (registers core_statement_votes, out_theme_support)
 from analysis.schemas import POSITIONS
 from analysis.tables import read_table
 

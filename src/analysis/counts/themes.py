@@ -1,0 +1,41 @@
+"""Theme counts: themes per open question and theme x respondent type, in both count modes."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.config import ConsultationConfig
+from analysis.counts.rules import count_categories, counting_units
+
+
+def theme_counts(answer_themes: pd.DataFrame, answers_clean: pd.DataFrame, responses: pd.DataFrame,
+                 cfg: ConsultationConfig) -> pd.DataFrame:
+    """Counts of themes per question and theme x respondent type, in both count modes.
+
+    Denominator: every answer to the question (``other`` and ``_untranslated`` included, so shares of
+    the shown categories add up with them). Evidence ids list the responses behind each count.
+
+    Returns:
+        ``out_counts`` rows for tables ``theme`` and ``theme_respondent_type``.
+    """
+    open_ids = {q.id for q in cfg.open_questions}
+    ans = answers_clean[answers_clean["question_id"].isin(open_ids)]
+    at = answer_themes[answer_themes["question_id"].isin(open_ids)]
+    rtype = responses[["response_id", "respondent_type"]]
+    frames = []
+    for mode in ("all", "unique"):
+        units = counting_units(ans, mode)
+        for qid, g in at.groupby("question_id", sort=True):
+            cats = sorted(g["theme_id"].astype(str).unique())
+            frames.append(count_categories(g, units, table="theme", category_col="theme_id", categories=cats,
+                                           mode=mode, min_cell=cfg.settings.min_cell))
+            lab = g.merge(rtype, on="response_id", how="left").fillna({"respondent_type": "unknown"})
+            den = units[units["question_id"] == qid].merge(rtype, on="response_id", how="left")
+            den = den.fillna({"respondent_type": "unknown"})
+            frames.append(count_categories(lab, units, table="theme_respondent_type", category_col="theme_id",
+                                           group_col="respondent_type", categories=cats, mode=mode,
+                                           min_cell=cfg.settings.min_cell, denominator_units=den))
+    if not frames:
+        return count_categories(at.assign(theme_id=at["theme_id"]), counting_units(ans, "all"), table="theme",
+                                category_col="theme_id", mode="all")
+    return pd.concat(frames, ignore_index=True)
