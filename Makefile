@@ -14,7 +14,10 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # torch is pinned at install time only (constraints.txt: the CPU wheel); GPU users: see README.
+# The accessibility tests drive Debian's chromium (no browser download): installed here when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 install: $(BIN)/python
+	command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 	$(BIN)/pip install --quiet -c constraints.txt torch
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 
@@ -25,9 +28,10 @@ test:
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks
 
+# The .ipynb files are the source (edit them in Jupyter); this re-executes them in place for the sample.
+# `python scripts/run_notebooks.py --check` runs them twice and fails if the second run changes a byte.
 notebooks:
-	$(BIN)/python scripts/build_notebooks.py
-	$(BIN)/python scripts/run_notebooks.py
+	$(BIN)/analysis notebooks --in-place
 
 lint:
 	$(BIN)/ruff check src tests benchmarks scripts

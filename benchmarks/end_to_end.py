@@ -62,7 +62,7 @@ class PeakRSS:
 
 def generate(raw: Path, n: int, seed: int) -> None:
     """Write a survey-only consultation of ``n`` responses under ``raw``."""
-    from analysis import sample
+    from analysis.sample import generate as sample
     from analysis.sample.survey import generate_survey
 
     raw.mkdir(parents=True, exist_ok=True)
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated {args.n:,} responses in {time.perf_counter() - t0:.1f}s under {work}")
 
     from analysis import pipeline
-    from analysis.redaction.redact import guard
+    from analysis.redaction import guard
 
     total = 0.0
     print(f"{'stage':<10} {'wall s':>8} {'peak MB':>9}")

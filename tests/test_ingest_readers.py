@@ -50,6 +50,7 @@ CS_SOURCE = {
     "respondent_type_map": {"As an individual": "individual", "On behalf of an organisation": "organisation"},
     "organisation_column": "What is the name of your organisation?",
     "sector_column": "Which sector is your organisation in?", "consent_column": "May we publish your response?",
+    "consent_map": {"Yes": "publish_named", "No": "do_not_publish"},
     "name_column": "What is your name?", "email_column": "What is your email address?",
     "columns": {"q1": Q1, "q1_why": Q1_WHY, "q2": Q2, "q3": Q3},
     "analyst_tag_columns": {"Tags": "", "1a. Please explain your answer - Tags": "q1_why"},
@@ -68,8 +69,8 @@ def test_citizen_space_export(name: str) -> None:
     assert first["source_row"] == 2  # header is row 1
     assert first["submitted_at"] == pd.Timestamp("2024-03-01 09:00")  # dd/mm/yyyy in CSV, datetime cell in XLSX
     assert first["respondent_type"] == "organisation" and first["organisation"] == "Civic Group 0"
-    assert first["publish_consent"] is False or first["publish_consent"] == False  # noqa: E712 - "No" in row 1
-    assert resp["publish_consent"].sum() == 15
+    assert first["consent"] == "do_not_publish"  # "No" in row 1
+    assert (resp["consent"] == "publish_named").sum() == 15 and (resp["consent"] == "do_not_publish").sum() == 5
     assert (resp["respondent_type"] == "organisation").sum() == 4
     # open text kept verbatim, language guessed; closed answers validated and canonical
     why = ans[ans["question_id"] == "q1_why"].set_index("response_id")["answer"]
@@ -111,11 +112,12 @@ def test_surveymonkey_two_header_rows_csv_and_merged_xlsx() -> None:
 
 
 def test_surveymonkey_sub_answer_column_names() -> None:
-    from analysis.ingest.platforms import LAYOUTS
+    from analysis.ingest.formats import FORMATS
     from analysis.ingest.tabular import read_table as read_raw
 
-    rows, header = LAYOUTS["surveymonkey"]
-    t = read_raw(FIX / "surveymonkey.csv", "surveymonkey.csv", reader="surveymonkey", header_rows=rows, header=header)
+    sm = FORMATS["surveymonkey"]
+    t = read_raw(FIX / "surveymonkey.csv", "surveymonkey.csv", reader="surveymonkey", header_rows=sm.header_rows,
+                 header=sm.header)
     assert Q1 in t.columns and Q1_WHY in t.columns  # "Response" / "Open-Ended Response" collapse
     assert f"{Q2} | Weekend polling days" in t.columns and f"{Q2} | Other (please specify)" in t.columns
     assert t.rows[0][0] == 3  # two header rows: first data row is spreadsheet row 3
@@ -159,7 +161,7 @@ def test_regulations_gov_bulk_download() -> None:
     assert any("withdrawn" in r for r in reasons)
     assert any(r.startswith(WARNING_PREFIX) and "attachment" in r for r in reasons)
     r0 = resp.set_index("response_id").loc["regulations_gov:EPA-HQ-OAR-2024-0001-0002"]
-    assert r0["respondent_type"] == "individual" and r0["respondent_name"] == "Pat0 Lee0" and r0["publish_consent"]
+    assert r0["respondent_type"] == "individual" and r0["respondent_name"] == "Pat0 Lee0" and r0["consent"] == "publish_named"
     r1 = resp.set_index("response_id").loc["regulations_gov:EPA-HQ-OAR-2024-0001-0003"]
     assert r1["respondent_type"] == "organisation" and r1["organisation"] == "Trade Association 1"
     assert r1["sector"] == "Trade Association"
@@ -183,9 +185,12 @@ def test_folder_of_submissions() -> None:
     assert by_file["submissions/008-empty.txt"].startswith("empty document")
     text = ans.set_index("response_id")["answer"]
     eml = text[rid["001-aroha.eml"]]
-    assert eml.startswith("Kia ora,") and "[Attachment: submission.docx]" in eml and "Fines | Oppose" in eml
-    assert "[Attachment: appendix.pdf]" in eml
-    assert any("signed-scan.pdf" in r and "no text layer" in r for r in rejects["reason"])
+    assert eml.startswith("Kia ora,") and "[Attachment 1 (.docx)]" in eml and "Fines | Oppose" in eml
+    assert "[Attachment 2 (.pdf)]" in eml
+    # attachment file names are personal information: in no text and no reason (both may be published), only raw
+    assert "submission.docx" not in eml and "appendix.pdf" not in eml
+    scan = rejects[rejects["reason"].str.contains("no text layer") & rejects["file"].str.endswith(".eml")]
+    assert len(scan) == 1 and scan["raw"].iloc[0] == "signed-scan.pdf" and "signed-scan" not in scan["reason"].iloc[0]
     r = resp.set_index("response_id")
     assert r.loc[rid["001-aroha.eml"], "respondent_email"] == "aroha@example.org"
     assert r.loc[rid["001-aroha.eml"], "respondent_name"] == "Aroha Smith"

@@ -9,7 +9,13 @@ import pytest
 
 from analysis.errors import InputError
 from analysis.ingest.dates import parse_datetimes
-from analysis.ingest.language import LanguageGuesser, default_guesser, guess_languages, word_count
+from analysis.ingest.language import (
+    LanguageGuesser,
+    default_guesser,
+    guess_languages,
+    language_code,
+    word_count,
+)
 from analysis.ingest.tabular import dedupe_columns
 from analysis.ingest.text import decode_bytes
 
@@ -77,3 +83,25 @@ def test_decode_bytes_rejects_binary() -> None:
 
 def test_dedupe_columns() -> None:
     assert dedupe_columns(["Q", "Q", "", "q", "Q (2)"], "f.csv") == ["Q", "Q (3)", "column 3", "q (4)", "Q (2)"]
+
+
+def test_language_guesses_among_all_lingua_languages() -> None:
+    """Italian was read as Spanish, Dutch and Swedish as German, Finnish and Croatian as Tagalog (12-language list)."""
+    texts = [
+        "Ritengo che questa proposta sia molto importante per il futuro dei cittadini europei.",
+        "Ik vind dat dit voorstel heel belangrijk is voor de toekomst van Europa.",
+        "Jag tycker att detta förslag är mycket viktigt för Europas framtid.",
+        "Mielestäni tämä ehdotus on erittäin tärkeä Euroopan tulevaisuudelle.",
+        "Smatram da je ovaj prijedlog vrlo važan za budućnost Europe, ali pravila moraju biti jednostavna.",
+        "Uważam, że ta propozycja jest bardzo ważna dla przyszłości Europy i jej obywateli.",
+    ]
+    assert guess_languages(texts) == ["it", "nl", "sv", "fi", "hr", "pl"]
+
+
+@pytest.mark.parametrize(("value", "code"), [
+    ("IT", "it"), ("ita", "it"), ("Italian", "it"), ("italiano", "it"), ("en-GB", "en"), ("pt_BR", "pt"),
+    ("English (EN)", "en"), ("Nederlands", "nl"), ("Te reo Māori", "mi"), ("ger", "de"), ("Bokmål", "nb"),
+    ("Maltese", "mt"), ("Other", None), ("xx", None), ("", None), (None, None), ("EN / FR", None),
+])
+def test_language_code_reads_codes_and_names(value: str | None, code: str | None) -> None:
+    assert language_code(value) == code

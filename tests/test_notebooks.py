@@ -2,7 +2,7 @@
 produces must fail. Runs nbval on a temp copy of the review notebook, once as committed (passes) and once with
 one stored number altered (fails).
 
-Needs the sample's processed tables (``make results`` writes them; CI runs it before the tests).
+Needs the sample's processed tables: the ``sample_results`` fixture produces them when ``make results`` has not.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis import paths
-
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "06_review.ipynb"
-NEEDS = paths.processed_dir("sample") / "core_answer_themes.csv"
 
-pytestmark = pytest.mark.skipif(not NEEDS.exists(), reason="run `make results` first: needs the sample's tables")
+pytestmark = pytest.mark.usefixtures("sample_results")
 
 
 def _nbval(nb: Path) -> subprocess.CompletedProcess:

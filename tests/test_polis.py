@@ -10,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.config import load_config
+from analysis import ingest
+from analysis.config import load_config, parse_config
 from analysis.counts.rules import wilson_interval
-from analysis.errors import InputError
-from analysis.ingest.polis import read_polis
+from analysis.errors import ConfigError, InputError
+from analysis.ingest.polis import polis_question_id, read_polis
 from analysis.positions import stage as positions
 from analysis.positions.polis_votes import statement_positions, theme_support
 from analysis.tables import read_table, write_table
@@ -132,8 +133,13 @@ def test_positions_run_on_a_polis_consultation(tmp_path):
     themes = pd.DataFrame({"response_id": tables["core_answers"]["response_id"].iloc[:6], "question_id": "statements",
                            "theme_id": ["a", "a", "a", "b", "b", "b"], "score": 1.0, "source": "assigned"})
     write_table(themes, "core_answer_themes", proc)
+    # the votes table is ingest's: without it positions refuses rather than re-reading the raw export
+    with pytest.raises(FileNotFoundError, match="core_statement_votes"):
+        positions.run(cfg, raw_dir=raw, processed_dir=proc)
+    write_table(tables["core_statement_votes"], "core_statement_votes", proc)
     written = {p.name for p in positions.run(cfg, raw_dir=raw, processed_dir=proc)}
-    assert {"core_statement_votes.csv", "core_answer_positions.csv", "out_theme_support.csv"} <= written
+    assert {"core_answer_positions.csv", "out_theme_support.csv"} <= written
+    assert "core_statement_votes.csv" not in written
     final = read_table("core_answer_positions", proc)
     assert len(final) == 20 and set(final["source"]) == {"votes"}
     sv = read_table("core_statement_votes", proc).set_index("response_id")
@@ -159,3 +165,36 @@ def test_bundled_example_config_and_provenance():
         assert hashlib.sha256((EXAMPLE / "conversation" / name).read_bytes()).hexdigest() == digest
     tables, rejects = read_polis(EXAMPLE / "conversation")
     assert len(tables["core_answers"]) == 154 and len(rejects) == 162
+
+
+def _polis_config(qids: tuple[str, ...] = ("statements",), **source) -> dict:
+    return {"id": "p", "title": "P", "sources": [{"file": "conversation", "format": "polis", **source}],
+            "questions": [{"id": q, "text": q, "kind": "open"} for q in qids]}
+
+
+def test_polis_question_id_is_the_sources_or_the_only_open_question():
+    cfg = parse_config(_polis_config())
+    assert polis_question_id(cfg, cfg.sources[0]) == "statements"
+    cfg = parse_config(_polis_config(("statements", "other")))
+    with pytest.raises(ConfigError, match="conversation: a 'polis' source needs question_id"):
+        polis_question_id(cfg, cfg.sources[0])
+    cfg = parse_config(_polis_config(("statements", "other"), question_id="other"))
+    assert polis_question_id(cfg, cfg.sources[0]) == "other"
+
+
+def test_ingest_writes_statement_votes_and_drops_them_when_the_polis_source_goes(tmp_path):
+    raw, proc = tmp_path / "raw", tmp_path / "proc"
+    shutil.copytree(FIX, raw / "conversation")
+    written = {p.name for p in ingest.run(parse_config(_polis_config()), raw_dir=raw, processed_dir=proc)}
+    assert "core_statement_votes.csv" in written
+    sv = read_table("core_statement_votes", proc).set_index("response_id")
+    exp = _expected_from_votes_csv().reindex(sv.index, fill_value=0)
+    assert sv["agrees"].tolist() == exp["agrees"].astype(int).tolist() and sv["agrees"].sum() > 0
+    assert set(sv.index) == set(read_table("core_answers", proc)["response_id"])
+    (raw / "export.csv").write_text("id,Why?\nR1,Because rivers matter.\n", encoding="utf-8")
+    cfg = parse_config({"id": "p", "title": "P", "questions": [{"id": "why", "text": "Why?", "kind": "open"}],
+                        "sources": [{"file": "export.csv", "format": "generic", "id_column": "id",
+                                     "columns": {"why": "Why?"}}]})
+    written = {p.name for p in ingest.run(cfg, raw_dir=raw, processed_dir=proc)}
+    assert "core_statement_votes.csv" not in written and not (proc / "core_statement_votes.csv").exists()
+    assert positions.run(cfg, raw_dir=raw, processed_dir=proc)  # no Pol.is source: no votes table needed

@@ -148,7 +148,7 @@ def _argkp_consultation(tmp_path: Path):
                            personal_addition=None)
     responses = pd.DataFrame(dict(response_id=resp, source_file="x.csv", source_row=np.arange(2, len(resp) + 2),
                                   channel="online_survey", submitted_at=pd.NaT, respondent_type="individual",
-                                  sector=None, organisation=None, publish_consent=True, respondent_name=None,
+                                  sector=None, organisation=None, consent="publish_anonymous", respondent_name=None,
                                   respondent_email=None))
     proc = tmp_path / "processed"
     write_table(_questions(cfg), "core_questions", proc)

@@ -10,6 +10,7 @@ import pytest
 
 from analysis import schemas
 from analysis.report import quotes
+from analysis.report.publishable import attribution
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "results"))
 import results_frames as rf  # noqa: E402
@@ -42,8 +43,13 @@ def test_every_quote_is_verbatim_and_short(frames, selected):
         assert row.display.count("\u201c") == 1 and row.display.count("\u201d") == 1
         inner = row.display.split("\u201c", 1)[1].rsplit("\u201d", 1)[0]
         assert "\u2026" not in inner  # ellipses stay outside the quotation marks
-    # every theme with answers gets quotes, at most 3, ranks 1..k
-    assert set(selected["theme_id"]) == set(frames["core_answer_themes"]["theme_id"])
+    # every theme with answers of consenting respondents gets quotes, at most 3, ranks 1..k; kp_4_8 is raised only
+    # by r015, who chose do_not_publish: no quote
+    consent = frames["core_responses"].set_index("response_id")["consent"]
+    at = frames["core_answer_themes"]
+    quotable = at[at["response_id"].map(consent).isin(["publish_named", "publish_anonymous"])]
+    assert set(selected["theme_id"]) == set(quotable["theme_id"]) == set(at["theme_id"]) - {"kp_4_8"}
+    assert not selected["response_id"].map(consent).eq("do_not_publish").any()
     assert selected.groupby("theme_id")["rank"].apply(lambda r: list(r) == list(range(1, len(r) + 1))).all()
 
 
@@ -51,7 +57,7 @@ def test_never_publishes_names_emails_raw_answers_or_unconsented_organisations(f
     blob = selected.to_csv()
     for secret in [*rf.SECRET_NAMES, *rf.SECRET_EMAILS, rf.SECRET_ORG]:
         assert secret not in blob
-    assert rf.PUBLIC_ORG in blob  # r000 consented to publication
+    assert rf.PUBLIC_ORG in blob  # r000 chose publish_named
     assert set(selected["attribution"]) <= {"An individual", "An organisation (education)",
                                             f"{rf.PUBLIC_ORG} (education)"}
 
@@ -67,7 +73,7 @@ def test_redaction_token_avoided_when_an_alternative_exists(frames, selected):
                              campaign_id=None, is_campaign_copy=False, personal_addition=None)])
     th = pd.DataFrame([dict(response_id="x1", question_id="q", theme_id="t", score=0.9)])
     resp = pd.DataFrame([dict(response_id="x1", respondent_type="individual", sector=None, organisation=None,
-                              publish_consent=False)])
+                              consent="publish_anonymous")])
     q = quotes.select_quotes(ans, th, None, resp, seed=1)
     assert q["quote"].tolist() == ["Write to [EMAIL]."] and bool(q["has_redaction"].iloc[0])
     assert q["position"].isna().all()
@@ -99,7 +105,7 @@ def test_near_duplicates_are_not_quoted_twice():
     th = pd.DataFrame([dict(response_id=f"d{i}", question_id="q", theme_id="cost", score=0.9 - 0.01 * i)
                        for i in range(3)])
     resp = pd.DataFrame([dict(response_id=f"d{i}", respondent_type="individual", sector=None, organisation=None,
-                              publish_consent=False) for i in range(3)])
+                              consent="publish_anonymous") for i in range(3)])
     q = quotes.select_quotes(ans, th, None, resp, seed=3, per_theme=3)
     assert q["response_id"].tolist() == ["d0", "d2"]
     assert quotes.jaccard(quotes.shingles(texts[0]), quotes.shingles(texts[1])) >= 0.5
@@ -139,11 +145,13 @@ def test_quotes_spread_across_positions_and_are_seeded(frames):
 
 
 def test_attribution_rules():
-    assert quotes.attribution("individual", "health", "Jane Doe Ltd", True) == "An individual"
-    assert quotes.attribution("organisation", "health", "Clinic Trust", False) == "An organisation (health)"
-    assert quotes.attribution("organisation", None, "Clinic Trust", True) == "Clinic Trust"
-    assert quotes.attribution("organisation", None, None, True) == "An organisation"
-    assert quotes.attribution("unknown") == "A respondent"
+    assert attribution("individual", "health", "Jane Doe Ltd", "publish_named") == "An individual"
+    assert attribution("organisation", "health", "Clinic Trust", "publish_anonymous") == "An organisation (health)"
+    assert attribution("organisation", "health", "Clinic Trust", "do_not_publish") == "An organisation (health)"
+    assert attribution("organisation", None, "Clinic Trust", "publish_named") == "Clinic Trust"
+    assert attribution("organisation", None, "Clinic Trust", True) == "An organisation"  # only the enum names
+    assert attribution("organisation", None, None, "publish_named") == "An organisation"
+    assert attribution("unknown") == "A respondent"
 
 
 def test_no_themes_gives_empty_frame(frames):

@@ -11,20 +11,20 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis import schemas, tables
+from analysis import tables
 from analysis.config import parse_config
 from analysis.report import build as report
-from analysis.report.load import derive_counts
+from analysis.report.load import MissingCountsError
+from analysis.report.tables import INTERNAL_WORKBOOK
 from analysis.report.workbook import neutralise, write_workbook
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "results"))
 import results_frames as rf  # noqa: E402
 
 
-def _write(frames: dict[str, pd.DataFrame], folder: Path) -> Path:
-    for name, df in frames.items():
-        tables.write_table(df, name, folder)
-    return folder
+def _write(frames: dict[str, pd.DataFrame], folder: Path, cfg) -> Path:
+    """The frames as processed tables plus the ``out_counts`` the real counts stage computes from them."""
+    return rf.write_processed(frames, folder, cfg)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -34,8 +34,8 @@ def _files(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("report")
-    proc = _write(rf.build_frames(), root / "processed")
     cfg = parse_config(rf.config_dict())
+    proc = _write(rf.build_frames(), root / "processed", cfg)
     a = report.build_report(cfg, proc, root / "a")
     report.build_report(cfg, proc, root / "b")
     return {"root": root, "a": root / "a", "b": root / "b", "written": a, "cfg": cfg}
@@ -91,8 +91,9 @@ def test_summary_sections_and_numbers(built):
     assert "Some respondents (8 of 80, 10%; 95% CI 5%\u201319%) were unsure." in md
     for word, k, n in re.findall(r"- (\w[\w ]*?) respondents \((\d+) of (\d+),", md):
         assert report.quantifier(int(k) / int(n)).lower() == word.lower()
-    # suppressed cells are shown as such (organisations unsure on q1: 2 people)
-    assert "| Organisations (n = 16) | 7 (44%) | 7 (44%) | 0 (0%) | <5 | 0 (0%) |" in md
+    # suppressed cells are shown as such (organisations unsure on q1: 2 people); the row total (16) would give
+    # them away, so the next-smallest cell (neutral: 0) is suppressed too and "<5" stays true of both
+    assert "| Organisations (n = 16) | 7 (44%) | 7 (44%) | <5 | <5 | 0 (0%) |" in md
     # themes with quotes; the methods appendix reports ledger, quantifier table, and the accuracy check
     assert "raised \u201cSchool uniforms are expensive\u201d" in md
     assert "  > \u201cschool uniforms are an expense that many families can't afford." in md
@@ -129,17 +130,28 @@ def test_html_is_self_contained_and_accessible(built):
 
 def test_workbook_and_csv_tables(built):
     wb = openpyxl.load_workbook(built["a"] / "tables.xlsx")
-    assert {"counts_position", "counts_theme", "coded_answers", "quotes", "campaigns", "ledger",
-            "rejects"} <= set(wb.sheetnames)
-    header = [c.value for c in wb["coded_answers"][1]]
-    assert "answer" not in header and "respondent_name" not in header and "text_redacted" in header
-    orgs = {r[header.index("organisation")] for r in wb["coded_answers"].iter_rows(min_row=2, values_only=True)}
-    assert orgs == {None, rf.PUBLIC_ORG}
+    assert {"counts_position", "counts_theme", "quotes", "campaigns", "ledger", "rejects"} <= set(wb.sheetnames)
+    assert "coded_answers" not in wb.sheetnames  # every answer's full text is internal (below)
+    header = [c.value for c in wb["quotes"][1]]
+    assert "answer" not in header and "respondent_name" not in header and "quote" in header
+    who = {r[header.index("attribution")] for r in wb["quotes"].iter_rows(min_row=2, values_only=True)}
+    assert who == {"An individual", "An organisation (education)", f"{rf.PUBLIC_ORG} (education)"}
+    # the analysts' full-text workbook sits in the processed folder and holds every answer, whatever its consent
+    internal = built["root"] / "processed" / INTERNAL_WORKBOOK
+    assert internal in built["written"] and internal.name.startswith("INTERNAL_")
+    ws = openpyxl.load_workbook(internal)["coded_answers"]
+    header = [c.value for c in ws[1]]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 80 * 2 + 12 and "text_redacted" in header and "answer" not in header
+    assert {r[header.index("consent")] for r in rows} == {"publish_named", "publish_anonymous", "do_not_publish"}
+    assert {r[header.index("organisation")] for r in rows} == {None, rf.PUBLIC_ORG, rf.SECRET_ORG}
     rej = [c.value for c in wb["rejects"][1]]
     assert "raw" not in rej and "raw_chars" in rej
     csv = pd.read_csv(built["a"] / "tables" / "theme.csv")
     assert "evidence_ids" not in csv.columns and "category_label" in csv.columns
-    assert csv["n"].isna().sum() == 2 and csv["suppressed"].sum() == 2
+    # both count modes, as the counts stage wrote them: kp_4_0 (3 answers) and kp_4_8 (1) suppressed in each
+    assert csv.groupby("count_mode")["suppressed"].sum().to_dict() == {"all": 2, "unique": 2}
+    assert csv["n"].isna().sum() == 4
 
 
 # --- safety of the workbook ---------------------------------------------------------------------
@@ -160,7 +172,7 @@ def _small(n: int, position: str = "support") -> dict[str, pd.DataFrame]:
     ids = [f"s{i}" for i in range(n)]
     resp = pd.DataFrame(dict(response_id=ids, source_file="x.csv", source_row=range(2, n + 2), channel="online_survey",
                              submitted_at=None, respondent_type="individual", sector=None, organisation=None,
-                             publish_consent=False, respondent_name="Zed Person", respondent_email="z@example.org"))
+                             consent="do_not_publish", respondent_name="Zed Person", respondent_email="z@example.org"))
     ans = pd.DataFrame(dict(response_id=ids, question_id="q1", answer="Yes", language="en", text_redacted="Yes",
                             campaign_id=None, is_campaign_copy=False, personal_addition=None))
     pos = pd.DataFrame(dict(response_id=ids, question_id="q1", position=position, confidence=1.0, source="closed"))
@@ -176,7 +188,7 @@ def _closed_cfg(**kw):
 
 
 def test_closed_only_all_on_one_side_and_missing_stages(tmp_path):
-    proc = _write(_small(12), tmp_path / "p")
+    proc = _write(_small(12), tmp_path / "p", _closed_cfg())
     out = report.build_report(_closed_cfg(), proc, tmp_path / "r")
     md = (tmp_path / "r" / "summary.md").read_text()
     assert "All respondents (12 of 12, 100%; 95% CI 76%\u2013100%) supported the proposal." in md
@@ -189,14 +201,14 @@ def test_closed_only_all_on_one_side_and_missing_stages(tmp_path):
 
 def test_single_respondent_is_suppressed_and_no_positions_table(tmp_path):
     frames = _small(1)
-    proc = _write(frames, tmp_path / "p")
+    proc = _write(frames, tmp_path / "p", _closed_cfg())
     report.build_report(_closed_cfg(), proc, tmp_path / "r")
     md = (tmp_path / "r" / "summary.md").read_text()
     assert "Fewer than 5 respondents (fewer than 5 of 1) supported the proposal." in md
     assert "(1 of 1" not in md
     # without the positions table the section says so instead of crashing
     del frames["core_answer_positions"]
-    proc2 = _write(frames, tmp_path / "p2")
+    proc2 = _write(frames, tmp_path / "p2", _closed_cfg())
     report.build_report(_closed_cfg(), proc2, tmp_path / "r2")
     md2 = (tmp_path / "r2" / "summary.md").read_text()
     assert "Positions were not analysed for this question (no positions table)." in md2
@@ -204,33 +216,36 @@ def test_single_respondent_is_suppressed_and_no_positions_table(tmp_path):
 
 def test_synthetic_warning_and_count_table_of_the_configured_mode(tmp_path):
     f = rf.build_frames()
-    v = {k: schemas.validate(df, k) for k, df in f.items()}
-    both = pd.concat([derive_counts(v["core_answers_clean"], v["core_responses"], v["core_answer_themes"],
-                                    v["core_answer_positions"], v["core_themes"], mode=m, min_cell=5)
-                      for m in ("all", "unique")], ignore_index=True)
-    # as the counts stage does: theme x position rows of the "why?" question reported under its closed
-    # question; and no theme x respondent type table (the report rebuilds that family)
-    both.loc[both["table"] == "theme_position", "question_id"] = "q1"
-    both = both[both["table"] != "theme_by_respondent_type"]
-    f["out_counts"] = both
     f["core_themes"] = f["core_themes"].assign(label=lambda d: d["label"].where(d["theme_id"] != "kp_4_6",
                                                                                   "=cost(1)"))
-    proc = _write(f, tmp_path / "p")
     cfg = parse_config(rf.config_dict(count_mode="all") | {"synthetic": True})
+    proc = _write(f, tmp_path / "p", cfg)
+    counts = tables.read_table("out_counts", proc)
+    # a count table missing from out_counts is missing from the report: nothing rebuilds it
+    counts = counts[counts["table"] != "theme_respondent_type"]
+    tables.write_table(counts, "out_counts", proc)
     report.build_report(cfg, proc, tmp_path / "r")
     md = (tmp_path / "r" / "summary.md").read_text()
     assert "WARNING: SYNTHETIC DATA" in md and "**Synthetic data.**" in md
     assert "**Positions** (92 respondents)" in md  # all mode: every campaign copy counts
-    assert "every copy of a campaign letter" in md
-    assert "rebuilt from the coded answers with the same counting rules: theme_by_respondent_type." in md
+    assert "every copy of a campaign letter" in md and "rebuilt" not in md
     charts = {p.name for p in (tmp_path / "r" / "charts").glob("*.svg")}
-    assert {"q2_why_theme_positions.svg", "q2_why_theme_respondents.svg"} <= charts
+    assert "q2_why_theme_positions.svg" in charts and "q2_why_theme_respondents.svg" not in charts
     wb = openpyxl.load_workbook(tmp_path / "r" / "tables.xlsx")
-    assert "counts_theme_by_respondent_type" in wb.sheetnames
-    ws = openpyxl.load_workbook(tmp_path / "r" / "tables.xlsx")["counts_theme"]
+    assert "counts_theme" in wb.sheetnames and "counts_theme_respondent_type" not in wb.sheetnames
+    ws = wb["counts_theme"]
     labels = [r[5] for r in ws.iter_rows(min_row=2, values_only=True)]
-    assert "'=cost(1)" in labels and len(ws["A"]) - 1 == len(both[both["table"] == "theme"])
+    assert "'=cost(1)" in labels and len(ws["A"]) - 1 == len(counts[counts["table"] == "theme"])
     assert "'=cost(1)" in (tmp_path / "r" / "tables" / "theme.csv").read_text()
+
+
+def test_report_without_out_counts_stops_and_names_the_counts_stage(tmp_path):
+    cfg = _closed_cfg()
+    proc = _write(_small(12), tmp_path / "p", cfg)
+    (proc / "out_counts.csv").unlink()
+    with pytest.raises(MissingCountsError, match=r"no out_counts table.*run it first \(`analysis counts"):
+        report.build_report(cfg, proc, tmp_path / "r")
+    assert not (tmp_path / "r" / "summary.md").exists()
 
 
 # --- Pol.is: statements voted on by participants ---------------------------------------------------
@@ -246,12 +261,12 @@ def _wilson_low(k: int, n: int, z: float = 1.959963984540054) -> float:
 @pytest.fixture(scope="module")
 def polis_built(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("polis")
-    proc = _write(rf.build_polis_frames(), root / "processed")
+    cfg = parse_config(rf.polis_config_dict())
+    proc = _write(rf.build_polis_frames(), root / "processed", cfg)
     raw = root / "raw"
     raw.mkdir()
     (raw / "README.md").write_text("# Example\n\nIntro.\n\n## Attribution\n"
                                    + ATTRIBUTION.replace(" is sub-licensed", "\nis sub-licensed") + "\n\n## Other\nNot this.\n", encoding="utf-8")
-    cfg = parse_config(rf.polis_config_dict())
     report.build_report(cfg, proc, root / "a", raw_dir=raw)
     report.build_report(cfg, proc, root / "b", raw_dir=raw)
     return {"root": root, "a": root / "a", "b": root / "b", "proc": proc, "raw": raw, "cfg": cfg}
@@ -272,6 +287,53 @@ def test_polis_statements_are_worded_as_statements_voted_on(polis_built):
     you_said = md[md.index("## You said"):md.index("## We did")]
     assert "respondents" not in you_said and "supported the proposal" not in md
     assert "We received" not in md and "charts/responses.png" not in md
+
+
+def test_polis_totals_are_count_tables(polis_built):
+    """Statements, votes and voters are published from the counts stage's Pol.is tables (both modes alike)."""
+    s = rf.polis_statements()
+    counts = tables.read_table("out_counts", polis_built["proc"])
+    pub = pd.read_csv(polis_built["a"] / "tables" / "polis_votes.csv")
+    for mode in ("all", "unique"):
+        got = pub[(pub["count_mode"] == mode) & (pub["question_id"] == "*")].set_index("category")
+        assert got["n"].to_dict() == {"agree": s["agrees"].sum(), "disagree": s["disagrees"].sum(),
+                                      "pass": s["passes"].sum()}
+        assert set(got["denominator"]) == {int((s["agrees"] + s["disagrees"] + s["passes"]).sum())}
+    st = counts[(counts["table"] == "polis_statements") & (counts["question_id"] == "*")
+                & (counts["count_mode"] == "unique")].set_index("category")
+    assert st["n"].to_dict() == {"accepted": len(s), "moderated_out": 4} and set(st["denominator"]) == {len(s) + 4}
+    vr = counts[(counts["table"] == "polis_voters") & (counts["question_id"] == rf.POLIS_QUESTION)
+                & (counts["count_mode"] == "all")].set_index("category")["n"].to_dict()
+    assert vr == {"participants": rf.POLIS_PARTICIPANTS, "max_per_statement": s["n_voters"].max(),
+                  "median_per_statement": int(s["n_voters"].median())}
+    # a perturbed count table changes the published sentence: the report reads it, not the votes
+    counts.loc[(counts["table"] == "polis_votes") & (counts["category"] == "agree"), "n"] += 1000
+    altered = polis_built["root"] / "altered"
+    altered.mkdir()
+    for name in ("core_responses", "core_answers_clean", "core_statement_votes", "core_answer_positions",
+                 "core_themes", "core_answer_themes", "out_theme_support", "ledger", "core_rejects"):
+        tables.write_table(tables.read_table(name, polis_built["proc"]), name, altered)
+    tables.write_table(counts, "out_counts", altered)
+    report.build_report(polis_built["cfg"], altered, polis_built["root"] / "altered_report")
+    md = (polis_built["root"] / "altered_report" / "summary.md").read_text()
+    assert f"({s['agrees'].sum() + 1000:,} agree, " in md
+
+
+def test_polis_counts_without_pass_tallies_or_participant_matrix():
+    from analysis.counts.polis import polis_counts
+
+    s = rf.polis_statements().head(3)
+    votes = pd.DataFrame(dict(response_id=s["response_id"], question_id="q", agrees=s["agrees"],
+                              disagrees=s["disagrees"], passes=[s["passes"].iloc[0], None, None], n_voters=None,
+                              votes_source="comments.csv"))
+    out = polis_counts(votes, None, None)
+    assert set(out["table"]) == {"polis_statements", "polis_votes"}  # no voter figures without them
+    v = out[(out["table"] == "polis_votes") & (out["question_id"] == "*") & (out["count_mode"] == "all")]
+    assert list(v["category"]) == ["agree", "disagree"]  # passes unknown for some statements: no pass row
+    assert set(v["denominator"]) == {int((s["agrees"] + s["disagrees"]).sum())}
+    st = out[(out["table"] == "polis_statements") & (out["question_id"] == "*")]
+    assert set(zip(st["category"], st["n"], strict=True)) == {("accepted", 3), ("moderated_out", 0)}
+    assert polis_counts(votes.iloc[0:0], None, None).empty
 
 
 def test_polis_theme_support_table_chart_and_quotes(polis_built):
@@ -317,3 +379,107 @@ def test_polis_attribution_reruns_and_detection(polis_built, tmp_path):
     # positions from votes mark a Pol.is conversation even when the source format is not "polis"
     report.build_report(parse_config(rf.polis_config_dict("generic")), polis_built["proc"], tmp_path / "e")
     assert "were supported by most voters" in (tmp_path / "e" / "summary.md").read_text()
+
+
+# --- readable labels, distinct chart titles, quotes that agree with their figures -------------------------
+def _captions(html: str) -> list[str]:
+    return [" ".join(c.split()) for c in re.findall(r"<figcaption>(.*?) \(<a ", html, flags=re.S)]
+
+
+def test_chart_titles_are_distinct_and_questions_keep_their_numbers(built, polis_built):
+    for folder in (built["a"], polis_built["a"]):
+        html = (folder / "summary.html").read_text()
+        titles = _captions(html)
+        assert titles and len(titles) == len(set(titles)) == html.count("<figcaption>")
+    cfg = built["cfg"]
+    heads = report.question_headings(cfg.questions)
+    assert len({h["heading"] for h in heads.values()}) == len(cfg.questions)
+    md = (built["a"] / "summary.md").read_text()
+    for q in cfg.questions:
+        assert re.search(rf"^### \d+\. {re.escape(heads[q.id]['heading'])}$", md, flags=re.M)
+        if q.related_question:  # a "why?" question is titled by the closed question it explains
+            assert heads[q.id]["heading"].startswith(f"{heads[q.related_question]['label']}b. Reasons for ")
+
+
+def test_question_headings_number_and_shorten():
+    from types import SimpleNamespace as Q
+
+    qs = [Q(id="q1", text="Should the scheme go ahead " + "and more " * 20, related_question=None),
+          Q(id="q1_why", text="Please explain your answer", related_question="q1"),
+          Q(id="email_submission", text="Submission received by email (whole letter)", related_question=None)]
+    heads = report.question_headings(qs)
+    assert heads["q1"]["label"] == "Q1" and heads["q1"]["heading"].endswith("\u2026")
+    assert len(heads["q1"]["heading"]) <= report.SHORT_TITLE + 4
+    assert heads["q1_why"] == {"label": "Q1b", "explains": "Q1",
+                               "heading": heads["q1_why"]["heading"]}
+    assert heads["q1_why"]["heading"].startswith("Q1b. Reasons for Q1: Should the scheme go ahead")
+    assert heads["email_submission"]["heading"] == "Submission received by email (whole letter)"
+
+
+def test_other_is_never_listed_as_a_main_theme(tmp_path):
+    from analysis.themes.codebook import OTHER
+
+    cfg = parse_config(rf.config_dict())
+    frames = rf.build_frames()
+    at = frames["core_answer_themes"]
+    q = rf.QUESTION_OPEN
+    # the answers of the least-raised theme become "no codebook theme matched"
+    moved = at[at["question_id"] == q]["theme_id"].value_counts().index[-1]
+    frames["core_answer_themes"] = at.assign(theme_id=at["theme_id"].where(at["theme_id"] != moved, OTHER))
+    th = frames["core_themes"]
+    frames["core_themes"] = pd.concat([th, th[th["theme_id"] == moved].assign(
+        theme_id=OTHER, label="Other (no codebook theme matched)")], ignore_index=True)
+    proc = _write(frames, tmp_path / "processed", cfg)
+    counts = tables.read_table("out_counts", proc)
+    assert len(counts[(counts["table"] == "theme") & (counts["category"] == OTHER)])
+    report.build_report(cfg, proc, tmp_path / "out")
+    md = (tmp_path / "out" / "summary.md").read_text()
+    main = md[md.index("**Main themes raised**"):md.index("**Answers not assigned to a main theme**")]
+    assert "raised \u201cOther" not in main and "Other" not in main
+    assert "**Answers not assigned to a main theme**" in md and "raised \u201cOther (no codebook theme matched)\u201d" in md
+
+
+def test_polis_quotes_never_contradict_their_theme():
+    from analysis.report.polis import theme_quotes
+
+    quotes = pd.DataFrame({"question_id": "s", "theme_id": "t", "rank": [0, 1, 2],
+                           "position": ["oppose", "support", "unclear"],
+                           "display": ["\u201c14 agree, 44 disagree\u201d", "\u201cbacked\u201d", "\u201csplit\u201d"]})
+    assert [q["text"] for q in theme_quotes(quotes, "s", "t", 0.83, 2)] == ["\u201cbacked\u201d"]
+    assert [q["text"] for q in theme_quotes(quotes, "s", "t", 0.2, 2)] == ["\u201c14 agree, 44 disagree\u201d"]
+    assert theme_quotes(quotes, "s", "t", None, 2) == [] and theme_quotes(quotes, "s", "t", 0.5, 2) == []
+
+
+def test_polis_quotes_in_the_report_agree_with_their_theme(polis_built):
+    md = (polis_built["a"] / "summary.md").read_text()
+    s = rf.polis_statements()
+    verdict = {}
+    for r in s.itertuples(index=False):
+        a, d = int(r.agrees), int(r.disagrees)
+        verdict[r.statement] = "support" if _wilson_low(a, a + d) > 0.5 else (
+            "oppose" if _wilson_low(d, a + d) > 0.5 else "unclear")
+    # each theme bullet: its share, then its quotes
+    checked = 0
+    for share, body in re.findall(r"^- \u201c.+?\u201d \(.+?\): (\d+)% agree.*?$\n((?:  > .*\n)*)", md, flags=re.M):
+        side = "support" if int(share) > 50 else "oppose"
+        for quote in re.findall(r"  > \u201c(.+?)\u201d", body):
+            owners = [st for st in s["statement"] if quote.rstrip("\u2026. ") in st]
+            assert owners and all(verdict[st] == side for st in owners), (share, quote)
+            checked += 1
+    assert checked >= 3
+
+
+def test_workbook_about_sheet_defines_columns_and_credits_the_licence(built, polis_built):
+    wb = openpyxl.load_workbook(built["a"] / "tables.xlsx")
+    assert wb.sheetnames[0] == "about"
+    about = dict(list(wb["about"].iter_rows(min_row=2, values_only=True)))
+    counts = wb["counts_position"]
+    header = [c.value for c in counts[1]]
+    for col in header:
+        assert about.get(f"column: {col}"), f"no definition of column {col!r}"
+    share = counts.cell(row=2, column=header.index("share") + 1)
+    assert share.number_format == "0.0%" and (share.value is None or 0 <= share.value <= 1)
+    assert counts.cell(row=2, column=header.index("n") + 1).number_format == "#,##0"
+    polis_about = [r for r in openpyxl.load_workbook(polis_built["a"] / "tables.xlsx")["about"].iter_rows(values_only=True)
+                   if r[0] == "attribution"]
+    assert polis_about and any("licen" in str(v).lower() for _, v in polis_about)

@@ -13,6 +13,7 @@ from analysis import ingest, paths
 from analysis.campaigns import stage as campaigns
 from analysis.config import load_config
 from analysis.positions import stage as positions
+from analysis.redaction import stage as redaction
 from analysis.tables import read_table
 
 GT = paths.raw_dir("sample") / "ground_truth"
@@ -24,6 +25,7 @@ def processed(tmp_path_factory) -> tuple:
     raw = paths.raw_dir("sample")
     out = tmp_path_factory.mktemp("sample_processed")
     ingest.run(cfg, raw_dir=raw, processed_dir=out)
+    redaction.run(cfg, raw_dir=raw, processed_dir=out)
     campaigns.run(cfg, raw_dir=raw, processed_dir=out)
     positions.run(cfg, raw_dir=raw, processed_dir=out)
     return cfg, out

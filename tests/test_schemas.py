@@ -21,7 +21,7 @@ def _responses(n: int = 2) -> pd.DataFrame:
             "respondent_type": ["individual"] * n,
             "sector": [None] * n,
             "organisation": [None] * n,
-            "publish_consent": [True] * n,
+            "consent": ["publish_anonymous"] * n,
             "respondent_name": [None] * n,
             "respondent_email": [None] * n,
         }
@@ -39,7 +39,7 @@ def test_round_trip_preserves_content_and_dtypes(tmp_path):
     back = read_table("core_responses", tmp_path)
     assert back["source_row"].tolist() == [2, 3]
     assert str(back["submitted_at"].dtype).startswith("datetime64")
-    assert back["publish_consent"].tolist() == [True, True]
+    assert back["consent"].tolist() == ["publish_anonymous", "publish_anonymous"]
 
 
 def test_write_is_byte_identical_regardless_of_row_order(tmp_path):

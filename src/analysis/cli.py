@@ -3,6 +3,10 @@
 ``analysis run sample`` chains every stage (skipping stages whose inputs are unchanged) and finishes with the
 publication guard; each stage also has its own command. ``analysis init-config EXPORT`` drafts a
 ``consultation.yml`` from an export so the analyst only corrects it.
+
+A consultation argument is a plain name (a folder under ``data/raw``) or a path to a ``consultation.yml``
+inside ``data/raw``; anything else (``../x``, ``/etc``, ``a/b``, ``.hidden``) stops the command with an error
+naming the value before anything is read (:func:`analysis.paths.resolve_config`).
 """
 
 from __future__ import annotations
@@ -27,8 +31,50 @@ themes_app = typer.Typer(help="Theme discovery and the analyst's codebook.", no_
 positions_app = typer.Typer(help="Positions (support / oppose) and active-learning coding.", no_args_is_help=True)
 app.add_typer(themes_app, name="themes")
 app.add_typer(positions_app, name="positions")
+evaluate_app = typer.Typer(help="Measure the analysis against human coding.", no_args_is_help=True)
+app.add_typer(evaluate_app, name="evaluate")
 
-Consultation = Annotated[str, typer.Argument(help="Consultation name under data/raw, or a path to its consultation.yml.")]
+
+@evaluate_app.command("themes")
+def evaluate_themes(
+    folder: Annotated[Path, typer.Argument(help="Folder with answers.csv (id, question, text, codes) and codebook.yml.")],
+    k: Annotated[str, typer.Option("--k", help="Coded answers per theme, comma-separated (same rows scored for all).")] = "0,5,20",
+    seed: Annotated[int, typer.Option(help="Seed of the draws.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Also write summary.csv and per_theme.csv here.")] = None,
+) -> None:
+    """Score theme assignment on a coded dataset with k coded answers per theme (docs/user_guide.md)."""
+    from analysis.themes.evaluate import evaluate, load_folder
+
+    try:
+        summary, per_theme, _ = evaluate(load_folder(folder), [int(x) for x in k.split(",") if x.strip()], seed=seed)
+    except (AnalysisError, ValueError) as err:
+        _fail(err)
+    typer.echo(summary.round(3).to_string(index=False))
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        summary.to_csv(out / "summary.csv", index=False)
+        per_theme.to_csv(out / "per_theme.csv", index=False)
+        typer.echo(f"written to {out}", err=True)
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _check_consultation(value: str) -> str:
+    """Argument callback: refuse a consultation name or config path that leaves ``data/raw``."""
+    try:
+        paths.resolve_config(value)
+    except AnalysisError as err:
+        _fail(err)
+    return value
+
+
+Consultation = Annotated[str, typer.Argument(
+    help="Consultation name (a folder under data/raw), or a path to its consultation.yml inside data/raw.",
+    callback=_check_consultation,
+)]
 Force = Annotated[bool, typer.Option("--force", help="Re-run even when inputs are unchanged.")]
 
 
@@ -39,11 +85,6 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log eve
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-
-
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 def _run(consultation: str, stages: list[str] | None, force: bool) -> None:
@@ -91,8 +132,8 @@ def themes_draft(
     from analysis.themes.stage import draft_codebook_for
 
     try:
-        cfg = load_config(_config_path(consultation))
-        target = out or (_config_path(consultation).parent / "codebook.draft.yml")
+        cfg = load_config(paths.resolve_config(consultation))
+        target = out or (paths.resolve_config(consultation).parent / "codebook.draft.yml")
         text = draft_codebook_for(cfg, processed_dir=paths.processed_dir(cfg.id))
         target.write_text(text, encoding="utf-8")
     except (AnalysisError, FileNotFoundError) as err:
@@ -116,7 +157,7 @@ def positions_propose(
     from analysis.positions.stage import propose_for_consultation
 
     try:
-        cfg = load_config(_config_path(consultation))
+        cfg = load_config(paths.resolve_config(consultation))
         df = propose_for_consultation(cfg, processed_dir=paths.processed_dir(cfg.id), n=n)
     except (AnalysisError, FileNotFoundError) as err:
         _fail(err)
@@ -136,12 +177,35 @@ def report(consultation: Consultation, force: Force = False) -> None:
 
 
 @app.command()
-def guard(folder: Annotated[Path, typer.Argument(help="A reports folder to scan.")]) -> None:
-    """Scan a reports folder for personal information; exit 1 if any is found."""
-    from analysis.redaction.redact import guard as _guard
+def notebooks(
+    consultation: Annotated[str, typer.Argument(help="Consultation name (a folder under data/raw).")] = "sample",
+    in_place: Annotated[bool, typer.Option(
+        "--in-place", help="Re-execute the committed notebooks in notebooks/ for the sample (make notebooks).")] = False,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only this notebook (e.g. 03_themes); repeat.")] = None,
+) -> None:
+    """Execute the analyst notebooks (papermill) into data/processed/<c>/notebooks/, with HTML copies."""
+    from analysis import notebooks as nbs
 
     try:
-        _guard(folder)
+        written = nbs.execute_in_place(only) if in_place else nbs.execute(_check_consultation(consultation), names=only)
+    except (AnalysisError, ValueError) as err:
+        _fail(err)
+    for p in written:
+        typer.echo(f"executed {p}")
+
+
+@app.command()
+def guard(
+    folder: Annotated[Path, typer.Argument(help="A reports folder to scan.")],
+    processed: Annotated[Path | None, typer.Option(
+        help="The consultation's processed folder: also check that no respondent's name or email, nor the "
+             "organisation of one who did not consent to be named, is published.")] = None,
+) -> None:
+    """Scan a reports folder for personal information; exit 1 if any is found or a file cannot be read."""
+    from analysis.redaction.guard import guard as _guard
+
+    try:
+        _guard(folder, processed)
     except AnalysisError as err:
         typer.secho(str(err), fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from None
@@ -153,12 +217,16 @@ def init_config(
     export: Annotated[Path, typer.Argument(help="A survey export (CSV/XLSX) or a folder of submissions.")],
     fmt: Annotated[str | None, typer.Option("--format", help="Force the reader (default: detected).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
+    delimiter: Annotated[str | None, typer.Option(
+        help="Force the CSV separator (';', ',', '|', 'tab'; default: detected); written to the draft.")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="Force the text encoding (e.g. utf-8, cp1252; default: detected); written to the draft.")] = None,
 ) -> None:
     """Draft a consultation.yml from an export; the analyst corrects the TODOs."""
     from analysis.ingest import draft_config
 
     try:
-        text = draft_config(export, format=fmt)
+        text = draft_config(export, format=fmt, delimiter=delimiter, encoding=encoding)
     except (AnalysisError, FileNotFoundError) as err:
         _fail(err)
     if out:
@@ -168,12 +236,7 @@ def init_config(
         typer.echo(text)
 
 
-def _config_path(consultation: str) -> Path:
-    p = Path(consultation)
-    return p if p.suffix.lower() in (".yml", ".yaml") else paths.config_path(consultation)
-
-
 def _consultation_id(consultation: str) -> str:
     from analysis.config import load_config
 
-    return load_config(_config_path(consultation), check_files=False).id
+    return load_config(paths.resolve_config(consultation), check_files=False).id

@@ -8,23 +8,24 @@ Validation errors name the offending key, file, column or choice.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from analysis import paths
 from analysis.errors import ConfigError
 
 #: Positions a closed choice can map to (``none``: the choice expresses no position, e.g. "Other").
 ChoicePosition = Literal["support", "oppose", "neutral", "unsure", "none"]
-#: Formats the ingest stage can read.
-SourceFormat = Literal[
-    "citizen_space", "surveymonkey", "qualtrics", "ms_forms", "generic", "folder", "regulations_gov", "polis"
-]
 Channel = Literal["online_survey", "email", "document", "other"]
 RespondentType = Literal["individual", "organisation", "unknown"]
+#: What a respondent allowed to be published (see docs/user_guide.md, "Consent"): their text with their
+#: organisation's name, their text without any name, or none of their text (they still count in every number).
+Consent = Literal["publish_named", "publish_anonymous", "do_not_publish"]
+#: Consent values under which a respondent's (redacted) text may be published.
+PUBLISHABLE_CONSENT = ("publish_named", "publish_anonymous")
 
 
 class _Strict(BaseModel):
@@ -64,6 +65,21 @@ class QuestionConfig(_Strict):
         return self
 
 
+def _escape_reason(file: str) -> str | None:
+    """Why a source's ``file`` is not a plain relative path inside the consultation folder (``None``: it is).
+
+    Both ``/`` and ``\\`` count as separators and drive letters as absolute, whatever the platform.
+    """
+    win = PureWindowsPath(file)
+    if not file.strip() or "\x00" in file:
+        return "is empty or holds a NUL character"
+    if win.drive or win.root:
+        return "is an absolute path"
+    if ".." in win.parts:
+        return "leaves the consultation folder ('..' is not allowed)"
+    return None
+
+
 class SourceConfig(_Strict):
     """One input file (or folder of files) and how its columns map onto the canonical tables.
 
@@ -81,9 +97,20 @@ class SourceConfig(_Strict):
         sector_column: Column holding the organisation's sector.
         organisation_column: Column holding the organisation's name.
         consent_column: Column holding publication consent.
-        consent_yes: Values of ``consent_column`` that mean "may publish" (case-insensitive).
-        name_column: Column holding the respondent's name (used only to redact it).
+        consent_map: Every value of ``consent_column`` (case-insensitive) → :data:`Consent`; a non-empty
+            value missing from the map stops the run.
+        consent_default: Consent of responses without a consent record (no ``consent_column``, or an
+            empty cell). Default: ``publish_named`` for ``regulations_gov`` (comments already public),
+            ``publish_anonymous`` for ``polis`` (statements already public, no authors), else
+            ``do_not_publish``.
+        name_column: Column(s) holding the respondent's name: one header, or a list (``[First name,
+            Surname]``) whose cells are joined (used only to redact the respondent's own name; never published).
         email_column: Column holding the respondent's email (used only to redact it).
+        language_column: Column holding the language the respondent answered in (ISO code or language name);
+            it replaces the detected language of that row's open answers (unknown values: detected).
+        attachment_column: Column(s) naming files the respondent uploaded. A row with an attachment and no
+            answer is kept (and counted) with a warning to read the file; file names are kept only in the
+            rejects table's ``raw`` (personal information: never published).
         columns: question id → column header in this file.
         analyst_tag_columns: column header → question id (or ``""`` for the whole response) of
             analyst coding columns to keep as human labels.
@@ -91,7 +118,7 @@ class SourceConfig(_Strict):
     """
 
     file: str
-    format: SourceFormat
+    format: str  # a name in analysis.ingest.formats.FORMATS (checked below)
     channel: Channel = "online_survey"
     sheet: str | None = None
     encoding: str | None = None
@@ -103,12 +130,77 @@ class SourceConfig(_Strict):
     sector_column: str | None = None
     organisation_column: str | None = None
     consent_column: str | None = None
-    consent_yes: list[str] = Field(default_factory=lambda: ["yes", "y", "true", "1", "i agree", "agree"])
-    name_column: str | None = None
+    consent_map: dict[str, Consent] = Field(default_factory=dict)
+    consent_default: Consent | None = None
+    name_column: str | list[str] | None = None
     email_column: str | None = None
+    language_column: str | None = None
+    attachment_column: str | list[str] | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     analyst_tag_columns: dict[str, str] = Field(default_factory=dict)
     question_id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_consent_yes(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "consent_yes" in data:
+            raise ValueError(
+                f"source {data.get('file')!r}: 'consent_yes' was replaced by 'consent_map', which maps every value "
+                "of consent_column to publish_named | publish_anonymous | do_not_publish (a 'yes' may allow the "
+                "text but not the name). Replace it, e.g. consent_map: {'Yes': publish_named, "
+                "'Yes, but withhold my name': publish_anonymous, 'No': do_not_publish}")
+        return data
+
+    @model_validator(mode="after")
+    def _check_consent(self) -> SourceConfig:
+        if self.consent_column and not self.consent_map:
+            raise ValueError(f"source {self.file!r}: consent_column {self.consent_column!r} needs a consent_map "
+                             "(each value of the column: publish_named | publish_anonymous | do_not_publish)")
+        if self.consent_map and not self.consent_column:
+            raise ValueError(f"source {self.file!r}: consent_map needs consent_column (the column it maps)")
+        return self
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        # looked up at call time: the ingest package imports this module
+        from analysis.ingest.tabular import parse_delimiter
+
+        value = parse_delimiter(value)
+        if value is not None and len(value) != 1:
+            raise ValueError(f"delimiter {value!r} must be one character (or tab, comma, semicolon, pipe)")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        import codecs
+
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, utf-8-sig, cp1252, utf-16)") from None
+        return value
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        # the registry imports this module, so it is looked up at call time
+        from analysis.ingest.formats import FORMATS
+
+        if value not in FORMATS:
+            raise ValueError(f"unknown source format {value!r}; known formats: {', '.join(sorted(FORMATS))}")
+        return value
+
+    @field_validator("file")
+    @classmethod
+    def _file_inside_folder(cls, value: str) -> str:
+        reason = _escape_reason(value)
+        if reason:
+            raise ValueError(f"source file {value!r} {reason}: give a path inside the folder holding "
+                             "consultation.yml")
+        return value
 
 
 class CampaignSettings(_Strict):
@@ -161,6 +253,9 @@ class ThemeSettings(_Strict):
         pool_questions: Questions whose codebook themes are identical share the analyst's codes: the
             sentence classifier is trained and the thresholds calibrated on all of them together (a
             question with few or no codes, e.g. letters, uses the group's). See :mod:`analysis.themes.fit`.
+        learner: ``auto``: with analyst codes, choose per group of questions between the prototypes, a
+            logistic regression with the definition as prior and (200+ codes) a plain supervised classifier
+            by cross-fitted F1 (see :mod:`analysis.themes.linear`); ``prototype``: prototypes only.
         cache: Keep embeddings on disk under the consultation's cache folder.
     """
 
@@ -177,9 +272,10 @@ class ThemeSettings(_Strict):
     min_coded_per_theme: int = Field(5, ge=1)
     sentence_factor: float = Field(2.0, ge=1)
     calibrate: Literal["auto", "off"] = "auto"
-    calibrate_min_coded: int = Field(20, ge=2)
+    calibrate_min_coded: int = Field(10, ge=2)
     classifier: Literal["auto", "off"] = "auto"
     pool_questions: bool = True
+    learner: Literal["auto", "prototype"] = "auto"
     cache: bool = True
 
 
@@ -260,6 +356,17 @@ class ConsultationConfig(_Strict):
                 return q
         raise KeyError(f"unknown question {question_id!r}")
 
+    def reported_under(self, question_id: str) -> str:
+        """Question a position derived from ``question_id``'s answers is reported under.
+
+        An open "why" question linked (``related_question``) to a closed question reports under the closed
+        one; every other question under itself.
+        """
+        q = self.question(question_id)
+        if q.kind == "open" and q.related_question and self.question(q.related_question).kind == "closed":
+            return q.related_question
+        return q.id
+
     @property
     def open_questions(self) -> list[QuestionConfig]:
         """Open (free-text) questions, in config order."""
@@ -300,6 +407,46 @@ def parse_config(data: dict[str, Any], source: Path | str = "<config>") -> Consu
         raise ConfigError(_format_validation_error(Path(str(source)), err)) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key repeated in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise ConfigError(f"{self.name}, line {line}: duplicate key {key!r} (first at line {seen[key]}): "
+                                  "YAML would silently keep only the last one; remove or rename one")
+            if isinstance(key, str | int | float | bool):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Parse a UTF-8 YAML file, refusing duplicate keys.
+
+    Raises:
+        ConfigError: Naming the file (and the line): not UTF-8 text, not valid YAML, or a duplicate key.
+    """
+    p = Path(path)
+    data = p.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise ConfigError(f"{p}, line {line}: not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as "
+                          "UTF-8 (in most editors: 'Save with encoding' > UTF-8)") from None
+    loader = _UniqueKeyLoader(text)
+    loader.name = str(p)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML: {err}") from None
+    finally:
+        loader.dispose()
+
+
 def load_config(path_or_consultation: str | Path, check_files: bool = True) -> ConsultationConfig:
     """Load and validate ``consultation.yml``.
 
@@ -318,22 +465,40 @@ def load_config(path_or_consultation: str | Path, check_files: bool = True) -> C
         p = paths.config_path(str(path_or_consultation))
     if not p.exists():
         raise ConfigError(f"config file not found: {p}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{p}: not valid YAML: {err}") from None
-    cfg = parse_config(data, p)
+    cfg = parse_config(load_yaml(p), p)
     if check_files:
         for s in cfg.sources:
-            f = p.parent / s.file
+            f = source_path(p.parent, s.file, p)
             if not f.exists():
                 raise ConfigError(f"{p}: source file not found: {f}")
     return cfg
 
 
-def config_dir(cfg_path: str | Path) -> Path:
-    """Folder holding a config file (sources are relative to it)."""
-    p = Path(cfg_path)
-    if p.suffix.lower() not in (".yml", ".yaml"):
-        p = paths.config_path(str(cfg_path))
-    return p.parent
+def source_path(folder: str | Path, file: str, config: str | Path | None = None) -> Path:
+    """Path of a source's ``file`` inside the consultation folder, checked without following any link.
+
+    Args:
+        folder: The consultation's raw folder (the one holding ``consultation.yml``).
+        file: The source's ``file`` entry.
+        config: The config file, named in errors (default: ``folder``).
+
+    Returns:
+        ``folder / file`` (it may not exist: callers say so in their own words).
+
+    Raises:
+        ConfigError: ``file`` is absolute, holds ``..``, or goes through a symbolic link (the file itself or a
+            folder on the way); names the config, the source and the link, never any file's content.
+    """
+    where = config or folder
+    reason = _escape_reason(file)
+    if reason:
+        raise ConfigError(f"{where}: source file {file!r} {reason}: give a path inside {folder}")
+    path = Path(folder)
+    for part in Path(file).parts:
+        path = path / part
+        if path.is_symlink():
+            raise ConfigError(
+                f"{where}: source file {file!r} goes through a symbolic link ({path.relative_to(folder).as_posix()}): "
+                "links are never followed; copy the file or folder into the consultation folder"
+            )
+    return path

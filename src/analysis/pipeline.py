@@ -13,20 +13,23 @@ outputs, so every output can be traced to the versions of the analyst's files it
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 from threadpoolctl import threadpool_limits
 
-from analysis import campaigns, counts, ingest, paths, positions, report, themes
+from analysis import campaigns, counts, ingest, paths, positions, redaction, report, themes
 from analysis.config import ConsultationConfig, load_config
+from analysis.errors import AnalysisError
 from analysis.hashing import sha256_file
 
 log = logging.getLogger(__name__)
@@ -54,12 +57,8 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("ingest", ingest, (), ("*sources*",)),
-    Stage(
-        "campaigns",
-        campaigns,
-        ("core_answers", "core_responses", "core_questions"),
-        (),
-    ),
+    Stage("redaction", redaction, ("core_answers", "core_responses", "core_questions"), ()),
+    Stage("campaigns", campaigns, ("core_answers_redacted", "core_questions"), ()),
     Stage(
         "themes",
         themes,
@@ -90,14 +89,16 @@ STAGES: tuple[Stage, ...] = (
 
 
 def _hash_tree(path: Path) -> str:
+    if path.is_symlink():  # never read through a link (ingest rejects it): it is identified by where it points
+        return hashlib.sha256(f"symlink:{os.readlink(path)}".encode()).hexdigest()
     if path.is_file():
         return sha256_file(path)
     if not path.exists():
         return "absent"
     h = hashlib.sha256()
-    for p in sorted(x for x in path.rglob("*") if x.is_file()):
-        h.update(str(p.relative_to(path)).encode())
-        h.update(sha256_file(p).encode())
+    for p in sorted(x for x in path.rglob("*") if x.is_file() or x.is_symlink()):
+        h.update(os.fsencode(p.relative_to(path)))  # a file name need not be valid UTF-8
+        h.update(_hash_tree(p).encode())
     return h.hexdigest()
 
 
@@ -174,15 +175,83 @@ def run(
 
     Returns:
         Stage name → output paths (empty for skipped stages).
+
+    Raises:
+        RunLockedError: Another run of the same consultation is in progress (:func:`run_lock`).
     """
-    cfg_path = Path(consultation)
-    if cfg_path.suffix.lower() not in (".yml", ".yaml"):
-        cfg_path = paths.config_path(str(consultation))
+    cfg_path = paths.resolve_config(consultation)  # a plain name, or a .yml inside data/raw (else ConfigError)
     cfg = load_config(cfg_path)
+    processed_dir = paths.processed_dir(cfg.id)
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(processed_dir, cfg.id):
+        return _run_stages(cfg_path, cfg, stages=stages, force=force, echo=echo)
+
+
+class RunLockedError(AnalysisError):
+    """Another run of the same consultation holds its lock."""
+
+
+#: The lock file a run holds in the consultation's processed folder (``<pid> <start time>``).
+LOCK_FILE = ".run.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def run_lock(processed_dir: Path, consultation: str) -> Iterator[Path]:
+    """Hold the consultation's run lock (``<processed>/.run.lock``) for the duration of a run.
+
+    The lock file is created atomically (``O_CREAT | O_EXCL``) and holds the owner's process id. A lock whose
+    process no longer exists (a run that was killed) is stale and taken over; a live one stops this run.
+
+    Raises:
+        RunLockedError: Naming the consultation, the process holding the lock, since when, and the lock file.
+    """
+    path = Path(processed_dir) / LOCK_FILE
+    for _attempt in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid_text, _, since = path.read_text(encoding="utf-8").partition(" ")
+                pid = int(pid_text)
+            except (OSError, ValueError):
+                pid, since = 0, "?"
+            if pid and pid != os.getpid() and _alive(pid):
+                raise RunLockedError(
+                    f"{consultation}: another run is in progress (process {pid}, started {since.strip()}); wait for "
+                    f"it to finish. The lock is {path}: delete it only if that process is not a run of this "
+                    "consultation.") from None
+            log.warning("%s: taking over a stale run lock (process %s no longer runs)", consultation, pid or "?")
+            path.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()} {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        break
+    else:
+        raise RunLockedError(f"{consultation}: another run took the lock {path} at the same time; try again")
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str] | None, force: bool,
+                echo: Callable[[str], None] | None) -> dict[str, list[Path]]:
+    """The body of :func:`run`, under the consultation's run lock."""
     raw_dir = cfg_path.parent
     processed_dir = paths.processed_dir(cfg.id)
     reports_dir = paths.reports_dir(cfg.id)
-    processed_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = paths.cache_dir(cfg.id) / "stages.json"
     manifest = _load_manifest(manifest_path)
     wanted = set(stages) if stages is not None else None
@@ -225,9 +294,9 @@ def run(
         manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         results[stage.name] = outputs
     if wanted is None or "guard" in (wanted or set()) or "report" in (wanted or set()):
-        from analysis.redaction.redact import guard
+        from analysis.redaction.guard import guard
 
         say("[guard] scanning reports for personal information ...")
-        guard(reports_dir)
+        guard(reports_dir, processed_dir)
         say("[guard] clean")
     return results

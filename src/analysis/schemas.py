@@ -10,19 +10,27 @@ Each stage owns the block of schemas it writes (marked below).
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pandas as pd
 import pandera.pandas as pa
 
+from analysis.config import Consent
 from analysis.errors import TableSchemaError
 
 POSITIONS = ["support", "oppose", "neutral", "unsure", "unclear"]
+#: The two sides of a proposal; every other position is "neither".
+SIDES = ("support", "oppose")
+NEITHER = tuple(p for p in POSITIONS if p not in SIDES)
 CHANNELS = ["online_survey", "email", "document", "other"]
 RESPONDENT_TYPES = ["individual", "organisation", "unknown"]
+#: Publication consent of a respondent (:data:`analysis.config.Consent`; docs/user_guide.md, "Consent").
+CONSENT_LEVELS = list(get_args(Consent))
 THEME_SOURCES = ["discovered", "assigned", "overridden"]
 POSITION_SOURCES = ["closed", "text_cue", "text_model", "analyst", "votes"]
 COUNT_MODES = ["all", "unique"]
 #: Kinds of personal information redaction replaces (``[EMAIL]`` ...), in the order they are detected.
-REDACTION_KINDS = ["EMAIL", "URL", "CARD", "IRD", "NHI", "PHONE", "ADDRESS", "NAME"]
+REDACTION_KINDS = ["EMAIL", "URL", "CARD", "IRD", "NHI", "IP_ADDRESS", "DATE_OF_BIRTH", "PHONE", "SOCIAL_HANDLE", "ADDRESS", "NAME"]
 #: Where a Pol.is statement's vote tallies came from.
 VOTES_SOURCES = ["votes.csv", "participants-votes.csv", "comments.csv"]
 
@@ -60,7 +68,7 @@ core_responses = pa.DataFrameSchema(
         "respondent_type": _isin(RESPONDENT_TYPES),
         "sector": _str(nullable=True),
         "organisation": _str(nullable=True),
-        "publish_consent": pa.Column(bool),
+        "consent": _isin(CONSENT_LEVELS),  # what of this respondent's text may be published
         "respondent_name": _str(nullable=True),  # PII: only used for redaction, never published
         "respondent_email": _str(nullable=True),  # PII: only used for redaction, never published
     },
@@ -190,8 +198,24 @@ core_submission_campaigns = pa.DataFrameSchema(
     name="core_submission_campaigns",
 )
 
-#: Texts the campaigns stage could not process (expected empty); same columns as ``core_rejects``.
-core_campaign_rejects = pa.DataFrameSchema(core_rejects.columns, strict=True, coerce=True, name="core_campaign_rejects")
+#: Answers whose redaction failed (their text is left empty, never unredacted; expected empty).
+core_redaction_rejects = pa.DataFrameSchema(core_rejects.columns, strict=True, coerce=True,
+                                            name="core_redaction_rejects")
+
+#: Every answer with its personal information replaced by ``[KIND]`` tokens (the redaction stage).
+core_answers_redacted = pa.DataFrameSchema(
+    {
+        "response_id": _str(),
+        "question_id": _str(),
+        "answer": _str(),
+        "language": _str(),
+        "text_redacted": _str(),
+    },
+    unique=["response_id", "question_id"],
+    strict=True,
+    coerce=True,
+    name="core_answers_redacted",
+)
 
 core_redaction_log = pa.DataFrameSchema(
     {
@@ -354,8 +378,9 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         core_answers_clean,
         core_campaigns,
         core_submission_campaigns,
-        core_campaign_rejects,
+        core_answers_redacted,
         core_redaction_log,
+        core_redaction_rejects,
         core_themes,
         core_answer_themes,
         core_answer_positions,

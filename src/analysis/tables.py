@@ -65,3 +65,11 @@ def read_table(table: str, folder: str | Path) -> pd.DataFrame:
         if name in df.columns and str(col.dtype).startswith(("str", "string")) and not col.nullable:
             df[name] = df[name].fillna("")
     return validate(df, table)
+
+
+def read_optional(table: str, folder: str | Path) -> pd.DataFrame | None:
+    """Like :func:`read_table`, but ``None`` when the table's file does not exist (a stage that did not run)."""
+    try:
+        return read_table(table, folder)
+    except FileNotFoundError:
+        return None

@@ -40,12 +40,9 @@ from analysis.campaigns.text import (  # noqa: F401 - re-exported
 )
 from analysis.config import CampaignSettings, ConsultationConfig
 from analysis.counts.rules import counting_units
-from analysis.redaction.redact import redact_answers
 from analysis.tables import read_table, write_table
 
 logger = logging.getLogger(__name__)
-
-SUBMISSION_SCOPE = "_submission"
 
 
 # --- detection ----------------------------------------------------------------------------------
@@ -350,23 +347,16 @@ def reconcile(answers_clean: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFr
 
 
 def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[Path]:
-    """Stage: redact every answer, detect campaigns, write the clean tables.
+    """Stage: detect campaigns in the redacted answers, write the clean tables.
 
-    Reads ``core_answers``, ``core_responses`` and ``core_questions``; writes ``core_answers_clean``,
-    ``core_campaigns``, ``core_submission_campaigns``, ``core_redaction_log`` and
-    ``core_campaign_rejects`` (texts that could not be processed; expected empty).
+    Reads ``core_answers_redacted`` (the redaction stage) and ``core_questions``; writes
+    ``core_answers_clean``, ``core_campaigns`` and ``core_submission_campaigns``.
 
     Returns:
         The written paths.
     """
-    answers = read_table("core_answers", processed_dir)
-    responses = read_table("core_responses", processed_dir)
+    redacted = read_table("core_answers_redacted", processed_dir)
     questions = read_table("core_questions", processed_dir)
-    reject_rows: list[dict] = []
-    redacted, log = redact_answers(answers, responses, questions, rejects=reject_rows)
-    rejects = pd.DataFrame(reject_rows, columns=["file", "row", "column", "reason", "raw"])
-    if len(rejects):
-        logger.warning("campaigns: %d answers could not be redacted (see core_campaign_rejects)", len(rejects))
     open_q = [q for q in questions.sort_values("order")["question_id"] if
               questions.set_index("question_id").loc[q, "kind"] == "open"]
     s = cfg.settings
@@ -379,6 +369,4 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         write_table(clean, "core_answers_clean", processed_dir),
         write_table(campaigns, "core_campaigns", processed_dir),
         write_table(subs, "core_submission_campaigns", processed_dir),
-        write_table(log, "core_redaction_log", processed_dir),
-        write_table(rejects, "core_campaign_rejects", processed_dir),
     ]

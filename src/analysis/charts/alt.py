@@ -15,25 +15,25 @@ from analysis.charts.data import (
     cell_text,
     heatmap_matrix,
     position_rows,
-    response_matrix,
+    response_table,
     theme_position_rows,
     theme_rows,
     theme_support_rows,
 )
+from analysis.schemas import POSITIONS, SIDES
 
 
-def responses_alt(responses: pd.DataFrame) -> str:
+def responses_alt(counts: pd.DataFrame, *, min_cell: int = 5) -> str:
     """Alt text of :func:`responses_chart`."""
-    matrix = response_matrix(responses)
-    total = int(matrix.to_numpy().sum())
-    if total == 0:
+    table = response_table(counts)
+    if table.total == 0:
         return "Bar chart of responses by channel: no responses were received."
     parts = []
-    for ch, row in matrix.iterrows():
-        types = ", ".join(f"{style.fmt_int(v)} {style.RESPONDENT_LABELS.get(t, t).lower()}"
-                          for t, v in row.items() if v > 0)
-        parts.append(f"{style.CHANNEL_LABELS.get(str(ch), ch)}: {style.fmt_int(row.sum())} ({types})")
-    return (f"Stacked bar chart of the {style.fmt_int(total)} responses received, by channel and respondent "
+    for ch in table.channels:
+        types = ", ".join(f"{cell_text(c, 'count', min_cell)} {style.RESPONDENT_LABELS.get(t, t).lower()}"
+                          for t in table.types if (c := table.cells[ch, t]).suppressed or (c.n or 0) > 0)
+        parts.append(f"{style.CHANNEL_LABELS.get(ch, ch)}: {style.fmt_int(table.channel_totals[ch])} ({types})")
+    return (f"Stacked bar chart of the {style.fmt_int(table.total)} responses received, by channel and respondent "
             f"type. " + "; ".join(parts) + ".")
 
 
@@ -44,8 +44,8 @@ def position_alt(counts: pd.DataFrame, question_id: str, *, question_text: str, 
         return f"Chart of positions on '{question_text}': no positions were recorded."
     label, cells = rows[0]
     parts = []
-    for pos in ["support", "oppose", *style.NEITHER_POSITIONS]:
-        if pos in cells and (pos in style.SIDED_POSITIONS or cells[pos].suppressed or (cells[pos].n or 0) > 0):
+    for pos in POSITIONS:
+        if pos in cells and (pos in SIDES or cells[pos].suppressed or (cells[pos].n or 0) > 0):
             parts.append(f"{style.POSITION_LABELS[pos].lower()} {cell_text(cells[pos], 'share', min_cell)}")
     extra = f" Further rows break this down for {len(rows) - 1} respondent types." if len(rows) > 1 else ""
     return (f"Diverging bar chart of positions on '{question_text}' ({style.n_label(total)}). "
@@ -71,7 +71,7 @@ def theme_position_alt(counts: pd.DataFrame, themes: pd.DataFrame, question_id: 
         return f"Chart of themes by position on '{question_text}': no counts were recorded."
     parts = []
     for label, cells in rows[:5]:
-        bits = [f"{cell_text(cells[p], 'count', min_cell)} {p}" for p in ("support", "oppose") if p in cells]
+        bits = [f"{cell_text(cells[p], 'count', min_cell)} {p}" for p in SIDES if p in cells]
         parts.append(f"{label}: " + ", ".join(bits))
     return (f"Diverging bar chart of how many respondents raising each theme on '{question_text}' supported or "
             f"opposed. " + "; ".join(parts) + ".")
@@ -96,13 +96,14 @@ def theme_respondent_alt(counts: pd.DataFrame, themes: pd.DataFrame, question_id
             f"'{question_text}'. " + "; ".join(parts) + "." + supp)
 
 
-def campaign_alt(answers_clean: pd.DataFrame, campaigns: pd.DataFrame | None, max_campaigns: int = 8) -> str:
+def campaign_alt(counts: pd.DataFrame, campaigns: pd.DataFrame | None, max_campaigns: int = 8, *,
+                 min_cell: int = 5) -> str:
     """Alt text of :func:`campaign_chart`."""
-    s = campaign_summary(answers_clean, campaigns, max_campaigns=max_campaigns)
+    s = campaign_summary(counts, campaigns, max_campaigns=max_campaigns)
     if s["total"] == 0:
         return "Chart of campaign copies: no responses were received."
     share = s["copies"] / s["total"]
-    camps = "; ".join(f"{c['label']}: {style.fmt_int(c['size'])}" for c in s["campaigns"])
+    camps = "; ".join(f"{c['label']}: {cell_text(c['cell'], 'count', min_cell)}" for c in s["campaigns"])
     return (f"Bar chart comparing all {style.fmt_int(s['total'])} responses with the {style.fmt_int(s['unique'])} "
             f"unique submissions. {style.fmt_int(s['copies'])} responses ({style.fmt_pct(share)}) are copies of "
             f"{s['n_campaigns']} campaign(s)" + (f" ({camps})." if camps else "."))

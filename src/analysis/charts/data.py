@@ -1,9 +1,10 @@
-"""Tidy the persisted tables into what the charts, alt texts and report prose need.
+"""Tidy ``out_counts`` into what the charts, alt texts and report prose need.
 
-Pure functions over ``out_counts`` / ``core_*`` frames (inputs are never modified). ``out_counts``
-tables are read by their ``table`` name; for two-way tables the orientation (which of ``group`` /
-``category`` holds the theme, the position or the respondent type) is detected from the values, so
-either convention of the counts stage works.
+Pure functions over ``out_counts`` (and ``core_themes`` / ``core_campaigns`` / ``out_theme_support`` for
+labels and Pol.is theme support); inputs are never modified. Every number these functions return is an
+``out_counts`` cell, read by the table name the counts stage (:mod:`analysis.counts`) writes: one
+constant per table below, one orientation per table (which of ``group`` / ``category`` holds the theme,
+the position or the respondent type). Nothing here counts rows of the coded tables.
 """
 
 from __future__ import annotations
@@ -14,15 +15,29 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.charts import style
-from analysis.schemas import POSITIONS, RESPONDENT_TYPES
+from analysis.counts.polis import ALL_QUESTIONS
+from analysis.schemas import RESPONDENT_TYPES
 
-#: ``out_counts.table`` names read for each view (first found wins).
-POSITION_TABLE = ("position",)
-POSITION_BY_TYPE_TABLES = ("position_by_respondent_type", "position_respondent_type")
-THEME_TABLE = ("theme",)
-THEME_POSITION_TABLES = ("theme_position", "theme_by_position", "position_by_theme")
-THEME_BY_TYPE_TABLES = ("theme_by_respondent_type", "theme_respondent_type")
-ALL_POSITIONS = [*POSITIONS, "none"]
+# ``out_counts.table`` names written by the counts stage (analysis.counts.stage / themes / prevalence).
+#: Responses by channel (group) and respondent type (category); question ``*``.
+RESPONSES_TABLE = "responses"
+#: Responses by respondent type (category); its denominator is every response (or unique submission).
+RESPONSES_TOTAL_TABLE = "responses_total"
+#: Per question: answers that are copies of each campaign (category ``campaign:<id>``) or ``independent``.
+CAMPAIGN_TABLE = "campaign"
+#: Positions per question (group ``all``, category = position).
+POSITION_TABLE = "position"
+#: Positions by respondent type (group = respondent type, category = position).
+POSITION_BY_TYPE_TABLE = "position_respondent_type"
+#: Themes per question (group ``all``, category = theme id).
+THEME_TABLE = "theme"
+#: Themes by respondent type (group = respondent type, category = theme id).
+THEME_BY_TYPE_TABLE = "theme_respondent_type"
+#: Positions of the respondents raising each theme (group = theme id, category = position).
+THEME_POSITION_TABLE = "theme_position"
+CAMPAIGN_PREFIX = "campaign:"
+COUNT_COLUMNS = ["table", "question_id", "group", "category", "n", "denominator", "share", "ci_low", "ci_high",
+                 "suppressed", "count_mode"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,12 @@ class Cell:
     ci_high: float | None
     denominator: int
     suppressed: bool
+
+
+def zero_cell(denominator: int) -> Cell:
+    """The cell of a category the counts stage lists no row for in a group it counted: nobody."""
+    return Cell(n=0, share=0.0 if denominator else None, ci_low=None, ci_high=None, denominator=denominator,
+                suppressed=False)
 
 
 def cell_text(cell: Cell, scale: str, min_cell: int) -> str:
@@ -79,17 +100,19 @@ def cell_from_row(row: pd.Series) -> Cell:
     )
 
 
-def select_tables(counts: pd.DataFrame | None, question_id: str, names: tuple[str, ...]) -> pd.DataFrame:
-    """Rows of the first table in ``names`` present for ``question_id`` (empty frame when none)."""
+def in_mode(counts: pd.DataFrame | None, mode: str) -> pd.DataFrame | None:
+    """Rows of ``out_counts`` of one count mode (``None`` stays ``None``)."""
+    return None if counts is None else counts[counts["count_mode"].astype(str) == mode]
+
+
+def select_table(counts: pd.DataFrame | None, question_id: str, table: str, mode: str | None = None) -> pd.DataFrame:
+    """Rows of ``table`` for ``question_id`` (of count mode ``mode`` when given); an empty frame when none."""
     if counts is None or counts.empty:
-        return pd.DataFrame(columns=["table", "question_id", "group", "category", "n", "denominator", "share",
-                                     "ci_low", "ci_high", "suppressed", "count_mode"])
-    q = counts[counts["question_id"].astype(str) == str(question_id)]
-    for name in names:
-        sub = q[q["table"].astype(str) == name]
-        if len(sub):
-            return sub
-    return q.iloc[0:0]
+        return pd.DataFrame(columns=COUNT_COLUMNS)
+    keep = (counts["table"].astype(str) == table) & (counts["question_id"].astype(str) == str(question_id))
+    if mode is not None:
+        keep &= counts["count_mode"].astype(str) == mode
+    return counts[keep]
 
 
 def theme_labels(themes: pd.DataFrame | None, question_id: str) -> dict[str, str]:
@@ -105,51 +128,88 @@ def _rank(cell: Cell) -> float:
     return -(cell.n if cell.n is not None else 0.5)
 
 
-def response_matrix(responses: pd.DataFrame) -> pd.DataFrame:
-    """Channel x respondent type counts of responses (every response counted once)."""
-    if responses is None or responses.empty:
-        return pd.DataFrame(dtype=int)
-    m = pd.crosstab(responses["channel"].astype(str), responses["respondent_type"].astype(str))
-    chans = [c for c in style.CHANNEL_LABELS if c in m.index] + sorted(c for c in m.index if c not in style.CHANNEL_LABELS)
-    types = [t for t in RESPONDENT_TYPES if t in m.columns] + sorted(t for t in m.columns if t not in RESPONDENT_TYPES)
-    return m.loc[chans, types].astype(int)
+def _ordered(values: set[str], known: list[str]) -> list[str]:
+    """``values`` in the order of ``known``, then any others sorted."""
+    return [v for v in known if v in values] + sorted(values - set(known))
+
+
+def answers_to(counts: pd.DataFrame | None, question_id: str) -> int:
+    """Units answering a question: the denominator of its ``campaign`` rows (0 when it has none)."""
+    sub = select_table(counts, question_id, CAMPAIGN_TABLE)
+    return int(sub["denominator"].max()) if len(sub) else 0
+
+
+def response_totals(counts: pd.DataFrame | None) -> dict[str, int]:
+    """Every response (``all``) and unique submissions (``unique``): the ``responses_total`` denominators."""
+    out = {}
+    for mode in ("all", "unique"):
+        sub = select_table(counts, ALL_QUESTIONS, RESPONSES_TOTAL_TABLE, mode)
+        out[mode] = int(sub["denominator"].max()) if len(sub) else 0
+    return out
+
+
+@dataclass(frozen=True)
+class ResponseTable:
+    """Responses by channel and respondent type, every response counted (``responses`` rows, ``all`` mode).
+
+    Attributes:
+        channels: Channels, in house order.
+        types: Respondent types, in house order.
+        cells: ``(channel, type)`` -> cell (a type without a row in a channel is a zero cell).
+        channel_totals: Responses per channel (the cells' denominators).
+        total: Every response (the ``responses_total`` denominator).
+    """
+
+    channels: list[str]
+    types: list[str]
+    cells: dict[tuple[str, str], Cell]
+    channel_totals: dict[str, int]
+    total: int
+
+
+def response_table(counts: pd.DataFrame | None) -> ResponseTable:
+    """The channel x respondent type table of ``out_counts`` (needs its ``all`` mode rows)."""
+    sub = select_table(counts, ALL_QUESTIONS, RESPONSES_TABLE, "all")
+    found = {(str(r["group"]), str(r["category"])): cell_from_row(r) for _, r in sub.iterrows()}
+    chans = _ordered({g for g, _ in found}, list(style.CHANNEL_LABELS))
+    types = _ordered({t for _, t in found}, RESPONDENT_TYPES)
+    totals = {ch: max(c.denominator for (g, _), c in found.items() if g == ch) for ch in chans}
+    cells = {(ch, t): found.get((ch, t), zero_cell(totals[ch])) for ch in chans for t in types}
+    return ResponseTable(chans, types, cells, totals, response_totals(counts)["all"])
 
 
 def position_rows(counts: pd.DataFrame | None, question_id: str) -> tuple[list[tuple[str, dict[str, Cell]]], int]:
     """Rows of the position chart: all respondents, then one per respondent type.
 
+    Args:
+        counts: ``out_counts`` of one count mode.
+        question_id: The question.
+
     Returns:
         ``([(row label, {position: Cell})], total respondents)``.
     """
     rows: list[tuple[str, dict[str, Cell]]] = []
-    main = select_tables(counts, question_id, POSITION_TABLE)
+    main = select_table(counts, question_id, POSITION_TABLE)
+    main = main[main["group"].astype(str) == "all"]
     total = int(main["denominator"].max()) if len(main) else 0
     if len(main):
-        grp = main[main["group"].astype(str) == "all"]
-        grp = grp if len(grp) else main[main["group"] == main["group"].iloc[0]]
         rows.append((f"All respondents\n(n = {style.fmt_int(total)})",
-                     {str(r["category"]): cell_from_row(r) for _, r in grp.iterrows()}))
-    by_type = select_tables(counts, question_id, POSITION_BY_TYPE_TABLES)
-    if len(by_type):
-        pos_in_cat = by_type["category"].astype(str).isin(ALL_POSITIONS).mean() >= 0.5
-        type_col, pos_col = ("group", "category") if pos_in_cat else ("category", "group")
-        order = [t for t in RESPONDENT_TYPES if t in set(by_type[type_col].astype(str))]
-        order += sorted(set(by_type[type_col].astype(str)) - set(order))
-        for t in order:
-            sub = by_type[by_type[type_col].astype(str) == t]
-            cells = {str(r[pos_col]): cell_from_row(r) for _, r in sub.iterrows()}
-            den = max((c.denominator for c in cells.values()), default=0)
-            rows.append((f"{style.RESPONDENT_LABELS.get(t, t)}\n(n = {style.fmt_int(den)})", cells))
+                     {str(r["category"]): cell_from_row(r) for _, r in main.iterrows()}))
+    by_type = select_table(counts, question_id, POSITION_BY_TYPE_TABLE)
+    types = by_type["group"].astype(str)
+    for t in _ordered(set(types), RESPONDENT_TYPES):
+        cells = {str(r["category"]): cell_from_row(r) for _, r in by_type[types == t].iterrows()}
+        den = max((c.denominator for c in cells.values()), default=0)
+        rows.append((f"{style.RESPONDENT_LABELS.get(t, t)}\n(n = {style.fmt_int(den)})", cells))
     return rows, total
 
 
 def theme_rows(counts: pd.DataFrame | None, themes: pd.DataFrame | None, question_id: str) -> tuple[list[dict], int]:
     """Theme prevalence rows, most raised first: ``[{theme_id, label, cell}]`` and the denominator."""
-    sub = select_tables(counts, question_id, THEME_TABLE)
+    sub = select_table(counts, question_id, THEME_TABLE)
+    sub = sub[sub["group"].astype(str) == "all"]
     if not len(sub):
         return [], 0
-    allg = sub[sub["group"].astype(str) == "all"]
-    sub = allg if len(allg) else sub[sub["group"] == sub["group"].iloc[0]]
     labels = theme_labels(themes, question_id)
     rows = [{"theme_id": str(r["category"]), "label": labels.get(str(r["category"]), str(r["category"])),
              "cell": cell_from_row(r)} for _, r in sub.iterrows()]
@@ -161,15 +221,11 @@ def theme_position_rows(
     counts: pd.DataFrame | None, themes: pd.DataFrame | None, question_id: str
 ) -> list[tuple[str, dict[str, Cell]]]:
     """Theme x position rows, most raised theme first: ``[(theme label, {position: Cell})]``."""
-    sub = select_tables(counts, question_id, THEME_POSITION_TABLES)
-    if not len(sub):
-        return []
-    pos_in_cat = sub["category"].astype(str).isin(ALL_POSITIONS).mean() >= 0.5
-    theme_col, pos_col = ("group", "category") if pos_in_cat else ("category", "group")
+    sub = select_table(counts, question_id, THEME_POSITION_TABLE)
     labels = theme_labels(themes, question_id)
     out = []
-    for tid, g in sub.groupby(sub[theme_col].astype(str), sort=True):
-        cells = {str(r[pos_col]): cell_from_row(r) for _, r in g.iterrows()}
+    for tid, g in sub.groupby(sub["group"].astype(str), sort=True):
+        cells = {str(r["category"]): cell_from_row(r) for _, r in g.iterrows()}
         total = sum(c.n or 0 for c in cells.values())
         out.append((total, labels.get(tid, tid), cells))
     out.sort(key=lambda t: (-t[0], t[1]))
@@ -180,60 +236,60 @@ def heatmap_matrix(
     counts: pd.DataFrame | None, themes: pd.DataFrame | None, question_id: str
 ) -> tuple[list[str], list[str], list[list[Cell | None]]]:
     """Theme x respondent type cells: ``(theme labels, group labels with n, rows of cells)``."""
-    sub = select_tables(counts, question_id, THEME_BY_TYPE_TABLES)
+    sub = select_table(counts, question_id, THEME_BY_TYPE_TABLE)
     if not len(sub):
         return [], [], []
-    type_in_group = sub["group"].astype(str).isin([*RESPONDENT_TYPES, "all"]).mean() >= 0.5
-    type_col, theme_col = ("group", "category") if type_in_group else ("category", "group")
-    types = [t for t in RESPONDENT_TYPES if t in set(sub[type_col].astype(str))]
-    types += sorted(set(sub[type_col].astype(str)) - set(types))
+    types = _ordered(set(sub["group"].astype(str)), RESPONDENT_TYPES)
     labels = theme_labels(themes, question_id)
     order_rows, _ = theme_rows(counts, themes, question_id)
-    ids = [r["theme_id"] for r in order_rows if r["theme_id"] in set(sub[theme_col].astype(str))]
-    ids += sorted(set(sub[theme_col].astype(str)) - set(ids))
-    lookup = {(str(r[theme_col]), str(r[type_col])): cell_from_row(r) for _, r in sub.iterrows()}
+    present = set(sub["category"].astype(str))
+    ids = [r["theme_id"] for r in order_rows if r["theme_id"] in present]
+    ids += sorted(present - set(ids))
+    lookup = {(str(r["category"]), str(r["group"])): cell_from_row(r) for _, r in sub.iterrows()}
     cells = [[lookup.get((tid, t)) for t in types] for tid in ids]
     dens = {t: max((lookup[k].denominator for k in lookup if k[1] == t), default=0) for t in types}
     groups = [f"{style.RESPONDENT_LABELS.get(t, t)}\n(n = {style.fmt_int(dens[t])})" for t in types]
     return [labels.get(i, i) for i in ids], groups, cells
 
 
-def campaign_summary(answers_clean: pd.DataFrame | None, campaigns: pd.DataFrame | None,
-                     max_campaigns: int = 8) -> dict:
-    """Response-level campaign sizes.
+def campaign_summary(counts: pd.DataFrame | None, campaigns: pd.DataFrame | None, max_campaigns: int = 8) -> dict:
+    """Campaign sizes and what they do to the total, from ``out_counts``.
 
-    A response is a campaign copy when any of its answers is flagged ``is_campaign_copy`` with a
-    ``campaign_id``. In unique mode each campaign counts as one submission.
+    A campaign's size is its ``campaign`` row in ``all`` mode (copies received; suppressed below
+    ``min_cell`` like any cell). The totals are the ``responses_total`` denominators: ``total`` responses
+    and ``unique`` submissions (each campaign one unit); so ``own`` (responses that are no campaign copy)
+    is ``unique - n_campaigns`` and ``copies`` is ``total - own``. ``core_campaigns`` gives labels only.
 
     Returns:
-        ``{total, copies, own, unique, n_campaigns, campaigns: [{campaign_id, label, size, units}]}``
-        with at most ``max_campaigns`` entries (the rest grouped as "Other campaigns").
+        ``{total, copies, own, unique, n_campaigns, campaigns: [{campaign_id, label, cell, units}]}``, largest
+        campaign first, with at most ``max_campaigns`` entries (the rest grouped as "Other campaigns",
+        suppressed when any of them is).
     """
-    if answers_clean is None or answers_clean.empty:
+    totals = response_totals(counts)
+    total, unique = totals["all"], totals["unique"]
+    if not total:
         return dict(total=0, copies=0, own=0, unique=0, n_campaigns=0, campaigns=[])
-    a = answers_clean
-    total = int(a["response_id"].nunique())
-    flag = a["is_campaign_copy"].fillna(False).astype(bool) & a["campaign_id"].notna()
-    member = (a[flag].sort_values(["response_id", "campaign_id"], kind="mergesort")
-              .drop_duplicates("response_id")[["response_id", "campaign_id"]])
-    sizes = member.groupby(member["campaign_id"].astype(str)).size()
+    rows = counts[(counts["table"].astype(str) == CAMPAIGN_TABLE) & (counts["count_mode"].astype(str) == "all")
+                  & counts["category"].astype(str).str.startswith(CAMPAIGN_PREFIX)]
+    sizes = {str(r["category"])[len(CAMPAIGN_PREFIX):]: cell_from_row(r) for _, r in rows.iterrows()}
     templates = {}
     if campaigns is not None and len(campaigns):
         templates = {str(c): str(t) for c, t in zip(campaigns["campaign_id"], campaigns["template"], strict=True)}
-    ordered = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))
+    ordered = sorted(sizes.items(), key=lambda kv: (_rank(kv[1]), kv[0]))
     camps = []
-    for cid, size in ordered[:max_campaigns]:
+    for cid, cell in ordered[:max_campaigns]:
         words = templates.get(cid, "").split()
         excerpt = " ".join(words[:6]) + ("\u2026" if len(words) > 6 else "")
         label = f"Campaign {cid}" + (f": \u201c{excerpt}\u201d" if excerpt else "")
-        camps.append(dict(campaign_id=cid, label=label, size=int(size), units=1))
-    rest = ordered[max_campaigns:]
+        camps.append(dict(campaign_id=cid, label=label, cell=cell, units=1))
+    rest = [cell for _, cell in ordered[max_campaigns:]]
     if rest:
-        camps.append(dict(campaign_id="", label=f"Other campaigns ({len(rest)})", size=int(sum(s for _, s in rest)),
-                          units=len(rest)))
-    copies = int(sizes.sum())
-    return dict(total=total, copies=copies, own=total - copies, unique=total - copies + len(sizes),
-                n_campaigns=len(sizes), campaigns=camps)
+        hidden = any(c.suppressed for c in rest)
+        n = None if hidden else sum(c.n or 0 for c in rest)
+        camps.append(dict(campaign_id="", label=f"Other campaigns ({len(rest)})", units=len(rest),
+                          cell=Cell(n=n, share=None, ci_low=None, ci_high=None, denominator=total, suppressed=hidden)))
+    own = unique - len(sizes)
+    return dict(total=total, copies=total - own, own=own, unique=unique, n_campaigns=len(sizes), campaigns=camps)
 
 
 def theme_support_rows(support: pd.DataFrame | None, themes: pd.DataFrame | None, question_id: str) -> list[dict]:

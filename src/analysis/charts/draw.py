@@ -17,11 +17,13 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from analysis.charts import style
 from analysis.charts.data import Cell, cell_text
+from analysis.schemas import NEITHER, SIDES
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +57,36 @@ def draw_empty(fig: Figure, message: str) -> None:
 
 
 def bar_value(cell: Cell, scale: str, min_cell: int) -> float:
-    """Bar length of a cell: share in percent or count; suppressed cells get their upper bound."""
+    """Bar length of a cell: share in percent or count; 0 for a suppressed cell (drawn as a marker, no magnitude).
+
+    ``min_cell`` is kept for the callers' uniform signature; a suppressed cell's size is never drawn.
+    """
     if cell.suppressed:
-        bound = max(min_cell - 1, 1)
-        if scale == "count":
-            return float(bound)
-        return 100.0 * bound / cell.denominator if cell.denominator else 0.0
+        return 0.0
     if scale == "count":
         return float(cell.n or 0)
     return 100.0 * (cell.share or 0.0)
 
 
+def stack_widths(cells: list[Cell], total: int) -> list[float]:
+    """Lengths of stacked segments adding up to ``total``: counts, with suppressed cells sharing the rest.
+
+    ``total`` is published (e.g. a channel's responses), so the suppressed segments together take what the
+    shown counts leave of it; their individual lengths are equal (the split is hidden).
+    """
+    hidden = sum(1 for c in cells if c.suppressed)
+    rest = max(total - sum(c.n or 0 for c in cells if not c.suppressed), 0) / hidden if hidden else 0.0
+    return [rest if c.suppressed else float(c.n or 0) for c in cells]
+
+
+def draw_suppressed_marker(ax: Any, x: float, y: float) -> None:
+    """A hollow diamond at ``x`` marking a suppressed cell: its position says nothing about its size."""
+    ax.plot([x], [y], linestyle="none", marker=style.SUPPRESSED_MARKER, markersize=7, markerfacecolor="white",
+            markeredgecolor=style.SUPPRESSED_EDGE, markeredgewidth=1.2, zorder=3, clip_on=False)
+
+
 def draw_bar(ax: Any, y: float, left: float, width: float, colour: str, suppressed: bool) -> None:
+    """A horizontal bar; a suppressed cell is a hatched segment of a published total (stacked charts only)."""
     if suppressed:
         ax.barh(y, width, left=left, height=0.6, facecolor="white", edgecolor=style.SUPPRESSED_EDGE,
                 hatch=style.SUPPRESSED_HATCH, linewidth=0.8)
@@ -86,7 +106,7 @@ def diverging(
     Returns:
         The main axes and the positions drawn (for the legend).
     """
-    neither = [p for p in style.NEITHER_POSITIONS if any(p in cells and
+    neither = [p for p in NEITHER if any(p in cells and
                                                           (cells[p].suppressed or (cells[p].n or 0) > 0)
                                                           for _, cells in rows)]
     if neither:
@@ -94,7 +114,7 @@ def diverging(
     else:
         ax, ax2 = fig.add_subplot(), None
     ys = np.arange(len(rows))[::-1]
-    sided_max = max([bar_value(c[p], scale, min_cell) for _, c in rows for p in style.SIDED_POSITIONS if p in c]
+    sided_max = max([bar_value(c[p], scale, min_cell) for _, c in rows for p in SIDES if p in c]
                     + [1.0])
     pad = sided_max * 0.03
     for y, (_, cells) in zip(ys, rows, strict=True):
@@ -103,8 +123,11 @@ def diverging(
             if cell is None:
                 continue
             v = bar_value(cell, scale, min_cell)
-            if v > 0:
-                draw_bar(ax, y, 0.0 if sign > 0 else -v, v, style.POSITION_COLOURS[pos], cell.suppressed)
+            if cell.suppressed:
+                draw_suppressed_marker(ax, sign * pad, y)
+                v = 2 * pad  # the label goes beyond the marker
+            elif v > 0:
+                draw_bar(ax, y, 0.0 if sign > 0 else -v, v, style.POSITION_COLOURS[pos], False)
             ax.text(sign * (v + pad), y, cell_text(cell, scale, min_cell), va="center",
                     ha="left" if sign > 0 else "right", fontsize=style.MIN_FONT)
     lim = sided_max * 1.85  # room for "57% (800)" labels beyond the longest bar at 800 px (checked by eye)
@@ -127,8 +150,10 @@ def diverging(
                     continue
                 v = bar_value(cell, scale, min_cell)
                 if v > 0:
-                    draw_bar(ax2, y, left, v, style.POSITION_COLOURS[pos], cell.suppressed)
+                    draw_bar(ax2, y, left, v, style.POSITION_COLOURS[pos], False)
                 left += v
+            if any(cells[p].suppressed for p in neither if p in cells):
+                draw_suppressed_marker(ax2, left, y)
             totals.append(left)
             parts = [cell_text(cells[p], scale, min_cell) if cells[p].suppressed
                      else style.fmt_int(cells[p].n or 0)
@@ -137,8 +162,8 @@ def diverging(
         # bars take a share of the narrow panel that leaves room for the longest label on their right
         longest = max(len(lab) for lab in labels)
         lim2 = max(totals + [1.0]) / max(0.2, 0.55 - 0.03 * longest)
-        for y, left, lab in zip(ys, totals, labels, strict=True):
-            ax2.text(left + 0.03 * lim2, y, lab, va="center", ha="left", fontsize=style.MIN_FONT)
+        for y, left, lab in zip(ys, totals, labels, strict=True):  # "<" in a label: clear of the marker
+            ax2.text(left + (0.07 if "<" in lab else 0.03) * lim2, y, lab, va="center", ha="left", fontsize=style.MIN_FONT)
         ax2.set_xlim(0, lim2)
         ax2.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{abs(x):.0f}{unit}"))
         ax2.set_xlabel("Neither side")
@@ -153,15 +178,19 @@ def axes_legend(ax: Any, handles: list[Patch], ncols: int) -> None:
               borderaxespad=0.0, handlelength=1.4, columnspacing=1.2)
 
 
-def suppressed_handle(min_cell: int) -> Patch:
-    return Patch(facecolor="white", edgecolor=style.SUPPRESSED_EDGE, hatch=style.SUPPRESSED_HATCH,
-                 label=f"Suppressed (fewer than {min_cell})")
+def suppressed_handle(min_cell: int, *, marker: bool = False) -> Patch | Line2D:
+    """Legend entry of suppressed cells: the hatched swatch (stacked charts) or the hollow marker (bar charts)."""
+    label = f"Suppressed (fewer than {min_cell})"
+    if marker:
+        return Line2D([], [], linestyle="none", marker=style.SUPPRESSED_MARKER, markersize=7, markerfacecolor="white",
+                      markeredgecolor=style.SUPPRESSED_EDGE, label=label)
+    return Patch(facecolor="white", edgecolor=style.SUPPRESSED_EDGE, hatch=style.SUPPRESSED_HATCH, label=label)
 
 
 def legend(ax: Any, positions: list[str], suppressed: bool, min_cell: int) -> None:
     handles = [Patch(facecolor=style.POSITION_COLOURS[p], label=style.POSITION_LABELS[p]) for p in positions]
     if suppressed:
-        handles.append(suppressed_handle(min_cell))
+        handles.append(suppressed_handle(min_cell, marker=True))
     axes_legend(ax, handles, ncols=min(len(handles), 4))
 
 
@@ -186,7 +215,7 @@ def compact_svg(text: str) -> str:
     """Round SVG coordinates to 2 decimals (0.01 pt; invisible at any zoom a reader uses).
 
     Smaller files, and long runs of coordinate digits no longer look like phone or card numbers to
-    the publication guard (:func:`analysis.redaction.redact.guard`).
+    the publication guard (:func:`analysis.redaction.guard.guard`).
     """
     def _round(m: re.Match) -> str:
         out = f"{float(m.group(0)):.2f}".rstrip("0").rstrip(".")

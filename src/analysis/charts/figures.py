@@ -1,14 +1,16 @@
 """Publication charts: one function per chart, each returning a :class:`matplotlib.figure.Figure`.
 
-Charts are built from the persisted tables (``core_responses``, ``out_counts``, ``core_themes``,
-``core_answers_clean``, ``core_campaigns``) in the house style of :mod:`analysis.charts.style`, without pyplot
-state (figures are created directly, so nothing leaks between calls and the Agg canvas is used).
+Every number a chart draws is an ``out_counts`` cell (the counts stage is their only source;
+``core_themes`` and ``core_campaigns`` give labels, ``out_theme_support`` the Pol.is theme support). Charts
+use the house style of :mod:`analysis.charts.style`, without pyplot state (figures are created directly,
+so nothing leaks between calls and the Agg canvas is used).
 Every chart has a companion ``*_alt`` function that writes its alt text from the same data (what it
 shows and the headline numbers), and :func:`save_figure` writes PNG + SVG + ``<stem>.alt.txt`` with no
 timestamps, so re-runs give byte-identical files.
 
 Suppressed cells (``n`` is ``<NA>``) are drawn as hatched outlines as wide as the largest value they
-could hide (``min_cell - 1``) and labelled ``<min_cell``, never as zero.
+could hide (``min_cell - 1``; in stacked bars of a published total, what the shown counts leave of it) and
+labelled ``<min_cell``, never as zero.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from analysis.charts.data import (
     cell_text,
     heatmap_matrix,
     position_rows,
-    response_matrix,
+    response_table,
     theme_position_rows,
     theme_rows,
     theme_support_rows,
@@ -51,10 +53,12 @@ from analysis.charts.draw import (
     draw_bar,
     draw_empty,
     draw_frame,
+    draw_suppressed_marker,
     legend,
     n_lines,
     new_figure,
     save_figure,
+    stack_widths,
     styled,
     suppressed_handle,
 )
@@ -82,44 +86,55 @@ __all__ = [
 
 # --- responses by channel and respondent type ------------------------------------------------------
 @styled
-def responses_chart(responses: pd.DataFrame, *, footnote: str = "") -> Figure:
+def responses_chart(counts: pd.DataFrame, *, min_cell: int = 5, footnote: str = "") -> Figure:
     """Responses received per channel, stacked by respondent type (every response counted).
 
     Args:
-        responses: ``core_responses``.
+        counts: ``out_counts`` (its ``responses`` / ``responses_total`` rows in ``all`` mode are used).
+        min_cell: Suppression threshold (suppressed cells are hatched and labelled ``<5``).
         footnote: Source/method line.
 
     Returns:
         The figure.
     """
-    matrix = response_matrix(responses)
-    total = int(matrix.to_numpy().sum())
-    fig = new_figure(1.9 + 0.5 * max(len(matrix), 1))
+    table = response_table(counts)
+    fig = new_figure(1.9 + 0.5 * max(len(table.channels), 1))
     draw_frame(fig, "Responses received, by channel and respondent type",
-           f"{style.n_label(total, 'responses')}. {footnote}".strip())
-    if total == 0:
+           f"{style.n_label(table.total, 'responses')}. {footnote}".strip())
+    if table.total == 0:
         draw_empty(fig, "No responses")
         return fig
     ax = fig.add_subplot()
-    ys = np.arange(len(matrix))[::-1]
-    left = np.zeros(len(matrix))
-    colours = dict(zip(matrix.columns, style.OKABE_ITO, strict=False))
-    for rtype in matrix.columns:
-        vals = matrix[rtype].to_numpy(dtype=float)
+    ys = np.arange(len(table.channels))[::-1]
+    left = np.zeros(len(table.channels))
+    totals = np.array([table.channel_totals[ch] for ch in table.channels], dtype=float)
+    widths = np.array([stack_widths([table.cells[ch, t] for t in table.types], table.channel_totals[ch])
+                       for ch in table.channels], dtype=float).reshape(len(table.channels), len(table.types))
+    colours = {t: style.RESPONDENT_COLOURS.get(t, style.CATEGORY_COLOURS[k % len(style.CATEGORY_COLOURS)])
+               for k, t in enumerate(table.types)}
+    for j, rtype in enumerate(table.types):
+        vals = widths[:, j]
         ax.barh(ys, vals, left=left, height=0.6, color=colours[rtype], edgecolor="white",
                 label=style.RESPONDENT_LABELS.get(rtype, rtype))
-        for y, v, lft in zip(ys, vals, left, strict=True):
-            if v > 0 and v / max(matrix.sum(axis=1).max(), 1) > 0.06:
-                ax.text(lft + v / 2, y, style.fmt_int(v), ha="center", va="center", fontsize=style.MIN_FONT)
+        for y, v, lft, ch in zip(ys, vals, left, table.channels, strict=True):
+            cell = table.cells[ch, rtype]
+            if cell.suppressed:
+                draw_bar(ax, y, lft, v, colours[rtype], True)
+            if v > 0 and v / max(totals.max(), 1) > 0.06:
+                ax.text(lft + v / 2, y, cell_text(cell, "count", min_cell), ha="center", va="center",
+                        fontsize=style.MIN_FONT)
         left += vals
-    for y, tot in zip(ys, left, strict=True):
-        ax.text(tot + left.max() * 0.01, y, style.fmt_int(tot), va="center", ha="left", fontsize=style.MIN_FONT,
+    for y, tot in zip(ys, totals, strict=True):
+        ax.text(tot + totals.max() * 0.01, y, style.fmt_int(tot), va="center", ha="left", fontsize=style.MIN_FONT,
                 fontweight="bold")
-    ax.set_xlim(0, left.max() * 1.12)
-    ax.set_yticks(ys, [style.wrap(style.CHANNEL_LABELS.get(c, c), 20) for c in matrix.index])
+    ax.set_xlim(0, totals.max() * 1.12)
+    ax.set_yticks(ys, [style.wrap(style.CHANNEL_LABELS.get(c, c), 20) for c in table.channels])
     ax.set_xlabel("Responses")
     ax.tick_params(axis="y", length=0)
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=len(matrix.columns), frameon=False,
+    handles, _ = ax.get_legend_handles_labels()
+    if any(c.suppressed for c in table.cells.values()):
+        handles.append(suppressed_handle(min_cell))
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=len(handles), frameon=False,
               borderaxespad=0.0)
     return fig
 
@@ -131,7 +146,7 @@ def position_chart(
 ) -> Figure:
     """Diverging stacked bars of positions on one question: oppose left, support right, others apart.
 
-    One row for all respondents and one per respondent type (when ``position_by_respondent_type``
+    One row for all respondents and one per respondent type (when ``position_respondent_type``
     rows exist). Bars show the share of respondents; labels give share and count.
 
     Args:
@@ -147,7 +162,7 @@ def position_chart(
     rows, total = position_rows(counts, question_id)
     height = 1.9 + sum(0.32 + 0.17 * n_lines(label) for label, _ in rows) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
     fig = new_figure(height)
-    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: share of respondents in "
+    draw_frame(fig, style.chart_title("positions", question_text), f"{style.n_label(total)} answering this question. Bars: share of respondents in "
                f"each row; labels: share (count). {footnote}".strip())
     if not rows or total == 0:
         draw_empty(fig, "No positions recorded for this question")
@@ -185,7 +200,7 @@ def theme_chart(
     labels = [style.wrap(r["label"]) for r in rows]
     height = 1.5 + sum(0.2 + 0.17 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
     fig = new_figure(height)
-    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: share raising each theme "
+    draw_frame(fig, style.chart_title("themes", question_text), f"{style.n_label(total)} answering this question. Bars: share raising each theme "
                f"(a response can raise several); whiskers: 95% Wilson interval. {footnote}".strip())
     if not rows or total == 0:
         draw_empty(fig, "No themes recorded for this question")
@@ -196,7 +211,10 @@ def theme_chart(
     for y, r in zip(ys, rows, strict=True):
         cell: Cell = r["cell"]
         v = bar_value(cell, "share", min_cell)
-        draw_bar(ax, y, 0.0, v, style.BAR_COLOUR, cell.suppressed)
+        if cell.suppressed:
+            draw_suppressed_marker(ax, 0.0, y)
+        else:
+            draw_bar(ax, y, 0.0, v, style.BAR_COLOUR, False)
         end = v
         if not cell.suppressed and cell.ci_low is not None and cell.ci_high is not None:
             lo, hi = 100 * cell.ci_low, 100 * cell.ci_high
@@ -211,7 +229,7 @@ def theme_chart(
     ax.set_xlabel("Share of respondents raising the theme")
     ax.tick_params(axis="y", length=0)
     if any(r["cell"].suppressed for r in rows):
-        axes_legend(ax, [suppressed_handle(min_cell)], ncols=1)
+        axes_legend(ax, [suppressed_handle(min_cell, marker=True)], ncols=1)
     return fig
 
 
@@ -244,7 +262,7 @@ def theme_position_chart(
     height = 1.9 + sum(0.3 + 0.17 * n_lines(label) for label, _ in rows) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
     fig = new_figure(height)
     _, total = theme_rows(counts, themes, question_id)
-    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Bars: respondents raising each "
+    draw_frame(fig, style.chart_title("theme_positions", question_text), f"{style.n_label(total)} answering this question. Bars: respondents raising each "
                f"theme, by their position (counts). {footnote}".strip())
     if not rows:
         draw_empty(fig, "No theme-by-position counts for this question")
@@ -268,7 +286,7 @@ def theme_respondent_chart(
     """Heatmap: share of each respondent type raising each theme (suppressed cells hatched).
 
     Args:
-        counts: ``out_counts`` (``theme_by_respondent_type`` or ``theme_respondent_type`` rows).
+        counts: ``out_counts`` (``theme_respondent_type`` rows).
         themes: ``core_themes``.
         question_id: The question.
         question_text: Title.
@@ -283,7 +301,7 @@ def theme_respondent_chart(
     height = 1.8 + sum(0.22 + 0.16 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
     fig = new_figure(height)
     _, total = theme_rows(counts, themes, question_id)
-    draw_frame(fig, question_text, f"{style.n_label(total)} answering this question. Cells: share of each respondent "
+    draw_frame(fig, style.chart_title("theme_respondents", question_text), f"{style.n_label(total)} answering this question. Cells: share of each respondent "
                f"type raising the theme (count). {footnote}".strip())
     if not theme_labels or not groups:
         draw_empty(fig, "No theme-by-respondent-type counts for this question")
@@ -325,20 +343,22 @@ def theme_respondent_chart(
 
 # --- campaigns -------------------------------------------------------------------------------------
 @styled
-def campaign_chart(answers_clean: pd.DataFrame, campaigns: pd.DataFrame | None, *, footnote: str = "",
+def campaign_chart(counts: pd.DataFrame, campaigns: pd.DataFrame | None, *, min_cell: int = 5, footnote: str = "",
                    max_campaigns: int = 8) -> Figure:
     """All responses vs unique submissions: how much of the total is campaign (form-letter) copies.
 
     Args:
-        answers_clean: ``core_answers_clean``.
+        counts: ``out_counts`` (``campaign`` and ``responses_total`` rows; see
+            :func:`analysis.charts.data.campaign_summary`).
         campaigns: ``core_campaigns`` (labels; may be ``None``).
+        min_cell: Suppression threshold (a suppressed campaign size is hatched and labelled ``<5``).
         footnote: Source/method line.
         max_campaigns: Campaigns shown individually (the rest are grouped).
 
     Returns:
         The figure.
     """
-    s = campaign_summary(answers_clean, campaigns, max_campaigns=max_campaigns)
+    s = campaign_summary(counts, campaigns, max_campaigns=max_campaigns)
     fig = new_figure(2.6 + 0.18 * len(s["campaigns"]))
     draw_frame(fig, "Campaign copies and unique submissions",
            f"{style.n_label(s['total'], 'responses')}; {style.fmt_int(s['unique'])} unique submissions "
@@ -347,26 +367,34 @@ def campaign_chart(answers_clean: pd.DataFrame, campaigns: pd.DataFrame | None, 
         draw_empty(fig, "No responses")
         return fig
     ax = fig.add_subplot()
-    colours = ["#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#0072B2", "#F0E442", "#999999", "#666666"]
-    bars = [("All responses\nreceived", [("Not part of a campaign", s["own"], style.UNIQUE_COLOUR)]
-             + [(c["label"], c["size"], colours[k % len(colours)]) for k, c in enumerate(s["campaigns"])]),
-            ("Unique\nsubmissions", [("Not part of a campaign", s["own"], style.UNIQUE_COLOUR)]
-             + [(c["label"], c["units"], colours[k % len(colours)]) for k, c in enumerate(s["campaigns"])])]
-    for y, (_, segs) in zip([1, 0], bars, strict=True):
+    colours = style.CATEGORY_COLOURS
+    sizes = stack_widths([c["cell"] for c in s["campaigns"]], s["copies"])
+    hidden = [c["cell"].suppressed for c in s["campaigns"]]
+    bars = [("All responses\nreceived", s["total"], [("Not part of a campaign", s["own"], style.UNIQUE_COLOUR, False)]
+             + [(c["label"], v, colours[k % len(colours)], h)
+                for k, (c, v, h) in enumerate(zip(s["campaigns"], sizes, hidden, strict=True))]),
+            ("Unique\nsubmissions", s["unique"], [("Not part of a campaign", s["own"], style.UNIQUE_COLOUR, False)]
+             + [(c["label"], c["units"], colours[k % len(colours)], False) for k, c in enumerate(s["campaigns"])])]
+    for y, (_, end, segs) in zip([1, 0], bars, strict=True):
         left = 0
-        for _, v, col in segs:
+        for _, v, col, supp in segs:
             if v > 0:
-                ax.barh(y, v, left=left, height=0.55, color=col, edgecolor="white", linewidth=0.5)
+                if supp:
+                    draw_bar(ax, y, left, v, col, True)
+                else:
+                    ax.barh(y, v, left=left, height=0.55, color=col, edgecolor="white", linewidth=0.5)
             left += v
-        ax.text(left + s["total"] * 0.01, y, style.fmt_int(left), va="center", ha="left", fontweight="bold",
+        ax.text(left + s["total"] * 0.01, y, style.fmt_int(end), va="center", ha="left", fontweight="bold",
                 fontsize=style.MIN_FONT)
     ax.set_xlim(0, s["total"] * 1.12)
     ax.set_yticks([1, 0], [b[0] for b in bars])
     ax.set_xlabel("Responses")
     ax.tick_params(axis="y", length=0)
     handles = [Patch(color=style.UNIQUE_COLOUR, label=f"Not part of a campaign ({style.fmt_int(s['own'])})")]
-    handles += [Patch(color=colours[k % len(colours)], label=style.wrap(f"{c['label']} ({style.fmt_int(c['size'])})", 40))
-                for k, c in enumerate(s["campaigns"])]
+    for k, c in enumerate(s["campaigns"]):
+        label = style.wrap(f"{c['label']} ({cell_text(c['cell'], 'count', min_cell)})", 40)
+        handles.append(Patch(facecolor="white", edgecolor=style.SUPPRESSED_EDGE, hatch=style.SUPPRESSED_HATCH,
+                             label=label) if hidden[k] else Patch(color=colours[k % len(colours)], label=label))
     axes_legend(ax, handles, ncols=2)
     return fig
 
@@ -397,7 +425,7 @@ def theme_support_chart(
     labels = [style.wrap(r["label"]) for r in rows]
     height = 1.7 + sum(0.2 + 0.17 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
     fig = new_figure(height)
-    draw_frame(fig, question_text, "Bars: agree votes as a share of agree + disagree votes on the statements of each theme "
+    draw_frame(fig, style.chart_title("theme_support", question_text), "Bars: agree votes as a share of agree + disagree votes on the statements of each theme "
                "(passes excluded); whiskers: 95% Wilson interval (too narrow: the same people vote on many statements); "
                f"dashed line: 50%. {footnote}".strip())
     if not rows:

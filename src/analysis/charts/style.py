@@ -2,9 +2,12 @@
 
 One place decides how charts look so they are consistent and accessible:
 
-* **Colour-blind-safe colours.** Categories use the Okabe-Ito palette; positions use the ColorBrewer
-  ``PuOr`` diverging palette (orange = oppose, purple = support, greys for neither), which stays
-  distinguishable under the common colour-vision deficiencies and in greyscale.
+* **Colour-blind-safe, WCAG 2.2 AA colours.** Every filled mark has a contrast of at least 3:1 against the
+  white background and against the colour drawn next to it (WCAG 1.4.11, non-text contrast; checked by
+  :func:`contrast_ratio` in the tests). Sequences alternate a mid tone (Okabe-Ito vermilion, green, blue,
+  pink, orange) with a dark one, so neighbours differ in lightness and stay distinguishable under the
+  common colour-vision deficiencies and in greyscale. Positions: orange = oppose, dark purple = support,
+  greys alternating mid / dark for neither side.
 * **Readable at 800 px.** Figures are 8 in wide at 100 dpi, text is DejaVu Sans (bundled with
   matplotlib) at 10 pt (never below 9 pt), long labels are wrapped with :func:`textwrap.wrap`, and
   layout uses constrained layout so nothing overlaps or is cut off.
@@ -12,7 +15,7 @@ One place decides how charts look so they are consistent and accessible:
   PNG/SVG metadata make re-runs byte-identical. SVG text stays text (searchable, read by screen
   readers), naming DejaVu Sans with fallbacks.
 * **Honest marks.** Every chart states its ``n`` and carries a source/method footnote; suppressed
-  cells are drawn as hatched outlines labelled ``<min_cell``, never as zero.
+  cells are drawn as a hollow marker on the axis labelled ``<min_cell``: no bar, so no magnitude.
 """
 
 from __future__ import annotations
@@ -34,17 +37,22 @@ LABEL_WRAP = 34
 TITLE_WRAP = 70
 FOOTNOTE_WRAP = 105
 
-#: Okabe & Ito (2008) colour-blind-safe qualitative palette (black omitted).
-OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999"]
+#: Categorical colours in drawing order: mid tones (Okabe & Ito 2008 vermilion, green, pink) alternating with
+#: dark ones, so each is >= 3:1 against white and against its neighbours (also across the wrap-around).
+CATEGORY_COLOURS = ["#2D004B", "#D55E00", "#1A1A1A", "#009E73", "#1B2A41", "#CC79A7"]
+#: Kept as the name of the house qualitative palette (matplotlib's colour cycle).
+OKABE_ITO = CATEGORY_COLOURS
 
-#: Position colours: ColorBrewer PuOr (diverging, colour-blind safe) plus greys for "neither".
+#: Position colours (ColorBrewer PuOr ends; greys for "neither"), >= 3:1 against white; oppose and
+#: support, and the "neither" positions in stacking order (:data:`analysis.schemas.NEITHER`), >= 3:1
+#: against each other.
 POSITION_COLOURS = {
     "oppose": "#E66101",
-    "support": "#5E3C99",
-    "neutral": "#BDBDBD",
-    "unsure": "#8C8C8C",
-    "unclear": "#E0E0E0",
-    "none": "#F0F0F0",
+    "support": "#3F1D6E",
+    "neutral": "#767676",
+    "unsure": "#1A1A1A",
+    "unclear": "#8C8C8C",
+    "none": "#333333",
 }
 #: Display names of positions.
 POSITION_LABELS = {
@@ -55,28 +63,42 @@ POSITION_LABELS = {
     "unclear": "Unclear",
     "none": "No position",
 }
-#: Positions drawn away from the centre line (the rest go to a separate "neither" panel).
-SIDED_POSITIONS = ("oppose", "support")
-NEITHER_POSITIONS = ("neutral", "unsure", "unclear", "none")
 
 #: Respondent type display names.
 RESPONDENT_LABELS = {"individual": "Individuals", "organisation": "Organisations", "unknown": "Unknown type"}
 #: Channel display names.
 CHANNEL_LABELS = {"online_survey": "Online survey", "email": "Email", "document": "Document / letter", "other": "Other"}
 
+#: Respondent-type colours in stacking order (mid, dark, mid: >= 3:1 against white and each neighbour).
+RESPONDENT_COLOURS = {"individual": "#D55E00", "organisation": "#1B2A41", "unknown": "#767676"}
 #: Colour of the main single-series bars.
 BAR_COLOUR = "#0072B2"
-#: Colour for campaign copies and unique submissions.
-CAMPAIGN_COLOUR = "#D55E00"
+#: Colour for unique submissions (not part of a campaign; drawn before :data:`CATEGORY_COLOURS`).
 UNIQUE_COLOUR = "#0072B2"
-#: Hatch pattern and colour of suppressed cells.
+#: Hatch pattern and colour of suppressed cells (legend swatch and stacked segments of a published total).
 SUPPRESSED_HATCH = "///"
 SUPPRESSED_EDGE = "#555555"
+#: Marker of a suppressed cell in a bar chart: a hollow diamond on the axis, no bar (no magnitude).
+SUPPRESSED_MARKER = "D"
 #: Sequential colour map for heatmaps (ColorBrewer Blues: colour-blind safe, prints in greyscale).
 HEATMAP_CMAP = "Blues"
 
 #: Fixed salt so SVG element ids are the same on every run.
 SVG_HASHSALT = "analysis-consultation"
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2.2 relative luminance of a ``#RRGGBB`` colour (0 = black, 1 = white)."""
+    hexa = colour.lstrip("#")
+    channels = [int(hexa[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(a: str, b: str = "#FFFFFF") -> float:
+    """WCAG 2.2 contrast ratio of two ``#RRGGBB`` colours (1 to 21; AA non-text contrast needs 3)."""
+    light, dark = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
 
 
 def rc_params() -> dict[str, Any]:
@@ -126,6 +148,21 @@ def fmt_pct(share: float, digits: int = 0) -> str:
 def suppressed_label(min_cell: int) -> str:
     """Text drawn in place of a suppressed count (``<5``)."""
     return f"<{min_cell}"
+
+
+#: What each per-question chart shows (its title is ``"<kind>: <question heading>"``).
+CHART_KINDS = {
+    "positions": "Positions",
+    "themes": "Themes raised",
+    "theme_positions": "Themes by position",
+    "theme_respondents": "Themes by respondent type",
+    "theme_support": "Support for each theme's statements",
+}
+
+
+def chart_title(kind: str, question: str) -> str:
+    """Title of a per-question chart (drawn and used as its caption): ``"Themes raised: Q1b. Reasons for Q1: …"``."""
+    return f"{CHART_KINDS[kind]}: {question}"
 
 
 def n_label(n: int, unit: str = "respondents") -> str:

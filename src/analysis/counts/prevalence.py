@@ -162,18 +162,6 @@ def _units_for_positions(positions: pd.DataFrame, answers_clean: pd.DataFrame, m
     return out.assign(unit_id=unit.astype(str))
 
 
-def _target_question(cfg: ConsultationConfig) -> dict[str, str]:
-    """Question id of an answer -> question id its position is reported under."""
-    out = {}
-    for q in cfg.questions:
-        rel = q.related_question
-        if q.kind == "open" and rel and cfg.question(rel).kind == "closed":
-            out[q.id] = rel
-        else:
-            out[q.id] = q.id
-    return out
-
-
 def _labelled_frames(
     answer_positions: pd.DataFrame,
     responses: pd.DataFrame | None,
@@ -189,7 +177,7 @@ def _labelled_frames(
     pos_rt = pos.assign(respondent_type=pos["response_id"].map(rtype).fillna("unknown").astype(str))
     frames.append(("position_respondent_type", pos_rt, "respondent_type"))
     if answer_themes is not None and not answer_themes.empty:
-        target = _target_question(cfg)
+        target = {q.id: cfg.reported_under(q.id) for q in cfg.questions}
         th = answer_themes[["response_id", "question_id", "theme_id"]].copy()
         th["question_id"] = th["question_id"].map(lambda q: target.get(q, q))
         th = th.drop_duplicates()

@@ -123,17 +123,46 @@ def count_categories(
     return suppress(out, min_cell)
 
 
+#: Columns that identify one published row of cells sharing a denominator (a table row).
+ROW_KEYS = ["table", "question_id", "group", "count_mode"]
+
+
 def suppress(counts: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """Blank ``n``/share/intervals of cells with ``0 < n < min_cell`` and mark them suppressed.
 
-    Zero cells are not suppressed (a zero discloses nobody). Returns a copy.
+    Zero cells are not suppressed (a zero discloses nobody). **Secondary suppression**: when a row (one
+    table, question, group and count mode) has exactly one suppressed cell and its cells add up to the
+    published denominator, that cell could be recovered by subtraction (17 - 10 - 6 - 0 - 0 = 1), so the
+    next-smallest cell of the row (often a zero: then "fewer than 5" stays true of both hidden cells, and
+    nobody can tell which holds the respondents) is suppressed too; the first such cell in table order when
+    several tie. Returns a copy.
     """
     out = counts.copy()
     out["n"] = out["n"].astype("Int64")
     if min_cell <= 0 or out.empty:
         return out
     small = (out["n"].fillna(0) > 0) & (out["n"].fillna(0) < min_cell)
+    small |= _secondary(out, small)
     out.loc[small, ["share", "ci_low", "ci_high"]] = np.nan
     out.loc[small, "n"] = pd.NA
     out.loc[small, "suppressed"] = True
     return out
+
+
+def _secondary(counts: pd.DataFrame, primary: pd.Series) -> pd.Series:
+    """Cells to suppress so that no row's single suppressed cell is its denominator minus the shown cells."""
+    extra = pd.Series(False, index=counts.index)
+    if not set(ROW_KEYS + ["denominator"]) <= set(counts.columns):
+        return extra
+    n = counts["n"].fillna(0).astype(int)
+    keys = counts[ROW_KEYS].astype(str).fillna("")
+    for _, idx in keys.groupby(ROW_KEYS, sort=False).groups.items():
+        hidden = primary.loc[idx]
+        if int(hidden.sum()) != 1 or len(idx) < 2:
+            continue
+        den = pd.to_numeric(counts.loc[idx, "denominator"], errors="coerce")
+        if den.isna().any() or den.nunique() != 1 or int(n.loc[idx].sum()) != int(den.iloc[0]):
+            continue  # the cells do not partition a published total: nothing to subtract from
+        others = n.loc[idx][~hidden.to_numpy()]
+        extra.loc[others.sort_values(kind="stable").index[0]] = True
+    return extra

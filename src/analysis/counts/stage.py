@@ -4,8 +4,11 @@ Tables (the ``table`` column):
 
 - ``responses``: responses by channel (group) and respondent type (category); ``question_id`` is ``*``.
 - ``campaign``: per open question, campaign copies vs other answers (category ``campaign:<id>`` / ``unique``).
+- ``option`` / ``option_respondent_type``: per closed question, respondents choosing each choice
+  (:func:`analysis.counts.options.option_counts`).
 - theme tables from :func:`analysis.counts.themes.theme_counts` and position tables from
   :func:`analysis.counts.prevalence.position_counts`.
+- Pol.is statements, votes and voters from :func:`analysis.counts.polis.polis_counts`.
 
 Everything is computed in both count modes (``all`` responses and ``unique`` submissions); the report
 shows ``settings.count_mode`` first and the other beside it.
@@ -19,18 +22,16 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.config import ConsultationConfig
+from analysis.counts.options import option_counts
+from analysis.counts.polis import polis_counts
 from analysis.counts.prevalence import position_counts
 from analysis.counts.rules import count_categories, counting_units
 from analysis.counts.themes import theme_counts
-from analysis.tables import read_table, write_table
+from analysis.tables import read_optional, read_table, write_table
 
 log = logging.getLogger(__name__)
 
 MODES = ("all", "unique")
-
-
-def _optional(name: str, folder: Path) -> pd.DataFrame | None:
-    return read_table(name, folder) if (folder / f"{name}.csv").exists() else None
 
 
 def response_counts(responses: pd.DataFrame, answers_clean: pd.DataFrame, min_cell: int) -> pd.DataFrame:
@@ -79,15 +80,18 @@ def build_counts(cfg: ConsultationConfig, processed_dir: Path) -> pd.DataFrame:
     """Assemble every count table for one consultation (pure apart from reading tables)."""
     responses = read_table("core_responses", processed_dir)
     answers_clean = read_table("core_answers_clean", processed_dir)
-    answer_themes = _optional("core_answer_themes", processed_dir)
-    answer_positions = _optional("core_answer_positions", processed_dir)
+    answer_themes = read_optional("core_answer_themes", processed_dir)
+    answer_positions = read_optional("core_answer_positions", processed_dir)
     min_cell = cfg.settings.min_cell
-    frames = [response_counts(responses, answers_clean, min_cell), campaign_counts(answers_clean, min_cell)]
+    frames = [response_counts(responses, answers_clean, min_cell), campaign_counts(answers_clean, min_cell),
+              option_counts(answers_clean, responses, cfg)]
     if answer_themes is not None:
         frames.append(theme_counts(answer_themes, answers_clean, responses, cfg))
     if answer_positions is not None:
-        confusion = _optional("core_position_confusion", processed_dir)
+        confusion = read_optional("core_position_confusion", processed_dir)
         frames.append(position_counts(answer_positions, answers_clean, responses, answer_themes, cfg, confusion=confusion))
+    frames.append(polis_counts(read_optional("core_statement_votes", processed_dir),
+                               read_optional("core_rejects", processed_dir), read_optional("ledger", processed_dir)))
     frames = [f for f in frames if f is not None and len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

@@ -7,8 +7,11 @@ Public API:
 * :func:`guess_languages` (:mod:`analysis.ingest.language`).
 
 Readers: :mod:`~analysis.ingest.tabular` (CSV/XLSX and their mess), :mod:`~analysis.ingest.platforms`
-(Citizen Space, SurveyMonkey, Qualtrics, Microsoft Forms layouts), :mod:`~analysis.ingest.regulations_gov`,
-:mod:`~analysis.ingest.documents` (folder of .txt/.eml/.docx/.pdf). See ``docs/ingest.md``.
+(Citizen Space, SurveyMonkey, Qualtrics, Microsoft Forms, EU Have your say layouts),
+:mod:`~analysis.ingest.regulations_gov`, :mod:`~analysis.ingest.documents` (folder of .txt/.eml/.docx/.pdf).
+Rows: :mod:`~analysis.ingest.build` (rows -> tables), :mod:`~analysis.ingest.flags` (total rows, attachments).
+Drafting: :mod:`~analysis.ingest.roles` (each column's role), :mod:`~analysis.ingest.draft`. See
+``docs/ingest.md``.
 """
 
 from analysis.ingest.draft import draft_config

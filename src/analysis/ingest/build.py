@@ -13,18 +13,20 @@ import json
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.config import ConsultationConfig, QuestionConfig, SourceConfig
+from analysis.config import Consent, ConsultationConfig, QuestionConfig, SourceConfig
 from analysis.errors import ConfigError
 from analysis.ingest.dates import parse_datetimes
 from analysis.ingest.documents import Document
-from analysis.ingest.platforms import ANONYMOUS_VALUES, DEFAULT_ROLES
-from analysis.ingest.tabular import RawTable, reject
+from analysis.ingest.flags import attachment_flags, is_total_row
+from analysis.ingest.language import language_code
+from analysis.ingest.platforms import ANONYMOUS_VALUES
+from analysis.ingest.tabular import HeaderBuilder, RawTable, read_table, reject
 from analysis.ingest.text import norm_key
 
 logger = logging.getLogger(__name__)
@@ -32,7 +34,8 @@ logger = logging.getLogger(__name__)
 WARNING_PREFIX = "warning (response kept): "
 _TAG_SPLIT = re.compile(r"[;,\n]+")
 _ROLE_FIELDS = ["id_column", "submitted_at_column", "respondent_type_column", "sector_column",
-                "organisation_column", "consent_column", "name_column", "email_column"]
+                "organisation_column", "consent_column", "name_column", "email_column", "language_column",
+                "attachment_column"]
 
 
 @dataclass
@@ -53,14 +56,15 @@ class Profile:
     """Format-specific behaviour of a tabular source beyond its header layout.
 
     Attributes:
-        consent_default: ``publish_consent`` when the config names no consent column.
+        consent_default: ``consent`` of responses without a consent record when the source config sets no
+            ``consent_default`` (see :class:`ConsentReader`).
         organisation_means_type: Without a respondent-type column, a non-empty organisation makes the
             respondent an organisation and an empty one an individual (regulations.gov).
         name_columns: Columns joined (space) into the respondent name when ``name_column`` is unset.
         row_filter: ``(table, cells, column index) -> reason or None``: rows to reject up front.
     """
 
-    consent_default: bool = False
+    consent_default: Consent = "do_not_publish"
     organisation_means_type: bool = False
     name_columns: tuple[str, ...] = ()
     row_filter: Callable[[RawTable, list[str]], str | None] | None = None
@@ -131,12 +135,60 @@ class ChoiceMatcher:
         return (sep.join(parts) if parts else None), []
 
 
+class ConsentReader:
+    """Maps one source's consent cells onto :data:`~analysis.config.Consent` (``consent_map``).
+
+    A response without a consent record (no consent column, or an empty cell) gets the source's
+    ``consent_default``, else the format's (``fallback``). Non-empty values missing from the map are
+    collected (value -> rows) and stop the run in :meth:`check`: no text is published on a guess.
+    """
+
+    def __init__(self, source: SourceConfig, column: list[int] | None, fallback: Consent = "do_not_publish"):
+        self.column = column
+        self.by_key = {norm_key(k): v for k, v in source.consent_map.items()}
+        self.default: Consent = source.consent_default or fallback
+        self.unmapped: dict[str, list[int]] = {}
+
+    def __call__(self, row: list[str], row_no: int) -> Consent:
+        """Consent of one row (``do_not_publish`` for an unmapped value, which :meth:`check` reports)."""
+        value = _value(row, self.column)
+        if value is None:
+            return self.default
+        consent = self.by_key.get(norm_key(value))
+        if consent is None:
+            self.unmapped.setdefault(value, []).append(row_no)
+            return "do_not_publish"
+        return consent
+
+    def check(self, table: RawTable, limit: int = 5) -> None:
+        """Raise :class:`ConfigError` naming every unmapped value, the column, the file and the first rows."""
+        if not self.unmapped:
+            return
+        column = table.columns[self.column[0]] if self.column else "?"
+        lines = [f"{table.file}, column {column!r}: consent values not in consent_map (map each one to "
+                 "publish_named | publish_anonymous | do_not_publish; nothing is published until they are):"]
+        for value, rows in sorted(self.unmapped.items()):
+            more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+            lines.append(f"  - {value!r}: rows {', '.join(map(str, rows[:limit]))}{more}")
+        raise ConfigError("\n".join(lines))
+
+
 def _short_hash(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:12]
 
 
-def resolve_roles(source: SourceConfig, table: RawTable) -> dict[str, list[int] | None]:
+def _names(value: str | list[str] | None) -> list[str]:
+    """A role's configured column(s) as a list (``name_column`` and ``attachment_column`` may list several)."""
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def resolve_roles(source: SourceConfig, table: RawTable,
+                  defaults: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, list[int] | None]:
     """Column indices of every configured (or platform-default) role, question and tag column.
+
+    ``defaults`` are the format's usual column names per role (:attr:`ExportFormat.roles`), tried when the
+    config leaves a role empty. A role naming several columns (``name_column: [First name, Surname]``) gets
+    all their indices.
 
     Raises:
         ConfigError: Listing every configured column absent from the file (with close matches).
@@ -146,14 +198,16 @@ def resolve_roles(source: SourceConfig, table: RawTable) -> dict[str, list[int] 
     out: dict[str, list[int] | None] = {}
     missing: list[str] = []
     for role in _ROLE_FIELDS:
-        name = getattr(source, role)
-        if name:
-            out[role] = table.lookup(name)
-            if out[role] is None:
+        names = _names(getattr(source, role))
+        out[role] = None
+        for name in names:
+            hit = table.lookup(name)
+            if hit is None:
                 missing.append(f"{role} {name!r}")
-        else:
-            out[role] = None
-            for cand in DEFAULT_ROLES.get(source.format, {}).get(role, []):
+            else:
+                out[role] = (out[role] or []) + [i for i in hit if i not in (out[role] or [])]
+        if not names:
+            for cand in (defaults or {}).get(role, ()):
                 hit = table.lookup(cand)
                 if hit:
                     out[role] = hit
@@ -186,11 +240,136 @@ def _value(row: list[str], idx: list[int] | None) -> str | None:
     return " ".join(vals) if vals else None
 
 
-def _person(value: str | None) -> str | None:
-    return None if value is None or value.strip().lower() in ANONYMOUS_VALUES else value
+def _person(row: list[str], idx: list[int] | None) -> str | None:
+    """The respondent's name or e-mail from its column(s), without the placeholders of anonymous responses."""
+    vals = [v for v in _cells(row, idx) if v.lower() not in ANONYMOUS_VALUES]
+    return " ".join(vals) if vals else None
 
 
-def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, profile: Profile | None = None) -> SourceRows:
+def _row_answers(row: list[str], row_no: int, columns: dict[str, str], roles: dict, matchers: dict[str, ChoiceMatcher],
+                 unmapped: dict, file: str) -> list[dict]:
+    """One row's non-empty answers (closed ones matched to their labels; unmatched labels go to ``unmapped``)."""
+    answers: list[dict] = []
+    for qid in columns:
+        cells = _cells(row, roles[f"q:{qid}"])
+        if not cells:
+            continue
+        if qid in matchers:
+            answer, bad = matchers[qid].match(cells)
+            for label in bad:
+                unmapped.setdefault((file, columns[qid], qid), {}).setdefault(label, []).append(row_no)
+            if answer is None:
+                continue
+        else:
+            answer = "\n".join(cells)
+        answers.append({"question_id": qid, "answer": answer})
+    return answers
+
+
+class _SourceReader:
+    """Per-source state of :func:`table_rows`: roles, choice matchers, maps and what to report at the end."""
+
+    def __init__(self, cfg: ConsultationConfig, source: SourceConfig, table: RawTable, profile: Profile,
+                 roles: dict[str, list[int] | None]):
+        self.source, self.table, self.profile, self.roles = source, table, profile, roles
+        self.columns = dict(source.columns)
+        self.open = {qid for qid in self.columns if cfg.question(qid).kind == "open"}
+        self.matchers = {qid: ChoiceMatcher(cfg.question(qid)) for qid in self.columns if qid not in self.open}
+        self.type_map = {norm_key(k): v for k, v in source.respondent_type_map.items()}
+        self.consent_of = ConsentReader(source, roles["consent_column"], profile.consent_default)
+        self.stem = Path(table.file).stem
+        self.seen_ids: dict[str, int] = {}
+        self.hash_counts: Counter[str] = Counter()
+        self.unmapped_types: Counter[str] = Counter()
+        self.unknown_languages: Counter[str] = Counter()
+        used = {i for idx in roles.values() if idx for i in idx}
+        self.problems = {k: v for k, v in table.problems.items() if k[1] in used}
+
+    def skip_reason(self, row_no: int, row: list[str]) -> tuple[str, str | None] | None:
+        """``(reason, column)`` when the row is not a response: format filter, total row, unusable cell."""
+        if self.profile.row_filter is not None:
+            reason = self.profile.row_filter(self.table, row)
+            if reason:
+                return reason, None
+        if is_total_row(row):
+            return "total row (a sum added under the data, not a response)", None
+        bad = sorted((c, why) for (r, c), why in self.problems.items() if r == row_no)
+        if bad:
+            return f"cell {bad[0][1]}", self.table.columns[bad[0][0]]
+        return None
+
+    def response_id(self, row_no: int, row: list[str], rejects: list[dict]) -> str | None:
+        """The row's response id, or ``None`` after adding a reject (empty or repeated platform id)."""
+        idx = self.roles["id_column"]
+        if not idx:
+            base = f"{self.stem}:{_short_hash(Path(self.table.file).name, *row)}"
+            self.hash_counts[base] += 1
+            return base if self.hash_counts[base] == 1 else f"{base}-{self.hash_counts[base]}"
+        pid = _value(row, idx)
+        column = self.table.columns[idx[0]]
+        if pid is None:
+            rejects.append(reject(self.table.file, row_no, column, "empty response id", self.table.raw_line(row)))
+            return None
+        rid = f"{self.stem}:{pid}"
+        if rid in self.seen_ids:
+            rejects.append(reject(self.table.file, row_no, column, f"duplicate response id {pid!r} (first seen at "
+                                  f"row {self.seen_ids[rid]})", self.table.raw_line(row)))
+            return None
+        self.seen_ids[rid] = row_no
+        return rid
+
+    def response(self, row_no: int, row: list[str], rid: str) -> dict:
+        """The ``core_responses`` row of a kept data row."""
+        roles = self.roles
+        organisation = _value(row, roles["organisation_column"])
+        rtype = "unknown"
+        if roles["respondent_type_column"]:
+            raw_type = _value(row, roles["respondent_type_column"])
+            if raw_type is not None:
+                rtype = self.type_map.get(norm_key(raw_type), "unknown")
+                if norm_key(raw_type) not in self.type_map:
+                    self.unmapped_types[raw_type] += 1
+        elif self.profile.organisation_means_type:
+            rtype = "organisation" if organisation else "individual"
+        return {
+            "response_id": rid, "source_file": self.table.file, "source_row": row_no, "channel": self.source.channel,
+            "submitted_at": _value(row, roles["submitted_at_column"]), "respondent_type": rtype,
+            "sector": _value(row, roles["sector_column"]), "organisation": organisation,
+            "consent": self.consent_of(row, row_no), "respondent_name": _person(row, roles["name_column"]),
+            "respondent_email": _person(row, roles["email_column"]),
+        }
+
+    def language(self, row: list[str]) -> str | None:
+        """The row's language from the export's language column (``None``: none, or a value not understood)."""
+        value = _value(row, self.roles["language_column"])
+        code = language_code(value)
+        if value is not None and code is None:
+            self.unknown_languages[value] += 1
+        return code
+
+    def tags(self, row: list[str], rid: str) -> list[dict]:
+        """Analyst tags of one row (cells split on ``;``, ``,`` and new lines)."""
+        out = []
+        for col, qid in self.source.analyst_tag_columns.items():
+            for cell in _cells(row, self.roles[f"tag:{col}"]):
+                for tag in dict.fromkeys(t.strip() for t in _TAG_SPLIT.split(cell)):
+                    if tag:
+                        out.append({"response_id": rid, "question_id": qid, "tag": tag, "source_column": col})
+        return out
+
+    def finish(self) -> None:
+        """Report what was collected: unmapped consent values stop the run; the rest is logged."""
+        self.consent_of.check(self.table)
+        for value, n in sorted(self.unmapped_types.items()):
+            logger.warning("%s: respondent type %r (%d rows) is not in respondent_type_map: counted as 'unknown'",
+                           self.table.file, value, n)
+        for value, n in sorted(self.unknown_languages.items()):
+            logger.warning("%s: language %r (%d rows) is not a language code or name: those answers' language is "
+                           "detected from the text", self.table.file, value, n)
+
+
+def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, profile: Profile | None = None,
+               default_roles: Mapping[str, tuple[str, ...]] | None = None) -> SourceRows:
     """Canonical rows from one tabular source.
 
     Args:
@@ -198,102 +377,66 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
         source: The source entry (its ``columns`` name the question columns).
         table: The file, read.
         profile: Format-specific behaviour (default: none).
+        default_roles: The format's usual column per role (:attr:`analysis.ingest.formats.ExportFormat.roles`).
 
     Returns:
         The source's rows; ``unmapped`` holds closed-answer labels not in the config.
 
     Raises:
-        ConfigError: A configured column is missing.
+        ConfigError: A configured column is missing, or a consent value is not in ``consent_map``.
     """
     profile = profile or Profile()
     res = SourceRows(rejects=list(table.rejects))
-    roles = resolve_roles(source, table)
-    columns = dict(source.columns)
-    if not columns and source.question_id:
+    roles = resolve_roles(source, table, default_roles)
+    if not source.columns and source.question_id:
         raise ConfigError(f"{table.file}: source has question_id {source.question_id!r} but no 'columns' mapping naming the text column")
-    name_idx = roles["name_column"]
-    if name_idx is None and profile.name_columns:
+    if roles["name_column"] is None and profile.name_columns:
         idx = [table.lookup(c) for c in profile.name_columns]
-        name_idx = [i[0] for i in idx if i] or None
-    matchers = {qid: ChoiceMatcher(cfg.question(qid)) for qid in columns if cfg.question(qid).kind == "closed"}
-    type_map = {norm_key(k): v for k, v in source.respondent_type_map.items()}
-    consent_yes = {norm_key(v) for v in source.consent_yes}
-    stem = Path(table.file).stem
-    seen_ids: dict[str, int] = {}
-    hash_counts: Counter[str] = Counter()
-    unmapped_types: Counter[str] = Counter()
-    kept: list[tuple[int, list[str], str]] = []
+        roles["name_column"] = [i[0] for i in idx if i] or None
+    rd = _SourceReader(cfg, source, table, profile, roles)
     for row_no, row in table.rows:
-        if profile.row_filter is not None:
-            reason = profile.row_filter(table, row)
-            if reason:
-                res.rejects.append(reject(table.file, row_no, None, reason, table.raw_line(row)))
-                continue
-        answers: list[dict] = []
-        for qid, _col in columns.items():
-            cells = _cells(row, roles[f"q:{qid}"])
-            if not cells:
-                continue
-            if qid in matchers:
-                answer, bad = matchers[qid].match(cells)
-                for label in bad:
-                    res.unmapped.setdefault((table.file, columns[qid], qid), {}).setdefault(label, []).append(row_no)
-                if answer is None:
-                    continue
-            else:
-                answer = "\n".join(cells)
-            answers.append({"question_id": qid, "answer": answer})
-        if not answers:
+        skip = rd.skip_reason(row_no, row)
+        if skip:
+            res.rejects.append(reject(table.file, row_no, skip[1], skip[0], table.raw_line(row)))
+            continue
+        answers = _row_answers(row, row_no, rd.columns, roles, rd.matchers, res.unmapped, table.file)
+        attachments = _value(row, roles["attachment_column"])
+        if not answers and not attachments:
             res.rejects.append(reject(table.file, row_no, None, "no answer to any configured question", table.raw_line(row)))
             continue
-        if roles["id_column"]:
-            pid = _value(row, roles["id_column"])
-            if pid is None:
-                res.rejects.append(reject(table.file, row_no, source.id_column or table.columns[roles["id_column"][0]], "empty response id", table.raw_line(row)))
-                continue
-            rid = f"{stem}:{pid}"
-            if rid in seen_ids:
-                res.rejects.append(reject(table.file, row_no, table.columns[roles["id_column"][0]], f"duplicate response id {pid!r} (first seen at row {seen_ids[rid]})", table.raw_line(row)))
-                continue
-            seen_ids[rid] = row_no
-        else:
-            base = f"{stem}:{_short_hash(Path(table.file).name, *row)}"
-            hash_counts[base] += 1
-            rid = base if hash_counts[base] == 1 else f"{base}-{hash_counts[base]}"
-        organisation = _value(row, roles["organisation_column"])
-        rtype = "unknown"
-        if roles["respondent_type_column"]:
-            raw_type = _value(row, roles["respondent_type_column"])
-            if raw_type is not None:
-                rtype = type_map.get(norm_key(raw_type), "unknown")
-                if norm_key(raw_type) not in type_map:
-                    unmapped_types[raw_type] += 1
-        elif profile.organisation_means_type:
-            rtype = "organisation" if organisation else "individual"
-        consent_val = _value(row, roles["consent_column"])
-        consent = (norm_key(consent_val) in consent_yes) if roles["consent_column"] else profile.consent_default
-        res.responses.append({
-            "response_id": rid, "source_file": table.file, "source_row": row_no, "channel": source.channel,
-            "submitted_at": _value(row, roles["submitted_at_column"]), "respondent_type": rtype,
-            "sector": _value(row, roles["sector_column"]), "organisation": organisation,
-            "publish_consent": bool(consent), "respondent_name": _person(_value(row, name_idx)),
-            "respondent_email": _person(_value(row, roles["email_column"])),
-        })
+        rid = rd.response_id(row_no, row, res.rejects)
+        if rid is None:
+            continue
+        res.responses.append(rd.response(row_no, row, rid))
+        language = rd.language(row)
         for a in answers:
-            res.answers.append({"response_id": rid, **a})
-        for col, qid in source.analyst_tag_columns.items():
-            for cell in _cells(row, roles[f"tag:{col}"]):
-                for tag in dict.fromkeys(t.strip() for t in _TAG_SPLIT.split(cell)):
-                    if tag:
-                        res.tags.append({"response_id": rid, "question_id": qid, "tag": tag, "source_column": col})
-        kept.append((row_no, row, rid))
-    for value, n in sorted(unmapped_types.items()):
-        logger.warning("%s: respondent type %r (%d rows) is not in respondent_type_map: counted as 'unknown'", table.file, value, n)
+            res.answers.append({"response_id": rid, **a, "language": language if a["question_id"] in rd.open else None})
+        res.tags += rd.tags(row, rid)
+        texts = [a["answer"] for a in answers if a["question_id"] in rd.open]
+        for reason, raw in attachment_flags(bool(answers), texts, attachments):
+            res.rejects.append(reject(table.file, row_no, None, WARNING_PREFIX + reason, raw))
+    rd.finish()
     _parse_submitted(res, table, roles)
     res.ledger.append({"file": table.file, "reader": table.reader, "rows_read": table.rows_read,
                        "rows_kept": len(res.responses), "rows_rejected": table.rows_read - len(res.responses),
                        "sha256": table.sha256})
     return res
+
+
+def tabular_rows(cfg: ConsultationConfig, source: SourceConfig, path: Path, label: str, *, header_rows: int,
+                 header: HeaderBuilder, roles: Mapping[str, tuple[str, ...]],
+                 profile: Profile | None) -> tuple[SourceRows, RawTable]:
+    """Read one spreadsheet export (CSV/XLSX) and turn it into canonical rows (see :func:`table_rows`).
+
+    Returns:
+        The rows and the file as read (format readers may add warnings from columns no role uses).
+    """
+    table = read_table(path, label, reader=source.format, sheet=source.sheet, encoding=source.encoding,
+                       delimiter=source.delimiter, header_rows=header_rows, header=header)
+    res = table_rows(cfg, source, table, profile, roles)
+    logger.info("%s: %d rows read, %d kept, %d rejected", label, table.rows_read, len(res.responses),
+                table.rows_read - len(res.responses))
+    return res, table
 
 
 def _parse_submitted(res: SourceRows, table: RawTable, roles: dict) -> None:
@@ -320,6 +463,7 @@ def document_rows(source: SourceConfig, label: str, docs: list[Document]) -> Sou
     res = SourceRows()
     folder = Path(label).name
     channel_set = "channel" in source.model_fields_set
+    consent = ConsentReader(source, None).default  # a letter carries no consent record
     for d in docs:
         kept = d.text is not None
         res.ledger.append({"file": d.file, "reader": "folder", "rows_read": 1, "rows_kept": int(kept),
@@ -336,12 +480,13 @@ def document_rows(source: SourceConfig, label: str, docs: list[Document]) -> Sou
             submitted = submitted.tz_convert("UTC").tz_localize(None)
         res.responses.append({
             "response_id": rid, "source_file": d.file, "source_row": 1, "channel": channel, "submitted_at": submitted,
-            "respondent_type": "unknown", "sector": None, "organisation": None, "publish_consent": False,
+            "respondent_type": "unknown", "sector": None, "organisation": None,
+            "consent": consent,
             "respondent_name": d.respondent_name, "respondent_email": d.respondent_email,
         })
         res.answers.append({"response_id": rid, "question_id": source.question_id, "answer": d.text})
-        for w in d.warnings:
-            res.rejects.append(reject(d.file, 1, None, WARNING_PREFIX + w, None))
+        for reason, raw in d.warnings:
+            res.rejects.append(reject(d.file, 1, None, WARNING_PREFIX + reason, raw))
     return res
 
 

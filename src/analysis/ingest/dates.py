@@ -4,12 +4,15 @@ Handled, per column: ISO 8601 (with or without time zone; zoned values are conve
 stored naive), New Zealand/UK ``dd/mm/yyyy [HH:MM[:SS]] [AM/PM]`` (or ``mm/dd/yyyy`` when the
 whole column only parses that way, as in a US SurveyMonkey account), ``dd-mm-yyyy``, ``dd.mm.yyyy``,
 Excel serial day numbers (``44562.5``), and anything else :mod:`dateutil` understands with
-day-first ordering (``3 February 2021``, RFC 2822 e-mail dates). Values none of these parse give
-``NaT``; the caller keeps the response and records a warning row.
+day-first ordering (``3 February 2021``, RFC 2822 e-mail dates). A value must name a day, a month and a
+year: ``60``, ``2024``, ``March 2024`` or ``10:30`` are not dates (dateutil would fill the missing parts
+from the day of the run), so the result never depends on when the pipeline runs. Values none of these
+parse give ``NaT``; the caller keeps the response and records a warning row.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 
@@ -17,6 +20,10 @@ import pandas as pd
 from dateutil import parser as du_parser
 
 _SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
+#: ISO 8601 with a complete date part (``2024-03-01``, ``20240301``, with or without time and offset).
+_ISO_DATE = re.compile(r"^\d{4}-?\d{2}-?\d{2}(?:$|[T ])")
+#: Two defaults differing in year, month and day: a value that gives two different dates lacks one of them.
+_DEFAULTS = (dt.datetime(2001, 1, 1), dt.datetime(2002, 2, 2))
 _DAY_FIRST = ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p", "%d/%m/%Y",
               "%d/%m/%y", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y"]
 _MONTH_FIRST = ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y"]
@@ -60,7 +67,7 @@ def parse_datetimes(values: Sequence[str | None]) -> pd.Series:
         days = pd.to_numeric(s[serial])
         ok = days.between(20000, 80000)
         out[serial[serial].index[ok]] = EXCEL_EPOCH + pd.to_timedelta(days[ok], unit="D").dt.round("s")
-    todo = present & out.isna()
+    todo = present & out.isna() & s.fillna("").str.match(_ISO_DATE)
     if todo.any():
         iso = pd.to_datetime(s[todo], format="ISO8601", errors="coerce", utc=True)
         out[todo] = iso.dt.tz_convert(None)
@@ -70,8 +77,23 @@ def parse_datetimes(values: Sequence[str | None]) -> pd.Series:
         month_first = _try_formats(s[todo], _MONTH_FIRST)
         out[todo] = month_first if month_first.notna().sum() > day_first.notna().sum() else day_first
     for i in out.index[present & out.isna()]:
-        try:
-            out[i] = _to_naive_utc(du_parser.parse(s[i], dayfirst=True))
-        except (ValueError, OverflowError, TypeError, du_parser.ParserError):
-            pass
+        parsed = _complete_date(s[i])
+        if parsed is not None:
+            out[i] = parsed
     return out
+
+
+def _complete_date(value: str) -> pd.Timestamp | None:
+    """``value`` read by dateutil (day first) when it names a day, a month and a year, else ``None``."""
+    if len(value) > 100 or not any(ch.isdigit() for ch in value):
+        return None
+    try:
+        first, second = (du_parser.parse(value, dayfirst=True, default=d) for d in _DEFAULTS)
+    except (ValueError, OverflowError, TypeError, du_parser.ParserError):
+        return None
+    if first.date() != second.date() or not 1900 <= first.year <= 2200:
+        return None
+    try:
+        return _to_naive_utc(first)
+    except (ValueError, OverflowError):
+        return None

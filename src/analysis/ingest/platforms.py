@@ -12,16 +12,20 @@
   ``{"ImportId": ...}`` JSON. Columns are named by id; the question text and the ImportId are aliases.
 * ``ms_forms``: Microsoft Forms' Excel download: ``Id, Start time, Completion time, Email, Name`` and
   then one column per question (header row 1).
+* ``have_your_say``: the European Commission's "Have your say" portal (and EUSurvey) export: ``;``-separated
+  UTF-8 with a byte-order mark, header row 1 whose long question cells hold new lines; ``Reference``,
+  ``Feedback date``, ``Language``, ``User type``, ``First name``, ``Surname``, ``Organisation name``,
+  ``Transparency register number``, ``Country of origin``, a publication-privacy column (``Public`` /
+  ``Anonymous``), the questions, ``Feedback`` and ``Attachment``.
 
-:data:`DEFAULT_ROLES` gives each platform's usual metadata columns, used when the config leaves the
-role unset and the column exists.
+Each platform's header layout and usual metadata columns are declared with its entry in
+:data:`analysis.ingest.formats.FORMATS`.
 """
 
 from __future__ import annotations
 
 import json
 
-from analysis.ingest.tabular import HeaderBuilder, single_header
 from analysis.ingest.text import norm_key
 
 _SM_COLLAPSE = {"response", "open-ended response", "open ended response", ""}
@@ -63,33 +67,6 @@ def qualtrics_header(rows: list[list[str]]) -> tuple[list[str], dict[str, list[i
             aliases.setdefault(norm_key(str(meta["ImportId"])), [i])
     return [c.strip() for c in ids], aliases
 
-
-#: format -> (header rows, header builder)
-LAYOUTS: dict[str, tuple[int, HeaderBuilder]] = {
-    "citizen_space": (1, single_header),
-    "generic": (1, single_header),
-    "ms_forms": (1, single_header),
-    "regulations_gov": (1, single_header),
-    "surveymonkey": (2, surveymonkey_header),
-    "qualtrics": (3, qualtrics_header),
-}
-
-#: format -> SourceConfig field -> candidate column names (first one present wins).
-DEFAULT_ROLES: dict[str, dict[str, list[str]]] = {
-    "citizen_space": {"id_column": ["Response ID"], "submitted_at_column": ["Submitted on", "Response Submitted", "Submitted"]},
-    "surveymonkey": {
-        "id_column": ["Respondent ID"], "submitted_at_column": ["End Date"], "email_column": ["Email Address"],
-    },
-    "qualtrics": {"id_column": ["ResponseId"], "submitted_at_column": ["RecordedDate", "EndDate"],
-                  "email_column": ["RecipientEmail"]},
-    "ms_forms": {"id_column": ["Id", "ID"], "submitted_at_column": ["Completion time"], "email_column": ["Email"],
-                 "name_column": ["Name"]},
-    "regulations_gov": {
-        "id_column": ["Document ID"], "submitted_at_column": ["Posted Date", "Received Date"],
-        "organisation_column": ["Organization Name"], "sector_column": ["Category"],
-    },
-    "generic": {},
-}
 
 #: Placeholder values platforms write into name/email cells of anonymous responses.
 ANONYMOUS_VALUES = {"anonymous", "anon", "n/a", "na", "none", "-"}

@@ -14,9 +14,12 @@ Mapping onto the canonical tables:
 * Votes become per-statement tallies in ``core_statement_votes``: from ``votes.csv`` when present
   (latest vote per voter and statement, as Pol.is counts them), else from ``participants-votes.csv``
   (the same latest-vote matrix), else from the comments' own ``agrees`` / ``disagrees`` columns
-  (passes and voter counts then unknown). ``votes_source`` says which.
+  (passes and voter counts then unknown). ``votes_source`` says which. The ingest stage writes them
+  from the raw export on every run (:func:`source_rows` carries them in :class:`PolisRows`), so a
+  changed export always reaches the positions stage, which reads them only from the processed folder.
 * A statement is not a respondent: ``respondent_type`` is ``unknown``, ``channel`` ``online_survey``,
-  ``publish_consent`` true (the statements are published openly by the platform), no PII columns.
+  ``consent`` ``publish_anonymous`` (the statements are published openly by the platform, without
+  authors; a source's ``consent_default`` overrides it), no PII columns.
   ``language`` is ``und``: language detection is the ingest stage's job.
 * Row numbers are 1-based record numbers with the header as row 1 (a statement containing a line
   break still counts as one row).
@@ -25,19 +28,30 @@ Mapping onto the canonical tables:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis import schemas
-from analysis.errors import InputError
+from analysis.config import ConsultationConfig, SourceConfig
+from analysis.errors import ConfigError, InputError
 from analysis.hashing import sha256_file
+from analysis.ingest.build import SourceRows
+from analysis.ingest.tabular import SYMLINK_ERROR, reject, symlink_rows
 
 log = logging.getLogger(__name__)
 
 READER = "polis"
 COMMENT_COLUMNS = ("comment-id", "moderated", "comment-body")
+#: Optional files of a conversation folder: a symbolic link in their place is listed as a reject, never read.
+OPTIONAL_FILES = ("votes.csv", "participants-votes.csv", "summary.csv")
+
+
+def _regular(path: Path) -> bool:
+    """Whether ``path`` is a file that may be read (a symbolic link never is)."""
+    return path.is_file() and not path.is_symlink()
 
 
 
@@ -53,10 +67,6 @@ def _int_or_none(value: str) -> int | None:
         return int(float(value))
     except (TypeError, ValueError):
         return None
-
-
-def _reject(file: str, row: int | None, column: str | None, reason: str, raw: str | None) -> dict:
-    return {"file": file, "row": row, "column": column, "reason": reason, "raw": raw}
 
 
 def read_polis(
@@ -84,9 +94,11 @@ def read_polis(
     folder = Path(folder)
     prefix = file_label or folder.name
     cpath = folder / "comments.csv"
+    clabel = f"{prefix}/comments.csv"
+    if cpath.is_symlink():
+        raise InputError(clabel, SYMLINK_ERROR)
     if not cpath.exists():
         raise InputError(str(folder), "not a Pol.is conversation folder: comments.csv is missing")
-    clabel = f"{prefix}/comments.csv"
     com = _read_csv(cpath, clabel)
     for col in COMMENT_COLUMNS:
         if col not in com.columns:
@@ -99,16 +111,16 @@ def read_polis(
         cid = _int_or_none(r["comment-id"])
         mod = _int_or_none(r["moderated"])
         if cid is None:
-            rejects.append(_reject(clabel, i, "comment-id", "comment-id is not a number", body or None))
+            rejects.append(reject(clabel, i, "comment-id", "comment-id is not a number", body or None))
         elif cid in seen:
-            rejects.append(_reject(clabel, i, "comment-id", f"duplicate comment-id {cid}", body or None))
+            rejects.append(reject(clabel, i, "comment-id", f"duplicate comment-id {cid}", body or None))
         elif mod not in (-1, 0, 1):
-            rejects.append(_reject(clabel, i, "moderated", f"moderated value {r['moderated']!r} is not -1, 0 or 1",
+            rejects.append(reject(clabel, i, "moderated", f"moderated value {r['moderated']!r} is not -1, 0 or 1",
                                    body or None))
         elif mod == -1:
-            rejects.append(_reject(clabel, i, "moderated", "moderated out", body or None))
+            rejects.append(reject(clabel, i, "moderated", "moderated out", body or None))
         elif not body:
-            rejects.append(_reject(clabel, i, "comment-body", "empty statement", None))
+            rejects.append(reject(clabel, i, "comment-body", "empty statement", None))
         else:
             seen.add(cid)
             ts = _int_or_none(r.get("timestamp", ""))
@@ -126,12 +138,17 @@ def read_polis(
     responses = pd.DataFrame(dict(
         response_id=rid, source_file=clabel, source_row=k["row"], channel="online_survey",
         submitted_at=submitted.astype("datetime64[ns]"), respondent_type="unknown", sector=None,
-        organisation=None, publish_consent=True, respondent_name=None, respondent_email=None,
+        organisation=None, consent="publish_anonymous", respondent_name=None, respondent_email=None,
     ))
     answers = pd.DataFrame(dict(response_id=rid, question_id=question_id, answer=k["body"], language="und"))
     votes, vledger, vrejects = _votes(folder, prefix, k, question_id)
     ledger += vledger
     rejects += vrejects
+    for name in OPTIONAL_FILES:  # a link in place of an optional file: listed, never read (see _regular)
+        if (folder / name).is_symlink():
+            link_ledger, link_reject = symlink_rows(f"{prefix}/{name}", READER)
+            ledger.append(link_ledger)
+            rejects.append(link_reject)
     tables = {
         "core_questions": schemas.validate(questions, "core_questions"),
         "core_responses": schemas.validate(responses, "core_responses"),
@@ -147,7 +164,7 @@ def read_polis(
 
 def _topic(folder: Path) -> str | None:
     p = folder / "summary.csv"
-    if not p.exists():
+    if not _regular(p):
         return None
     for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
         key, _, val = line.partition(",")
@@ -161,7 +178,7 @@ def _votes(folder: Path, prefix: str, kept: pd.DataFrame, qid: str) -> tuple[pd.
     ids = kept["cid"].to_numpy()
     vpath, ppath = folder / "votes.csv", folder / "participants-votes.csv"
     ledger, rejects = [], []
-    if vpath.exists():
+    if _regular(vpath):
         label = f"{prefix}/votes.csv"
         v = _read_csv(vpath, label)
         for col in ("voter-id", "comment-id", "vote"):
@@ -172,7 +189,7 @@ def _votes(folder: Path, prefix: str, kept: pd.DataFrame, qid: str) -> tuple[pd.
         v["val"] = pd.to_numeric(v["vote"], errors="coerce")
         bad = v["val"].isna() | ~v["val"].isin([-1, 0, 1]) | v["cid"].isna() | (v["voter-id"].str.strip() == "")
         for r in v[bad].itertuples(index=False):
-            rejects.append(_reject(label, int(r.row), "vote", "vote is not 1, -1 or 0 (or ids missing)",
+            rejects.append(reject(label, int(r.row), "vote", "vote is not 1, -1 or 0 (or ids missing)",
                                    f"voter {r[v.columns.get_loc('voter-id')]}, comment {r[v.columns.get_loc('comment-id')]}, vote {r.vote}"))
         ok = v[~bad].copy()
         if "timestamp" in ok.columns:
@@ -185,7 +202,7 @@ def _votes(folder: Path, prefix: str, kept: pd.DataFrame, qid: str) -> tuple[pd.
         ledger.append(dict(file=label, reader=READER, rows_read=len(v), rows_kept=int((~bad).sum()),
                            rows_rejected=int(bad.sum()), sha256=sha256_file(vpath)))
         src = "votes.csv"
-    elif ppath.exists():
+    elif _regular(ppath):
         label = f"{prefix}/participants-votes.csv"
         pv = _read_csv(ppath, label)
         cols = [c for c in pv.columns if c.strip().lstrip("-").isdigit()]
@@ -213,27 +230,46 @@ def _votes(folder: Path, prefix: str, kept: pd.DataFrame, qid: str) -> tuple[pd.
     return out, ledger, rejects
 
 
-def source_rows(cfg, source, path: Path, label: str):
-    """Adapter for the ingest stage: one ``format: polis`` source as :class:`~analysis.ingest.build.SourceRows`.
+def polis_question_id(cfg: ConsultationConfig, source: SourceConfig) -> str:
+    """The open question a ``format: polis`` source's statements answer.
 
-    The statement tallies (``core_statement_votes``) are not part of the ingest tables; the positions
-    stage reads them from the same folder (:func:`analysis.positions.polis_votes.load_statement_votes`).
+    The source's ``question_id``, else the config's only open question.
 
     Raises:
-        ConfigError: No question to attach the statements to.
+        ConfigError: The source names no question and the config has no open question or several.
+    """
+    if source.question_id:
+        return source.question_id
+    if len(cfg.open_questions) == 1:
+        return cfg.open_questions[0].id
+    raise ConfigError(f"{Path(source.file).as_posix()}: a 'polis' source needs question_id (the open question "
+                      f"the statements answer; the config has {len(cfg.open_questions)} open questions)")
+
+
+@dataclass
+class PolisRows(SourceRows):
+    """The ingest rows of one conversation plus its per-statement tallies (``core_statement_votes`` rows)."""
+
+    statement_votes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(schemas.core_statement_votes.columns)))
+
+
+def source_rows(cfg: ConsultationConfig, source: SourceConfig, path: Path, label: str) -> PolisRows:
+    """Adapter for the ingest stage: one ``format: polis`` source as :class:`PolisRows`.
+
+    The statement tallies travel beside the rows (``statement_votes``); the ingest stage writes them as
+    ``core_statement_votes``.
+
+    Raises:
+        ConfigError: No question to attach the statements to (:func:`polis_question_id`).
         InputError: The folder is not a Pol.is conversation.
     """
-    from analysis.errors import ConfigError
-    from analysis.ingest.build import SourceRows
-
-    qid = source.question_id or (cfg.open_questions[0].id if len(cfg.open_questions) == 1 else None)
-    if qid is None:
-        raise ConfigError(f"{label}: a 'polis' source needs question_id (the open question the statements answer)")
-    tables, rejects = read_polis(path, question_id=qid, file_label=label)
-    res = SourceRows()
+    tables, rejects = read_polis(path, question_id=polis_question_id(cfg, source), file_label=label)
+    res = PolisRows(statement_votes=tables["core_statement_votes"])
     res.responses = tables["core_responses"].astype(object).where(tables["core_responses"].notna(), None).to_dict("records")
     for r in res.responses:
         r["submitted_at"] = pd.NaT if r["submitted_at"] is None else pd.Timestamp(r["submitted_at"])
+        r["consent"] = source.consent_default or r["consent"]
     res.answers = tables["core_answers"][["response_id", "question_id", "answer"]].to_dict("records")
     res.ledger = tables["ledger"].to_dict("records")
     res.rejects = rejects.astype(object).where(rejects.notna(), None).to_dict("records")

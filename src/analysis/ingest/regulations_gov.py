@@ -5,22 +5,29 @@ Columns used: ``Document ID`` (response id), ``Comment`` (the text, answer to ``
 organisation, else an individual), ``Category`` (sector), ``First Name`` + ``Last Name`` (respondent
 name, for redaction). Rows whose ``Document Type`` is not ``Public Submission`` (the rule, notices,
 supporting material) and withdrawn comments (``Is Withdrawn?`` true) are rejected with that reason.
-Comments on regulations.gov are already public, so ``publish_consent`` defaults to true. Attachment
-files are links only in the bulk download; a comment that just says "see attached" is kept as is and
-noted in the rejects table as a warning.
+Comments on regulations.gov are already public (with the submitter's name and organisation), so
+``consent`` defaults to ``publish_named``: a comment may be quoted and an organisation named as it
+appears on the docket; a person's name is still never printed (the report names organisations only),
+and a source's ``consent_default`` overrides the default. Attachment files are links only in the bulk
+download: ``Attachment Files`` is the source's default ``attachment_column``, so a comment with attachments, a
+comment that only says "See file attached." and a submission that is only an attachment are all kept and
+flagged for reading (:mod:`analysis.ingest.flags`).
 """
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from analysis.config import SourceConfig
+from analysis.config import ConsultationConfig, SourceConfig
 from analysis.errors import ConfigError
-from analysis.ingest.build import Profile
+from analysis.ingest.build import Profile, SourceRows, tabular_rows
 from analysis.ingest.tabular import RawTable
 
+if TYPE_CHECKING:
+    from analysis.ingest.formats import ExportFormat
+
 _TRUE = {"true", "yes", "y", "1"}
-_SEE_ATTACHED = re.compile(r"^\s*(please\s+)?see\s+(the\s+)?attach", re.I)
 
 
 def _row_filter(table: RawTable, row: list[str]) -> str | None:
@@ -35,7 +42,7 @@ def _row_filter(table: RawTable, row: list[str]) -> str | None:
     return None
 
 
-PROFILE = Profile(consent_default=True, organisation_means_type=True, name_columns=("First Name", "Last Name"),
+PROFILE = Profile(consent_default="publish_named", organisation_means_type=True, name_columns=("First Name", "Last Name"),
                   row_filter=_row_filter)
 
 
@@ -52,12 +59,9 @@ def prepare_source(source: SourceConfig) -> SourceConfig:
     return source.model_copy(update={"columns": {source.question_id: "Comment"}})
 
 
-def attachment_warnings(table: RawTable, answers_by_row: dict[int, str]) -> list[tuple[int, str]]:
-    """``(row, reason)`` for kept comments that only point to attachments the download does not hold."""
-    att = table.lookup("Attachment Files")
-    out = []
-    for row_no, row in table.rows:
-        text = answers_by_row.get(row_no)
-        if text and _SEE_ATTACHED.match(text) and att and row[att[0]].strip():
-            out.append((row_no, f"comment refers to attachment(s) not in the bulk download: {row[att[0]].strip()}"))
-    return out
+def read(fmt: ExportFormat, cfg: ConsultationConfig, source: SourceConfig, path: Path, label: str) -> SourceRows:
+    """Reader of a regulations.gov bulk download (``columns`` filled from ``question_id``)."""
+    source = prepare_source(source)
+    res, _ = tabular_rows(cfg, source, path, label, header_rows=fmt.header_rows, header=fmt.header,
+                          roles=fmt.roles, profile=fmt.profile)
+    return res

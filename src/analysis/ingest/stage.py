@@ -1,4 +1,8 @@
-"""The ingest stage: every configured source -> the canonical ``core_*`` tables, a ledger and rejects."""
+"""The ingest stage: every configured source -> the canonical ``core_*`` tables, a ledger and rejects.
+
+For a Pol.is source it also writes the statements' vote tallies (``core_statement_votes``), from the raw
+export on every run: the positions stage reads them only from the processed folder.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +12,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.config import ConsultationConfig, SourceConfig
+from analysis.config import ConsultationConfig, SourceConfig, source_path
 from analysis.errors import ConfigError, InputError
-from analysis.ingest import regulations_gov
+from analysis.ingest import polis
 from analysis.ingest.build import (
-    WARNING_PREFIX,
     SourceRows,
-    document_rows,
     merge,
     questions_table,
-    table_rows,
     unmapped_error,
 )
-from analysis.ingest.documents import read_folder
+from analysis.ingest.formats import export_format
 from analysis.ingest.language import LanguageGuesser, default_guesser
-from analysis.ingest.platforms import LAYOUTS
-from analysis.ingest.tabular import read_table, reject
 from analysis.schemas import SCHEMAS
 from analysis.tables import write_table
 
 logger = logging.getLogger(__name__)
 
-#: Tables :func:`run` writes (the rejects table last).
-OUTPUT_TABLES = ("core_questions", "core_responses", "core_answers", "core_analyst_tags", "ledger", "core_rejects")
+#: Tables :func:`run` writes (the rejects table last); ``core_statement_votes`` only when a source is Pol.is.
+OUTPUT_TABLES = ("core_questions", "core_responses", "core_answers", "core_analyst_tags", "ledger",
+                 "core_statement_votes", "core_rejects")
 
 
 def _frame(rows: list[dict], table: str) -> pd.DataFrame:
@@ -42,39 +42,15 @@ def read_source(cfg: ConsultationConfig, source: SourceConfig, raw_dir: Path) ->
 
     Raises:
         InputError: The file cannot be read at all.
-        ConfigError: The config does not fit the file (missing column, sheet, question id).
+        ConfigError: The config does not fit the file (missing column, sheet, question id), or ``file`` leaves
+            ``raw_dir`` or goes through a symbolic link.
     """
-    path = Path(raw_dir) / source.file
+    path = source_path(raw_dir, source.file)  # inside raw_dir, through no symbolic link (else ConfigError)
     label = Path(source.file).as_posix()
     if not path.exists():
         raise InputError(label, f"source not found under {raw_dir}")
-    if source.format == "folder":
-        if not path.is_dir():
-            raise InputError(label, "format 'folder' needs a folder of documents, not a file")
-        return document_rows(source, label, read_folder(path, label))
-    if source.format == "polis":
-        try:
-            from analysis.ingest import polis  # noqa: PLC0415
-        except ImportError:
-            raise ConfigError(f"{label}: format 'polis' needs the Pol.is reader (analysis.ingest.polis), which is not installed") from None
-        return polis.source_rows(cfg, source, path, label)
-    profile = None
-    if source.format == "regulations_gov":
-        source = regulations_gov.prepare_source(source)
-        profile = regulations_gov.PROFILE
-    header_rows, header = LAYOUTS[source.format]
-    table = read_table(path, label, reader=source.format, sheet=source.sheet, encoding=source.encoding,
-                       delimiter=source.delimiter, header_rows=header_rows, header=header)
-    res = table_rows(cfg, source, table, profile)
-    if source.format == "regulations_gov":
-        rows = {r["source_row"]: r["response_id"] for r in res.responses}
-        text = {a["response_id"]: a["answer"] for a in res.answers}
-        by_row = {row: text.get(rid, "") for row, rid in rows.items()}
-        for row_no, reason in regulations_gov.attachment_warnings(table, by_row):
-            res.rejects.append(reject(label, row_no, "Attachment Files", WARNING_PREFIX + reason, None))
-    logger.info("%s: %d rows read, %d kept, %d rejected", label, table.rows_read, len(res.responses),
-                table.rows_read - len(res.responses))
-    return res
+    fmt = export_format(source.format)
+    return fmt.read(fmt, cfg, source, path, label)
 
 
 def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser | None = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
@@ -101,11 +77,13 @@ def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser
         raise ConfigError(f"the same file is configured as a source twice: {sorted(dup_files)}")
     answers = _frame(rows.answers, "core_answers")
     kinds = {q.id: q.kind for q in cfg.questions}
-    answers["language"] = "und"
+    declared = (answers["language"].notna() & answers["language"].ne("und")).to_numpy()  # the export's own
+    answers["language"] = answers["language"].where(declared, "und")
     if cfg.settings.language_detection and len(answers):
-        open_mask = answers["question_id"].map(kinds).eq("open").to_numpy()
-        texts = answers.loc[open_mask, "answer"].tolist()
-        answers.loc[open_mask, "language"] = (guesser or default_guesser()).guess(texts)
+        todo = answers["question_id"].map(kinds).eq("open").to_numpy() & ~declared
+        texts = answers.loc[todo, "answer"].tolist()
+        if texts:
+            answers.loc[todo, "language"] = (guesser or default_guesser()).guess(texts)
     tags = _frame(rows.tags, "core_analyst_tags").drop_duplicates(["response_id", "question_id", "tag"])
     responses = _frame(rows.responses, "core_responses")
     responses["submitted_at"] = pd.to_datetime(responses["submitted_at"]).astype("datetime64[ns]")
@@ -131,21 +109,35 @@ def ingest(cfg: ConsultationConfig, raw_dir: Path, guesser: LanguageGuesser | No
 
     Returns:
         ``(tables, rejects)``: ``tables`` maps ``core_questions``, ``core_responses``, ``core_answers``,
-        ``core_analyst_tags`` and ``ledger`` to DataFrames; ``rejects`` is ``core_rejects``.
+        ``core_analyst_tags``, ``ledger`` and, when a source is Pol.is, ``core_statement_votes`` to
+        DataFrames; ``rejects`` is ``core_rejects``.
 
     Raises:
         InputError: A file cannot be read (names the file, and row/column when known).
         ConfigError: The config does not fit the files (every problem of one kind listed at once).
     """
     results = [read_source(cfg, s, Path(raw_dir)) for s in cfg.sources]
-    return assemble(cfg, merge(results), guesser)
+    tables, rejects = assemble(cfg, merge(results), guesser)
+    votes = [r.statement_votes for r in results if isinstance(r, polis.PolisRows)]
+    if votes:
+        tables["core_statement_votes"] = pd.concat(votes, ignore_index=True)
+    return tables, rejects
 
 
 def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[Path]:
-    """Stage entry point: :func:`ingest` and write the six tables to ``processed_dir``."""
+    """Stage entry point: :func:`ingest` and write :data:`OUTPUT_TABLES` to ``processed_dir``.
+
+    A table this run does not produce (``core_statement_votes`` without a Pol.is source) is removed from
+    ``processed_dir``, so one written for an earlier version of the config never outlives it.
+    """
     tables, rejects = ingest(cfg, raw_dir)
-    out = [write_table(tables[name], name, processed_dir) for name in OUTPUT_TABLES[:-1]]
-    out.append(write_table(rejects, "core_rejects", processed_dir))
+    tables["core_rejects"] = rejects
+    out = []
+    for name in OUTPUT_TABLES:
+        if name in tables:
+            out.append(write_table(tables[name], name, processed_dir))
+        else:
+            (Path(processed_dir) / f"{name}.csv").unlink(missing_ok=True)
     n_rej = int(tables["ledger"]["rows_rejected"].sum())
     logger.info("ingest: %d responses, %d answers, %d rejected rows (%d reject/warning entries)",
                 len(tables["core_responses"]), len(tables["core_answers"]), n_rej, len(rejects))

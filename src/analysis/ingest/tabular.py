@@ -1,15 +1,24 @@
 """Reading CSV and XLSX exports into a :class:`RawTable` (header rows + data rows of strings).
 
 Everything that can go wrong with a spreadsheet export is handled here, once, for every platform:
-encodings and BOMs (:mod:`analysis.ingest.text`), ``;``/tab/``|`` separators (sniffed, or Excel's
-``sep=;`` first line), leading blank lines, merged header cells (forward-filled), duplicated column
-names (``Q``, ``Q (2)``), trailing empty columns (dropped), ragged rows (too many non-empty fields: a
-reject holding the raw line; too few: padded), interior blank rows (a reject with reason
-``blank row``), cells over Excel's 32,767-character limit (kept, warning logged), corrupt or
-password-protected workbooks (:class:`InputError`).
+encodings and BOMs (:mod:`analysis.ingest.text`), ``;``/tab/``|`` separators (sniffed on the first
+*records* with a real CSV parse, so a header cell spanning 47 lines does not mislead it; or Excel's
+``sep=;`` first line; or the source's ``delimiter``), leading blank lines, merged cells (forward-filled in
+the header, filled down in data rows), duplicated column names (``Q``, ``Q (2)``), trailing empty columns
+(dropped), ragged rows (too many non-empty fields: a reject holding the raw line; too few: padded),
+interior blank rows (a reject with reason ``blank row``; a run over :data:`BLANK_RUN_LIMIT` rows is one
+reject naming the range), cells over Excel's 32,767-character limit (kept, warning logged), formulas
+without a saved value and Excel error values (``#DIV/0!``: the cell is empty and its row is rejected when a
+configured column uses it), stray cells far from the data (read sparsely: a cell at ``XFD1048576`` never
+materialises a million rows), corrupt or password-protected workbooks (:class:`InputError`). A parse that is
+implausible (most rows with more fields than the header) is an :class:`InputError` rather than a silent
+success.
 
 Row numbers are the ones a person sees when opening the file in a spreadsheet: the header is row 1
 and a quoted cell spanning three lines still occupies one row.
+
+Symbolic links are never read (:func:`read_table` refuses one; folder readers list each link they meet
+with :func:`symlink_rows`), so no file outside the consultation folder can reach a table.
 """
 
 from __future__ import annotations
@@ -18,7 +27,6 @@ import csv
 import datetime as dt
 import io
 import logging
-import re
 import sys
 import zipfile
 from collections.abc import Callable
@@ -31,7 +39,16 @@ from analysis.ingest.text import decode_bytes, fix_cell, norm_key, sha256_file, 
 logger = logging.getLogger(__name__)
 
 EXCEL_CELL_LIMIT = 32_767
+#: Reject reason of a symbolic link met in an input folder (never followed, nothing of it read).
+SYMLINK = "symlink"
+#: :class:`InputError` reason of a configured input file that is a symbolic link.
+SYMLINK_ERROR = "is a symbolic link: links are never followed; copy the file itself into the consultation folder"
 _DELIMITERS = [",", ";", "\t", "|"]
+#: The delimiter is sniffed on the first records of at most this many characters.
+SNIFF_CHARS = 1_000_000
+SNIFF_RECORDS = 200
+#: A run of more interior blank rows than this is one reject row naming the range (each still counts as read).
+BLANK_RUN_LIMIT = 100
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 #: A header builder turns the header rows into (column names, extra aliases name -> column indices).
@@ -55,6 +72,8 @@ class RawTable:
             SurveyMonkey question text covers all its sub-answer columns; a Qualtrics question text
             addresses the id-named column).
         delimiter: The CSV delimiter used (``None`` for XLSX); used to serialise raw rows.
+        problems: ``(source_row, column index)`` -> what is wrong with that cell (a workbook formula without a
+            saved value, an error value such as ``#DIV/0!``); the cell reads as empty.
     """
 
     file: str
@@ -66,6 +85,7 @@ class RawTable:
     sha256: str = ""
     aliases: dict[str, list[int]] = field(default_factory=dict)
     delimiter: str | None = None
+    problems: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def lookup(self, name: str) -> list[int] | None:
         """Column indices a config name refers to (exact name first, then normalised, then aliases)."""
@@ -112,23 +132,74 @@ def dedupe_columns(names: list[str], file: str) -> list[str]:
     return out
 
 
-# --- CSV ------------------------------------------------------------------------------------------
-def _sniff_delimiter(text: str) -> str:
-    sample_lines = text[:200_000].splitlines()[:50]
-    best, best_score = ",", (-1, -1)
-    for d in _DELIMITERS:
-        try:
-            recs = list(csv.reader(io.StringIO("\n".join(sample_lines)), delimiter=d))
-        except csv.Error:
+# --- CSV ---------------------------------------------------------------------------------------
+def parse_delimiter(value: str | None) -> str | None:
+    """A delimiter given by name or escape (``tab``, ``\\t``, ``semicolon``, ``;``) as its one character."""
+    if value is None:
+        return None
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    return named.get(value.lower(), value)
+
+
+def _sample_records(text: str, delimiter: str) -> list[list[str]]:
+    """The first :data:`SNIFF_RECORDS` non-blank records of ``text`` parsed with ``delimiter`` (a real CSV parse:
+    a quoted cell spanning 47 lines is one record)."""
+    sample = text[:SNIFF_CHARS]
+    records: list[list[str]] = []
+    try:
+        for rec in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
+            if any(c.strip() for c in rec):
+                records.append(rec)
+            if len(records) > SNIFF_RECORDS:
+                break
+    except csv.Error:
+        pass
+    if len(text) > SNIFF_CHARS and len(records) <= SNIFF_RECORDS:
+        records = records[:-1]  # the sample may cut the last record in the middle
+    return records
+
+
+def _consistency(records: list[list[str]]) -> tuple[int, int]:
+    """``(records with as many fields as the header, that number)``; 0 records when the header has one field.
+
+    Measured against the header, not the most common width: split on the wrong character, a header cell of 47
+    lines becomes 47 records of a few fields each, consistent with one another but not with the header.
+    """
+    if not records:
+        return 0, 0
+    width = len(records[0])
+    if width < 2:
+        return 0, width
+    fits = sum(1 for r in records if len(r) == width or (len(r) > width and not any(c.strip() for c in r[width:])))
+    return fits, width
+
+
+def sniff_delimiter(text: str, file: str) -> str:
+    """The delimiter that gives the largest share of the first records as many fields as the header.
+
+    Records are parsed with :mod:`csv` (quotes honoured), not split into physical lines, and compared with the
+    header record: split on the wrong character, a quoted header cell of 47 lines turns into 47 records of a few
+    fields each, consistent with one another but not with the header, and the answers after it do not fit.
+    Ties go to the wider header, then to the order ``,`` ``;`` tab ``|``.
+
+    Raises:
+        InputError: No candidate gives the header's number of fields to at least half the records: the file is
+            not a table this reader understands (or its quoting is broken).
+    """
+    best, best_score, best_fit = ",", (0.0, 0), (0, 0)
+    for delim in _DELIMITERS:
+        records = _sample_records(text, delim)
+        fits, width = _consistency(records)
+        if width < 2 or (fits < 2 <= len(records)):
             continue
-        recs = [r for r in recs if r]
-        if not recs or len(recs[0]) < 2:
-            continue
-        width = len(recs[0])
-        consistent = sum(1 for r in recs[1:] if len(r) == width)
-        score = (consistent, width)
+        score = (round(fits / len(records), 3), width)
         if score > best_score:
-            best, best_score = d, score
+            best, best_score, best_fit = delim, score, (fits, len(records))
+    fits, n_records = best_fit
+    if best_score[0] and n_records >= 4 and best_score[0] < 0.5:
+        raise InputError(file, f"cannot tell how the columns are separated: with the best candidate {best!r} only "
+                         f"{fits} of the first {n_records} rows have the header's {best_score[1]} fields; set "
+                         "`delimiter:` (and `encoding:`) in the source, or pass --delimiter to init-config")
     return best
 
 
@@ -139,7 +210,7 @@ def read_csv_grid(path: Path, file: str, encoding: str | None = None, delimiter:
         path: The file.
         file: Its display name.
         encoding: Forced encoding (default: detected).
-        delimiter: Forced delimiter (default: sniffed).
+        delimiter: Forced delimiter (default: sniffed on the first records, see :func:`sniff_delimiter`).
 
     Returns:
         ``(grid, delimiter)``.
@@ -154,12 +225,13 @@ def read_csv_grid(path: Path, file: str, encoding: str | None = None, delimiter:
     if not text.strip():
         raise InputError(file, "the file is empty (only a byte-order mark or whitespace): export it again")
     offset = 0
+    delimiter = parse_delimiter(delimiter)
     first = text.split("\n", 1)[0].strip()
     if first.lower().startswith("sep=") and len(first) == 5:
         delimiter = delimiter or first[4]
         text = text.split("\n", 1)[1] if "\n" in text else ""
         offset = 1
-    delim = delimiter or _sniff_delimiter(text)
+    delim = delimiter or sniff_delimiter(text, file)
     grid: Grid = []
     try:  # strict first: catches a quote that is never closed (it would swallow the rest of the file)
         for i, rec in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True), start=1 + offset):
@@ -184,15 +256,99 @@ def _cell_str(value: object) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds") if (value.hour or value.minute or value.second) else value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
+    if isinstance(value, dt.date | dt.time | dt.timedelta):
+        return value.isoformat() if not isinstance(value, dt.timedelta) else str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
 
 
-def read_xlsx_grid(path: Path, file: str, sheet: str | None = None, header_rows: int = 1) -> Grid:
-    """Read one worksheet into ``(row number, cells)`` records, merged header cells forward-filled.
+def _sheet_parser(*args, **kwargs):  # noqa: ANN002, ANN003 - openpyxl's own signature
+    """openpyxl's streaming sheet parser, also noting formulas without a saved value and error values."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser  # noqa: PLC0415
+
+    class _Parser(WorkSheetParser):
+        problems: dict[tuple[int, int], str]
+
+        def parse_cell(self, element):  # noqa: ANN001, ANN202
+            cell = super().parse_cell(element)
+            key = (cell["row"], cell["column"])
+            if cell["value"] is None and element.find(FORMULA_TAG) is not None:
+                formula = element.find(FORMULA_TAG).text or "(shared formula)"
+                self.problems[key] = (f"formula without a saved value (={formula[:200]}): open the workbook in Excel "
+                                      "and save it, so the value is computed")
+            elif cell["data_type"] == "e":
+                self.problems[key] = f"Excel error value {cell['value']} (a formula that failed): not an answer"
+                cell["value"] = None
+            return cell
+
+    parser = _Parser(*args, **kwargs)
+    parser.problems = {}
+    return parser
+
+
+@dataclass
+class _SheetCells:
+    rows: dict[int, dict[int, str]]  # row -> column (1-based) -> non-empty value; only rows holding something
+    merges: list[tuple[int, int, int, int]]  # (min_col, min_row, max_col, max_row)
+    problems: dict[tuple[int, int], str]  # (row, column 1-based) -> problem
+
+
+def _sheet_cells(wb, ws) -> _SheetCells:  # noqa: ANN001 - openpyxl objects
+    """Every non-empty cell of a worksheet, read sparsely: a stray cell at XFD1048576 costs one cell, not a
+    million rows of 16,384 columns."""
+    from openpyxl.utils.cell import range_boundaries  # noqa: PLC0415
+
+    rows: dict[int, dict[int, str]] = {}
+    with wb._archive.open(ws._worksheet_path) as src:
+        parser = _sheet_parser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                               date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+        for idx, cells in parser.parse():
+            values = {c["column"]: _cell_str(c["value"]) for c in cells if c["value"] is not None}
+            values = {k: v for k, v in values.items() if v}
+            if values or any((idx, c["column"]) in parser.problems for c in cells):
+                rows[idx] = values
+    merged = parser.merged_cells.mergeCell if parser.merged_cells is not None else []
+    return _SheetCells(rows, [range_boundaries(m.coord) for m in merged], parser.problems)
+
+
+def _fill_merged(sheet: _SheetCells, file: str, header_rows: int) -> None:
+    """Copy each merged range's value into its cells: across and down within the header rows, down the first
+    column in data rows (only rows that hold something else: a merge never creates a row)."""
+    if not sheet.rows or not sheet.merges:
+        return
+    first = min(sheet.rows)
+    last_head = first + header_rows - 1
+    filled: list[str] = []
+    for min_col, min_row, max_col, max_row in sheet.merges:
+        top = sheet.rows.get(min_row, {}).get(min_col, "")
+        if not top:
+            continue
+        if min_row <= last_head:
+            for r in range(max(min_row, first), min(max_row, last_head) + 1):
+                cells = sheet.rows.setdefault(r, {})
+                for c in range(min_col, max_col + 1):
+                    cells.setdefault(c, top)
+            continue
+        rows = [r for r in range(min_row + 1, max_row + 1) if r in sheet.rows] if max_row - min_row < 1_000_000 else []
+        for r in rows:
+            sheet.rows[r].setdefault(min_col, top)
+        if rows:
+            filled.append(f"{min_row}-{max_row}")
+    if filled:
+        logger.warning("%s: merged cells in data rows (rows %s): the merged value was copied into every row of the "
+                       "merge", file, ", ".join(filled[:10]) + (" ..." if len(filled) > 10 else ""))
+
+
+def read_xlsx_grid(path: Path, file: str, sheet: str | None = None,
+                   header_rows: int = 1) -> tuple[Grid, dict[tuple[int, int], str]]:
+    """Read one worksheet into ``(row number, cells)`` records (rows holding nothing are left out).
+
+    Merged cells are filled (:func:`_fill_merged`). Formulas without a saved value and Excel error values
+    (``#DIV/0!``) are read as empty cells and returned as problems, so the rows using them can be rejected.
+
+    Returns:
+        ``(grid, problems)``: problems map ``(row, column index from 0)`` to what is wrong with that cell.
 
     Raises:
         InputError: Not a workbook, corrupt, or password-protected.
@@ -204,73 +360,66 @@ def read_xlsx_grid(path: Path, file: str, sheet: str | None = None, header_rows:
     head = data[:8]
     if not head:
         raise InputError(file, "the file is empty (0 bytes): export it again")
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(io.BytesIO(data)):
         what = sniff_binary(head)
         if what and "OLE2" in what:
             raise InputError(file, "the workbook is password-protected (encrypted) or an old .xls file: remove the password / save it as .xlsx in Excel")
         raise InputError(file, f"not a readable .xlsx workbook (not a ZIP container{': ' + what if what else ''}); it may be corrupt or truncated")
-    try:  # read-only mode streams the sheet (fast for 100k rows); merged ranges are read from the XML
+    try:  # read-only mode streams the sheet (fast for 100k rows)
         wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=True)
-    except Exception as err:  # openpyxl raises many types for corrupt files
+    except Exception as err:  # noqa: BLE001 - openpyxl raises many types for corrupt files
         raise InputError(file, f"corrupt .xlsx workbook: {type(err).__name__}: {err}") from None
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             raise ConfigError(f"{file}: sheet {sheet!r} not found; the workbook has {wb.sheetnames}")
+        if not wb.worksheets:
+            raise InputError(file, "the workbook has no worksheet")
         ws = wb[sheet] if sheet else wb.worksheets[0]
-        ws.reset_dimensions()  # some exporters write a wrong <dimension>; read every cell present
         try:
-            grid: Grid = [(r, [_cell_str(v) for v in row])
-                          for r, row in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)]
-        except Exception as err:  # corrupt sheet XML inside a valid ZIP
+            cells = _sheet_cells(wb, ws)
+        except Exception as err:  # noqa: BLE001 - corrupt sheet XML inside a valid ZIP
             raise InputError(file, f"corrupt .xlsx worksheet: {type(err).__name__}: {err}") from None
-        merged = _merged_ranges(data, getattr(ws, "_worksheet_path", None))
     finally:
         wb.close()
-    first = next((r for r, cells in grid if any(c.strip() for c in cells)), None)
-    if first is not None:
-        last = first + header_rows - 1
-        for min_col, min_row, max_col, max_row in merged:
-            if max_row < first or min_row > last or min_row > len(grid):
-                continue
-            top = grid[min_row - 1][1][min_col - 1] if min_col - 1 < len(grid[min_row - 1][1]) else ""
-            for r in range(max(min_row, first), min(max_row, last) + 1):
-                cells = grid[r - 1][1]
-                cells.extend([""] * (max_col - len(cells)))
-                for c in range(min_col, max_col + 1):
-                    if not cells[c - 1]:
-                        cells[c - 1] = top
-    return grid
-
-
-_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
-
-
-def _merged_ranges(data: bytes, member: str | None) -> list[tuple[int, int, int, int]]:
-    """``(min_col, min_row, max_col, max_row)`` of every merged range of a worksheet part."""
-    from openpyxl.utils.cell import range_boundaries  # noqa: PLC0415
-
-    if not member:
-        return []
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        try:
-            xml = zf.read(member.lstrip("/"))
-        except KeyError:
-            return []
-    return [range_boundaries(m.decode()) for m in _MERGE.findall(xml)]
+    _fill_merged(cells, file, header_rows)
+    grid: Grid = []
+    for r in sorted(cells.rows):
+        values = cells.rows[r]
+        row = [""] * (max(values) if values else 0)
+        for c, v in values.items():
+            row[c - 1] = v
+        grid.append((r, row))
+    return grid, {(r, c - 1): why for (r, c), why in cells.problems.items()}
 
 
 # --- grid -> RawTable -----------------------------------------------------------------------------
+def _blank_rejects(file: str, first: int, last: int) -> list[dict]:
+    """Reject rows for the blank rows ``first..last``: one per row, or one for a run over :data:`BLANK_RUN_LIMIT`."""
+    n = last - first + 1
+    if n <= BLANK_RUN_LIMIT:
+        return [reject(file, r, None, "blank row", None) for r in range(first, last + 1)]
+    return [reject(file, first, None, f"blank rows {first}-{last} ({n:,} rows; counted one by one in the ledger)", None)]
+
+
 def grid_to_table(grid: Grid, *, file: str, reader: str, sha256: str, header_rows: int = 1,
-                  header: HeaderBuilder = single_header, delimiter: str | None = None) -> RawTable:
+                  header: HeaderBuilder = single_header, delimiter: str | None = None,
+                  problems: dict[tuple[int, int], str] | None = None) -> RawTable:
     """Split a grid into header and data rows and apply the mess rules (see module docstring).
 
+    Rows missing from the grid (a workbook stores no empty rows) between data rows are blank rows, like empty
+    records of a CSV file. A row whose only content is a cell with a problem (a formula without a saved value)
+    is rejected with that problem.
+
     Raises:
-        InputError: No header row at all.
+        InputError: No header row at all, or (CSV) so many rows have more fields than the header that the
+            separator is surely wrong.
     """
-    start = next((k for k, (_, cells) in enumerate(grid) if any(c.strip() for c in cells)), None)
-    if start is None:
+    problems = problems or {}
+    problem_rows = {r for r, _ in problems}
+    content = [k for k, (r, cells) in enumerate(grid) if any(c.strip() for c in cells) or r in problem_rows]
+    if not content:
         raise InputError(file, "the file has no header row (it is empty or blank)")
-    end = max(k for k, (_, cells) in enumerate(grid) if any(c.strip() for c in cells)) + 1
+    start, end = content[0], content[-1] + 1
     head = grid[start:start + header_rows]
     if len(head) < header_rows:
         raise InputError(file, f"expected {header_rows} header rows, found {len(head)}", row=grid[start][0])
@@ -280,42 +429,80 @@ def grid_to_table(grid: Grid, *, file: str, reader: str, sha256: str, header_row
     body = grid[start + header_rows:end]
     # trailing columns with no name and no data are dropped
     ncols = len(names)
-    while ncols and not names[ncols - 1] and not any(len(c) >= ncols and c[ncols - 1].strip() for _, c in body):
+    used = max((max((j + 1 for j, x in enumerate(c) if x.strip()), default=0) for _, c in body), default=0)
+    while ncols and not names[ncols - 1] and ncols > used:
         ncols -= 1
     if ncols < len(names):
         logger.info("%s: dropped %d trailing empty column(s)", file, len(names) - ncols)
+    if delimiter is not None and ncols == 1:
+        other = next((d for d in _DELIMITERS if d != delimiter and names[0].count(d) >= 2), None)
+        if other:
+            raise InputError(file, f"split on {delimiter!r} the header is one column holding {names[0].count(other)} "
+                             f"{other!r}: the separator is probably {other!r}; set `delimiter:` in the source, or "
+                             "pass --delimiter to init-config", row=head[0][0])
     names = dedupe_columns(names[:ncols], file)
     table = RawTable(file=file, reader=reader, columns=names, rows=[], sha256=sha256,
                      aliases={k: v for k, v in aliases.items() if all(i < ncols for i in v)}, delimiter=delimiter)
-    short = 0
+    table.problems = {k: v for k, v in problems.items() if k[1] < ncols}
+    _body_rows(table, body, head[-1][0], ncols)
+    return table
+
+
+def _body_rows(table: RawTable, body: Grid, header_row: int, ncols: int) -> None:
+    """Fill ``table`` with the data rows of ``body`` (blank, ragged and short rows handled; see module docstring)."""
+    short = ragged = 0
+    prev = header_row
+    problem_rows = {r for r, _ in table.problems}
+    blank_from: int | None = None
     for row_no, cells in body:
-        table.rows_read += 1
-        if not any(c.strip() for c in cells):
-            table.rejects.append(reject(file, row_no, None, "blank row", None))
+        is_blank = not any(c.strip() for c in cells) and row_no not in problem_rows
+        if blank_from is None and (row_no > prev + 1 or is_blank):
+            blank_from = prev + 1
+        prev = row_no
+        if is_blank:
             continue
+        if blank_from is not None:
+            table.rejects += _blank_rejects(table.file, blank_from, row_no - 1)
+            table.rows_read += row_no - blank_from
+            blank_from = None
+        table.rows_read += 1
         if len(cells) > ncols:
-            extra = cells[ncols:]
-            if any(c.strip() for c in extra):
-                table.rejects.append(reject(file, row_no, None, f"ragged row: {len(cells)} fields but the header has {ncols} (a stray separator or unquoted text?)", table.raw_line(cells)))
+            if any(c.strip() for c in cells[ncols:]):
+                ragged += 1
+                table.rejects.append(reject(table.file, row_no, None, f"ragged row: {len(cells)} fields but the header has {ncols} (a stray separator or unquoted text?)", table.raw_line(cells)))
                 continue
             cells = cells[:ncols]
         elif len(cells) < ncols:
-            short += 1
+            short += table.delimiter is not None  # a workbook row simply ends at its last filled cell
             cells = cells + [""] * (ncols - len(cells))
         out = []
         for j, c in enumerate(cells):
             if len(c) > EXCEL_CELL_LIMIT:
-                logger.warning("%s, row %d, column %r: cell of %d characters (over Excel's 32,767 limit; kept in full)", file, row_no, names[j], len(c))
+                logger.warning("%s, row %d, column %r: cell of %d characters (over Excel's 32,767 limit; kept in full)", table.file, row_no, table.columns[j], len(c))
             out.append(fix_cell(c))
         table.rows.append((row_no, out))
     if short:
-        logger.warning("%s: %d row(s) had fewer fields than the header and were padded with empty cells", file, short)
-    return table
+        logger.warning("%s: %d row(s) had fewer fields than the header and were padded with empty cells", table.file, short)
+    data_rows = len(table.rows) + ragged
+    if table.delimiter is not None and ragged >= 3 and ragged > 0.3 * data_rows:
+        raise InputError(table.file, f"{ragged} of {data_rows} rows have more fields than the header's {ncols} when "
+                         f"split on {table.delimiter!r}: the separator or the quoting is probably wrong; set "
+                         "`delimiter:` (and `encoding:`) in the source, or pass --delimiter to init-config")
 
 
 def reject(file: str, row: int | None, column: str | None, reason: str, raw: str | None) -> dict:
     """One ``core_rejects`` row."""
     return {"file": file, "row": row, "column": column, "reason": reason, "raw": raw}
+
+
+def symlink_rows(file: str, reader: str) -> tuple[dict, dict]:
+    """Ledger and ``core_rejects`` rows of a symbolic link that was not followed.
+
+    The link counts as one row read and rejected (reason :data:`SYMLINK`); nothing behind it is read, so
+    the ledger's ``sha256`` is empty and the reject has no ``raw`` content.
+    """
+    ledger = {"file": file, "reader": reader, "rows_read": 1, "rows_kept": 0, "rows_rejected": 1, "sha256": ""}
+    return ledger, reject(file, None, None, SYMLINK, None)
 
 
 def is_xlsx(path: Path) -> bool:
@@ -339,17 +526,24 @@ def read_table(path: Path, file: str, *, reader: str, sheet: str | None = None, 
         delimiter: Forced CSV delimiter.
         header_rows: Number of header rows (SurveyMonkey 2, Qualtrics 3).
         header: Builds column names from the header rows.
+
+    Raises:
+        InputError: The file is a symbolic link (never followed), missing, or cannot be read.
     """
+    if path.is_symlink():
+        raise InputError(file, SYMLINK_ERROR)
     if not path.is_file():
         raise InputError(file, "not a file (missing, or a folder: use format 'folder' for a folder of documents)")
     sha = sha256_file(path)
     if is_xlsx(path):
         if path.suffix.lower() not in (".xlsx", ".xlsm"):
             logger.warning("%s: this is an Excel workbook saved with a %s name; reading it as .xlsx", file, path.suffix)
-        grid = read_xlsx_grid(path, file, sheet, header_rows)
+        grid, problems = read_xlsx_grid(path, file, sheet, header_rows)
         delim = None
     else:
         if path.suffix.lower() == ".xls":
             raise InputError(file, "old binary .xls workbooks are not supported: save it as .xlsx or .csv")
         grid, delim = read_csv_grid(path, file, encoding, delimiter)
-    return grid_to_table(grid, file=file, reader=reader, sha256=sha, header_rows=header_rows, header=header, delimiter=delim)
+        problems = {}
+    return grid_to_table(grid, file=file, reader=reader, sha256=sha, header_rows=header_rows, header=header,
+                         delimiter=delim, problems=problems)

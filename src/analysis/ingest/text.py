@@ -9,7 +9,8 @@ rules, in order:
 3. Strict UTF-8.
 4. Mostly UTF-8 with a few lines that are not: each line is decoded on its own (UTF-8, else
    Windows-1252) and the lines that needed the fallback are logged.
-5. Strict Windows-1252, then charset-normalizer's best guess.
+5. Strict Windows-1252 (but when most letters come out non-ASCII, the text is Cyrillic or Greek in a legacy
+   code page such as KOI8-R: charset-normalizer's guess), then charset-normalizer's best guess.
 6. Anything else, or text that is mostly control characters, is not text: :class:`InputError`.
 
 Decoded text is NFC-normalised (so a macron typed as "a" + combining macron matches "ā"), and
@@ -101,6 +102,12 @@ def _decode_mixed(data: bytes, file: str) -> str | None:
     return "\n".join(out)
 
 
+def _mostly_non_ascii(text: str) -> bool:
+    """Whether most letters are not ASCII: Western text in Windows-1252 is mostly ASCII with a few accents."""
+    letters = [c for c in text[:20000] if c.isalpha()]
+    return len(letters) >= 8 and sum(not c.isascii() for c in letters) > 0.5 * len(letters)
+
+
 def decode_bytes(data: bytes, file: str, encoding: str | None = None) -> tuple[str, str]:
     """Decode file bytes to text.
 
@@ -151,6 +158,10 @@ def decode_bytes(data: bytes, file: str, encoding: str | None = None) -> tuple[s
     if text is None:
         try:
             text, used = data.decode("cp1252"), "cp1252"
+            if _mostly_non_ascii(text):  # Cyrillic / Greek in a legacy code page also decodes as cp1252
+                best = from_bytes(data).best()
+                if best is not None and best.encoding != "cp1252":
+                    text, used = str(best), best.encoding
         except UnicodeDecodeError:
             best = from_bytes(data).best()
             if best is None:

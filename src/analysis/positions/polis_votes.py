@@ -12,6 +12,9 @@ Theme support (``out_theme_support``) pools the votes of every statement in a th
 statements, so votes are not independent and the Wilson interval (which assumes they are) is too
 narrow; ``n_statements`` is reported beside it so a theme resting on one or two statements is
 visible.
+
+The tallies (``core_statement_votes``) are written by the ingest stage from the raw export on every
+run; this module reads them only from the processed folder (a declared input of the positions stage).
 """
 
 from __future__ import annotations
@@ -24,22 +27,18 @@ import pandas as pd
 from analysis import schemas
 from analysis.config import ConsultationConfig
 from analysis.counts.rules import wilson_interval
-from analysis.ingest.polis import read_polis
 from analysis.tables import read_table
 
 
-def load_statement_votes(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path) -> pd.DataFrame | None:
-    """``core_statement_votes`` from the processed folder, else read from the Pol.is source(s), else ``None``."""
-    path = Path(processed_dir) / "core_statement_votes.csv"
-    if path.exists():
-        return read_table("core_statement_votes", processed_dir)
-    parts = []
-    for s in cfg.sources:
-        if s.format == "polis":
-            qid = s.question_id or (cfg.open_questions[0].id if cfg.open_questions else "statements")
-            tables, _ = read_polis(Path(raw_dir) / s.file, question_id=qid, file_label=s.file)
-            parts.append(tables["core_statement_votes"])
-    return pd.concat(parts, ignore_index=True) if parts else None
+def load_statement_votes(cfg: ConsultationConfig, processed_dir: Path) -> pd.DataFrame | None:
+    """``core_statement_votes`` from the processed folder when a source of ``cfg`` is Pol.is, else ``None``.
+
+    Raises:
+        FileNotFoundError: A source is Pol.is but the table is missing (run the ingest stage first).
+    """
+    if not any(s.format == "polis" for s in cfg.sources):
+        return None
+    return read_table("core_statement_votes", processed_dir)
 
 
 def statement_positions(votes: pd.DataFrame, answers: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -31,12 +31,11 @@ from analysis import schemas
 from analysis.config import ConsultationConfig
 from analysis.errors import ConfigError, InputError
 from analysis.positions.model import StanceModel, propose_for_coding
-from analysis.positions.text_stance import POS_COLS, target_question, text_column, text_positions
-from analysis.tables import read_table, write_table
+from analysis.positions.text_stance import POS_COLS, text_column, text_positions
+from analysis.tables import read_optional, read_table, write_table
 
 log = logging.getLogger(__name__)
 
-SIDE_POSITIONS = ("support", "oppose")
 ANALYST_FILE = "analyst_positions.csv"
 
 
@@ -50,7 +49,7 @@ def resolve_multi(positions: list[str]) -> str | None:
     ps = {p for p in positions if p != "none"}
     if not ps:
         return None
-    sides = ps & set(SIDE_POSITIONS)
+    sides = ps & set(schemas.SIDES)
     if len(sides) == 1:
         return sides.pop()
     if len(sides) == 2:
@@ -139,7 +138,7 @@ def load_analyst_positions(raw_dir: Path, cfg: ConsultationConfig) -> pd.DataFra
         if pos not in schemas.POSITIONS:
             raise InputError(str(path), f"unknown position {r.position!r} (use one of {schemas.POSITIONS})",
                              row=i, column="position")
-        key = (str(r.response_id).strip(), target_question(cfg, qid))
+        key = (str(r.response_id).strip(), cfg.reported_under(qid))
         if key in seen:
             raise InputError(str(path), f"response {key[0]!r} coded twice for question {key[1]!r} "
                              f"(also row {seen[key]})", row=i, column="response_id")
@@ -164,15 +163,8 @@ def combine_positions(*sources: pd.DataFrame | None) -> pd.DataFrame:
     return df.drop_duplicates(["response_id", "question_id"]).drop(columns="_p").reset_index(drop=True)
 
 
-def _optional(table: str, folder: Path) -> pd.DataFrame | None:
-    try:
-        return read_table(table, folder)
-    except FileNotFoundError:
-        return None
-
-
 def _answers(processed_dir: Path) -> pd.DataFrame:
-    clean = _optional("core_answers_clean", processed_dir)
+    clean = read_optional("core_answers_clean", processed_dir)
     return clean if clean is not None else read_table("core_answers", processed_dir)
 
 
@@ -199,7 +191,7 @@ def assign_positions(
 
 def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[Path]:
     """Write ``core_answer_positions``, ``core_position_disagreements``, ``core_position_confusion``
-    and, for Pol.is consultations, ``core_statement_votes`` (if ingest did not) and ``out_theme_support``."""
+    and, for Pol.is consultations, ``out_theme_support`` (from ``core_statement_votes``, which ingest writes)."""
     from analysis.positions import polis_votes as statement_support
 
     raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
@@ -207,17 +199,13 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     answers = _answers(processed_dir)
     analyst = load_analyst_positions(raw_dir, cfg)
     written: list[Path] = []
-    votes = statement_support.load_statement_votes(cfg, raw_dir, processed_dir)
-    stmt_pos = None
-    if votes is not None:
-        if not (processed_dir / "core_statement_votes.csv").exists():
-            written.append(write_table(votes, "core_statement_votes", processed_dir))
-        stmt_pos = statement_support.statement_positions(votes, answers)
+    votes = statement_support.load_statement_votes(cfg, processed_dir)
+    stmt_pos = None if votes is None else statement_support.statement_positions(votes, answers)
     final, dis, conf, _ = assign_positions(cfg, answers, questions, analyst, statement_positions=stmt_pos)
     written.append(write_table(final, "core_answer_positions", processed_dir))
     written.append(write_table(dis, "core_position_disagreements", processed_dir))
     written.append(write_table(conf, "core_position_confusion", processed_dir))
-    themes = _optional("core_answer_themes", processed_dir)
+    themes = read_optional("core_answer_themes", processed_dir)
     if votes is not None and themes is not None:
         sup = statement_support.theme_support(votes, themes)
         written.append(write_table(sup, "out_theme_support", processed_dir))
@@ -240,7 +228,7 @@ def propose_for_consultation(cfg: ConsultationConfig, *, processed_dir: Path, n:
     processed_dir = Path(processed_dir)
     questions = read_table("core_questions", processed_dir)
     answers = _answers(processed_dir)
-    final = _optional("core_answer_positions", processed_dir)
+    final = read_optional("core_answer_positions", processed_dir)
     analyst = final[final["source"] == "analyst"] if final is not None else None
     closed, other_texts = closed_positions(answers, questions, cfg)
     tr = text_positions(answers, closed, analyst, cfg, extra_texts=other_texts)
@@ -252,7 +240,7 @@ def propose_for_consultation(cfg: ConsultationConfig, *, processed_dir: Path, n:
     texts["text"] = text_column(answers)
     pools = {}
     for q in cfg.open_questions:
-        t = target_question(cfg, q.id)
+        t = cfg.reported_under(q.id)
         pool = texts[(texts["question_id"] == q.id) & (texts["text"].str.strip() != "")]
         pool = pool[[(r, t) not in done for r in pool["response_id"]]]
         pool = pool[~pool["response_id"].isin(set(closed.loc[closed["question_id"] == t, "response_id"]))]

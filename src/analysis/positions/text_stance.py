@@ -54,14 +54,6 @@ def text_column(answers: pd.DataFrame) -> pd.Series:
     return answers["answer"].fillna("").astype(str)
 
 
-def target_question(cfg: ConsultationConfig, question_id: str) -> str:
-    """Question a position derived from ``question_id``'s text is reported under."""
-    q = cfg.question(question_id)
-    if q.kind == "open" and q.related_question and cfg.question(q.related_question).kind == "closed":
-        return q.related_question
-    return q.id
-
-
 def _featurizer(name: str):
     if name in ("minilm", "tfidf+minilm"):
         emb = minilm_featurizer() if name == "minilm" else tfidf_minilm_featurizer()
@@ -117,6 +109,73 @@ def _pairs_for(q_id: str, t_id: str, texts: pd.DataFrame, exact: pd.DataFrame) -
     return out[out["text"].str.strip() != ""]
 
 
+def _model_rows(todo: pd.DataFrame, target: str, position, confidence, cfg: ConsultationConfig) -> pd.DataFrame:
+    """Position rows (source ``text_model``) for the texts in ``todo``, explicit stance openers read first."""
+    rows = pd.DataFrame({"response_id": todo["response_id"].to_numpy(), "question_id": target,
+                         "position": position, "confidence": confidence, "source": "text_model"})
+    return _with_cues(rows, todo["text"], cfg.question(target).choices)
+
+
+def _texts_to_predict(qid: str, target: str, texts: pd.DataFrame, exact: pd.DataFrame,
+                      exclude: pd.DataFrame | None, extra_texts: pd.DataFrame | None) -> pd.DataFrame:
+    """Texts of ``qid`` (plus extra texts of ``target``) whose position on ``target`` is not known another way."""
+    known = set(exact.loc[exact["question_id"] == target, "response_id"])
+    if exclude is not None and len(exclude):
+        known |= set(exclude.loc[exclude["question_id"] == target, "response_id"])
+    todo = texts[(texts["question_id"] == qid) & ~texts["response_id"].isin(known)][["response_id", "text"]]
+    if extra_texts is not None and target != qid:
+        extra = extra_texts[(extra_texts["question_id"] == target) & ~extra_texts["response_id"].isin(known)]
+        extra = extra[~extra["response_id"].isin(set(todo["response_id"]))]
+        todo = pd.concat([todo, extra[["response_id", "text"]]], ignore_index=True)
+    return todo.sort_values("response_id", kind="mergesort")
+
+
+def _drop_rare(pairs: pd.DataFrame, qid: str) -> pd.DataFrame:
+    """Labelled pairs without the positions that have too few texts to learn from (logged)."""
+    counts = pairs["label"].value_counts()
+    rare = sorted(counts[counts < MIN_PER_CLASS].index)
+    if rare:
+        log.warning("question %s: positions %s have fewer than %d labelled texts; left out of training",
+                    qid, rare, MIN_PER_CLASS)
+        pairs = pairs[~pairs["label"].isin(rare)]
+    return pairs
+
+
+def _error_tables(cv: pd.DataFrame, pairs: pd.DataFrame, qid: str, target: str, own: pd.DataFrame | None,
+                  ps) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Confusion counts (and, for a "why" question, tick/text disagreements) from held-out predictions.
+
+    Args:
+        cv: Held-out predictions (``true``, ``position``, ``confidence``) indexed like ``pairs``.
+        pairs: The labelled pairs.
+        qid: The open question.
+        target: The question its positions are reported under.
+        own: For letters (``target == qid``), the letters' own analyst-coded pairs, whose error rates are
+            preferred when there are enough of them; ``None`` for "why" questions.
+        ps: Position settings.
+
+    Returns:
+        ``(confusion rows, disagreement rows or None)``.
+    """
+    pairs = pairs[pairs.index.isin(cv.index)]
+    cv = cv.loc[pairs.index]
+    dis = None
+    if own is None:
+        use = cv
+        both = pairs.assign(text_position=cv["position"], text_confidence=cv["confidence"])
+        both = both[(both["label_source"] == "closed") & both["label"].isin(SIDES)]
+        hit = both[(both["text_position"] == both["label"].map(SIDES)) & (both["text_confidence"] >= ps.confidence_threshold)]
+        dis = pd.DataFrame({"response_id": hit["response_id"], "question_id": target, "text_question_id": qid,
+                            "tick_position": hit["label"], "text_position": hit["text_position"],
+                            "text_confidence": hit["text_confidence"]})
+    else:  # letters: prefer the error rates measured on the letters' own analyst codes
+        own_cv = cv[pairs["response_id"].isin(set(own["response_id"])).to_numpy()] if len(own) else cv.head(0)
+        use = own_cv if len(own_cv) >= ps.min_training else cv
+    conf = use.groupby(["true", "position"]).size().reset_index(name="n")
+    conf = conf.rename(columns={"true": "true_position", "position": "predicted_position"}).assign(question_id=target)
+    return conf[CONF_COLS], dis
+
+
 def text_positions(
     answers: pd.DataFrame,
     closed: pd.DataFrame,
@@ -156,35 +215,22 @@ def text_positions(
          ana[["response_id", "question_id", "position"]].assign(source="analyst")],
         ignore_index=True,
     )
-    linked = [q for q in cfg.open_questions if target_question(cfg, q.id) != q.id]
-    letters = [q for q in cfg.open_questions if target_question(cfg, q.id) == q.id]
+    linked = [q for q in cfg.open_questions if cfg.reported_under(q.id) != q.id]
+    letters = [q for q in cfg.open_questions if cfg.reported_under(q.id) == q.id]
     pooled = pd.concat([_pairs_for(q.id, q.related_question, texts, exact) for q in linked] or [pd.DataFrame(
         columns=["response_id", "text", "label", "label_source"])], ignore_index=True)
     res = TextPositionResult(pd.DataFrame(columns=POS_COLS), pd.DataFrame(columns=DIS_COLS),
                              pd.DataFrame(columns=CONF_COLS))
     pos_parts, dis_parts, conf_parts = [], [], []
     for q in linked + letters:
-        t = target_question(cfg, q.id)
+        t = cfg.reported_under(q.id)
         if t != q.id:
             pairs = _pairs_for(q.id, t, texts, exact)
         else:
             own = _pairs_for(q.id, q.id, texts, exact)
             pairs = pd.concat([pooled, own], ignore_index=True)
-        known = set(exact.loc[exact["question_id"] == t, "response_id"])
-        if exclude is not None and len(exclude):
-            known |= set(exclude.loc[exclude["question_id"] == t, "response_id"])
-        todo = texts[(texts["question_id"] == q.id) & ~texts["response_id"].isin(known)][["response_id", "text"]]
-        if extra_texts is not None and t != q.id:
-            extra = extra_texts[(extra_texts["question_id"] == t) & ~extra_texts["response_id"].isin(known)]
-            extra = extra[~extra["response_id"].isin(set(todo["response_id"]))]
-            todo = pd.concat([todo, extra[["response_id", "text"]]], ignore_index=True)
-        todo = todo.sort_values("response_id", kind="mergesort")
-        counts = pairs["label"].value_counts()
-        rare = sorted(counts[counts < MIN_PER_CLASS].index)
-        if rare:
-            log.warning("question %s: positions %s have fewer than %d labelled texts; left out of training",
-                        q.id, rare, MIN_PER_CLASS)
-            pairs = pairs[~pairs["label"].isin(rare)]
+        todo = _texts_to_predict(q.id, t, texts, exact, exclude, extra_texts)
+        pairs = _drop_rare(pairs, q.id)
         res.labelled[q.id] = pairs
         n_classes = pairs["label"].nunique()
         if len(pairs) < ps.min_training or n_classes < 2:
@@ -194,9 +240,7 @@ def text_positions(
                 log.info("question %s: no stance model (%s); no texts need one", q.id, why)
                 continue
             log.warning("question %s: no stance model (%s); %d texts marked unclear", q.id, why, len(todo))
-            pos_parts.append(_with_cues(pd.DataFrame({"response_id": todo["response_id"].to_numpy(), "question_id": t,
-                                                      "position": UNCLEAR, "confidence": 0.0, "source": "text_model"}),
-                                        todo["text"], cfg.question(t).choices))
+            pos_parts.append(_model_rows(todo, t, UNCLEAR, 0.0, cfg))
             continue
         train_idx = capped_sample(pairs["label"], ps.max_training, cfg.settings.seed,
                                   priority=pairs["label_source"] == "analyst")
@@ -210,11 +254,8 @@ def text_positions(
                                  predict=todo["text"].tolist() + rest["text"].tolist())
         res.models[q.id] = m
         n_todo = len(todo)
-        pos_parts.append(_with_cues(pd.DataFrame({"response_id": todo["response_id"].to_numpy(), "question_id": t,
-                                                  "position": pred["position"].to_numpy()[:n_todo],
-                                                  "confidence": pred["confidence"].to_numpy()[:n_todo],
-                                                  "source": "text_model"}),
-                                    todo["text"], cfg.question(t).choices))
+        pos_parts.append(_model_rows(todo, t, pred["position"].to_numpy()[:n_todo],
+                                     pred["confidence"].to_numpy()[:n_todo], cfg))
         if oof.empty:
             continue
         # every labelled text predicted by a model that never saw it: out of fold for the training sample,
@@ -222,27 +263,10 @@ def text_positions(
         oof.index = train.index
         held = pd.DataFrame({"true": rest["label"].to_numpy(), "position": pred["position"].to_numpy()[n_todo:],
                              "confidence": pred["confidence"].to_numpy()[n_todo:]}, index=rest.index)
-        cv = pd.concat([oof, held])
-        pairs = pairs[pairs.index.isin(cv.index)]
-        cv = cv.loc[pairs.index]
-        if t != q.id:
-            conf = cv.groupby(["true", "position"]).size().reset_index(name="n")
-            conf_parts.append(conf.rename(columns={"true": "true_position", "position": "predicted_position"})
-                              .assign(question_id=t)[CONF_COLS])
-            both = pairs.assign(text_position=cv["position"], text_confidence=cv["confidence"])
-            both = both[(both["label_source"] == "closed") & both["label"].isin(SIDES)]
-            dis = both[(both["text_position"] == both["label"].map(SIDES))
-                       & (both["text_confidence"] >= ps.confidence_threshold)]
-            dis_parts.append(pd.DataFrame({"response_id": dis["response_id"], "question_id": t,
-                                           "text_question_id": q.id, "tick_position": dis["label"],
-                                           "text_position": dis["text_position"],
-                                           "text_confidence": dis["text_confidence"]}))
-        else:  # letters: prefer the error rates measured on the letters' own analyst codes
-            own_cv = cv[pairs["response_id"].isin(set(own["response_id"])).to_numpy()] if len(own) else cv.head(0)
-            use = own_cv if len(own_cv) >= ps.min_training else cv
-            conf = use.groupby(["true", "position"]).size().reset_index(name="n")
-            conf_parts.append(conf.rename(columns={"true": "true_position", "position": "predicted_position"})
-                              .assign(question_id=t)[CONF_COLS])
+        conf, dis = _error_tables(pd.concat([oof, held]), pairs, q.id, t, own if t == q.id else None, ps)
+        conf_parts.append(conf)
+        if dis is not None:
+            dis_parts.append(dis)
     if pos_parts:
         res.positions = pd.concat(pos_parts, ignore_index=True)[POS_COLS]
     if dis_parts:

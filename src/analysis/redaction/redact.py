@@ -1,19 +1,19 @@
-"""De-identification: redact personal identifiers from answers, and guard published outputs.
+"""De-identification: redact personal identifiers from answers.
 
-* :func:`redact` replaces identifiers in one text with kind tokens (``[EMAIL]``, ``[PHONE]``,
-  ``[ADDRESS]``, ``[URL]``, ``[IRD]``, ``[NHI]``, ``[CARD]``, ``[NAME]``). It is rule based (regexes,
-  libphonenumber, check digits): offline, deterministic, no model download.
+* :func:`redact` replaces identifiers in one text with kind tokens (``[NAME]``, ``[ADDRESS]``,
+  ``[EMAIL]``, ``[PHONE]``, ``[URL]``, ``[SOCIAL_HANDLE]``, ``[IP_ADDRESS]``, ``[DATE_OF_BIRTH]``,
+  ``[IRD]``, ``[NHI]``, ``[CARD]``). It is rule based (name lists, regexes, libphonenumber, check
+  digits): offline, deterministic, no model download. Detectors: :mod:`~analysis.redaction.names`,
+  :mod:`~analysis.redaction.addresses`, :mod:`~analysis.redaction.patterns`.
 * :func:`redact_answers` redacts every answer with the respondent's own name/email from
   ``core_responses`` and returns a per-answer log of what was removed (kinds and counts, never values).
-* :func:`guard` scans a reports folder before publication and raises :class:`PublicationGuardError`
-  listing every file, line and kind of identifier it finds.
+* The publication guard, independent of these detectors, is :mod:`analysis.redaction.guard`.
 
-See ``docs/campaigns_and_redaction.md`` for what is caught and what is missed.
+See ``docs/redaction.md`` for what is caught, what is missed and the measured recall.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
@@ -21,38 +21,18 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import pandas as pd
 
-from analysis.errors import AnalysisError
+from analysis.redaction import addresses
+from analysis.redaction import names as person_names
 from analysis.redaction import patterns as pp
 from analysis.schemas import REDACTION_KINDS
 
 logger = logging.getLogger(__name__)
 
 KINDS = tuple(REDACTION_KINDS)
-#: Kinds the publication guard looks for (those detectable without knowing the respondent).
-GUARD_KINDS = ("EMAIL", "PHONE", "IRD", "NHI", "CARD")
-TEXT_SUFFIXES = {".md", ".html", ".htm", ".csv", ".svg", ".txt", ".json", ".tsv", ".xml", ".yml", ".yaml"}
-SKIP_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".woff", ".woff2", ".ttf", ".zip"}
 
-
-
-class PublicationGuardError(AnalysisError):
-    """Identifiers were found in files about to be published.
-
-    Attributes:
-        findings: ``(file, line, kind)`` triples (line is a 1-based line number, or ``Sheet!A1`` for XLSX).
-    """
-
-    def __init__(self, findings: list[tuple[str, str, str]]):
-        self.findings = findings
-        lines = [f"publication guard: {len(findings)} personal identifier(s) found; redact before publishing:"]
-        lines += [f"  - {f}:{line}: {kind}" for f, line, kind in findings[:50]]
-        if len(findings) > 50:
-            lines.append(f"  ... and {len(findings) - 50} more")
-        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)
@@ -64,22 +44,44 @@ class Redaction:
     end: int
 
 
-def _spans(text: str, name_re: re.Pattern[str] | None, kinds: Iterable[str] = KINDS) -> list[pp.Span]:
-    """All identifier spans, resolving overlaps by priority (order of ``KINDS``), then position."""
-    finders = {
-        "EMAIL": pp.find_emails, "URL": pp.find_urls, "CARD": pp.find_cards, "IRD": pp.find_ird,
-        "NHI": pp.find_nhi, "PHONE": pp.find_phones, "ADDRESS": pp.find_addresses,
-    }
+_FINDERS = {
+    "EMAIL": pp.find_emails, "URL": pp.find_urls, "CARD": pp.find_cards, "IRD": pp.find_ird,
+    "NHI": pp.find_nhi, "IP_ADDRESS": pp.find_ips, "DATE_OF_BIRTH": pp.find_dobs, "PHONE": pp.find_phones,
+    "SOCIAL_HANDLE": pp.find_handles, "ADDRESS": addresses.find_addresses,
+}
+
+
+def _spans(text: str, name_terms: tuple[str, ...] = (), kinds: Iterable[str] = KINDS) -> list[pp.Span]:
+    """All identifier spans, resolving overlaps by priority (order of ``KINDS``).
+
+    A span overlapping a higher-priority one keeps only its uncovered parts (when they hold a letter or
+    digit), so every character any detector flagged is redacted.
+    """
     taken: list[pp.Span] = []
-    occupied = bytearray(len(text) + 1) if text else bytearray(1)
+    occupied = bytearray(len(text) + 1)
     for kind in kinds:
-        found = pp.find_names(text, name_re) if kind == "NAME" else finders[kind](text)
+        found = person_names.find_person_names(text, name_terms) if kind == "NAME" else _FINDERS[kind](text)
         for start, end, k in found:
-            if any(occupied[start:end]):
-                continue
-            occupied[start:end] = b"\x01" * (end - start)
-            taken.append((start, end, k))
+            if not any(occupied[start:end]):
+                pieces = [(start, end)]
+            else:
+                free = [i for i in range(start, end) if not occupied[i]]
+                pieces = [(g[0], g[-1] + 1) for g in _runs(free) if any(c.isalnum() for c in text[g[0]:g[-1] + 1])]
+            for s_, e_ in pieces:
+                occupied[s_:e_] = b"\x01" * (e_ - s_)
+                taken.append((s_, e_, k))
     return sorted(taken)
+
+
+def _runs(positions: list[int]) -> list[list[int]]:
+    """Consecutive runs in a sorted list of positions."""
+    runs: list[list[int]] = []
+    for p in positions:
+        if runs and p == runs[-1][-1] + 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return runs
 
 
 def _apply(text: str, spans: list[pp.Span]) -> str:
@@ -94,7 +96,7 @@ def _apply(text: str, spans: list[pp.Span]) -> str:
 
 @lru_cache(maxsize=65536)
 def _redact_nameless(text: str) -> tuple[str, tuple[tuple[int, int, str], ...]]:
-    spans = _spans(text, None, KINDS)
+    spans = _spans(text)
     return _apply(text, spans), tuple(spans)
 
 
@@ -105,20 +107,26 @@ def redact(text: str, names: Sequence[str] = ()) -> tuple[str, list[Redaction]]:
         text: Any text (empty, any script, any length).
         names: The respondent's own name(s) (e.g. from the export's name column, and the local part
             of their email); the full name and each part of >= 3 letters are redacted as whole words,
-            case-insensitively, wherever they recur.
+            case-insensitively, wherever they recur. Other people's names, signatures and
+            self-introductions are found without it (:mod:`analysis.redaction.names`).
 
     Returns:
         ``(redacted_text, redactions)``; redactions give kind and span in the input text.
     """
     if not isinstance(text, str) or not text:
         return ("" if not isinstance(text, str) else text), []
-    name_re = pp.name_pattern(tuple(n for n in names if isinstance(n, str)))
-    if name_re is None:
+    terms = _name_terms(tuple(n for n in names if isinstance(n, str)))
+    if not terms:
         # campaign copies repeat the same text: cache short texts (long ones would pin memory)
         out, spans = _redact_nameless(text) if len(text) < 20_000 else _redact_nameless.__wrapped__(text)
         return out, [Redaction(k, s, e) for s, e, k in spans]
-    spans = _spans(text, name_re)
+    spans = _spans(text, terms)
     return _apply(text, spans), [Redaction(k, s, e) for s, e, k in spans]
+
+
+@lru_cache(maxsize=4096)
+def _name_terms(names: tuple[str, ...]) -> tuple[str, ...]:
+    return person_names.name_terms(names)
 
 
 def _respondent_names(name: object, email: object) -> tuple[str, ...]:
@@ -189,92 +197,3 @@ def redact_answers(
     result["text_redacted"] = pd.Series(redacted, index=answers.index, dtype=object).astype(str)
     log = pd.DataFrame(log_rows, columns=["response_id", "question_id", "kind", "count"])
     return result, log.astype({"count": int})
-
-
-# --- publication guard --------------------------------------------------------------------------
-
-_TAG_RE = re.compile(r"<[^>]*>")
-_ATTR_RE = re.compile(r"(\s)([\w:.-]+)\s*=\s*\"([^\"]*)\"")
-#: Attributes that carry human-readable text (scanned); all others (d, points, transform, style ...) are geometry.
-_TEXT_ATTRS = {"href", "xlink:href", "src", "title", "alt", "content", "value", "label", "placeholder", "summary"}
-
-
-def _blank_attr(m: re.Match[str]) -> str:
-    name = m.group(2).lower()
-    if name in _TEXT_ATTRS or name.startswith(("data-", "aria-")):
-        return m.group(0)
-    return f'{m.group(1)}{m.group(2)}="' + "\n" * m.group(3).count("\n") + '"'
-
-
-def scan_text(text: str) -> list[str]:
-    """Identifier kinds found in one line of published text (``[EMAIL]``-style tokens are ignored)."""
-    kinds = []
-    for kind, _start, _end in ((k, s, e) for s, e, k in _spans(text, None, GUARD_KINDS)):
-        kinds.append(kind)
-    return kinds
-
-
-def _lines_of(path: Path) -> Iterable[tuple[str, str]]:
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            for ws in wb.worksheets:
-                for row in ws.iter_rows():
-                    for cell in row:
-                        if cell.value is not None and not isinstance(cell.value, (int, float)):
-                            yield f"{ws.title}!{cell.coordinate}", str(cell.value)
-        finally:
-            wb.close()
-        return
-    text = path.read_text(encoding="utf-8", errors="replace")
-    markup = suffix in (".html", ".htm", ".svg", ".xml")
-    if markup:  # blank geometry/style attributes (path data is full of digit groups); keep line numbers
-        text = _ATTR_RE.sub(_blank_attr, text)
-    for i, line in enumerate(text.splitlines(), start=1):
-        if markup:
-            # scan visible text, comments (matplotlib writes each label's text there) and text-bearing
-            # attribute values (href, title ...) separately
-            visible = html.unescape(_TAG_RE.sub(" ", line.replace("<!--", " ").replace("-->", " ")))
-            attrs = " ".join(html.unescape(m.group(3)) for m in _ATTR_RE.finditer(line))
-            yield str(i), visible + "\n" + attrs
-        else:
-            yield str(i), line
-
-
-def guard(reports_dir: Path) -> None:
-    """Refuse publication when any report file still holds a personal identifier.
-
-    Scans every text-like file under ``reports_dir`` (md, html, csv, svg, txt, json, xlsx cell values
-    ...) for emails, phone numbers, IRD / NHI numbers and payment cards. Images (PNG ...) cannot be
-    scanned: they are skipped and listed in a warning.
-
-    Args:
-        reports_dir: The reports folder.
-
-    Raises:
-        PublicationGuardError: Listing file, line (or XLSX cell) and kind of each finding.
-        FileNotFoundError: ``reports_dir`` does not exist.
-    """
-    reports_dir = Path(reports_dir)
-    if not reports_dir.is_dir():
-        raise FileNotFoundError(f"reports folder not found: {reports_dir}")
-    findings: list[tuple[str, str, str]] = []
-    skipped: list[str] = []
-    for path in sorted(p for p in reports_dir.rglob("*") if p.is_file()):
-        rel = str(path.relative_to(reports_dir))
-        suffix = path.suffix.lower()
-        if suffix in SKIP_SUFFIXES or (suffix not in TEXT_SUFFIXES and suffix != ".xlsx"):
-            skipped.append(rel)
-            continue
-        for line, text in _lines_of(path):
-            for kind in scan_text(text):
-                findings.append((rel, line, kind))
-    if skipped:
-        logger.warning("publication guard could not scan %d file(s) (images/binary): %s", len(skipped),
-                       ", ".join(skipped))
-    if findings:
-        raise PublicationGuardError(findings)
-    logger.info("publication guard: %s is clean", reports_dir)

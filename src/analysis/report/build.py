@@ -1,9 +1,13 @@
 """The published summary: "We asked / You said / We did", charts, methods appendix and workbook.
 
-:func:`build_report` reads the processed tables (any stage may be missing: its section says so),
-draws the charts (:mod:`analysis.charts`), picks quotes (:mod:`analysis.report.quotes`), renders
+:func:`build_report` reads the processed tables (any stage but counts may be missing: its section says
+so), draws the charts (:mod:`analysis.charts`), picks quotes (:mod:`analysis.report.quotes`), renders
 ``summary.md`` and a self-contained ``summary.html`` from the jinja2 templates in
 ``analysis/templates``, and writes ``tables.xlsx`` plus one CSV per count table under ``tables/``.
+
+Every published number is a cell of ``out_counts`` (the counts stage, :mod:`analysis.counts`): the
+report never counts the coded tables itself, and stops with
+:class:`~analysis.report.load.MissingCountsError` when ``out_counts`` is absent.
 
 Prose never overstates a count: every quantifier word comes from :func:`quantifier`, one documented
 table (:data:`QUANTIFIERS`, printed in the methods section) keyed on the share of respondents. Only
@@ -15,6 +19,7 @@ timestamps or absolute paths, so re-runs are byte-identical.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import jinja2
@@ -24,28 +29,34 @@ from analysis import paths
 from analysis.charts import figures as charts
 from analysis.charts import style
 from analysis.charts.data import (
-    POSITION_BY_TYPE_TABLES,
-    POSITION_TABLE,
-    THEME_BY_TYPE_TABLES,
-    THEME_POSITION_TABLES,
-    THEME_TABLE,
+    THEME_POSITION_TABLE,
     Cell,
+    answers_to,
     campaign_summary,
     heatmap_matrix,
     position_rows,
-    response_matrix,
-    select_tables,
+    response_table,
+    select_table,
     theme_labels,
     theme_position_rows,
     theme_rows,
 )
 from analysis.charts.draw import chart_entry
 from analysis.config import ConsultationConfig
-from analysis.report.load import derive_counts, is_polis, load_tables
+from analysis.report.load import is_polis, load_tables, report_counts
 from analysis.report.methods import methods_context
 from analysis.report.polis import polis_asked, polis_question_context, polis_quotes
 from analysis.report.quotes import select_quotes
-from analysis.report.tables import write_tables
+from analysis.report.tables import (
+    WITHHELD_TEMPLATE,
+    published_campaigns,
+    quote_items,
+    with_languages,
+    write_internal_workbook,
+    write_tables,
+)
+from analysis.schemas import POSITIONS
+from analysis.themes.codebook import OTHER, UNTRANSLATED
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +116,13 @@ def quantifier_rows() -> list[dict[str, str]]:
     return rows
 
 
-def count_phrase(cell: Cell, min_cell: int) -> str:
-    """``"36 of 80, 45%; 95% CI 35–56%"`` or ``"fewer than 5 of 80"`` for a suppressed cell."""
+def count_phrase(cell: Cell, min_cell: int, *, of: bool = True) -> str:
+    """``"36 of 80, 45%; 95% CI 35–56%"`` or ``"fewer than 5 of 80"`` for a suppressed cell.
+
+    With ``of=False`` only the count: ``"36"`` or ``"fewer than 5"``.
+    """
+    if not of:
+        return f"fewer than {min_cell}" if cell.suppressed else style.fmt_int(cell.n or 0)
     if cell.suppressed:
         return f"fewer than {min_cell} of {style.fmt_int(cell.denominator)}"
     text = f"{style.fmt_int(cell.n or 0)} of {style.fmt_int(cell.denominator)}"
@@ -117,11 +133,11 @@ def count_phrase(cell: Cell, min_cell: int) -> str:
     return text
 
 
-def short_count(cell: Cell, min_cell: int) -> str:
-    """``"29 (45%)"``, or ``"<5"`` for a suppressed cell (table cells)."""
+def short_count(cell: Cell, min_cell: int, *, share: bool = True) -> str:
+    """``"29 (45%)"`` (``"29"`` with ``share=False``), or ``"<5"`` for a suppressed cell (table cells)."""
     if cell.suppressed:
         return style.suppressed_label(min_cell)
-    pct = f" ({style.fmt_pct(cell.share)})" if cell.share is not None else ""
+    pct = f" ({style.fmt_pct(cell.share)})" if share and cell.share is not None else ""
     return f"{style.fmt_int(cell.n or 0)}{pct}"
 
 
@@ -135,6 +151,55 @@ def subject(cell: Cell, min_cell: int) -> str:
     return f"{word[0].upper()}{word[1:]} respondents"
 
 
+#: Characters of a question's text kept in its heading (cut at a word, with an ellipsis).
+SHORT_TITLE = 72
+#: Theme ids that are not themes a respondent raised (no codebook match; not in a themed language).
+NOT_MAIN_THEMES = (OTHER, UNTRANSLATED)
+
+
+def theme_sentence(row: dict, min_cell: int) -> str:
+    """``"Some respondents (12 of 80, 15%; 95% CI 9%–24%) raised “Cost”."`` for a :func:`theme_rows` row."""
+    c: Cell = row["cell"]
+    return f"{subject(c, min_cell)} ({count_phrase(c, min_cell)}) raised \u201c{row['label']}\u201d."
+
+
+def short_title(text: str, width: int = SHORT_TITLE) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``width`` characters (``…`` marks a cut)."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    return text[: width - 1].rsplit(" ", 1)[0].rstrip(",;:.") + "\u2026"
+
+
+def question_headings(questions: list) -> dict[str, dict[str, str]]:
+    """Question id -> ``{label, heading, explains}``: the consultation's number and a distinct short heading.
+
+    A question id ``q<digits>`` keeps its number (label ``Q5``, heading ``Q5. Is there anything else…``); an
+    open "why?" question is numbered after the closed question it explains and titled by it (``Q1b``,
+    ``Q1b. Reasons for Q1: The convention should…``, explains ``Q1``), so "Please explain your answer" never
+    stands alone; other questions (an emailed letter, a Pol.is conversation) have no label and are titled by
+    their text.
+    """
+    by_id = {q.id: q for q in questions}
+
+    def number(q) -> str:
+        m = re.fullmatch(r"[A-Za-z]*(\d+)", q.id)
+        return m.group(1) if m else ""
+
+    out: dict[str, dict[str, str]] = {}
+    for q in questions:
+        rel = by_id.get(q.related_question) if q.related_question else None
+        if rel is not None:
+            num = number(rel)
+            label, explains = (f"Q{num}b", f"Q{num}") if num else ("", "the question before")
+            title = f"Reasons for {explains}: {short_title(rel.text, SHORT_TITLE - 20)}"
+        else:
+            num = number(q)
+            label, explains, title = (f"Q{num}" if num else ""), "", short_title(q.text)
+        out[q.id] = {"label": label, "explains": explains, "heading": f"{label}. {title}" if label else title}
+    return out
+
+
 # --- context -----------------------------------------------------------------------------------------
 def _theme_position_counts(counts: pd.DataFrame | None, themes: pd.DataFrame | None, q) -> pd.DataFrame | None:
     """Theme x position rows of question ``q``.
@@ -142,28 +207,26 @@ def _theme_position_counts(counts: pd.DataFrame | None, themes: pd.DataFrame | N
     The counts stage may report positions of an open "why?" question under the closed question it
     explains; such rows (restricted to ``q``'s themes) are relabelled with ``q``'s id.
     """
-    if counts is None or len(select_tables(counts, q.id, THEME_POSITION_TABLES)) or not q.related_question:
+    if counts is None or len(select_table(counts, q.id, THEME_POSITION_TABLE)) or not q.related_question:
         return counts
-    rel = select_tables(counts, q.related_question, THEME_POSITION_TABLES)
+    rel = select_table(counts, q.related_question, THEME_POSITION_TABLE)
     ids = set(theme_labels(themes, q.id))
     rel = rel[rel["group"].astype(str).isin(ids) | rel["category"].astype(str).isin(ids)]
     return pd.concat([counts, rel.assign(question_id=q.id)], ignore_index=True) if len(rel) else counts
 
 
 def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFrame, min_cell: int,
-                      footnote: str, charts_dir: Path, written: list[Path]) -> dict:
-    qid, text = q.id, q.text
-    ctx: dict = {"id": qid, "text": text, "kind": q.kind, "charts": [], "notes": [], "positions": [],
-                 "by_type": [], "themes": [], "n": 0, "n_more_themes": 0, "polis": False, "support": []}
-    ans = t.get("core_answers_clean")
-    if ans is not None:
-        ctx["n_answers"] = int((ans["question_id"] == qid).sum())
+                      footnote: str, charts_dir: Path, written: list[Path], heading: str) -> dict:
+    qid, text = q.id, heading
+    ctx: dict = {"id": qid, "text": q.text, "heading": heading, "kind": q.kind, "charts": [], "notes": [],
+                 "positions": [], "by_type": [], "themes": [], "n": 0, "n_more_themes": 0, "polis": False,
+                 "support": [], "set_aside": []}
     rows, total = position_rows(counts, qid)
     kw = dict(question_text=text, min_cell=min_cell)
     if rows and total:
         ctx["n"] = total
         label, cells = rows[0]
-        for pos in ["support", "oppose", "neutral", "unsure", "unclear", "none"]:
+        for pos in POSITIONS:
             c = cells.get(pos)
             if c is None or (not c.suppressed and not c.n):
                 continue
@@ -173,10 +236,10 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
         for label, cells in rows[1:]:
             ctx["by_type"].append({"group": label.replace("\n", " "), "cells": [
                 (style.POSITION_LABELS.get(p, p), short_count(cells[p], min_cell) if p in cells else "\u2013")
-                for p in ("support", "oppose", "neutral", "unsure", "unclear")]})
+                for p in POSITIONS]})
         ctx["charts"].append(chart_entry(lambda: charts.position_chart(counts, qid, footnote=footnote, **kw),
                                           charts.position_alt(counts, qid, **kw), f"{qid}_positions", charts_dir, written,
-                                          "Positions"))
+                                          style.chart_title("positions", text)))
     elif q.related_question and position_rows(counts, q.related_question)[1]:
         ctx["notes"].append(f"Positions expressed in these answers are counted with question "
                             f"{q.related_question} (the closed question they explain).")
@@ -188,102 +251,109 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
     trows, ttotal = theme_rows(counts, themes, qid)
     if trows and ttotal:
         ctx["n"] = max(ctx["n"], ttotal)
-        for r in trows[:TOP_THEMES]:
+        main = [r for r in trows if r["theme_id"] not in NOT_MAIN_THEMES]
+        ctx["set_aside"] = [{"untranslated": r["theme_id"] == UNTRANSLATED, "sentence": theme_sentence(r, min_cell)}
+                            for r in trows if r["theme_id"] in NOT_MAIN_THEMES and (r["cell"].suppressed or r["cell"].n)]
+        for r in main[:TOP_THEMES]:
             c: Cell = r["cell"]
             if not c.suppressed and not c.n:
                 continue
-            qs = [] if c.suppressed or quotes.empty else (
-                quotes[(quotes["question_id"] == qid) & (quotes["theme_id"] == r["theme_id"])]
-                .sort_values("rank")["display"].head(QUOTES_PER_THEME).tolist())
+            qs = [] if c.suppressed or quotes.empty else quote_items(
+                quotes[(quotes["question_id"] == qid) & (quotes["theme_id"] == r["theme_id"])], QUOTES_PER_THEME)
             ctx["themes"].append({"label": r["label"], "count": count_phrase(c, min_cell),
-                                  "sentence": f"{subject(c, min_cell)} ({count_phrase(c, min_cell)}) raised "
-                                              f"\u201c{r['label']}\u201d.", "quotes": qs})
-        ctx["n_more_themes"] = max(0, len(trows) - TOP_THEMES)
+                                  "sentence": theme_sentence(r, min_cell), "quotes": qs})
+        ctx["n_more_themes"] = max(0, len(main) - TOP_THEMES)
         tkw = dict(question_text=text, min_cell=min_cell)
         ctx["charts"].append(chart_entry(lambda: charts.theme_chart(counts, themes, qid, footnote=footnote, **tkw),
                                           charts.theme_alt(counts, themes, qid, **tkw), f"{qid}_themes", charts_dir,
-                                          written, "Themes"))
+                                          written, style.chart_title("themes", text)))
         tp = _theme_position_counts(counts, themes, q)
         if theme_position_rows(tp, themes, qid):
             ctx["charts"].append(chart_entry(lambda: charts.theme_position_chart(tp, themes, qid, footnote=footnote, **tkw),
                                               charts.theme_position_alt(tp, themes, qid, **tkw),
-                                              f"{qid}_theme_positions", charts_dir, written, "Themes by position"))
+                                              f"{qid}_theme_positions", charts_dir, written,
+                                              style.chart_title("theme_positions", text)))
         if heatmap_matrix(counts, themes, qid)[0]:
             ctx["charts"].append(chart_entry(lambda: charts.theme_respondent_chart(counts, themes, qid, footnote=footnote,
                                                                                     **tkw),
                                               charts.theme_respondent_alt(counts, themes, qid, **tkw),
                                               f"{qid}_theme_respondents", charts_dir, written,
-                                              "Themes by respondent type"))
+                                              style.chart_title("theme_respondents", text)))
     elif q.kind == "open":
         if t.get("core_answer_themes") is None:
             ctx["notes"].append("Themes were not analysed for this question (no themes table).")
         else:
             ctx["notes"].append("No themes were recorded for this question.")
-    if ctx.get("n_answers", 0) == 0 and not ctx["n"]:
+    if not answers_to(counts, qid) and not ctx["n"]:
         ctx["notes"].insert(0, "Nobody answered this question.")
     return ctx
 
 
-#: Count families the report reads, each under any of its accepted ``out_counts.table`` names.
-COUNT_FAMILIES = {
-    "position": POSITION_TABLE,
-    "position_by_respondent_type": POSITION_BY_TYPE_TABLES,
-    "theme": THEME_TABLE,
-    "theme_by_respondent_type": THEME_BY_TYPE_TABLES,
-    "theme_position": THEME_POSITION_TABLES,
-}
+def _asked_context(cfg: ConsultationConfig, tables: dict, all_counts: pd.DataFrame, polis: bool, source: str,
+                   charts_dir: Path, written: list[Path]) -> dict:
+    """"We asked": responses by channel and respondent type, campaigns (or Pol.is statements and votes).
 
-
-def counts_for_report(cfg: ConsultationConfig, tables: dict) -> tuple[pd.DataFrame | None, list[str]]:
-    """Counts of the configured count mode; families missing from ``out_counts`` are rebuilt.
-
-    A family (e.g. theme counts) absent from ``out_counts`` while its coded table exists is rebuilt
-    with :func:`analysis.report.load.derive_counts` (the same :mod:`analysis.counts` rules), and
-    named in the methods section.
-
-    Returns:
-        ``(counts or None, names of the rebuilt families)``.
+    Every number is an ``out_counts`` cell (``all_counts`` holds both count modes): responses and unique
+    submissions from ``responses_total``, the channel table from ``responses``, campaign sizes from
+    ``campaign``; for Pol.is the tables of :mod:`analysis.counts.polis`.
     """
-    s = cfg.settings
-    counts = tables.get("out_counts")
-    if counts is not None and len(counts):
-        modes = counts["count_mode"].astype(str)
-        counts = counts[modes == s.count_mode] if (modes == s.count_mode).any() else counts
-    ans, resp = tables.get("core_answers_clean"), tables.get("core_responses")
-    if ans is None or resp is None:
-        return counts, []
-    have = set() if counts is None else set(counts["table"].astype(str))
-    missing = [fam for fam, names in COUNT_FAMILIES.items() if not have & set(names)]
-    if not missing:
-        return counts, []
-    derived = derive_counts(ans, resp, tables.get("core_answer_themes"), tables.get("core_answer_positions"),
-                            tables.get("core_themes"), mode=s.count_mode, min_cell=s.min_cell)
-    derived = derived[derived["table"].isin(missing)]
-    if derived.empty:
-        return counts, []
-    rebuilt = sorted(set(derived["table"]))
-    log.info("count families rebuilt from coded tables: %s", ", ".join(rebuilt))
-    parts = [c for c in (counts, derived) if c is not None and len(c)]
-    return pd.concat(parts, ignore_index=True), rebuilt
+    min_cell = cfg.settings.min_cell
+    asked: dict = {"channels": [], "total": 0, "unique": None, "campaigns": [], "charts": [], "polis": None,
+                   "types": []}
+    if polis:
+        asked["polis"] = polis_asked(all_counts)
+    table = response_table(all_counts)
+    if table.total:
+        asked["total"] = table.total
+        for ch in table.channels:
+            asked["channels"].append({"channel": style.CHANNEL_LABELS.get(ch, ch), "total": style.fmt_int(
+                table.channel_totals[ch]), "types": [(style.RESPONDENT_LABELS.get(t, t),
+                                                      short_count(table.cells[ch, t], min_cell, share=False))
+                                                     for t in table.types]})
+        asked["types"] = [style.RESPONDENT_LABELS.get(t, t) for t in table.types]
+        if not polis:  # Pol.is statements have no channel or respondent type worth charting
+            asked["charts"].append(chart_entry(lambda: charts.responses_chart(
+                all_counts, min_cell=min_cell, footnote="Every response counted. " + source),
+                charts.responses_alt(all_counts, min_cell=min_cell), "responses", charts_dir, written,
+                "Responses by channel and respondent type"))
+    camps = published_campaigns(tables)  # a letter's words are quoted only when one of its senders consented
+    if camps is not None:
+        camps = camps.assign(template=camps["template"].where(camps["template"] != WITHHELD_TEMPLATE, ""))
+    camp = campaign_summary(all_counts, camps, max_campaigns=50)
+    if camp["total"]:
+        asked["unique"] = camp["unique"]
+        asked["campaigns"] = [{"label": c["label"], "size": count_phrase(c["cell"], min_cell, of=False)}
+                              for c in camp["campaigns"]]
+    if camp["n_campaigns"]:
+        asked["charts"].append(chart_entry(lambda: charts.campaign_chart(all_counts, camps, min_cell=min_cell,
+                                                                          footnote=source),
+                                            charts.campaign_alt(all_counts, camps, min_cell=min_cell), "campaigns",
+                                            charts_dir, written, "Campaign copies and unique submissions"))
+    return asked
 
 
 def build_context(
     cfg: ConsultationConfig, tables: dict, reports_dir: Path, raw_dir: Path | None = None
-) -> tuple[dict, list[Path], pd.DataFrame | None, pd.DataFrame]:
+) -> tuple[dict, list[Path], pd.DataFrame, pd.DataFrame]:
     """Everything the templates need; charts are written on the way.
 
-    For a Pol.is conversation (:func:`analysis.report.load.is_polis`) the answers are statements voted
-    on by participants: "We asked" reports statements and votes, "You said" how many statements most
-    voters supported and how strongly each theme's statements were supported (``out_theme_support``).
-    ``raw_dir`` (the consultation's raw folder) is read for an attribution statement only.
+    Every published number is an ``out_counts`` cell (:func:`analysis.report.load.report_counts`; the
+    report stops when the counts stage has not run). For a Pol.is conversation
+    (:func:`analysis.report.load.is_polis`) the answers are statements voted on by participants: "We asked"
+    reports statements and votes, "You said" how many statements most voters supported and how strongly
+    each theme's statements were supported (``out_theme_support``). ``raw_dir`` (the consultation's raw
+    folder) is read for an attribution statement only.
 
     Returns:
         ``(template context, written chart files, counts used (one count mode), selected quotes)``.
+
+    Raises:
+        MissingCountsError: There is no ``out_counts`` table.
     """
     s = cfg.settings
     written: list[Path] = []
     charts_dir = Path(reports_dir) / "charts"
-    counts, derived = counts_for_report(cfg, tables)
+    all_counts, counts = report_counts(tables, s.count_mode)
     ans, resp = tables.get("core_answers_clean"), tables.get("core_responses")
     mode_text = ("unique submissions (each form-letter campaign counted once)" if s.count_mode == "unique"
                  else "all responses (every campaign copy counted)")
@@ -297,44 +367,25 @@ def build_context(
     polis = is_polis(cfg, tables)
     if polis:
         quotes = polis_quotes(quotes)
-    asked: dict = {"channels": [], "total": 0, "unique": None, "campaigns": [], "charts": [], "polis": None}
-    if polis:
-        asked["polis"] = polis_asked(tables)
-    if resp is not None:
-        m = response_matrix(resp)
-        asked["total"] = int(len(resp))
-        for ch, row in m.iterrows():
-            asked["channels"].append({"channel": style.CHANNEL_LABELS.get(str(ch), str(ch)),
-                                      "types": [(style.RESPONDENT_LABELS.get(k, k), style.fmt_int(v))
-                                                for k, v in row.items()], "total": style.fmt_int(row.sum())})
-        asked["types"] = [style.RESPONDENT_LABELS.get(k, k) for k in m.columns]
-        if not polis:  # Pol.is statements have no channel or respondent type worth charting
-            asked["charts"].append(chart_entry(lambda: charts.responses_chart(resp, footnote="Every response counted. "
-                                                                               + source),
-                                                charts.responses_alt(resp), "responses", charts_dir, written,
-                                                "Responses by channel and respondent type"))
-    if ans is not None:
-        camp = campaign_summary(ans, tables.get("core_campaigns"), max_campaigns=50)
-        asked["unique"] = camp["unique"]
-        asked["campaigns"] = [{"label": c["label"], "size": style.fmt_int(c["size"])} for c in camp["campaigns"]]
-        asked["copies"] = camp["copies"]
-        if camp["n_campaigns"]:
-            asked["charts"].append(chart_entry(lambda: charts.campaign_chart(ans, tables.get("core_campaigns"),
-                                                                              footnote=source),
-                                                charts.campaign_alt(ans, tables.get("core_campaigns")), "campaigns",
-                                                charts_dir, written, "Campaign copies and unique submissions"))
+    asked = _asked_context(cfg, tables, all_counts, polis, source, charts_dir, written)
     if polis:
         footnote = f"Each statement counted once; support from participants' votes. {source}"
-    questions = [polis_question_context(q, tables, quotes, footnote, charts_dir, written, QUOTES_PER_THEME) if polis
-                 else _question_context(q, tables, counts, quotes, s.min_cell, footnote, charts_dir, written)
+    headings = question_headings(cfg.questions)
+    shown = with_languages(quotes, ans)
+    questions = [polis_question_context(q, tables, all_counts, shown, footnote, charts_dir, written, QUOTES_PER_THEME,
+                                        s.min_cell, heading=headings[q.id]["heading"]) if polis
+                 else _question_context(q, tables, counts, shown, s.min_cell, footnote, charts_dir, written,
+                                        headings[q.id]["heading"])
                  for q in cfg.questions]
+    for q in questions:
+        q.update(label=headings[q["id"]]["label"], explains=headings[q["id"]]["explains"])
     ctx = {
         "title": cfg.title, "organisation": cfg.organisation, "url": cfg.url,
         "opened": cfg.opened.isoformat() if cfg.opened else None,
         "closed": cfg.closed.isoformat() if cfg.closed else None,
         "synthetic": cfg.synthetic, "count_mode": s.count_mode, "mode_text": mode_text, "min_cell": s.min_cell,
         "asked": asked, "questions": questions, "quantifiers": quantifier_rows(), "polis": polis,
-        "methods": methods_context(cfg, tables, quotes, derived, raw_dir=raw_dir, polis=polis),
+        "methods": methods_context(cfg, tables, quotes, all_counts, raw_dir=raw_dir, polis=polis),
     }
     return ctx, written, counts, quotes
 
@@ -358,7 +409,8 @@ def md_escape(text: object) -> str:
 
 def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir: str | Path,
                  raw_dir: str | Path | None = None) -> list[Path]:
-    """Write ``summary.md``, ``summary.html``, charts, ``tables.xlsx`` and ``tables/*.csv``.
+    """Write ``summary.md``, ``summary.html``, charts, ``tables.xlsx`` and ``tables/*.csv``, and the internal
+    full-text workbook under ``processed_dir`` (:data:`~analysis.report.tables.INTERNAL_WORKBOOK`).
 
     Args:
         cfg: The consultation config.
@@ -381,7 +433,8 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
         path = reports_dir / name
         path.write_text(text, encoding="utf-8", newline="\n")
         written.append(path)
-    written.extend(write_tables(cfg, tables, counts, quotes, reports_dir, rebuilt=ctx["methods"]["derived_counts"]))
+    written.extend(write_tables(cfg, tables, quotes, reports_dir, attribution=ctx["methods"]["attribution"]))
+    written.append(write_internal_workbook(cfg, tables, Path(processed_dir)))  # full text: analysts only
     log.info("report written: %d files", len(written))
     return written
 

@@ -1,10 +1,10 @@
-"""Load the tables the results stage reads, tolerating stages that did not run.
+"""Load the tables the results stage reads, tolerating stages that did not run, except the counts stage.
 
 :func:`load_tables` reads every table the report uses with :func:`analysis.tables.read_table`; a table
 whose file is absent (e.g. no themes for a consultation with only closed questions) comes back as
-``None`` and the report says so. :func:`derive_counts` rebuilds the standard ``out_counts`` tables with
-:mod:`analysis.counts` when the counts table itself is absent, so the report never invents its own
-counting rules.
+``None`` and the report says so. ``out_counts`` is the one exception (:func:`report_counts`): every
+number the report publishes is one of its cells, so without it the report stops and asks for the counts
+stage to be run; it never counts the coded tables itself.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.config import ConsultationConfig
-from analysis.counts.rules import count_categories, counting_units
-from analysis.schemas import POSITIONS
+from analysis.errors import AnalysisError
 from analysis.tables import read_table
 
 log = logging.getLogger(__name__)
@@ -125,71 +124,22 @@ def load_stage_records(processed_dir: str | Path) -> list[dict[str, str]]:
     return rows
 
 
-def derive_counts(
-    answers_clean: pd.DataFrame,
-    responses: pd.DataFrame,
-    answer_themes: pd.DataFrame | None,
-    answer_positions: pd.DataFrame | None,
-    themes: pd.DataFrame | None = None,
-    *,
-    mode: str,
-    min_cell: int,
-) -> pd.DataFrame:
-    """Standard count tables (``out_counts`` rows) from the coded tables, via :mod:`analysis.counts`.
+class MissingCountsError(AnalysisError):
+    """The processed folder holds no ``out_counts`` table, the only source of the report's numbers."""
 
-    Tables: ``position``, ``position_by_respondent_type`` (group = respondent type, category =
-    position), ``theme`` (category = theme id), ``theme_by_respondent_type`` (group = respondent type),
-    ``theme_position`` (group = theme id, category = position; denominator = units raising the theme).
 
-    Args:
-        answers_clean: ``core_answers_clean`` (defines the units and denominators).
-        responses: ``core_responses`` (respondent types).
-        answer_themes: ``core_answer_themes`` or ``None``.
-        answer_positions: ``core_answer_positions`` or ``None``.
-        themes: ``core_themes`` (themes listed there are reported even when nobody raised them).
-        mode: Count mode (``all`` / ``unique``).
-        min_cell: Suppression threshold.
+def report_counts(tables: dict[str, Any], count_mode: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``out_counts`` as loaded (both count modes) and its rows of ``count_mode``.
 
-    Returns:
-        A frame matching the ``out_counts`` schema.
+    Raises:
+        MissingCountsError: ``out_counts`` was not found (the counts stage has not run).
     """
-    units = counting_units(answers_clean, mode)
-    types = responses[["response_id", "respondent_type"]]
-    typed_units = units.merge(types, on="response_id", how="left").fillna({"respondent_type": "unknown"})
-    frames = []
-    kw = dict(mode=mode, min_cell=min_cell)
-    if answer_positions is not None and len(answer_positions):
-        lab = answer_positions[["response_id", "question_id", "position"]]
-        frames.append(count_categories(lab, units, table="position", category_col="position",
-                                       categories=POSITIONS, **kw))
-        lab_t = lab.merge(types, on="response_id", how="left").fillna({"respondent_type": "unknown"})
-        frames.append(count_categories(lab_t, units, table="position_by_respondent_type", category_col="position",
-                                       group_col="respondent_type", categories=POSITIONS,
-                                       denominator_units=typed_units, **kw))
-    if answer_themes is not None and len(answer_themes):
-        lab = answer_themes[["response_id", "question_id", "theme_id"]]
-        for qid, qlab in lab.groupby("question_id", sort=True):
-            cats = None
-            if themes is not None and len(themes):
-                cats = sorted(set(themes.loc[themes["question_id"] == qid, "theme_id"].astype(str))
-                              | set(qlab["theme_id"].astype(str)))
-            frames.append(count_categories(qlab, units, table="theme", category_col="theme_id", categories=cats, **kw))
-            qlab_t = qlab.merge(types, on="response_id", how="left").fillna({"respondent_type": "unknown"})
-            frames.append(count_categories(qlab_t, units, table="theme_by_respondent_type", category_col="theme_id",
-                                           group_col="respondent_type", categories=cats,
-                                           denominator_units=typed_units, **kw))
-            if answer_positions is not None and len(answer_positions):
-                tp = qlab.merge(answer_positions[["response_id", "question_id", "position"]],
-                                on=["response_id", "question_id"], how="inner")
-                den = units.merge(qlab, on=["response_id", "question_id"], how="inner")
-                frames.append(count_categories(tp, units, table="theme_position", category_col="position",
-                                               group_col="theme_id", categories=POSITIONS,
-                                               denominator_units=den, **kw))
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return count_categories(pd.DataFrame(columns=["response_id", "question_id", "c"]), units, table="position",
-                                category_col="c", **kw)
-    return pd.concat(frames, ignore_index=True)
+    counts = tables.get("out_counts")
+    if counts is None:
+        raise MissingCountsError(
+            "the processed folder has no out_counts table: every number in the report comes from the counts "
+            "stage, so run it first (`analysis counts <consultation>`, or `analysis run <consultation>`)")
+    return counts, counts[counts["count_mode"].astype(str) == count_mode]
 
 
 # --- Pol.is statements ---------------------------------------------------------------------------------
@@ -202,38 +152,3 @@ def is_polis(cfg: ConsultationConfig, tables: dict[str, Any]) -> bool:
         return True
     pos = tables.get("core_answer_positions")
     return pos is not None and bool((pos["source"] == "votes").any())
-
-
-def vote_summary(votes: pd.DataFrame | None, ledger: pd.DataFrame | None = None) -> dict[str, Any] | None:
-    """Totals of ``core_statement_votes``: statements, votes cast, voters.
-
-    ``participants`` is the number of rows of the Pol.is participant matrix (``participants-votes.csv``
-    in the ledger) when it was read, else ``None``; ``max_voters`` / ``median_voters`` describe the
-    voters per statement. ``passes`` is ``None`` when some tallies lack pass counts.
-
-    Returns:
-        A dict of integers, or ``None`` without votes.
-    """
-    if votes is None or votes.empty:
-        return None
-    agrees, disagrees = int(votes["agrees"].sum()), int(votes["disagrees"].sum())
-    passes = None if votes["passes"].isna().any() else int(votes["passes"].sum())
-    voters = votes["n_voters"].dropna()
-    participants = None
-    if ledger is not None and len(ledger):
-        rows = ledger[(ledger["reader"] == "polis") & ledger["file"].astype(str).str.endswith("participants-votes.csv")]
-        if len(rows):
-            participants = int(rows["rows_read"].sum())
-    return {"statements": int(len(votes)), "agrees": agrees, "disagrees": disagrees, "passes": passes,
-            "votes": agrees + disagrees + (passes or 0), "participants": participants,
-            "max_voters": int(voters.max()) if len(voters) else None,
-            "median_voters": float(voters.median()) if len(voters) else None}
-
-
-def statement_position_counts(positions: pd.DataFrame | None, question_id: str) -> dict[str, int]:
-    """Statements per vote-based position (``support`` / ``oppose`` / ``unclear``) of one question."""
-    if positions is None or positions.empty:
-        return {}
-    p = positions[(positions["question_id"] == question_id) & (positions["source"] == "votes")]
-    return {str(k): int(v) for k, v in p["position"].value_counts().sort_index().items()}
-

@@ -11,8 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.charts import style
+from analysis.charts.data import campaign_summary
 from analysis.config import ConsultationConfig
 from analysis.report.load import public_path
+from analysis.schemas import SIDES
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ def _agreement(cfg: ConsultationConfig, tables: dict) -> list[dict]:
         closed = pos[(pos["question_id"] == q.related_question) & (pos["source"] == "closed")]
         text = pos[(pos["question_id"] == q.id) & (pos["source"] == "text_model")]
         both = closed.merge(text, on="response_id", suffixes=("_closed", "_text"))
-        both = both[both["position_closed"].isin(["support", "oppose"]) & both["position_text"].isin(["support", "oppose"])]
+        both = both[both["position_closed"].isin(SIDES) & both["position_text"].isin(SIDES)]
         if len(both):
             agree = int((both["position_closed"] == both["position_text"]).sum())
             out.append({"question": q.id, "related": q.related_question, "n": style.fmt_int(len(both)),
@@ -153,7 +155,7 @@ def _theme_thresholds(model: pd.DataFrame | None) -> list[dict[str, str]]:
     return [{"question": ", ".join(qs), "thresholding": text} for text, qs in groups.items()]
 
 
-def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, derived_counts: list[str], *,
+def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, counts: pd.DataFrame, *,
                     raw_dir: str | Path | None = None, polis: bool = False) -> dict:
     """Template context of the methods appendix.
 
@@ -161,7 +163,7 @@ def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame,
         cfg: The consultation config.
         tables: Loaded tables (``None`` for missing ones) plus ``stage_records``.
         quotes: The selected quotes.
-        derived_counts: Count families rebuilt from the coded tables (absent from ``out_counts``).
+        counts: ``out_counts`` (both count modes): suppressed cells and the number of campaigns.
         raw_dir: The consultation's raw folder (for :func:`attribution_statement`), or ``None``.
         polis: The answers are Pol.is statements voted on by participants (Pol.is caveats).
 
@@ -177,21 +179,17 @@ def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame,
         low_conf = {"n": style.fmt_int(len(text_pos)), "unclear": style.fmt_int(unclear),
                     "share": style.fmt_pct(unclear / len(text_pos)),
                     "mean_conf": f"{text_pos['confidence'].mean():.2f}"}
-    counts = tables.get("out_counts")
-    n_suppressed = None
-    if counts is not None and len(counts):
-        n_suppressed = int(counts.loc[counts["count_mode"] == s.count_mode, "suppressed"].sum())
+    n_suppressed = int(counts.loc[counts["count_mode"] == s.count_mode, "suppressed"].sum()) if len(counts) else None
     return {
         "ledger": _ledger(tables),
         "rejects": _rejects(tables),
         "tables_missing": [name for name in ("core_responses", "core_answers_clean", "core_themes",
                                              "core_answer_themes", "core_answer_positions", "out_counts", "ledger")
                            if tables.get(name) is None],
-        "derived_counts": derived_counts,
         "campaigns": {"enabled": s.campaigns.enabled, "min_size": s.campaigns.min_size,
                       "near_threshold": s.campaigns.near_threshold, "shingle_size": s.campaigns.shingle_size,
                       "num_perm": s.campaigns.num_perm,
-                      "n": 0 if tables.get("core_campaigns") is None else len(tables["core_campaigns"])},
+                      "n": campaign_summary(counts, None)["n_campaigns"]},
         "seed": s.seed,
         "themes": {"backend": s.themes.backend, "model": s.themes.model or "default", "n_topics": s.themes.n_topics,
                    "min_score": s.themes.min_score, "max_per_answer": s.themes.max_themes_per_answer},

@@ -17,8 +17,10 @@ Rules every selected quote follows (each enforced in code):
 * **Campaigns.** A campaign copy is quoted through its respondent's own ``personal_addition`` when
   that is a verbatim part of the text; the campaign letter itself is quoted at most once per theme,
   only when needed, and labelled "(campaign letter)".
-* **Attribution** by respondent type only ("An individual", "An organisation (sector)"); the
-  organisation's name only when ``publish_consent`` is true; never a person's name.
+* **Consent and attribution.** Candidates pass :func:`analysis.report.publishable.publishable_text`:
+  only respondents whose ``consent`` allows publication are quoted; attribution by respondent type
+  ("An individual", "An organisation (sector)"), the organisation's name only with ``publish_named``
+  consent, never a person's name.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.report.publishable import publishable_text
+from analysis.schemas import POSITIONS
+
 log = logging.getLogger(__name__)
 
 #: Redaction placeholders inserted by the redaction stage ("[EMAIL]", "[PHONE]", "[NAME]" ...).
@@ -37,7 +42,6 @@ REDACTION_TOKEN = re.compile(r"\[[A-Z][A-Z0-9_ ]*\]")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*\s+|\s*\n\s*")
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: Order in which positions are visited when quotes are spread across positions.
-POSITION_ORDER = ["support", "oppose", "neutral", "unsure", "unclear", "none"]
 QUOTE_COLUMNS = [
     "question_id", "theme_id", "position", "rank", "response_id", "quote", "leading_ellipsis",
     "trailing_ellipsis", "attribution", "campaign_id", "is_campaign_letter", "has_redaction", "display",
@@ -147,25 +151,6 @@ def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b)
 
 
-def attribution(respondent_type: object, sector: object = None, organisation: object = None,
-                publish_consent: object = False) -> str:
-    """Who said it, without identifying a person.
-
-    Organisations are named only with consent; individuals never are.
-    """
-    def _s(v: object) -> str:
-        return v.strip() if isinstance(v, str) else ""
-
-    if respondent_type == "organisation":
-        org, sec = _s(organisation), _s(sector)
-        if bool(publish_consent) and org:
-            return f"{org} ({sec})" if sec else org
-        return f"An organisation ({sec})" if sec else "An organisation"
-    if respondent_type == "individual":
-        return "An individual"
-    return "A respondent"
-
-
 def display(quote: Trimmed | str, attrib: str, leading: bool = False, trailing: bool = False) -> str:
     """``… “quote” … — attribution`` with whitespace collapsed (ellipses outside the quote marks)."""
     if isinstance(quote, Trimmed):
@@ -186,8 +171,7 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
                     on=["response_id", "question_id"], how="left")
     else:
         c["position"] = None
-    r = responses[["response_id", "respondent_type", "sector", "organisation", "publish_consent"]]
-    c = c.merge(r, on="response_id", how="left")
+    c = publishable_text(c, responses)  # consent, redacted text only, safe attribution
     rows = []
     for rec in c.to_dict("records"):
         text = rec["text_redacted"] if isinstance(rec["text_redacted"], str) else ""
@@ -208,7 +192,7 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
         if trimmed is None or not _WORD.search(trimmed.text):
             continue
         pos = rec["position"] if isinstance(rec["position"], str) else None
-        attrib = attribution(rec["respondent_type"], rec["sector"], rec["organisation"], rec["publish_consent"])
+        attrib = rec["attribution"]
         if letter:
             attrib = f"{attrib} (campaign letter)"
         rows.append(dict(question_id=str(rec["question_id"]), theme_id=str(rec["theme_id"]), position=pos,
@@ -236,7 +220,8 @@ def select_quotes(
         answers_clean: ``core_answers_clean`` (``text_redacted``, campaign columns).
         answer_themes: ``core_answer_themes`` (which answers raise which theme, with scores).
         answer_positions: ``core_answer_positions`` or ``None`` (quotes then ignore positions).
-        responses: ``core_responses`` (respondent type, sector, organisation, consent).
+        responses: ``core_responses`` (respondent type, sector, organisation, consent): only respondents
+            whose consent allows publication are quoted.
         per_theme: Quotes per theme.
         seed: Seed of the tie-breaking permutation (``cfg.settings.seed``).
         max_chars: Longest quote, in characters.
@@ -287,7 +272,7 @@ def _pick_theme(t: pd.DataFrame, used: set[str], per_theme: int, max_similarity:
     if by_position:
         keys = t["position"].fillna("")
         counts = keys.value_counts()
-        order = sorted(counts.index, key=lambda p: (-counts[p], POSITION_ORDER.index(p) if p in POSITION_ORDER else 99, p))
+        order = sorted(counts.index, key=lambda p: (-counts[p], POSITIONS.index(p) if p in POSITIONS else 99, p))
         queues = [list(t[keys == p].to_dict("records")) for p in order]
     else:
         queues = [list(t.to_dict("records"))]

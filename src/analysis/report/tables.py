@@ -1,10 +1,14 @@
-"""Published tables: ``tables.xlsx`` (every count table, coded answers, quotes, campaigns, ledger,
-rejects) and one CSV per count table under ``tables/``.
+"""Public tables (reports folder) and the internal analyst workbook (processed folder).
 
-Only publishable columns leave this module: redacted text (``text_redacted`` /
-``personal_addition``), never ``answer``, ``respondent_name`` or ``respondent_email``; organisation
-names only where ``publish_consent`` is true; rejected rows without their raw content (it stays in
-the processed folder for analysts); count tables without ``evidence_ids``.
+* ``<reports>/tables.xlsx`` and ``<reports>/tables/<count table>.csv`` are published: every count
+  table (without ``evidence_ids``), Pol.is theme support and statement tallies, the selected quotes
+  (respondents who consented only, see :mod:`analysis.report.publishable`), themes, campaigns (a
+  campaign letter's text only when one of its senders consented), the ledger, and rejected rows
+  without their raw content. No answer text beyond the quotes; no ``answer``, ``respondent_name`` or
+  ``respondent_email``; organisation names only where ``publish_named``.
+* ``<processed>/internal/INTERNAL_analyst_workbook.xlsx`` (:data:`INTERNAL_WORKBOOK`) is for the
+  analysts only, never published: every answer's redacted text with its consent, organisation,
+  themes and position (:func:`coded_answers`), and the rejected rows with their raw content.
 """
 
 from __future__ import annotations
@@ -16,7 +20,15 @@ import pandas as pd
 from analysis.charts.data import theme_labels
 from analysis.config import ConsultationConfig
 from analysis.report.load import public_path
+from analysis.report.publishable import publishable_text
 from analysis.report.workbook import neutralise_frame, write_workbook
+from analysis.themes.codebook import OTHER, UNTRANSLATED
+from analysis.themes.stage import DISCOVERED_PREFIX
+
+#: The internal workbook, relative to the consultation's processed folder (not for publication).
+INTERNAL_WORKBOOK = Path("internal") / "INTERNAL_analyst_workbook.xlsx"
+#: Campaigns sheet text of a campaign letter none of whose senders consented to publication.
+WITHHELD_TEMPLATE = "(withheld: no sender of this letter consented to publication)"
 
 COUNT_COLUMNS = ["table", "question_id", "group", "group_label", "category", "category_label", "n", "denominator",
                  "share", "ci_low", "ci_high", "suppressed", "count_mode"]
@@ -39,7 +51,8 @@ def publishable_counts(counts: pd.DataFrame, themes: pd.DataFrame | None) -> pd.
 
 
 def coded_answers(tables: dict) -> pd.DataFrame:
-    """One row per answer: redacted text, campaign flags, themes and position (publishable columns only)."""
+    """One row per answer, whatever its consent: redacted text, campaign flags, respondent (type, sector,
+    organisation, ``consent``), themes and position. For the internal workbook only."""
     ans = tables.get("core_answers_clean")
     if ans is None:
         return pd.DataFrame()
@@ -47,9 +60,8 @@ def coded_answers(tables: dict) -> pd.DataFrame:
                "is_campaign_copy"]].copy()
     resp = tables.get("core_responses")
     if resp is not None:
-        r = resp[["response_id", "channel", "respondent_type", "sector", "organisation", "publish_consent"]].copy()
-        r["organisation"] = r["organisation"].where(r["publish_consent"].astype(bool))
-        out = out.merge(r.drop(columns="publish_consent"), on="response_id", how="left")
+        r = resp[["response_id", "channel", "respondent_type", "sector", "organisation", "consent"]]
+        out = out.merge(r, on="response_id", how="left")
     at = tables.get("core_answer_themes")
     if at is not None and len(at):
         labels = {}
@@ -71,6 +83,90 @@ def coded_answers(tables: dict) -> pd.DataFrame:
     return out.sort_values(["question_id", "response_id"], kind="mergesort").reset_index(drop=True)
 
 
+def quote_items(quotes: pd.DataFrame, k: int) -> list[dict[str, str | None]]:
+    """The first ``k`` quotes by rank as ``{"text", "lang"}``: ``lang`` is the answer's language code when it is
+    not English (``"mi"`` for te reo M\u0101ori), so the page marks it up (WCAG 3.1.2), else ``None``."""
+    rows = quotes.sort_values("rank").head(k)
+    langs = rows["lang"] if "lang" in rows.columns else pd.Series(None, index=rows.index, dtype=object)
+    return [{"text": str(text), "lang": lang if isinstance(lang, str) and lang not in ("en", "und", "") else None}
+            for text, lang in zip(rows["display"], langs, strict=True)]
+
+
+def with_languages(quotes: pd.DataFrame, answers: pd.DataFrame | None) -> pd.DataFrame:
+    """``quotes`` plus a ``lang`` column: the language of the answer each quote comes from (missing: ``None``)."""
+    if answers is None or quotes.empty or "language" not in answers.columns:
+        return quotes.assign(lang=None)
+    langs = answers[["response_id", "question_id", "language"]].drop_duplicates(["response_id", "question_id"])
+    out = quotes.merge(langs.rename(columns={"language": "lang"}), on=["response_id", "question_id"], how="left")
+    out.index = quotes.index
+    return out
+
+
+#: Published names and descriptions of the two catch-all "themes" (their internal texts are instructions to
+#: analysts, e.g. "translate or code them by hand", not findings).
+SET_ASIDE_THEMES = {
+    OTHER: ("Other: matched no theme", "Answers that matched none of the consultation's themes."),
+    UNTRANSLATED: ("Not machine-themed (language)", "Answers in a language the theme model does not cover, such "
+                   "as te reo M\u0101ori; counted here, not assigned to themes automatically."),
+}
+
+
+def public_themes(themes: pd.DataFrame) -> pd.DataFrame:
+    """``core_themes`` for publication: a discovered theme's description and keywords come from respondents'
+    answers (whatever their consent), so they are blanked; codebook texts (the analyst's) stay; the catch-all
+    themes get their published wording (:data:`SET_ASIDE_THEMES`)."""
+    discovered = themes["description"].fillna("").astype(str).str.startswith(DISCOVERED_PREFIX)
+    out = themes.assign(description=themes["description"].where(~discovered, None),
+                        keywords=themes["keywords"].where(~discovered, None))
+    for tid, (label, text) in SET_ASIDE_THEMES.items():
+        hit = out["theme_id"].astype(str) == tid
+        out.loc[hit, "label"], out.loc[hit, "description"] = label, text
+    return out
+
+
+def published_campaigns(tables: dict) -> pd.DataFrame | None:
+    """``core_campaigns`` for publication: a letter's text only when one of its senders may be quoted.
+
+    The template is taken from the copies that pass :func:`~analysis.report.publishable.publishable_text`;
+    a campaign without one keeps its size and shows :data:`WITHHELD_TEMPLATE`.
+    """
+    camps, ans = tables.get("core_campaigns"), tables.get("core_answers_clean")
+    if camps is None:
+        return None
+    members = pd.DataFrame(columns=["response_id", "campaign_id"])
+    if ans is not None:
+        copy = ans["is_campaign_copy"].astype(bool) & ans["campaign_id"].notna()
+        members = ans.loc[copy, ["response_id", "campaign_id"]]
+    ok = publishable_text(members.merge(camps[["campaign_id", "template"]], on="campaign_id"),
+                          tables.get("core_responses"))
+    text = dict(zip(ok["campaign_id"], ok["template"], strict=True))
+    return camps.assign(template=[text.get(c, WITHHELD_TEMPLATE) for c in camps["campaign_id"]])
+
+
+def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir: Path) -> Path:
+    """Write :data:`INTERNAL_WORKBOOK` under ``processed_dir``: the analysts' full-text tables.
+
+    Sheets: ``README`` (what this is, and that it must not be published), ``coded_answers``
+    (:func:`coded_answers`, every respondent whatever their consent) and ``rejects`` with raw content.
+
+    Returns:
+        The written path.
+    """
+    sheets: dict[str, pd.DataFrame] = {"README": pd.DataFrame({"item": [
+        "INTERNAL: NOT FOR PUBLICATION", "consultation", "contents", "consent"], "value": [
+        "Full text of every answer, including respondents who refused publication. Share only with the analysis team.",
+        cfg.title, "coded_answers: every answer (redacted text, respondent, consent, themes, position); "
+                   "rejects: rejected rows with their raw content",
+        "Publish nothing from this workbook: the report publishes only texts of respondents whose consent is "
+        "publish_named or publish_anonymous (docs/user_guide.md, Consent)."]})}
+    ca = coded_answers(tables)
+    if len(ca):
+        sheets["coded_answers"] = ca
+    if tables.get("core_rejects") is not None:
+        sheets["rejects"] = tables["core_rejects"]
+    return write_workbook(sheets, Path(processed_dir) / INTERNAL_WORKBOOK)
+
+
 def _csv(df: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # 4 decimals is the precision a share needs; longer digit runs are flagged as phone numbers by the guard
@@ -78,32 +174,56 @@ def _csv(df: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def write_tables(cfg: ConsultationConfig, tables: dict, counts: pd.DataFrame | None, quotes: pd.DataFrame,
-                 reports_dir: Path, rebuilt: list[str] | None = None) -> list[Path]:
+#: What each column of the count sheets means (printed on the workbook's "about" sheet).
+COLUMN_DEFINITIONS = {
+    "table": "Which count: responses, position, theme, theme_position, theme_respondent_type, campaign, ...",
+    "question_id": "The question's short id (as in the questions sheet); * for the whole consultation.",
+    "group": "The row of the table: a respondent type, a channel, a theme id, or 'all'.",
+    "category": "The column of the table: a position, a theme id, a respondent type, ...",
+    "n": "Respondents (or statements) in the cell. Empty when suppressed.",
+    "denominator": "Respondents (or statements) the share is of: those who answered the question, in the group.",
+    "share": "n / denominator, shown as a percentage. Empty when suppressed.",
+    "ci_low": "Lower end of the 95% Wilson score interval of the share.",
+    "ci_high": "Upper end of the 95% Wilson score interval of the share.",
+    "suppressed": ("TRUE when the cell is hidden: fewer than min_cell respondents, or the next-smallest cell of a "
+                   "row whose total would otherwise give a hidden cell away (secondary suppression)."),
+    "count_mode": "all = every response counts once; unique = each form-letter campaign counts once.",
+    "group_label": "The theme's published name when group is a theme id (else empty).",
+    "category_label": "The theme's published name when category is a theme id (else empty).",
+    "label": "The theme's published name.",
+    "agree_share": "Pol.is: agree votes / (agree + disagree votes) on the theme's statements.",
+}
+
+
+def about_sheet(cfg: ConsultationConfig, attribution: list[str] | None = None) -> pd.DataFrame:
+    """The workbook's first sheet: the consultation, its settings, the attribution the data licence requires
+    (e.g. CC BY for republished Pol.is statements) and what each count column means."""
+    items = [("consultation", cfg.title), ("count_mode", cfg.settings.count_mode),
+             ("min_cell", str(cfg.settings.min_cell)), ("seed", str(cfg.settings.seed)), ("synthetic", str(cfg.synthetic))]
+    items += [("attribution", para) for para in attribution or []]
+    items += [(f"column: {col}", text) for col, text in COLUMN_DEFINITIONS.items()]
+    return pd.DataFrame(items, columns=["item", "value"])
+
+
+def write_tables(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, reports_dir: Path,
+                 attribution: list[str] | None = None) -> list[Path]:
     """Write ``tables.xlsx`` and ``tables/<count table>.csv``.
 
     Args:
         cfg: The consultation config.
-        tables: Loaded tables (``None`` for missing ones).
-        counts: Counts of the configured count mode (``out_counts`` if present holds every mode and is
-            used in full; else these derived counts).
+        tables: Loaded tables (``None`` for missing ones); its ``out_counts`` (every count mode) gives the
+            count sheets, one per ``out_counts.table``.
         quotes: Selected quotes.
         reports_dir: Output folder.
-        rebuilt: Count tables the report rebuilt (absent from ``out_counts``): taken from ``counts``.
+        attribution: Paragraphs of the data licence's attribution statement (the "about" sheet prints them).
 
     Returns:
         The written paths.
     """
     written: list[Path] = []
     all_counts = tables.get("out_counts")
-    if all_counts is None or all_counts.empty:
-        all_counts = counts
-    elif rebuilt and counts is not None:
-        all_counts = pd.concat([all_counts, counts[counts["table"].isin(rebuilt)]], ignore_index=True)
     sheets: dict[str, pd.DataFrame] = {}
-    sheets["about"] = pd.DataFrame({"item": ["consultation", "count_mode", "min_cell", "seed", "synthetic"],
-                                    "value": [cfg.title, cfg.settings.count_mode, str(cfg.settings.min_cell),
-                                              str(cfg.settings.seed), str(cfg.synthetic)]})
+    sheets["about"] = about_sheet(cfg, attribution)
     if tables.get("core_questions") is not None:
         sheets["questions"] = tables["core_questions"]
     if all_counts is not None and len(all_counts):
@@ -122,15 +242,13 @@ def write_tables(cfg: ConsultationConfig, tables: dict, counts: pd.DataFrame | N
     votes = tables.get("core_statement_votes")
     if votes is not None and len(votes):
         sheets["statement_votes"] = votes
-    ca = coded_answers(tables)
-    if len(ca):
-        sheets["coded_answers"] = ca
     if len(quotes):
         sheets["quotes"] = quotes.drop(columns=["display"], errors="ignore")
     if tables.get("core_themes") is not None:
-        sheets["themes"] = tables["core_themes"]
-    if tables.get("core_campaigns") is not None:
-        sheets["campaigns"] = tables["core_campaigns"]
+        sheets["themes"] = public_themes(tables["core_themes"])
+    campaigns = published_campaigns(tables)
+    if campaigns is not None:
+        sheets["campaigns"] = campaigns
     if tables.get("ledger") is not None:
         sheets["ledger"] = tables["ledger"].assign(file=tables["ledger"]["file"].map(public_path))
     if tables.get("core_rejects") is not None:

@@ -1,4 +1,5 @@
-"""The analyst workbook (``tables.xlsx``) and the published count CSVs, safe and byte-reproducible.
+"""Workbooks (the public ``tables.xlsx``, the internal analyst workbook) and the published count CSVs, safe
+and byte-reproducible. What goes into them is decided by :mod:`analysis.report.tables`.
 
 * Every text cell that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``,
   ``@``, tab or carriage return) is neutralised with a leading apostrophe (OWASP "CSV injection"
@@ -32,6 +33,12 @@ FIXED_TIME = datetime(2000, 1, 1, 0, 0, 0)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 MAX_COL_WIDTH = 80
+#: Columns holding shares in [0, 1], shown as percentages (the stored value stays the exact share).
+PERCENT_COLUMNS = frozenset({"share", "ci_low", "ci_high", "agree_share"})
+#: Columns holding counts, shown with thousands separators.
+COUNT_COLUMNS = frozenset({"n", "denominator", "n_statements", "agrees", "disagrees", "passes", "votes"})
+PERCENT_FORMAT = "0.0%"
+COUNT_FORMAT = "#,##0"
 
 
 def neutralise(value: object) -> object:
@@ -104,6 +111,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
             c.font = Font(bold=True)
         for row in df.itertuples(index=False, name=None):
             ws.append([_cell(v) for v in row])
+        _number_formats(ws, df)
         for j, col in enumerate(df.columns, start=1):
             lengths = [len(str(col))] + [len(str(v)) for v in df[col].head(200) if v is not None]
             ws.column_dimensions[get_column_letter(j)].width = min(MAX_COL_WIDTH, max(lengths) + 2)
@@ -126,6 +134,16 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
     _rezip(buf.getvalue(), path)
     log.debug("wrote workbook with %d sheets", len(wb.worksheets))
     return path
+
+
+def _number_formats(ws, df: pd.DataFrame) -> None:
+    """Percent format on share columns, thousands separators on count columns (values are unchanged)."""
+    for j, col in enumerate(df.columns, start=1):
+        fmt = PERCENT_FORMAT if col in PERCENT_COLUMNS else COUNT_FORMAT if col in COUNT_COLUMNS else None
+        if fmt is None:
+            continue
+        for cell in ws[get_column_letter(j)][1:]:
+            cell.number_format = fmt
 
 
 def _rezip(data: bytes, path: Path) -> None:

@@ -63,8 +63,8 @@ def _decap(s: str) -> str:
     return s[0].lower() + s[1:]
 
 
-class Composer:
-    """Composes synthetic answers from the phrase banks.
+class _Phrasing:
+    """Phrase-bank basics: templates, theme sentences, typos (base of :class:`Composer`).
 
     Args:
         rng: The seeded random generator every choice is drawn from.
@@ -137,7 +137,10 @@ class Composer:
                 chars[i] = self.rng.choice(_NEIGHBOURS.get(chars[i], "e"))
         return "".join(chars)
 
-    # --- people and PII -------------------------------------------------------------------------
+
+class _People(_Phrasing):
+    """Synthetic people and the (fake) personal information planted in their answers."""
+
     def person(self) -> Person:
         """A random invented person."""
         first, last = self.rng.choice(T.FIRST_NAMES), self.rng.choice(T.LAST_NAMES)
@@ -187,7 +190,10 @@ class Composer:
                                  "This is {v} writing in a personal capacity.", "I'm {v}, a voter in this country."])
         return s.format(v=v), (kind, v)
 
-    # --- answers --------------------------------------------------------------------------------
+
+class _Answers(_People):
+    """Survey answers: "why" answers to a closed question and free answers."""
+
     def why_answer(self, stance: str, lean: str, weights: dict[str, float], *, explicit: bool,
                    style: str = "normal") -> Text:
         """Explanation of a closed answer.
@@ -254,6 +260,15 @@ class Composer:
             parts.insert(r.randint(0, len(parts)), r.choice(T.FILLERS))
         sep = "\n\n" if style == "long" else " "
         return Text(sep.join(parts), themes)
+
+
+
+class Composer(_Answers):
+    """Composes synthetic answers from the phrase banks: personalised answers and campaign copies.
+
+    Args:
+        rng: The seeded random generator every choice is drawn from.
+    """
 
     def personalise(self, t: Text, person: Person, *, typo_p: float, pii_p: float, mix_p: float) -> Text:
         """Add typos, a PII sentence and te reo phrases to an English answer (ground truth kept)."""

@@ -92,7 +92,7 @@ def config_dict(seed: int = SEED) -> dict:
                 "organisation_column": META[5],
                 "sector_column": META[6],
                 "consent_column": META[7],
-                "consent_yes": CONSENT[:2],
+                "consent_map": dict(zip(CONSENT, ["publish_named", "publish_anonymous", "do_not_publish"], strict=True)),
                 "columns": columns,
                 "analyst_tag_columns": {ANALYST_HEADER: ""},
             },

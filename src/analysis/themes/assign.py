@@ -29,13 +29,14 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from analysis.themes.codebook import OTHER, DeleteOp, MergeOp, RenameOp, SplitOp, ThemeDef
-from analysis.themes.supervised import PieceClassifier, blend
+from analysis.themes.lexical import LexicalSpace, PieceLex, hybrid
+from analysis.themes.linear import PriorLinear
+from analysis.themes.supervised import PROBA_THRESHOLD, PieceClassifier, blend
 
 logger = logging.getLogger(__name__)
 
 #: Cosine threshold per backend when ``min_score: auto`` (chosen on ArgKP *train*, see docs/themes.md).
 DEFAULT_MIN_SCORE = {"tfidf": 0.1, "sentence-transformers": 0.5}
-PROBA_THRESHOLD = 0.5
 
 Embed = Callable[[list[str]], np.ndarray]
 _SENT = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -64,22 +65,19 @@ class UnitScorer:
     Args:
         unit_emb: Unit key -> embedding of the whole text.
         sent_emb: Unit key -> embeddings of its sentences (absent or empty: whole text only).
+        lex: Lexical rows of the same units and sentences (:class:`~analysis.themes.lexical.PieceLex`),
+            or ``None`` (dense scores only).
     """
 
-    def __init__(self, unit_emb: dict[str, np.ndarray], sent_emb: dict[str, np.ndarray] | None = None):
-        self.unit_emb, self.sent_emb = unit_emb, sent_emb or {}
+    def __init__(self, unit_emb: dict[str, np.ndarray], sent_emb: dict[str, np.ndarray] | None = None,
+                 lex: PieceLex | None = None):
+        self.unit_emb, self.sent_emb, self.lex = unit_emb, sent_emb or {}, lex
 
     def __call__(self, model: ThemeModel, units: list[str]) -> np.ndarray:
-        """Score matrix (units x themes)."""
-        if not units:
-            return np.zeros((0, len(model.theme_ids)), dtype=np.float32)
-        whole = model.scores(np.vstack([self.unit_emb[u] for u in units]))
-        rows = [(i, e) for i, u in enumerate(units) for e in self.sent_emb.get(u, [])]
-        if rows:
-            sent = model.scores(np.vstack([e for _, e in rows]))
-            owner = np.array([i for i, _ in rows])
-            for j in range(whole.shape[1]):
-                np.maximum.at(whole[:, j], owner, sent[:, j])
+        """Score matrix (units x themes): the best of each unit's whole text and sentences."""
+        whole, sent, owner = self.piece_scores(model, units)
+        for j in range(whole.shape[1] if len(sent) else 0):
+            np.maximum.at(whole[:, j], owner, sent[:, j])
         return whole
 
     def piece_scores(self, model: ThemeModel, units: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,11 +90,13 @@ class UnitScorer:
         t = len(model.theme_ids)
         if not units:
             return np.zeros((0, t), np.float32), np.zeros((0, t), np.float32), np.zeros(0, dtype=int)
-        whole = model.scores(np.vstack([self.unit_emb[u] for u in units]))
+        lex = self.lex
+        whole = model.scores(np.vstack([self.unit_emb[u] for u in units]), lex.whole(units) if lex else None)
         rows = [(i, e) for i, u in enumerate(units) for e in self.sent_emb.get(u, [])]
         if not rows:
             return whole, np.zeros((0, t), np.float32), np.zeros(0, dtype=int)
-        return whole, model.scores(np.vstack([e for _, e in rows])), np.array([i for i, _ in rows])
+        sent = model.scores(np.vstack([e for _, e in rows]), lex.sentences(units) if lex else None)
+        return whole, sent, np.array([i for i, _ in rows])
 
     def pick(self, model: ThemeModel, units: list[str], *, max_themes: int, relative_score: float,
              sentence_factor: float = 2.0, threshold_factor: float | np.ndarray = 1.0,
@@ -171,6 +171,11 @@ class ThemeModel:
         piece_classifier_: Sentence-level classifier learnt from the analyst's codes
             (:mod:`analysis.themes.supervised`), or ``None``.
         blend_: Weight of ``piece_classifier_`` in the scores (0: prototypes only).
+        lex_prototypes_: One normalised lexical row per theme (its defining texts), or ``None``.
+        dense_weight_: Weight of the dense cosine when lexical rows are scored too
+            (:func:`analysis.themes.lexical.hybrid`).
+        linear_: The linear model learnt from the codes with the zero-shot score as its prior
+            (:mod:`analysis.themes.linear`), or ``None``; when set, scores are its probabilities.
     """
 
     theme_ids: list[str]
@@ -182,13 +187,30 @@ class ThemeModel:
     method_: str = "prototype"
     piece_classifier_: PieceClassifier | None = None
     blend_: float = 0.0
+    lex_prototypes_: np.ndarray | None = None
+    dense_weight_: float = 1.0
+    linear_: PriorLinear | None = None
 
-    def scores(self, emb: np.ndarray) -> np.ndarray:
-        """Score matrix (answers x themes): cosine, or classifier probability where trained."""
+    def prior(self, emb: np.ndarray, lex=None) -> np.ndarray:
+        """Zero-shot scores (answers x themes): dense cosine, or the dense + lexical hybrid with ``lex``."""
+        sims = np.asarray(emb, dtype=np.float32) @ self.prototypes_.T
+        if lex is None or self.lex_prototypes_ is None:
+            return sims
+        return hybrid(sims, lex @ self.lex_prototypes_.T, self.dense_weight_)
+
+    def scores(self, emb: np.ndarray, lex=None) -> np.ndarray:
+        """Score matrix (answers x themes): prototype score, or a learnt probability where trained.
+
+        Args:
+            emb: Piece embeddings.
+            lex: Their lexical rows (:class:`~analysis.themes.lexical.LexicalSpace`), or ``None``.
+        """
         emb = np.asarray(emb, dtype=np.float32)
         if len(self.theme_ids) == 0:
             return np.zeros((len(emb), 0), dtype=np.float32)
-        sims = emb @ self.prototypes_.T
+        sims = self.prior(emb, lex)
+        if self.linear_ is not None:
+            return self.linear_.proba(emb, lex if self.lex_prototypes_ is not None else None, sims)
         if self.classifier_ and len(emb):
             feats = np.hstack([emb, sims])
             for j, clf in self.classifier_.items():
@@ -208,6 +230,8 @@ def build_theme_model(
     min_coded_per_theme: int = 5,
     seed: int = 0,
     languages: set[str] | None = None,
+    lexical: LexicalSpace | None = None,
+    dense_weight: float = 1.0,
 ) -> ThemeModel:
     """Build prototypes (and, when enough coded answers exist, a classifier) for ``themes``.
 
@@ -220,6 +244,9 @@ def build_theme_model(
         min_coded_per_theme: Coded answers needed before the classifier is used for a theme.
         seed: Random state of the classifier.
         languages: Languages whose translated seed phrases are used.
+        lexical: Lexical space of the answers: themes also get lexical prototypes (their defining texts)
+            and scores become the dense + lexical hybrid (``None``: dense only).
+        dense_weight: Weight of the dense cosine in the hybrid.
     """
     coded = coded or {}
     ids = [t.id for t in themes]
@@ -242,6 +269,9 @@ def build_theme_model(
     dim = text_emb.shape[1] if len(themes) else 1
     model = ThemeModel(ids, np.vstack(protos).astype(np.float32) if protos else np.zeros((0, dim), np.float32),
                        [b - a for a, b in spans], n_coded, np.full(len(ids), float(min_score)))
+    if lexical is not None and lexical.dim:
+        model.lex_prototypes_ = lexical.prototypes([all_texts[a:b] for a, b in spans])
+        model.dense_weight_ = float(dense_weight)
     if supervised == "auto":
         _fit_classifier(model, coded, min_coded_per_theme, seed)
     return model

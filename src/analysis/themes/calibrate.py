@@ -21,12 +21,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from analysis.themes.assign import ThemeModel, UnitScorer, pick_mask
+from analysis.themes.codebook import OTHER
+from analysis.themes.linear import fit_platt
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,15 @@ LARGE_CODED = 2000
 FOLDS_LARGE = 3
 #: Weights of the sentence classifier learnt from the codes (:mod:`analysis.themes.supervised`).
 BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Most themes one piece keeps (the configured ``max_themes_per_answer`` caps it): learnt from the codes.
+MAX_THEMES_GRID = (1, 2, 3)
+#: A theme with at least this many coded answers gets its own threshold factor (one of ``THEME_GRID``
+#: times the question's), kept only when it raises the cross-fitted F1.
+PER_THEME_MIN = 50
+THEME_GRID = (0.67, 0.8, 1.25, 1.5)
+#: The gain in cross-fitted micro F1 a theme's own factor must bring (smaller gains were noise: on the
+#: sample, any gain gave 3 themes their own factor and pair F1 fell from 0.959 to 0.946).
+THEME_MIN_GAIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -58,9 +69,12 @@ class Calibration:
             configured ``relative_score``).
         blend: Weight of the sentence classifier (0: prototypes only).
         classified: Theme indices whose classifier is used: those that had one in every fold.
-        theme_factors: Per theme (model order), a further factor on its threshold (``None``: all 1).
-            :func:`calibrate` leaves it ``None``: per-theme factors chosen on ~50 coded answers
-            over-fitted (measured on the sample: F1 0.846 against 0.859 with global factors only).
+        theme_factors: Per theme (model order), a further factor on its threshold (``None``: all 1); only
+            themes with ``PER_THEME_MIN`` coded answers get one (per-theme factors chosen on ~50 coded
+            answers over all themes over-fitted: sample F1 0.846 against 0.859 with global factors only).
+        max_themes: Most themes a piece keeps (``None``: the configured ``max_themes_per_answer``).
+        platt: Calibration curve of learnt probabilities (:func:`analysis.themes.linear.fit_platt`)
+            fitted on the cross-fitted scores, or ``None``.
     """
 
     threshold_factor: float
@@ -72,6 +86,8 @@ class Calibration:
     relative_score: float | None = None
     blend: float = 0.0
     classified: tuple[int, ...] = ()
+    max_themes: int | None = None
+    platt: tuple[float, float] | None = None
 
     def factors(self, n_themes: int) -> np.ndarray:
         """Threshold multipliers per theme (global factor times the theme's own)."""
@@ -83,8 +99,11 @@ class Calibration:
         """One line for logs and ``out_theme_model.method``."""
         if not self.n_coded:
             return f"default thresholds (x{self.threshold_factor:g}, sentences x{self.sentence_factor:g})"
+        own = sum(f != 1 for f in self.theme_factors or ())
         return (f"thresholds calibrated on {self.n_coded} coded answers (x{self.threshold_factor:g}, "
-                f"sentences x{self.sentence_factor:g}, relative score {self.relative_score:g}, sentence-classifier weight {self.blend:g}; cross-fitted F1 {self.f1:.3f} vs {self.f1_default:.3f} "
+                f"sentences x{self.sentence_factor:g}, relative score {self.relative_score:g}, "
+                f"at most {self.max_themes} themes, {own} themes with their own threshold, "
+                f"sentence-classifier weight {self.blend:g}; cross-fitted F1 {self.f1:.3f} vs {self.f1_default:.3f} "
                 "at defaults)")
 
 
@@ -92,7 +111,8 @@ def coded_sets(tags: pd.DataFrame | None, question_id: str, themes: list, units:
     """Analyst tags of one question as ``unit -> set of base theme ids`` (own-text units only).
 
     Tags naming no base theme (by id or label, case-insensitive) are left out; a unit whose every
-    tag is unknown is left out too (its negatives would be wrong).
+    tag is unknown is left out too (its negatives would be wrong). The tag ``other`` says the analyst
+    read the answer and found no theme: the unit is kept with an empty set (a negative for every theme).
     """
     if tags is None or tags.empty:
         return {}
@@ -101,9 +121,12 @@ def coded_sets(tags: pd.DataFrame | None, question_id: str, themes: list, units:
     out: dict[str, set[str]] = {}
     for r in t.itertuples(index=False):
         unit = f"own:{r.response_id}"
-        tid = by_key.get(str(r.tag).strip().lower())
+        tag = str(r.tag).strip().lower()
+        tid = by_key.get(tag)
         if unit in units and tid is not None:
             out.setdefault(unit, set()).add(tid)
+        elif unit in units and tag == OTHER:
+            out.setdefault(unit, set())
     return out
 
 
@@ -144,11 +167,14 @@ def calibrate_pooled(
 
     Each member is ``(scorer, build_model, coded)`` as in :func:`calibrate`. Folds are by unit key
     (``own:<response id>``), so a respondent's answers to every member question fall in the same
-    fold, and a fold is scored by models built without *any* of that fold's units.
+    fold, and a fold is scored by models built without *any* of that fold's units. The search covers
+    the threshold factor, the sentence factor, the relative score, the most themes per piece (up to
+    ``max_themes``) and the sentence-classifier weight; then each theme with ``PER_THEME_MIN`` coded
+    answers may get its own factor. Models with a learnt linear part also get a Platt curve.
 
     Args:
         members: ``(scorer, build_model, coded)`` per question.
-        max_themes: As in :func:`analysis.themes.assign.select`.
+        max_themes: As in :func:`analysis.themes.assign.select` (the upper end of the learnt value).
         relative_score: The configured relative score (the default of the relative-score grid).
         default: Factors used when there are too few coded answers, and the tie-break target.
         min_coded: Fewer coded answers (over all members) than this keep ``default``.
@@ -162,7 +188,33 @@ def calibrate_pooled(
         return default
     if n_coded > LARGE_CODED:
         folds = min(folds, FOLDS_LARGE)
-    parts = []  # (scorer, model, units, truth mask) per (fold, member)
+    parts, classified = _cross_fit(members, folds)
+    scored = _score_parts(parts, classified)
+    search = _Search(scored, max_themes)
+    f1_default = search.f1(default.threshold_factor, default.sentence_factor, relative_score, 0.0, max_themes)
+    best_key, best = None, default
+    for w in sorted(scored):
+        for rs in sorted({relative_score, *RELATIVE_GRID}):
+            for mt in sorted({m for m in MAX_THEMES_GRID if m < max_themes} | {max_themes}):
+                for tf in THRESHOLD_GRID:
+                    for sf in SENTENCE_GRID:
+                        f1, bias = search.f1_bias(tf, sf, rs, w, mt)
+                        dist = (abs(np.log(tf / default.threshold_factor)) + abs(np.log(sf / default.sentence_factor))
+                                + abs(np.log(rs / relative_score)) + w + (max_themes - mt))
+                        key = (-round(f1, 4), round(bias, 4), round(dist, 6))
+                        if best_key is None or key < best_key:
+                            best_key = key
+                            best = Calibration(tf, sf, n_coded, f1, f1_default, relative_score=rs, blend=w,
+                                               classified=tuple(sorted(classified)) if w else (), max_themes=mt)
+    best = search.theme_factors(best)
+    best = replace(best, platt=_platt(parts, scored[best.blend]))
+    logger.info("%s", best.describe)
+    return best
+
+
+def _cross_fit(members: list[Member], folds: int) -> tuple[list, frozenset]:
+    """Per (fold, member): ``(scorer, model built without the fold, units, truth mask)``; classified themes."""
+    parts = []
     for f in range(folds):
         excluded = {u for _, _, coded in members for u in coded if _fold(u, folds) == f}
         for scorer, build_model, coded in members:
@@ -180,8 +232,12 @@ def calibrate_pooled(
     clfs = [m.piece_classifier_ for _, m, _, _ in parts]
     classified = (frozenset.intersection(*(frozenset(c.models_) for c in clfs))
                   if clfs and all(c is not None for c in clfs) else frozenset())
-    scored: dict[float, list] = {}  # blend weight -> per part: (whole, sent, owner, thresholds, truth)
-    n_parts = len(parts)
+    return parts, classified
+
+
+def _score_parts(parts: list, classified: frozenset) -> dict[float, list]:
+    """Blend weight -> per part ``(whole, sent, owner, thresholds, truth)``; only weights every part has."""
+    scored: dict[float, list] = {}
     for scorer, model, part, truth_mask in parts:
         if classified:
             model.piece_classifier_ = model.piece_classifier_.restricted(classified)
@@ -190,31 +246,59 @@ def calibrate_pooled(
             whole, sent, owner = scorer.piece_scores(model, part)
             scored.setdefault(w, []).append((whole, sent, owner, model.thresholds_, truth_mask))
         model.blend_ = 0.0
-    # a weight is only comparable when every (fold, member) part has it
-    weights = sorted(w for w, v in scored.items() if len(v) == n_parts)
+    return {w: v for w, v in scored.items() if len(v) == len(parts)}
 
-    def evaluate(tf: float, sf: float, rs: float, w: float = 0.0) -> tuple[float, float]:
-        tp = fp = fn = 0
-        for whole, sent, owner, thr, tru in scored[w]:
-            got = pick_mask(whole, sent, owner, thr * tf, max_themes=max_themes, relative_score=rs,
-                            sentence_factor=sf)
-            tp += int((got & tru).sum())
-            fp += int((got & ~tru).sum())
-            fn += int((~got & tru).sum())
+
+class _Search:
+    """Micro F1 of a selection rule over the cross-fitted scores of every part."""
+
+    def __init__(self, scored: dict[float, list], max_themes: int):
+        self.scored, self.max_themes = scored, max_themes
+
+    def counts(self, tf, sf: float, rs: float, w: float, mt: int) -> np.ndarray:
+        """``(tp, fp, fn)`` per theme (``tf``: a factor, or one factor per theme)."""
+        out = 0
+        for whole, sent, owner, thr, tru in self.scored[w]:
+            got = pick_mask(whole, sent, owner, thr * tf, max_themes=mt, relative_score=rs, sentence_factor=sf)
+            out = out + np.vstack([(got & tru).sum(0), (got & ~tru).sum(0), (~got & tru).sum(0)])
+        return np.asarray(out)
+
+    def f1_bias(self, tf, sf: float, rs: float, w: float, mt: int) -> tuple[float, float]:
+        """Micro F1 and the count bias ``|fp - fn| / (tp + fn)``."""
+        tp, fp, fn = self.counts(tf, sf, rs, w, mt).sum(axis=1)
         return 2 * tp / max(2 * tp + fp + fn, 1), abs(fp - fn) / max(tp + fn, 1)
 
-    f1_default, _ = evaluate(default.threshold_factor, default.sentence_factor, relative_score)
-    best_key, best = None, default
-    for w in weights:
-        for rs in sorted({relative_score, *RELATIVE_GRID}):
-            for tf in THRESHOLD_GRID:
-                for sf in SENTENCE_GRID:
-                    f1, bias = evaluate(tf, sf, rs, w)
-                    dist = (abs(np.log(tf / default.threshold_factor)) + abs(np.log(sf / default.sentence_factor))
-                            + abs(np.log(rs / relative_score)) + w)
-                    key = (-round(f1, 4), round(bias, 4), round(dist, 6))
-                    if best_key is None or key < best_key:
-                        best_key, best = key, Calibration(tf, sf, n_coded, f1, f1_default, relative_score=rs,
-                                                          blend=w, classified=tuple(sorted(classified)) if w else ())
-    logger.info("%s", best.describe)
-    return best
+    def f1(self, tf, sf: float, rs: float, w: float, mt: int) -> float:
+        """Micro F1 only."""
+        return self.f1_bias(tf, sf, rs, w, mt)[0]
+
+    def theme_factors(self, cal: Calibration) -> Calibration:
+        """Give each theme with ``PER_THEME_MIN`` coded answers the factor that most raises the micro F1."""
+        truth = np.vstack([t for *_, t in self.scored[cal.blend]])
+        n_pos = truth.sum(axis=0)
+        own = np.ones(truth.shape[1])
+        args = (cal.sentence_factor, cal.relative_score, cal.blend, cal.max_themes)
+        f1 = cal.f1
+        for j in np.flatnonzero(n_pos >= PER_THEME_MIN):
+            for g in THEME_GRID:
+                trial = own.copy()
+                trial[j] = g
+                got = self.f1(cal.threshold_factor * trial, *args)
+                if got >= f1 + THEME_MIN_GAIN:
+                    f1, own = got, trial
+        if (own == 1).all():
+            return cal
+        return replace(cal, theme_factors=tuple(float(x) for x in own), f1=f1)
+
+
+def _platt(parts: list, scored: list) -> tuple[float, float] | None:
+    """Platt curve of the learnt probabilities on the cross-fitted unit scores (``None``: no linear part)."""
+    if not parts or any(m.linear_ is None for _, m, _, _ in parts):
+        return None
+    best = []
+    for whole, sent, owner, _, truth in scored:
+        unit = whole.copy()
+        for j in range(unit.shape[1] if len(sent) else 0):
+            np.maximum.at(unit[:, j], owner, sent[:, j])
+        best.append((unit, truth))
+    return fit_platt(np.vstack([u for u, _ in best]), np.vstack([t for _, t in best]))

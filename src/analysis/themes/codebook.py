@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from analysis.config import load_yaml
 from analysis.errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
@@ -331,11 +332,7 @@ def load_codebook(path: str | Path) -> Codebook:
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"codebook not found: {p}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{p}: not valid YAML: {err}") from None
-    return parse_codebook(data, p)
+    return parse_codebook(load_yaml(p), p)  # UTF-8, no duplicate keys (errors name the file and line)
 
 
 def draft_codebook(discoveries, consultation: str | None = None, version: int = 1) -> str:

@@ -8,8 +8,9 @@ BERTopic is configured so a ministry can publish its output:
   ``n_init``): every answer belongs to a topic (no -1 outlier topic), runs are identical and fast
   (seconds at 50k answers, where UMAP alone needs minutes to compile and run);
 * the number of topics is chosen by a documented, seeded rule (:func:`choose_n_topics`);
-* topic labels come from c-TF-IDF keywords (English stop words removed) plus the three answers
-  nearest the topic centre (redacted text).
+* topic labels are short phrases (up to six words) taken from the answers nearest the topic centre,
+  the phrase covering most of the topic's c-TF-IDF keywords (:func:`phrase_label`; never a word that
+  looks like a person's name); the keywords and the three nearest answers (redacted text) are kept too.
 
 Degenerate inputs never crash: no answers -> no topics; fewer than ``min_answers`` answers -> all
 ``other``; all answers identical -> one topic.
@@ -18,13 +19,16 @@ Degenerate inputs never crash: no answers -> no topics; fewer than ``min_answers
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from analysis.redaction.names import is_person_name
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +39,7 @@ class DiscoveredTopic:
 
     Attributes:
         topic_id: ``t01``, ``t02`` ... (by decreasing size).
-        label: Top c-TF-IDF keywords joined.
+        label: A short phrase from the answers nearest the centre (:func:`phrase_label`).
         keywords: c-TF-IDF keywords, best first.
         representative: Up to 3 answers nearest the centre.
         size: Answers in the topic.
@@ -93,15 +97,50 @@ def _keywords(texts: Sequence[str], top: int = 10) -> list[str]:
     return []
 
 
-def _label(keywords: list[str], fallback: str) -> str:
-    words: list[str] = []
-    for kw in keywords:
-        if any(kw in w or w in kw for w in words):
-            continue
-        words.append(kw)
-        if len(words) == 3:
-            break
-    return ", ".join(words) if words else fallback[:60]
+_CLAUSE = re.compile(r"[.!?;:,()\n\"“”]+|\s[-–—]\s")
+_TOKEN = re.compile(r"[^\W_][\w'’-]*")
+#: Longest label, in words.
+LABEL_WORDS = 6
+
+
+def phrase_label(answers: Sequence[str], keywords: list[str], max_words: int = LABEL_WORDS) -> str:
+    """A short readable label: the phrase of a representative answer that best covers the topic's keywords.
+
+    Candidates are runs of 2 to ``max_words`` words inside one clause of an answer (never across
+    punctuation), neither starting nor ending with a stop word, and without any word that looks like a
+    person's name (:func:`analysis.redaction.names.is_person_name`). A candidate scores the c-TF-IDF
+    weight of the keywords it contains (keyword ``r`` weighs ``1 / (r + 1)``) less 0.1 per word; ties go
+    to the answer nearer the topic centre, then to the earlier phrase. Without any candidate, the first
+    keywords are joined.
+    """
+    weight: dict[str, float] = {}
+    for r, kw in enumerate(keywords[:10]):
+        for w in kw.lower().split():
+            weight[w] = max(weight.get(w, 0.0), 1.0 / (r + 1))
+    best, best_key = None, None
+    for a, text in enumerate(answers):
+        for clause in _CLAUSE.split(str(text)):
+            words = _TOKEN.findall(clause)
+            for i in range(len(words)):
+                if words[i].lower() in ENGLISH_STOP_WORDS:
+                    continue
+                for j in range(i + 2, min(i + max_words, len(words)) + 1):
+                    span = words[i:j]
+                    if span[-1].lower() in ENGLISH_STOP_WORDS or any(_looks_like_name(w) for w in span):
+                        continue
+                    gain = sum(weight.get(w, 0.0) for w in {x.lower() for x in span}) - 0.1 * len(span)
+                    key = (-round(gain, 6), a, i, j)
+                    if gain > 0 and (best_key is None or key < best_key):
+                        best, best_key = span, key
+    if best is None:
+        return ", ".join(k for k in keywords[:3] if not any(_looks_like_name(w) for w in k.split())) or "(no label)"
+    text = " ".join(best)
+    return text[0].upper() + text[1:]
+
+
+def _looks_like_name(token: str) -> bool:
+    """Whether a label token looks like a person's name (capitalised and in the name lists)."""
+    return token[:1].isupper() and is_person_name(token)
 
 
 def _representatives(texts: Sequence[str], emb: np.ndarray, centroid: np.ndarray, n: int = 3) -> list[str]:
@@ -121,8 +160,9 @@ def _norm(v: np.ndarray) -> np.ndarray:
     return (v / d).astype(np.float32) if d > 0 else v.astype(np.float32)
 
 
-def _make_topics(texts: list[str], emb: np.ndarray, labels: np.ndarray,
-                 keywords: dict[int, list[str]]) -> list[DiscoveredTopic]:
+def _make_topics(texts: list[str], emb: np.ndarray, labels: np.ndarray, keywords: dict[int, list[str]],
+                 label_ok: Sequence[bool] | None = None) -> list[DiscoveredTopic]:
+    """One :class:`DiscoveredTopic` per cluster; labels are phrases of ``label_ok`` answers only."""
     topics = []
     for j in range(int(labels.max()) + 1 if len(labels) else 0):
         members = np.flatnonzero(labels == j)
@@ -131,9 +171,16 @@ def _make_topics(texts: list[str], emb: np.ndarray, labels: np.ndarray,
         sub = [texts[i] for i in members]
         centroid = _norm(emb[members].mean(axis=0))
         kws = keywords.get(j) or _keywords(sub)
-        topics.append(DiscoveredTopic(topic_id=f"t{j + 1:02d}", label=_label(kws, sub[0]), keywords=kws,
-                                      representative=_representatives(sub, emb[members], centroid),
-                                      size=len(members), centroid=centroid))
+        nearest = _representatives(sub, emb[members], centroid, n=10)
+        topic_id = f"t{j + 1:02d}"
+        label = phrase_label(nearest, kws)
+        if label_ok is not None:  # a published label (words and phrase) comes only from consenting answers
+            ok = [i for i in members if label_ok[i]]
+            ok_texts = [texts[i] for i in ok]
+            label = (phrase_label(_representatives(ok_texts, emb[ok], centroid, n=10), _keywords(ok_texts))
+                     if ok else f"Theme {topic_id}")
+        topics.append(DiscoveredTopic(topic_id=topic_id, label=label, keywords=kws,
+                                      representative=nearest[:3], size=len(members), centroid=centroid))
     return topics
 
 
@@ -148,6 +195,7 @@ def discover(
     min_answers: int = 5,
     seed_topics: list[list[str]] | None = None,
     backend=None,
+    label_ok: Sequence[bool] | None = None,
 ) -> DiscoveryResult:
     """Discover topics in the answers of one question.
 
@@ -161,6 +209,8 @@ def discover(
         min_answers: Fewer answers than this are not clustered (all ``other``).
         seed_topics: Guided topic modelling: lists of seed phrases (needs ``backend``).
         backend: Embedding backend used to embed ``seed_topics``.
+        label_ok: Per text, whether it may be quoted in a published label (its respondent consented);
+            ``None``: every text may.
 
     Returns:
         The topics (ids ``t01``... by decreasing size) and the topic index of each answer.
@@ -176,7 +226,7 @@ def discover(
     emb = np.asarray(embeddings, dtype=np.float32)
     if len(set(texts)) == 1 or float(np.ptp(emb, axis=0).max(initial=0.0)) < 1e-6:
         labels = np.zeros(n, dtype=int)
-        return DiscoveryResult(question_id, _make_topics(texts, emb, labels, {}), labels, "identical",
+        return DiscoveryResult(question_id, _make_topics(texts, emb, labels, {}, label_ok), labels, "identical",
                                "all answers identical -> one topic")
     n_distinct = len(np.unique(emb.round(5), axis=0))
     if n_topics == "auto":
@@ -185,7 +235,7 @@ def discover(
         k, rule = int(n_topics), f"fixed k={n_topics}"
     k = max(1, min(k, n_distinct))
     labels, keywords = _bertopic(texts, emb, k, seed, seed_topics, backend)
-    topics = _make_topics(texts, emb, labels, keywords)
+    topics = _make_topics(texts, emb, labels, keywords, label_ok)
     logger.info("question %s: %d answers -> %d topics (%s)", question_id, n, len(topics), rule)
     return DiscoveryResult(question_id, topics, labels, "bertopic:pca+kmeans", rule)
 

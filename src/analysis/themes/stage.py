@@ -18,15 +18,16 @@ Analyst overrides (``<raw_dir>/overrides.csv``) are applied last, on every run.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis import paths, schemas
-from analysis.config import ConsultationConfig
+from analysis.config import PUBLISHABLE_CONSENT, ConsultationConfig
 from analysis.embeddings import EmbeddingCache, make_backend
-from analysis.tables import read_table, write_table
+from analysis.tables import read_optional, read_table, write_table
 from analysis.themes.assign import (
     DEFAULT_MIN_SCORE,
     apply_operations,
@@ -37,18 +38,27 @@ from analysis.themes.codebook import (
     OTHER,
     UNTRANSLATED,
     Codebook,
-    ResolvedQuestion,
     draft_codebook,
     load_codebook,
     load_overrides,
 )
 from analysis.themes.discovery import discover
-from analysis.themes.fit import Fitted, Prepared, fit_questions, prepare_question, procedural_filter
+from analysis.themes.fit import (
+    Fitted,
+    Prepared,
+    find_placeholders,
+    fit_questions,
+    prepare_question,
+    procedural_filter,
+)
+from analysis.themes.lexical import LexicalSpace
 
 logger = logging.getLogger(__name__)
 
 out_theme_model = schemas.out_theme_model
 
+#: Description of a discovered theme: examples quoted from its answers (internal: any respondent's text).
+DISCOVERED_PREFIX = "Examples: "
 THEME_COLS = ["question_id", "theme_id", "label", "description", "parent_id", "keywords"]
 AT_COLS = ["response_id", "question_id", "theme_id", "score", "source"]
 SPECIAL = {
@@ -57,118 +67,145 @@ SPECIAL = {
 }
 
 
-def theme_question(q: pd.DataFrame, *, question_id: str, embed_units, backend, settings, seed: int,
-                   codebook: Codebook | None = None, campaigns: pd.DataFrame | None = None,
-                   tags: pd.DataFrame | None = None, respondent_tags: dict[str, set[str]] | None = None,
-                   prepared: Prepared | None = None, fitted: Fitted | None = None):
+def resolve_min_score(settings, backend) -> float:
+    """The theme score threshold: the configured ``min_score``, or the backend's default for ``auto``."""
+    return settings.min_score if settings.min_score != "auto" else DEFAULT_MIN_SCORE[backend.name]
+
+
+@dataclass
+class _Assignment:
+    """One question's themes before they are mapped to responses (internal to :func:`theme_question`)."""
+
+    assigned: pd.DataFrame  # unit, theme_id, score
+    themes: pd.DataFrame  # THEME_COLS
+    source: str
+    method: str
+    thresholding: str
+    threshold_of: dict[str, float]
+    meta_ids: list[tuple[str, int, int]]  # theme id, defining texts, coded answers
+
+
+def _assign_with_codebook(p: Prepared, codebook: Codebook, fitted: Fitted, *, question_id: str, backend, settings,
+                          min_score: float) -> _Assignment:
+    """Assign the codebook's themes with the fitted (calibrated) model, then apply the operations log."""
+    resolved = codebook.resolved(question_id)
+    base = codebook.questions[question_id].themes
+    model, cal = fitted.model, fitted.calibration
+    kw = {"max_themes": cal.max_themes or settings.max_themes_per_answer, "threshold_factor": cal.threshold_factor,
+          "sentence_factor": cal.sentence_factor, "relative_score": cal.relative_score or settings.relative_score}
+    _, picks = p.scorer.pick(model, p.units["unit"].tolist(), **(kw | {"threshold_factor": cal.factors(len(base))}))
+    publish = model.linear_.calibrated if model.linear_ is not None else (lambda x: x)
+    rows = [{"unit": u, "theme_id": model.theme_ids[j], "score": float(publish(np.float32(s)))}
+            for u, p_ in zip(p.units["unit"], picks, strict=True) for j, s in p_]
+    assigned = apply_operations(pd.DataFrame(rows, columns=["unit", "theme_id", "score"]), codebook.operations,
+                                question_id, scorer=p.scorer, embed=backend.encode, min_score=min_score, **kw)
+    live = resolved.themes
+    themes = pd.DataFrame([{"question_id": question_id, "theme_id": t.id, "label": t.label,
+                            "description": t.description or None, "parent_id": t.parent,
+                            "keywords": "; ".join(t.seed_phrases) or None} for t in live], columns=THEME_COLS)
+    meta_ids = [(t.id, len(prototype_texts(t, p.covered)), sum(model.n_coded_[model.theme_ids.index(m)]
+                 for m in _members(codebook, question_id, t.id) if m in model.theme_ids)) for t in live]
+    logger.info("question %s: %d themes, method %s, %d analyst-coded answers used as few-shot examples; %s",
+                question_id, len(live), model.method_, sum(model.n_coded_), cal.describe)
+    thresholding = f"route {fitted.route}"
+    if fitted.routes_tried:
+        thresholding += f" (cross-fitted F1 of the others: {fitted.routes_tried})"
+    thresholding += f"; {cal.describe}"
+    if fitted.pooled_with and cal.n_coded:
+        thresholding += f"; codes pooled over {len(fitted.pooled_with)} questions with the same themes"
+    threshold_of = {tid: float(publish(np.float32(t * f)))
+                    for tid, t, f in zip(model.theme_ids, model.thresholds_, cal.factors(len(base)), strict=True)}
+    return _Assignment(assigned, themes, "assigned", model.method_, thresholding, threshold_of, meta_ids)
+
+
+def _assign_by_discovery(p: Prepared, discovery, *, question_id: str, settings, min_score: float) -> _Assignment:
+    """Each unit to its nearest discovered topic, plus other topics almost as close (multi-label)."""
+    emb = p.emb
+    rows = []
+    cent = np.vstack([t.centroid for t in discovery.topics]) if discovery.topics else np.zeros((0, emb.shape[1]))
+    sims = emb @ cent.T if len(cent) else np.zeros((len(emb), 0))
+    for i, u in enumerate(p.units["unit"]):
+        lab = int(discovery.labels[i]) if len(discovery.labels) else -1
+        if lab < 0:
+            continue
+        rows.append({"unit": u, "theme_id": discovery.topics[lab].topic_id, "score": float(sims[i, lab])})
+        # multi-label: other topics almost as close as the answer's own topic centre
+        for j in np.argsort(-sims[i], kind="stable")[: settings.max_themes_per_answer]:
+            if j != lab and sims[i, j] >= max(min_score, settings.relative_score * sims[i, lab]) and \
+                    len([r for r in rows if r["unit"] == u]) < settings.max_themes_per_answer:
+                rows.append({"unit": u, "theme_id": discovery.topics[j].topic_id, "score": float(sims[i, j])})
+    themes = pd.DataFrame([{"question_id": question_id, "theme_id": t.topic_id, "label": t.label,
+                            "description": DISCOVERED_PREFIX + " | ".join(t.representative),
+                            "parent_id": None, "keywords": "; ".join(t.keywords)} for t in discovery.topics],
+                          columns=THEME_COLS)
+    thresholding = f"discovery: nearest topic centre; extra themes need {min_score:g} and the relative score"
+    return _Assignment(pd.DataFrame(rows, columns=["unit", "theme_id", "score"]), themes, "discovered",
+                       discovery.method, thresholding, {}, [(t.topic_id, t.size, 0) for t in discovery.topics])
+
+
+def theme_question(p: Prepared, *, question_id: str, backend, settings, seed: int,
+                   codebook: Codebook | None = None, fitted: Fitted | None = None,
+                   consenting: frozenset[str] | None = None):
     """Theme the answers of one question (pure: inputs are not modified).
 
     Args:
-        q: ``core_answers_clean`` rows of this question.
+        p: The question's units and embeddings (:func:`analysis.themes.fit.prepare_question`).
         question_id: The question.
-        embed_units: Function ``(texts, key) -> embeddings`` (cached encode).
         backend: The fitted embedding backend (embeds prototype texts).
         settings: ``cfg.settings.themes``.
         seed: ``cfg.settings.seed``.
-        codebook: Frozen codebook, or ``None`` to discover.
-        campaigns: ``core_campaigns`` rows (templates).
-        tags: ``core_analyst_tags`` rows (few-shot examples), question-level.
-        respondent_tags: Response id -> every tag of a respondent coded at response level (their
-            negatives: themes they raised nowhere), for the sentence classifier.
-        prepared: The question's units and embeddings (:func:`analysis.themes.fit.prepare_question`),
-            or ``None`` to prepare them here.
-        fitted: Its fitted model (:func:`analysis.themes.fit.fit_questions`, possibly pooled with
-            other questions), or ``None`` to fit it on this question alone.
+        codebook: Frozen codebook with this question, or ``None`` to discover.
+        fitted: Its fitted model (:func:`analysis.themes.fit.fit_questions`, possibly pooled with other
+            questions); required with a codebook.
+        consenting: Response ids whose text may be published: a discovered theme's label quotes only their
+            answers (``None``: no consent information, any answer).
 
     Returns:
         ``(themes, answer_themes, model_meta, discovery or None)`` frames.
     """
-    resolved: ResolvedQuestion | None = codebook.resolved(question_id) if codebook is not None else None
-    p = prepared or prepare_question(q, question_id=question_id, embed_units=embed_units, resolved=resolved,
-                                     campaigns=campaigns)
-    units, owners, untranslated, blank, emb, scorer = p.units, p.owners, p.untranslated, p.blank, p.emb, p.scorer
-    min_score = settings.min_score if settings.min_score != "auto" else DEFAULT_MIN_SCORE[backend.name]
-    kw = dict(max_themes=settings.max_themes_per_answer, relative_score=settings.relative_score)
+    min_score = resolve_min_score(settings, backend)
     discovery = None
-    if resolved is not None:
-        base = codebook.questions[question_id].themes
-        if fitted is None:
-            fitted = fit_questions([p], codebook, backend=backend, settings=settings, seed=seed, min_score=min_score,
-                                   tags=tags, respondent_tags=respondent_tags, **kw)[question_id]
-        model, cal = fitted.model, fitted.calibration
-        kw |= {"threshold_factor": cal.threshold_factor, "sentence_factor": cal.sentence_factor,
-               "relative_score": cal.relative_score or settings.relative_score}
-        _, picks = scorer.pick(model, units["unit"].tolist(), **(kw | {"threshold_factor": cal.factors(len(base))}))
-        rows = [{"unit": u, "theme_id": model.theme_ids[j], "score": s}
-                for u, p_ in zip(units["unit"], picks, strict=True) for j, s in p_]
-        assigned = pd.DataFrame(rows, columns=["unit", "theme_id", "score"])
-        assigned = apply_operations(assigned, codebook.operations, question_id, scorer=scorer,
-                                    embed=backend.encode, min_score=min_score, **kw)
-        live = resolved.themes
-        themes = pd.DataFrame([{"question_id": question_id, "theme_id": t.id, "label": t.label,
-                                "description": t.description or None, "parent_id": t.parent,
-                                "keywords": "; ".join(t.seed_phrases) or None} for t in live], columns=THEME_COLS)
-        source, method = "assigned", model.method_
-        meta_ids = [(t.id, len(prototype_texts(t, p.covered)), sum(model.n_coded_[model.theme_ids.index(m)]
-                     for m in _members(codebook, question_id, t.id) if m in model.theme_ids)) for t in live]
-        n_coded_total = sum(model.n_coded_)
-        logger.info("question %s: %d themes, method %s, %d analyst-coded answers used as few-shot examples; %s",
-                    question_id, len(live), method, n_coded_total, cal.describe)
-        thresholding = cal.describe
-        if fitted.pooled_with and cal.n_coded:
-            thresholding += f"; codes pooled over {len(fitted.pooled_with)} questions with the same themes"
-        threshold_of = {tid: float(min_score * f) for tid, f in zip(model.theme_ids, cal.factors(len(base)),
-                                                                     strict=True)}
+    if codebook is not None and codebook.resolved(question_id) is not None:
+        a = _assign_with_codebook(p, codebook, fitted, question_id=question_id, backend=backend, settings=settings,
+                                  min_score=min_score)
     else:
-        discovery = discover(units["text"].tolist(), emb, question_id=question_id, seed=seed,
+        label_ok = None
+        if consenting is not None:  # a unit (answer or campaign template) is quotable when an owner consented
+            quotable = set(p.owners.loc[p.owners["response_id"].isin(consenting), "unit"])
+            label_ok = p.units["unit"].isin(quotable).tolist()
+        discovery = discover(p.units["text"].tolist(), p.emb, question_id=question_id, seed=seed,
                              n_topics=settings.n_topics, max_topics=settings.max_topics,
-                             min_answers=settings.min_answers)
-        rows = []
-        cent = np.vstack([t.centroid for t in discovery.topics]) if discovery.topics else np.zeros((0, emb.shape[1]))
-        sims = emb @ cent.T if len(cent) else np.zeros((len(emb), 0))
-        for i, u in enumerate(units["unit"]):
-            lab = int(discovery.labels[i]) if len(discovery.labels) else -1
-            if lab < 0:
-                continue
-            rows.append({"unit": u, "theme_id": discovery.topics[lab].topic_id, "score": float(sims[i, lab])})
-            # multi-label: other topics almost as close as the answer's own topic centre
-            for j in np.argsort(-sims[i], kind="stable")[: settings.max_themes_per_answer]:
-                if j != lab and sims[i, j] >= max(min_score, settings.relative_score * sims[i, lab]) and \
-                        len([r for r in rows if r["unit"] == u]) < settings.max_themes_per_answer:
-                    rows.append({"unit": u, "theme_id": discovery.topics[j].topic_id, "score": float(sims[i, j])})
-        assigned = pd.DataFrame(rows, columns=["unit", "theme_id", "score"])
-        themes = pd.DataFrame([{"question_id": question_id, "theme_id": t.topic_id, "label": t.label,
-                                "description": "Examples: " + " | ".join(t.representative),
-                                "parent_id": None, "keywords": "; ".join(t.keywords)} for t in discovery.topics],
-                              columns=THEME_COLS)
-        source, method = "discovered", discovery.method
-        threshold_of = {}
-        thresholding = f"discovery: nearest topic centre; extra themes need {min_score:g} and the relative score"
-        meta_ids = [(t.topic_id, t.size, 0) for t in discovery.topics]
-    # units -> responses (a response has a theme when any of its units has it; score = max)
-    at = owners.merge(assigned, on="unit", how="left")
+                             min_answers=settings.min_answers, label_ok=label_ok)
+        a = _assign_by_discovery(p, discovery, question_id=question_id, settings=settings, min_score=min_score)
+    at = _response_themes(a.assigned, p, question_id, a.source)
+    shown = [OTHER] + ([UNTRANSLATED] if p.untranslated else [])
+    special = [{"question_id": question_id, "theme_id": k, "label": SPECIAL[k][0], "description": SPECIAL[k][1],
+                "parent_id": None, "keywords": None} for k in shown]
+    themes = pd.concat([a.themes, pd.DataFrame(special, columns=THEME_COLS)], ignore_index=True)
+    version = str(codebook.version) if codebook is not None else None
+    meta = pd.DataFrame([{"question_id": question_id, "theme_id": tid, "method": a.method, "backend": backend.name,
+                          "fingerprint": backend.fingerprint, "codebook_version": version, "n_defining_texts": n_def,
+                          "n_coded_answers": n_cod,
+                          "threshold": a.threshold_of.get(tid, float(min_score)), "thresholding": a.thresholding,
+                          "n_answers": int((at["theme_id"] == tid).sum())} for tid, n_def, n_cod in a.meta_ids],
+                        columns=list(out_theme_model.columns))  # no theme (< min_answers answers): empty, typed
+    return themes, at[AT_COLS], meta, discovery
+
+
+def _response_themes(assigned: pd.DataFrame, p: Prepared, question_id: str, source: str) -> pd.DataFrame:
+    """Units -> responses: a response has a theme when any of its units has it (score = max); the rest ``other``."""
+    at = p.owners.merge(assigned, on="unit", how="left")
     at = at.dropna(subset=["theme_id"]).groupby(["response_id", "theme_id"], as_index=False)["score"].max()
     at["source"] = source
-    themed = set(owners["response_id"]) | set(blank)
+    themed = set(p.owners["response_id"]) | set(p.blank)
     missing = sorted(themed - set(at["response_id"]))
     extra = [pd.DataFrame({"response_id": missing, "theme_id": OTHER, "score": 0.0, "source": source})]
-    if untranslated:
-        extra.append(pd.DataFrame({"response_id": untranslated, "theme_id": UNTRANSLATED, "score": 0.0,
+    if p.untranslated:
+        extra.append(pd.DataFrame({"response_id": p.untranslated, "theme_id": UNTRANSLATED, "score": 0.0,
                                    "source": source}))
     at = pd.concat([at] + extra, ignore_index=True)
     at.insert(1, "question_id", question_id)
-    shown = [OTHER] + ([UNTRANSLATED] if untranslated else [])
-    special = [{"question_id": question_id, "theme_id": k, "label": SPECIAL[k][0], "description": SPECIAL[k][1],
-                "parent_id": None, "keywords": None} for k in shown]
-    themes = pd.concat([themes, pd.DataFrame(special, columns=THEME_COLS)], ignore_index=True)
-    fp = backend.fingerprint
-    version = str(codebook.version) if codebook is not None else None
-    meta = pd.DataFrame([{"question_id": question_id, "theme_id": tid, "method": method, "backend": backend.name,
-                          "fingerprint": fp, "codebook_version": version, "n_defining_texts": n_def,
-                          "n_coded_answers": n_cod,
-                          "threshold": threshold_of.get(tid, float(min_score)), "thresholding": thresholding,
-                          "n_answers": int((at["theme_id"] == tid).sum())} for tid, n_def, n_cod in meta_ids])
-    return themes, at[AT_COLS], meta, discovery
+    return at
 
 
 def _members(codebook: Codebook, qid: str, live_id: str) -> list[str]:
@@ -213,8 +250,22 @@ def apply_overrides(answer_themes: pd.DataFrame, overrides: pd.DataFrame) -> pd.
 
 def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, cache: EmbeddingCache | None = None,
               codebook: Codebook | None = None, campaigns: pd.DataFrame | None = None,
-              tags: pd.DataFrame | None = None, overrides: pd.DataFrame | None = None):
+              tags: pd.DataFrame | None = None, overrides: pd.DataFrame | None = None, inspect: dict | None = None,
+              consenting: frozenset[str] | None = None):
     """Theme every open question (pure core of :func:`run`).
+
+    Args:
+        answers_clean: ``core_answers_clean``.
+        cfg: The consultation (``open_questions``, ``settings.themes``, ``settings.seed``).
+        backend: The embedding backend (fitted here when it is corpus-fitted).
+        cache: Embedding cache, or ``None``.
+        codebook: The frozen codebook, or ``None`` to discover.
+        campaigns: ``core_campaigns``.
+        tags: ``core_analyst_tags``.
+        overrides: Loaded ``overrides.csv``.
+        consenting: Response ids whose text may be quoted in a discovered theme's label (``None``: any).
+        inspect: When given, filled with ``prepared`` and ``fitted`` (question id -> its
+            :class:`~analysis.themes.fit.Prepared` / :class:`~analysis.themes.fit.Fitted`), for evaluation.
 
     Returns:
         ``(core_themes, core_answer_themes, out_theme_model, discoveries)``.
@@ -222,14 +273,14 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     st = cfg.settings.themes
     qids = [q.id for q in cfg.open_questions]
     sub = answers_clean[answers_clean["question_id"].isin(qids)]
+    corpus = _corpus(sub, campaigns, codebook)
     if hasattr(backend, "fit"):  # corpus-fitted backend: all themed texts + the codebook's base texts
-        corpus = sub["text_redacted"].astype(str).tolist() + sub["personal_addition"].dropna().astype(str).tolist()
-        if campaigns is not None and len(campaigns):
-            corpus += campaigns["template"].astype(str).tolist()
-        if codebook is not None:
-            # base themes only: operations (even splits) never move the answers' embeddings
-            corpus += [t for q in codebook.questions.values() for th in q.themes for t in prototype_texts(th)]
         backend.fit(corpus)
+    lexical = LexicalSpace().fit(corpus)
+    placeholders = find_placeholders(sub)
+    if placeholders:
+        logger.info("placeholders set apart (not themed): %s",
+                    "; ".join(f"{k!r} x{n}" for k, n in sorted(placeholders.items(), key=lambda x: -x[1])))
 
     def embed_units(texts, key):
         return cache.encode(backend, texts, key=key) if cache is not None else backend.encode(texts)
@@ -239,9 +290,9 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
         whole = tags[tags["question_id"].fillna("").astype(str) == ""]
         for rid, tag in zip(whole["response_id"].astype(str), whole["tag"].astype(str), strict=True):
             respondent_tags.setdefault(rid, set()).add(tag)
+    min_score = resolve_min_score(st, backend)
     if codebook is not None and tags is not None and len(tags):
         # whole-response tags -> the answer of that response that scores the tagged theme highest
-        min_score = st.min_score if st.min_score != "auto" else DEFAULT_MIN_SCORE[backend.name]
         attributed = attribute_response_tags(tags, sub, codebook, lambda t: embed_units(t, "tag_attribution"),
                                              min_score=min_score)
         tags = pd.concat([tags[tags["question_id"].fillna("").astype(str) != ""][["response_id", "question_id", "tag"]],
@@ -249,7 +300,6 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     frames: dict[str, list] = {"themes": [], "at": [], "meta": []}
     discoveries = []
     books, prepared = {}, {}
-    min_score = st.min_score if st.min_score != "auto" else DEFAULT_MIN_SCORE[backend.name]
     for qid in qids:
         if codebook is not None and codebook.resolved(qid) is None:
             logger.warning("codebook has no themes for open question %s: its answers all go to 'other'", qid)
@@ -260,25 +310,22 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
         keep = procedural_filter(cb, qid, backend.encode, min_score) if cb is not None else None
         prepared[qid] = prepare_question(sub[sub["question_id"] == qid], question_id=qid, embed_units=embed_units,
                                          resolved=cb.resolved(qid) if cb is not None else None, campaigns=campaigns,
-                                         keep_sentence=keep)
+                                         keep_sentence=keep, lexical=lexical, placeholders=frozenset(placeholders))
     fitted = {}
     if codebook is not None:
+        fit_kw = dict(backend=backend, settings=st, seed=cfg.settings.seed, min_score=min_score, tags=tags,
+                      respondent_tags=respondent_tags, max_themes=st.max_themes_per_answer,
+                      relative_score=st.relative_score, lexical=lexical)
         for qid in qids:  # questions missing from the codebook are fitted alone on their empty codebook
             if books[qid] is not codebook:
-                fitted |= fit_questions([prepared[qid]], books[qid], backend=backend, settings=st,
-                                        seed=cfg.settings.seed, min_score=min_score, tags=tags,
-                                        respondent_tags=respondent_tags, max_themes=st.max_themes_per_answer,
-                                        relative_score=st.relative_score)
-        fitted |= fit_questions([prepared[q] for q in qids if books[q] is codebook], codebook, backend=backend,
-                                settings=st, seed=cfg.settings.seed, min_score=min_score, tags=tags,
-                                respondent_tags=respondent_tags, max_themes=st.max_themes_per_answer,
-                                relative_score=st.relative_score)
+                fitted |= fit_questions([prepared[qid]], books[qid], **fit_kw)
+        fitted |= fit_questions([prepared[q] for q in qids if books[q] is codebook], codebook, **fit_kw)
+    if inspect is not None:
+        inspect.update(prepared=prepared, fitted=fitted)
     for qid in qids:
-        themes, at, meta, disc = theme_question(sub[sub["question_id"] == qid], question_id=qid,
-                                                embed_units=embed_units, backend=backend, settings=st,
-                                                seed=cfg.settings.seed, codebook=books[qid], campaigns=campaigns,
-                                                tags=tags, respondent_tags=respondent_tags,
-                                                prepared=prepared[qid], fitted=fitted.get(qid))
+        themes, at, meta, disc = theme_question(prepared[qid], question_id=qid, backend=backend, settings=st,
+                                                seed=cfg.settings.seed, codebook=books[qid], fitted=fitted.get(qid),
+                                                consenting=consenting)
         frames["themes"].append(themes)
         frames["at"].append(at)
         frames["meta"].append(meta)
@@ -292,15 +339,19 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     return themes, at, meta, discoveries
 
 
+def _corpus(sub: pd.DataFrame, campaigns: pd.DataFrame | None, codebook: Codebook | None) -> list[str]:
+    """Texts a corpus-fitted space is fitted on: every themed text and the codebook's base theme texts."""
+    corpus = sub["text_redacted"].astype(str).tolist() + sub["personal_addition"].dropna().astype(str).tolist()
+    if campaigns is not None and len(campaigns):
+        corpus += campaigns["template"].astype(str).tolist()
+    if codebook is not None:
+        # base themes only: operations (even splits) never move the answers' embeddings
+        corpus += [t for q in codebook.questions.values() for th in q.themes for t in prototype_texts(th)]
+    return corpus
+
+
 def _empty_codebook(qid: str) -> Codebook:
     return Codebook.model_validate({"questions": {qid: {"themes": []}}})
-
-
-def _optional(table: str, folder: Path) -> pd.DataFrame | None:
-    try:
-        return read_table(table, folder)
-    except FileNotFoundError:
-        return None
 
 
 def draft_codebook_for(cfg: ConsultationConfig, *, processed_dir: Path) -> str:
@@ -321,7 +372,7 @@ def draft_codebook_for(cfg: ConsultationConfig, *, processed_dir: Path) -> str:
     backend = make_backend(cfg.settings.themes, cfg.settings.seed)
     cache = EmbeddingCache(paths.cache_dir(cfg.id) / "embeddings") if cfg.settings.themes.cache else None
     _, _, _, discoveries = theme_all(answers, cfg, backend=backend, cache=cache, codebook=None,
-                                     campaigns=_optional("core_campaigns", processed_dir))
+                                     campaigns=read_optional("core_campaigns", processed_dir))
     return draft_codebook(discoveries, consultation=cfg.id)
 
 
@@ -334,8 +385,12 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     """
     raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
     answers = read_table("core_answers_clean", processed_dir)
-    campaigns = _optional("core_campaigns", processed_dir)
-    tags = _optional("core_analyst_tags", processed_dir)
+    campaigns = read_optional("core_campaigns", processed_dir)
+    tags = read_optional("core_analyst_tags", processed_dir)
+    responses = read_optional("core_responses", processed_dir)
+    consenting = None
+    if responses is not None:
+        consenting = frozenset(responses.loc[responses["consent"].isin(PUBLISHABLE_CONSENT), "response_id"])
     cb_path = raw_dir / "codebook.yml"
     codebook = load_codebook(cb_path) if cb_path.exists() else None
     backend = make_backend(cfg.settings.themes, cfg.settings.seed)
@@ -347,7 +402,8 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
             logger.warning("overrides.csv without codebook.yml: theme ids refer to discovered topics (t01...)")
         overrides = load_overrides(raw_dir / "overrides.csv", answers, resolved)
     themes, at, meta, discoveries = theme_all(answers, cfg, backend=backend, cache=cache, codebook=codebook,
-                                              campaigns=campaigns, tags=tags, overrides=overrides)
+                                              campaigns=campaigns, tags=tags, overrides=overrides,
+                                              consenting=consenting)
     if codebook is None and overrides is not None:
         known = set(zip(themes["question_id"], themes["theme_id"], strict=True))
         bad = [int(r.row) for r in overrides.itertuples() if (r.question_id, r.theme_id) not in known]

@@ -1,0 +1,62 @@
+"""Per-option counts of closed questions: how many respondents chose each choice, overall and by respondent type.
+
+Tables (``out_counts.table``):
+
+- ``option``: per closed question, one row per choice label of the config (zero rows included, in config
+  order), ``group`` ``all``.
+- ``option_respondent_type``: the same per respondent type (``group``); denominators are that type's answers.
+
+A multi-select answer counts once for each label it holds (shares then add up to more than 100%); an
+"Other (please specify): text" answer counts under the ``other_choice`` label (the free text is not a
+category). Denominator: every answer to the question. Both count modes, through
+:func:`analysis.counts.rules.count_categories`, like every published number.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.config import ConsultationConfig, QuestionConfig
+from analysis.counts.rules import count_categories, counting_units
+
+
+def answer_options(answer: str, question: QuestionConfig) -> list[str]:
+    """The choice labels one stored closed answer holds (``other_choice`` for its "Other: text" part)."""
+    parts = answer.split(question.choice_separator) if question.multi_select else [answer]
+    out: list[str] = []
+    for part in (p.strip() for p in parts):
+        if part in question.choices:
+            out.append(part)
+        elif question.other_choice and part.startswith(question.other_choice):
+            out.append(question.other_choice)
+    return list(dict.fromkeys(out))
+
+
+def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: ConsultationConfig) -> pd.DataFrame | None:
+    """``out_counts`` rows of tables ``option`` and ``option_respondent_type`` (``None``: no closed answers)."""
+    closed = {q.id: q for q in cfg.closed_questions}
+    ans = answers_clean[answers_clean["question_id"].isin(closed)]
+    if ans.empty:
+        return None
+    rows = [(rid, qid, opt) for rid, qid, text in zip(ans["response_id"], ans["question_id"], ans["answer"], strict=True)
+            for opt in answer_options(str(text), closed[qid])]
+    labelled = pd.DataFrame(rows, columns=["response_id", "question_id", "option"])
+    rtype = responses[["response_id", "respondent_type"]]
+    by_type = labelled.merge(rtype, on="response_id", how="left").fillna({"respondent_type": "unknown"})
+    frames = []
+    for mode in ("all", "unique"):
+        units = counting_units(ans, mode)
+        for qid, q in closed.items():
+            if not (units["question_id"] == qid).any():
+                continue
+            cats = list(q.choices)
+            lab = labelled[labelled["question_id"] == qid]
+            frames.append(count_categories(lab, units, table="option", category_col="option", categories=cats,
+                                           mode=mode, min_cell=cfg.settings.min_cell))
+            den = units[units["question_id"] == qid].merge(rtype, on="response_id", how="left")
+            frames.append(count_categories(by_type[by_type["question_id"] == qid], units,
+                                           table="option_respondent_type", category_col="option",
+                                           group_col="respondent_type", categories=cats, mode=mode,
+                                           min_cell=cfg.settings.min_cell,
+                                           denominator_units=den.fillna({"respondent_type": "unknown"})))
+    return pd.concat(frames, ignore_index=True) if frames else None
