@@ -62,7 +62,9 @@ class PeakRSS:
 
 def generate(raw: Path, n: int, seed: int) -> None:
     """Write a survey-only consultation of ``n`` responses under ``raw``."""
-    from analysis.sample import generate as sample
+    import importlib
+
+    sample = importlib.import_module("analysis.sample.generate")  # the module (the package exports the function)
     from analysis.sample.survey import generate_survey
 
     raw.mkdir(parents=True, exist_ok=True)
