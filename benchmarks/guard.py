@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"name lexicon loaded once per process in {time.perf_counter() - t:.2f} s")
     worst = 0.0
     if args.reports.is_dir():
-        processed = args.processed if (args.processed / "core_responses.csv").exists() else None
+        processed = args.processed if (args.processed / "core_responses.parquet").exists() else None
         worst = max(worst, _measure("reports", args.reports, processed))
     else:
         print(f"reports: {args.reports} not found (run `make results`); skipped")

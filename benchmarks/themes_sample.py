@@ -40,7 +40,7 @@ from analysis.tables import read_table  # noqa: E402
 from analysis.themes import stage as themes  # noqa: E402
 
 NOT_CODED = ("other", "_untranslated")
-OUTPUTS = ("core_themes.csv", "core_answer_themes.csv", "out_theme_model.csv")
+OUTPUTS = ("core_themes.parquet", "core_answer_themes.parquet", "out_theme_model.parquet")
 
 
 def prepare(raw: Path, work: Path) -> Path:

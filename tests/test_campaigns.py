@@ -304,11 +304,11 @@ def test_run_end_to_end_with_hostile_texts(arguments, tmp_path):
                       {"id": "q2", "text": "Why?", "kind": "open"}, {"id": "q3", "text": "Else?", "kind": "open"}],
     })
     redacted = redaction_stage.run(cfg, raw_dir=tmp_path / "raw", processed_dir=processed)
-    assert {p.name for p in redacted} == {"core_answers_redacted.csv", "core_redaction_log.csv",
-                                          "core_redaction_rejects.csv"}
+    assert {p.name for p in redacted} == {"core_answers_redacted.parquet", "core_redaction_log.parquet",
+                                          "core_redaction_rejects.parquet"}
     assert read_table("core_redaction_rejects", processed).empty
     paths = run(cfg, raw_dir=tmp_path / "raw", processed_dir=processed)
-    assert {p.name for p in paths} == {"core_answers_clean.csv", "core_campaigns.csv", "core_submission_campaigns.csv"}
+    assert {p.name for p in paths} == {"core_answers_clean.parquet", "core_campaigns.parquet", "core_submission_campaigns.parquet"}
     clean = read_table("core_answers_clean", processed).set_index(["response_id", "question_id"])
     assert len(clean) == len(read_table("core_answers", processed))
     q3 = clean.xs("q3", level="question_id")

@@ -295,7 +295,7 @@ def test_the_exact_check_fails_closed_without_a_readable_consent_column(clean, t
         processed / "core_responses.csv", index=False)
     with pytest.raises(PublicationGuardError, match="could not scan .*core_responses.csv: .*consent"):
         guard(clean, processed)
-    with pytest.raises(PublicationGuardError, match="could not scan .*core_responses.csv"):
+    with pytest.raises(PublicationGuardError, match="could not scan .*core_responses.parquet"):
         guard(clean, tmp_path / "missing")
 
 

@@ -137,7 +137,7 @@ def test_small_consultation_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.
     done = pipeline.run("tiny")
     assert set(done) >= {"ingest", "themes", "report"}
     assert (tmp_path / "reports" / "tiny" / "summary.md").exists()
-    model = pd.read_csv(tmp_path / "processed" / "tiny" / "out_theme_model.csv")
+    model = pd.read_parquet(tmp_path / "processed" / "tiny" / "out_theme_model.parquet")
     assert list(model.columns)[:2] == ["question_id", "theme_id"]
 
 
@@ -163,7 +163,7 @@ def test_second_concurrent_run_stops_and_stale_lock_is_taken_over(tmp_path: Path
         lock.write_text(f"{holder.pid} 2024-03-01 10:00:00\n", encoding="utf-8")
         with pytest.raises(pipeline.RunLockedError, match=rf"another run is in progress \(process {holder.pid}"):
             pipeline.run("locked", stages=["ingest"])
-        assert lock.exists() and not (lock.parent / "core_responses.csv").exists()  # nothing was touched
+        assert lock.exists() and not (lock.parent / "core_responses.parquet").exists()  # nothing was touched
     finally:
         holder.kill()
         holder.wait()

@@ -21,6 +21,7 @@ from analysis.ingest.build import WARNING_PREFIX
 from analysis.ingest.draft import detect_format, read_export
 from analysis.ingest.flags import ATTACHMENT_ONLY, POINTER
 from analysis.ingest.roles import CONFIG_KEYS
+from analysis.tables import read_table
 
 LAYOUTS = Path(__file__).parent / "fixtures" / "ingest" / "layouts"
 
@@ -230,8 +231,7 @@ def test_run_on_the_draft_publishes_no_name(name: str, tmp_path: Path, monkeypat
     assert not leaks(_published_text(reports))
     # every name column reached redaction: no redacted answer holds a respondent's name (some answers do,
     # in words the generic detectors miss: "The Duplessis family has run a shop ...")
-    redacted = pd.read_csv(tmp_path / "processed" / slug / "core_answers_redacted.csv", dtype=str,
-                           keep_default_na=False)
+    redacted = read_table("core_answers_redacted", tmp_path / "processed" / slug)
     assert leaks("\n".join(redacted["answer"]))  # the fixture plants names in answers
     assert not leaks("\n".join(redacted["text_redacted"]))
 

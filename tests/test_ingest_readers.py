@@ -240,8 +240,8 @@ def test_run_writes_tables_byte_identical(tmp_path: Path) -> None:
                  {"file": "emails", "format": "folder", "question_id": "q3"})
     out1 = run(cfg, raw_dir=raw, processed_dir=tmp_path / "p1")
     out2 = run(cfg, raw_dir=raw, processed_dir=tmp_path / "p2")
-    assert [p.name for p in out1] == ["core_questions.csv", "core_responses.csv", "core_answers.csv",
-                                      "core_analyst_tags.csv", "ledger.csv", "core_rejects.csv"]
+    assert [p.name for p in out1] == ["core_questions.parquet", "core_responses.parquet", "core_answers.parquet",
+                                      "core_analyst_tags.parquet", "ledger.parquet", "core_rejects.parquet"]
     for p1, p2 in zip(out1, out2, strict=True):
         assert p1.read_bytes() == p2.read_bytes()
     ledger = read_table("ledger", tmp_path / "p1")

@@ -98,7 +98,7 @@ def test_new_theme_with_two_codes_shows_in_themes_and_results(workspace):
     book = yaml.safe_load((raw / "codebook.yml").read_text(encoding="utf-8"))
     book["questions"]["q1_why"]["themes"].append(NEW_THEME)  # shared by every question (YAML anchor)
     (raw / "codebook.yml").write_text(yaml.safe_dump(book, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    clean = pd.read_csv(workspace / "processed" / SAMPLE / "core_answers_clean.csv")
+    clean = pd.read_parquet(workspace / "processed" / SAMPLE / "core_answers_clean.parquet")
     coded = sorted(clean.loc[(clean.question_id == "q1_why") & clean.text_redacted.notna(), "response_id"])[:2]
     with (raw / "overrides.csv").open("a", encoding="utf-8") as f:
         for rid in coded:

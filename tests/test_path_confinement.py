@@ -10,7 +10,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -22,6 +21,7 @@ from analysis.errors import ConfigError, InputError
 from analysis.ingest.documents import read_folder
 from analysis.ingest.polis import read_polis
 from analysis.ingest.tabular import read_table
+from analysis.tables import read_table as read_processed
 
 FIX = Path(__file__).parent / "fixtures"
 SUBMISSIONS = FIX / "ingest" / "submissions"
@@ -85,9 +85,9 @@ def test_symlinks_in_a_folder_source_are_rejected_and_never_read(emails, env):
     first = _passwd_first_line()
     processed = env / "processed" / "mini"
     ingest.run(load_config(emails / "consultation.yml"), raw_dir=emails, processed_dir=processed)
-    ledger = pd.read_csv(processed / "ledger.csv", dtype=str, keep_default_na=False)
-    rejects = pd.read_csv(processed / "core_rejects.csv", dtype=str, keep_default_na=False)
-    responses = pd.read_csv(processed / "core_responses.csv", dtype=str)
+    ledger = read_processed("ledger", processed)
+    rejects = read_processed("core_rejects", processed).fillna("")
+    responses = read_processed("core_responses", processed)
 
     assert sorted(responses["source_file"]) == ["emails/003-letter.txt", "emails/009-notes.md"]
     links = ledger[ledger["file"].isin(LINKS)].set_index("file")
@@ -100,8 +100,8 @@ def test_symlinks_in_a_folder_source_are_rejected_and_never_read(emails, env):
     link_rejects = rejects[rejects["reason"] == "symlink"]
     assert sorted(link_rejects["file"]) == LINKS and (link_rejects["raw"] == "").all()
 
-    for table in sorted(processed.glob("*.csv")):
-        text = table.read_text(encoding="utf-8")
+    for table in sorted(processed.glob("*.parquet")):
+        text = read_processed(table.stem, processed).to_csv(index=False)
         assert first not in text and SECRET not in text and "inside the consultation, outside" not in text, table.name
 
 
@@ -238,7 +238,7 @@ def test_a_plain_name_and_a_config_path_inside_data_raw_still_work(emails, env):
     runner = CliRunner()
     res = runner.invoke(app, ["ingest", "mini"])
     assert res.exit_code == 0, res.output
-    assert (env / "processed" / "mini" / "ledger.csv").exists()
+    assert (env / "processed" / "mini" / "ledger.parquet").exists()
     res = runner.invoke(app, ["ingest", str(emails / "consultation.yml"), "--force"])
     assert res.exit_code == 0, res.output
     assert paths.resolve_config("mini") == emails / "consultation.yml"

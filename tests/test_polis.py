@@ -138,8 +138,8 @@ def test_positions_run_on_a_polis_consultation(tmp_path):
         positions.run(cfg, raw_dir=raw, processed_dir=proc)
     write_table(tables["core_statement_votes"], "core_statement_votes", proc)
     written = {p.name for p in positions.run(cfg, raw_dir=raw, processed_dir=proc)}
-    assert {"core_answer_positions.csv", "out_theme_support.csv"} <= written
-    assert "core_statement_votes.csv" not in written
+    assert {"core_answer_positions.parquet", "out_theme_support.parquet"} <= written
+    assert "core_statement_votes.parquet" not in written
     final = read_table("core_answer_positions", proc)
     assert len(final) == 20 and set(final["source"]) == {"votes"}
     sv = read_table("core_statement_votes", proc).set_index("response_id")
@@ -186,7 +186,7 @@ def test_ingest_writes_statement_votes_and_drops_them_when_the_polis_source_goes
     raw, proc = tmp_path / "raw", tmp_path / "proc"
     shutil.copytree(FIX, raw / "conversation")
     written = {p.name for p in ingest.run(parse_config(_polis_config()), raw_dir=raw, processed_dir=proc)}
-    assert "core_statement_votes.csv" in written
+    assert "core_statement_votes.parquet" in written
     sv = read_table("core_statement_votes", proc).set_index("response_id")
     exp = _expected_from_votes_csv().reindex(sv.index, fill_value=0)
     assert sv["agrees"].tolist() == exp["agrees"].astype(int).tolist() and sv["agrees"].sum() > 0
@@ -196,5 +196,5 @@ def test_ingest_writes_statement_votes_and_drops_them_when_the_polis_source_goes
                         "sources": [{"file": "export.csv", "format": "generic", "id_column": "id",
                                      "columns": {"why": "Why?"}}]})
     written = {p.name for p in ingest.run(cfg, raw_dir=raw, processed_dir=proc)}
-    assert "core_statement_votes.csv" not in written and not (proc / "core_statement_votes.csv").exists()
+    assert "core_statement_votes.parquet" not in written and not (proc / "core_statement_votes.parquet").exists()
     assert positions.run(cfg, raw_dir=raw, processed_dir=proc)  # no Pol.is source: no votes table needed

@@ -172,8 +172,8 @@ def argkp_run(tmp_path_factory):
 
 def test_run_end_to_end_on_argkp_text(argkp_run):
     cfg, raw, proc, truth, hidden, written = argkp_run
-    assert {p.name for p in written} >= {"core_answer_positions.csv", "core_position_disagreements.csv",
-                                          "core_position_confusion.csv"}
+    assert {p.name for p in written} >= {"core_answer_positions.parquet", "core_position_disagreements.parquet",
+                                          "core_position_confusion.parquet"}
     final = read_table("core_answer_positions", proc)
     by_key = final.set_index(["response_id", "question_id"])
     # ticks are kept as they are; the analyst code overrides the text model
@@ -203,9 +203,9 @@ def test_run_end_to_end_on_argkp_text(argkp_run):
     assert (dis["tick_position"] != dis["text_position"]).all() and (dis["text_confidence"] >= 0.6).all()
     assert set(dis["text_question_id"]) <= {"q1_why", "q2_why"}
     # deterministic: same input, byte-identical output
-    before = (proc / "core_answer_positions.csv").read_bytes()
+    before = (proc / "core_answer_positions.parquet").read_bytes()
     positions.run(cfg, raw_dir=raw, processed_dir=proc)
-    assert (proc / "core_answer_positions.csv").read_bytes() == before
+    assert (proc / "core_answer_positions.parquet").read_bytes() == before
 
 
 def test_propose_for_consultation_skips_ticked_and_coded_answers(argkp_run):

@@ -82,7 +82,7 @@ def published(tmp_path_factory) -> Published:
         pipeline.run("sample")
         cfg = load_config(paths.config_path("sample"))
         proc, reports = paths.processed_dir(cfg.id), paths.reports_dir(cfg.id)
-    campaigns = read_table("core_campaigns", proc) if (proc / "core_campaigns.csv").exists() else None
+    campaigns = read_table("core_campaigns", proc) if (proc / "core_campaigns.parquet").exists() else None
     return Published(cfg, read_table("out_counts", proc), read_table("core_themes", proc), campaigns, reports, drawn)
 
 

@@ -242,7 +242,7 @@ def test_synthetic_warning_and_count_table_of_the_configured_mode(tmp_path):
 def test_report_without_out_counts_stops_and_names_the_counts_stage(tmp_path):
     cfg = _closed_cfg()
     proc = _write(_small(12), tmp_path / "p", cfg)
-    (proc / "out_counts.csv").unlink()
+    (proc / "out_counts.parquet").unlink()
     with pytest.raises(MissingCountsError, match=r"no out_counts table.*run it first \(`analysis counts"):
         report.build_report(cfg, proc, tmp_path / "r")
     assert not (tmp_path / "r" / "summary.md").exists()

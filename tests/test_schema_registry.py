@@ -106,7 +106,7 @@ def test_the_fresh_interpreter_loaded_no_stage_code_and_saw_the_whole_registry(f
 @pytest.mark.parametrize("table", sorted(SCHEMAS))
 def test_every_table_round_trips_in_the_fresh_interpreter(fresh, table):
     assert fresh["tables"][table] == {"rows": {"empty": 0, "one_row": 1, "nulls": 1}, "error": None}
-    written = pd.read_csv(fresh["folder"] / "one_row" / f"{table}.csv", dtype=str)
+    written = pd.read_parquet(fresh["folder"] / "one_row" / f"{table}.parquet")
     assert list(written.columns) == list(SCHEMAS[table].columns) and len(written) == 1
 
 
@@ -122,12 +122,11 @@ def test_a_non_number_in_a_numeric_column_is_refused_on_write_and_on_read(table,
     bad.loc[0, col] = "many"
     with pytest.raises(TableSchemaError, match=rf"(?s){table}.*{col}"):
         write_table(bad, table, tmp_path)
-    assert not (tmp_path / f"{table}.csv").exists()
+    assert not (tmp_path / f"{table}.parquet").exists()
     path = write_table(pd.DataFrame([example_row(SCHEMAS[table])]), table, tmp_path)
-    text = path.read_text(encoding="utf-8").splitlines()
-    cells = text[1].split(",")
-    cells[text[0].split(",").index(col)] = "many"
-    path.write_text("\n".join([text[0], ",".join(cells)]) + "\n", encoding="utf-8")
+    tampered = pd.read_parquet(path).astype({col: object})
+    tampered.loc[0, col] = "many"  # a file written by something else than write_table
+    tampered.to_parquet(path, index=False)
     with pytest.raises(TableSchemaError, match=rf"(?s){table}.*{col}"):
         read_table(table, tmp_path)
 
@@ -145,4 +144,4 @@ def test_a_duplicate_key_is_refused_for_every_keyed_table(table, tmp_path):
     validate(pd.DataFrame([other]), table)  # valid on its own: the pair fails only on its key
     with pytest.raises(TableSchemaError, match=rf"(?s){table}.*uniqu"):
         write_table(pd.DataFrame([row, other]), table, tmp_path)
-    assert not (tmp_path / f"{table}.csv").exists()
+    assert not (tmp_path / f"{table}.parquet").exists()

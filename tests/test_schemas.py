@@ -46,7 +46,7 @@ def test_write_is_byte_identical_regardless_of_row_order(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     write_table(_answers(), "core_answers", a)
     write_table(_answers().iloc[::-1], "core_answers", b)
-    assert (a / "core_answers.csv").read_bytes() == (b / "core_answers.csv").read_bytes()
+    assert (a / "core_answers.parquet").read_bytes() == (b / "core_answers.parquet").read_bytes()
 
 
 def test_duplicate_response_id_raises(tmp_path):
@@ -99,8 +99,8 @@ def test_extra_column_is_rejected():
 
 def test_reading_a_corrupted_file_raises(tmp_path):
     write_table(_answers(), "core_answers", tmp_path)
-    p = tmp_path / "core_answers.csv"
-    p.write_text(p.read_text().replace("response_id,", "resp,"), encoding="utf-8")
+    p = tmp_path / "core_answers.parquet"
+    pd.read_parquet(p).rename(columns={"response_id": "resp"}).to_parquet(p, index=False)
     with pytest.raises(TableSchemaError):
         read_table("core_answers", tmp_path)
 
@@ -108,3 +108,32 @@ def test_reading_a_corrupted_file_raises(tmp_path):
 def test_missing_table_names_the_stage(tmp_path):
     with pytest.raises(FileNotFoundError, match="core_answers"):
         read_table("core_answers", tmp_path)
+
+
+def test_parquet_keeps_the_values_the_csv_tables_held(tmp_path):
+    """Switching internal tables from CSV to Parquet changed no value a later stage reads."""
+    df = _responses(3)
+    df["submitted_at"] = pd.to_datetime(["2021-03-01T10:00:00.750", None, "2021-03-02T00:00:01"], format="ISO8601")
+    df["organisation"] = ["", "Forest & Bird", None]  # '' in a nullable column was read back as missing
+    write_table(df, "core_responses", tmp_path)
+    back = read_table("core_responses", tmp_path)
+    assert back["organisation"].isna().tolist() == [True, False, True]
+    assert [str(t) for t in back["submitted_at"]] == ["2021-03-01 10:00:00", "NaT", "2021-03-02 00:00:01"]
+    counts = pd.DataFrame({"table": ["position"] * 2, "question_id": ["q1"] * 2, "group": ["all"] * 2,
+                           "category": ["support", "oppose"], "n": [1, None], "denominator": [3, 3],
+                           "share": [1 / 3, None], "ci_low": [0.0615382749, None], "ci_high": [123456.789, None],
+                           "suppressed": [False, True], "count_mode": ["all"] * 2, "evidence_ids": ["r1", ""]})
+    write_table(counts, "out_counts", tmp_path)
+    got = read_table("out_counts", tmp_path).set_index("category")
+    assert got.loc["support", "share"] == float("%.6g" % (1 / 3)) == 0.333333
+    assert got.loc["support", "ci_low"] == 0.0615383 and got.loc["support", "ci_high"] == 123457.0
+    assert pd.isna(got.loc["oppose", "n"]) and pd.isna(got.loc["oppose", "evidence_ids"])
+
+
+def test_export_table_writes_a_csv_for_a_spreadsheet(tmp_path):
+    from analysis.tables import export_csv
+
+    write_table(_answers(), "core_answers", tmp_path)
+    out = export_csv("core_answers", tmp_path, tmp_path / "x" / "answers.csv")
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "response_id,question_id,answer,language", "r0,q1,Agree,und", "r1,q1,why not,en"]

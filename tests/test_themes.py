@@ -16,7 +16,7 @@ from analysis.themes import stage as themes
 from analysis.themes.codebook import parse_codebook
 from analysis.themes.discovery import discover
 
-OUTPUTS = ["core_themes.csv", "core_answer_themes.csv", "out_theme_model.csv"]
+OUTPUTS = ["core_themes.parquet", "core_answer_themes.parquet", "out_theme_model.parquet"]
 
 
 @pytest.fixture()

@@ -212,6 +212,30 @@ def guard(
     typer.echo(f"{folder}: no personal information found")
 
 
+@app.command("export-table")
+def export_table(
+    consultation: Consultation,
+    table: Annotated[str, typer.Argument(help="An internal table, e.g. core_answers_clean (see docs/architecture.md).")],
+    out: Annotated[Path, typer.Option(help="The CSV file to write.")],
+) -> None:
+    """Write one internal (Parquet) table of a consultation as CSV, to open in a spreadsheet.
+
+    Internal tables can hold personal information and the text of respondents who refused publication:
+    keep the CSV out of anything published.
+    """
+    from analysis import paths
+    from analysis.schemas import SCHEMAS
+    from analysis.tables import export_csv
+
+    if table not in SCHEMAS:
+        _fail(ValueError(f"unknown table {table!r}; known: {', '.join(sorted(SCHEMAS))}"))
+    try:
+        path = export_csv(table, paths.processed_dir(_consultation_id(consultation)), out)
+    except (AnalysisError, FileNotFoundError) as err:
+        _fail(err)
+    typer.echo(f"{table} written to {path} (internal: may hold personal information)")
+
+
 @app.command("init-config")
 def init_config(
     export: Annotated[Path, typer.Argument(help="A survey export (CSV/XLSX) or a folder of submissions.")],

@@ -31,6 +31,7 @@ from analysis import campaigns, counts, ingest, paths, positions, redaction, rep
 from analysis.config import ConsultationConfig, load_config
 from analysis.errors import AnalysisError
 from analysis.hashing import sha256_file
+from analysis.tables import table_path
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +126,10 @@ def stage_inputs(
         if t == "*":  # every table and stage record in the processed folder
             skip = {Path(o).name for o in own_outputs}
             for p in sorted(processed_dir.glob("*")):
-                if p.is_file() and p.suffix in (".csv", ".json", ".yml") and p.name not in skip:
+                if p.is_file() and p.suffix in (".parquet", ".csv", ".json", ".yml") and p.name not in skip:
                     hashes[f"table:{p.name}"] = sha256_file(p)
-        elif f"{t}.csv" not in {Path(o).name for o in own_outputs}:
-            hashes[f"table:{t}"] = _hash_tree(processed_dir / f"{t}.csv")
+        elif table_path(t, processed_dir).name not in {Path(o).name for o in own_outputs}:
+            hashes[f"table:{t}"] = _hash_tree(table_path(t, processed_dir))
     # The whole package's source (modules and templates) is part of every stage's identity: a code change
     # re-runs everything, an edit to an analyst file re-runs only the stages that read it.
     hashes["code"] = _package_hash()

@@ -105,14 +105,20 @@ def count_categories(
         den = den_src.groupby("question_id")["unit_id"].nunique()
     rows = []
     cats = list(categories) if categories is not None else None
-    for (qid, grp), sub in lab.groupby(["question_id", gcol], sort=True):
-        present = sorted(sub[category_col].astype(str).unique())
+    # One grouped pass (not a filter per cell): distinct units and the sorted evidence ids per cell.
+    lab = lab.assign(__cat=lab[category_col].astype(str), __rid=lab["response_id"].astype(str))
+    cells = lab.groupby(["question_id", gcol, "__cat"], sort=True)
+    n_by_cell = cells["unit_id"].nunique().to_dict()
+    ev_by_cell = cells["__rid"].agg(lambda s: ";".join(sorted(set(s)))).to_dict()
+    present_by_group: dict[tuple, list[str]] = {}
+    for qid, grp, cat in n_by_cell:  # keys come sorted, so each group's categories are sorted too
+        present_by_group.setdefault((qid, grp), []).append(cat)
+    for (qid, grp), present in present_by_group.items():
+        d = int(den.get((qid, grp), 0) if isinstance(den.index, pd.MultiIndex) else den.get(qid, 0))
         for cat in cats if cats is not None else present:
-            hit = sub[sub[category_col].astype(str) == cat]
-            n = int(hit["unit_id"].nunique())
-            d = int(den.get((qid, grp), 0) if isinstance(den.index, pd.MultiIndex) else den.get(qid, 0))
+            n = int(n_by_cell.get((qid, grp, cat), 0))
             lo, hi = wilson_interval(n, d)
-            ev = ";".join(sorted(hit["response_id"].astype(str).unique()))
+            ev = ev_by_cell.get((qid, grp, cat), "")
             rows.append(
                 dict(table=table, question_id=qid, group=str(grp), category=cat, n=n, denominator=d,
                      share=(n / d) if d else np.nan, ci_low=lo, ci_high=hi, suppressed=False,

@@ -24,7 +24,7 @@ from analysis.ingest.build import (
 from analysis.ingest.formats import export_format
 from analysis.ingest.language import LanguageGuesser, default_guesser
 from analysis.schemas import SCHEMAS
-from analysis.tables import write_table
+from analysis.tables import table_path, write_table
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         if name in tables:
             out.append(write_table(tables[name], name, processed_dir))
         else:
-            (Path(processed_dir) / f"{name}.csv").unlink(missing_ok=True)
+            table_path(name, processed_dir).unlink(missing_ok=True)
     n_rej = int(tables["ledger"]["rows_rejected"].sum())
     logger.info("ingest: %d responses, %d answers, %d rejected rows (%d reject/warning entries)",
                 len(tables["core_responses"]), len(tables["core_answers"]), n_rej, len(rejects))

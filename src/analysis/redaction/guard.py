@@ -1016,21 +1016,35 @@ class RespondentValues:
         return [(matches[i].start(), matches[i + n - 1].end(), kind) for i, n, kind in found]
 
 
+def _responses_file(processed_dir: Path) -> Path:
+    """The ``core_responses`` table file: Parquet, or the CSV of older runs (the Parquet path when neither)."""
+    parquet, csv = processed_dir / "core_responses.parquet", processed_dir / "core_responses.csv"
+    return csv if csv.exists() and not parquet.exists() else parquet
+
+
+def _read_responses(processed_dir: Path) -> pd.DataFrame:
+    """``core_responses`` as strings ('' for missing)."""
+    path = _responses_file(processed_dir)
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    df = pd.read_parquet(path, engine="pyarrow")  # FileNotFoundError when absent
+    return df.astype(object).where(df.notna(), "").astype(str)
+
+
 def respondent_values(processed_dir: Path) -> RespondentValues:
     """Names and emails of every respondent, and organisations of respondents not consenting to be named.
 
-    Reads ``core_responses.csv`` as plain CSV (not through the schema) so that both consent columns work:
+    Reads ``core_responses`` as plain strings (not through the schema) so that both consent columns work:
     ``consent`` (``publish_named`` / ``publish_anonymous`` / ``do_not_publish``) or the older boolean
     ``publish_consent`` (True means ``publish_named``). An organisation that a consenting respondent also gave
     may be published; organisation strings shorter than 4 characters and one-word names shorter than 4
     characters are ignored (they collide with ordinary words).
 
     Raises:
-        FileNotFoundError: No ``core_responses.csv`` in ``processed_dir``.
+        FileNotFoundError: No ``core_responses`` table (``.parquet``, or ``.csv`` of older runs) in ``processed_dir``.
         ValueError: It has neither consent column.
     """
-    path = Path(processed_dir) / "core_responses.csv"
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    df = _read_responses(Path(processed_dir))
     if "consent" in df.columns:
         named = df["consent"].str.strip().str.lower() == "publish_named"
     elif "publish_consent" in df.columns:
@@ -1624,7 +1638,7 @@ def scan_reports(reports_dir: Path, processed_dir: Path | None = None) -> tuple[
         try:
             exact = respondent_values(Path(processed_dir))
         except (OSError, ValueError, pd.errors.ParserError) as err:
-            unreadable.append(f"could not scan {Path(processed_dir) / 'core_responses.csv'}: {err}")
+            unreadable.append(f"could not scan {_responses_file(Path(processed_dir))}: {err}")
     files = sorted(p for p in reports_dir.rglob("*") if p.is_file())
     siblings = frozenset(p.relative_to(reports_dir).as_posix() for p in files)
     findings: set[Finding] = set()

@@ -19,7 +19,7 @@ import pandas as pd
 
 from analysis.config import ConsultationConfig
 from analysis.errors import AnalysisError
-from analysis.tables import read_table
+from analysis.tables import read_table, table_exists
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,7 @@ def load_tables(processed_dir: str | Path) -> dict[str, Any]:
     """
     out: dict[str, Any] = {"stage_records": load_stage_records(processed_dir)}
     for name in INPUT_TABLES:
-        path = Path(processed_dir) / f"{name}.csv"
-        if path.exists():
+        if table_exists(name, processed_dir):
             out[name] = read_table(name, processed_dir)
         else:
             log.info("table %s not found in the processed folder: its report section says so", name)

@@ -91,8 +91,10 @@ def find_placeholders(answers: pd.DataFrame) -> dict[str, int]:
     df = pd.DataFrame({"q": answers["question_id"].to_numpy(), "key": key.to_numpy()})[short.to_numpy()]
     n_q = answers.groupby("question_id").size()
     counts = df.groupby(["q", "key"]).size().rename("n").reset_index()
-    counts = counts[(counts["n"] >= PLACEHOLDER_MIN_COUNT)
-                    & (counts["n"] >= PLACEHOLDER_MIN_SHARE * counts["q"].map(n_q))]
+    if counts.empty:
+        return {}
+    n_answers = counts["q"].map(n_q).astype(float)  # numbers, whatever string type the ids came in
+    counts = counts[(counts["n"] >= PLACEHOLDER_MIN_COUNT) & (counts["n"] >= PLACEHOLDER_MIN_SHARE * n_answers)]
     spread = counts.groupby("key").agg(questions=("q", "nunique"), n=("n", "sum"))
     found = spread[spread["questions"] >= 2]
     return {str(k): int(n) for k, n in found["n"].items()}

@@ -27,7 +27,7 @@ import pandas as pd
 from analysis import paths, schemas
 from analysis.config import PUBLISHABLE_CONSENT, ConsultationConfig
 from analysis.embeddings import EmbeddingCache, make_backend
-from analysis.tables import read_optional, read_table, write_table
+from analysis.tables import read_optional, read_table, table_exists, table_path, write_table
 from analysis.themes.assign import (
     DEFAULT_MIN_SCORE,
     apply_operations,
@@ -365,8 +365,8 @@ def draft_codebook_for(cfg: ConsultationConfig, *, processed_dir: Path) -> str:
             ``analysis campaigns`` first).
     """
     processed_dir = Path(processed_dir)
-    if not (processed_dir / "core_answers_clean.csv").exists():
-        raise FileNotFoundError(f"{processed_dir / 'core_answers_clean.csv'} not found: run `analysis ingest "
+    if not table_exists("core_answers_clean", processed_dir):
+        raise FileNotFoundError(f"{table_path('core_answers_clean', processed_dir)} not found: run `analysis ingest "
                                 f"{cfg.id}` and `analysis campaigns {cfg.id}` first")
     answers = read_table("core_answers_clean", processed_dir)
     backend = make_backend(cfg.settings.themes, cfg.settings.seed)

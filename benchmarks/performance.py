@@ -1,0 +1,139 @@
+"""Produce ``docs/performance.md``: the whole pipeline at several sizes, against issue #18's baseline and budgets.
+
+One command::
+
+    python benchmarks/performance.py [--sizes 10000,50000,200000] [--large 1000000] [--out docs/performance.md]
+
+Each size runs ``benchmarks/end_to_end.py`` in a fresh process (imports and model loading are part of the
+cost), on a consultation generated with the bundled sample's mix; ``--large N`` adds a run of ``N`` responses
+of which 90% send a campaign letter (the issue's 1,000,000 case). The default BERTopic comparison runs at the
+largest of ``--sizes`` up to 50,000. The report lists, per stage, wall and CPU seconds and peak memory, the
+ratio to the issue's measured CPU seconds, the budget at 50k, and each stage's growth exponent between sizes
+(time ∝ n^k). Nothing here is a test: the figures describe the machine they ran on, which the report names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+#: CPU seconds per stage measured for issue #18 (before this work), at 10k and 50k responses.
+BASELINE_CPU = {
+    10_000: {"ingest": 13.8, "redaction+campaigns": 24.2, "themes": 95.8, "positions": 54.1, "counts": 24.3,
+             "report": 48.2, "guard": 25.0},
+    50_000: {"ingest": 50.6, "redaction+campaigns": 161.8, "themes": 387.9, "positions": 129.1, "counts": 45.4,
+             "report": 173.1, "guard": 144.0},
+}
+#: Wall-clock budgets at 50k from the issue (seconds).
+BUDGET_50K = {"ingest": 10, "redaction+campaigns": 20, "themes": 40, "positions": 20, "counts": 5, "report": 20,
+              "guard": 5}
+ROWS = ["ingest", "redaction+campaigns", "themes", "positions", "counts", "report", "guard"]
+
+
+def _run(n: int, work: Path, *, campaign_share: float | None, baseline: bool) -> dict:
+    out = work / f"figures_{n}_{campaign_share}.json"
+    cmd = [sys.executable, str(HERE / "end_to_end.py"), "--n", str(n), "--work", str(work / f"w{n}"),
+           "--json", str(out)]
+    if campaign_share is not None:
+        cmd += ["--campaign-share", str(campaign_share)]
+    if not baseline:
+        cmd.append("--no-baseline")
+    print("$", " ".join(cmd), flush=True)
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"})
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    figures["process_wall"] = time.perf_counter() - t
+    return figures
+
+
+def _rows(fig: dict) -> dict[str, dict[str, float]]:
+    """Stage figures merged into the issue's rows (redaction with campaigns; the guard's in-run pass)."""
+    st = fig["stages"]
+    rows = {k: dict(st[k]) for k in ("ingest", "themes", "positions", "counts") if k in st}
+    rc = [st[k] for k in ("redaction", "campaigns") if k in st]
+    rows["redaction+campaigns"] = {"wall": sum(r["wall"] for r in rc), "cpu": sum(r["cpu"] for r in rc),
+                                   "peak_mb": max(r["peak_mb"] for r in rc)}
+    if "report" in st:  # the pipeline runs the guard once, after the report stage: it is inside "report"
+        rows["report"] = dict(st["report"])
+    if "guard (again)" in st:
+        rows["guard"] = dict(st["guard (again)"])
+    return rows
+
+
+def _exponent(t1: float, t2: float, n1: int, n2: int) -> float:
+    return math.log(max(t2, 1e-3) / max(t1, 1e-3)) / math.log(n2 / n1)
+
+
+def render(results: list[dict], large: dict | None) -> str:
+    """The Markdown report."""
+    sizes = [r["n"] for r in results]
+    lines = ["# Performance", "",
+             f"Produced by `python benchmarks/performance.py --sizes {','.join(map(str, sizes))}"
+             + (f" --large {large['n']}`" if large else "`") + f" on {platform.machine()}, "
+             f"{os.cpu_count()} cores, Python {platform.python_version()} "
+             f"({time.strftime('%Y-%m-%d')}). Generated consultations (the sample's mix); each size in a fresh "
+             "process. Wall and CPU seconds per stage (CPU includes every thread); the report row includes the "
+             "guard's pass that the pipeline runs after it, and the guard row is a second, separate scan.", ""]
+    head = "| stage | " + " | ".join(f"{n // 1000}k wall s | {n // 1000}k CPU s" for n in sizes)
+    head += " | baseline CPU ratio (issue / now) | budget at 50k (wall) | growth exponent |"
+    lines += [head, "|" + "---|" * (2 * len(sizes) + 4)]
+    per = [_rows(r) for r in results]
+    for row in ROWS:
+        cells = []
+        for fig in per:
+            v = fig.get(row)
+            cells += [f"{v['wall']:.1f}", f"{v['cpu']:.1f}"] if v else ["", ""]
+        ratios = [f"{n // 1000}k {BASELINE_CPU[n][row] / p[row]['cpu']:.1f}×" for n, p in zip(sizes, per, strict=True)
+                  if n in BASELINE_CPU and row in p and p[row]["cpu"] > 0]
+        exps = [f"{_exponent(a[row]['wall'], b[row]['wall'], n1, n2):.2f} ({n1 // 1000}k→{n2 // 1000}k)"
+                for (n1, a), (n2, b) in zip(zip(sizes, per, strict=True), list(zip(sizes, per, strict=True))[1:],
+                                            strict=False) if row in a and row in b]
+        lines.append(f"| {row} | " + " | ".join(cells) + f" | {', '.join(ratios)} | {BUDGET_50K[row]} | "
+                     f"{', '.join(exps)} |")
+    tot = [f"{r.get('total_wall', 0):.1f} | {r.get('total_cpu', 0):.1f}" for r in results]
+    lines += ["| **whole run** | " + " | ".join(tot) + " | | 120 | |", "",
+              "Peak resident memory (MB): " + ", ".join(f"{r['n']:,}: {r.get('peak_mb', 0):,.0f}" for r in results),
+              ""]
+    bert = next((r["bertopic"] for r in reversed(results) if "bertopic" in r), None)
+    if bert:
+        lines += [f"**Default BERTopic (UMAP + HDBSCAN) on the same texts, same process:** "
+                  f"{bert['default_wall']:.1f} s against our theme stage's {bert['ours_cold_wall']:.1f} s from a "
+                  f"cold cache (ratio {bert['default_wall'] / bert['ours_cold_wall']:.1f}×) and "
+                  f"{bert['ours_rerun_wall']:.1f} s re-run (ratio {bert['default_wall'] / bert['ours_rerun_wall']:.1f}×).",
+                  ""]
+    if large:
+        rows = _rows(large)
+        lines += [f"**{large['n']:,} responses, {large['campaign_share']:.0%} campaign copies:** whole run "
+                  f"{large.get('total_wall', 0):.1f} s wall, peak {large.get('peak_mb', 0):,.0f} MB; "
+                  + ", ".join(f"{k} {v['wall']:.1f} s" for k, v in rows.items()) + ".", ""]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="10000,50000,200000")
+    ap.add_argument("--large", type=int, default=None, help="also N responses with 90%% campaign copies")
+    ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=HERE.parent / "docs" / "performance.md")
+    args = ap.parse_args(argv)
+    work = args.work or Path(tempfile.mkdtemp(prefix="perf-"))
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with_baseline = max((s for s in sizes if s <= 50_000), default=None)
+    results = [_run(n, work, campaign_share=None, baseline=n == with_baseline) for n in sizes]
+    large = _run(args.large, work, campaign_share=0.9, baseline=False) if args.large else None
+    args.out.write_text(render(results, large), encoding="utf-8")
+    print(f"written {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
