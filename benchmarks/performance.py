@@ -84,7 +84,7 @@ def render(results: list[dict], large: dict | None) -> str:
              "process. Wall and CPU seconds per stage (CPU includes every thread); the report row includes the "
              "guard's pass that the pipeline runs after it, and the guard row is a second, separate scan.", ""]
     head = "| stage | " + " | ".join(f"{n // 1000}k wall s | {n // 1000}k CPU s" for n in sizes)
-    head += " | baseline CPU ratio (issue / now) | budget at 50k (wall) | growth exponent |"
+    head += " | baseline CPU ratio (issue / now) | budget at 50k (wall) | growth exponent (CPU) |"
     lines += [head, "|" + "---|" * (2 * len(sizes) + 4)]
     per = [_rows(r) for r in results]
     for row in ROWS:
@@ -94,7 +94,7 @@ def render(results: list[dict], large: dict | None) -> str:
             cells += [f"{v['wall']:.1f}", f"{v['cpu']:.1f}"] if v else ["", ""]
         ratios = [f"{n // 1000}k {BASELINE_CPU[n][row] / p[row]['cpu']:.1f}×" for n, p in zip(sizes, per, strict=True)
                   if n in BASELINE_CPU and row in p and p[row]["cpu"] > 0]
-        exps = [f"{_exponent(a[row]['wall'], b[row]['wall'], n1, n2):.2f} ({n1 // 1000}k→{n2 // 1000}k)"
+        exps = [f"{_exponent(a[row]['cpu'], b[row]['cpu'], n1, n2):.2f} ({n1 // 1000}k→{n2 // 1000}k)"
                 for (n1, a), (n2, b) in zip(zip(sizes, per, strict=True), list(zip(sizes, per, strict=True))[1:],
                                             strict=False) if row in a and row in b]
         lines.append(f"| {row} | " + " | ".join(cells) + f" | {', '.join(ratios)} | {BUDGET_50K[row]} | "
