@@ -89,11 +89,14 @@ class StanceModel:
             return self.featurizer  # stateless and expensive to copy
         return clone(self.featurizer)
 
-    def _new_classifier(self, n_classes: int) -> Any:
+    def _new_classifier(self, n_classes: int, X: Any = None) -> Any:  # noqa: N803
         # liblinear is ~5x faster than lbfgs on these sparse problems (measured: 0.04 s vs 0.2 s a fit on 700
-        # answers); more than two positions are fitted one-vs-rest.
+        # answers); more than two positions are fitted one-vs-rest. With more features than texts (TF-IDF
+        # n-grams: 76k features for 5,000 ArgKP arguments) liblinear's dual solver reaches the same optimum
+        # 16x faster (measured: 0.18 s vs 2.96 s CPU; decision scores within 0.0013).
+        dual = X is not None and X.shape[1] > X.shape[0]
         lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, random_state=self.seed,
-                                solver="liblinear")
+                                solver="liblinear", dual=dual)
         return OneVsRestClassifier(lr) if n_classes > 2 else lr
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> StanceModel:
@@ -120,7 +123,7 @@ class StanceModel:
         """
         y = _labels(labels)
         classes, counts = np.unique(y, return_counts=True)
-        self.classifier_ = self._new_classifier(len(classes)).fit(X, y)
+        self.classifier_ = self._new_classifier(len(classes), X).fit(X, y)
         self.classes_ = [str(c) for c in self.classifier_.classes_]
         self.calibrator_ = None
         if self.calibrate and oof_scores is None and counts.min() >= 2:
@@ -192,7 +195,7 @@ def _oof_scores(model: StanceModel, X: Any, y: np.ndarray, k: int) -> tuple[np.n
     fold = np.zeros(len(y), dtype=int)
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=model.seed)
     for f, (tr, te) in enumerate(skf.split(np.zeros(len(y)), y)):
-        clf = model._new_classifier(len(classes)).fit(X[tr], y[tr])
+        clf = model._new_classifier(len(classes), X).fit(X[tr], y[tr])
         scores[te] = _score_columns(clf, X[te])
         fold[te] = f
     return scores, fold
@@ -250,7 +253,7 @@ def cross_fit(
             if m.calibrate:
                 proba[te] = BalancedPlatt().fit(scores[~te], y[~te], m.classes_).predict_proba(scores[te])
             else:
-                clf = m._new_classifier(len(m.classes_)).fit(X[~te], y[~te])
+                clf = m._new_classifier(len(m.classes_), X).fit(X[~te], y[~te])
                 proba[te] = clf.predict_proba(X[te])
         dec = _decide(proba, m.classes_, m.confidence_threshold)
         oof = pd.DataFrame({"true": y.astype(str), "position": dec["position"].to_numpy(),
