@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression
@@ -107,7 +108,7 @@ class StanceModel:
         """
         y = _labels(labels)
         self.featurizer_ = self._new_featurizer()
-        return self.fit_features(self.featurizer_.fit_transform(list(texts)), y)
+        return self.fit_features(_canonical(self.featurizer_.fit_transform(list(texts))), y)
 
     def fit_features(self, X: Any, labels: Sequence[str], *, oof_scores: np.ndarray | None = None) -> StanceModel:  # noqa: N803
         """Fit classifier and calibrator on features from the already fitted ``featurizer_``.
@@ -169,6 +170,15 @@ def _labels(labels: Sequence[str]) -> np.ndarray:
     if len(classes) < 2:
         raise ValueError(f"need at least two positions to train a stance model, got {list(classes)}")
     return y
+
+
+def _canonical(X: Any) -> Any:  # noqa: N803
+    """Sparse features as CSR with sorted indices, once: every fold's row slice is then sorted already
+    (liblinear's input check would otherwise sort each slice again: 7 of 66 s at 10,000 responses)."""
+    if sp.issparse(X):
+        X = X.tocsr()  # noqa: N806
+        X.sort_indices()
+    return X
 
 
 def _score_columns(clf: Any, X: Any) -> np.ndarray:  # noqa: N803
@@ -237,7 +247,7 @@ def cross_fit(
     y = _labels(labels)
     m = model.clone()
     m.featurizer_ = m._new_featurizer()
-    feats = m.featurizer_.fit_transform(texts + predict)
+    feats = _canonical(m.featurizer_.fit_transform(texts + predict))
     X, Xp = feats[: len(texts)], feats[len(texts):]  # noqa: N806
     counts = np.unique(y, return_counts=True)[1]
     k = int(min(folds, counts.min()))
