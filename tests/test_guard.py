@@ -5,6 +5,7 @@ passes, and every identifier planted by ``tests/pii_corpus.py`` is found when wr
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import os
 import struct
@@ -297,6 +298,41 @@ def test_the_exact_check_fails_closed_without_a_readable_consent_column(clean, t
         guard(clean, processed)
     with pytest.raises(PublicationGuardError, match="could not scan .*core_responses.parquet"):
         guard(clean, tmp_path / "missing")
+
+
+def test_the_clean_record_skips_unchanged_files_and_never_passes_a_changed_or_unread_one(clean, tmp_path, caplog,
+                                                                                       monkeypatch):
+    guard_module = importlib.import_module("analysis.redaction.guard")  # the package attribute is the function
+    processed = _responses(tmp_path / "processed", "consent")
+    record = tmp_path / "cache" / "guard_clean.json"
+    guard(clean, processed, cache_file=record)
+    clean_files = json.loads(record.read_text())["clean"]
+    assert set(clean_files) == {p.relative_to(clean).as_posix() for p in clean.rglob("*") if p.is_file()}
+    read: list[str] = []
+    real_read = guard_module._read
+    monkeypatch.setattr(guard_module, "_read", lambda path, rel, sib: read.append(rel) or real_read(path, rel, sib))
+    with caplog.at_level("WARNING", logger="analysis.redaction.guard"):
+        guard(clean, processed, cache_file=record)  # nothing changed: nothing read
+    assert read == [] and "charts/figure.png" in caplog.text  # accepted PNGs are still listed
+    with (clean / "summary.md").open("a", encoding="utf-8") as fh:  # one file changes: only it is read
+        fh.write("\nMia Williams agreed.\n")
+    with pytest.raises(PublicationGuardError, match="RESPONDENT_NAME"):
+        guard(clean, processed, cache_file=record)
+    assert read == ["summary.md"]
+    (clean / "summary.md").write_text("# Results\n", encoding="utf-8")
+    guard(clean, processed, cache_file=record)
+    (clean / "tables.xlsx").write_bytes(b"PK\x03\x04 not a workbook")  # a clean file replaced by an unreadable one
+    with pytest.raises(PublicationGuardError, match="could not scan tables.xlsx"):
+        guard(clean, processed, cache_file=record)
+    # the record is tied to the respondent values: a new name in core_responses re-reads every file
+    (clean / "tables.xlsx").unlink()
+    guard(clean, processed, cache_file=record)
+    read.clear()
+    df = pd.read_csv(processed / "core_responses.csv", dtype=str, keep_default_na=False)
+    df.loc[0, "respondent_name"] = "Results Person"
+    df.to_csv(processed / "core_responses.csv", index=False)
+    guard(clean, processed, cache_file=record)
+    assert sorted(read) == sorted(clean_files.keys() - {"tables.xlsx"})
 
 
 def test_the_cli_guard_command_exits_1_and_names_the_file(clean, tmp_path):

@@ -8,8 +8,10 @@ import pytest
 
 from analysis.config import parse_config
 from analysis.counts.prevalence import (
+    _Replicates,
     adjusted_prevalence,
     bootstrap_prevalence,
+    bootstrap_prevalence_table,
     misclassification_matrix,
     position_counts,
 )
@@ -165,3 +167,32 @@ def test_bootstrap_replicates_spread_around_the_estimate():
     assert reps.shape == (200, 2) and np.allclose(reps.sum(axis=1), 1.0)
     lo, hi = np.percentile(reps[:, 1], [2.5, 97.5])
     assert lo < p_hat[1] < hi and hi - lo > 0.1
+
+
+def test_replicate_solver_finds_the_bounded_least_squares_optimum():
+    """The batched face-enumeration solver reaches scipy's bounded least squares optimum (or a better one)."""
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        k = int(rng.integers(2, 5))
+        npc = k + int(rng.integers(0, 2))
+        m = rng.random((25, npc, k)) ** rng.choice([1, 4])
+        if trial % 4 == 0:
+            m[:, :, 1] = m[:, :, 0]  # two true classes the classifier cannot tell apart: several optima
+        m /= m.sum(axis=1, keepdims=True)
+        q = rng.dirichlet(np.ones(npc), size=25)
+        got = _Replicates(m, {}).solve(q)
+        assert np.allclose(got.sum(axis=1), 1.0) and (got >= 0).all()
+        for r in range(25):
+            ref = adjusted_prevalence(q[r], m[r])
+            assert np.sum((m[r] @ got[r] - q[r]) ** 2) <= np.sum((m[r] @ ref - q[r]) ** 2) + 1e-9
+
+
+def test_bootstrap_from_pairs_equals_bootstrap_from_their_table():
+    true = ["s"] * 12 + ["o"] * 9
+    pred = ["s"] * 10 + ["unclear"] * 2 + ["o"] * 6 + ["s"] * 3
+    counts = np.array([7, 20, 3])
+    a = bootstrap_prevalence(true, pred, counts, ["o", "s"], ["o", "s", "unclear"], n_boot=100, seed=5)
+    table = np.array([[6, 0], [3, 10], [0, 2]])  # rows o, s, unclear; columns o, s
+    b = bootstrap_prevalence_table(table, counts, ["o", "s"], ["o", "s", "unclear"], n_boot=100, seed=5)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert a[1].std(axis=0).min() > 0.01  # the replicates vary

@@ -123,3 +123,24 @@ def test_tfidf_plus_embeddings_featurizer_shares_the_sentence_model(cannabis):
     assert m.featurizer_.transformer_list[1][1] is emb
     pred = m.predict(te["text"].tolist())
     assert (pred["position"] == te["label"].to_numpy()).mean() >= 0.6
+
+
+def test_fast_tfidf_gives_scikit_learns_matrices_bit_for_bit():
+    """The counting shortcut (distinct texts, distinct words) changes nothing in the features."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from analysis.positions.features import FastTfidfVectorizer
+
+    raw = pd.read_csv(Path(__file__).parents[1] / "data" / "raw" / "sample" / "survey_export.csv", dtype=str,
+                      keep_default_na=False)
+    texts = [t for col in raw.columns[8:] for t in raw[col]]  # real answers: copies, blanks, Māori, punctuation
+    texts += ["", "  ", "Kia ora\u00a0tēnā koe", "A  b\tc\nd", "x" * 3, "DUPLICATE text", "duplicate TEXT"] * 2
+    assert len(set(texts)) < len(texts)
+    fit, later = texts[: len(texts) // 2], texts[len(texts) // 2:]
+    for params in (dict(analyzer="char_wb", ngram_range=(2, 5)), dict(ngram_range=(1, 2))):
+        ref = TfidfVectorizer(sublinear_tf=True, **params)
+        fast = FastTfidfVectorizer(sublinear_tf=True, **params)
+        for a, b in ((ref.fit_transform(fit), fast.fit_transform(fit)), (ref.transform(later), fast.transform(later))):
+            assert a.shape == b.shape and a.data.tobytes() == b.data.tobytes()
+            assert np.array_equal(a.indices, b.indices) and np.array_equal(a.indptr, b.indptr)
+        assert ref.vocabulary_ == fast.vocabulary_ and list(ref.vocabulary_) == list(fast.vocabulary_)

@@ -16,7 +16,7 @@ from analysis.config import parse_config
 from analysis.report import build as report
 from analysis.report.load import MissingCountsError
 from analysis.report.tables import INTERNAL_WORKBOOK
-from analysis.report.workbook import neutralise, write_workbook
+from analysis.report.workbook import CUT_MARK, EXCEL_MAX_CHARS, neutralise, write_workbook
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "results"))
 import results_frames as rf  # noqa: E402
@@ -75,7 +75,7 @@ def test_reruns_are_byte_identical(built):
     with zipfile.ZipFile(built["a"] / "tables.xlsx") as z:
         core = z.read("docProps/core.xml").decode()
         assert "2000-01-01T00:00:00Z" in core
-        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 31, 0, 0, 0)}  # xlsxwriter's fixed time
 
 
 def test_summary_sections_and_numbers(built):
@@ -165,6 +165,38 @@ def test_formula_injection_is_neutralised(tmp_path):
     assert all(c.data_type == "s" for c in cells)
     assert [c.value for c in cells][:4] == ["'" + v for v in nasty[:4]]
     assert ws.cell(row=2, column=2).value == 0  # numbers stay numbers
+
+
+def test_long_tables_continue_on_further_sheets_and_long_texts_are_cut(tmp_path, caplog):
+    rows = pd.DataFrame({"id": [f"r{i}" for i in range(7)], "n": range(7)})
+    path = write_workbook({"answers": rows, "other": rows.head(2)}, tmp_path / "x.xlsx", max_rows=4)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["answers", "answers_2", "answers_3", "other"]
+    got = [r for name in wb.sheetnames[:3] for r in wb[name].iter_rows(values_only=True)]
+    assert got == [("id", "n"), ("r0", 0), ("r1", 1), ("r2", 2), ("id", "n"), ("r3", 3), ("r4", 4), ("r5", 5),
+                   ("id", "n"), ("r6", 6)]  # every row once, each sheet with the header
+    assert "do not fit one Excel sheet" in caplog.text
+    long = "word " * 10_000  # 50,000 characters: more than an Excel cell holds
+    path = write_workbook({"t": pd.DataFrame({"text": [long]})}, tmp_path / "y.xlsx")
+    value = openpyxl.load_workbook(path)["t"]["A2"].value
+    assert len(value) == EXCEL_MAX_CHARS and value.endswith(CUT_MARK) and long.startswith(value[:-len(CUT_MARK)])
+
+
+def test_workbook_bytes_do_not_depend_on_time_zone_or_time_of_writing(tmp_path):
+    import os
+    import subprocess
+
+    import analysis
+
+    src = str(Path(analysis.__file__).resolve().parents[1])
+    code = ("import sys, pandas as pd; from analysis.report.workbook import write_workbook; "
+            "write_workbook({'t': pd.DataFrame({'a': ['x', '=y'], 'share': [0.5, None]})}, sys.argv[1])")
+    outs = []
+    for i, tz in enumerate(("UTC", "Pacific/Auckland")):
+        out = tmp_path / f"{i}.xlsx"
+        subprocess.run([sys.executable, "-c", code, str(out)], check=True, env={**os.environ, "TZ": tz, "PYTHONPATH": src})
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
 
 
 # --- robustness ------------------------------------------------------------------------------------

@@ -192,6 +192,8 @@ class RunLockedError(AnalysisError):
     """Another run of the same consultation holds its lock."""
 
 
+#: The publication guard's record of the report files it found clean (in the consultation's cache folder).
+GUARD_RECORD = "guard_clean.json"
 #: The lock file a run holds in the consultation's processed folder (``<pid> <start time>``).
 LOCK_FILE = ".run.lock"
 
@@ -298,6 +300,7 @@ def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str
         from analysis.redaction.guard import guard
 
         say("[guard] scanning reports for personal information ...")
-        guard(reports_dir, processed_dir)
+        # files unchanged since the last clean scan (same sha256, same guard and respondent values) are not read
+        guard(reports_dir, processed_dir, cache_file=paths.cache_dir(cfg.id) / GUARD_RECORD)
         say("[guard] clean")
     return results

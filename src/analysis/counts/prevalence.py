@@ -19,6 +19,8 @@ Two families of rows are produced in ``out_counts`` format by :func:`position_co
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 from collections.abc import Sequence
 
@@ -100,7 +102,9 @@ def bootstrap_prevalence(
     n_boot: int = 200,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Adjusted prevalence and its bootstrap replicates.
+    """Adjusted prevalence and its bootstrap replicates, from labelled (true, predicted) pairs.
+
+    The pairs are tallied into their confusion table and passed to :func:`bootstrap_prevalence_table`.
 
     Args:
         cv_true: True labels of the labelled answers.
@@ -116,23 +120,130 @@ def bootstrap_prevalence(
     """
     cv_true = np.asarray(cv_true, dtype=object)  # not list(): iterating a pandas string array is slow
     cv_pred = np.asarray(cv_pred, dtype=object)
+    t, p = _codes(cv_true, true_classes), _codes(cv_pred, pred_classes)
+    nt, npc = len(true_classes), len(pred_classes)
+    ok = (t >= 0) & (p >= 0)
+    table = np.bincount(p[ok] * nt + t[ok], minlength=npc * nt).reshape(npc, nt)
+    return bootstrap_prevalence_table(table, pred_counts, true_classes, pred_classes, n_boot=n_boot, seed=seed)
+
+
+def bootstrap_prevalence_table(
+    table: np.ndarray,
+    pred_counts: np.ndarray,
+    true_classes: Sequence[str],
+    pred_classes: Sequence[str],
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Adjusted prevalence and its bootstrap replicates, from the confusion count table.
+
+    Each replicate resamples the labelled pairs (a multinomial draw over the confusion table's cells: the same
+    distribution as drawing the pairs with replacement) and the text predictions (a multinomial draw of
+    ``pred_counts``), then solves :func:`adjusted_prevalence` for it; all replicates are solved at once
+    (:class:`_Replicates`). The labelled-pair draws come first in ``seed``'s stream and depend only on
+    ``table``, so every group of a question shares them and their matrices are factorised once (cached).
+
+    Args:
+        table: Confusion counts, ``table[j, i]`` = labelled answers of true class ``i`` predicted as ``j``.
+        pred_counts: Counts of each predicted class among the text-model answers.
+        true_classes: Classes ``p`` is estimated over (columns of ``table``).
+        pred_classes: Classes of ``pred_counts`` (rows of ``table``; may include ``unclear``).
+        n_boot: Bootstrap replicates.
+        seed: Random seed.
+
+    Returns:
+        ``(p_hat, replicates)`` with shapes ``(K,)`` and ``(n_boot, K)``.
+    """
+    table = np.ascontiguousarray(table, dtype=np.int64)
     pred_counts = np.asarray(pred_counts, dtype=float)
     total = pred_counts.sum()
     k = len(true_classes)
     if total <= 0:
         return np.zeros(k), np.zeros((n_boot, k))
-    t_codes, p_codes = _codes(cv_true, true_classes), _codes(cv_pred, pred_classes)
-    m = _matrix_from_codes(t_codes, p_codes, true_classes, pred_classes)
+    m = _column_stochastic(table[None], true_classes, pred_classes)[0]
     p_hat = adjusted_prevalence(pred_counts / total, m)
+    if n_boot <= 0:
+        return p_hat, np.zeros((0, k))
+    reps = _replicates(table.tobytes(), table.shape, tuple(true_classes), tuple(pred_classes), n_boot, seed)
     rng = np.random.default_rng(seed)
-    reps = np.empty((n_boot, k))
-    n_lab = len(cv_true)
-    for b in range(n_boot):
-        idx = rng.integers(0, n_lab, n_lab) if n_lab else np.array([], dtype=int)
-        mb = _matrix_from_codes(t_codes[idx], p_codes[idx], true_classes, pred_classes)
-        qb = rng.multinomial(int(total), pred_counts / total) / total
-        reps[b] = adjusted_prevalence(qb, mb)
-    return p_hat, reps
+    rng.bit_generator.state = reps.state  # the stream continues after the labelled-pair draws
+    q = rng.multinomial(int(total), pred_counts / total, size=n_boot) / total
+    return p_hat, reps.solve(q)
+
+
+def _column_stochastic(counts: np.ndarray, true_classes: Sequence[str], pred_classes: Sequence[str]) -> np.ndarray:
+    """Count tables ``(R, npc, nt)`` as misclassification matrices (as :func:`_matrix_from_codes`)."""
+    m = counts.astype(float)
+    col = m.sum(axis=1)
+    p_idx = {c: j for j, c in enumerate(pred_classes)}
+    for i, c in enumerate(true_classes):
+        empty = col[:, i] == 0
+        if empty.any():
+            if c in p_idx:
+                m[empty, p_idx[c], i] = 1.0
+            col[empty, i] = np.maximum(m[empty, :, i].sum(axis=1), 1.0)
+    return m / col[:, None, :]
+
+
+#: Weight of the sum-to-one row of :func:`adjusted_prevalence`'s least-squares problem.
+SUM_WEIGHT = 100.0
+#: Slack on the bounds when a face's solution is checked for feasibility.
+_FEASIBLE_TOL = 1e-9
+
+
+class _Replicates:
+    """The labelled-pair half of the bootstrap of one confusion table: matrices and their face factorisations.
+
+    :func:`adjusted_prevalence` minimises ``|M p - q|^2 + w^2 (1'p - 1)^2`` over ``0 <= p <= 1``. With few
+    classes every face of that box (each class at 0, at 1 or free) is enumerated: on a face the free classes
+    solve their normal equations (pseudo-inverse, precomputed here for every replicate), and the optimum is the
+    feasible face solution with the smallest objective (some optimum is the unique solution of its face, where
+    the free columns are independent). Only ``q`` changes between the groups of a question.
+
+    Args:
+        m_reps: Misclassification matrix of each replicate ``(R, npc, K)``.
+        state: The random stream's state after drawing them.
+    """
+
+    def __init__(self, m_reps: np.ndarray, state: dict):
+        self.m_reps, self.state = m_reps, state
+        k = m_reps.shape[2]
+        faces = np.array(list(itertools.product((0, 1, 2), repeat=k)), dtype=np.int8)  # 0 low, 1 free, 2 up
+        self.free, self.up = faces == 1, (faces == 2).astype(float)
+        self.gram = np.einsum("rji,rjl->ril", m_reps, m_reps) + SUM_WEIGHT ** 2
+        both = self.free[:, None, :, None] & self.free[:, None, None, :]
+        fixed = np.eye(k)[None, None] * (~self.free)[:, None, :, None]
+        self.inv = np.linalg.pinv(np.where(both, self.gram[None], 0.0) + fixed, rcond=1e-10)
+        self.gu1 = np.einsum("rij,fj->fri", self.gram, self.up)
+
+    def solve(self, q: np.ndarray) -> np.ndarray:
+        """Adjusted prevalence of each replicate given its predicted shares ``q`` ``(R, npc)``."""
+        c = np.einsum("rji,rj->ri", self.m_reps, q) + SUM_WEIGHT ** 2
+        rhs = (c[None] - self.gu1) * self.free[:, None, :]
+        x = np.einsum("frij,frj->fri", self.inv, rhs)
+        x = np.where(self.free[:, None, :], x, self.up[:, None, :])
+        feasible = ((x >= -_FEASIBLE_TOL) & (x <= 1 + _FEASIBLE_TOL)).all(axis=2)
+        obj = np.einsum("fri,rij,frj->fr", x, self.gram, x) - 2 * np.einsum("ri,fri->fr", c, x)
+        best = np.where(feasible, obj, np.inf).argmin(axis=0)
+        p = np.clip(x[best, np.arange(x.shape[1])], 0.0, None)
+        s = p.sum(axis=1, keepdims=True)
+        return np.where(s > 0, p / np.where(s > 0, s, 1.0), 1.0 / p.shape[1])
+
+
+@functools.lru_cache(maxsize=32)
+def _replicates(table: bytes, shape: tuple[int, int], true_classes: tuple[str, ...], pred_classes: tuple[str, ...],
+                n_boot: int, seed: int) -> _Replicates:
+    """Labelled-pair replicates of a confusion table (cached: the groups of a question share them)."""
+    flat = np.frombuffer(table, dtype=np.int64)
+    cells = np.flatnonzero(flat)
+    n_lab = int(flat.sum())
+    rng = np.random.default_rng(seed)
+    draws = np.zeros((n_boot, flat.size), dtype=np.int64)
+    if n_lab:  # only the non-zero cells are drawn: the stream does not depend on empty rows
+        draws[:, cells] = rng.multinomial(n_lab, flat[cells] / n_lab, size=n_boot)
+    m_reps = _column_stochastic(draws.reshape(n_boot, *shape), true_classes, pred_classes)
+    return _Replicates(m_reps, rng.bit_generator.state)
 
 
 # --- unit assignment ------------------------------------------------------------------------------
@@ -271,19 +382,21 @@ def _adjusted(
     keys = ["question_id", "position"] + ([] if gcol == "__group" else [gcol])
     evidence = (lab.assign(response_id=lab["response_id"].astype(str)).groupby(keys, sort=False)["response_id"]
                 .agg(lambda ids: ";".join(sorted(ids))).to_dict())
+    confusion = confusion[confusion["n"].astype(int) > 0]
+    by_question = dict(tuple(confusion.groupby("question_id", sort=False)))
     for (qid, grp), sub in up.groupby(["question_id", gcol], sort=True):
-        conf = confusion[confusion["question_id"] == qid]
+        conf = by_question.get(qid, confusion.head(0))
         text = sub[sub["source"] == "text_model"]
         if conf.empty or text.empty:
             continue
-        pairs = conf.loc[conf.index.repeat(conf["n"].astype(int))]
-        true_classes = sorted(pairs["true_position"].unique())
-        pred_classes = sorted(set(pairs["predicted_position"]) | set(text["position"]) | set(true_classes))
+        true_classes = sorted(conf["true_position"].unique())
+        pred_classes = sorted(set(conf["predicted_position"]) | set(text["position"]) | set(true_classes))
         pred_counts = text["position"].value_counts().reindex(pred_classes, fill_value=0).to_numpy()
-        p_hat, reps = bootstrap_prevalence(
-            pairs["true_position"], pairs["predicted_position"], pred_counts, true_classes, pred_classes,
-            n_boot=n_boot, seed=cfg.settings.seed,
-        )
+        tally = np.zeros((len(pred_classes), len(true_classes)), dtype=np.int64)
+        np.add.at(tally, (_codes(conf["predicted_position"].to_numpy(object), pred_classes),
+                          _codes(conf["true_position"].to_numpy(object), true_classes)), conf["n"].astype(int))
+        p_hat, reps = bootstrap_prevalence_table(tally, pred_counts, true_classes, pred_classes, n_boot=n_boot,
+                                                 seed=cfg.settings.seed)
         t_n = len(text)
         d = len(sub)
         exact = sub[sub["source"] != "text_model"]["position"].value_counts()

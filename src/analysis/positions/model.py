@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression
@@ -89,11 +90,14 @@ class StanceModel:
             return self.featurizer  # stateless and expensive to copy
         return clone(self.featurizer)
 
-    def _new_classifier(self, n_classes: int) -> Any:
+    def _new_classifier(self, n_classes: int, X: Any = None) -> Any:  # noqa: N803
         # liblinear is ~5x faster than lbfgs on these sparse problems (measured: 0.04 s vs 0.2 s a fit on 700
-        # answers); more than two positions are fitted one-vs-rest.
+        # answers); more than two positions are fitted one-vs-rest. With more features than texts (TF-IDF
+        # n-grams: 76k features for 5,000 ArgKP arguments) liblinear's dual solver reaches the same optimum
+        # 16x faster (measured: 0.18 s vs 2.96 s CPU; decision scores within 0.0013).
+        dual = X is not None and X.shape[1] > X.shape[0]
         lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, random_state=self.seed,
-                                solver="liblinear")
+                                solver="liblinear", dual=dual)
         return OneVsRestClassifier(lr) if n_classes > 2 else lr
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> StanceModel:
@@ -104,7 +108,7 @@ class StanceModel:
         """
         y = _labels(labels)
         self.featurizer_ = self._new_featurizer()
-        return self.fit_features(self.featurizer_.fit_transform(list(texts)), y)
+        return self.fit_features(_canonical(self.featurizer_.fit_transform(list(texts))), y)
 
     def fit_features(self, X: Any, labels: Sequence[str], *, oof_scores: np.ndarray | None = None) -> StanceModel:  # noqa: N803
         """Fit classifier and calibrator on features from the already fitted ``featurizer_``.
@@ -120,7 +124,7 @@ class StanceModel:
         """
         y = _labels(labels)
         classes, counts = np.unique(y, return_counts=True)
-        self.classifier_ = self._new_classifier(len(classes)).fit(X, y)
+        self.classifier_ = self._new_classifier(len(classes), X).fit(X, y)
         self.classes_ = [str(c) for c in self.classifier_.classes_]
         self.calibrator_ = None
         if self.calibrate and oof_scores is None and counts.min() >= 2:
@@ -168,6 +172,15 @@ def _labels(labels: Sequence[str]) -> np.ndarray:
     return y
 
 
+def _canonical(X: Any) -> Any:  # noqa: N803
+    """Sparse features as CSR with sorted indices, once: every fold's row slice is then sorted already
+    (liblinear's input check would otherwise sort each slice again: 7 of 66 s at 10,000 responses)."""
+    if sp.issparse(X):
+        X = X.tocsr()  # noqa: N806
+        X.sort_indices()
+    return X
+
+
 def _score_columns(clf: Any, X: Any) -> np.ndarray:  # noqa: N803
     d = clf.decision_function(X)
     return np.column_stack([-d, d]) if d.ndim == 1 else d
@@ -192,7 +205,7 @@ def _oof_scores(model: StanceModel, X: Any, y: np.ndarray, k: int) -> tuple[np.n
     fold = np.zeros(len(y), dtype=int)
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=model.seed)
     for f, (tr, te) in enumerate(skf.split(np.zeros(len(y)), y)):
-        clf = model._new_classifier(len(classes)).fit(X[tr], y[tr])
+        clf = model._new_classifier(len(classes), X).fit(X[tr], y[tr])
         scores[te] = _score_columns(clf, X[te])
         fold[te] = f
     return scores, fold
@@ -234,7 +247,7 @@ def cross_fit(
     y = _labels(labels)
     m = model.clone()
     m.featurizer_ = m._new_featurizer()
-    feats = m.featurizer_.fit_transform(texts + predict)
+    feats = _canonical(m.featurizer_.fit_transform(texts + predict))
     X, Xp = feats[: len(texts)], feats[len(texts):]  # noqa: N806
     counts = np.unique(y, return_counts=True)[1]
     k = int(min(folds, counts.min()))
@@ -250,7 +263,7 @@ def cross_fit(
             if m.calibrate:
                 proba[te] = BalancedPlatt().fit(scores[~te], y[~te], m.classes_).predict_proba(scores[te])
             else:
-                clf = m._new_classifier(len(m.classes_)).fit(X[~te], y[~te])
+                clf = m._new_classifier(len(m.classes_), X).fit(X[~te], y[~te])
                 proba[te] = clf.predict_proba(X[te])
         dec = _decide(proba, m.classes_, m.confidence_threshold)
         oof = pd.DataFrame({"true": y.astype(str), "position": dec["position"].to_numpy(),

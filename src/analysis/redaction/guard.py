@@ -1618,12 +1618,14 @@ def published_text(reports_dir: Path) -> Iterator[tuple[str, str, str]]:
             yield rel, piece.locate(0), piece.text
 
 
-def scan_reports(reports_dir: Path, processed_dir: Path | None = None) -> tuple[list[Finding], list[str], list[str]]:
+def scan_reports(reports_dir: Path, processed_dir: Path | None = None, *,
+                 cache_file: Path | None = None) -> tuple[list[Finding], list[str], list[str]]:
     """Scan a reports folder without raising.
 
     Args:
         reports_dir: The folder about to be published.
         processed_dir: The consultation's processed folder (for the exact check), or None to skip it.
+        cache_file: Record of the files found clean (see :func:`guard`); ``None``: read every file.
 
     Returns:
         ``(findings, unreadable, accepted_images)``: sorted unique findings, ``"could not scan <file>:
@@ -1633,24 +1635,110 @@ def scan_reports(reports_dir: Path, processed_dir: Path | None = None) -> tuple[
     if not reports_dir.is_dir():
         raise FileNotFoundError(f"reports folder not found: {reports_dir}")
     unreadable: list[str] = []
-    exact = None
-    if processed_dir is not None:
-        try:
-            exact = respondent_values(Path(processed_dir))
-        except (OSError, ValueError, pd.errors.ParserError) as err:
-            unreadable.append(f"could not scan {_responses_file(Path(processed_dir))}: {err}")
     files = sorted(p for p in reports_dir.rglob("*") if p.is_file())
     siblings = frozenset(p.relative_to(reports_dir).as_posix() for p in files)
+    context = _scan_context(siblings, processed_dir, unreadable) if cache_file is not None else None
+    clean = _load_clean(cache_file, context)
+    exact: list[RespondentValues | None] = []  # loaded on the first file that is read
     findings: set[Finding] = set()
     images: list[str] = []
+    record: dict[str, dict] = {}
     for path in files:
         rel = path.relative_to(reports_dir).as_posix()
+        digest = _file_digest(path) if context is not None else None
+        known = clean.get(rel)
+        if digest is not None and known is not None and known.get("sha256") == digest:
+            images += known.get("images", [])
+            record[rel] = known
+            continue
+        if not exact:
+            exact.append(_exact_values(processed_dir, unreadable))
         scan = _read(path, rel, siblings)
         unreadable += [f"could not scan {rel}: {msg}" for msg in scan.problems]
-        images += [img if img == rel else f"{rel}:{img}" for img in scan.images]
-        findings.update((rel, where, kind) for where, kind in _scan_pieces(scan.pieces, exact))
+        found = [(rel, where, kind) for where, kind in _scan_pieces(scan.pieces, exact[0])]
+        accepted = [img if img == rel else f"{rel}:{img}" for img in scan.images]
+        images += accepted
+        findings.update(found)
+        if digest is not None and not scan.problems and not found:
+            record[rel] = {"sha256": digest, "images": accepted}
+    if cache_file is not None and context is not None and not findings and not unreadable:
+        _save_clean(cache_file, context, record)  # only a wholly clean scan is recorded
     order = {k: i for i, k in enumerate(KINDS + EXACT_KINDS)}
     return sorted(findings, key=lambda f: (f[0], _natural(f[1]), order[f[2]])), unreadable, images
+
+
+def _exact_values(processed_dir: Path | None, unreadable: list[str]) -> RespondentValues | None:
+    if processed_dir is None:
+        return None
+    try:
+        return respondent_values(Path(processed_dir))
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        unreadable.append(f"could not scan {_responses_file(Path(processed_dir))}: {err}")
+        return None
+
+
+# --- the record of files found clean ---------------------------------------------------------------------
+#: Version of the record's layout.
+_CACHE_VERSION = 1
+
+
+def _file_digest(path: Path) -> str | None:
+    """sha256 of a file, ``None`` when it cannot be read (then it is read, and fails, like any other)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _scan_context(siblings: frozenset[str], processed_dir: Path | None, unreadable: list[str]) -> str | None:
+    """What a clean result depends on besides the file itself: the guard's code and word lists, the file names
+    beside it (PNG text alternatives) and the respondent values of the exact check. ``None``: no caching."""
+    import hashlib
+    from importlib import metadata
+
+    h = hashlib.sha256(f"v{_CACHE_VERSION}".encode())
+    h.update(Path(__file__).read_bytes())
+    for dist in ("faker", "pyspellchecker", "phonenumbers"):
+        try:
+            h.update(f"{dist}={metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{dist}=absent".encode())
+    h.update("\n".join(sorted(siblings)).encode())
+    if processed_dir is not None:
+        digest = _file_digest(_responses_file(Path(processed_dir)))
+        if digest is None:  # the exact check will fail the scan: record nothing
+            return None
+        h.update(digest.encode())
+    return h.hexdigest()
+
+
+def _load_clean(cache_file: Path | None, context: str | None) -> dict[str, dict]:
+    """Files found clean under the same ``context`` (empty when there is no valid record)."""
+    if cache_file is None or context is None:
+        return {}
+    try:
+        data = json.loads(Path(cache_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("context") != context or not isinstance(data.get("clean"), dict):
+        return {}
+    return {k: v for k, v in data["clean"].items() if isinstance(v, dict)}
+
+
+def _save_clean(cache_file: Path, context: str, record: dict[str, dict]) -> None:
+    try:
+        Path(cache_file).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(cache_file).with_suffix(".tmp")
+        tmp.write_text(json.dumps({"context": context, "clean": record}, sort_keys=True), encoding="utf-8")
+        tmp.replace(cache_file)
+    except OSError as err:  # a record not written only costs a full scan next time
+        logger.warning("publication guard: could not write %s (%s)", cache_file, err)
 
 
 #: Joins a file's pieces into one text for a single detector pass; no detector matches across it.
@@ -1684,20 +1772,24 @@ def _natural(where: str) -> tuple:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", where))
 
 
-def guard(reports_dir: Path, processed_dir: Path | None = None) -> None:
+def guard(reports_dir: Path, processed_dir: Path | None = None, *, cache_file: Path | None = None) -> None:
     """Refuse publication when any report file holds a personal identifier or cannot be scanned.
 
     Args:
         reports_dir: The reports folder about to be published.
         processed_dir: The consultation's processed folder: when given, respondents' names and emails and
             non-consenting respondents' organisations from ``core_responses`` are searched for verbatim.
+        cache_file: A record of the files found clean (the pipeline keeps one in the consultation's cache
+            folder): a file whose sha256 is recorded as clean under the same guard code, word lists, file
+            names and respondent values is not read again. Only files read completely and found clean are
+            recorded, so nothing unread ever passes. ``None`` (the ``analysis guard`` command): read every file.
 
     Raises:
         PublicationGuardError: Listing ``file:where: KIND`` for each finding (never the value) and
             ``could not scan <file>: <reason>`` for each file (or embedded part) that could not be read.
         FileNotFoundError: ``reports_dir`` does not exist.
     """
-    findings, unreadable, images = scan_reports(reports_dir, processed_dir)
+    findings, unreadable, images = scan_reports(reports_dir, processed_dir, cache_file=cache_file)
     if images:
         listed = ", ".join(images[:10]) + (f" and {len(images) - 10} more" if len(images) > 10 else "")
         logger.warning("publication guard: %d PNG image(s) accepted on their scanned text chunks and a text "

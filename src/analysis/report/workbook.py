@@ -4,33 +4,33 @@ and byte-reproducible. What goes into them is decided by :mod:`analysis.report.t
 * Every text cell that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``,
   ``@``, tab or carriage return) is neutralised with a leading apostrophe (OWASP "CSV injection"
   advice); characters Excel cannot store are removed.
-* The workbook's created/modified properties are fixed and the ZIP entries get a fixed timestamp, so
-  two runs on the same tables give byte-identical files.
+* Workbooks are streamed row by row (xlsxwriter's ``constant_memory`` mode: memory does not grow with the
+  rows). The document's created date is fixed and xlsxwriter gives every ZIP entry the same timestamp, so two
+  runs on the same tables give byte-identical files.
+* Excel stores at most :data:`EXCEL_MAX_ROWS` rows a sheet and :data:`EXCEL_MAX_CHARS` characters a cell: a
+  longer table continues on sheets ``<name>_2``, ``<name>_3`` ... (each with the header row), and a longer text
+  is cut with :data:`CUT_MARK` (both logged).
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import re
-import zipfile
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.writer.excel import ExcelWriter
+import xlsxwriter
 
 log = logging.getLogger(__name__)
 
 #: First characters that make a spreadsheet treat a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-#: Timestamp written into the workbook properties and ZIP entries (reproducible builds).
+#: Characters an XLSX cell cannot hold (XML 1.0 control characters; as openpyxl's ``ILLEGAL_CHARACTERS_RE``).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+#: Created date written into the workbook properties (reproducible builds).
 FIXED_TIME = datetime(2000, 1, 1, 0, 0, 0)
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 MAX_COL_WIDTH = 80
 #: Columns holding shares in [0, 1], shown as percentages (the stored value stays the exact share).
@@ -39,6 +39,13 @@ PERCENT_COLUMNS = frozenset({"share", "ci_low", "ci_high", "agree_share"})
 COUNT_COLUMNS = frozenset({"n", "denominator", "n_statements", "agrees", "disagrees", "passes", "votes"})
 PERCENT_FORMAT = "0.0%"
 COUNT_FORMAT = "#,##0"
+DATE_FORMAT = "yyyy-mm-dd h:mm:ss"
+#: Rows of an Excel sheet (the header row included).
+EXCEL_MAX_ROWS = 1_048_576
+#: Characters of an Excel cell.
+EXCEL_MAX_CHARS = 32_767
+#: Ends a text cut to :data:`EXCEL_MAX_CHARS`.
+CUT_MARK = " [... cut: longer than an Excel cell holds]"
 
 
 def neutralise(value: object) -> object:
@@ -81,6 +88,7 @@ def sheet_name(name: str, taken: set[str]) -> str:
 
 
 def _cell(v: object) -> object:
+    """A value as xlsxwriter writes it: Python scalars, neutralised text, ``None`` for missing."""
     if isinstance(v, pd.Timestamp):
         return None if pd.isna(v) else v.to_pydatetime()
     if hasattr(v, "item") and not isinstance(v, str):  # numpy scalars
@@ -88,72 +96,85 @@ def _cell(v: object) -> object:
             v = v.item()
         except (ValueError, AttributeError):
             pass
-    return neutralise(v)
+    v = neutralise(v)
+    if isinstance(v, str) and len(v) > EXCEL_MAX_CHARS:
+        return v[: EXCEL_MAX_CHARS - len(CUT_MARK)] + CUT_MARK
+    return v
 
 
-def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
-    """Write one sheet per frame to ``path`` (XLSX), neutralised and byte-reproducible.
+def _column(values: pd.Series) -> list[object]:
+    """Cell values of one column (plain numpy numbers and booleans without per-cell conversion)."""
+    kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else "O"
+    if kind == "f":
+        return [None if v != v else v for v in values.tolist()]
+    if kind in "biu":
+        return values.tolist()
+    return [_cell(v) for v in values.tolist()]
+
+
+def _chunks(title: str, df: pd.DataFrame, max_rows: int) -> list[tuple[str, pd.DataFrame]]:
+    """``(sheet title, rows)`` parts of a frame longer than a sheet holds (``max_rows`` counts the header)."""
+    per = max_rows - 1
+    if len(df) <= per:
+        return [(title, df)]
+    parts = [(title if i == 0 else f"{title}_{i + 1}", df.iloc[start:start + per])
+             for i, start in enumerate(range(0, len(df), per))]
+    log.warning("sheet %r: %d rows do not fit one Excel sheet (%d rows); continued on %d sheets %s",
+                title, len(df), per, len(parts), [t for t, _ in parts])
+    return parts
+
+
+def _column_formats(wb: xlsxwriter.Workbook, df: pd.DataFrame) -> list[tuple[float, object]]:
+    """Width and format of each column: number formats on share / count columns, wrapped long text."""
+    out = []
+    for j, col in enumerate(df.columns):
+        lengths = [len(str(col))] + [len(str(v)) for v in df.iloc[:200, j] if v is not None]
+        props: dict[str, object] = {}
+        if col in PERCENT_COLUMNS:
+            props["num_format"] = PERCENT_FORMAT
+        elif col in COUNT_COLUMNS:
+            props["num_format"] = COUNT_FORMAT
+        if max(lengths) > MAX_COL_WIDTH:
+            props.update(text_wrap=True, valign="top")
+        out.append((min(MAX_COL_WIDTH, max(lengths) + 2), wb.add_format(props) if props else None))
+    return out
+
+
+def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path, *, max_rows: int = EXCEL_MAX_ROWS) -> Path:
+    """Write one sheet per frame to ``path`` (XLSX), streamed, neutralised and byte-reproducible.
 
     Args:
         sheets: Sheet title -> frame (order kept).
         path: Output file.
+        max_rows: Rows a sheet holds, header included (Excel's limit; smaller in tests). A longer frame
+            continues on sheets ``<title>_2``, ``<title>_3`` ...
 
     Returns:
         The written path.
     """
-    wb = Workbook()
-    wb.remove(wb.active)
-    taken: set[str] = set()
-    for title, df in sheets.items():
-        ws = wb.create_sheet(sheet_name(title, taken))
-        ws.append([neutralise(str(c)) for c in df.columns])
-        for c in ws[1]:
-            c.font = Font(bold=True)
-        for row in df.itertuples(index=False, name=None):
-            ws.append([_cell(v) for v in row])
-        _number_formats(ws, df)
-        for j, col in enumerate(df.columns, start=1):
-            lengths = [len(str(col))] + [len(str(v)) for v in df[col].head(200) if v is not None]
-            ws.column_dimensions[get_column_letter(j)].width = min(MAX_COL_WIDTH, max(lengths) + 2)
-            if max(lengths) > MAX_COL_WIDTH:
-                for cell in ws[get_column_letter(j)][1:]:
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.freeze_panes = "A2"
-    if not wb.worksheets:
-        wb.create_sheet("empty")
-    props = wb.properties
-    props.creator = "analysis"
-    props.lastModifiedBy = "analysis"
-    props.created = FIXED_TIME
-    props.modified = FIXED_TIME
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(wb, archive).write_data()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _rezip(buf.getvalue(), path)
-    log.debug("wrote workbook with %d sheets", len(wb.worksheets))
+    wb = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+        "strings_to_urls": False, "nan_inf_to_errors": True, "default_date_format": DATE_FORMAT})
+    wb.set_properties({"author": "analysis", "created": FIXED_TIME})
+    bold = wb.add_format({"bold": True})
+    taken: set[str] = set()
+    n_sheets = 0
+    for title, frame in sheets.items():
+        formats = _column_formats(wb, frame)
+        for part_title, df in _chunks(title, frame, max_rows):
+            ws = wb.add_worksheet(sheet_name(part_title, taken))
+            n_sheets += 1
+            for j, (width, fmt) in enumerate(formats):
+                ws.set_column(j, j, width, fmt)
+            ws.freeze_panes(1, 0)
+            ws.write_row(0, 0, [neutralise(str(c)) for c in df.columns], bold)
+            columns = [_column(df.iloc[:, j]) for j in range(df.shape[1])]
+            for i, row in enumerate(zip(*columns, strict=True), start=1):
+                ws.write_row(i, 0, row)
+    if not n_sheets:
+        wb.add_worksheet("empty")
+    wb.close()
+    log.debug("wrote workbook with %d sheets", max(n_sheets, 1))
     return path
-
-
-def _number_formats(ws, df: pd.DataFrame) -> None:
-    """Percent format on share columns, thousands separators on count columns (values are unchanged)."""
-    for j, col in enumerate(df.columns, start=1):
-        fmt = PERCENT_FORMAT if col in PERCENT_COLUMNS else COUNT_FORMAT if col in COUNT_COLUMNS else None
-        if fmt is None:
-            continue
-        for cell in ws[get_column_letter(j)][1:]:
-            cell.number_format = fmt
-
-
-def _rezip(data: bytes, path: Path) -> None:
-    """Copy a ZIP with fixed entry timestamps and attributes (removes the time of writing)."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            dst.writestr(zi, src.read(info.filename))
-    path.write_bytes(out.getvalue())
