@@ -521,14 +521,19 @@ def find_person_names(text: str, own_names: tuple[str, ...] = ()) -> list[Span]:
         text: Any text.
         own_names: The respondent's own name terms (:func:`name_terms`), matched anywhere as whole words.
     """
+    spans = name_candidates(text)
+    if own_names:
+        spans += find_own_names(text, own_names)
+    return merge_spans(spans)
+
+
+def name_candidates(text: str) -> list[Span]:
+    """:func:`find_person_names` without the respondent's own names, before merging (a new list)."""
     if not text:
         return []
     starts = _clause_starts(text)
     spans = _signoff_names(text, starts) + _label_names(text, starts) + _context_names(text)
-    spans += _full_names(text) + _cued_names(text)
-    if own_names:
-        spans += find_own_names(text, own_names)
-    return merge_spans(spans)
+    return spans + _full_names(text) + _cued_names(text)
 
 
 def name_terms(names: tuple[str, ...]) -> tuple[str, ...]:
