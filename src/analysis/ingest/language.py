@@ -147,7 +147,7 @@ def obviously_english(text: str) -> bool:
 def word_count(text: str) -> int:
     """Words in ``text``; each CJK character counts as one word (those scripts do not use spaces)."""
     cjk = len(_CJK.findall(text))
-    return len(_WORD.findall(_CJK.sub(" ", text))) + cjk
+    return len(_WORD.findall(_CJK.sub(" ", text) if cjk else text)) + cjk
 
 
 class LanguageGuesser:
@@ -190,10 +190,11 @@ class LanguageGuesser:
     def guess(self, texts: Sequence[str]) -> list[str]:
         """ISO 639-1 code (lower case) or ``und`` for each text, in order."""
         out = [UNDETERMINED] * len(texts)
-        todo: dict[str, list[int]] = {}
+        rows: dict[str, list[int]] = {}
         for i, t in enumerate(texts):
-            if t and word_count(t[:MAX_CHARS]) >= self.min_words:
-                todo.setdefault(t[:MAX_CHARS], []).append(i)
+            if t:
+                rows.setdefault(t[:MAX_CHARS], []).append(i)
+        todo = {t: ix for t, ix in rows.items() if word_count(t) >= self.min_words}  # counted once per text
         if self.fast_english:
             for text in [t for t in todo if obviously_english(t)]:
                 for i in todo.pop(text):
