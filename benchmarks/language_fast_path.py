@@ -11,7 +11,7 @@ conversation's comments under ``--data``, and the open answers of each ``--proce
 ``core_answers.csv`` with ``core_questions.csv``). Non-English corpora (the pass must settle none):
 frequency-weighted word samples of pyspellchecker's German, Spanish, French, Italian, Dutch, Portuguese,
 Basque and Latvian lists, Faker's lorem word lists of 13 locales, and the te reo Māori sentences of the
-tests and the sample generator, with and without macrons. Texts are de-duplicated and cut to
+tests and the sample generator (those mostly of non-English words), with and without macrons. Texts are de-duplicated and cut to
 ``MAX_CHARS`` as the guesser does. Prints measured numbers only.
 """
 
@@ -31,7 +31,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.ingest.language import MAX_CHARS, LanguageGuesser, obviously_english, word_count
+from analysis.ingest.language import (
+    MAX_CHARS,
+    LanguageGuesser,
+    _english_lexicon,
+    obviously_english,
+    word_count,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPELL_LANGS = ("de", "es", "fr", "it", "nl", "pt", "eu", "lv")
@@ -75,6 +81,8 @@ def foreign_corpora(seed: int = 5) -> dict[str, list[str]]:
         corp[f"faker lorem {loc}"] = [" ".join(rng.choices(words, k=rng.randint(4, 40))) + "." for _ in range(200)]
     src = (ROOT / "tests" / "test_ingest_text.py").read_text() + (ROOT / "src/analysis/sample/text.py").read_text()
     mi = [s for s in re.findall(r'"([^"\n]{20,})"', src) if any(c in s for c in "āēīōū") or " te " in s]
+    lexicon = _english_lexicon()
+    mi = [s for s in mi if sum(w.lower() in lexicon for w in s.split()) < 0.5 * len(s.split())]  # not English about Māori
     corp["te reo (tests, sample generator)"] = mi
     corp["te reo without macrons"] = ["".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
                                       for s in mi]

@@ -24,9 +24,9 @@ a word-list test settles texts of at least :data:`FAST_MIN_WORDS` words of which
 everyday word of a common European language, te reo Māori or Tagalog) and at least :data:`FAST_LEXICON_SHARE`
 are ordinary English words (pyspellchecker's English frequency list, subtitle count >= 100); lingua sees only
 the rest (2-3% of the answers of ArgKP, the sample and a generated consultation; 7-20% of Pol.is's short
-statements). Measured against lingua alone (``benchmarks/language_fast_path.py``): none of 5,844 non-English
+statements). Measured against lingua alone (``benchmarks/language_fast_path.py``): none of 5,826 non-English
 texts is settled (word-frequency samples of 8 languages, Faker's word lists of 13, te reo Māori with and
-without macrons); the 81 texts where they disagree (of 29,504 settled in ArgKP train+dev, eight Pol.is
+without macrons); the 81 texts where they disagree (of 29,496 settled in ArgKP train+dev, eight Pol.is
 conversations, the sample and a generated 10k consultation) are all English that lingua read as another language or left
 undetermined: mostly texts of 5 to 12 words ("capital punishment is cruel and unusual punishment." -> ``sw``,
 "The conslutaiton period was too short." -> ``nl``), and English with a Māori greeting ("Tēnā koutou. Why is
