@@ -138,10 +138,9 @@ def obviously_english(text: str) -> bool:
     """
     words = _FAST_TOKEN.findall(text.lower().replace("\u2019", "'"))
     n = len(words)
-    if n < FAST_MIN_WORDS or sum(w in _ENGLISH_MARKERS for w in words) < FAST_MARKER_SHARE * n:
+    if n < FAST_MIN_WORDS or sum(map(_ENGLISH_MARKERS.__contains__, words)) < FAST_MARKER_SHARE * n:
         return False
-    lexicon = _english_lexicon()
-    return sum(w in lexicon for w in words) >= FAST_LEXICON_SHARE * n
+    return sum(map(_english_lexicon().__contains__, words)) >= FAST_LEXICON_SHARE * n
 
 
 def word_count(text: str) -> int:
