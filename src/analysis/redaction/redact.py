@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -56,19 +56,12 @@ _FINDERS = {
 _NEED_DIGITS = frozenset({"CARD", "IRD", "NHI", "PHONE"})
 
 
-def _spans(text: str, name_terms: tuple[str, ...] = (), kinds: Iterable[str] = KINDS) -> list[pp.Span]:
-    """All identifier spans, resolving overlaps by priority (order of ``KINDS``).
+def _resolve(text: str, found: dict[str, list[pp.Span]]) -> list[pp.Span]:
+    """All identifier spans of ``found`` (kind -> the detector's spans, in priority order: ``KINDS``), sorted.
 
     A span overlapping a higher-priority one keeps only its uncovered parts (when they hold a letter or
     digit), so every character any detector flagged is redacted.
     """
-    found = {kind: person_names.find_person_names(text, name_terms) if kind == "NAME" else _FINDERS[kind](text)
-             for kind in kinds}
-    return _resolve(text, found)
-
-
-def _resolve(text: str, found: dict[str, list[pp.Span]]) -> list[pp.Span]:
-    """Resolve overlaps between the detectors' spans (``found``: kind -> spans, in priority order)."""
     taken: list[pp.Span] = []
     occupied = bytearray(len(text) + 1)
     for spans in found.values():
@@ -108,7 +101,7 @@ def _apply(text: str, spans: list[pp.Span]) -> str:
 class _Detected(NamedTuple):
     """What the detectors found in one text without the respondent's own names, and that text redacted."""
 
-    found: dict[str, list[pp.Span]]  # kind -> spans (NAME: before merging), in priority order
+    found: dict[str, list[pp.Span]]  # kind -> spans (NAME: before merging), kinds found only, in priority order
     redacted: str
     spans: tuple[pp.Span, ...]
 
@@ -118,7 +111,8 @@ def _detect_uncached(text: str) -> _Detected:
     found = {kind: person_names.name_candidates(text) if kind == "NAME" else
              list(_FINDERS[kind](text)) if digits or kind not in _NEED_DIGITS else [] for kind in KINDS}
     spans = _resolve(text, {**found, "NAME": person_names.merge_spans(found["NAME"])})
-    return _Detected(found, _apply(text, spans), tuple(spans))
+    # only the kinds found are kept (the cache holds up to 65,536 texts); NAME stays last, as in KINDS
+    return _Detected({k: v for k, v in found.items() if v}, _apply(text, spans), tuple(spans))
 
 
 #: Campaign copies and repeated answers repeat the same text: detect once per text (short texts only: long ones
@@ -152,7 +146,7 @@ def _redact_terms(text: str, terms: tuple[str, ...]) -> tuple[str, list[Redactio
     if not own:
         out, spans = det.redacted, det.spans
     else:  # what find_person_names(text, terms) gives: the candidates and the own names, merged
-        spans = _resolve(text, {**det.found, "NAME": person_names.merge_spans(det.found["NAME"] + own)})
+        spans = _resolve(text, {**det.found, "NAME": person_names.merge_spans(det.found.get("NAME", []) + own)})
         out = _apply(text, spans)
     return out, [Redaction(k, s, e) for s, e, k in spans]
 
@@ -235,6 +229,7 @@ def redact_answers(
         redacted.append(out)
         for kind, n in sorted(Counter(r.kind for r in reds).items()):
             log_rows.append({"response_id": rid, "question_id": qid, "kind": kind, "count": n})
+    _detect.cache_clear()  # the texts of this table are done: do not pin them for the rest of the run
     result = answers.copy()
     result["text_redacted"] = pd.Series(redacted, index=answers.index, dtype=object).astype(str)
     log = pd.DataFrame(log_rows, columns=["response_id", "question_id", "kind", "count"])
