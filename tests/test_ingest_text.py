@@ -14,6 +14,7 @@ from analysis.ingest.language import (
     default_guesser,
     guess_languages,
     language_code,
+    obviously_english,
     word_count,
 )
 from analysis.ingest.tabular import dedupe_columns
@@ -83,6 +84,26 @@ def test_decode_bytes_rejects_binary() -> None:
 
 def test_dedupe_columns() -> None:
     assert dedupe_columns(["Q", "Q", "", "q", "Q (2)"], "f.csv") == ["Q", "Q (3)", "column 3", "q (4)", "Q (2)"]
+
+
+def test_english_first_pass_settles_plain_english_only() -> None:
+    """The word-list pass before lingua: plain English is settled; other languages, te reo Māori (with or
+    without macrons) and English mixed with te reo are left to lingua."""
+    english = ["Compulsory voting would make the government represent everyone, not only the people who turn up.",
+               "capital punishment is cruel and unusual punishment.", "The conslutaiton period was too short."]
+    others = ["Ritengo che questa proposta sia molto importante per il futuro dei cittadini europei.",
+              "Ik vind dat dit voorstel heel belangrijk is voor de toekomst van Europa.",
+              "Ich bin gegen diesen Vorschlag, weil er zu teuer für die Gemeinden ist.",
+              "Kei te tautoko ahau i tēnei kaupapa, nā te mea he pai mō ō tātou tamariki me ō tātou mokopuna.",
+              "Kei te tautoko ahau i tenei kaupapa, na te mea he pai mo o tatou tamariki me o tatou mokopuna.",
+              "Principles like kaitiakitanga and tino rangatiratanga apply to data too.",
+              "Not sure at all."]  # under 5 words
+    assert [obviously_english(t) for t in english] == [True] * 3
+    assert [obviously_english(t) for t in others] == [False] * len(others)
+    fast, slow = default_guesser(), LanguageGuesser(fast_english=False)
+    assert fast.guess(others[:5]) == slow.guess(others[:5]) == ["it", "nl", "de", "mi", "mi"]
+    assert fast.guess(english) == ["en"] * 3  # lingua alone reads the last two as sw and nl
+    assert LanguageGuesser(languages=("FRENCH", "GERMAN")).fast_english is False  # English not a choice
 
 
 def test_language_guesses_among_all_lingua_languages() -> None:

@@ -228,6 +228,25 @@ def test_redact_answers_uses_each_respondents_own_name_and_email():
                    ("r2", "q2", "NAME"): 2}
 
 
+def test_copies_of_one_text_are_redacted_with_each_respondents_own_name():
+    """Detection is cached per text: each copy still gets its own respondent's names, and only theirs."""
+    text = "Aroha Ngata and Wiremu Smith both support this. Regards, the Ngata whanau. wiremu@example.com"
+    answers = pd.DataFrame({"response_id": ["r1", "r2", "r3"], "question_id": "q1", "answer": [text] * 3,
+                            "language": "en"})
+    responses = pd.DataFrame({"response_id": ["r1", "r2", "r3"],
+                              "respondent_name": ["Ngata", None, "Tama Harris"],
+                              "respondent_email": [None, "wiremu.smith@example.com", None]})
+    out, log = redact_answers(answers, responses)
+    assert out["text_redacted"].tolist() == [
+        "[NAME] and [NAME] both support this. Regards, the [NAME] whanau. [EMAIL]",
+        "[NAME] and [NAME] both support this. Regards, the Ngata whanau. [EMAIL]",
+        "[NAME] and [NAME] both support this. Regards, the Ngata whanau. [EMAIL]",
+    ]
+    assert [redact(text, names)[0] for names in (["Ngata"], [], ["Tama Harris"])] == [
+        out["text_redacted"][0], out["text_redacted"][2], out["text_redacted"][2]]
+    assert log.groupby("response_id")["count"].sum().to_dict() == {"r1": 4, "r2": 3, "r3": 3}
+
+
 # --- publication guard --------------------------------------------------------------------------
 
 

@@ -18,9 +18,10 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -51,17 +52,20 @@ _FINDERS = {
 }
 
 
-def _spans(text: str, name_terms: tuple[str, ...] = (), kinds: Iterable[str] = KINDS) -> list[pp.Span]:
-    """All identifier spans, resolving overlaps by priority (order of ``KINDS``).
+#: Detectors that find nothing in a text without an ASCII digit (each checks it too: skipping them saves the calls).
+_NEED_DIGITS = frozenset({"CARD", "IRD", "NHI", "PHONE"})
+
+
+def _resolve(text: str, found: dict[str, list[pp.Span]]) -> list[pp.Span]:
+    """All identifier spans of ``found`` (kind -> the detector's spans, in priority order: ``KINDS``), sorted.
 
     A span overlapping a higher-priority one keeps only its uncovered parts (when they hold a letter or
     digit), so every character any detector flagged is redacted.
     """
     taken: list[pp.Span] = []
     occupied = bytearray(len(text) + 1)
-    for kind in kinds:
-        found = person_names.find_person_names(text, name_terms) if kind == "NAME" else _FINDERS[kind](text)
-        for start, end, k in found:
+    for spans in found.values():
+        for start, end, k in spans:
             if not any(occupied[start:end]):
                 pieces = [(start, end)]
             else:
@@ -94,10 +98,26 @@ def _apply(text: str, spans: list[pp.Span]) -> str:
     return "".join(parts)
 
 
-@lru_cache(maxsize=65536)
-def _redact_nameless(text: str) -> tuple[str, tuple[tuple[int, int, str], ...]]:
-    spans = _spans(text)
-    return _apply(text, spans), tuple(spans)
+class _Detected(NamedTuple):
+    """What the detectors found in one text without the respondent's own names, and that text redacted."""
+
+    found: dict[str, list[pp.Span]]  # kind -> spans (NAME: before merging), kinds found only, in priority order
+    redacted: str
+    spans: tuple[pp.Span, ...]
+
+
+def _detect_uncached(text: str) -> _Detected:
+    digits = pp.has_digit(text)
+    found = {kind: person_names.name_candidates(text) if kind == "NAME" else
+             list(_FINDERS[kind](text)) if digits or kind not in _NEED_DIGITS else [] for kind in KINDS}
+    spans = _resolve(text, {**found, "NAME": person_names.merge_spans(found["NAME"])})
+    # only the kinds found are kept (the cache holds up to 65,536 texts); NAME stays last, as in KINDS
+    return _Detected({k: v for k, v in found.items() if v}, _apply(text, spans), tuple(spans))
+
+
+#: Campaign copies and repeated answers repeat the same text: detect once per text (short texts only: long ones
+#: would pin memory), then add each respondent's own names.
+_detect = lru_cache(maxsize=65536)(_detect_uncached)
 
 
 def redact(text: str, names: Sequence[str] = ()) -> tuple[str, list[Redaction]]:
@@ -116,12 +136,19 @@ def redact(text: str, names: Sequence[str] = ()) -> tuple[str, list[Redaction]]:
     if not isinstance(text, str) or not text:
         return ("" if not isinstance(text, str) else text), []
     terms = _name_terms(tuple(n for n in names if isinstance(n, str)))
-    if not terms:
-        # campaign copies repeat the same text: cache short texts (long ones would pin memory)
-        out, spans = _redact_nameless(text) if len(text) < 20_000 else _redact_nameless.__wrapped__(text)
-        return out, [Redaction(k, s, e) for s, e, k in spans]
-    spans = _spans(text, terms)
-    return _apply(text, spans), [Redaction(k, s, e) for s, e, k in spans]
+    return _redact_terms(text, terms)
+
+
+def _redact_terms(text: str, terms: tuple[str, ...]) -> tuple[str, list[Redaction]]:
+    """:func:`redact` with the respondent's name terms already built (:func:`_name_terms`)."""
+    det = _detect(text) if len(text) < 20_000 else _detect_uncached(text)
+    own = person_names.find_own_names(text, terms) if terms else []
+    if not own:
+        out, spans = det.redacted, det.spans
+    else:  # what find_person_names(text, terms) gives: the candidates and the own names, merged
+        spans = _resolve(text, {**det.found, "NAME": person_names.merge_spans(det.found.get("NAME", []) + own)})
+        out = _apply(text, spans)
+    return out, [Redaction(k, s, e) for s, e, k in spans]
 
 
 @lru_cache(maxsize=4096)
@@ -166,23 +193,32 @@ def redact_answers(
         ``(answers + text_redacted, redaction_log)``; the log has one row per (response, question,
         kind) with the number of redactions, matching the ``core_redaction_log`` schema.
     """
-    people = dict(zip(responses["response_id"],
-                      zip(responses["respondent_name"], responses["respondent_email"], strict=True), strict=True))
+    people = dict(zip(responses["response_id"].tolist(), zip(responses["respondent_name"].tolist(),
+                                                          responses["respondent_email"].tolist(), strict=True),
+                      strict=True))
     choice_map: dict[str, tuple[dict[str, str], str]] = {}
     if questions is not None:
         for _, q in questions.iterrows():
             if q["kind"] == "closed":
                 choices = json.loads(q["choices"]) if isinstance(q["choices"], str) and q["choices"] else {}
                 choice_map[q["question_id"]] = (choices, ";")
+    terms_of: dict[object, tuple[str, ...]] = {}  # response id -> its respondent's name terms
+    is_choice: dict[tuple[object, str], bool] = {}  # (question, answer) -> made only of choice labels
     redacted, log_rows = [], []
-    for rid, qid, text in zip(answers["response_id"], answers["question_id"], answers["answer"], strict=True):
+    rows = zip(answers["response_id"].tolist(), answers["question_id"].tolist(), answers["answer"].tolist(), strict=True)
+    for rid, qid, text in rows:
         text = text if isinstance(text, str) else ""
-        if qid in choice_map and _is_choice_answer(text, *choice_map[qid]):
-            redacted.append(text)
-            continue
-        name, email = people.get(rid, (None, None))
+        if qid in choice_map:
+            key = (qid, text)
+            if key not in is_choice:
+                is_choice[key] = _is_choice_answer(text, *choice_map[qid])
+            if is_choice[key]:
+                redacted.append(text)
+                continue
         try:
-            out, reds = redact(text, _respondent_names(name, email))
+            if rid not in terms_of:
+                terms_of[rid] = person_names.name_terms(_respondent_names(*people.get(rid, (None, None))))
+            out, reds = _redact_terms(text, terms_of[rid]) if text else (text, [])
         except Exception as err:  # noqa: BLE001 - any failure becomes a reject row, never a leak
             if rejects is None:
                 raise
@@ -193,6 +229,7 @@ def redact_answers(
         redacted.append(out)
         for kind, n in sorted(Counter(r.kind for r in reds).items()):
             log_rows.append({"response_id": rid, "question_id": qid, "kind": kind, "count": n})
+    _detect.cache_clear()  # the texts of this table are done: do not pin them for the rest of the run
     result = answers.copy()
     result["text_redacted"] = pd.Series(redacted, index=answers.index, dtype=object).astype(str)
     log = pd.DataFrame(log_rows, columns=["response_id", "question_id", "kind", "count"])
