@@ -232,7 +232,7 @@ def resolve_roles(source: SourceConfig, table: RawTable,
 
 
 def _cells(row: list[str], idx: list[int] | None) -> list[str]:
-    return [row[i].strip() for i in idx if row[i].strip()] if idx else []
+    return [c for c in (row[i].strip() for i in idx) if c] if idx else []
 
 
 def _value(row: list[str], idx: list[int] | None) -> str | None:

@@ -38,7 +38,7 @@ def is_total_row(cells: list[str]) -> bool:
 
 def points_to_attachment(text: str) -> bool:
     """Whether an answer is only a pointer to an attachment ("See file attached.", "Please find enclosed")."""
-    return word_count(text) <= POINTER_MAX_WORDS and bool(_POINTER.search(text))
+    return bool(_POINTER.search(text)) and word_count(text) <= POINTER_MAX_WORDS  # the cheap test first
 
 
 def attachment_flags(answered: bool, open_answers: list[str], attachments: str | None) -> list[tuple[str, str | None]]:
