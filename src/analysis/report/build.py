@@ -34,6 +34,7 @@ from analysis.charts.data import (
     answers_to,
     campaign_summary,
     heatmap_matrix,
+    option_rows,
     position_rows,
     response_table,
     select_table,
@@ -198,6 +199,37 @@ def question_headings(questions: list) -> dict[str, dict[str, str]]:
             label, explains, title = (f"Q{num}" if num else ""), "", short_title(q.text)
         out[q.id] = {"label": label, "explains": explains, "heading": f"{label}. {title}" if label else title}
     return out
+
+
+#: Column headings of the per-option table, per count mode (the report's count mode comes first).
+MODE_HEADINGS = {"all": "All responses", "unique": "Campaigns counted once"}
+
+
+def option_context(q, all_counts: pd.DataFrame, count_mode: str, min_cell: int, footnote: str, heading: str,
+                   charts_dir: Path, written: list[Path]) -> dict | None:
+    """The full per-option distribution of a closed question, in both count modes, and its chart.
+
+    Every option is listed in the order asked (a rating scale in full, in scale order; options nobody chose
+    show 0), each cell an ``out_counts`` ``option`` cell shown as ``"29 (45%)"`` or ``"<5"`` when suppressed.
+
+    Returns:
+        ``{"modes": [{"heading", "n"}], "rows": [{"label", "cells"}], "multi": bool, "chart": entry}``, or
+        ``None`` when the counts stage wrote no ``option`` rows for the question.
+    """
+    rows, dens = option_rows(all_counts, q.id, list(q.choices))
+    if not rows:
+        return None
+    modes = sorted(dens, key=lambda m: (m != count_mode, m))
+    one_mode = all_counts[all_counts["count_mode"].astype(str) == count_mode]
+    kw = dict(question_text=heading, min_cell=min_cell, multi_select=q.multi_select)
+    chart = None
+    if count_mode in dens and dens[count_mode]:
+        chart = chart_entry(lambda: charts.option_chart(one_mode, q.id, list(q.choices), footnote=footnote, **kw),
+                            charts.option_alt(one_mode, q.id, list(q.choices), **kw), f"{q.id}_options", charts_dir,
+                            written, style.chart_title("options", heading))
+    return {"modes": [{"heading": MODE_HEADINGS.get(m, m), "n": style.fmt_int(dens[m])} for m in modes],
+            "rows": [{"label": r.label, "cells": [short_count(r.cells[m], min_cell) for m in modes]} for r in rows],
+            "multi": q.multi_select, "chart": chart}
 
 
 # --- context -----------------------------------------------------------------------------------------
@@ -378,7 +410,14 @@ def build_context(
                                         headings[q.id]["heading"])
                  for q in cfg.questions]
     for q in questions:
-        q.update(label=headings[q["id"]]["label"], explains=headings[q["id"]]["explains"])
+        q.update(label=headings[q["id"]]["label"], explains=headings[q["id"]]["explains"], options=None)
+    if not polis:
+        for qc, q in zip(cfg.questions, questions, strict=True):
+            if qc.kind == "closed":
+                q["options"] = option_context(qc, all_counts, s.count_mode, s.min_cell, footnote,
+                                              headings[qc.id]["heading"], charts_dir, written)
+                if q["options"] and q["options"]["chart"]:
+                    q["charts"].insert(0, q["options"]["chart"])
     ctx = {
         "title": cfg.title, "organisation": cfg.organisation, "url": cfg.url,
         "opened": cfg.opened.isoformat() if cfg.opened else None,
