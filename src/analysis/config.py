@@ -45,6 +45,12 @@ class QuestionConfig(_Strict):
         other_choice: Label of an "Other (please specify)" choice whose free text is kept as the answer.
         related_question: For an open question: the closed question it explains ("why?"); positions
             uses the closed answers as free training labels for this question's text.
+        text_positions: Open questions only: infer support / oppose from the free text
+            (:mod:`analysis.positions.text_stance`). Default (unset): on when the question asks for a view on
+            the proposal: a "why?" question (``related_question`` is a closed question), or the question a
+            whole letter, document, comment or Pol.is statement answers (a source's ``question_id``); off for
+            a stand-alone open question ("Is there anything else...?"), whose answers are themed but get no
+            position. See :meth:`ConsultationConfig.text_positions_on`.
     """
 
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
@@ -55,9 +61,13 @@ class QuestionConfig(_Strict):
     choice_separator: str = ";"
     other_choice: str | None = None
     related_question: str | None = None
+    text_positions: bool | None = None
 
     @model_validator(mode="after")
     def _check_choices(self) -> QuestionConfig:
+        if self.kind == "closed" and self.text_positions is not None:
+            raise ValueError(f"closed question {self.id!r}: 'text_positions' applies to open questions only (a "
+                             "closed question's position is the option chosen); remove it")
         if self.kind == "closed" and not self.choices:
             raise ValueError(f"closed question {self.id!r} needs a 'choices' mapping (label: position)")
         if self.kind == "open" and self.choices:
@@ -366,6 +376,26 @@ class ConsultationConfig(_Strict):
         if q.kind == "open" and q.related_question and self.question(q.related_question).kind == "closed":
             return q.related_question
         return q.id
+
+    def text_positions_on(self, question_id: str) -> bool:
+        """Whether positions are inferred from the free text of open question ``question_id``.
+
+        The question's ``text_positions`` when set; otherwise on for a question that asks for a view on the
+        proposal: a "why?" question explaining a closed question, or the question a whole submission answers
+        (a source's ``question_id``: letters, documents, regulations.gov comments, Pol.is statements; or the
+        only open question of a Pol.is consultation). Off for closed questions and stand-alone open questions.
+        """
+        q = self.question(question_id)
+        if q.kind != "open":
+            return False
+        if q.text_positions is not None:
+            return q.text_positions
+        if q.related_question and self.question(q.related_question).kind == "closed":
+            return True
+        whole = {s.question_id for s in self.sources if s.question_id}
+        if any(s.format == "polis" and not s.question_id for s in self.sources) and len(self.open_questions) == 1:
+            whole.add(self.open_questions[0].id)
+        return q.id in whole
 
     @property
     def open_questions(self) -> list[QuestionConfig]:

@@ -247,8 +247,17 @@ def _theme_position_counts(counts: pd.DataFrame | None, themes: pd.DataFrame | N
     return pd.concat([counts, rel.assign(question_id=q.id)], ignore_index=True) if len(rel) else counts
 
 
+#: Note of an open question whose positions are not inferred from its text (key: switched off explicitly).
+TEXT_POSITIONS_OFF = {
+    False: "Support or opposition was not inferred from these free-text answers: the question does not ask for a "
+           "view on the proposal.",
+    True: "Support or opposition was not inferred from these free-text answers (switched off for this question).",
+}
+
+
 def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFrame, min_cell: int,
-                      footnote: str, charts_dir: Path, written: list[Path], heading: str) -> dict:
+                      footnote: str, charts_dir: Path, written: list[Path], heading: str,
+                      text_positions: bool = True) -> dict:
     qid, text = q.id, heading
     ctx: dict = {"id": qid, "text": q.text, "heading": heading, "kind": q.kind, "charts": [], "notes": [],
                  "positions": [], "by_type": [], "themes": [], "n": 0, "n_more_themes": 0, "polis": False,
@@ -272,6 +281,8 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
         ctx["charts"].append(chart_entry(lambda: charts.position_chart(counts, qid, footnote=footnote, **kw),
                                           charts.position_alt(counts, qid, **kw), f"{qid}_positions", charts_dir, written,
                                           style.chart_title("positions", text)))
+    elif q.kind == "open" and not text_positions:
+        ctx["notes"].append(TEXT_POSITIONS_OFF[q.text_positions is False])
     elif q.related_question and position_rows(counts, q.related_question)[1]:
         ctx["notes"].append(f"Positions expressed in these answers are counted with question "
                             f"{q.related_question} (the closed question they explain).")
@@ -407,7 +418,7 @@ def build_context(
     questions = [polis_question_context(q, tables, all_counts, shown, footnote, charts_dir, written, QUOTES_PER_THEME,
                                         s.min_cell, heading=headings[q.id]["heading"]) if polis
                  else _question_context(q, tables, counts, shown, s.min_cell, footnote, charts_dir, written,
-                                        headings[q.id]["heading"])
+                                        headings[q.id]["heading"], text_positions=cfg.text_positions_on(q.id))
                  for q in cfg.questions]
     for q in questions:
         q.update(label=headings[q["id"]]["label"], explains=headings[q["id"]]["explains"], options=None)
