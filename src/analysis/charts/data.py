@@ -239,6 +239,20 @@ def option_rows(counts: pd.DataFrame | None, question_id: str, choices: list[str
     return rows, dens
 
 
+def breakdown_rows(counts: pd.DataFrame | None, attribute: str) -> tuple[list[OptionRow], dict[str, int]]:
+    """Responses by one respondent attribute (``responses_<attribute>`` of the counts stage), values in
+    alphabetical order with ``not stated`` last; same shape as :func:`option_rows`."""
+    sub = select_table(counts, ALL_QUESTIONS, f"responses_{attribute}")
+    if not len(sub):
+        return [], {}
+    modes = [m for m in ("all", "unique") if (sub["count_mode"].astype(str) == m).any()]
+    found = {(str(r["category"]), str(r["count_mode"])): cell_from_row(r) for _, r in sub.iterrows()}
+    dens = {m: int(sub.loc[sub["count_mode"].astype(str) == m, "denominator"].max()) for m in modes}
+    values = sorted({c for c, _ in found}, key=lambda v: (v == "not stated", v.casefold(), v))
+    rows = [OptionRow(v, {m: found.get((v, m), zero_cell(dens[m])) for m in modes}) for v in values]
+    return rows, dens
+
+
 def theme_rows(counts: pd.DataFrame | None, themes: pd.DataFrame | None, question_id: str) -> tuple[list[dict], int]:
     """Theme prevalence rows, most raised first: ``[{theme_id, label, cell}]`` and the denominator."""
     sub = select_table(counts, question_id, THEME_TABLE)

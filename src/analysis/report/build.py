@@ -32,6 +32,7 @@ from analysis.charts.data import (
     THEME_POSITION_TABLE,
     Cell,
     answers_to,
+    breakdown_rows,
     campaign_summary,
     heatmap_matrix,
     option_rows,
@@ -230,6 +231,31 @@ def option_context(q, all_counts: pd.DataFrame, count_mode: str, min_cell: int, 
     return {"modes": [{"heading": MODE_HEADINGS.get(m, m), "n": style.fmt_int(dens[m])} for m in modes],
             "rows": [{"label": r.label, "cells": [short_count(r.cells[m], min_cell) for m in modes]} for r in rows],
             "multi": q.multi_select, "chart": chart}
+
+
+#: Published names of the respondent attributes counts can be broken down by (``settings.breakdowns``).
+ATTRIBUTE_LABELS = {"sector": "Sector", "country": "Country or region"}
+
+
+def breakdown_context(cfg: ConsultationConfig, all_counts: pd.DataFrame) -> list[dict]:
+    """Responses by each attribute of ``settings.breakdowns`` (beyond respondent type), both count modes.
+
+    Every cell is an ``out_counts`` ``responses_<attribute>`` cell (``"29 (45%)"``, ``"<5"`` when suppressed);
+    per-question breakdowns (``option_<attribute>``) are in the workbook.
+    """
+    out = []
+    for attr, label in ATTRIBUTE_LABELS.items():
+        if attr not in cfg.settings.breakdowns:
+            continue
+        rows, dens = breakdown_rows(all_counts, attr)
+        if not rows:
+            continue
+        modes = sorted(dens, key=lambda m: (m != cfg.settings.count_mode, m))
+        out.append({"attribute": attr, "label": label,
+                    "modes": [{"heading": MODE_HEADINGS.get(m, m), "n": style.fmt_int(dens[m])} for m in modes],
+                    "rows": [{"label": r.label, "cells": [short_count(r.cells[m], cfg.settings.min_cell)
+                                                          for m in modes]} for r in rows]})
+    return out
 
 
 # --- context -----------------------------------------------------------------------------------------
@@ -434,7 +460,7 @@ def build_context(
         "opened": cfg.opened.isoformat() if cfg.opened else None,
         "closed": cfg.closed.isoformat() if cfg.closed else None,
         "synthetic": cfg.synthetic, "count_mode": s.count_mode, "mode_text": mode_text, "min_cell": s.min_cell,
-        "asked": asked, "questions": questions, "quantifiers": quantifier_rows(), "polis": polis,
+        "asked": asked, "breakdowns": [] if polis else breakdown_context(cfg, all_counts), "questions": questions, "quantifiers": quantifier_rows(), "polis": polis,
         "methods": methods_context(cfg, tables, quotes, all_counts, raw_dir=raw_dir, polis=polis),
     }
     return ctx, written, counts, quotes
