@@ -422,4 +422,4 @@ def validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
         if len(fc) > 20:
             lines.append(f"  ... and {len(fc) - 20} more failures")
         raise TableSchemaError("\n".join(lines)) from None
-    return out[list(schema.columns)]
+    return out[[c for c in schema.columns if c in out.columns]]  # an optional column may be absent
