@@ -115,7 +115,8 @@ def _argkp_consultation(tmp_path: Path):
     """Two ArgKP motions as two closed questions, each with a "why" question, plus a letter question.
 
     Per motion: 60 respondents tick + write, 30 only write (their stance is hidden from the pipeline).
-    Three extra respondents send a letter (open question without a closed one).
+    Three extra respondents send a letter (open question without a closed one; answered in a column of the
+    export, not a folder of letters, so its positions from text are switched on with ``text_positions``).
     """
     arg = pd.read_csv(FIX / "argkp_two_topics.csv")
     topics = sorted(arg["topic"].unique())
@@ -133,7 +134,7 @@ def _argkp_consultation(tmp_path: Path):
                 ans.append((rid, f"q{i}", label.capitalize()))
             else:
                 truth[(rid, f"q{i}")] = label
-    qs.append({"id": "letter", "text": "Your letter", "kind": "open"})
+    qs.append({"id": "letter", "text": "Your letter", "kind": "open", "text_positions": True})
     letters = ["Legalising cannabis is a terrible idea and will harm young people. I strongly oppose it.",
                "I fully support this proposal; it is long overdue and will bring real benefits.",
                "asdf"]

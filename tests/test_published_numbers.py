@@ -32,7 +32,7 @@ from analysis import paths, pipeline
 from analysis.charts import draw, style
 from analysis.charts.data import campaign_summary, theme_labels
 from analysis.config import ConsultationConfig, load_config
-from analysis.report.build import NOT_MAIN_THEMES, POSITION_VERBS, TOP_THEMES, quantifier
+from analysis.report.build import MODE_HEADINGS, NOT_MAIN_THEMES, POSITION_VERBS, TOP_THEMES, quantifier
 from analysis.tables import read_table
 
 pytestmark = pytest.mark.slow
@@ -205,6 +205,9 @@ def _question_problems(p: Published, counts: pd.DataFrame, qid: str, lines: list
     label_ids = {lab: tid for tid, lab in theme_labels(p.themes, qid).items()}
     inverse = {v: k for k, v in style.RESPONDENT_LABELS.items()}
     theme_rows = _rows(counts, "theme", qid, mode)
+    counts_all = counts  # both count modes: the option table shows both
+    q = p.cfg.question(qid)
+    choices, option_modes = set(q.choices) if q.kind == "closed" else set(), []
     out, left = [], []
     for line in lines:
         where = f"You said {qid}: {line[:60]}"
@@ -216,6 +219,21 @@ def _question_problems(p: Published, counts: pd.DataFrame, qid: str, lines: list
             else:
                 row = _cell(counts, "position", qid, "all", verbs.get(d["rest"], "?"), mode)
             out += _check_sentence(row, d, where, min_cell)
+        elif line.startswith("**Answers by option** (every option in the order asked"):
+            pass  # "shares can add up to more than 100%" (multi-select) is no count
+        elif line.startswith("| Option |"):
+            heads = [c.strip() for c in line.strip().strip("|").split("|")][1:]
+            option_modes = []
+            for head in heads:
+                h = re.fullmatch(rf"(.+) \(n = ({NUM})\)", head)
+                omode = {v: k for k, v in MODE_HEADINGS.items()}[h.group(1)]
+                option_modes.append(omode)
+                if set(_rows(counts_all, "option", qid, omode)["denominator"]) != {_int(h.group(2))}:
+                    out.append(f"{where}: option denominator {h.group(2)} != out_counts ({omode})")
+        elif (cells := [c.strip() for c in line.strip().strip("|").split("|")]) and cells[0] in choices:
+            for omode, shown in zip(option_modes, cells[1:], strict=True):
+                row = _cell(counts_all, "option", qid, "all", cells[0], omode)
+                out += _check_shown(row, shown, f"{where} option {omode}", min_cell)
         elif m := re.fullmatch(rf"\*\*Positions\*\* \(({NUM}) respondents\):", line):
             dens = set(_rows(counts, "position", qid, mode)["denominator"])
             if dens != {_int(m.group(1))}:
@@ -274,7 +292,7 @@ def summary_problems(p: Published, counts: pd.DataFrame) -> list[str]:
 
 
 # --- charts: drawn labels and alt texts ---------------------------------------------------------------
-CHART_KINDS = ("_theme_respondents", "_theme_positions", "_positions", "_themes")
+CHART_KINDS = ("_theme_respondents", "_theme_positions", "_positions", "_themes", "_options")
 
 
 def _chart_scope(p: Published, counts: pd.DataFrame, stem: str) -> tuple[pd.DataFrame, set[int], set[str]]:
@@ -297,6 +315,9 @@ def _chart_scope(p: Published, counts: pd.DataFrame, stem: str) -> tuple[pd.Data
         return rows, {rows["group"].nunique() - 1}, set()
     if kind == "_themes":
         return theme, {len(theme)}, set()
+    if kind == "_options":
+        opt = _rows(counts, "option", qid, mode)
+        return opt, {len(opt)}, set()
     n_theme = {int(d) for d in theme["denominator"]}
     if kind == "_theme_positions":
         related = p.cfg.question(qid).related_question or qid
@@ -340,6 +361,14 @@ def _alt_cell_problems(p: Published, counts: pd.DataFrame, stem: str, alt: str) 
                              alt.split("All respondents:")[1]):
             row = _cell(counts, "position", qid, "all", labels[m.group(1)], mode)
             out += _check_shown(row, m.group(4) or f"{m.group(3)} ({m.group(2)}%)", f"alt {stem} {m.group(1)}", min_cell)
+    elif stem.endswith("_options"):
+        qid = stem.removesuffix("_options")
+        for item in alt.strip().split("with 95% intervals: ")[1].rstrip(".").split("; "):
+            m = re.fullmatch(rf"(.+) (\d+)% \(({NUM})\)|(.+) (<{min_cell})", item)
+            label = m.group(1) or m.group(4)
+            row = _cell(counts, "option", qid, "all", label, mode)
+            out += _check_shown(row, f"{m.group(3)} ({m.group(2)}%)" if m.group(1) else m.group(5),
+                                f"alt {stem} {label}", min_cell)
     elif stem.endswith("_themes"):
         qid = stem.removesuffix("_themes")
         ids = {lab: tid for tid, lab in theme_labels(p.themes, qid).items()}
@@ -434,6 +463,7 @@ def test_every_published_number_is_an_out_counts_cell(published):
     ("position", "q1", "all", "support"),
     ("responses", "*", "online_survey", "individual"),
     ("theme", "q1_why", "all", None),  # the most raised theme
+    ("option", "q2", "all", "Disagree"),
 ])
 def test_a_changed_count_is_caught_everywhere_it_is_published(published, table, qid, group, category):
     counts = published.counts.copy()

@@ -45,6 +45,12 @@ class QuestionConfig(_Strict):
         other_choice: Label of an "Other (please specify)" choice whose free text is kept as the answer.
         related_question: For an open question: the closed question it explains ("why?"); positions
             uses the closed answers as free training labels for this question's text.
+        text_positions: Open questions only: infer support / oppose from the free text
+            (:mod:`analysis.positions.text_stance`). Default (unset): on when the question asks for a view on
+            the proposal: a "why?" question (``related_question`` is a closed question), or the question a
+            whole letter, document, comment or Pol.is statement answers (a source's ``question_id``); off for
+            a stand-alone open question ("Is there anything else...?"), whose answers are themed but get no
+            position. See :meth:`ConsultationConfig.text_positions_on`.
     """
 
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
@@ -55,9 +61,13 @@ class QuestionConfig(_Strict):
     choice_separator: str = ";"
     other_choice: str | None = None
     related_question: str | None = None
+    text_positions: bool | None = None
 
     @model_validator(mode="after")
     def _check_choices(self) -> QuestionConfig:
+        if self.kind == "closed" and self.text_positions is not None:
+            raise ValueError(f"closed question {self.id!r}: 'text_positions' applies to open questions only (a "
+                             "closed question's position is the option chosen); remove it")
         if self.kind == "closed" and not self.choices:
             raise ValueError(f"closed question {self.id!r} needs a 'choices' mapping (label: position)")
         if self.kind == "open" and self.choices:
@@ -95,6 +105,8 @@ class SourceConfig(_Strict):
         respondent_type_column: Column saying individual / organisation.
         respondent_type_map: Values of that column → ``individual`` | ``organisation`` | ``unknown``.
         sector_column: Column holding the organisation's sector.
+        country_column: Column holding the respondent's country or region (a respondent attribute that
+            ``settings.breakdowns`` can break counts down by; never a question).
         organisation_column: Column holding the organisation's name.
         consent_column: Column holding publication consent.
         consent_map: Every value of ``consent_column`` (case-insensitive) → :data:`Consent`; a non-empty
@@ -128,6 +140,7 @@ class SourceConfig(_Strict):
     respondent_type_column: str | None = None
     respondent_type_map: dict[str, RespondentType] = Field(default_factory=dict)
     sector_column: str | None = None
+    country_column: str | None = None
     organisation_column: str | None = None
     consent_column: str | None = None
     consent_map: dict[str, Consent] = Field(default_factory=dict)
@@ -302,16 +315,36 @@ class PositionSettings(_Strict):
     cv_folds_large: int = Field(3, ge=2)
 
 
+#: Respondent attributes counts can be broken down by (``settings.breakdowns``): columns of ``core_responses``.
+Breakdown = Literal["respondent_type", "sector", "country"]
+
+
 class Settings(_Strict):
-    """Global analysis settings: the one place seeds and count mode live."""
+    """Global analysis settings: the one place seeds and count mode live.
+
+    Attributes:
+        breakdowns: Respondent attributes the counts are broken down by (see :mod:`analysis.counts.breakdowns`):
+            ``respondent_type`` (always broken down), ``sector`` (``sector_column``), ``country``
+            (``country_column``: country or region). Each adds responses by value and, per closed question,
+            options by value, with the small-cell rules of every published cell.
+    """
 
     seed: int = 20211
     count_mode: Literal["all", "unique"] = "unique"
     min_cell: int = Field(5, ge=0)
+    breakdowns: list[Breakdown] = Field(default_factory=lambda: ["respondent_type"])
     language_detection: bool = True
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     themes: ThemeSettings = Field(default_factory=ThemeSettings)
     positions: PositionSettings = Field(default_factory=PositionSettings)
+
+    @field_validator("breakdowns")
+    @classmethod
+    def _distinct_breakdowns(cls, value: list[str]) -> list[str]:
+        dupes = sorted({v for v in value if value.count(v) > 1})
+        if dupes:
+            raise ValueError(f"breakdowns lists {dupes} more than once")
+        return value
 
 
 class ConsultationConfig(_Strict):
@@ -344,6 +377,10 @@ class ConsultationConfig(_Strict):
                     raise ValueError(f"source {s.file!r}: analyst tag column {col!r} names unknown question {qid!r}")
             if s.question_id and s.question_id not in known:
                 raise ValueError(f"source {s.file!r}: question_id {s.question_id!r} is not a question")
+        for attr, key in (("sector", "sector_column"), ("country", "country_column")):
+            if attr in self.settings.breakdowns and not any(getattr(s, key) for s in self.sources):
+                raise ValueError(f"settings.breakdowns names {attr!r} but no source sets {key} (the column holding "
+                                 f"the respondent's {attr})")
         for q in self.questions:
             if q.related_question and q.related_question not in known:
                 raise ValueError(f"question {q.id!r}: related_question {q.related_question!r} is not a question")
@@ -366,6 +403,26 @@ class ConsultationConfig(_Strict):
         if q.kind == "open" and q.related_question and self.question(q.related_question).kind == "closed":
             return q.related_question
         return q.id
+
+    def text_positions_on(self, question_id: str) -> bool:
+        """Whether positions are inferred from the free text of open question ``question_id``.
+
+        The question's ``text_positions`` when set; otherwise on for a question that asks for a view on the
+        proposal: a "why?" question explaining a closed question, or the question a whole submission answers
+        (a source's ``question_id``: letters, documents, regulations.gov comments, Pol.is statements; or the
+        only open question of a Pol.is consultation). Off for closed questions and stand-alone open questions.
+        """
+        q = self.question(question_id)
+        if q.kind != "open":
+            return False
+        if q.text_positions is not None:
+            return q.text_positions
+        if q.related_question and self.question(q.related_question).kind == "closed":
+            return True
+        whole = {s.question_id for s in self.sources if s.question_id}
+        if any(s.format == "polis" and not s.question_id for s in self.sources) and len(self.open_questions) == 1:
+            whole.add(self.open_questions[0].id)
+        return q.id in whole
 
     @property
     def open_questions(self) -> list[QuestionConfig]:

@@ -67,6 +67,8 @@ core_responses = pa.DataFrameSchema(
         "submitted_at": pa.Column("datetime64[ns]", nullable=True),
         "respondent_type": _isin(RESPONDENT_TYPES),
         "sector": _str(nullable=True),
+        # the respondent's country or region (a breakdown attribute; absent in tables written before #16)
+        "country": _str(nullable=True, required=False),
         "organisation": _str(nullable=True),
         "consent": _isin(CONSENT_LEVELS),  # what of this respondent's text may be published
         "respondent_name": _str(nullable=True),  # PII: only used for redaction, never published
@@ -420,4 +422,4 @@ def validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
         if len(fc) > 20:
             lines.append(f"  ... and {len(fc) - 20} more failures")
         raise TableSchemaError("\n".join(lines)) from None
-    return out[list(schema.columns)]
+    return out[[c for c in schema.columns if c in out.columns]]  # an optional column may be absent

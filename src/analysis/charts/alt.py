@@ -14,6 +14,7 @@ from analysis.charts.data import (
     campaign_summary,
     cell_text,
     heatmap_matrix,
+    option_rows,
     position_rows,
     response_table,
     theme_position_rows,
@@ -50,6 +51,19 @@ def position_alt(counts: pd.DataFrame, question_id: str, *, question_text: str, 
     extra = f" Further rows break this down for {len(rows) - 1} respondent types." if len(rows) > 1 else ""
     return (f"Diverging bar chart of positions on '{question_text}' ({style.n_label(total)}). "
             f"All respondents: " + ", ".join(parts) + "." + extra)
+
+
+def option_alt(counts: pd.DataFrame, question_id: str, choices: list[str], *, question_text: str,
+               min_cell: int = 5, multi_select: bool = False) -> str:
+    """Alt text of :func:`option_chart`: every option in the order asked, with its share (count)."""
+    rows, dens = option_rows(counts, question_id, choices)
+    total = max(dens.values(), default=0)
+    if not rows or total == 0:
+        return f"Chart of the options chosen on '{question_text}': nobody answered."
+    several = " (a respondent could choose several)" if multi_select else ""
+    parts = [f"{r.label} {cell_text(c, 'share', min_cell)}" for r in rows for c in list(r.cells.values())[:1]]
+    return (f"Bar chart of the share of the {style.fmt_int(total)} respondents to '{question_text}' choosing each of "
+            f"{len(rows)} options{several}, in the order asked, with 95% intervals: " + "; ".join(parts) + ".")
 
 
 def theme_alt(counts: pd.DataFrame, themes: pd.DataFrame, question_id: str, *, question_text: str,

@@ -35,6 +35,8 @@ THEME_TABLE = "theme"
 THEME_BY_TYPE_TABLE = "theme_respondent_type"
 #: Positions of the respondents raising each theme (group = theme id, category = position).
 THEME_POSITION_TABLE = "theme_position"
+#: Per closed question, respondents choosing each option (group ``all``, category = choice label).
+OPTION_TABLE = "option"
 CAMPAIGN_PREFIX = "campaign:"
 COUNT_COLUMNS = ["table", "question_id", "group", "category", "n", "denominator", "share", "ci_low", "ci_high",
                  "suppressed", "count_mode"]
@@ -202,6 +204,53 @@ def position_rows(counts: pd.DataFrame | None, question_id: str) -> tuple[list[t
         den = max((c.denominator for c in cells.values()), default=0)
         rows.append((f"{style.RESPONDENT_LABELS.get(t, t)}\n(n = {style.fmt_int(den)})", cells))
     return rows, total
+
+
+@dataclass(frozen=True)
+class OptionRow:
+    """One option of a closed question: its label and its cell in each count mode present."""
+
+    label: str
+    cells: dict[str, Cell]
+
+
+def option_rows(counts: pd.DataFrame | None, question_id: str, choices: list[str]) -> tuple[list[OptionRow],
+                                                                                              dict[str, int]]:
+    """The full distribution of a closed question: every option in the order asked (never sorted by size).
+
+    Args:
+        counts: ``out_counts`` (one or both count modes; each mode present gets a cell per option).
+        question_id: The closed question.
+        choices: Its choice labels in config order (a rating scale stays in scale order); options the
+            counts stage lists but the config does not follow, sorted.
+
+    Returns:
+        ``([OptionRow], {count mode: denominator})``; empty when the question has no ``option`` rows.
+    """
+    sub = select_table(counts, question_id, OPTION_TABLE)
+    sub = sub[sub["group"].astype(str) == "all"]
+    if not len(sub):
+        return [], {}
+    modes = [m for m in ("all", "unique") if (sub["count_mode"].astype(str) == m).any()]
+    found = {(str(r["category"]), str(r["count_mode"])): cell_from_row(r) for _, r in sub.iterrows()}
+    dens = {m: int(sub.loc[sub["count_mode"].astype(str) == m, "denominator"].max()) for m in modes}
+    labels = _ordered({c for c, _ in found}, [str(c) for c in choices])
+    rows = [OptionRow(lab, {m: found.get((lab, m), zero_cell(dens[m])) for m in modes}) for lab in labels]
+    return rows, dens
+
+
+def breakdown_rows(counts: pd.DataFrame | None, attribute: str) -> tuple[list[OptionRow], dict[str, int]]:
+    """Responses by one respondent attribute (``responses_<attribute>`` of the counts stage), values in
+    alphabetical order with ``not stated`` last; same shape as :func:`option_rows`."""
+    sub = select_table(counts, ALL_QUESTIONS, f"responses_{attribute}")
+    if not len(sub):
+        return [], {}
+    modes = [m for m in ("all", "unique") if (sub["count_mode"].astype(str) == m).any()]
+    found = {(str(r["category"]), str(r["count_mode"])): cell_from_row(r) for _, r in sub.iterrows()}
+    dens = {m: int(sub.loc[sub["count_mode"].astype(str) == m, "denominator"].max()) for m in modes}
+    values = sorted({c for c, _ in found}, key=lambda v: (v == "not stated", v.casefold(), v))
+    rows = [OptionRow(v, {m: found.get((v, m), zero_cell(dens[m])) for m in modes}) for v in values]
+    return rows, dens
 
 
 def theme_rows(counts: pd.DataFrame | None, themes: pd.DataFrame | None, question_id: str) -> tuple[list[dict], int]:

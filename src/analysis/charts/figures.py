@@ -27,6 +27,7 @@ from matplotlib.ticker import FuncFormatter
 from analysis.charts import style
 from analysis.charts.alt import (
     campaign_alt,
+    option_alt,
     position_alt,
     responses_alt,
     theme_alt,
@@ -39,6 +40,7 @@ from analysis.charts.data import (
     campaign_summary,
     cell_text,
     heatmap_matrix,
+    option_rows,
     position_rows,
     response_table,
     theme_position_rows,
@@ -68,6 +70,8 @@ log = logging.getLogger(__name__)
 __all__ = [
     "campaign_chart",
     "campaign_alt",
+    "option_chart",
+    "option_alt",
     "position_chart",
     "position_alt",
     "responses_chart",
@@ -169,6 +173,72 @@ def position_chart(
         return fig
     ax, drawn = diverging(fig, rows, scale="share", min_cell=min_cell)
     legend(ax, drawn, any_suppressed(rows), min_cell)
+    return fig
+
+
+# --- options of a closed question ------------------------------------------------------------------
+@styled
+def option_chart(
+    counts: pd.DataFrame,
+    question_id: str,
+    choices: list[str],
+    *,
+    question_text: str,
+    min_cell: int = 5,
+    footnote: str = "",
+    multi_select: bool = False,
+) -> Figure:
+    """Share of respondents choosing each option of a closed question, in the order asked (a rating scale in
+    scale order, never sorted by size), with 95% Wilson interval whiskers.
+
+    Args:
+        counts: ``out_counts`` of one count mode (its ``option`` rows are used).
+        question_id: The closed question.
+        choices: Its choice labels in config order.
+        question_text: Title.
+        min_cell: Suppression threshold (a suppressed option is a hollow marker labelled ``<5``: no bar).
+        footnote: Source/method line.
+        multi_select: Respondents could choose several options (shares may add up to more than 100%).
+
+    Returns:
+        The figure.
+    """
+    rows, dens = option_rows(counts, question_id, choices)
+    total = max(dens.values(), default=0)
+    labels = [style.wrap(r.label) for r in rows]
+    height = 1.5 + sum(0.2 + 0.17 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
+    fig = new_figure(height)
+    several = " (a respondent could choose several)" if multi_select else ""
+    draw_frame(fig, style.chart_title("options", question_text), f"{style.n_label(total)} answering this question. Bars: "
+               f"share choosing each option{several}, in the order asked; whiskers: 95% Wilson interval. {footnote}".strip())
+    if not rows or total == 0:
+        draw_empty(fig, "Nobody answered this question")
+        return fig
+    ax = fig.add_subplot()
+    ys = np.arange(len(rows))[::-1]
+    right = 0.0
+    for y, r in zip(ys, rows, strict=True):
+        cell = next(iter(r.cells.values()))
+        v = bar_value(cell, "share", min_cell)
+        if cell.suppressed:
+            draw_suppressed_marker(ax, 0.0, y)
+        elif v > 0:
+            draw_bar(ax, y, 0.0, v, style.BAR_COLOUR, False)
+        end = v
+        if not cell.suppressed and cell.ci_low is not None and cell.ci_high is not None:
+            lo, hi = 100 * cell.ci_low, 100 * cell.ci_high
+            ax.errorbar(v, y, xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], fmt="none", ecolor="#222222",
+                        elinewidth=1, capsize=3)
+            end = max(end, hi)
+        ax.text(end + 1.0, y, cell_text(cell, "share", min_cell), va="center", ha="left", fontsize=style.MIN_FONT)
+        right = max(right, end)
+    ax.set_xlim(0, min(100.0, right) * 1.3 + 4)
+    ax.set_yticks(ys, labels)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:.0f}%"))
+    ax.set_xlabel("Share of respondents choosing the option")
+    ax.tick_params(axis="y", length=0)
+    if any(c.suppressed for r in rows for c in r.cells.values()):
+        axes_legend(ax, [suppressed_handle(min_cell, marker=True)], ncols=1)
     return fig
 
 

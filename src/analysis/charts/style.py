@@ -152,6 +152,7 @@ def suppressed_label(min_cell: int) -> str:
 
 #: What each per-question chart shows (its title is ``"<kind>: <question heading>"``).
 CHART_KINDS = {
+    "options": "Options chosen",
     "positions": "Positions",
     "themes": "Themes raised",
     "theme_positions": "Themes by position",

@@ -6,6 +6,8 @@ Tables (the ``table`` column):
 - ``campaign``: per open question, campaign copies vs other answers (category ``campaign:<id>`` / ``unique``).
 - ``option`` / ``option_respondent_type``: per closed question, respondents choosing each choice
   (:func:`analysis.counts.options.option_counts`).
+- ``responses_<attribute>`` / ``option_<attribute>``: breakdowns by the respondent attributes
+  ``settings.breakdowns`` names (:func:`analysis.counts.breakdowns.breakdown_counts`).
 - theme tables from :func:`analysis.counts.themes.theme_counts` and position tables from
   :func:`analysis.counts.prevalence.position_counts`.
 - Pol.is statements, votes and voters from :func:`analysis.counts.polis.polis_counts`.
@@ -22,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.config import ConsultationConfig
+from analysis.counts.breakdowns import breakdown_counts
 from analysis.counts.options import option_counts
 from analysis.counts.polis import polis_counts
 from analysis.counts.prevalence import position_counts
@@ -84,7 +87,7 @@ def build_counts(cfg: ConsultationConfig, processed_dir: Path) -> pd.DataFrame:
     answer_positions = read_optional("core_answer_positions", processed_dir)
     min_cell = cfg.settings.min_cell
     frames = [response_counts(responses, answers_clean, min_cell), campaign_counts(answers_clean, min_cell),
-              option_counts(answers_clean, responses, cfg)]
+              option_counts(answers_clean, responses, cfg), breakdown_counts(answers_clean, responses, cfg)]
     if answer_themes is not None:
         frames.append(theme_counts(answer_themes, answers_clean, responses, cfg))
     if answer_positions is not None:

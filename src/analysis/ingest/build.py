@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 WARNING_PREFIX = "warning (response kept): "
 _TAG_SPLIT = re.compile(r"[;,\n]+")
-_ROLE_FIELDS = ["id_column", "submitted_at_column", "respondent_type_column", "sector_column",
+_ROLE_FIELDS = ["id_column", "submitted_at_column", "respondent_type_column", "sector_column", "country_column",
                 "organisation_column", "consent_column", "name_column", "email_column", "language_column",
                 "attachment_column"]
 
@@ -334,7 +334,8 @@ class _SourceReader:
         return {
             "response_id": rid, "source_file": self.table.file, "source_row": row_no, "channel": self.source.channel,
             "submitted_at": _value(row, roles["submitted_at_column"]), "respondent_type": rtype,
-            "sector": _value(row, roles["sector_column"]), "organisation": organisation,
+            "sector": _value(row, roles["sector_column"]), "country": _value(row, roles["country_column"]),
+            "organisation": organisation,
             "consent": self.consent_of(row, row_no), "respondent_name": _person(row, roles["name_column"]),
             "respondent_email": _person(row, roles["email_column"]),
         }

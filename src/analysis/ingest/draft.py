@@ -221,8 +221,8 @@ def _role_lines(plan: list[ColumnRole], values: list[list[str]], fmt: str) -> li
         out.append("    # TODO: no consent column found, so no text of this source will be published (its responses"
                    " still count); set consent_default if respondents agreed to publication")
     for c in by_role.get("country", []):
-        out.append(f"    # country/region: {_q(c.column)} (respondent attribute: not a question; no config key reads "
-                   "it yet)")
+        out.append(f"    # country/region: {_q(c.column)} (respondent attribute, not a question: set country_column to "
+                   "it and add country to settings.breakdowns to break counts down by it)")
     return out
 
 

@@ -7,7 +7,9 @@ Sources, in order of precedence (the final row's ``source`` says which one won):
 2. ``closed`` — the respondent's tick, mapped through the question's ``choices``.
 3. ``votes`` — Pol.is statements: the position of a *statement* from its agree/disagree votes
    (:mod:`analysis.positions.polis_votes`); this is not a respondent's position.
-4. ``text_model`` — the per-consultation stance model (:mod:`analysis.positions.text_stance`).
+4. ``text_model`` — the per-consultation stance model (:mod:`analysis.positions.text_stance`), for the open
+   questions whose positions from text are on (question key ``text_positions``; by default "why?" questions
+   and whole submissions, off for stand-alone open questions).
 
 Closed answers: a label is matched case- and whitespace-insensitively to the question's choices. A
 label that matches no choice is a :class:`~analysis.errors.ConfigError` naming the question, the
@@ -240,6 +242,8 @@ def propose_for_consultation(cfg: ConsultationConfig, *, processed_dir: Path, n:
     texts["text"] = text_column(answers)
     pools = {}
     for q in cfg.open_questions:
+        if not cfg.text_positions_on(q.id):
+            continue
         t = cfg.reported_under(q.id)
         pool = texts[(texts["question_id"] == q.id) & (texts["text"].str.strip() != "")]
         pool = pool[[(r, t) not in done for r in pool["response_id"]]]

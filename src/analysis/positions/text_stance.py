@@ -9,6 +9,11 @@
   (plus analyst codes on that question). This assumes the closed questions all ask, in effect,
   "do you support the proposal?"; when they ask about unrelated things, code letters by hand
   (``analyst_positions.csv``) instead.
+* Only questions with positions from text switched on are predicted
+  (:meth:`analysis.config.ConsultationConfig.text_positions_on`: by default "why?" questions and whole
+  submissions such as letters; a stand-alone open question, "Is there anything else...?", gets no position
+  unless its ``text_positions`` is ``true``). A "why?" question switched off still lends its ticked texts to
+  the pooled letters model (the tick is the label, not a prediction).
 * Training sets smaller than ``min_training`` (or with a single position) give ``unclear`` for every
   text of the question, with a logged reason.
 
@@ -223,6 +228,9 @@ def text_positions(
                              pd.DataFrame(columns=CONF_COLS))
     pos_parts, dis_parts, conf_parts = [], [], []
     for q in linked + letters:
+        if not cfg.text_positions_on(q.id):
+            log.info("question %s: positions from text are off (text_positions; see docs/positions.md)", q.id)
+            continue
         t = cfg.reported_under(q.id)
         if t != q.id:
             pairs = _pairs_for(q.id, t, texts, exact)

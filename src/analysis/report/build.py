@@ -32,8 +32,10 @@ from analysis.charts.data import (
     THEME_POSITION_TABLE,
     Cell,
     answers_to,
+    breakdown_rows,
     campaign_summary,
     heatmap_matrix,
+    option_rows,
     position_rows,
     response_table,
     select_table,
@@ -200,6 +202,62 @@ def question_headings(questions: list) -> dict[str, dict[str, str]]:
     return out
 
 
+#: Column headings of the per-option table, per count mode (the report's count mode comes first).
+MODE_HEADINGS = {"all": "All responses", "unique": "Campaigns counted once"}
+
+
+def option_context(q, all_counts: pd.DataFrame, count_mode: str, min_cell: int, footnote: str, heading: str,
+                   charts_dir: Path, written: list[Path]) -> dict | None:
+    """The full per-option distribution of a closed question, in both count modes, and its chart.
+
+    Every option is listed in the order asked (a rating scale in full, in scale order; options nobody chose
+    show 0), each cell an ``out_counts`` ``option`` cell shown as ``"29 (45%)"`` or ``"<5"`` when suppressed.
+
+    Returns:
+        ``{"modes": [{"heading", "n"}], "rows": [{"label", "cells"}], "multi": bool, "chart": entry}``, or
+        ``None`` when the counts stage wrote no ``option`` rows for the question.
+    """
+    rows, dens = option_rows(all_counts, q.id, list(q.choices))
+    if not rows:
+        return None
+    modes = sorted(dens, key=lambda m: (m != count_mode, m))
+    one_mode = all_counts[all_counts["count_mode"].astype(str) == count_mode]
+    kw = dict(question_text=heading, min_cell=min_cell, multi_select=q.multi_select)
+    chart = None
+    if count_mode in dens and dens[count_mode]:
+        chart = chart_entry(lambda: charts.option_chart(one_mode, q.id, list(q.choices), footnote=footnote, **kw),
+                            charts.option_alt(one_mode, q.id, list(q.choices), **kw), f"{q.id}_options", charts_dir,
+                            written, style.chart_title("options", heading))
+    return {"modes": [{"heading": MODE_HEADINGS.get(m, m), "n": style.fmt_int(dens[m])} for m in modes],
+            "rows": [{"label": r.label, "cells": [short_count(r.cells[m], min_cell) for m in modes]} for r in rows],
+            "multi": q.multi_select, "chart": chart}
+
+
+#: Published names of the respondent attributes counts can be broken down by (``settings.breakdowns``).
+ATTRIBUTE_LABELS = {"sector": "Sector", "country": "Country or region"}
+
+
+def breakdown_context(cfg: ConsultationConfig, all_counts: pd.DataFrame) -> list[dict]:
+    """Responses by each attribute of ``settings.breakdowns`` (beyond respondent type), both count modes.
+
+    Every cell is an ``out_counts`` ``responses_<attribute>`` cell (``"29 (45%)"``, ``"<5"`` when suppressed);
+    per-question breakdowns (``option_<attribute>``) are in the workbook.
+    """
+    out = []
+    for attr, label in ATTRIBUTE_LABELS.items():
+        if attr not in cfg.settings.breakdowns:
+            continue
+        rows, dens = breakdown_rows(all_counts, attr)
+        if not rows:
+            continue
+        modes = sorted(dens, key=lambda m: (m != cfg.settings.count_mode, m))
+        out.append({"attribute": attr, "label": label,
+                    "modes": [{"heading": MODE_HEADINGS.get(m, m), "n": style.fmt_int(dens[m])} for m in modes],
+                    "rows": [{"label": r.label, "cells": [short_count(r.cells[m], cfg.settings.min_cell)
+                                                          for m in modes]} for r in rows]})
+    return out
+
+
 # --- context -----------------------------------------------------------------------------------------
 def _theme_position_counts(counts: pd.DataFrame | None, themes: pd.DataFrame | None, q) -> pd.DataFrame | None:
     """Theme x position rows of question ``q``.
@@ -215,8 +273,17 @@ def _theme_position_counts(counts: pd.DataFrame | None, themes: pd.DataFrame | N
     return pd.concat([counts, rel.assign(question_id=q.id)], ignore_index=True) if len(rel) else counts
 
 
+#: Note of an open question whose positions are not inferred from its text (key: switched off explicitly).
+TEXT_POSITIONS_OFF = {
+    False: "Support or opposition was not inferred from these free-text answers: the question does not ask for a "
+           "view on the proposal.",
+    True: "Support or opposition was not inferred from these free-text answers (switched off for this question).",
+}
+
+
 def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFrame, min_cell: int,
-                      footnote: str, charts_dir: Path, written: list[Path], heading: str) -> dict:
+                      footnote: str, charts_dir: Path, written: list[Path], heading: str,
+                      text_positions: bool = True) -> dict:
     qid, text = q.id, heading
     ctx: dict = {"id": qid, "text": q.text, "heading": heading, "kind": q.kind, "charts": [], "notes": [],
                  "positions": [], "by_type": [], "themes": [], "n": 0, "n_more_themes": 0, "polis": False,
@@ -240,6 +307,8 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
         ctx["charts"].append(chart_entry(lambda: charts.position_chart(counts, qid, footnote=footnote, **kw),
                                           charts.position_alt(counts, qid, **kw), f"{qid}_positions", charts_dir, written,
                                           style.chart_title("positions", text)))
+    elif q.kind == "open" and not text_positions:
+        ctx["notes"].append(TEXT_POSITIONS_OFF[q.text_positions is False])
     elif q.related_question and position_rows(counts, q.related_question)[1]:
         ctx["notes"].append(f"Positions expressed in these answers are counted with question "
                             f"{q.related_question} (the closed question they explain).")
@@ -375,16 +444,23 @@ def build_context(
     questions = [polis_question_context(q, tables, all_counts, shown, footnote, charts_dir, written, QUOTES_PER_THEME,
                                         s.min_cell, heading=headings[q.id]["heading"]) if polis
                  else _question_context(q, tables, counts, shown, s.min_cell, footnote, charts_dir, written,
-                                        headings[q.id]["heading"])
+                                        headings[q.id]["heading"], text_positions=cfg.text_positions_on(q.id))
                  for q in cfg.questions]
     for q in questions:
-        q.update(label=headings[q["id"]]["label"], explains=headings[q["id"]]["explains"])
+        q.update(label=headings[q["id"]]["label"], explains=headings[q["id"]]["explains"], options=None)
+    if not polis:
+        for qc, q in zip(cfg.questions, questions, strict=True):
+            if qc.kind == "closed":
+                q["options"] = option_context(qc, all_counts, s.count_mode, s.min_cell, footnote,
+                                              headings[qc.id]["heading"], charts_dir, written)
+                if q["options"] and q["options"]["chart"]:
+                    q["charts"].insert(0, q["options"]["chart"])
     ctx = {
         "title": cfg.title, "organisation": cfg.organisation, "url": cfg.url,
         "opened": cfg.opened.isoformat() if cfg.opened else None,
         "closed": cfg.closed.isoformat() if cfg.closed else None,
         "synthetic": cfg.synthetic, "count_mode": s.count_mode, "mode_text": mode_text, "min_cell": s.min_cell,
-        "asked": asked, "questions": questions, "quantifiers": quantifier_rows(), "polis": polis,
+        "asked": asked, "breakdowns": [] if polis else breakdown_context(cfg, all_counts), "questions": questions, "quantifiers": quantifier_rows(), "polis": polis,
         "methods": methods_context(cfg, tables, quotes, all_counts, raw_dir=raw_dir, polis=polis),
     }
     return ctx, written, counts, quotes
