@@ -138,28 +138,18 @@ def bootstrap_prevalence(
 # --- unit assignment ------------------------------------------------------------------------------
 
 
-def _units_for_positions(positions: pd.DataFrame, answers_clean: pd.DataFrame, mode: str) -> pd.DataFrame:
+def _units_for_positions(positions: pd.DataFrame, answers_clean: pd.DataFrame | None, mode: str,
+                         membership: pd.Series | None = None) -> pd.DataFrame:
     """Counting unit of each (response, question) position row.
 
-    Positions may sit on a closed question a response never ticked (text-model positions of a
-    linked "why" answer), so the unit falls back to the response's unit on any question (a response
-    that is a campaign copy anywhere counts with its campaign), else the response itself.
+    Campaign membership is per respondent (``membership``; default: campaigns found in ``answers_clean``),
+    so a member counts with its campaign on every question, including closed questions and positions on a
+    question it never answered in text; anyone else is their own unit.
     """
     base = positions[["response_id", "question_id"]].drop_duplicates()
-    if answers_clean is None or answers_clean.empty:
-        return base.assign(unit_id=base["response_id"].astype(str))
-    units = counts.counting_units(answers_clean, mode)
-    out = base.merge(units, on=["response_id", "question_id"], how="left")
-    per_resp = (
-        units[units["unit_id"] != units["response_id"]]
-        .sort_values(["response_id", "unit_id"])
-        .drop_duplicates("response_id")
-        .set_index("response_id")["unit_id"]
-    )
-    fallback = out["response_id"].map(per_resp).astype(object)
-    unit = out["unit_id"].astype(object).where(out["unit_id"].notna(), fallback)
-    unit = unit.where(unit.notna(), out["response_id"].astype(object))
-    return out.assign(unit_id=unit.astype(str))
+    if membership is None:
+        membership = counts.respondent_campaigns(answers_clean)
+    return counts.counting_units(base, mode, membership)
 
 
 def _labelled_frames(
@@ -197,8 +187,12 @@ def position_counts(
     *,
     confusion: pd.DataFrame | None = None,
     n_boot: int = 200,
+    membership: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Position counts per question, per respondent type and per theme, in both count modes.
+
+    In ``unique`` mode a campaign counts once on every question and holds the position most of its
+    members hold (a tie: each tied position).
 
     Args:
         answer_positions: ``core_answer_positions``.
@@ -209,6 +203,8 @@ def position_counts(
         confusion: ``core_position_confusion`` (cross-validated confusion counts of the text model);
             when given, ``*_adjusted`` rows correct text-model counts for its error rates.
         n_boot: Bootstrap replicates for the adjusted intervals.
+        membership: Per-respondent campaign (:func:`analysis.counts.rules.respondent_campaigns`); default:
+            from ``answers_clean``.
 
     Returns:
         A frame in ``out_counts`` format, sorted by its key.
@@ -216,8 +212,10 @@ def position_counts(
     min_cell = cfg.settings.min_cell
     parts = []
     frames = _labelled_frames(answer_positions, responses, answer_themes, cfg)
+    if membership is None:
+        membership = counts.respondent_campaigns(answers_clean)
     for mode in schemas.COUNT_MODES:
-        units = _units_for_positions(answer_positions, answers_clean, mode)
+        units = _units_for_positions(answer_positions, answers_clean, mode, membership)
         for table, lab, gcol in frames:
             if lab.empty:
                 continue
@@ -227,6 +225,7 @@ def position_counts(
                 counts.count_categories(
                     lab, units, table=table, category_col="position", group_col=gcol,
                     categories=schemas.POSITIONS, mode=mode, min_cell=min_cell, denominator_units=den_units,
+                    unit_rule="plurality",
                 )
             )
             if confusion is not None and not confusion.empty:
