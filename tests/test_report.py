@@ -483,3 +483,42 @@ def test_workbook_about_sheet_defines_columns_and_credits_the_licence(built, pol
     polis_about = [r for r in openpyxl.load_workbook(polis_built["a"] / "tables.xlsx")["about"].iter_rows(values_only=True)
                    if r[0] == "attribution"]
     assert polis_about and any("licen" in str(v).lower() for _, v in polis_about)
+
+
+# --- position wording that fits the question (#13) -------------------------------------------------
+def _with_q2_text_positions(n: int, position: str, confidence: float) -> dict[str, pd.DataFrame]:
+    """``_small(n)`` plus "Any other comments?" answers whose positions come from the text model."""
+    f = _small(n)
+    ids = f["core_responses"]["response_id"]
+    q2 = f["core_answers_clean"].assign(question_id="q2", answer="Some comment", text_redacted="Some comment")
+    pos = pd.DataFrame(dict(response_id=ids, question_id="q2", position=position, confidence=confidence,
+                            source="text_model"))
+    return f | {"core_answers_clean": pd.concat([f["core_answers_clean"], q2], ignore_index=True),
+                "core_answer_positions": pd.concat([f["core_answer_positions"], pos], ignore_index=True)}
+
+
+def _q2_section(md: str) -> str:
+    return md.split("### 2. Q2. Any other comments?", 1)[1].split("## ", 1)[0]
+
+
+def test_no_proposal_wording_for_a_question_that_puts_none(tmp_path):
+    cfg = _closed_cfg()
+    assert report.has_proposal(cfg.question("q1")) and not report.has_proposal(cfg.question("q2"))
+    report.build_report(cfg, _write(_with_q2_text_positions(12, "oppose", 0.9), tmp_path / "p", cfg), tmp_path / "r")
+    md = (tmp_path / "r" / "summary.md").read_text()
+    assert "All respondents (12 of 12, 100%; 95% CI 76%\u2013100%) supported the proposal." in md  # q1: closed
+    q2 = _q2_section(md)
+    assert "All respondents (12 of 12, 100%; 95% CI 76%\u2013100%) expressed opposition." in q2
+    assert "proposal" not in q2
+
+
+def test_uncoded_text_positions_say_not_coded_yet(tmp_path):
+    cfg = _closed_cfg()
+    # no stance model could be trained: the positions stage records "unclear" with confidence 0
+    report.build_report(cfg, _write(_with_q2_text_positions(12, "unclear", 0.0), tmp_path / "p", cfg), tmp_path / "r")
+    md = (tmp_path / "r" / "summary.md").read_text()
+    q2 = _q2_section(md)
+    assert "Positions in these answers are not coded yet (12 answers)" in q2
+    assert "gave no clear position" not in q2 and "q2_positions" not in q2
+    assert "too uncertain" not in md and "mean confidence 0.00" not in md  # the methods annex
+    assert "12 free-text answers are not coded yet" in md
