@@ -4,8 +4,9 @@ Two families of rows are produced in ``out_counts`` format by :func:`position_co
 
 * ``position``, ``position_respondent_type``, ``theme_position``: plain distinct-unit counts of the
   final positions (:mod:`analysis.counts`), Wilson 95% intervals, small cells suppressed.
-* ``*_adjusted`` (only for questions where some positions come from the text model and its
-  cross-validated confusion is known): *adjusted classify-and-count*. With ``M[j, i] = P(predicted j |
+* ``*_adjusted`` (only for questions where some positions come from the text model, its
+  cross-validated confusion is known, and :func:`adjustment_gate` lets it through: error rates from a
+  declared random sample of at least ``min_adjust_codes`` codes): *adjusted classify-and-count*. With ``M[j, i] = P(predicted j |
   true i)`` estimated from out-of-fold predictions on the labelled answers, the text-model units'
   predicted distribution ``q`` (including ``unclear``) satisfies ``q ≈ M p``; ``p`` is solved by least
   squares constrained to the probability simplex. The adjusted count of a position is then
@@ -135,6 +136,45 @@ def bootstrap_prevalence(
     return p_hat, reps
 
 
+# --- when an adjusted figure may be published ----------------------------------------------------
+
+
+def adjustment_gate(confusion: pd.DataFrame | None, cfg: ConsultationConfig) -> dict[str, str | None]:
+    """Per question with text-model error rates: ``None`` when its adjusted counts may be published, else why not.
+
+    The correction is only as good as its error rates. Measured on ArgKP, error rates from actively chosen
+    (hard) codes made the adjusted share worse than raw counting at every k, and at k = 50 random codes
+    the correction still added more noise than it removed on a balanced split (docs/positions.md). So the
+    adjusted figure is published only when the codes behind the error rates were drawn at random
+    (``settings.positions.codes_drawn_at_random``, declared by the analyst) and number at least
+    ``settings.positions.min_adjust_codes`` for the question.
+    """
+    if confusion is None or confusion.empty:
+        return {}
+    ps = cfg.settings.positions
+    sizes = confusion.groupby("question_id", sort=True)["n"].sum()
+    out: dict[str, str | None] = {}
+    for qid, n in sizes.items():
+        if not ps.codes_drawn_at_random:
+            out[str(qid)] = (f"its error rates come from {int(n):,} coded answers that are not declared a random "
+                             "sample (settings.positions.codes_drawn_at_random)")
+        elif n < ps.min_adjust_codes:
+            out[str(qid)] = (f"its error rates come from only {int(n):,} coded answers (fewer than "
+                             f"settings.positions.min_adjust_codes = {ps.min_adjust_codes:,})")
+        else:
+            out[str(qid)] = None
+    return out
+
+
+def publishable_confusion(confusion: pd.DataFrame | None, cfg: ConsultationConfig) -> pd.DataFrame | None:
+    """The rows of ``confusion`` whose question passes :func:`adjustment_gate` (``None`` when none does)."""
+    gate = adjustment_gate(confusion, cfg)
+    ok = [q for q, why in gate.items() if why is None]
+    if confusion is None or not ok:
+        return None
+    return confusion[confusion["question_id"].astype(str).isin(ok)]
+
+
 # --- unit assignment ------------------------------------------------------------------------------
 
 
@@ -201,7 +241,8 @@ def position_counts(
         answer_themes: ``core_answer_themes`` or ``None``.
         cfg: The consultation config (seed, min_cell, question links).
         confusion: ``core_position_confusion`` (cross-validated confusion counts of the text model);
-            when given, ``*_adjusted`` rows correct text-model counts for its error rates.
+            when given, ``*_adjusted`` rows correct text-model counts for its error rates, on the
+            questions that pass :func:`adjustment_gate` only.
         n_boot: Bootstrap replicates for the adjusted intervals.
         membership: Per-respondent campaign (:func:`analysis.counts.rules.respondent_campaigns`); default:
             from ``answers_clean``.
@@ -214,6 +255,7 @@ def position_counts(
     frames = _labelled_frames(answer_positions, responses, answer_themes, cfg)
     if membership is None:
         membership = counts.respondent_campaigns(answers_clean)
+    confusion = publishable_confusion(confusion, cfg)
     for mode in schemas.COUNT_MODES:
         units = _units_for_positions(answer_positions, answers_clean, mode, membership)
         for table, lab, gcol in frames:

@@ -13,6 +13,7 @@ import pandas as pd
 from analysis.charts import style
 from analysis.charts.data import campaign_summary
 from analysis.config import ConsultationConfig
+from analysis.counts.prevalence import adjustment_gate
 from analysis.report.load import public_path
 from analysis.schemas import SIDES
 
@@ -155,6 +156,12 @@ def _theme_thresholds(model: pd.DataFrame | None) -> list[dict[str, str]]:
     return [{"question": ", ".join(qs), "thresholding": text} for text, qs in groups.items()]
 
 
+def _adjustment(cfg: ConsultationConfig, confusion: pd.DataFrame | None) -> list[dict[str, str]]:
+    """Per question with text-model error rates: whether error-corrected counts are published, and why not."""
+    return [{"question_id": q, "published": why is None, "why": why or ""}
+            for q, why in adjustment_gate(confusion, cfg).items()]
+
+
 def _text_positions(text_pos: pd.DataFrame | None) -> dict | None:
     """Free-text positions for the methods text: how many were inferred, too uncertain, or not coded yet.
 
@@ -212,6 +219,7 @@ def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame,
         "position_sources": _sources(pos),
         "theme_sources": _sources(tables.get("core_answer_themes")),
         "text_positions": low_conf,
+        "adjustment": _adjustment(cfg, tables.get("core_position_confusion")),
         "agreement": _agreement(cfg, tables),
         "n_quotes": len(quotes),
         "n_suppressed": n_suppressed,
