@@ -397,8 +397,8 @@ def workbook_problems(p: Published, counts: pd.DataFrame) -> list[str]:
     wb = openpyxl.load_workbook(p.reports / "tables.xlsx", read_only=True)
     sheets = []
     for name in wb.sheetnames:
-        if name.startswith("counts_"):
-            rows = list(wb[name].iter_rows(values_only=True))
+        rows = list(wb[name].iter_rows(values_only=True))
+        if rows and rows[0][0] == "table":  # a count sheet (readable titles: "Positions by theme" ...)
             sheets.append(pd.DataFrame(rows[1:], columns=rows[0]))
     out = []
     book = pd.concat(sheets, ignore_index=True)

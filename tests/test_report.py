@@ -130,11 +130,12 @@ def test_html_is_self_contained_and_accessible(built):
 
 def test_workbook_and_csv_tables(built):
     wb = openpyxl.load_workbook(built["a"] / "tables.xlsx")
-    assert {"counts_position", "counts_theme", "quotes", "campaigns", "ledger", "rejects"} <= set(wb.sheetnames)
+    assert {"Positions", "Themes raised", "Quotes", "Campaign letters", "Ledger", "Rejected rows"} <= set(wb.sheetnames)
+    assert all(len(n) <= 31 and "~" not in n and "_" not in n for n in wb.sheetnames)  # readable, none truncated
     assert "coded_answers" not in wb.sheetnames  # every answer's full text is internal (below)
-    header = [c.value for c in wb["quotes"][1]]
+    header = [c.value for c in wb["Quotes"][1]]
     assert "answer" not in header and "respondent_name" not in header and "quote" in header
-    who = {r[header.index("attribution")] for r in wb["quotes"].iter_rows(min_row=2, values_only=True)}
+    who = {r[header.index("attribution")] for r in wb["Quotes"].iter_rows(min_row=2, values_only=True)}
     assert who == {"An individual", "An organisation (education)", f"{rf.PUBLIC_ORG} (education)"}
     # the analysts' full-text workbook sits in the processed folder and holds every answer, whatever its consent
     internal = built["root"] / "processed" / INTERNAL_WORKBOOK
@@ -145,7 +146,7 @@ def test_workbook_and_csv_tables(built):
     assert len(rows) == 80 * 2 + 12 and "text_redacted" in header and "answer" not in header
     assert {r[header.index("consent")] for r in rows} == {"publish_named", "publish_anonymous", "do_not_publish"}
     assert {r[header.index("organisation")] for r in rows} == {None, rf.PUBLIC_ORG, rf.SECRET_ORG}
-    rej = [c.value for c in wb["rejects"][1]]
+    rej = [c.value for c in wb["Rejected rows"][1]]
     assert "raw" not in rej and "raw_chars" in rej
     csv = pd.read_csv(built["a"] / "tables" / "theme.csv")
     assert "evidence_ids" not in csv.columns and "category_label" in csv.columns
@@ -232,8 +233,8 @@ def test_synthetic_warning_and_count_table_of_the_configured_mode(tmp_path):
     charts = {p.name for p in (tmp_path / "r" / "charts").glob("*.svg")}
     assert "q2_why_theme_positions.svg" in charts and "q2_why_theme_respondents.svg" not in charts
     wb = openpyxl.load_workbook(tmp_path / "r" / "tables.xlsx")
-    assert "counts_theme" in wb.sheetnames and "counts_theme_respondent_type" not in wb.sheetnames
-    ws = wb["counts_theme"]
+    assert "Themes raised" in wb.sheetnames and "Themes by respondent type" not in wb.sheetnames
+    ws = wb["Themes raised"]
     labels = [r[5] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert "'=cost(1)" in labels and len(ws["A"]) - 1 == len(counts[counts["table"] == "theme"])
     assert "'=cost(1)" in (tmp_path / "r" / "tables" / "theme.csv").read_text()
@@ -358,7 +359,7 @@ def test_polis_theme_support_table_chart_and_quotes(polis_built):
     assert html.count("<img") == 1 and "Agree + disagree votes</th>" in html
     sup = pd.read_csv(polis_built["a"] / "tables" / "theme_support.csv")
     assert set(sup["label"]) == set(s["theme_label"]) and sup["n_statements"].sum() == len(s)
-    assert {"theme_support", "statement_votes"} <= set(openpyxl.load_workbook(polis_built["a"] / "tables.xlsx").sheetnames)
+    assert {"Theme support", "Statement votes"} <= set(openpyxl.load_workbook(polis_built["a"] / "tables.xlsx").sheetnames)
     from html.parser import HTMLParser
 
     HTMLParser().feed(html)
@@ -471,16 +472,18 @@ def test_polis_quotes_in_the_report_agree_with_their_theme(polis_built):
 
 def test_workbook_about_sheet_defines_columns_and_credits_the_licence(built, polis_built):
     wb = openpyxl.load_workbook(built["a"] / "tables.xlsx")
-    assert wb.sheetnames[0] == "about"
-    about = dict(list(wb["about"].iter_rows(min_row=2, values_only=True)))
-    counts = wb["counts_position"]
+    assert wb.sheetnames[0] == "About"
+    about = dict(list(wb["About"].iter_rows(min_row=2, values_only=True)))
+    assert about["sheet: Positions by respondent type"] == "count table 'position_respondent_type' " \
+        "(tables/position_respondent_type.csv)"
+    counts = wb["Positions"]
     header = [c.value for c in counts[1]]
     for col in header:
         assert about.get(f"column: {col}"), f"no definition of column {col!r}"
     share = counts.cell(row=2, column=header.index("share") + 1)
     assert share.number_format == "0.0%" and (share.value is None or 0 <= share.value <= 1)
     assert counts.cell(row=2, column=header.index("n") + 1).number_format == "#,##0"
-    polis_about = [r for r in openpyxl.load_workbook(polis_built["a"] / "tables.xlsx")["about"].iter_rows(values_only=True)
+    polis_about = [r for r in openpyxl.load_workbook(polis_built["a"] / "tables.xlsx")["About"].iter_rows(values_only=True)
                    if r[0] == "attribution"]
     assert polis_about and any("licen" in str(v).lower() for _, v in polis_about)
 
