@@ -525,3 +525,32 @@ def test_uncoded_text_positions_say_not_coded_yet(tmp_path):
     assert "gave no clear position" not in q2 and "q2_positions" not in q2
     assert "too uncertain" not in md and "mean confidence 0.00" not in md  # the methods annex
     assert "12 free-text answers are not coded yet" in md
+
+
+# --- "We did" from the analyst's file (#13) ----------------------------------------------------------
+def test_we_did_comes_from_the_analysts_file(tmp_path):
+    from analysis.errors import InputError
+    from analysis.report.we_did import WE_DID_FILE, parse_we_did, we_did_template
+
+    cfg = _closed_cfg()
+    template = we_did_template(cfg)
+    assert "## q1" in template and "## q2" in template
+    assert parse_we_did(template, cfg) == {"intro": [], "questions": {"q1": [], "q2": []}}  # guidance is comments
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / WE_DID_FILE).write_text(template.replace("## q1\n", "## q1\nWe kept the change <b>as</b> proposed.\n\n"
+                                                    "A review follows in 2027.\n"), encoding="utf-8")
+    proc = _write(_small(12), tmp_path / "p", cfg)
+    report.build_report(cfg, proc, tmp_path / "r", raw_dir=raw)
+    md = (tmp_path / "r" / "summary.md").read_text()
+    did = md.split("## We did", 1)[1].split("## Methods", 1)[0]
+    assert "We kept the change \\<b\\>as\\</b\\> proposed." in did and "A review follows in 2027." in did
+    assert did.count("[NOT WRITTEN YET]") == 1 and "PLACEHOLDER" not in did  # q2 has no text yet
+    assert "Say what was decided" not in did  # the template's guidance (a comment) is not published
+    html = (tmp_path / "r" / "summary.html").read_text()
+    assert "<p>We kept the change &lt;b&gt;as&lt;/b&gt; proposed.</p>" in html
+    with pytest.raises(InputError, match="names no question"):
+        parse_we_did("## q9\ntext", cfg)
+    # without the file the section stays a marked placeholder
+    report.build_report(cfg, proc, tmp_path / "r2", raw_dir=tmp_path)
+    assert "[PLACEHOLDER: TO BE WRITTEN BY THE MINISTRY]" in (tmp_path / "r2" / "summary.md").read_text()

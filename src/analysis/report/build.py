@@ -55,6 +55,7 @@ from analysis.report.tables import (
     write_internal_workbook,
     write_tables,
 )
+from analysis.report.we_did import we_did_context
 from analysis.schemas import POSITIONS
 from analysis.themes.codebook import OTHER, UNTRANSLATED
 
@@ -381,7 +382,7 @@ def build_context(
     (:func:`analysis.report.load.is_polis`) the answers are statements voted on by participants: "We asked"
     reports statements and votes, "You said" how many statements most voters supported and how strongly
     each theme's statements were supported (``out_theme_support``). ``raw_dir`` (the consultation's raw
-    folder) is read for an attribution statement only.
+    folder) is read for an attribution statement and the analyst's ``we_did.md`` only.
 
     Returns:
         ``(template context, written chart files, counts used (one count mode), selected quotes)``.
@@ -425,6 +426,7 @@ def build_context(
         "synthetic": cfg.synthetic, "count_mode": s.count_mode, "mode_text": mode_text, "min_cell": s.min_cell,
         "asked": asked, "questions": questions, "quantifiers": quantifier_rows(), "polis": polis,
         "methods": methods_context(cfg, tables, quotes, all_counts, raw_dir=raw_dir, polis=polis),
+        "we_did": we_did_context(raw_dir, cfg, headings),
     }
     return ctx, written, counts, quotes
 
