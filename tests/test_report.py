@@ -554,3 +554,24 @@ def test_we_did_comes_from_the_analysts_file(tmp_path):
     # without the file the section stays a marked placeholder
     report.build_report(cfg, proc, tmp_path / "r2", raw_dir=tmp_path)
     assert "[PLACEHOLDER: TO BE WRITTEN BY THE MINISTRY]" in (tmp_path / "r2" / "summary.md").read_text()
+
+
+def test_adjusted_counts_published_only_from_random_codes(tmp_path):
+    conf = pd.DataFrame([("q2", "support", "support", 9), ("q2", "support", "oppose", 1),
+                         ("q2", "oppose", "support", 4), ("q2", "oppose", "oppose", 6)],
+                        columns=["question_id", "true_position", "predicted_position", "n"])
+    frames = _with_q2_text_positions(12, "oppose", 0.9) | {"core_position_confusion": conf}
+    for name, positions, published in (("chosen", {}, False),
+                                       ("random", {"codes_drawn_at_random": True, "min_adjust_codes": 20}, True)):
+        cfg = _closed_cfg(settings={"positions": positions})
+        report.build_report(cfg, _write(frames, tmp_path / f"p_{name}", cfg), tmp_path / name)
+        md = " ".join((tmp_path / name / "summary.md").read_text().split())
+        sheets = openpyxl.load_workbook(tmp_path / name / "tables.xlsx").sheetnames
+        assert ("Positions, adjusted" in sheets) is published
+        if published:
+            assert "corrected for the text model's measured error rates (the workbook's \"adjusted\" sheets) for q2" in md
+        else:
+            assert ("No error-corrected (\"adjusted\") position counts are published for q2 (error rates from 20 "
+                    "coded answers not declared a random sample, settings.positions.codes\\_drawn\\_at\\_random)") in md
+        html = (tmp_path / name / "summary.html").read_text()
+        assert ("No error-corrected" in html) is not published

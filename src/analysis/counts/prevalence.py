@@ -156,11 +156,11 @@ def adjustment_gate(confusion: pd.DataFrame | None, cfg: ConsultationConfig) -> 
     out: dict[str, str | None] = {}
     for qid, n in sizes.items():
         if not ps.codes_drawn_at_random:
-            out[str(qid)] = (f"its error rates come from {int(n):,} coded answers that are not declared a random "
-                             "sample (settings.positions.codes_drawn_at_random)")
+            out[str(qid)] = (f"error rates from {int(n):,} coded answers not declared a random sample, "
+                             "settings.positions.codes_drawn_at_random")
         elif n < ps.min_adjust_codes:
-            out[str(qid)] = (f"its error rates come from only {int(n):,} coded answers (fewer than "
-                             f"settings.positions.min_adjust_codes = {ps.min_adjust_codes:,})")
+            out[str(qid)] = (f"error rates from only {int(n):,} coded answers, fewer than "
+                             f"settings.positions.min_adjust_codes = {ps.min_adjust_codes:,}")
         else:
             out[str(qid)] = None
     return out
