@@ -82,7 +82,8 @@ def respondent_campaigns(answers_clean: pd.DataFrame | None,
             x = parent[x]
         return x
 
-    for _rid, ids in pairs_df.groupby("response_id", sort=True)["campaign_id"]:
+    linked = pairs_df[pairs_df.duplicated("response_id", keep=False)]  # members of several campaigns link them
+    for _rid, ids in linked.groupby("response_id", sort=True)["campaign_id"]:
         first, *rest = sorted(ids)
         for other in rest:
             parent[find(other)] = find(first)
