@@ -245,7 +245,12 @@ def test_theme_support_chart_matches_votes_and_stays_readable():
     assert bars == pytest.approx(expected)
     text = _all_text(fig)
     assert "Source: test." in text and "50%" in text and "statements" in text
-    # value labels sit right of 100%: clear of bars, whiskers and the 50% line
+    # no interval is drawn where the caption would call it too narrow (#13)
+    from matplotlib.container import ErrorbarContainer
+
+    assert not any(isinstance(c, ErrorbarContainer) for c in ax.containers) and not ax.collections
+    assert "no interval is drawn" in " ".join(text.split())
+    # value labels sit right of 100%: clear of bars and the 50% line
     renderer = fig.canvas.get_renderer()
     x100 = ax.transData.transform((100, 0))[0]
     labels = [t for t in ax.texts if "votes" in t.get_text()]

@@ -284,7 +284,7 @@ def test_sample_publishes_no_text_of_respondents_who_refused(sample_run):
     leaks = own & published
     assert not leaks, sorted(leaks)[:5]
     # and every quote in the workbook comes from a consenting respondent
-    quotes = pd.read_excel(reports / "tables.xlsx", sheet_name="quotes")
+    quotes = pd.read_excel(reports / "tables.xlsx", sheet_name="Quotes")
     assert len(quotes) > 50
     assert quotes["response_id"].map(resp.set_index("response_id")["consent"]).isin(PUBLISHABLE_CONSENT).all()
     # sentences of refusing respondents' answers are absent too (not only their 8-word runs), unless a consenting
@@ -307,7 +307,7 @@ def test_sample_names_organisations_only_with_publish_named_and_keeps_full_text_
     assert len(named) > 20 and len(unnamed) > 20
     pub = _published_text(reports)
     assert not [o for o in sorted(unnamed) if re.search(rf"(?<!\w){re.escape(o)}(?!\w)", pub)]
-    quotes = pd.read_excel(reports / "tables.xlsx", sheet_name="quotes")
+    quotes = pd.read_excel(reports / "tables.xlsx", sheet_name="Quotes")
     shown = {a for a in quotes["attribution"] if not a.startswith(("An ", "A "))}
     assert shown and {a.split(" (")[0] for a in shown} <= named
     # the internal workbook has every answer's full (redacted) text, with its consent

@@ -10,6 +10,7 @@ from analysis.config import parse_config
 from analysis.counts.prevalence import (
     _Replicates,
     adjusted_prevalence,
+    adjustment_gate,
     bootstrap_prevalence,
     bootstrap_prevalence_table,
     misclassification_matrix,
@@ -21,7 +22,7 @@ from analysis.schemas import validate
 COLS = ["response_id", "question_id", "position", "confidence", "source"]
 
 
-def _cfg(min_cell: int = 5):
+def _cfg(min_cell: int = 5, **positions):
     return parse_config({
         "id": "t", "title": "T", "sources": [{"file": "x.csv", "format": "generic"}],
         "questions": [
@@ -31,8 +32,12 @@ def _cfg(min_cell: int = 5):
             {"id": "q3", "text": "Lonely?", "kind": "closed", "choices": {"Yes": "support", "No": "oppose"}},
             {"id": "q4", "text": "Letters", "kind": "open"},
         ],
-        "settings": {"min_cell": min_cell, "seed": 11},
+        "settings": {"min_cell": min_cell, "seed": 11, "positions": positions},
     })
+
+
+#: Error rates from 20 codes declared a random sample: the adjusted figure may be published.
+RANDOM_CODES = {"codes_drawn_at_random": True, "min_adjust_codes": 20}
 
 
 def _data():
@@ -142,7 +147,7 @@ def test_themes_of_why_answers_count_under_the_closed_question():
 
 def test_text_model_counts_are_corrected_for_measured_error_rates():
     pos, ans, responses = _data()
-    out = position_counts(pos, ans, responses, None, _cfg(min_cell=5), confusion=CONFUSION, n_boot=300)
+    out = position_counts(pos, ans, responses, None, _cfg(5, **RANDOM_CODES), confusion=CONFUSION, n_boot=300)
     raw = _cell(out, "position", "q4", "all", "support")
     adj = _cell(out, "position_adjusted", "q4", "all", "support")
     # predicted support q = 0.4 + 0.5 p  =>  p = (20/30 - 0.4) / 0.5 = 0.5333
@@ -155,8 +160,23 @@ def test_text_model_counts_are_corrected_for_measured_error_rates():
     # questions answered only by ticks get no adjusted rows
     assert set(out.loc[out["table"] == "position_adjusted", "question_id"]) == {"q4"}
     # deterministic (seeded bootstrap)
-    again = position_counts(pos, ans, responses, None, _cfg(min_cell=5), confusion=CONFUSION, n_boot=300)
+    again = position_counts(pos, ans, responses, None, _cfg(5, **RANDOM_CODES), confusion=CONFUSION, n_boot=300)
     pd.testing.assert_frame_equal(out, again)
+
+
+def test_adjusted_counts_need_error_rates_from_enough_random_codes():
+    pos, ans, responses = _data()
+    # by default the codes are not declared random (e.g. active-learning proposals): no adjusted rows
+    assert "not declared a random sample" in adjustment_gate(CONFUSION, _cfg())["q4"]
+    out = position_counts(pos, ans, responses, None, _cfg(), confusion=CONFUSION, n_boot=20)
+    assert not out["table"].str.endswith("_adjusted").any()
+    assert _cell(out, "position", "q4", "all", "support")["n"] == 20  # the raw count stands
+    # random, but fewer codes than required
+    few = _cfg(codes_drawn_at_random=True, min_adjust_codes=21)
+    assert "only 20 coded answers" in adjustment_gate(CONFUSION, few)["q4"]
+    assert not position_counts(pos, ans, responses, None, few, confusion=CONFUSION, n_boot=20)[
+        "table"].str.endswith("_adjusted").any()
+    assert adjustment_gate(CONFUSION, _cfg(**RANDOM_CODES)) == {"q4": None}
 
 
 def test_bootstrap_replicates_spread_around_the_estimate():

@@ -32,7 +32,14 @@ from analysis import paths, pipeline
 from analysis.charts import draw, style
 from analysis.charts.data import campaign_summary, theme_labels
 from analysis.config import ConsultationConfig, load_config
-from analysis.report.build import MODE_HEADINGS, NOT_MAIN_THEMES, POSITION_VERBS, TOP_THEMES, quantifier
+from analysis.report.build import (
+    MODE_HEADINGS,
+    NO_PROPOSAL_VERBS,
+    NOT_MAIN_THEMES,
+    POSITION_VERBS,
+    TOP_THEMES,
+    quantifier,
+)
 from analysis.tables import read_table
 
 pytestmark = pytest.mark.slow
@@ -195,13 +202,15 @@ def _asked_problems(p: Published, counts: pd.DataFrame, lines: list[str]) -> tup
 
 def _campaign_question(counts: pd.DataFrame, cid: str) -> str:
     rows = counts[(counts["table"] == "campaign") & (counts["category"] == f"campaign:{cid}")]
+    if (rows["question_id"] == "*").any():  # a campaign's size over every response, across questions and channels
+        return "*"
     return str(rows["question_id"].iloc[0]) if len(rows) else "?"
 
 
 def _question_problems(p: Published, counts: pd.DataFrame, qid: str, lines: list[str]) -> tuple[list[str], list[str]]:
     """Check one question of "You said"; returns (problems, lines not recognised)."""
     mode, min_cell = p.cfg.settings.count_mode, p.cfg.settings.min_cell
-    verbs = {v: k for k, v in POSITION_VERBS.items()}
+    verbs = {v: k for k, v in POSITION_VERBS.items()} | {v: k for k, v in NO_PROPOSAL_VERBS.items()}
     label_ids = {lab: tid for tid, lab in theme_labels(p.themes, qid).items()}
     inverse = {v: k for k, v in style.RESPONDENT_LABELS.items()}
     theme_rows = _rows(counts, "theme", qid, mode)
@@ -424,8 +433,8 @@ def workbook_problems(p: Published, counts: pd.DataFrame) -> list[str]:
     wb = openpyxl.load_workbook(p.reports / "tables.xlsx", read_only=True)
     sheets = []
     for name in wb.sheetnames:
-        if name.startswith("counts_"):
-            rows = list(wb[name].iter_rows(values_only=True))
+        rows = list(wb[name].iter_rows(values_only=True))
+        if rows and rows[0][0] == "table":  # a count sheet (readable titles: "Positions by theme" ...)
             sheets.append(pd.DataFrame(rows[1:], columns=rows[0]))
     out = []
     book = pd.concat(sheets, ignore_index=True)

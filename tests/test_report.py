@@ -130,11 +130,12 @@ def test_html_is_self_contained_and_accessible(built):
 
 def test_workbook_and_csv_tables(built):
     wb = openpyxl.load_workbook(built["a"] / "tables.xlsx")
-    assert {"counts_position", "counts_theme", "quotes", "campaigns", "ledger", "rejects"} <= set(wb.sheetnames)
+    assert {"Positions", "Themes raised", "Quotes", "Campaign letters", "Ledger", "Rejected rows"} <= set(wb.sheetnames)
+    assert all(len(n) <= 31 and "~" not in n and "_" not in n for n in wb.sheetnames)  # readable, none truncated
     assert "coded_answers" not in wb.sheetnames  # every answer's full text is internal (below)
-    header = [c.value for c in wb["quotes"][1]]
+    header = [c.value for c in wb["Quotes"][1]]
     assert "answer" not in header and "respondent_name" not in header and "quote" in header
-    who = {r[header.index("attribution")] for r in wb["quotes"].iter_rows(min_row=2, values_only=True)}
+    who = {r[header.index("attribution")] for r in wb["Quotes"].iter_rows(min_row=2, values_only=True)}
     assert who == {"An individual", "An organisation (education)", f"{rf.PUBLIC_ORG} (education)"}
     # the analysts' full-text workbook sits in the processed folder and holds every answer, whatever its consent
     internal = built["root"] / "processed" / INTERNAL_WORKBOOK
@@ -145,7 +146,7 @@ def test_workbook_and_csv_tables(built):
     assert len(rows) == 80 * 2 + 12 and "text_redacted" in header and "answer" not in header
     assert {r[header.index("consent")] for r in rows} == {"publish_named", "publish_anonymous", "do_not_publish"}
     assert {r[header.index("organisation")] for r in rows} == {None, rf.PUBLIC_ORG, rf.SECRET_ORG}
-    rej = [c.value for c in wb["rejects"][1]]
+    rej = [c.value for c in wb["Rejected rows"][1]]
     assert "raw" not in rej and "raw_chars" in rej
     csv = pd.read_csv(built["a"] / "tables" / "theme.csv")
     assert "evidence_ids" not in csv.columns and "category_label" in csv.columns
@@ -264,8 +265,8 @@ def test_synthetic_warning_and_count_table_of_the_configured_mode(tmp_path):
     charts = {p.name for p in (tmp_path / "r" / "charts").glob("*.svg")}
     assert "q2_why_theme_positions.svg" in charts and "q2_why_theme_respondents.svg" not in charts
     wb = openpyxl.load_workbook(tmp_path / "r" / "tables.xlsx")
-    assert "counts_theme" in wb.sheetnames and "counts_theme_respondent_type" not in wb.sheetnames
-    ws = wb["counts_theme"]
+    assert "Themes raised" in wb.sheetnames and "Themes by respondent type" not in wb.sheetnames
+    ws = wb["Themes raised"]
     labels = [r[5] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert "'=cost(1)" in labels and len(ws["A"]) - 1 == len(counts[counts["table"] == "theme"])
     assert "'=cost(1)" in (tmp_path / "r" / "tables" / "theme.csv").read_text()
@@ -390,7 +391,7 @@ def test_polis_theme_support_table_chart_and_quotes(polis_built):
     assert html.count("<img") == 1 and "Agree + disagree votes</th>" in html
     sup = pd.read_csv(polis_built["a"] / "tables" / "theme_support.csv")
     assert set(sup["label"]) == set(s["theme_label"]) and sup["n_statements"].sum() == len(s)
-    assert {"theme_support", "statement_votes"} <= set(openpyxl.load_workbook(polis_built["a"] / "tables.xlsx").sheetnames)
+    assert {"Theme support", "Statement votes"} <= set(openpyxl.load_workbook(polis_built["a"] / "tables.xlsx").sheetnames)
     from html.parser import HTMLParser
 
     HTMLParser().feed(html)
@@ -503,15 +504,106 @@ def test_polis_quotes_in_the_report_agree_with_their_theme(polis_built):
 
 def test_workbook_about_sheet_defines_columns_and_credits_the_licence(built, polis_built):
     wb = openpyxl.load_workbook(built["a"] / "tables.xlsx")
-    assert wb.sheetnames[0] == "about"
-    about = dict(list(wb["about"].iter_rows(min_row=2, values_only=True)))
-    counts = wb["counts_position"]
+    assert wb.sheetnames[0] == "About"
+    about = dict(list(wb["About"].iter_rows(min_row=2, values_only=True)))
+    assert about["sheet: Positions by respondent type"] == "count table 'position_respondent_type' " \
+        "(tables/position_respondent_type.csv)"
+    counts = wb["Positions"]
     header = [c.value for c in counts[1]]
     for col in header:
         assert about.get(f"column: {col}"), f"no definition of column {col!r}"
     share = counts.cell(row=2, column=header.index("share") + 1)
     assert share.number_format == "0.0%" and (share.value is None or 0 <= share.value <= 1)
     assert counts.cell(row=2, column=header.index("n") + 1).number_format == "#,##0"
-    polis_about = [r for r in openpyxl.load_workbook(polis_built["a"] / "tables.xlsx")["about"].iter_rows(values_only=True)
+    polis_about = [r for r in openpyxl.load_workbook(polis_built["a"] / "tables.xlsx")["About"].iter_rows(values_only=True)
                    if r[0] == "attribution"]
     assert polis_about and any("licen" in str(v).lower() for _, v in polis_about)
+
+
+# --- position wording that fits the question (#13) -------------------------------------------------
+def _with_q2_text_positions(n: int, position: str, confidence: float) -> dict[str, pd.DataFrame]:
+    """``_small(n)`` plus "Any other comments?" answers whose positions come from the text model."""
+    f = _small(n)
+    ids = f["core_responses"]["response_id"]
+    q2 = f["core_answers_clean"].assign(question_id="q2", answer="Some comment", text_redacted="Some comment")
+    pos = pd.DataFrame(dict(response_id=ids, question_id="q2", position=position, confidence=confidence,
+                            source="text_model"))
+    return f | {"core_answers_clean": pd.concat([f["core_answers_clean"], q2], ignore_index=True),
+                "core_answer_positions": pd.concat([f["core_answer_positions"], pos], ignore_index=True)}
+
+
+def _q2_section(md: str) -> str:
+    return md.split("### 2. Q2. Any other comments?", 1)[1].split("## ", 1)[0]
+
+
+def test_no_proposal_wording_for_a_question_that_puts_none(tmp_path):
+    cfg = _closed_cfg()
+    assert report.has_proposal(cfg.question("q1")) and not report.has_proposal(cfg.question("q2"))
+    report.build_report(cfg, _write(_with_q2_text_positions(12, "oppose", 0.9), tmp_path / "p", cfg), tmp_path / "r")
+    md = (tmp_path / "r" / "summary.md").read_text()
+    assert "All respondents (12 of 12, 100%; 95% CI 76%\u2013100%) supported the proposal." in md  # q1: closed
+    q2 = _q2_section(md)
+    assert "All respondents (12 of 12, 100%; 95% CI 76%\u2013100%) expressed opposition." in q2
+    assert "proposal" not in q2
+
+
+def test_uncoded_text_positions_say_not_coded_yet(tmp_path):
+    cfg = _closed_cfg()
+    # no stance model could be trained: the positions stage records "unclear" with confidence 0
+    report.build_report(cfg, _write(_with_q2_text_positions(12, "unclear", 0.0), tmp_path / "p", cfg), tmp_path / "r")
+    md = (tmp_path / "r" / "summary.md").read_text()
+    q2 = _q2_section(md)
+    assert "Positions in these answers are not coded yet (12 answers)" in q2
+    assert "gave no clear position" not in q2 and "q2_positions" not in q2
+    assert "too uncertain" not in md and "mean confidence 0.00" not in md  # the methods annex
+    assert "12 free-text answers are not coded yet" in md
+
+
+# --- "We did" from the analyst's file (#13) ----------------------------------------------------------
+def test_we_did_comes_from_the_analysts_file(tmp_path):
+    from analysis.errors import InputError
+    from analysis.report.we_did import WE_DID_FILE, parse_we_did, we_did_template
+
+    cfg = _closed_cfg()
+    template = we_did_template(cfg)
+    assert "## q1" in template and "## q2" in template
+    assert parse_we_did(template, cfg) == {"intro": [], "questions": {"q1": [], "q2": []}}  # guidance is comments
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / WE_DID_FILE).write_text(template.replace("## q1\n", "## q1\nWe kept the change <b>as</b> proposed.\n\n"
+                                                    "A review follows in 2027.\n"), encoding="utf-8")
+    proc = _write(_small(12), tmp_path / "p", cfg)
+    report.build_report(cfg, proc, tmp_path / "r", raw_dir=raw)
+    md = (tmp_path / "r" / "summary.md").read_text()
+    did = md.split("## We did", 1)[1].split("## Methods", 1)[0]
+    assert "We kept the change \\<b\\>as\\</b\\> proposed." in did and "A review follows in 2027." in did
+    assert did.count("[NOT WRITTEN YET]") == 1 and "PLACEHOLDER" not in did  # q2 has no text yet
+    assert "Say what was decided" not in did  # the template's guidance (a comment) is not published
+    html = (tmp_path / "r" / "summary.html").read_text()
+    assert "<p>We kept the change &lt;b&gt;as&lt;/b&gt; proposed.</p>" in html
+    with pytest.raises(InputError, match="names no question"):
+        parse_we_did("## q9\ntext", cfg)
+    # without the file the section stays a marked placeholder
+    report.build_report(cfg, proc, tmp_path / "r2", raw_dir=tmp_path)
+    assert "[PLACEHOLDER: TO BE WRITTEN BY THE MINISTRY]" in (tmp_path / "r2" / "summary.md").read_text()
+
+
+def test_adjusted_counts_published_only_from_random_codes(tmp_path):
+    conf = pd.DataFrame([("q2", "support", "support", 9), ("q2", "support", "oppose", 1),
+                         ("q2", "oppose", "support", 4), ("q2", "oppose", "oppose", 6)],
+                        columns=["question_id", "true_position", "predicted_position", "n"])
+    frames = _with_q2_text_positions(12, "oppose", 0.9) | {"core_position_confusion": conf}
+    for name, positions, published in (("chosen", {}, False),
+                                       ("random", {"codes_drawn_at_random": True, "min_adjust_codes": 20}, True)):
+        cfg = _closed_cfg(settings={"positions": positions})
+        report.build_report(cfg, _write(frames, tmp_path / f"p_{name}", cfg), tmp_path / name)
+        md = " ".join((tmp_path / name / "summary.md").read_text().split())
+        sheets = openpyxl.load_workbook(tmp_path / name / "tables.xlsx").sheetnames
+        assert ("Positions, adjusted" in sheets) is published
+        if published:
+            assert "corrected for the text model's measured error rates (the workbook's \"adjusted\" sheets) for q2" in md
+        else:
+            assert ("No error-corrected (\"adjusted\") position counts are published for q2 (error rates from 20 "
+                    "coded answers not declared a random sample, settings.positions.codes\\_drawn\\_at\\_random)") in md
+        html = (tmp_path / name / "summary.html").read_text()
+        assert ("No error-corrected" in html) is not published

@@ -176,6 +176,20 @@ def report(consultation: Consultation, force: Force = False) -> None:
     _run(consultation, ["report"], force)
 
 
+@app.command("we-did")
+def we_did(consultation: Consultation) -> None:
+    """Write the "We did" template (we_did.md, one heading per question) into the consultation's raw folder."""
+    from analysis.config import load_config
+    from analysis.report.we_did import WE_DID_FILE, we_did_template
+
+    cfg_path = paths.resolve_config(consultation)
+    target = Path(cfg_path).parent / WE_DID_FILE
+    if target.exists():
+        _fail(FileExistsError(f"{target} exists already: edit it (nothing was overwritten)"))
+    target.write_text(we_did_template(load_config(cfg_path, check_files=False)), encoding="utf-8")
+    typer.echo(f"wrote {target}: fill it in, then run `analysis report {consultation}`")
+
+
 @app.command()
 def notebooks(
     consultation: Annotated[str, typer.Argument(help="Consultation name (a folder under data/raw).")] = "sample",

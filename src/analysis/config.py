@@ -313,6 +313,13 @@ class PositionSettings(_Strict):
     #: error-rate estimate is already precise; fewer folds save fits).
     large_training: int = Field(2000, ge=0)
     cv_folds_large: int = Field(3, ge=2)
+    #: The analyst's codes behind the text model's error rates were drawn **at random** from the answers
+    #: the model labels (not chosen: active-learning proposals are the hardest answers, and error rates
+    #: measured on them over-correct). Error-corrected (``*_adjusted``) position counts are published only
+    #: when this is true and a question has at least ``min_adjust_codes`` coded answers; otherwise raw
+    #: counts with Wilson intervals, and the methods text says why (see docs/positions.md).
+    codes_drawn_at_random: bool = False
+    min_adjust_codes: int = Field(200, ge=1)
 
 
 #: Respondent attributes counts can be broken down by (``settings.breakdowns``): columns of ``core_responses``.

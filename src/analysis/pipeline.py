@@ -83,7 +83,7 @@ STAGES: tuple[Stage, ...] = (
         "report",
         report,
         ("*",),
-        ("README.md", "ATTRIBUTION.md"),
+        ("README.md", "ATTRIBUTION.md", "we_did.md"),
         needs_reports=True,
     ),
 )

@@ -134,8 +134,8 @@ def theme_support_alt(support: pd.DataFrame | None, themes: pd.DataFrame | None,
         if r["share"] is None:
             parts.append(f"{r['label']}: no agree or disagree votes ({r['n_statements']} statements)")
             continue
-        parts.append(f"{r['label']}: {style.fmt_pct(r['share'])} agree (95% interval {style.fmt_pct(r['ci_low'])}"
-                     f"\u2013{style.fmt_pct(r['ci_high'])}; {r['n_statements']} statements, "
+        parts.append(f"{r['label']}: {style.fmt_pct(r['share'])} agree ({r['n_statements']} statements, "
                      f"{style.fmt_int(r['votes'])} votes)")
     return (f"Bar chart of the share of agree votes among agree and disagree votes on the statements of each of "
-            f"{len(rows)} themes of '{question_text}', with 95% intervals and a line at 50%. " + "; ".join(parts) + ".")
+            f"{len(rows)} themes of '{question_text}', with a line at 50% (no intervals: votes by the same "
+            "participants are not independent). " + "; ".join(parts) + ".")

@@ -304,8 +304,8 @@ def heatmap_matrix(
 def campaign_summary(counts: pd.DataFrame | None, campaigns: pd.DataFrame | None, max_campaigns: int = 8) -> dict:
     """Campaign sizes and what they do to the total, from ``out_counts``.
 
-    A campaign's size is its ``campaign`` row in ``all`` mode (copies received; suppressed below
-    ``min_cell`` like any cell). The totals are the ``responses_total`` denominators: ``total`` responses
+    A campaign's size is its ``campaign`` row in ``all`` mode on question ``*`` (its members' responses,
+    across questions and channels; suppressed below ``min_cell`` like any cell). The totals are the ``responses_total`` denominators: ``total`` responses
     and ``unique`` submissions (each campaign one unit); so ``own`` (responses that are no campaign copy)
     is ``unique - n_campaigns`` and ``copies`` is ``total - own``. ``core_campaigns`` gives labels only.
 
@@ -320,6 +320,8 @@ def campaign_summary(counts: pd.DataFrame | None, campaigns: pd.DataFrame | None
         return dict(total=0, copies=0, own=0, unique=0, n_campaigns=0, campaigns=[])
     rows = counts[(counts["table"].astype(str) == CAMPAIGN_TABLE) & (counts["count_mode"].astype(str) == "all")
                   & counts["category"].astype(str).str.startswith(CAMPAIGN_PREFIX)]
+    if (rows["question_id"].astype(str) == ALL_QUESTIONS).any():  # sizes over every response, all channels
+        rows = rows[rows["question_id"].astype(str) == ALL_QUESTIONS]
     sizes = {str(r["category"])[len(CAMPAIGN_PREFIX):]: cell_from_row(r) for _, r in rows.iterrows()}
     templates = {}
     if campaigns is not None and len(campaigns):

@@ -479,7 +479,11 @@ def theme_support_chart(
     question_text: str,
     footnote: str = "",
 ) -> Figure:
-    """Agree share of the votes on each theme's statements (Pol.is), with 95% Wilson interval whiskers.
+    """Agree share of the votes on each theme's statements (Pol.is); no interval is drawn.
+
+    The same participants vote on many statements, so votes are not independent and a Wilson interval
+    (which assumes they are) is too narrow to draw as the uncertainty of a theme's support: the caption
+    says so, and the chart shows the share with its number of statements and votes instead.
 
     Args:
         support: ``out_theme_support``.
@@ -496,8 +500,8 @@ def theme_support_chart(
     height = 1.7 + sum(0.2 + 0.17 * n_lines(lab) for lab in labels) + 0.2 * n_lines(style.wrap(question_text, style.TITLE_WRAP))
     fig = new_figure(height)
     draw_frame(fig, style.chart_title("theme_support", question_text), "Bars: agree votes as a share of agree + disagree votes on the statements of each theme "
-               "(passes excluded); whiskers: 95% Wilson interval (too narrow: the same people vote on many statements); "
-               f"dashed line: 50%. {footnote}".strip())
+               "(passes excluded); no interval is drawn: the same people vote on many statements, so votes are not "
+               f"independent and a 95% interval would be too narrow; dashed line: 50%. {footnote}".strip())
     if not rows:
         draw_empty(fig, "No votes recorded for this question")
         return fig
@@ -510,13 +514,10 @@ def theme_support_chart(
             continue
         v = 100 * r["share"]
         draw_bar(ax, y, 0.0, v, style.BAR_COLOUR, False)
-        lo, hi = 100 * r["ci_low"], 100 * r["ci_high"]
-        ax.errorbar(v, y, xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], fmt="none", ecolor="#222222",
-                    elinewidth=1, capsize=3)
         ax.text(103.0, y, f"{style.fmt_pct(r['share'])} ({text})", va="center", ha="left",
                 fontsize=style.MIN_FONT)
     ax.axvline(50, color="#444444", linestyle="--", linewidth=1, zorder=0)
-    xmax = 170.0  # labels sit in their own column right of 100%, clear of bars, whiskers and the 50% line
+    xmax = 170.0  # labels sit in their own column right of 100%, clear of bars and the 50% line
     ax.set_xlim(0, xmax)
     ax.set_xticks([0, 25, 50, 75, 100])
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:.0f}%"))

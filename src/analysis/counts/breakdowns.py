@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis.config import ConsultationConfig
 from analysis.counts.options import answer_options
-from analysis.counts.rules import count_categories, counting_units
+from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
 
 #: Attributes with their own breakdown tables (``respondent_type`` has its tables in every count).
 ATTRIBUTES = ("sector", "country")
@@ -35,24 +35,20 @@ def attribute_values(responses: pd.DataFrame, attribute: str) -> pd.DataFrame:
     return pd.DataFrame({"response_id": responses["response_id"].to_numpy(), attribute: values.to_numpy()})
 
 
-def response_units(responses: pd.DataFrame, answers_clean: pd.DataFrame, mode: str) -> pd.DataFrame:
-    """Counting units of whole responses (question ``*``): in ``unique`` mode a response that is a campaign
-    copy in any answer counts as its (first) campaign, like the ``responses`` table of the counts stage."""
-    units = responses[["response_id"]].assign(question_id="*", unit_id=responses["response_id"].astype(str))
-    if mode == "unique":
-        camp = answers_clean[answers_clean["is_campaign_copy"]].sort_values(["response_id", "question_id"])
-        first = camp.drop_duplicates("response_id").set_index("response_id")["campaign_id"]
-        hit = units["response_id"].map(first)
-        units.loc[hit.notna(), "unit_id"] = "campaign:" + hit[hit.notna()].astype(str)
-    return units
-
-
-def breakdown_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: ConsultationConfig) -> pd.DataFrame | None:
+def breakdown_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: ConsultationConfig, *,
+                     membership: pd.Series | None = None) -> pd.DataFrame | None:
     """``out_counts`` rows of ``responses_<attribute>`` and ``option_<attribute>`` for each attribute of
-    ``settings.breakdowns`` in :data:`ATTRIBUTES` (``None``: none named)."""
+    ``settings.breakdowns`` in :data:`ATTRIBUTES` (``None``: none named).
+
+    ``membership``: per-respondent campaign (default: from ``answers_clean``, all questions), so a campaign
+    counts once in ``unique`` mode exactly as in the ``responses`` and ``option`` tables (plurality rule for
+    one-answer questions, majority for multi-select).
+    """
     attrs = [a for a in cfg.settings.breakdowns if a in ATTRIBUTES]
     if not attrs:
         return None
+    if membership is None:
+        membership = respondent_campaigns(answers_clean)
     min_cell = cfg.settings.min_cell
     closed = {q.id: q for q in cfg.closed_questions}
     ans = answers_clean[answers_clean["question_id"].isin(closed)]
@@ -64,13 +60,13 @@ def breakdown_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: 
     for attr in attrs:
         values = attribute_values(responses, attr)
         for mode in ("all", "unique"):
-            units = response_units(responses, answers_clean, mode)
             lab = values.assign(question_id="*")
+            units = counting_units(lab, mode, membership)
             frames.append(count_categories(lab, units, table=f"responses_{attr}", category_col=attr, mode=mode,
                                            min_cell=min_cell))
             if ans.empty:
                 continue
-            q_units = counting_units(ans, mode)
+            q_units = counting_units(ans, mode, membership)
             den = q_units.merge(values, on="response_id", how="left").fillna({attr: NOT_STATED})
             by_value = opts.merge(values, on="response_id", how="left").fillna({attr: NOT_STATED})
             for qid, q in closed.items():
@@ -79,5 +75,6 @@ def breakdown_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: 
                 frames.append(count_categories(by_value[by_value["question_id"] == qid], q_units,
                                                table=f"option_{attr}", category_col="option", group_col=attr,
                                                categories=list(q.choices), mode=mode, min_cell=min_cell,
-                                               denominator_units=den[den["question_id"] == qid]))
+                                               denominator_units=den[den["question_id"] == qid],
+                                               unit_rule="majority" if q.multi_select else "plurality"))
     return pd.concat(frames, ignore_index=True) if frames else None

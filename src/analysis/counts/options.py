@@ -9,7 +9,10 @@ Tables (``out_counts.table``):
 A multi-select answer counts once for each label it holds (shares then add up to more than 100%); an
 "Other (please specify): text" answer counts under the ``other_choice`` label (the free text is not a
 category). Denominator: every answer to the question. Both count modes, through
-:func:`analysis.counts.rules.count_categories`, like every published number.
+:func:`analysis.counts.rules.count_categories`, like every published number. In ``unique`` mode a
+campaign (every member's tick-box answer, wherever the campaign was found) counts once, under the choice
+most of its members ticked (a tie: under each tied choice); on a multi-select question, under each choice
+at least half of its members ticked.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.config import ConsultationConfig, QuestionConfig
-from analysis.counts.rules import count_categories, counting_units
+from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
 
 
 def answer_options(answer: str, question: QuestionConfig) -> list[str]:
@@ -32,8 +35,14 @@ def answer_options(answer: str, question: QuestionConfig) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: ConsultationConfig) -> pd.DataFrame | None:
-    """``out_counts`` rows of tables ``option`` and ``option_respondent_type`` (``None``: no closed answers)."""
+def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: ConsultationConfig, *,
+                  membership: pd.Series | None = None) -> pd.DataFrame | None:
+    """``out_counts`` rows of tables ``option`` and ``option_respondent_type`` (``None``: no closed answers).
+
+    ``membership``: per-respondent campaign (default: from ``answers_clean``, all questions).
+    """
+    if membership is None:
+        membership = respondent_campaigns(answers_clean)
     closed = {q.id: q for q in cfg.closed_questions}
     ans = answers_clean[answers_clean["question_id"].isin(closed)]
     if ans.empty:
@@ -45,18 +54,20 @@ def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: Con
     by_type = labelled.merge(rtype, on="response_id", how="left").fillna({"respondent_type": "unknown"})
     frames = []
     for mode in ("all", "unique"):
-        units = counting_units(ans, mode)
+        units = counting_units(ans, mode, membership)
         for qid, q in closed.items():
             if not (units["question_id"] == qid).any():
                 continue
             cats = list(q.choices)
+            rule = "majority" if q.multi_select else "plurality"
             lab = labelled[labelled["question_id"] == qid]
             frames.append(count_categories(lab, units, table="option", category_col="option", categories=cats,
-                                           mode=mode, min_cell=cfg.settings.min_cell))
+                                           mode=mode, min_cell=cfg.settings.min_cell, unit_rule=rule))
             den = units[units["question_id"] == qid].merge(rtype, on="response_id", how="left")
             frames.append(count_categories(by_type[by_type["question_id"] == qid], units,
                                            table="option_respondent_type", category_col="option",
                                            group_col="respondent_type", categories=cats, mode=mode,
                                            min_cell=cfg.settings.min_cell,
-                                           denominator_units=den.fillna({"respondent_type": "unknown"})))
+                                           denominator_units=den.fillna({"respondent_type": "unknown"}),
+                                           unit_rule=rule))
     return pd.concat(frames, ignore_index=True) if frames else None

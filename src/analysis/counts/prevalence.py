@@ -4,8 +4,9 @@ Two families of rows are produced in ``out_counts`` format by :func:`position_co
 
 * ``position``, ``position_respondent_type``, ``theme_position``: plain distinct-unit counts of the
   final positions (:mod:`analysis.counts`), Wilson 95% intervals, small cells suppressed.
-* ``*_adjusted`` (only for questions where some positions come from the text model and its
-  cross-validated confusion is known): *adjusted classify-and-count*. With ``M[j, i] = P(predicted j |
+* ``*_adjusted`` (only for questions where some positions come from the text model, its
+  cross-validated confusion is known, and :func:`adjustment_gate` lets it through: error rates from a
+  declared random sample of at least ``min_adjust_codes`` codes): *adjusted classify-and-count*. With ``M[j, i] = P(predicted j |
   true i)`` estimated from out-of-fold predictions on the labelled answers, the text-model units'
   predicted distribution ``q`` (including ``unclear``) satisfies ``q ≈ M p``; ``p`` is solved by least
   squares constrained to the probability simplex. The adjusted count of a position is then
@@ -246,31 +247,60 @@ def _replicates(table: bytes, shape: tuple[int, int], true_classes: tuple[str, .
     return _Replicates(m_reps, rng.bit_generator.state)
 
 
+# --- when an adjusted figure may be published ----------------------------------------------------
+
+
+def adjustment_gate(confusion: pd.DataFrame | None, cfg: ConsultationConfig) -> dict[str, str | None]:
+    """Per question with text-model error rates: ``None`` when its adjusted counts may be published, else why not.
+
+    The correction is only as good as its error rates. Measured on ArgKP, error rates from actively chosen
+    (hard) codes made the adjusted share worse than raw counting at every k, and at k = 50 random codes
+    the correction still added more noise than it removed on a balanced split (docs/positions.md). So the
+    adjusted figure is published only when the codes behind the error rates were drawn at random
+    (``settings.positions.codes_drawn_at_random``, declared by the analyst) and number at least
+    ``settings.positions.min_adjust_codes`` for the question.
+    """
+    if confusion is None or confusion.empty:
+        return {}
+    ps = cfg.settings.positions
+    sizes = confusion.groupby("question_id", sort=True)["n"].sum()
+    out: dict[str, str | None] = {}
+    for qid, n in sizes.items():
+        if not ps.codes_drawn_at_random:
+            out[str(qid)] = (f"error rates from {int(n):,} coded answers not declared a random sample, "
+                             "settings.positions.codes_drawn_at_random")
+        elif n < ps.min_adjust_codes:
+            out[str(qid)] = (f"error rates from only {int(n):,} coded answers, fewer than "
+                             f"settings.positions.min_adjust_codes = {ps.min_adjust_codes:,}")
+        else:
+            out[str(qid)] = None
+    return out
+
+
+def publishable_confusion(confusion: pd.DataFrame | None, cfg: ConsultationConfig) -> pd.DataFrame | None:
+    """The rows of ``confusion`` whose question passes :func:`adjustment_gate` (``None`` when none does)."""
+    gate = adjustment_gate(confusion, cfg)
+    ok = [q for q, why in gate.items() if why is None]
+    if confusion is None or not ok:
+        return None
+    return confusion[confusion["question_id"].astype(str).isin(ok)]
+
+
 # --- unit assignment ------------------------------------------------------------------------------
 
 
-def _units_for_positions(positions: pd.DataFrame, answers_clean: pd.DataFrame, mode: str) -> pd.DataFrame:
+def _units_for_positions(positions: pd.DataFrame, answers_clean: pd.DataFrame | None, mode: str,
+                         membership: pd.Series | None = None) -> pd.DataFrame:
     """Counting unit of each (response, question) position row.
 
-    Positions may sit on a closed question a response never ticked (text-model positions of a
-    linked "why" answer), so the unit falls back to the response's unit on any question (a response
-    that is a campaign copy anywhere counts with its campaign), else the response itself.
+    Campaign membership is per respondent (``membership``; default: campaigns found in ``answers_clean``),
+    so a member counts with its campaign on every question, including closed questions and positions on a
+    question it never answered in text; anyone else is their own unit.
     """
     base = positions[["response_id", "question_id"]].drop_duplicates()
-    if answers_clean is None or answers_clean.empty:
-        return base.assign(unit_id=base["response_id"].astype(str))
-    units = counts.counting_units(answers_clean, mode)
-    out = base.merge(units, on=["response_id", "question_id"], how="left")
-    per_resp = (
-        units[units["unit_id"] != units["response_id"]]
-        .sort_values(["response_id", "unit_id"])
-        .drop_duplicates("response_id")
-        .set_index("response_id")["unit_id"]
-    )
-    fallback = out["response_id"].map(per_resp).astype(object)
-    unit = out["unit_id"].astype(object).where(out["unit_id"].notna(), fallback)
-    unit = unit.where(unit.notna(), out["response_id"].astype(object))
-    return out.assign(unit_id=unit.astype(str))
+    if membership is None:
+        membership = counts.respondent_campaigns(answers_clean)
+    return counts.counting_units(base, mode, membership)
 
 
 def _labelled_frames(
@@ -308,8 +338,12 @@ def position_counts(
     *,
     confusion: pd.DataFrame | None = None,
     n_boot: int = 200,
+    membership: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Position counts per question, per respondent type and per theme, in both count modes.
+
+    In ``unique`` mode a campaign counts once on every question and holds the position most of its
+    members hold (a tie: each tied position).
 
     Args:
         answer_positions: ``core_answer_positions``.
@@ -318,8 +352,11 @@ def position_counts(
         answer_themes: ``core_answer_themes`` or ``None``.
         cfg: The consultation config (seed, min_cell, question links).
         confusion: ``core_position_confusion`` (cross-validated confusion counts of the text model);
-            when given, ``*_adjusted`` rows correct text-model counts for its error rates.
+            when given, ``*_adjusted`` rows correct text-model counts for its error rates, on the
+            questions that pass :func:`adjustment_gate` only.
         n_boot: Bootstrap replicates for the adjusted intervals.
+        membership: Per-respondent campaign (:func:`analysis.counts.rules.respondent_campaigns`); default:
+            from ``answers_clean``.
 
     Returns:
         A frame in ``out_counts`` format, sorted by its key.
@@ -327,8 +364,11 @@ def position_counts(
     min_cell = cfg.settings.min_cell
     parts = []
     frames = _labelled_frames(answer_positions, responses, answer_themes, cfg)
+    if membership is None:
+        membership = counts.respondent_campaigns(answers_clean)
+    confusion = publishable_confusion(confusion, cfg)
     for mode in schemas.COUNT_MODES:
-        units = _units_for_positions(answer_positions, answers_clean, mode)
+        units = _units_for_positions(answer_positions, answers_clean, mode, membership)
         for table, lab, gcol in frames:
             if lab.empty:
                 continue
@@ -338,6 +378,7 @@ def position_counts(
                 counts.count_categories(
                     lab, units, table=table, category_col="position", group_col=gcol,
                     categories=schemas.POSITIONS, mode=mode, min_cell=min_cell, denominator_units=den_units,
+                    unit_rule="plurality",
                 )
             )
             if confusion is not None and not confusion.empty:

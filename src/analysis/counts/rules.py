@@ -1,10 +1,15 @@
 """Counting: the one place the count mode (all responses / unique submissions) is applied.
 
 * **all** mode: every response counts once.
-* **unique** mode: every copy of a form-letter campaign collapses into one unit (the campaign), so a
-  campaign of 300 letters counts once; its size is reported beside it. For any count the unit "has" a
-  category when at least one of its member responses has it (distinct-unit counting), so
-  ``n_all = n_unique + sum over campaigns (size - 1)`` holds for response totals.
+* **unique** mode: every member of a form-letter campaign collapses into one unit (the campaign), so a
+  campaign of 300 letters counts once; its size is reported beside it. Membership is **per respondent**
+  (:func:`respondent_campaigns`): a respondent whose letter was found in any question (or whose whole
+  submission is a copy) counts with the campaign on *every* question, tick-boxes included, so no
+  question's ``n`` exceeds the number of unique submissions. Campaigns that share a member (the same
+  letter sent by web form and by e-mail) are one unit. For theme counts a unit "has" a category when at
+  least one of its members has it (distinct-unit counting); for positions and tick-box options, where a
+  unit must hold one answer, it holds the answer most of its members gave (:func:`count_categories`,
+  ``unit_rule``), so ``n_all = n_unique + sum over campaigns (size - 1)`` holds for response totals.
 
 Shares carry Wilson 95% score intervals; cells below ``min_cell`` units are suppressed (``n`` and
 share blanked, ``suppressed`` set) in anything published, as statistical agencies do.
@@ -41,13 +46,68 @@ def wilson_interval(k: int | float, n: int | float, z: float = Z95) -> tuple[flo
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def counting_units(answers_clean: pd.DataFrame, mode: str) -> pd.DataFrame:
+def respondent_campaigns(answers_clean: pd.DataFrame | None,
+                         submission_campaigns: pd.DataFrame | None = None) -> pd.Series:
+    """One campaign per respondent, found in any of their answers or their whole submission.
+
+    Campaign ids a respondent is a member of (``campaign_id`` of their campaign-copy answers in
+    ``core_answers_clean``; ``campaign_id`` of ``core_submission_campaigns``) are linked; linked campaigns
+    (connected through shared members, e.g. one letter detected as C01 on the web form and C03 by e-mail,
+    both in whole-submission campaign S01) form one unit, named after its largest per-question campaign
+    (``C..``, which has a template in ``core_campaigns``; ties: the smaller id), else its largest
+    whole-submission campaign (``S..``).
+
+    Args:
+        answers_clean: ``core_answers_clean`` (``response_id``, ``campaign_id``, ``is_campaign_copy``).
+        submission_campaigns: ``core_submission_campaigns`` or ``None``.
+
+    Returns:
+        Series ``response_id -> campaign id`` (strings) for campaign members only, sorted by response id.
+    """
+    pairs = []
+    if answers_clean is not None and "campaign_id" in answers_clean.columns and len(answers_clean):
+        copy = answers_clean.get("is_campaign_copy", answers_clean["campaign_id"].notna())
+        mask = answers_clean["campaign_id"].notna() & copy.fillna(False).astype(bool)
+        pairs.append(answers_clean.loc[mask, ["response_id", "campaign_id"]])
+    if submission_campaigns is not None and len(submission_campaigns):
+        pairs.append(submission_campaigns[["response_id", "campaign_id"]])
+    if not pairs:
+        return pd.Series(dtype=str, name="campaign_id")
+    pairs_df = pd.concat(pairs, ignore_index=True).astype(str).drop_duplicates()
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    linked = pairs_df[pairs_df.duplicated("response_id", keep=False)]  # members of several campaigns link them
+    for _rid, ids in linked.groupby("response_id", sort=True)["campaign_id"]:
+        first, *rest = sorted(ids)
+        for other in rest:
+            parent[find(other)] = find(first)
+    size = pairs_df["campaign_id"].value_counts()
+    rank = sorted(size.index, key=lambda c: (c.startswith("S"), -int(size[c]), c))
+    name: dict[str, str] = {}
+    for cid in rank:  # best-ranked campaign of each component names it
+        name.setdefault(find(cid), cid)
+    first_id = pairs_df.sort_values(["response_id", "campaign_id"]).drop_duplicates("response_id")
+    out = pd.Series([name[find(c)] for c in first_id["campaign_id"]], index=first_id["response_id"].to_numpy(),
+                    dtype=object, name="campaign_id")
+    return out.sort_index()
+
+
+def counting_units(answers_clean: pd.DataFrame, mode: str, membership: pd.Series | None = None) -> pd.DataFrame:
     """Map each (response, question) to its counting unit.
 
     Args:
         answers_clean: Table with ``response_id``, ``question_id`` and optionally ``campaign_id`` /
             ``is_campaign_copy`` (``core_answers_clean``).
         mode: ``"all"`` or ``"unique"``.
+        membership: Per-respondent campaign (:func:`respondent_campaigns`); in ``unique`` mode every answer of
+            a member, on any question, then counts with its campaign. ``None``: only the campaign-copy
+            answers themselves collapse (the per-question view, used to reconcile detection).
 
     Returns:
         DataFrame ``response_id, question_id, unit_id``.
@@ -56,7 +116,11 @@ def counting_units(answers_clean: pd.DataFrame, mode: str) -> pd.DataFrame:
         raise ValueError(f"count mode must be 'all' or 'unique', got {mode!r}")
     out = answers_clean[["response_id", "question_id"]].copy()
     out["unit_id"] = out["response_id"].astype(str)
-    if mode == "unique" and "campaign_id" in answers_clean.columns:
+    if mode == "unique" and membership is not None:
+        camp = out["unit_id"].map(membership)
+        hit = camp.notna()
+        out.loc[hit, "unit_id"] = "campaign:" + camp[hit].astype(str)
+    elif mode == "unique" and "campaign_id" in answers_clean.columns:
         camp = answers_clean["campaign_id"]
         copy = answers_clean.get("is_campaign_copy", camp.notna())
         mask = camp.notna().to_numpy() & copy.fillna(False).astype(bool).to_numpy()
@@ -75,6 +139,7 @@ def count_categories(
     mode: str,
     min_cell: int = 5,
     denominator_units: pd.DataFrame | None = None,
+    unit_rule: str = "any",
 ) -> pd.DataFrame:
     """Count distinct units per (question, group, category) with shares, intervals and suppression.
 
@@ -90,6 +155,11 @@ def count_categories(
         min_cell: Suppress cells with fewer units than this (0 disables).
         denominator_units: Units that form the denominator per question (and group); default: all
             units in ``units`` for that question.
+        unit_rule: When a unit has several member responses (a campaign in ``unique`` mode), which
+            categories it holds: ``"any"`` (those at least one member has: themes raised), ``"plurality"``
+            (the category most members have; a tie holds each tied category: one-answer questions and
+            positions) or ``"majority"`` (each category at least half of the members have: multi-select).
+            Members are the unit's responses with a label in that question (and group).
 
     Returns:
         A frame matching the ``out_counts`` schema.
@@ -98,6 +168,8 @@ def count_categories(
     gcol = group_col or "__group"
     if group_col is None:
         lab = lab.assign(__group="all")
+    if unit_rule != "any":
+        lab = _collapse_units(lab, ["question_id", gcol, "unit_id"], category_col, unit_rule)
     den_src = denominator_units if denominator_units is not None else units
     if group_col is not None and group_col in den_src.columns:
         den = den_src.groupby(["question_id", group_col])["unit_id"].nunique()
@@ -127,6 +199,23 @@ def count_categories(
     out = pd.DataFrame(rows, columns=["table", "question_id", "group", "category", "n", "denominator", "share",
                                       "ci_low", "ci_high", "suppressed", "count_mode", "evidence_ids"])
     return suppress(out, min_cell)
+
+
+def _collapse_units(lab: pd.DataFrame, keys: list[str], category_col: str, rule: str) -> pd.DataFrame:
+    """Keep, for units with several members, only the label rows of the categories the unit holds."""
+    if rule not in ("plurality", "majority"):
+        raise ValueError(f"unit_rule must be 'any', 'plurality' or 'majority', got {rule!r}")
+    shared = (lab["unit_id"] != lab["response_id"].astype(str)).to_numpy()
+    if not shared.any():
+        return lab
+    s = lab[shared]
+    votes = s.groupby(keys + [category_col], sort=False, dropna=False)["response_id"].transform("nunique")
+    if rule == "plurality":
+        keep = votes == votes.groupby([s[k] for k in keys], sort=False, dropna=False).transform("max")
+    else:
+        members = s.groupby(keys, sort=False, dropna=False)["response_id"].transform("nunique")
+        keep = 2 * votes >= members
+    return pd.concat([lab[~shared], s[keep.to_numpy()]]).sort_index(kind="stable")
 
 
 #: Columns that identify one published row of cells sharing a denominator (a table row).

@@ -3,7 +3,9 @@
 Tables (the ``table`` column):
 
 - ``responses``: responses by channel (group) and respondent type (category); ``question_id`` is ``*``.
-- ``campaign``: per open question, campaign copies vs other answers (category ``campaign:<id>`` / ``unique``).
+- ``campaign``: per question, answers of each campaign's members vs all other answers (category
+  ``campaign:<id>`` / ``independent``); question ``*``: every response, so a campaign's ``all``-mode ``n``
+  there is its size across questions and channels.
 - ``option`` / ``option_respondent_type``: per closed question, respondents choosing each choice
   (:func:`analysis.counts.options.option_counts`).
 - ``responses_<attribute>`` / ``option_<attribute>``: breakdowns by the respondent attributes
@@ -13,7 +15,9 @@ Tables (the ``table`` column):
 - Pol.is statements, votes and voters from :func:`analysis.counts.polis.polis_counts`.
 
 Everything is computed in both count modes (``all`` responses and ``unique`` submissions); the report
-shows ``settings.count_mode`` first and the other beside it.
+shows ``settings.count_mode`` first and the other beside it. Campaign membership is per respondent
+(:func:`analysis.counts.rules.respondent_campaigns`, from ``core_answers_clean`` and
+``core_submission_campaigns``) and the same membership is applied to every table and question.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from analysis.counts.breakdowns import breakdown_counts
 from analysis.counts.options import option_counts
 from analysis.counts.polis import polis_counts
 from analysis.counts.prevalence import position_counts
-from analysis.counts.rules import count_categories, counting_units
+from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
 from analysis.counts.themes import theme_counts
 from analysis.tables import read_optional, read_table, write_table
 
@@ -37,22 +41,19 @@ log = logging.getLogger(__name__)
 MODES = ("all", "unique")
 
 
-def response_counts(responses: pd.DataFrame, answers_clean: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+def response_counts(responses: pd.DataFrame, answers_clean: pd.DataFrame, min_cell: int,
+                    membership: pd.Series | None = None) -> pd.DataFrame:
     """Responses by channel x respondent type in both count modes.
 
-    In ``unique`` mode a response counts as a campaign copy when any of its answers is one; every
-    response of one campaign then collapses into one unit.
+    In ``unique`` mode every member of one campaign (``membership``; default: campaigns found in
+    ``answers_clean``) collapses into one unit.
     """
+    if membership is None:
+        membership = respondent_campaigns(answers_clean)
     frames = []
     for mode in MODES:
-        camp = answers_clean[answers_clean["is_campaign_copy"]].sort_values(["response_id", "question_id"])
-        first = camp.drop_duplicates("response_id").set_index("response_id")["campaign_id"]
         lab = responses[["response_id", "channel", "respondent_type"]].assign(question_id="*")
-        units = lab[["response_id", "question_id"]].copy()
-        units["unit_id"] = units["response_id"]
-        if mode == "unique":
-            hit = units["response_id"].map(first)
-            units.loc[hit.notna(), "unit_id"] = "campaign:" + hit[hit.notna()].astype(str)
+        units = counting_units(lab, mode, membership)
         units = units.merge(lab[["response_id", "channel"]], on="response_id")
         frames.append(
             count_categories(lab, units, table="responses", category_col="respondent_type", group_col="channel",
@@ -65,15 +66,19 @@ def response_counts(responses: pd.DataFrame, answers_clean: pd.DataFrame, min_ce
     return pd.concat(frames, ignore_index=True)
 
 
-def campaign_counts(answers_clean: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """Per question: answers that are copies of each campaign vs all other answers, both modes."""
+def campaign_counts(answers_clean: pd.DataFrame, min_cell: int, membership: pd.Series | None = None,
+                    responses: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per question (and ``*``: every response): answers of each campaign's members vs the others, both modes."""
+    if membership is None:
+        membership = respondent_campaigns(answers_clean)
     lab = answers_clean[["response_id", "question_id"]].copy()
-    lab["category"] = "independent"
-    copy = answers_clean["is_campaign_copy"].to_numpy()
-    lab.loc[copy, "category"] = "campaign:" + answers_clean.loc[copy, "campaign_id"].astype(str)
+    if responses is not None:
+        lab = pd.concat([lab, responses[["response_id"]].assign(question_id="*")], ignore_index=True)
+    camp = lab["response_id"].map(membership)
+    lab["category"] = ("campaign:" + camp.astype(str)).where(camp.notna(), "independent")
     frames = []
     for mode in MODES:
-        units = counting_units(answers_clean, mode)
+        units = counting_units(lab, mode, membership)
         frames.append(count_categories(lab, units, table="campaign", category_col="category", mode=mode,
                                        min_cell=min_cell))
     return pd.concat(frames, ignore_index=True)
@@ -86,13 +91,17 @@ def build_counts(cfg: ConsultationConfig, processed_dir: Path) -> pd.DataFrame:
     answer_themes = read_optional("core_answer_themes", processed_dir)
     answer_positions = read_optional("core_answer_positions", processed_dir)
     min_cell = cfg.settings.min_cell
-    frames = [response_counts(responses, answers_clean, min_cell), campaign_counts(answers_clean, min_cell),
-              option_counts(answers_clean, responses, cfg), breakdown_counts(answers_clean, responses, cfg)]
+    members = respondent_campaigns(answers_clean, read_optional("core_submission_campaigns", processed_dir))
+    frames = [response_counts(responses, answers_clean, min_cell, members),
+              campaign_counts(answers_clean, min_cell, members, responses),
+              option_counts(answers_clean, responses, cfg, membership=members),
+              breakdown_counts(answers_clean, responses, cfg, membership=members)]
     if answer_themes is not None:
-        frames.append(theme_counts(answer_themes, answers_clean, responses, cfg))
+        frames.append(theme_counts(answer_themes, answers_clean, responses, cfg, membership=members))
     if answer_positions is not None:
         confusion = read_optional("core_position_confusion", processed_dir)
-        frames.append(position_counts(answer_positions, answers_clean, responses, answer_themes, cfg, confusion=confusion))
+        frames.append(position_counts(answer_positions, answers_clean, responses, answer_themes, cfg, confusion=confusion,
+                                      membership=members))
     frames.append(polis_counts(read_optional("core_statement_votes", processed_dir),
                                read_optional("core_rejects", processed_dir), read_optional("ledger", processed_dir)))
     frames = [f for f in frames if f is not None and len(f)]

@@ -5,15 +5,17 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.config import ConsultationConfig
-from analysis.counts.rules import count_categories, counting_units
+from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
 
 
 def theme_counts(answer_themes: pd.DataFrame, answers_clean: pd.DataFrame, responses: pd.DataFrame,
-                 cfg: ConsultationConfig) -> pd.DataFrame:
+                 cfg: ConsultationConfig, *, membership: pd.Series | None = None) -> pd.DataFrame:
     """Counts of themes per question and theme x respondent type, in both count modes.
 
     Denominator: every answer to the question (``other`` and ``_untranslated`` included, so shares of
-    the shown categories add up with them). Evidence ids list the responses behind each count.
+    the shown categories add up with them). Evidence ids list the responses behind each count. In
+    ``unique`` mode a campaign (``membership``: per respondent, default from ``answers_clean``) counts once
+    on every question and raises each theme at least one of its members raised.
 
     Returns:
         ``out_counts`` rows for tables ``theme`` and ``theme_respondent_type``.
@@ -22,9 +24,11 @@ def theme_counts(answer_themes: pd.DataFrame, answers_clean: pd.DataFrame, respo
     ans = answers_clean[answers_clean["question_id"].isin(open_ids)]
     at = answer_themes[answer_themes["question_id"].isin(open_ids)]
     rtype = responses[["response_id", "respondent_type"]]
+    if membership is None:
+        membership = respondent_campaigns(answers_clean)
     frames = []
     for mode in ("all", "unique"):
-        units = counting_units(ans, mode)
+        units = counting_units(ans, mode, membership)
         for qid, g in at.groupby("question_id", sort=True):
             cats = sorted(g["theme_id"].astype(str).unique())
             frames.append(count_categories(g, units, table="theme", category_col="theme_id", categories=cats,

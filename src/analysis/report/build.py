@@ -57,6 +57,7 @@ from analysis.report.tables import (
     write_internal_workbook,
     write_tables,
 )
+from analysis.report.we_did import we_did_context
 from analysis.schemas import POSITIONS
 from analysis.themes.codebook import OTHER, UNTRANSLATED
 
@@ -90,6 +91,38 @@ POSITION_VERBS = {
     "unclear": "gave no clear position",
     "none": "chose an option expressing no position",
 }
+#: Verbs for a question that puts no proposal ("Anything else?", e-mailed letters): the stance read in the text.
+NO_PROPOSAL_VERBS = POSITION_VERBS | {"support": "expressed support", "oppose": "expressed opposition"}
+
+
+def has_proposal(q) -> bool:
+    """Whether question ``q`` asks respondents to take a side on something put to them.
+
+    A closed question with a choice that maps to support or oppose does ("To what extent do you agree?");
+    an open question reported under itself ("Anything else?", letters) does not (a "why?" question's
+    positions are reported under the closed question it explains).
+    """
+    return q.kind == "closed" and any(p in ("support", "oppose") for p in q.choices.values())
+
+
+def position_verb(position: str, q) -> str:
+    """How the summary says respondents held ``position`` on question ``q`` (no "proposal" where there is none)."""
+    verbs = POSITION_VERBS if has_proposal(q) else NO_PROPOSAL_VERBS
+    return verbs.get(position, position)
+
+
+def uncoded_positions(positions: pd.DataFrame | None, question_id: str) -> tuple[int, int]:
+    """``(not coded yet, all)`` position rows of a question.
+
+    A free-text position is *not coded yet* when no stance model could be trained for its question (no or
+    too few coded answers): the positions stage then records it as ``unclear`` with confidence 0 — not a
+    judgement that the text is unclear.
+    """
+    if positions is None or positions.empty:
+        return 0, 0
+    p = positions[positions["question_id"].astype(str) == str(question_id)]
+    uncoded = (p["source"].astype(str) == "text_model") & (p["position"].astype(str) == "unclear") & (p["confidence"] == 0)
+    return int(uncoded.sum()), len(p)
 
 
 def quantifier(share: float) -> str:
@@ -290,7 +323,14 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
                  "support": [], "set_aside": []}
     rows, total = position_rows(counts, qid)
     kw = dict(question_text=text, min_cell=min_cell)
-    if rows and total:
+    n_uncoded, n_pos = uncoded_positions(t.get("core_answer_positions"), qid)
+    if n_pos and n_uncoded == n_pos:
+        ctx["notes"].append(f"Positions in these answers are not coded yet ({style.fmt_int(n_uncoded)} answers): no "
+                            "answer has been coded, so no position is reported.")
+    elif rows and total:
+        if n_uncoded:
+            ctx["notes"].append(f"{style.fmt_int(n_uncoded)} free-text answers are not coded yet; they are counted "
+                                "as giving no clear position.")
         ctx["n"] = total
         label, cells = rows[0]
         for pos in POSITIONS:
@@ -299,7 +339,7 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
                 continue
             ctx["positions"].append({"position": style.POSITION_LABELS.get(pos, pos), "count": count_phrase(c, min_cell),
                                      "sentence": f"{subject(c, min_cell)} ({count_phrase(c, min_cell)}) "
-                                                 f"{POSITION_VERBS.get(pos, pos)}."})
+                                                 f"{position_verb(pos, q)}."})
         for label, cells in rows[1:]:
             ctx["by_type"].append({"group": label.replace("\n", " "), "cells": [
                 (style.POSITION_LABELS.get(p, p), short_count(cells[p], min_cell) if p in cells else "\u2013")
@@ -411,7 +451,7 @@ def build_context(
     (:func:`analysis.report.load.is_polis`) the answers are statements voted on by participants: "We asked"
     reports statements and votes, "You said" how many statements most voters supported and how strongly
     each theme's statements were supported (``out_theme_support``). ``raw_dir`` (the consultation's raw
-    folder) is read for an attribution statement only.
+    folder) is read for an attribution statement and the analyst's ``we_did.md`` only.
 
     Returns:
         ``(template context, written chart files, counts used (one count mode), selected quotes)``.
@@ -462,6 +502,7 @@ def build_context(
         "synthetic": cfg.synthetic, "count_mode": s.count_mode, "mode_text": mode_text, "min_cell": s.min_cell,
         "asked": asked, "breakdowns": [] if polis else breakdown_context(cfg, all_counts), "questions": questions, "quantifiers": quantifier_rows(), "polis": polis,
         "methods": methods_context(cfg, tables, quotes, all_counts, raw_dir=raw_dir, polis=polis),
+        "we_did": we_did_context(raw_dir, cfg, headings),
     }
     return ctx, written, counts, quotes
 

@@ -32,6 +32,7 @@ INPUT_TABLES = (
     "core_themes",
     "core_answer_themes",
     "core_answer_positions",
+    "core_position_confusion",
     "out_counts",
     "ledger",
     "core_rejects",

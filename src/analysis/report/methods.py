@@ -13,6 +13,7 @@ import pandas as pd
 from analysis.charts import style
 from analysis.charts.data import campaign_summary
 from analysis.config import ConsultationConfig
+from analysis.counts.prevalence import adjustment_gate
 from analysis.report.load import public_path
 from analysis.schemas import SIDES
 
@@ -155,6 +156,30 @@ def _theme_thresholds(model: pd.DataFrame | None) -> list[dict[str, str]]:
     return [{"question": ", ".join(qs), "thresholding": text} for text, qs in groups.items()]
 
 
+def _adjustment(cfg: ConsultationConfig, confusion: pd.DataFrame | None) -> list[dict[str, str]]:
+    """Per question with text-model error rates: whether error-corrected counts are published, and why not."""
+    return [{"question_id": q, "published": why is None, "why": why or ""}
+            for q, why in adjustment_gate(confusion, cfg).items()]
+
+
+def _text_positions(text_pos: pd.DataFrame | None) -> dict | None:
+    """Free-text positions for the methods text: how many were inferred, too uncertain, or not coded yet.
+
+    A text position is *not coded yet* when no stance model could be trained for its question (no or too few
+    coded answers): recorded as ``unclear`` with confidence 0, it is no measure of uncertainty, so it is
+    counted apart and left out of the mean confidence.
+    """
+    if text_pos is None or not len(text_pos):
+        return None
+    uncoded = (text_pos["position"] == "unclear") & (text_pos["confidence"] == 0)
+    coded = text_pos[~uncoded]
+    unclear = int((coded["position"] == "unclear").sum())
+    return {"n": style.fmt_int(len(coded)), "unclear": style.fmt_int(unclear),
+            "share": style.fmt_pct(unclear / len(coded)) if len(coded) else None,
+            "mean_conf": f"{coded['confidence'].mean():.2f}" if len(coded) else None,
+            "uncoded": style.fmt_int(int(uncoded.sum())) if uncoded.any() else None}
+
+
 def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, counts: pd.DataFrame, *,
                     raw_dir: str | Path | None = None, polis: bool = False) -> dict:
     """Template context of the methods appendix.
@@ -173,12 +198,7 @@ def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame,
     s = cfg.settings
     pos = tables.get("core_answer_positions")
     text_pos = pos[pos["source"] == "text_model"] if pos is not None and len(pos) else None
-    low_conf = None
-    if text_pos is not None and len(text_pos):
-        unclear = int((text_pos["position"] == "unclear").sum())
-        low_conf = {"n": style.fmt_int(len(text_pos)), "unclear": style.fmt_int(unclear),
-                    "share": style.fmt_pct(unclear / len(text_pos)),
-                    "mean_conf": f"{text_pos['confidence'].mean():.2f}"}
+    low_conf = _text_positions(text_pos)
     n_suppressed = int(counts.loc[counts["count_mode"] == s.count_mode, "suppressed"].sum()) if len(counts) else None
     return {
         "ledger": _ledger(tables),
@@ -199,6 +219,7 @@ def methods_context(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame,
         "position_sources": _sources(pos),
         "theme_sources": _sources(tables.get("core_answer_themes")),
         "text_positions": low_conf,
+        "adjustment": _adjustment(cfg, tables.get("core_position_confusion")),
         "agreement": _agreement(cfg, tables),
         "n_quotes": len(quotes),
         "n_suppressed": n_suppressed,

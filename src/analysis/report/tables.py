@@ -195,12 +195,50 @@ COLUMN_DEFINITIONS = {
 }
 
 
-def about_sheet(cfg: ConsultationConfig, attribution: list[str] | None = None) -> pd.DataFrame:
+#: Readable titles of the public workbook's sheets (Excel allows 31 characters): count tables by their
+#: ``out_counts.table`` name, the other sheets by their internal key. Unknown names are kept as they are.
+SHEET_TITLES = {
+    "about": "About",
+    "questions": "Questions",
+    "responses": "Responses by channel",
+    "responses_total": "Responses in total",
+    "campaign": "Campaign members",
+    "option": "Options chosen",
+    "option_respondent_type": "Options by respondent type",
+    "theme": "Themes raised",
+    "theme_respondent_type": "Themes by respondent type",
+    "position": "Positions",
+    "position_respondent_type": "Positions by respondent type",
+    "theme_position": "Positions by theme",
+    "position_adjusted": "Positions, adjusted",
+    "position_respondent_type_adjusted": "Positions by type, adjusted",
+    "theme_position_adjusted": "Positions by theme, adjusted",
+    "polis_statements": "Statements",
+    "polis_votes": "Votes",
+    "polis_voters": "Voters",
+    "theme_support": "Theme support",
+    "statement_votes": "Statement votes",
+    "quotes": "Quotes",
+    "themes": "Theme list",
+    "campaigns": "Campaign letters",
+    "ledger": "Ledger",
+    "rejects": "Rejected rows",
+}
+
+
+def sheet_title(name: str) -> str:
+    """The readable workbook sheet title of a sheet key or count table (see :data:`SHEET_TITLES`)."""
+    return SHEET_TITLES.get(name, name)
+
+
+def about_sheet(cfg: ConsultationConfig, attribution: list[str] | None = None,
+                count_tables: list[str] | None = None) -> pd.DataFrame:
     """The workbook's first sheet: the consultation, its settings, the attribution the data licence requires
     (e.g. CC BY for republished Pol.is statements) and what each count column means."""
     items = [("consultation", cfg.title), ("count_mode", cfg.settings.count_mode),
              ("min_cell", str(cfg.settings.min_cell)), ("seed", str(cfg.settings.seed)), ("synthetic", str(cfg.synthetic))]
     items += [("attribution", para) for para in attribution or []]
+    items += [(f"sheet: {sheet_title(t)}", f"count table '{t}' (tables/{t}.csv)") for t in count_tables or []]
     items += [(f"column: {col}", text) for col, text in COLUMN_DEFINITIONS.items()]
     return pd.DataFrame(items, columns=["item", "value"])
 
@@ -223,13 +261,13 @@ def write_tables(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, re
     written: list[Path] = []
     all_counts = tables.get("out_counts")
     sheets: dict[str, pd.DataFrame] = {}
-    sheets["about"] = about_sheet(cfg, attribution)
+    pub = publishable_counts(all_counts, tables.get("core_themes")) if all_counts is not None and len(all_counts) else None
+    sheets["about"] = about_sheet(cfg, attribution, sorted(set(pub["table"].astype(str))) if pub is not None else [])
     if tables.get("core_questions") is not None:
         sheets["questions"] = tables["core_questions"]
-    if all_counts is not None and len(all_counts):
-        pub = publishable_counts(all_counts, tables.get("core_themes"))
+    if pub is not None:
         for name, sub in pub.groupby("table", sort=True):
-            sheets[f"counts_{name}"] = sub.reset_index(drop=True)
+            sheets[str(name)] = sub.reset_index(drop=True)
             written.append(_csv(sub, reports_dir / "tables" / f"{name}.csv"))
     support = tables.get("out_theme_support")
     if support is not None and len(support):  # Pol.is: how strongly each theme's statements were supported
@@ -255,5 +293,6 @@ def write_tables(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, re
         rej = tables["core_rejects"]
         sheets["rejects"] = rej.assign(file=rej["file"].map(public_path),
                                        raw_chars=rej["raw"].fillna("").str.len()).drop(columns="raw")
-    written.append(write_workbook(sheets, reports_dir / "tables.xlsx"))
+    titled = {sheet_title(k): v for k, v in sheets.items()}
+    written.append(write_workbook(titled, reports_dir / "tables.xlsx"))
     return written
