@@ -5,12 +5,19 @@ Usage::
     python benchmarks/campaigns.py --data /work/shared/data            # quality on generated corpus (+ sample)
     python benchmarks/campaigns.py --data /work/shared/data --sweep    # threshold sweep
     python benchmarks/campaigns.py --data /work/shared/data --scale 1000000
+    python benchmarks/campaigns.py --generated 10000 50000 200000  # stage functions on generated consultations
+    python benchmarks/campaigns.py --generated 1000000 --share1 0.8 --share2 0.1   # 90% campaign copies
 
 The generated corpus is built from real crowd-written arguments (IBM ArgKP 2021, CDLA-Sharing 1.0,
 Bar-Haim et al. 2020): each campaign template is ~8 arguments on one motion; copies get realistic
 edits (greeting / sign-off with a name, 1-5 personal sentences inserted anywhere, deleted template
 sentences, swapped paragraphs, typos, case and whitespace changes); independent responses are 1-4
 other arguments on the *same* motions (overlapping vocabulary). Prints measured numbers only.
+
+``--generated`` needs no data: it times ``detect`` (per question) and ``detect_submissions`` (whole
+submissions) on the sample generator's survey (``tests/generated_consultation.py``, the mix of
+``benchmarks/end_to_end.py``) and scores membership against the generator's truth; several sizes give the
+growth exponent of each.
 """
 
 from __future__ import annotations
@@ -320,17 +327,74 @@ def scale(args: pd.DataFrame, n: int, settings: CampaignSettings, seed: int) -> 
           f"time ratio baseline/minhash {t_base / t_ours:.2f}")
 
 
+def _score(truth: list[str], pred: list[object]) -> str:
+    t = np.asarray(truth, dtype=object)
+    p = pd.Series(pred, dtype=object)
+    t_lab = np.where(t == "", -1, pd.factorize(t)[0])
+    p_lab = np.where(p.isna(), -1, pd.factorize(p.fillna(""))[0])
+    prec, rec, f1 = pairwise_prf(t_lab, p_lab)
+    return f"precision {prec:.4f} recall {rec:.4f} F1 {f1:.4f}"
+
+
+def generated(sizes: list[int], share_1: float, share_2: float, settings: CampaignSettings, seed: int) -> None:
+    """CPU time and quality of ``detect`` / ``detect_submissions`` on generated consultations of each size."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from generated_consultation import OPEN_QUESTIONS, generate
+
+    from analysis.campaigns.stage import detect, detect_submissions
+
+    times: list[tuple[int, float, float]] = []
+    for n in sizes:
+        gen = generate(n, seed, share_1, share_2)
+        answers = gen.answers
+        c0 = time.process_time()
+        clean, camps = detect(answers, OPEN_QUESTIONS, settings, seed)
+        t_q = time.process_time() - c0
+        c0 = time.process_time()
+        subs = detect_submissions(answers, OPEN_QUESTIONS, settings, seed)
+        t_s = time.process_time() - c0
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        times.append((n, t_q, t_s))
+        other = clean["question_id"] == "q5_other"
+        print(f"generated n={n}: {len(answers)} answers; detect {t_q:.1f}s CPU, detect_submissions {t_s:.1f}s CPU, "
+              f"peak RSS {rss:.0f} MiB")
+        print(f"  per question: {len(camps)} campaigns, sizes {camps['size'].tolist()[:12]}")
+        print(f"  q5_other membership: {_score(clean.loc[other, 'truth'].tolist(), clean.loc[other, 'campaign_id'].tolist())}")
+        print(f"  all open answers membership: {_score(clean['truth'].tolist(), clean['campaign_id'].tolist())}")
+        rids = sorted(gen.respondent_campaign)
+        group = dict(zip(subs["response_id"], subs["campaign_id"], strict=True))
+        sizes_s = subs["campaign_id"].value_counts()
+        mix = {}
+        if len(sizes_s):
+            members = subs.loc[subs["campaign_id"] == sizes_s.index[0], "response_id"]
+            mix = pd.Series([gen.respondent_campaign[r] or "none" for r in members]).value_counts().to_dict()
+        print(f"  submissions: {len(sizes_s)} groups, sizes {sizes_s.tolist()[:12]}; largest holds {mix}; "
+              f"{_score([gen.respondent_campaign[r] for r in rids], [group.get(r) for r in rids])}")
+    for (n0, q0, s0), (n1, q1, s1) in zip(times, times[1:], strict=False):
+        k = np.log(n1 / n0)
+        print(f"growth {n0}->{n1}: detect exponent {np.log(q1 / q0) / k:.2f}, "
+              f"detect_submissions exponent {np.log(s1 / s0) / k:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True, help="folder holding argkp-2021/")
+    ap.add_argument("--data", type=Path, help="folder holding argkp-2021/ (all modes but --generated)")
+    ap.add_argument("--generated", type=int, nargs="*", help="sizes of generated consultations to time")
+    ap.add_argument("--share1", type=float, default=0.2, help="--generated: share of campaign-1 respondents")
+    ap.add_argument("--share2", type=float, default=40 / 1500, help="--generated: share of campaign-2 respondents")
     ap.add_argument("--scale", type=int, default=0, help="run the scale benchmark with this many texts")
     ap.add_argument("--sweep", action="store_true", help="sweep thresholds on a second generated corpus")
     ap.add_argument("--seed", type=int, default=20211)
     ap.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1], help="project root (sample)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = load_arguments(a.data)
     settings = CampaignSettings()
+    if a.generated:
+        generated(a.generated, a.share1, a.share2, settings, a.seed)
+        return 0
+    if a.data is None:
+        ap.error("--data is required")
+    args = load_arguments(a.data)
     if a.scale:
         scale(args, a.scale, settings, a.seed)
         return 0

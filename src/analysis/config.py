@@ -232,7 +232,7 @@ class CampaignSettings(_Strict):
     #: Character similarity (difflib ratio) at which a mistyped template sentence still counts as template.
     sentence_similarity: float = Field(0.85, gt=0, le=1)
     #: Minimum length (words) of a campaign's shared text: a stock sentence many people use is not a form letter.
-    min_template_words: int = Field(25, ge=1)
+    min_template_words: int = Field(40, ge=1)
     #: Minimum mean share of a copy's text that is the shared template (a form letter is mostly the letter).
     template_coverage: float = Field(0.6, ge=0, le=1)
 

@@ -140,34 +140,128 @@ class MinHasher:
         return out
 
 
-def lsh_components(sig: np.ndarray, threshold: float) -> np.ndarray:
-    """Connected components of texts sharing at least one LSH band bucket.
+def band_keys(sig: np.ndarray, b: int, r: int) -> np.ndarray:
+    """One ``uint64`` bucket key per text and band (``n x b``): the band's ``r`` MinHash values combined."""
+    n = len(sig)
+    keys = np.zeros((n, b), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for band in range(b):
+            key = keys[:, band]
+            for j in range(band * r, (band + 1) * r):
+                key *= _P
+                key += sig[:, j].astype(np.uint64)
+    return keys
+
+
+@dataclass
+class Buckets:
+    """LSH buckets: per band, texts sorted by key, and each text's bucket as a range of that order."""
+
+    order: np.ndarray  # b x n
+    start: np.ndarray  # b x n: first position of text i's bucket in order[band]
+    end: np.ndarray  # b x n: one past its last position
+
+    def neighbours(self, i: int) -> np.ndarray:
+        """Texts sharing at least one band bucket with text ``i`` (``i`` included), sorted."""
+        parts = [self.order[band, lo:hi] for band, (lo, hi) in enumerate(zip(self.start[:, i], self.end[:, i],
+                                                                              strict=True))]
+        return np.unique(np.concatenate(parts))
+
+
+def candidate_pairs(sig: np.ndarray, b: int, r: int, cap: int = 32
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Buckets]:
+    """Distinct pairs ``(i < j)`` of texts sharing an LSH band bucket, and the texts in crowded buckets.
+
+    A bucket of at most ``cap`` texts gives all its pairs; a larger one (a campaign's thousands of
+    copies share most buckets) only pairs each text with the next (``m - 1`` pairs, never ``m^2``), and
+    its texts are reported as crowded.
+
+    Returns:
+        ``(rows, cols, crowded, buckets)``: pair indices, a boolean mask of texts in some bucket of more
+        than ``cap`` texts, and the buckets.
+    """
+    n = len(sig)
+    keys = band_keys(sig, b, r)
+    crowded = np.zeros(n, dtype=bool)
+    parts = []
+    itype = np.int32 if n < 2**31 else np.int64
+    buckets = Buckets(*(np.empty((b, n), dtype=itype) for _ in range(3)))
+    for band in range(b):
+        order = np.argsort(keys[:, band], kind="stable")
+        ks = keys[order, band]
+        new = np.r_[True, ks[1:] != ks[:-1]]
+        bucket = np.cumsum(new) - 1
+        first = np.flatnonzero(new)
+        size = np.bincount(bucket)[bucket]
+        buckets.order[band] = order
+        buckets.start[band, order] = first[bucket]
+        buckets.end[band, order] = first[bucket] + size
+        crowded[order[size > cap]] = True
+        small = size <= cap
+        top = int(size[small & (size > 1)].max()) if (small & (size > 1)).any() else 1
+        for d in range(1, max(2, top)):
+            same = np.flatnonzero(bucket[d:] == bucket[:-d])
+            if d > 1:
+                same = same[small[same]]
+            lo, hi = order[same], order[same + d]
+            parts.append(np.minimum(lo, hi).astype(np.int64) * n + np.maximum(lo, hi))
+    codes = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    codes = codes[np.r_[True, codes[1:] != codes[:-1]]] if len(codes) else codes
+    return codes // n, codes % n, crowded, buckets
+
+
+def verified_neighbours(sig: np.ndarray, weight: np.ndarray, threshold: float, chunk: int = 1 << 18
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Buckets]:
+    """LSH candidate pairs whose estimated Jaccard reaches ``threshold``, and each text's neighbour weight.
 
     Args:
         sig: MinHash signatures (``n x num_perm``).
-        threshold: Jaccard similarity at which banding is tuned.
+        weight: Copies behind each text.
+        threshold: Jaccard similarity at which banding is tuned and pairs are verified.
+        chunk: Pairs compared per numpy block.
 
     Returns:
-        Component label of each text.
+        ``(rows, cols, reach, buckets)``: verified pairs; per text its own weight plus its verified
+        neighbours' (``inf`` for texts in a crowded bucket, whose pairs are not all enumerated); the buckets.
     """
     n, num_perm = sig.shape
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
     b, r = optimal_bands(threshold, num_perm)
-    rows, cols = [], []
-    with np.errstate(over="ignore"):
-        for band in range(b):
-            key = np.zeros(n, dtype=np.uint64)
-            for j in range(band * r, (band + 1) * r):
-                key = key * _P + sig[:, j].astype(np.uint64)
-            order = np.argsort(key, kind="stable")
-            same = np.flatnonzero(key[order][1:] == key[order][:-1])
-            rows.append(order[same])
-            cols.append(order[same + 1])
-    r_ = np.concatenate(rows)
-    c_ = np.concatenate(cols)
-    graph = coo_matrix((np.ones(len(r_), dtype=np.int8), (r_, c_)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    rows, cols, crowded, buckets = candidate_pairs(sig, b, r)
+    keep = np.zeros(len(rows), dtype=bool)
+    need = int(np.ceil(threshold * num_perm - 1e-9))
+    for lo in range(0, len(rows), chunk):
+        hi = lo + chunk
+        keep[lo:hi] = np.count_nonzero(sig[rows[lo:hi]] == sig[cols[lo:hi]], axis=1) >= need
+    rows, cols = rows[keep], cols[keep]
+    w = weight.astype(np.float64)
+    reach = w + np.bincount(rows, weights=w[cols], minlength=n) + np.bincount(cols, weights=w[rows], minlength=n)
+    reach[crowded] = np.inf
+    return rows, cols, reach, buckets
+
+
+def lsh_components(sig: np.ndarray, threshold: float, weight: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, Buckets | None]:
+    """Connected components of texts linked by verified LSH candidate pairs.
+
+    A candidate pair (texts sharing an LSH band bucket) is an edge only if its estimated Jaccard
+    similarity reaches ``threshold``: chance bucket collisions (stock phrases shared by unrelated
+    answers) would otherwise chain nearly every text into one component.
+
+    Args:
+        sig: MinHash signatures (``n x num_perm``).
+        threshold: Jaccard similarity at which banding is tuned and pairs are verified.
+        weight: Copies behind each text (default 1).
+
+    Returns:
+        ``(component label, reach, buckets)`` (see :func:`verified_neighbours`).
+    """
+    n = len(sig)
+    weight = np.ones(n, dtype=np.int64) if weight is None else weight
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), None
+    rows, cols, reach, buckets = verified_neighbours(sig, weight, threshold)
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    return connected_components(graph, directed=False)[1], reach, buckets
 
 
 def _similarity(sig: np.ndarray, n_sh: np.ndarray, ref_sig: np.ndarray, ref_n: int,
@@ -179,15 +273,42 @@ def _similarity(sig: np.ndarray, n_sh: np.ndarray, ref_sig: np.ndarray, ref_n: i
     return jac, np.minimum(inter / a, 1.0), np.minimum(inter / b, 1.0)
 
 
+def _seed(sig: np.ndarray, buckets: Buckets, alive: np.ndarray, remaining: np.ndarray, centre: int,
+          threshold: float) -> np.ndarray:
+    """Mask over ``remaining``: the centre and its remaining texts at estimated Jaccard >= ``threshold``.
+
+    Only texts sharing an LSH bucket with the centre are compared (cost: its buckets, not the component).
+    """
+    cand = buckets.neighbours(centre)
+    cand = cand[alive[cand]]
+    jac = np.count_nonzero(sig[cand] == sig[centre], axis=1) / sig.shape[1]
+    mark = np.zeros(len(alive), dtype=bool)
+    mark[cand[jac >= threshold]] = True
+    mark[centre] = True
+    return mark[remaining]
+
+
+def _heaviest(idx: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` texts of ``idx`` with the highest weight (ties: first in ``idx``), in O(len(idx))."""
+    if len(idx) <= k:
+        return idx
+    w = weight[idx]
+    kth = np.partition(w, len(w) - k)[len(w) - k]  # k-th largest weight
+    above = np.flatnonzero(w > kth)
+    at = np.flatnonzero(w == kth)[: k - len(above)]
+    return idx[np.sort(np.concatenate([above, at]))]
+
+
 def _medoid(sig: np.ndarray, weight: np.ndarray, members: np.ndarray, rng: np.random.Generator,
-            threshold: float) -> int:
+            threshold: float, can: np.ndarray | None = None) -> int:
     """Densest member: the candidate with the most (weighted) sampled texts at Jaccard >= ``threshold``.
 
     Density rather than mean similarity, so that a text bridging two letters (half of each) is not
     picked as the centre of both. Ties go to the higher weighted mean Jaccard, then the lower index.
+    Candidates are drawn from ``can`` (default: all members), density is measured against members.
     """
-    by_weight = members[np.argsort(-weight[members], kind="stable")]
-    cands = np.unique(np.concatenate([by_weight[:10], rng.choice(members, min(20, len(members)), replace=False)]))
+    can = members if can is None else can
+    cands = np.unique(np.concatenate([_heaviest(can, weight, 10), rng.choice(can, min(20, len(can)), replace=False)]))
     ref = rng.choice(members, min(100, len(members)), replace=False)
     w = weight[ref].astype(float)
     sims = np.count_nonzero(sig[cands][:, None, :] == sig[ref][None, :, :], axis=2) / sig.shape[1]
@@ -197,18 +318,52 @@ def _medoid(sig: np.ndarray, weight: np.ndarray, members: np.ndarray, rng: np.ra
     return int(cands[best].min())
 
 
-def template_signature(hasher: MinHasher, texts: list[str], weights: np.ndarray, share: float = 0.5
-                       ) -> tuple[np.ndarray, int]:
+class ShingleCache:
+    """Shingle hashes of texts, computed once per text on first use (templates re-read the same copies)."""
+
+    def __init__(self, texts: list[str], k: int):
+        self.texts, self.k = texts, k
+        self._cache: dict[int, np.ndarray] = {}
+
+    def get(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Concatenated shingle hashes of ``texts[idx]`` (in that order) and each text's start offset."""
+        missing = [int(i) for i in idx if int(i) not in self._cache]
+        if missing:
+            sh, offs = shingle_hashes([self.texts[i] for i in missing], self.k)
+            for i, part in zip(missing, np.split(sh, offs[1:]), strict=True):
+                self._cache[i] = part
+        parts = [self._cache[int(i)] for i in idx]
+        lens = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+        offs = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+        return (np.concatenate(parts) if parts else np.zeros(0, np.uint64)), offs
+
+
+def template_signature(hasher: MinHasher, texts: list[str] | ShingleCache, weights: np.ndarray,
+                       share: float = 0.5, idx: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """MinHash of the shingles found in >= ``share`` of the (weighted) texts: the campaign's template.
+
+    Args:
+        hasher: The MinHasher of the signatures.
+        texts: The texts, or a :class:`ShingleCache` read at ``idx``.
+        weights: Weight (copies) of each text.
+        share: Minimum weighted share of texts holding a template shingle.
+        idx: With a cache: which of its texts.
 
     Returns:
         ``(signature, number of template shingles)``; ``n == 0`` when no shingle is shared enough.
     """
-    sh, offs = shingle_hashes(texts, hasher.shingle_size)
+    if isinstance(texts, ShingleCache):
+        sh, offs = texts.get(np.asarray(idx))
+    else:
+        sh, offs = shingle_hashes(texts, hasher.shingle_size)
     doc = np.repeat(np.arange(len(offs)), np.diff(np.append(offs, len(sh))))
-    pairs = pd.DataFrame({"h": sh, "d": doc}).drop_duplicates()
-    wsum = pd.Series(weights[pairs["d"].to_numpy()], index=pairs.index).groupby(pairs["h"].to_numpy()).sum()
-    keep = np.sort(wsum.index.to_numpy()[wsum.to_numpy() >= share * float(weights.sum())].astype(np.uint64))
+    order = np.lexsort((sh, doc))  # by text, then hash: each text's distinct shingles
+    sh_s, doc_s = sh[order], doc[order]
+    first = np.ones(len(sh_s), dtype=bool)
+    first[1:] = (sh_s[1:] != sh_s[:-1]) | (doc_s[1:] != doc_s[:-1])
+    uniq, inv = np.unique(sh_s[first], return_inverse=True)
+    wsum = np.bincount(inv, weights=np.asarray(weights, dtype=np.float64)[doc_s[first]], minlength=len(uniq))
+    keep = uniq[wsum >= share * float(np.sum(weights))]
     if len(keep) == 0:
         return np.zeros(hasher.num_perm, dtype=np.uint32), 0
     return hasher._minhash(keep, np.zeros(1, dtype=np.int64))[0], len(keep)
@@ -262,42 +417,69 @@ def cluster(
     """
     rng = np.random.default_rng(seed)
     labels = np.full(len(sig), -1, dtype=np.int64)
-    comp = lsh_components(sig, threshold)
+    shingles = ShingleCache(texts, hasher.shingle_size)
+    comp, reach, buckets = lsh_components(sig, threshold, weight)
+    seedable = reach >= min_size  # enough verified neighbours to seed a cluster (see verified_neighbours)
+    alive = np.zeros(len(sig), dtype=bool)  # members of the component still unassigned
+    free = np.ones(len(sig), dtype=bool)  # in no cluster yet
     order = np.argsort(comp, kind="stable")
     bounds = np.flatnonzero(np.diff(comp[order])) + 1
     next_label = 0
     for members in np.split(order, bounds):
+        members = members[free[members]]
         if len(members) == 0 or weight[members].sum() < min_size:
             continue
         remaining = members
+        alive[members] = True
         while len(remaining) and weight[remaining].sum() >= min_size:
-            centre = _medoid(sig, weight, remaining, rng, threshold) if len(remaining) > 1 else int(remaining[0])
-            jac, _, _ = _similarity(sig, n_sh, sig[centre], int(n_sh[centre]), remaining)
-            seed_ok = (jac >= threshold) | (remaining == centre)
-            if weight[remaining[seed_ok]].sum() < min_size:
-                remaining = remaining[~seed_ok]  # too few around this centre to seed a campaign
+            can = remaining[seedable[remaining]]
+            if len(can) == 0:
+                break
+            centre = _medoid(sig, weight, remaining, rng, threshold, can) if len(remaining) > 1 else int(can[0])
+            seed_ok = _seed(sig, buckets, alive, remaining, centre, threshold)
+            ok, tn, coverage, pool = None, 0, 0.0, remaining
+            if weight[remaining[seed_ok]].sum() >= min_size:
+                # copies outside the component (too edited to be LSH neighbours) may still hold the template
+                pool = np.concatenate([remaining, np.flatnonzero(free & (comp != comp[centre]))])
+                ok, tn, coverage = _grow(sig, n_sh, weight, shingles, hasher, pool,
+                                         np.r_[seed_ok, np.zeros(len(pool) - len(remaining), dtype=bool)], rng,
+                                         containment=containment, min_size=min_size, max_sample=max_sample,
+                                         refine=refine, min_template=min_template)
+            if ok is None or tn < min_template or weight[pool[ok]].sum() < min_size or coverage < min_coverage:
+                alive[remaining[seed_ok]] = False
+                remaining = remaining[~seed_ok]  # too few around this centre, or they share too little
                 continue
-            ok = seed_ok
-            tn, m_in_t = 0, np.zeros(len(remaining))
-            for _ in range(refine):  # template of the current members -> members containing it
-                cur = remaining[ok]
-                if len(cur) > max_sample:
-                    cur = np.sort(rng.choice(cur, max_sample, replace=False))
-                tsig, tn = template_signature(hasher, [texts[i] for i in cur], weight[cur])
-                if tn < min_template:
-                    break
-                jac, t_in_m, m_in_t = _similarity(sig, n_sh, tsig, tn, remaining)
-                new_ok = (t_in_m >= containment) | (jac >= containment)
-                if weight[remaining[new_ok]].sum() < min_size or np.array_equal(new_ok, ok):
-                    ok = new_ok
-                    break
-                ok = new_ok
-            w_ok = weight[remaining[ok]].astype(float)
-            coverage = float((m_in_t[ok] * w_ok).sum() / w_ok.sum()) if tn and w_ok.sum() else 0.0
-            if tn < min_template or w_ok.sum() < min_size or coverage < min_coverage:
-                remaining = remaining[~seed_ok]
-                continue
-            labels[remaining[ok]] = next_label
+            labels[pool[ok]] = next_label
             next_label += 1
-            remaining = remaining[~ok]
+            free[pool[ok]] = False
+            alive[pool[ok]] = False
+            remaining = remaining[~ok[: len(remaining)]]
+        alive[remaining] = False
     return labels
+
+
+def _grow(sig: np.ndarray, n_sh: np.ndarray, weight: np.ndarray, shingles: ShingleCache, hasher: MinHasher,
+          pool: np.ndarray, ok: np.ndarray, rng: np.random.Generator, *, containment: float, min_size: int,
+          max_sample: int, refine: int, min_template: int) -> tuple[np.ndarray, int, float]:
+    """Template of the current members -> members of ``pool`` containing it, repeated until stable.
+
+    Returns:
+        ``(members mask over pool, template shingle count, copy-weighted mean template coverage)``.
+    """
+    tn, m_in_t = 0, np.zeros(len(pool))
+    for _ in range(refine):
+        cur = pool[ok]
+        if len(cur) > max_sample:
+            cur = np.sort(rng.choice(cur, max_sample, replace=False))
+        tsig, tn = template_signature(hasher, shingles, weight[cur], idx=cur)
+        if tn < min_template:
+            break
+        jac, t_in_m, m_in_t = _similarity(sig, n_sh, tsig, tn, pool)
+        new_ok = (t_in_m >= containment) | (jac >= containment)
+        if weight[pool[new_ok]].sum() < min_size or np.array_equal(new_ok, ok):
+            ok = new_ok
+            break
+        ok = new_ok
+    w_ok = weight[pool[ok]].astype(float)
+    coverage = float((m_in_t[ok] * w_ok).sum() / w_ok.sum()) if tn and w_ok.sum() else 0.0
+    return ok, tn, coverage

@@ -1,0 +1,45 @@
+"""Answers of a generated survey consultation with campaign ground truth, without ingest or redaction.
+
+Usable from tests (``tests/`` is on ``sys.path``) and from benchmarks (``sys.path`` insert). The texts are the
+sample generator's (:func:`analysis.sample.survey.generate_survey`) with the campaign mix of
+``benchmarks/end_to_end.py`` (20% / 2.7% of respondents send campaign 1 / 2 in ``q5_other``); the raw text
+stands in for ``text_redacted`` (sign-off names are stripped by campaign normalisation anyway).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.sample.survey import CLOSED, OTHER_HEADER, OTHER_ID, WHY_HEADER, generate_survey
+
+OPEN_QUESTIONS = [f"{q}_why" for q in CLOSED] + [OTHER_ID]
+
+
+@dataclass
+class GeneratedConsultation:
+    """``answers`` (``response_id, question_id, text_redacted, truth``) and each response's campaign.
+
+    ``truth`` is the generator's campaign of the answer (``""``: none); ``respondent_campaign`` maps every
+    response id to the campaign its respondent sent (``""``: none).
+    """
+
+    answers: pd.DataFrame
+    respondent_campaign: dict[str, str]
+
+
+def generate(n: int, seed: int = 20211, share_1: float = 0.2, share_2: float = 40 / 1500) -> GeneratedConsultation:
+    """A survey of ``n`` responses; ``share_1`` / ``share_2`` of respondents send campaign 1 / 2."""
+    sv = generate_survey(random.Random(f"{seed}:survey"), n=n, n_campaign_1=int(share_1 * n),
+                         n_campaign_2=int(share_2 * n), n_te_reo_respondents=int(8 * n / 1500))
+    cols = {f"{q}_why": sv.header.index(WHY_HEADER.format(n=i)) for i, q in enumerate(CLOSED, start=1)}
+    cols[OTHER_ID] = sv.header.index(OTHER_HEADER)
+    truth = {(rid, qid): cid for rid, qid, cid, _personal in sv.campaigns}
+    rows = [(row[0], qid, row[c]) for row in sv.rows for qid, c in cols.items() if row[c].strip()]
+    answers = pd.DataFrame(rows, columns=["response_id", "question_id", "text_redacted"])
+    answers["truth"] = [truth.get((r, q), "") for r, q in zip(answers["response_id"], answers["question_id"],
+                                                                strict=True)]
+    by_resp = {rid: cid for (rid, qid), cid in truth.items() if qid == OTHER_ID}
+    return GeneratedConsultation(answers, {row[0]: by_resp.get(row[0], "") for row in sv.rows})
