@@ -62,6 +62,8 @@ def test_tfidf_large_corpus_is_fitted_on_its_seeded_sample():
     assert np.array_equal(big.encode(texts), small.encode(texts))
     # ... while the identity still covers the whole corpus
     assert big.fingerprint != small.fingerprint
+    # vectors of a sampled fit differ from the old whole-corpus vocabulary's: a new cache identity
+    assert big.fingerprint.startswith("tfidf-svd:v3:") and small.fingerprint.startswith("tfidf-svd:v2:")
     assert E.TfidfSvdBackend(n_components=16, seed=4, fit_sample=n).fit(texts[:-3]).fingerprint != big.fingerprint
 
 

@@ -112,12 +112,16 @@ class TfidfSvdBackend:
         self.max_features = max_features
         self.fit_sample = fit_sample
         self.corpus_hash_: str | None = None
+        self.sampled_ = False
 
     @property
     def fingerprint(self) -> str:
         """Backend, parameters and the hash of the corpus it was fitted on."""
+        # v3: a corpus larger than fit_sample has its vectorisers fitted on the sample too (v2 fitted them on
+        # the whole corpus); smaller corpora give the same vectors as v2 and keep its identity
+        version = "v3" if self.sampled_ else "v2"
         return (
-            f"tfidf-svd:v2:n={self.n_components}:seed={self.seed}:w={self.word_ngrams}:c={self.char_ngrams}"
+            f"tfidf-svd:{version}:n={self.n_components}:seed={self.seed}:w={self.word_ngrams}:c={self.char_ngrams}"
             f":cw={self.char_weight}:mf={self.max_features}:fs={self.fit_sample}:corpus={self.corpus_hash_ or 'unfitted'}"
         )
 
@@ -130,7 +134,8 @@ class TfidfSvdBackend:
         """
         docs = list(dict.fromkeys(str(t) for t in corpus if str(t).strip())) or ["empty"]
         self.corpus_hash_ = text_hash("\x1f".join(sorted(docs)))[:16]
-        if len(docs) > self.fit_sample:
+        self.sampled_ = len(docs) > self.fit_sample
+        if self.sampled_:
             rows = np.sort(np.random.default_rng(self.seed).choice(len(docs), self.fit_sample, replace=False))
             docs = [docs[i] for i in rows]
         min_df = 2 if len(docs) >= 50 else 1
