@@ -42,12 +42,14 @@ def test_tfidf_backend_tiny_corpora():
     assert E.TfidfSvdBackend().fit(["a b"]).encode([]).shape[0] == 0
 
 
-def test_tfidf_encode_in_batches_gives_the_same_vectors(monkeypatch):
+def test_tfidf_encode_in_batches_and_processes_gives_the_same_vectors(monkeypatch):
     texts = polis_texts()
     be = E.TfidfSvdBackend(n_components=32, seed=3).fit(texts)
     whole = be.encode(texts)
     monkeypatch.setattr(E, "ENCODE_BATCH", 7)  # many batches, the last one short
-    assert np.array_equal(be.encode(texts), whole)
+    for workers in (1, 2):  # in this process, then in two forked workers
+        monkeypatch.setattr(E, "ENCODE_WORKERS", workers)
+        assert np.array_equal(be.encode(texts), whole)
 
 
 def test_tfidf_large_corpus_is_fitted_on_its_seeded_sample():

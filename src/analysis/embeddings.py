@@ -23,8 +23,10 @@ import hashlib
 import importlib.util
 import json
 import logging
+import multiprocessing
 import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -45,6 +47,9 @@ MINILM_SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379ca
 MINILM_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 #: Texts the TF-IDF backend vectorises and projects at a time (bounds memory; vectors do not depend on it).
 ENCODE_BATCH = 4096
+#: Forked processes encoding batches in parallel when a call has two batches or more (1: no process).
+#: Every batch is encoded the same way wherever it runs, so the vectors do not depend on it.
+ENCODE_WORKERS = min(2, os.cpu_count() or 1)
 
 
 def text_hash(text: str) -> str:
@@ -176,8 +181,9 @@ class TfidfSvdBackend:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Encode texts (fits on them first when not fitted yet).
 
-        Texts are vectorised and projected ``ENCODE_BATCH`` at a time: every step is row by row, so the
-        vectors are the same as in one pass, and memory stays bounded whatever the number of texts.
+        Texts are vectorised and projected ``ENCODE_BATCH`` at a time, by ``ENCODE_WORKERS`` forked
+        processes when there are two batches or more: every step is row by row, so the vectors are the same
+        as in one pass, and memory stays bounded whatever the number of texts.
         """
         if self.corpus_hash_ is None:
             self.fit(texts)
@@ -185,11 +191,30 @@ class TfidfSvdBackend:
             dim = self.svd_.n_components if self.svd_ is not None else 0
             return np.zeros((0, dim), dtype=np.float32)
         texts = [str(t) for t in texts]
-        parts = []
-        for start in range(0, len(texts), ENCODE_BATCH):
-            x = self._sparse(texts[start:start + ENCODE_BATCH])
-            parts.append(_l2(self.svd_.transform(x) if self.svd_ is not None else x.toarray()))
-        return np.concatenate(parts)
+        starts = list(range(0, len(texts), ENCODE_BATCH))
+        workers = min(ENCODE_WORKERS, len(starts))
+        if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return np.concatenate([self._encode_batch(texts[s:s + ENCODE_BATCH]) for s in starts])
+        global _FORKED
+        _FORKED = (self, texts)  # inherited by the forked workers (nothing large is pickled)
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                return np.concatenate(list(pool.map(_encode_forked, starts)))
+        finally:
+            _FORKED = None
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        x = self._sparse(texts)
+        return _l2(self.svd_.transform(x) if self.svd_ is not None else x.toarray())
+
+
+_FORKED: tuple[TfidfSvdBackend, list[str]] | None = None
+
+
+def _encode_forked(start: int) -> np.ndarray:
+    """One batch, in a forked worker (:meth:`TfidfSvdBackend.encode`)."""
+    backend, texts = _FORKED
+    return backend._encode_batch(texts[start:start + ENCODE_BATCH])
 
 
 def _find_minilm_package_dir() -> Path | None:
