@@ -190,6 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_baseline:
         open_q = {q for q in at.question_id.unique()}
         texts = {q: clean.loc[clean.question_id == q, "text_redacted"].tolist() for q in sorted(open_q)}
+        import shutil
+
+        from analysis import paths
+
+        shutil.rmtree(paths.cache_dir(name) / "embeddings", ignore_errors=True)  # cold: nothing cached
         with PeakRSS():
             t = time.perf_counter()
             pipeline.run(name, stages=["themes"], force=True)
@@ -197,10 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         b_secs, b_mem, stats = baseline_bertopic(texts, args.seed, args.st_model)
         for qid, (n, k, out) in stats.items():
             print(f"  default BERTopic {qid}: {n:,} texts, {k} topics, outliers {out:.1%}")
-        print(f"themes stage (ours, same process): {themes_secs:.1f}s; default BERTopic UMAP+HDBSCAN: {b_secs:.1f}s "
-              f"(peak {b_mem:.0f} MB); ratio default/ours = {b_secs / themes_secs:.1f}x (warm embedding cache), "
-              f"{b_secs / figures['stages']['themes']['wall']:.1f}x against our cold first run")
-        figures["bertopic"] = {"ours_rerun_wall": themes_secs, "ours_cold_wall": figures["stages"]["themes"]["wall"],
+        print(f"themes stage (ours, same process, cold embedding cache): {themes_secs:.1f}s; default BERTopic "
+              f"UMAP+HDBSCAN: {b_secs:.1f}s (peak {b_mem:.0f} MB); ratio default/ours = {b_secs / themes_secs:.1f}x "
+              f"({b_secs / figures['stages']['themes']['wall']:.1f}x against our first run, imports included)")
+        figures["bertopic"] = {"ours_cold_wall": themes_secs, "ours_first_run_wall": figures["stages"]["themes"]["wall"],
                                "default_wall": b_secs, "default_peak_mb": b_mem}
     _dump(args.json, figures)
     return 0

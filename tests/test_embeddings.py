@@ -42,6 +42,33 @@ def test_tfidf_backend_tiny_corpora():
     assert E.TfidfSvdBackend().fit(["a b"]).encode([]).shape[0] == 0
 
 
+def test_tfidf_encode_in_batches_and_processes_gives_the_same_vectors(monkeypatch):
+    texts = polis_texts()
+    be = E.TfidfSvdBackend(n_components=32, seed=3).fit(texts)
+    whole = be.encode(texts)
+    monkeypatch.setattr(E, "ENCODE_BATCH", 7)  # many batches, the last one short
+    for workers in (1, 2):  # in this process, then in two forked workers
+        monkeypatch.setattr(E, "ENCODE_WORKERS", workers)
+        assert np.array_equal(be.encode(texts), whole)
+
+
+def test_tfidf_large_corpus_is_fitted_on_its_seeded_sample():
+    texts = polis_texts()
+    distinct = list(dict.fromkeys(t for t in texts if t.strip()))
+    n = len(distinct) // 2
+    big = E.TfidfSvdBackend(n_components=16, seed=4, fit_sample=n).fit(texts)
+    rows = np.sort(np.random.default_rng(4).choice(len(distinct), n, replace=False))
+    small = E.TfidfSvdBackend(n_components=16, seed=4, fit_sample=n).fit([distinct[i] for i in rows])
+    # vocabulary, idf and SVD come from the sample alone: the same vectors as a fit on the sample ...
+    assert big.char_.vocabulary_ == small.char_.vocabulary_
+    assert np.array_equal(big.encode(texts), small.encode(texts))
+    # ... while the identity still covers the whole corpus
+    assert big.fingerprint != small.fingerprint
+    # vectors of a sampled fit differ from the old whole-corpus vocabulary's: a new cache identity
+    assert big.fingerprint.startswith("tfidf-svd:v3:") and small.fingerprint.startswith("tfidf-svd:v2:")
+    assert E.TfidfSvdBackend(n_components=16, seed=4, fit_sample=n).fit(texts[:-3]).fingerprint != big.fingerprint
+
+
 def test_cache_hit_does_not_re_encode(tmp_path):
     texts = polis_texts()[:30]
     be = E.TfidfSvdBackend(n_components=16, seed=2).fit(texts)

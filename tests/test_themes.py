@@ -65,6 +65,40 @@ def test_degenerate_inputs():
     assert len(one.topics) == 1 and set(one.labels) == {0} and one.topics[0].size == 12
 
 
+def _bertopic_reference(texts, emb, k, seed):
+    """What discovery ran before it stopped importing BERTopic: the BERTopic object, same configuration."""
+    from bertopic import BERTopic
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from sklearn.decomposition import PCA
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from analysis.themes.discovery import _kmeans, _relabel_by_size
+
+    model = BERTopic(umap_model=PCA(n_components=int(min(50, emb.shape[1], len(texts) - 1)), svd_solver="full",
+                                    random_state=seed),
+                     hdbscan_model=_kmeans(k, seed),
+                     vectorizer_model=CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1),
+                     ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True), calculate_probabilities=False,
+                     top_n_words=10, verbose=False)
+    raw = np.asarray(model.fit_transform(texts, embeddings=emb.copy())[0])
+    labels = _relabel_by_size(raw)
+    return labels, {int(labels[np.flatnonzero(raw == t)[0]]): [w for w, _ in model.get_topic(t) if w]
+                    for t in sorted(set(raw.tolist()))}
+
+
+@pytest.mark.slow
+def test_discovery_reproduces_bertopic_without_importing_it():
+    pytest.importorskip("bertopic")
+    from analysis.themes.discovery import _bertopic
+
+    for texts in (polis_texts(), argkp_answers()["text_redacted"].tolist()):
+        emb = TfidfSvdBackend(seed=3).fit(texts).encode(texts)
+        for k, seed in ((2, 0), (7, 3), (15, 20211)):
+            labels, keywords = _bertopic(texts, emb, k, seed, None, None)
+            ref_labels, ref_keywords = _bertopic_reference(texts, emb, k, seed)
+            assert np.array_equal(labels, ref_labels) and keywords == ref_keywords
+
+
 def test_run_degenerate_questions(dirs):
     raw, proc = dirs
     cfg = config(open_ids=("q1", "q2", "q3"))

@@ -24,9 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from sklearn.preprocessing import normalize
 
 from analysis.redaction.names import is_person_name
 
@@ -241,7 +243,87 @@ def discover(
 
 
 def _bertopic(texts: list[str], emb: np.ndarray, k: int, seed: int, seed_topics, backend):
-    """Run BERTopic (PCA + k-means + c-TF-IDF); returns labels 0..k-1 by size and keywords per label."""
+    """BERTopic's pipeline (PCA + k-means + c-TF-IDF); returns labels 0..k-1 by size and keywords per label.
+
+    Unguided (the themes stage), the steps BERTopic 0.17 runs for this configuration are reproduced here
+    (:func:`_pca_kmeans`, :func:`_ctfidf_keywords`) without importing ``bertopic``, whose import pulls
+    sentence-transformers, torch and UMAP (tens of seconds from a cold cache); the output is identical
+    (``tests/test_theme_labels.py`` compares them when bertopic is installed). Guided by seed phrases, the
+    BERTopic object itself is used.
+    """
+    if k == 1:
+        return np.zeros(len(texts), dtype=int), {0: _keywords(texts)}
+    n_comp = int(min(50, emb.shape[1], len(texts) - 1))
+    if bool(seed_topics) and backend is not None:
+        return _bertopic_guided(texts, emb, k, seed, seed_topics, backend, n_comp)
+    raw = _pca_kmeans(emb.copy(), n_comp, k, seed)
+    try:
+        words = _ctfidf_keywords(texts, raw)
+    except ValueError as err:  # e.g. empty vocabulary after stop words: cluster without c-TF-IDF
+        logger.warning("BERTopic c-TF-IDF failed (%s); clustering with k-means only", err)
+        return _relabel_by_size(_kmeans(k, seed).fit_predict(emb)), {}
+    labels = _relabel_by_size(raw)
+    keywords = {int(labels[np.flatnonzero(raw == t)[0]]): w for t, w in words.items()}
+    return labels, keywords
+
+
+def _pca_kmeans(emb: np.ndarray, n_comp: int, k: int, seed: int) -> np.ndarray:
+    """BERTopic's reduction and clustering steps with PCA as ``umap_model`` and k-means as ``hdbscan_model``."""
+    reduced = np.nan_to_num(PCA(n_components=n_comp, svd_solver="full", random_state=seed).fit_transform(emb))
+    return np.asarray(_kmeans(k, seed).fit(reduced).labels_)
+
+
+def _ctfidf_keywords(texts: list[str], raw: np.ndarray, top_n_words: int = 10) -> dict[int, list[str]]:
+    """Cluster -> its top c-TF-IDF words, as BERTopic 0.17 computes them (``reduce_frequent_words=True``).
+
+    The answers of a cluster are joined into one document, cleaned as BERTopic does for English (tabs and
+    newlines to spaces, only ``[A-Za-z0-9 ]`` kept), counted (unigrams and bigrams, English stop words
+    dropped); each row is L1-normalised, square-rooted and weighted by ``log(avg words per cluster / df + 1)``.
+    The top words are picked with BERTopic's own partition and sort (so ties break the same way).
+
+    Raises:
+        ValueError: No word left (the vectoriser's empty-vocabulary error).
+    """
+    clusters = sorted(set(raw.tolist()))
+    joined = {t: [] for t in clusters}
+    for text, t in zip(texts, raw.tolist(), strict=True):
+        joined[t].append(text)
+    docs = []
+    for t in clusters:
+        doc = re.sub(r"[^A-Za-z0-9 ]+", "", " ".join(joined[t]).replace("\n", " ").replace("\t", " "))
+        docs.append(doc if doc != "" else "emptydoc")
+    cv = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1)
+    x = cv.fit_transform(docs)
+    words = cv.get_feature_names_out()
+    df = np.squeeze(np.asarray(x.sum(axis=0)))
+    idf = np.log((int(x.sum(axis=1).mean()) / df) + 1)
+    ctfidf = normalize(x, axis=1, norm="l1", copy=False)
+    ctfidf.data = np.sqrt(ctfidf.data)
+    ctfidf = ctfidf * sp.diags(idf, offsets=0, shape=(len(idf), len(idf)), format="csr", dtype=np.float64)
+    indices = _top_n_idx_sparse(ctfidf, max(top_n_words, 30))
+    scores = np.array([np.array([ctfidf[r, v] if v is not None else 0 for v in row]) for r, row in enumerate(indices)])
+    order = np.argsort(scores, 1)
+    indices = np.take_along_axis(indices, order, axis=1)
+    scores = np.take_along_axis(scores, order, axis=1)
+    out = {}
+    for r, t in enumerate(clusters):
+        best = [str(words[i]) if i is not None and s > 0 else "" for i, s in zip(indices[r][::-1], scores[r][::-1], strict=True)]
+        out[int(t)] = [w for w in best[:top_n_words] if w]
+    return out
+
+
+def _top_n_idx_sparse(matrix: sp.csr_matrix, n: int) -> np.ndarray:
+    """Indices of the top ``n`` values of each row (``None`` pads short rows): BERTopic's own selection."""
+    indices = []
+    for le, ri in zip(matrix.indptr[:-1], matrix.indptr[1:], strict=True):
+        n_row_pick = min(n, ri - le)
+        values = matrix.indices[le + np.argpartition(matrix.data[le:ri], -n_row_pick)[-n_row_pick:]]
+        indices.append([values[i] if len(values) >= i + 1 else None for i in range(n)])
+    return np.array(indices)
+
+
+def _bertopic_guided(texts: list[str], emb: np.ndarray, k: int, seed: int, seed_topics, backend, n_comp: int):
+    """Guided topic modelling: BERTopic itself, with our backend as its embedder for the seed phrases."""
     from bertopic import BERTopic
     from bertopic.backend import BaseEmbedder
     from bertopic.vectorizers import ClassTfidfTransformer
@@ -250,17 +332,13 @@ def _bertopic(texts: list[str], emb: np.ndarray, k: int, seed: int, seed_topics,
         def embed(self, documents, verbose=False):  # noqa: ARG002 - BERTopic signature
             return backend.encode(list(documents))
 
-    if k == 1:
-        return np.zeros(len(texts), dtype=int), {0: _keywords(texts)}
-    n_comp = int(min(50, emb.shape[1], len(texts) - 1))
-    guided = bool(seed_topics) and backend is not None
     model = BERTopic(
-        embedding_model=_Embedder() if guided else None,
+        embedding_model=_Embedder(),
         umap_model=PCA(n_components=n_comp, svd_solver="full", random_state=seed),
         hdbscan_model=_kmeans(k, seed),
         vectorizer_model=CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1),
         ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
-        seed_topic_list=seed_topics if guided else None,
+        seed_topic_list=seed_topics,
         calculate_probabilities=False,
         top_n_words=10,
         verbose=False,
@@ -269,8 +347,7 @@ def _bertopic(texts: list[str], emb: np.ndarray, k: int, seed: int, seed_topics,
         topics, _ = model.fit_transform(texts, embeddings=emb.copy())
     except ValueError as err:  # e.g. empty vocabulary after stop words: cluster without c-TF-IDF
         logger.warning("BERTopic c-TF-IDF failed (%s); clustering with k-means only", err)
-        raw = _kmeans(k, seed).fit_predict(emb)
-        return _relabel_by_size(raw), {}
+        return _relabel_by_size(_kmeans(k, seed).fit_predict(emb)), {}
     raw = np.asarray(topics)
     labels = _relabel_by_size(raw)
     keywords = {}

@@ -124,16 +124,20 @@ def _assign_by_discovery(p: Prepared, discovery, *, question_id: str, settings, 
     rows = []
     cent = np.vstack([t.centroid for t in discovery.topics]) if discovery.topics else np.zeros((0, emb.shape[1]))
     sims = emb @ cent.T if len(cent) else np.zeros((len(emb), 0))
+    top = np.argsort(-sims, axis=1, kind="stable")[:, : settings.max_themes_per_answer]
     for i, u in enumerate(p.units["unit"]):
         lab = int(discovery.labels[i]) if len(discovery.labels) else -1
         if lab < 0:
             continue
         rows.append({"unit": u, "theme_id": discovery.topics[lab].topic_id, "score": float(sims[i, lab])})
-        # multi-label: other topics almost as close as the answer's own topic centre
-        for j in np.argsort(-sims[i], kind="stable")[: settings.max_themes_per_answer]:
+        # multi-label: other topics almost as close as the answer's own topic centre (units are distinct, so
+        # the unit's rows so far are the ones added here)
+        n_rows = 1
+        for j in top[i]:
             if j != lab and sims[i, j] >= max(min_score, settings.relative_score * sims[i, lab]) and \
-                    len([r for r in rows if r["unit"] == u]) < settings.max_themes_per_answer:
+                    n_rows < settings.max_themes_per_answer:
                 rows.append({"unit": u, "theme_id": discovery.topics[j].topic_id, "score": float(sims[i, j])})
+                n_rows += 1
     themes = pd.DataFrame([{"question_id": question_id, "theme_id": t.topic_id, "label": t.label,
                             "description": DISCOVERED_PREFIX + " | ".join(t.representative),
                             "parent_id": None, "keywords": "; ".join(t.keywords)} for t in discovery.topics],
