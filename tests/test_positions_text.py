@@ -129,7 +129,7 @@ def test_fast_tfidf_gives_scikit_learns_matrices_bit_for_bit():
     """The counting shortcut (distinct texts, distinct words) changes nothing in the features."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from analysis.positions.features import FastTfidfVectorizer
+    from analysis.vectorize import FastTfidfVectorizer
 
     raw = pd.read_csv(Path(__file__).parents[1] / "data" / "raw" / "sample" / "survey_export.csv", dtype=str,
                       keep_default_na=False)

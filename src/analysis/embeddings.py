@@ -33,11 +33,11 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from analysis.errors import ConfigError
 from analysis.hashing import sha256_file
+from analysis.vectorize import FastTfidfVectorizer
 
 logger = logging.getLogger(__name__)
 
@@ -146,12 +146,12 @@ class TfidfSvdBackend:
             rows = np.sort(np.random.default_rng(self.seed).choice(len(docs), self.fit_sample, replace=False))
             docs = [docs[i] for i in rows]
         min_df = 2 if len(docs) >= 50 else 1
-        self.word_ = TfidfVectorizer(
+        self.word_ = FastTfidfVectorizer(
             analyzer="word", ngram_range=self.word_ngrams, sublinear_tf=True, lowercase=True, min_df=min_df,
             strip_accents="unicode",
             max_features=self.max_features, token_pattern=r"(?u)\b\w+\b", dtype=np.float64,
         )
-        self.char_ = TfidfVectorizer(
+        self.char_ = FastTfidfVectorizer(
             analyzer="char_wb", ngram_range=self.char_ngrams, sublinear_tf=True, lowercase=True, min_df=min_df,
             strip_accents="unicode",
             max_features=self.max_features, dtype=np.float64,
