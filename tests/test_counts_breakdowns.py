@@ -18,6 +18,7 @@ from analysis.errors import ConfigError
 from analysis.ingest import ingest
 from analysis.ingest.draft import draft_config
 from analysis.report.build import MODE_HEADINGS
+from analysis.report.tables import sheet_title
 from analysis.tables import read_table
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "results"))
@@ -98,7 +99,7 @@ def test_breakdowns_reach_the_summary_and_the_workbook(tmp_path: Path) -> None:
     assert 'id="breakdown-country"' in html
     wb = openpyxl.load_workbook(tmp_path / "r" / "tables.xlsx", read_only=True)
     for table in ("responses_country", "option_country"):
-        rows = list(wb[f"counts_{table}"].iter_rows(values_only=True))
+        rows = list(wb[sheet_title(table)].iter_rows(values_only=True))
         sheet = pd.DataFrame(rows[1:], columns=rows[0])
         want = counts[counts["table"] == table]
         assert len(sheet) == len(want)

@@ -15,6 +15,7 @@ from analysis.charts import style
 from analysis.charts.data import cell_from_row
 from analysis.config import load_config
 from analysis.report.build import MODE_HEADINGS, md_escape, short_count
+from analysis.report.tables import sheet_title
 from analysis.tables import read_table
 
 pytestmark = pytest.mark.usefixtures("sample_results")
@@ -41,7 +42,7 @@ def test_every_closed_question_publishes_its_options() -> None:
     md = (reports / "summary.md").read_text(encoding="utf-8")
     html = (reports / "summary.html").read_text(encoding="utf-8")
     wb = openpyxl.load_workbook(reports / "tables.xlsx", read_only=True)
-    rows = list(wb["counts_option"].iter_rows(values_only=True))
+    rows = list(wb[sheet_title("option")].iter_rows(values_only=True))
     sheet = pd.DataFrame(rows[1:], columns=rows[0])
     modes = sorted(["all", "unique"], key=lambda m: (m != cfg.settings.count_mode, m))
     closed = [q for q in cfg.questions if q.kind == "closed"]

@@ -57,6 +57,8 @@ def _canonical(out: pd.DataFrame, table: str) -> pd.DataFrame:
     schema = SCHEMAS[table]
     out = out.copy()
     for name, col in schema.columns.items():
+        if name not in out.columns:  # an optional column the table does not have
+            continue
         dtype = str(col.dtype)
         if dtype.startswith("float"):
             out[name] = _round6(out[name])

@@ -227,8 +227,17 @@ SHEET_TITLES = {
 
 
 def sheet_title(name: str) -> str:
-    """The readable workbook sheet title of a sheet key or count table (see :data:`SHEET_TITLES`)."""
-    return SHEET_TITLES.get(name, name)
+    """The readable workbook sheet title of a sheet key or count table (see :data:`SHEET_TITLES`).
+
+    Breakdown tables (``responses_<attribute>``, ``option_<attribute>``) read "Responses by <attribute>" and
+    "Options by <attribute>"; other unknown names are kept as they are (at most Excel's 31 characters).
+    """
+    if name in SHEET_TITLES:
+        return SHEET_TITLES[name]
+    for prefix, title in (("responses_", "Responses by"), ("option_", "Options by")):
+        if name.startswith(prefix):
+            return f"{title} {name[len(prefix):].replace('_', ' ')}"[:31]
+    return name
 
 
 def about_sheet(cfg: ConsultationConfig, attribution: list[str] | None = None,
