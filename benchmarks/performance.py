@@ -36,6 +36,8 @@ BASELINE_CPU = {
 #: Wall-clock budgets at 50k from the issue (seconds).
 BUDGET_50K = {"ingest": 10, "redaction+campaigns": 20, "themes": 40, "positions": 20, "counts": 5, "report": 20,
               "guard": 5}
+#: Text below this line in the output file is kept when the figures are regenerated.
+NOTES_MARKER = "<!-- notes: kept when the figures above are regenerated -->"
 ROWS = ["ingest", "redaction+campaigns", "themes", "positions", "counts", "report", "guard"]
 
 
@@ -73,11 +75,12 @@ def _exponent(t1: float, t2: float, n1: int, n2: int) -> float:
     return math.log(max(t2, 1e-3) / max(t1, 1e-3)) / math.log(n2 / n1)
 
 
-def render(results: list[dict], large: dict | None) -> str:
+def render(results: list[dict], large: dict | None, baseline_at: int | None = None) -> str:
     """The Markdown report."""
     sizes = [r["n"] for r in results]
     lines = ["# Performance", "",
              f"Produced by `python benchmarks/performance.py --sizes {','.join(map(str, sizes))}"
+             + (f" --baseline-at {baseline_at}" if baseline_at else "")
              + (f" --large {large['n']}`" if large else "`") + f" on {platform.machine()}, "
              f"{os.cpu_count()} cores, Python {platform.python_version()} "
              f"({time.strftime('%Y-%m-%d')}). Generated consultations (the sample's mix); each size in a fresh "
@@ -133,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     with_baseline = args.baseline_at or max((s for s in sizes if s <= 50_000), default=None)
     results = [_run(n, work, campaign_share=None, baseline=n == with_baseline) for n in sizes]
     large = _run(args.large, work, campaign_share=0.9, baseline=False) if args.large else None
-    args.out.write_text(render(results, large), encoding="utf-8")
+    notes = ""  # hand-written notes below the marker survive a re-run
+    if args.out.exists() and NOTES_MARKER in args.out.read_text(encoding="utf-8"):
+        notes = args.out.read_text(encoding="utf-8").split(NOTES_MARKER, 1)[1]
+    args.out.write_text(render(results, large, baseline_at=with_baseline) + "\n" + NOTES_MARKER + notes,
+                        encoding="utf-8")
     print(f"written {args.out}")
     return 0
 
