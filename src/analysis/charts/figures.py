@@ -214,15 +214,24 @@ def option_chart(
     if not rows or total == 0:
         draw_empty(fig, "Nobody answered this question")
         return fig
-    ax = fig.add_subplot()
-    ys = np.arange(len(rows))[::-1]
+    share_bars(fig.add_subplot(), labels, [next(iter(r.cells.values())) for r in rows], min_cell,
+               xlabel="Share of respondents choosing the option", draw_zero=False)
+    return fig
+
+
+def share_bars(ax, labels: list[str], cells: list[Cell], min_cell: int, *, xlabel: str, draw_zero: bool) -> None:
+    """Horizontal share bars with 95% interval whiskers, one per label (top to bottom), on ``ax``.
+
+    A suppressed cell is a hollow marker with no magnitude and no whisker; ``draw_zero`` draws a bar for a
+    zero share too (the theme chart always did; the options chart leaves an empty row).
+    """
+    ys = np.arange(len(cells))[::-1]
     right = 0.0
-    for y, r in zip(ys, rows, strict=True):
-        cell = next(iter(r.cells.values()))
+    for y, cell in zip(ys, cells, strict=True):
         v = bar_value(cell, "share", min_cell)
         if cell.suppressed:
             draw_suppressed_marker(ax, 0.0, y)
-        elif v > 0:
+        elif draw_zero or v > 0:
             draw_bar(ax, y, 0.0, v, style.BAR_COLOUR, False)
         end = v
         if not cell.suppressed and cell.ci_low is not None and cell.ci_high is not None:
@@ -235,11 +244,10 @@ def option_chart(
     ax.set_xlim(0, min(100.0, right) * 1.3 + 4)
     ax.set_yticks(ys, labels)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:.0f}%"))
-    ax.set_xlabel("Share of respondents choosing the option")
+    ax.set_xlabel(xlabel)
     ax.tick_params(axis="y", length=0)
-    if any(c.suppressed for r in rows for c in r.cells.values()):
+    if any(c.suppressed for c in cells):
         axes_legend(ax, [suppressed_handle(min_cell, marker=True)], ncols=1)
-    return fig
 
 
 # --- theme prevalence ------------------------------------------------------------------------------
@@ -275,31 +283,8 @@ def theme_chart(
     if not rows or total == 0:
         draw_empty(fig, "No themes recorded for this question")
         return fig
-    ax = fig.add_subplot()
-    ys = np.arange(len(rows))[::-1]
-    right = 0.0
-    for y, r in zip(ys, rows, strict=True):
-        cell: Cell = r["cell"]
-        v = bar_value(cell, "share", min_cell)
-        if cell.suppressed:
-            draw_suppressed_marker(ax, 0.0, y)
-        else:
-            draw_bar(ax, y, 0.0, v, style.BAR_COLOUR, False)
-        end = v
-        if not cell.suppressed and cell.ci_low is not None and cell.ci_high is not None:
-            lo, hi = 100 * cell.ci_low, 100 * cell.ci_high
-            ax.errorbar(v, y, xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], fmt="none", ecolor="#222222",
-                        elinewidth=1, capsize=3)
-            end = max(end, hi)
-        ax.text(end + 1.0, y, cell_text(cell, "share", min_cell), va="center", ha="left", fontsize=style.MIN_FONT)
-        right = max(right, end)
-    ax.set_xlim(0, min(100.0, right) * 1.3 + 4)
-    ax.set_yticks(ys, labels)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:.0f}%"))
-    ax.set_xlabel("Share of respondents raising the theme")
-    ax.tick_params(axis="y", length=0)
-    if any(r["cell"].suppressed for r in rows):
-        axes_legend(ax, [suppressed_handle(min_cell, marker=True)], ncols=1)
+    share_bars(fig.add_subplot(), labels, [r["cell"] for r in rows], min_cell,
+               xlabel="Share of respondents raising the theme", draw_zero=True)
     return fig
 
 
