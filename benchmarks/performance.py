@@ -41,7 +41,7 @@ NOTES_MARKER = "<!-- notes: kept when the figures above are regenerated -->"
 ROWS = ["ingest", "redaction+campaigns", "themes", "positions", "counts", "report", "guard"]
 
 
-def _run(n: int, work: Path, *, campaign_share: float | None, baseline: bool) -> dict:
+def _run(n: int, work: Path, *, campaign_share: float | None, baseline: bool, edit: bool = False) -> dict:
     out = work / f"figures_{n}_{campaign_share}.json"
     cmd = [sys.executable, str(HERE / "end_to_end.py"), "--n", str(n), "--work", str(work / f"w{n}"),
            "--json", str(out)]
@@ -49,6 +49,8 @@ def _run(n: int, work: Path, *, campaign_share: float | None, baseline: bool) ->
         cmd += ["--campaign-share", str(campaign_share)]
     if not baseline:
         cmd.append("--no-baseline")
+    if edit:
+        cmd.append("--codebook-edit")
     print("$", " ".join(cmd), flush=True)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"})
@@ -114,6 +116,15 @@ def render(results: list[dict], large: dict | None, baseline_at: int | None = No
                   f"with the process's imports, took {bert['ours_first_run_wall']:.1f} s "
                   f"(ratio {bert['default_wall'] / bert['ours_first_run_wall']:.1f}×).",
                   ""]
+    edit = next(((r["n"], r["codebook_edit"]) for r in results if "codebook_edit" in r), None)
+    if edit:
+        n, e = edit
+        first, again = e["with_codebook"], e["after_one_theme_edit"]
+        lines += [f"**Re-run after a one-theme codebook edit ({n:,} responses):** the bundled sample's codebook "
+                  f"added and run ({first['wall']:.1f} s wall, {first['cpu']:.1f} CPU s; stages "
+                  f"{', '.join(first['stages_run'])}), then one seed phrase added to one theme and re-run: "
+                  f"**{again['wall']:.1f} s wall**, {again['cpu']:.1f} CPU s (target < 30 s; stages "
+                  f"{', '.join(again['stages_run'])}).", ""]
     if large:
         rows = _rows(large)
         lines += [f"**{large['n']:,} responses, {large['campaign_share']:.0%} campaign copies:** whole run "
@@ -128,13 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large", type=int, default=None, help="also N responses with 90%% campaign copies")
     ap.add_argument("--baseline-at", type=int, default=None,
                     help="size at which default BERTopic runs beside ours (default: the largest size up to 50,000)")
+    ap.add_argument("--codebook-edit-at", type=int, default=50_000,
+                    help="size at which the re-run after a one-theme codebook edit is timed (if in --sizes)")
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=HERE.parent / "docs" / "performance.md")
     args = ap.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="perf-"))
     sizes = [int(s) for s in args.sizes.split(",")]
     with_baseline = args.baseline_at or max((s for s in sizes if s <= 50_000), default=None)
-    results = [_run(n, work, campaign_share=None, baseline=n == with_baseline) for n in sizes]
+    results = [_run(n, work, campaign_share=None, baseline=n == with_baseline, edit=n == args.codebook_edit_at)
+               for n in sizes]
     large = _run(args.large, work, campaign_share=0.9, baseline=False) if args.large else None
     notes = ""  # hand-written notes below the marker survive a re-run
     if args.out.exists() and NOTES_MARKER in args.out.read_text(encoding="utf-8"):
