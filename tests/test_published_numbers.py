@@ -86,6 +86,7 @@ def published(tmp_path_factory) -> Published:
         mp.setenv("ANALYSIS_DATA_PROCESSED", str(root / "processed"))
         mp.setenv("ANALYSIS_REPORTS", str(root / "reports"))
         mp.setattr(draw, "save_figure", recording_save)
+        mp.setattr(draw, "CHART_WORKERS", 1)  # drawn in this process, so the recording sees every chart
         pipeline.run("sample")
         cfg = load_config(paths.config_path("sample"))
         proc, reports = paths.processed_dir(cfg.id), paths.reports_dir(cfg.id)

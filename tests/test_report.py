@@ -78,6 +78,24 @@ def test_reruns_are_byte_identical(built):
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 31, 0, 0, 0)}  # xlsxwriter's fixed time
 
 
+def test_charts_drawn_in_workers_are_the_bytes_drawn_here(built, tmp_path, monkeypatch):
+    """The report built with its charts drawn one after another in this process (and the internal workbook
+    written here) is byte for byte the report built with forked workers, and lists the same files."""
+    from analysis.charts import draw
+    from analysis.report import background
+
+    assert draw.CHART_WORKERS >= 1
+    monkeypatch.setattr(draw, "CHART_WORKERS", 1)
+    monkeypatch.setattr(background.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    proc = tmp_path / "processed"
+    written = report.build_report(built["cfg"], _write(rf.build_frames(), proc, built["cfg"]), tmp_path / "here")
+    here, forked = _files(tmp_path / "here"), _files(built["a"])
+    assert here.keys() == forked.keys() and len([k for k in here if k.startswith("charts/")]) >= 6
+    assert [k for k in here if here[k] != forked[k]] == []
+    assert [p.name for p in written] == [p.name for p in built["written"]]
+    assert (proc / INTERNAL_WORKBOOK).read_bytes() == (built["root"] / "processed" / INTERNAL_WORKBOOK).read_bytes()
+
+
 def test_summary_sections_and_numbers(built):
     md = (built["a"] / "summary.md").read_text()
     for heading in ("## We asked", "## You said", "## We did", "## Methods", "### Words used for numbers"):

@@ -7,8 +7,11 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -248,15 +251,109 @@ def save_figure(fig: Figure, path_stem: str | Path, alt_text: str) -> list[Path]
     return [png, svg, alt]
 
 
+#: Forked processes drawing a report's charts in parallel (1: one after another in this process). A chart is
+#: drawn and saved the same way wherever it runs (no state is shared between charts), so its files do not
+#: depend on it.
+CHART_WORKERS = min(2, os.cpu_count() or 1)
+
+
+class ChartBatch:
+    """Charts queued by :func:`chart_entry` inside :func:`deferred_charts`, drawn together (:meth:`start`, :meth:`finish`).
+
+    Attributes:
+        jobs: ``(figure function, path stem, alt text, report entry)`` in the order queued.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Callable[[], Figure], Path, str, dict]] = []
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: list[Future] = []
+
+    def start(self) -> None:
+        """Start drawing every queued chart: in :data:`CHART_WORKERS` forked processes when there are two
+        charts or more (and ``fork`` exists), else nothing happens until :meth:`finish`."""
+        global _FORKED_JOBS
+        workers = min(CHART_WORKERS, len(self.jobs))
+        if self._pool is not None or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        _FORKED_JOBS = self.jobs  # inherited by the forked workers (nothing large is pickled)
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        self._futures = [self._pool.submit(_draw_forked, i) for i in range(len(self.jobs))]
+
+    def finish(self) -> None:
+        """Wait for the charts started by :meth:`start` (or draw them here) and fill each entry's ``data_uri``."""
+        try:
+            if self._pool is None:
+                for fig_fn, stem, alt, _entry in self.jobs:
+                    save_figure(fig_fn(), stem, alt)
+            else:
+                for fut in self._futures:
+                    fut.result()
+        finally:
+            self.close()
+        for _fn, stem, _alt, entry in self.jobs:
+            entry["data_uri"] = svg_data_uri(stem.with_suffix(".svg"))
+        self.jobs = []
+
+    def close(self) -> None:
+        """Stop the workers (charts not started yet are dropped)."""
+        global _FORKED_JOBS
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool, self._futures, _FORKED_JOBS = None, [], None
+
+
+_FORKED_JOBS: list[tuple[Callable[[], Figure], Path, str, dict]] | None = None
+_BATCH: ChartBatch | None = None
+
+
+def _draw_forked(index: int) -> None:
+    """Draw and save one queued chart, in a forked worker (:meth:`ChartBatch.start`)."""
+    fig_fn, stem, alt, _entry = _FORKED_JOBS[index]
+    save_figure(fig_fn(), stem, alt)
+
+
+@contextmanager
+def deferred_charts() -> Iterator[ChartBatch]:
+    """Queue the charts of :func:`chart_entry` calls in this block instead of drawing each at once.
+
+    The caller starts drawing them with :meth:`ChartBatch.start` (in parallel, while it does other work) and
+    must call :meth:`ChartBatch.finish` before using the entries' ``data_uri``; charts still queued when the
+    block ends are drawn then.
+    """
+    global _BATCH
+    batch = _BATCH = ChartBatch()
+    try:
+        yield batch
+    except BaseException:
+        batch.close()
+        raise
+    finally:
+        _BATCH = None
+    batch.finish()
+
+
+def svg_data_uri(svg: Path) -> str:
+    """The inline ``data:`` URI of an SVG file (base64)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.read_bytes()).decode("ascii")
+
+
 def chart_entry(fig_fn: Callable[[], Figure], alt: str, stem: str, charts_dir: Path, written: list[Path],
                 title: str) -> dict:
     """Draw and save one chart; return its report entry (title, alt text, file names, inline SVG data URI).
 
-    The written files are appended to ``written``.
+    The written files are appended to ``written``. Inside :func:`deferred_charts` the chart is only queued:
+    its files and ``data_uri`` exist once the batch is finished.
     """
-    fig = fig_fn()
-    files = save_figure(fig, charts_dir / stem, alt)
+    path_stem = Path(charts_dir) / stem
+    entry = {"title": title, "alt": alt, "png": f"charts/{stem}.png", "svg": f"charts/{stem}.svg", "data_uri": None}
+    if _BATCH is not None:
+        path_stem.parent.mkdir(parents=True, exist_ok=True)
+        _BATCH.jobs.append((fig_fn, path_stem, alt, entry))
+        written.extend([path_stem.with_suffix(".png"), path_stem.with_suffix(".svg"),
+                        path_stem.with_name(path_stem.name + ".alt.txt")])
+        return entry
+    files = save_figure(fig_fn(), path_stem, alt)
     written.extend(files)
-    svg = files[1].read_bytes()
-    return {"title": title, "alt": alt, "png": f"charts/{stem}.png", "svg": f"charts/{stem}.svg",
-            "data_uri": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")}
+    entry["data_uri"] = svg_data_uri(files[1])
+    return entry

@@ -18,6 +18,7 @@ timestamps or absolute paths, so re-runs are byte-identical.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from pathlib import Path
@@ -43,8 +44,9 @@ from analysis.charts.data import (
     theme_position_rows,
     theme_rows,
 )
-from analysis.charts.draw import chart_entry
+from analysis.charts.draw import chart_entry, deferred_charts
 from analysis.config import ConsultationConfig
+from analysis.report.background import Background
 from analysis.report.load import is_polis, load_tables, report_counts
 from analysis.report.methods import methods_context
 from analysis.report.polis import polis_asked, polis_question_context, polis_quotes
@@ -542,16 +544,28 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     tables = load_tables(processed_dir)
-    ctx, written, counts, quotes = build_context(cfg, tables, reports_dir,
-                                                 Path(raw_dir) if raw_dir is not None else None)
-    env = _env()
-    for name in ("summary.md", "summary.html"):
-        text = env.get_template(f"{name}.j2").render(**ctx)
-        path = reports_dir / name
-        path.write_text(text, encoding="utf-8", newline="\n")
-        written.append(path)
-    written.extend(write_tables(cfg, tables, quotes, reports_dir, attribution=ctx["methods"]["attribution"]))
-    written.append(write_internal_workbook(cfg, tables, Path(processed_dir)))  # full text: analysts only
+    report_counts(tables, cfg.settings.count_mode)  # no counts: stop before anything is written
+    # full text, analysts only; written by a forked process while the charts and the rest are drawn
+    internal = Background(lambda: write_internal_workbook(cfg, tables, Path(processed_dir)))
+    try:
+        with deferred_charts() as batch:
+            ctx, written, counts, quotes = build_context(cfg, tables, reports_dir,
+                                                         Path(raw_dir) if raw_dir is not None else None)
+            batch.start()  # charts drawn by forked workers while the tables are written here
+            table_files = write_tables(cfg, tables, quotes, reports_dir, attribution=ctx["methods"]["attribution"])
+            batch.finish()
+        env = _env()
+        for name in ("summary.md", "summary.html"):
+            text = env.get_template(f"{name}.j2").render(**ctx)
+            path = reports_dir / name
+            path.write_text(text, encoding="utf-8", newline="\n")
+            written.append(path)
+        written.extend(table_files)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            internal.result()  # never leave it writing
+        raise
+    written.append(internal.result())
     log.info("report written: %d files", len(written))
     return written
 

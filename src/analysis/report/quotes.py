@@ -254,12 +254,38 @@ def select_quotes(
     if not out:
         return empty
     df = pd.DataFrame(out)
+    quoted = answers_clean[answers_clean["response_id"].isin(set(df["response_id"]))]
+    sources: dict[tuple, object] = {}
+    for key in zip(quoted["response_id"], quoted["question_id"], quoted["text_redacted"], strict=True):
+        sources.setdefault(key[:2], key[2])  # the first answer of a (response, question), as .loc[...].iloc[0]
     for row in df.itertuples(index=False):
-        src = answers_clean.loc[(answers_clean["response_id"] == row.response_id)
-                                & (answers_clean["question_id"] == row.question_id), "text_redacted"]
-        if not len(src) or row.quote not in str(src.iloc[0]):
+        src = sources.get((row.response_id, row.question_id), _MISSING)
+        if src is _MISSING or row.quote not in str(src):
             raise QuoteError(f"quote for response {row.response_id!r}, question {row.question_id!r} is not verbatim")
     return df[QUOTE_COLUMNS].reset_index(drop=True)
+
+
+_MISSING = object()
+
+
+class _LazyRecords:
+    """The rows of a frame as ``to_dict("records")`` dicts, front to back, built :data:`CHUNK` rows at a time when
+    popped (a theme has thousands of candidates; a few dozen are looked at)."""
+
+    CHUNK = 32
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame, self.next, self.buffer = frame, 0, []
+
+    def __bool__(self) -> bool:
+        return bool(self.buffer) or self.next < len(self.frame)
+
+    def pop(self, _index: int = 0) -> dict:
+        if not self.buffer:
+            self.buffer = self.frame.iloc[self.next:self.next + self.CHUNK].to_dict("records")
+            self.buffer.reverse()
+            self.next += self.CHUNK
+        return self.buffer.pop()
 
 
 def _pick_theme(t: pd.DataFrame, used: set[str], per_theme: int, max_similarity: float,
@@ -273,9 +299,9 @@ def _pick_theme(t: pd.DataFrame, used: set[str], per_theme: int, max_similarity:
         keys = t["position"].fillna("")
         counts = keys.value_counts()
         order = sorted(counts.index, key=lambda p: (-counts[p], POSITIONS.index(p) if p in POSITIONS else 99, p))
-        queues = [list(t[keys == p].to_dict("records")) for p in order]
+        queues = [_LazyRecords(t[keys == p]) for p in order]
     else:
-        queues = [list(t.to_dict("records"))]
+        queues = [_LazyRecords(t)]
     chosen: list[dict] = []
     chosen_sh: list[set] = []
     while len(chosen) < per_theme and any(queues):

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,44 @@ def _column(values: pd.Series) -> list[object]:
         return [None if v != v else v for v in values.tolist()]
     if kind in "biu":
         return values.tolist()
-    return [_cell(v) for v in values.tolist()]
+    return [_text_cell(v) if v.__class__ is str else _cell(v) for v in values.tolist()]
+
+
+def _text_cell(v: str) -> str:
+    """:func:`_cell` of a plain ``str`` (the common case, without the checks other types need)."""
+    if ILLEGAL_CHARACTERS_RE.search(v):
+        v = ILLEGAL_CHARACTERS_RE.sub("", v)
+    if v.startswith(FORMULA_PREFIXES):
+        v = "'" + v
+    if len(v) > EXCEL_MAX_CHARS:
+        return v[: EXCEL_MAX_CHARS - len(CUT_MARK)] + CUT_MARK
+    return v
+
+
+def _write_rows(ws: Worksheet, columns: list[list[object]]) -> None:
+    """Write data rows from row 1 on, as ``ws.write_row`` would (same cells, same bytes), with less dispatch.
+
+    Workbooks here are opened without string-to-number/formula/URL conversion, so a non-empty ``str`` is always
+    a string cell and a ``float``/``int`` a number; empty strings and ``None`` are blank cells (not stored, as
+    ``write_row`` does without a format); other values go through ``write_row``'s own dispatch. As in
+    ``write_row``, a row stops at the first cell that reports an error (e.g. a string cut by xlsxwriter).
+    """
+    write_string, write_number, write = ws._write_string, ws._write_number, ws._write
+    for i, row in enumerate(zip(*columns, strict=True), start=1):
+        for j, v in enumerate(row):
+            cls = v.__class__
+            if cls is str:
+                if not v:
+                    continue
+                err = write_string(i, j, v)
+            elif cls is float or cls is int:
+                err = write_number(i, j, v)
+            elif v is None:
+                continue
+            else:
+                err = write(i, j, v)
+            if err:
+                break
 
 
 def _chunks(title: str, df: pd.DataFrame, max_rows: int) -> list[tuple[str, pd.DataFrame]]:
@@ -170,9 +208,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path, *, max_row
                 ws.set_column(j, j, width, fmt)
             ws.freeze_panes(1, 0)
             ws.write_row(0, 0, [neutralise(str(c)) for c in df.columns], bold)
-            columns = [_column(df.iloc[:, j]) for j in range(df.shape[1])]
-            for i, row in enumerate(zip(*columns, strict=True), start=1):
-                ws.write_row(i, 0, row)
+            _write_rows(ws, [_column(df.iloc[:, j]) for j in range(df.shape[1])])
     if not n_sheets:
         wb.add_worksheet("empty")
     wb.close()
