@@ -31,7 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from analysis.themes.codebook import OTHER, DeleteOp, MergeOp, RenameOp, SplitOp, ThemeDef
 from analysis.themes.lexical import LexicalSpace, PieceLex, hybrid
 from analysis.themes.linear import PriorLinear
-from analysis.themes.supervised import PROBA_THRESHOLD, PieceClassifier, blend
+from analysis.themes.supervised import PROBA_THRESHOLD, PieceClassifier, blend, positive_proba
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ class ThemeModel:
         if self.classifier_ and len(emb):
             feats = np.hstack([emb, sims])
             for j, clf in self.classifier_.items():
-                sims[:, j] = clf.predict_proba(feats)[:, 1]
+                sims[:, j] = positive_proba(clf, feats)
         if self.piece_classifier_ is not None and self.blend_ > 0 and len(emb):
             sims = blend(sims, self.piece_classifier_.proba(emb), self.thresholds_, self.blend_)
         return sims

@@ -27,7 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.extmath import safe_sparse_dot
 
 #: Probability at which a classifier calls a piece positive (``class_weight="balanced"``).
 PROBA_THRESHOLD = 0.5
@@ -86,8 +88,18 @@ class PieceClassifier:
         out = np.full((len(x), self.n_themes), np.nan, dtype=np.float32)
         if len(x):
             for j, clf in self.models_.items():
-                out[:, j] = clf.predict_proba(x)[:, 1]
+                out[:, j] = positive_proba(clf, x)
         return out
+
+
+def positive_proba(clf: LogisticRegression, x: np.ndarray) -> np.ndarray:
+    """``clf.predict_proba(x)[:, 1]`` of a fitted binary logistic regression, without the per-call checks.
+
+    The same operations as scikit-learn's (``decision_function`` then ``expit``), so the same bits; it skips
+    the input validation that made up most of the time of the calibration's ~16,000 small calls.
+    """
+    scores = safe_sparse_dot(x, clf.coef_.T, dense_output=True) + clf.intercept_
+    return expit(scores.reshape(-1))
 
 
 def blend(sims: np.ndarray, proba: np.ndarray, thresholds: np.ndarray, weight: float) -> np.ndarray:
