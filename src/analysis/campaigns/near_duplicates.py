@@ -109,15 +109,26 @@ class MinHasher:
         self.a_ = rng.integers(1, 2**63, size=self.num_perm, dtype=np.uint64) | np.uint64(1)
         self.b_ = rng.integers(0, 2**63, size=self.num_perm, dtype=np.uint64)
 
-    def signatures(self, texts: list[str], chunk: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-        """MinHash signatures (``uint32``, one row per text) and shingle counts of normalised texts."""
+    def signatures(self, texts: list[str], chunk: int = 2000, keep_shingles: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, ShingleCache]:
+        """MinHash signatures (``uint32``, one row per text) and shingle counts of normalised texts.
+
+        With ``keep_shingles`` also a :class:`ShingleCache` holding every text's shingle hashes (computed
+        here anyway; templates re-read them).
+        """
         sig = np.empty((len(texts), self.num_perm), dtype=np.uint32)
         n_sh = np.empty(len(texts), dtype=np.int64)
+        kept = []
         for lo in range(0, len(texts), chunk):
             sh, offs = shingle_hashes(texts[lo : lo + chunk], self.shingle_size)
             n_sh[lo : lo + len(offs)] = np.diff(np.append(offs, len(sh)))
             sig[lo : lo + len(offs)] = self._minhash(sh, offs)
-        return sig, n_sh
+            if keep_shingles:
+                kept.append(sh)
+        if not keep_shingles:
+            return sig, n_sh
+        all_sh = np.concatenate(kept) if kept else np.zeros(0, np.uint64)
+        return sig, n_sh, ShingleCache(all_sh, np.concatenate([[0], np.cumsum(n_sh)]).astype(np.int64))
 
     def _minhash(self, sh: np.ndarray, offs: np.ndarray) -> np.ndarray:
         """Row-wise minimum of ``(a*x + b) >> 32`` over each text's shingles, in cache-sized blocks."""
@@ -319,23 +330,25 @@ def _medoid(sig: np.ndarray, weight: np.ndarray, members: np.ndarray, rng: np.ra
 
 
 class ShingleCache:
-    """Shingle hashes of texts, computed once per text on first use (templates re-read the same copies)."""
+    """Shingle hashes of every text, concatenated (``sh``), text ``i``'s at ``sh[bounds[i]:bounds[i + 1]]``."""
 
-    def __init__(self, texts: list[str], k: int):
-        self.texts, self.k = texts, k
-        self._cache: dict[int, np.ndarray] = {}
+    def __init__(self, sh: np.ndarray, bounds: np.ndarray):
+        self.sh, self.bounds = sh, bounds
+
+    @classmethod
+    def of(cls, texts: list[str], k: int) -> ShingleCache:
+        """The cache of ``texts`` (``k``-word shingles)."""
+        sh, offs = shingle_hashes(texts, k)
+        return cls(sh, np.append(offs, len(sh)).astype(np.int64))
 
     def get(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Concatenated shingle hashes of ``texts[idx]`` (in that order) and each text's start offset."""
-        missing = [int(i) for i in idx if int(i) not in self._cache]
-        if missing:
-            sh, offs = shingle_hashes([self.texts[i] for i in missing], self.k)
-            for i, part in zip(missing, np.split(sh, offs[1:]), strict=True):
-                self._cache[i] = part
-        parts = [self._cache[int(i)] for i in idx]
-        lens = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+        idx = np.asarray(idx, dtype=np.int64)
+        lo, lens = self.bounds[idx], self.bounds[idx + 1] - self.bounds[idx]
         offs = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
-        return (np.concatenate(parts) if parts else np.zeros(0, np.uint64)), offs
+        # position j of the output reads sh[lo[text] + (j - offs[text])]
+        pos = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(lo - offs, lens)
+        return self.sh[pos], offs
 
 
 def template_signature(hasher: MinHasher, texts: list[str] | ShingleCache, weights: np.ndarray,
@@ -384,6 +397,7 @@ def cluster(
     refine: int = 3,
     min_template: int = 1,
     min_coverage: float = 0.0,
+    shingles: ShingleCache | None = None,
 ) -> np.ndarray:
     """Group texts into verified clusters of total weight >= ``min_size``.
 
@@ -411,13 +425,14 @@ def cluster(
         min_coverage: Minimum (copy-weighted) mean share of a member's shingles that are template
             shingles: a form letter is mostly the letter; answers that merely share one stock
             sentence among their own words are not a campaign.
+        shingles: The texts' shingle hashes when already computed (:meth:`MinHasher.signatures`).
 
     Returns:
         Cluster label per text (``-1``: in no cluster), numbered in order of discovery.
     """
     rng = np.random.default_rng(seed)
     labels = np.full(len(sig), -1, dtype=np.int64)
-    shingles = ShingleCache(texts, hasher.shingle_size)
+    shingles = ShingleCache.of(texts, hasher.shingle_size) if shingles is None else shingles
     comp, reach, buckets = lsh_components(sig, threshold, weight)
     seedable = reach >= min_size  # enough verified neighbours to seed a cluster (see verified_neighbours)
     alive = np.zeros(len(sig), dtype=bool)  # members of the component still unassigned
