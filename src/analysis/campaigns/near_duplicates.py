@@ -325,25 +325,34 @@ class ColumnIndex:
     """Each hash function's values sorted: the texts agreeing with a signature anywhere, without a full scan."""
 
     def __init__(self, sig: np.ndarray):
+        n, num_perm = sig.shape
         sig_t = np.ascontiguousarray(sig.T)
-        self.order = np.argsort(sig_t, axis=1, kind="stable").astype(np.int32 if len(sig) < 2**31 else np.int64)
-        self.values = np.take_along_axis(sig_t, self.order, axis=1)
+        order = np.argsort(sig_t, axis=1, kind="stable")
+        # one sorted key per (hash function, value): (j << 32) | value, so all columns are searched at once
+        self.keys = (np.take_along_axis(sig_t, order, axis=1).astype(np.uint64)
+                     | (np.arange(num_perm, dtype=np.uint64)[:, None] << np.uint64(32))).ravel()
+        self.order = order.astype(np.int32 if n < 2**31 else np.int64).ravel()
+        self.n, self.num_perm = n, num_perm
 
     def agreements(self, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Texts agreeing with signature ``ref`` on at least one hash function (sorted) and on how many.
 
         Every other text agrees on none (estimated Jaccard 0).
         """
-        hits = []
-        for j in range(len(ref)):
-            col = self.values[j]
-            lo, hi = np.searchsorted(col, ref[j], side="left"), np.searchsorted(col, ref[j], side="right")
-            if hi > lo:
-                hits.append(self.order[j, lo:hi])
-        if not hits:
+        q = ref.astype(np.uint64) | (np.arange(self.num_perm, dtype=np.uint64) << np.uint64(32))
+        lo, hi = np.searchsorted(self.keys, q, side="left"), np.searchsorted(self.keys, q, side="right")
+        lens = hi - lo
+        total = int(lens.sum())
+        if total == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        texts, counts = np.unique(np.concatenate(hits), return_counts=True)
-        return texts.astype(np.int64), counts
+        pos = np.arange(total, dtype=np.int64) + np.repeat(lo - (np.cumsum(lens) - lens), lens)
+        hits = self.order[pos]
+        if total * 8 < self.n:
+            texts, counts = np.unique(hits, return_counts=True)
+            return texts.astype(np.int64), counts
+        counts = np.bincount(hits, minlength=self.n)
+        texts = np.flatnonzero(counts)
+        return texts, counts[texts]
 
 
 def _seed(sig: np.ndarray, buckets: Buckets, alive: np.ndarray, centre: int, threshold: float) -> np.ndarray:
@@ -374,16 +383,39 @@ def _heaviest(idx: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
     return idx[np.sort(np.concatenate([above, at]))]
 
 
+class _Heaviest:
+    """:func:`_heaviest` of a shrinking candidate set, without re-reading it: the ranking is sorted once."""
+
+    def __init__(self, can: np.ndarray, weight: np.ndarray):
+        self.rank = can[np.lexsort((can, -weight[can]))]  # heaviest first, then lowest index (``can`` order)
+        self.start = 0
+
+    def top(self, alive: np.ndarray, k: int) -> np.ndarray:
+        """The ``k`` heaviest texts still ``alive`` (ascending index): ``_heaviest(can[alive[can]], ...)``."""
+        rank = self.rank
+        while self.start < len(rank) and not alive[rank[self.start]]:
+            self.start += 1
+        width = 4 * k
+        while True:
+            window = rank[self.start:self.start + width]
+            got = window[alive[window]]
+            if len(got) >= k or self.start + width >= len(rank):
+                return np.sort(got[:k])
+            width *= 4
+
+
 def _medoid(sig: np.ndarray, weight: np.ndarray, members: np.ndarray, rng: np.random.Generator,
-            threshold: float, can: np.ndarray | None = None) -> int:
+            threshold: float, can: np.ndarray | None = None, heavy: np.ndarray | None = None) -> int:
     """Densest member: the candidate with the most (weighted) sampled texts at Jaccard >= ``threshold``.
 
     Density rather than mean similarity, so that a text bridging two letters (half of each) is not
     picked as the centre of both. Ties go to the higher weighted mean Jaccard, then the lower index.
-    Candidates are drawn from ``can`` (default: all members), density is measured against members.
+    Candidates are drawn from ``can`` (default: all members), density is measured against members;
+    ``heavy`` is ``_heaviest(can, weight, 10)`` when the caller has it.
     """
     can = members if can is None else can
-    cands = np.unique(np.concatenate([_heaviest(can, weight, 10), rng.choice(can, min(20, len(can)), replace=False)]))
+    heavy = _heaviest(can, weight, 10) if heavy is None else heavy
+    cands = np.unique(np.concatenate([heavy, rng.choice(can, min(20, len(can)), replace=False)]))
     ref = rng.choice(members, min(100, len(members)), replace=False)
     w = weight[ref].astype(float)
     sims = matches(sig[cands][:, None, :], sig[ref][None, :, :]) / sig.shape[1]
@@ -517,10 +549,12 @@ def cluster(
         left = int(weight[remaining].sum())
         alive[members] = True
         can = remaining[seedable[remaining]]
+        heaviest = _Heaviest(can, weight)
         while len(remaining) and left >= min_size:
             if len(can) == 0:
                 break
-            centre = _medoid(sig, weight, remaining, rng, threshold, can) if len(remaining) > 1 else int(can[0])
+            centre = (_medoid(sig, weight, remaining, rng, threshold, can, heaviest.top(alive, 10))
+                      if len(remaining) > 1 else int(can[0]))
             seed_idx = _seed(sig, buckets, alive, centre, threshold)
             ok, tn, coverage = None, 0, 0.0
             if weight[seed_idx].sum() >= min_size:
