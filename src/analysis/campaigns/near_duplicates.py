@@ -248,7 +248,7 @@ def candidate_pairs(sig: np.ndarray, b: int, r: int, cap: int = 32
     return codes // n, codes % n, crowded, buckets
 
 
-def verified_neighbours(sig: np.ndarray, weight: np.ndarray, threshold: float, chunk: int = 1 << 18
+def verified_neighbours(sig: np.ndarray, weight: np.ndarray, threshold: float, chunk: int = 1 << 15
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Buckets]:
     """LSH candidate pairs whose estimated Jaccard reaches ``threshold``, and each text's neighbour weight.
 

@@ -145,7 +145,8 @@ class _TemplateMatcher:
 
     def __init__(self, template: Sequence[str], similarity: float):
         self.keys = {_key(s) for s in template}
-        self.token_sets = [(k, set(k.split())) for k in self.keys]
+        self.token_sets = [(k, set(k.split())) for k in sorted(self.keys)]
+        self._matchers: dict[str, difflib.SequenceMatcher] = {}  # template key -> matcher with it as seq2
         self.similarity = similarity
         self._memo: dict[str, bool] = {}
 
@@ -164,7 +165,10 @@ class _TemplateMatcher:
         for tk, tset in self.token_sets:
             if len(toks & tset) / max(1, len(toks | tset)) < 0.4:
                 continue
-            sm = difflib.SequenceMatcher(None, k, tk, autojunk=False)
+            sm = self._matchers.get(tk)
+            if sm is None:  # seq2's index is built once per template sentence
+                sm = self._matchers[tk] = difflib.SequenceMatcher(None, "", tk, autojunk=False)
+            sm.set_seq1(k)
             if sm.quick_ratio() >= self.similarity and sm.ratio() >= self.similarity:
                 return True
         return False
