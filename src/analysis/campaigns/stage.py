@@ -101,6 +101,12 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
     return labels
 
 
+def _template_of(texts: Sequence[str], idx: np.ndarray, share: float = 0.5, max_sample: int = 500) -> list[str]:
+    """``derive_template`` of the bodies of ``texts[idx]``, stripping only the copies it reads."""
+    step = max(1, len(idx) // max_sample)
+    return derive_template([strip_boilerplate(texts[i]) for i in idx[::step][:max_sample]], share, max_sample)
+
+
 def derive_template(bodies: Sequence[str], share: float = 0.5, max_sample: int = 500) -> list[str]:
     """Template sentences of a campaign: those in >= ``share`` of its copies, in their usual order.
 
@@ -200,7 +206,9 @@ def describe_campaigns(
     additions: list[str | None] = [None] * len(texts)
     for lab in sorted(set(labels.tolist()) - {-1}):
         idx = np.flatnonzero(labels == lab)
-        bodies = [strip_boilerplate(texts[i]) for i in idx]
+        stripped: dict[str, str] = {}  # copies often repeat a text: strip it once
+        bodies = [stripped[t] if t in stripped else stripped.setdefault(t, strip_boilerplate(t))
+                  for t in (texts[i] for i in idx)]
         sents = (known or {}).get(lab) or derive_template(bodies, settings.template_share)
         templates[lab] = " ".join(sents)
         matcher = _TemplateMatcher(sents, settings.sentence_similarity)
@@ -300,8 +308,7 @@ def detect(
                       else np.full(len(pos), -1))
             per_q[qid] = (pos, texts, labels, keys)
             for lab in sorted(set(labels.tolist()) - {-1}):
-                bodies = [strip_boilerplate(texts[i]) for i in np.flatnonzero(labels == lab)]
-                templates.append((qid, lab, derive_template(bodies, settings.template_share)))
+                templates.append((qid, lab, _template_of(texts, np.flatnonzero(labels == lab), settings.template_share)))
         fixed = _match_known_templates(per_q, templates, settings)
         for qid, (pos, texts, labels, _keys) in per_q.items():
             sents = {lab: t for q, lab, t in templates if q == qid} | fixed.get(qid, {})
@@ -352,7 +359,7 @@ def detect_submissions(
     rows = []
     for lab in sorted(set(labels.tolist()) - {-1}):
         idx = np.flatnonzero(labels == lab)
-        rows.append((len(idx), " ".join(derive_template([strip_boilerplate(texts[i]) for i in idx])), "", lab))
+        rows.append((len(idx), " ".join(_template_of(texts, idx)), "", lab))
     ids = _number(rows, "S")
     size = {lab: n for n, _t, _s, lab in rows}
     members = [
