@@ -248,11 +248,14 @@ def _match_known_templates(
     if not sets:
         return new
     best_of: dict[str, tuple[float, int]] = {}  # normalised text -> (best containment, -template index)
+    smallest = min(len(t[3]) for t in sets)
     for qid, (_pos, texts, labels, keys) in per_q.items():
         for i in np.flatnonzero(labels < 0):
             if len(texts[i]) < settings.min_chars:
                 continue
             best = best_of.get(keys[i])
+            if best is None and max(1, keys[i].count(" ") + 2 - k) / smallest < settings.containment:
+                continue  # too few shingles to hold enough of any template
             if best is None:
                 sh = _shingles(texts[i], k, keys[i])
                 best = best_of[keys[i]] = max(((len(sh & t) / len(t), -j) for j, (_q, _l, _s, t) in enumerate(sets)),
