@@ -351,3 +351,29 @@ def test_a_lone_copy_in_another_question_joins_the_known_letter(arguments):
     assert lone["is_campaign_copy"] and lone["campaign_id"] == by_q.loc["email", "campaign_id"]
     assert clean.loc[clean["response_id"].str.startswith("E") & (clean["response_id"] != "E99"), "campaign_id"].isna().all()
     assert reconcile(clean, camps)["balanced"].all()
+
+
+def test_signature_index_and_agreement_counts_match_a_full_comparison(arguments):
+    """The shortcuts of the clustering loop give what comparing every text would give."""
+    from analysis.campaigns.near_duplicates import ColumnIndex, MinHasher, _Heaviest, _heaviest, matches
+
+    texts = [normalise(t) for t in arguments["argument"].astype(str).tolist()[:400]]
+    texts += texts[:50]  # exact repeats: identical signatures
+    sig, _n = MinHasher(128, 3, SEED).signatures(texts)
+    full = np.count_nonzero(sig[:, None, :] == sig[None, :60, :], axis=2)
+    assert np.array_equal(matches(sig[:, None, :], sig[None, :60, :]), full)
+    index = ColumnIndex(sig)
+    for ref in range(60):
+        agree, counts = index.agreements(sig[ref])
+        assert np.array_equal(agree, np.flatnonzero(full[:, ref]))
+        assert np.array_equal(counts, full[agree, ref])
+    rng = np.random.default_rng(SEED)
+    weight = rng.integers(1, 4, len(texts))
+    can = np.sort(rng.choice(len(texts), 200, replace=False))
+    alive = np.zeros(len(texts), dtype=bool)
+    alive[can] = True
+    ranked = _Heaviest(can, weight)
+    while alive.any():
+        left = np.flatnonzero(alive)
+        assert np.array_equal(ranked.top(alive, 10), _heaviest(left, weight, 10))
+        alive[rng.choice(left, min(len(left), 17), replace=False)] = False

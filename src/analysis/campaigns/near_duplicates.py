@@ -32,6 +32,29 @@ logger = logging.getLogger(__name__)
 
 _P = np.uint64(0x100000001B3)  # FNV prime: rolling combination of token hashes
 _BLOCK = 8192  # shingles per numpy block (fits in cache with 128 hash functions)
+_BYTES = np.uint64(0x0101010101010101)
+
+
+def matches(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Number of equal positions along the last axis of ``a`` and ``b`` (broadcast): MinHash agreements.
+
+    ``np.count_nonzero(a == b, axis=-1)``, computed by adding the 0/1 bytes eight at a time.
+    """
+    eq = np.equal(a, b)
+    k = eq.shape[-1]
+    if k % 8 or k >= 256 or not eq.flags.c_contiguous:
+        return np.count_nonzero(eq, axis=-1)
+    words = eq.view(np.uint64).reshape(eq.shape[:-1] + (k // 8,)).sum(axis=-1, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # each byte holds a count < 256: their sum is the top byte of w * 0x0101...
+        return ((words * _BYTES) >> np.uint64(56)).astype(np.int64)
+
+
+def agreements_needed(threshold: float, num_perm: int) -> int:
+    """The fewest agreeing hash functions ``c`` with ``c / num_perm >= threshold`` (estimated Jaccard)."""
+    need = max(0, int(np.floor(threshold * num_perm)) - 1)
+    while need / num_perm < threshold:
+        need += 1
+    return need
 
 
 @lru_cache(maxsize=64)
@@ -109,15 +132,26 @@ class MinHasher:
         self.a_ = rng.integers(1, 2**63, size=self.num_perm, dtype=np.uint64) | np.uint64(1)
         self.b_ = rng.integers(0, 2**63, size=self.num_perm, dtype=np.uint64)
 
-    def signatures(self, texts: list[str], chunk: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-        """MinHash signatures (``uint32``, one row per text) and shingle counts of normalised texts."""
+    def signatures(self, texts: list[str], chunk: int = 2000, keep_shingles: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, ShingleCache]:
+        """MinHash signatures (``uint32``, one row per text) and shingle counts of normalised texts.
+
+        With ``keep_shingles`` also a :class:`ShingleCache` holding every text's shingle hashes (computed
+        here anyway; templates re-read them).
+        """
         sig = np.empty((len(texts), self.num_perm), dtype=np.uint32)
         n_sh = np.empty(len(texts), dtype=np.int64)
+        kept = []
         for lo in range(0, len(texts), chunk):
             sh, offs = shingle_hashes(texts[lo : lo + chunk], self.shingle_size)
             n_sh[lo : lo + len(offs)] = np.diff(np.append(offs, len(sh)))
             sig[lo : lo + len(offs)] = self._minhash(sh, offs)
-        return sig, n_sh
+            if keep_shingles:
+                kept.append(sh)
+        if not keep_shingles:
+            return sig, n_sh
+        all_sh = np.concatenate(kept) if kept else np.zeros(0, np.uint64)
+        return sig, n_sh, ShingleCache(all_sh, np.concatenate([[0], np.cumsum(n_sh)]).astype(np.int64))
 
     def _minhash(self, sh: np.ndarray, offs: np.ndarray) -> np.ndarray:
         """Row-wise minimum of ``(a*x + b) >> 32`` over each text's shingles, in cache-sized blocks."""
@@ -160,6 +194,9 @@ class Buckets:
     order: np.ndarray  # b x n
     start: np.ndarray  # b x n: first position of text i's bucket in order[band]
     end: np.ndarray  # b x n: one past its last position
+    crowded: np.ndarray | None = None  # n: in some bucket whose pairs were not all enumerated
+    indptr: np.ndarray | None = None  # n + 1: text i's verified neighbours are nbr[indptr[i]:indptr[i + 1]]
+    nbr: np.ndarray | None = None
 
     def neighbours(self, i: int) -> np.ndarray:
         """Texts sharing at least one band bucket with text ``i`` (``i`` included), sorted."""
@@ -207,10 +244,11 @@ def candidate_pairs(sig: np.ndarray, b: int, r: int, cap: int = 32
             parts.append(np.minimum(lo, hi).astype(np.int64) * n + np.maximum(lo, hi))
     codes = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
     codes = codes[np.r_[True, codes[1:] != codes[:-1]]] if len(codes) else codes
+    buckets.crowded = crowded
     return codes // n, codes % n, crowded, buckets
 
 
-def verified_neighbours(sig: np.ndarray, weight: np.ndarray, threshold: float, chunk: int = 1 << 18
+def verified_neighbours(sig: np.ndarray, weight: np.ndarray, threshold: float, chunk: int = 1 << 15
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Buckets]:
     """LSH candidate pairs whose estimated Jaccard reaches ``threshold``, and each text's neighbour weight.
 
@@ -228,11 +266,14 @@ def verified_neighbours(sig: np.ndarray, weight: np.ndarray, threshold: float, c
     b, r = optimal_bands(threshold, num_perm)
     rows, cols, crowded, buckets = candidate_pairs(sig, b, r)
     keep = np.zeros(len(rows), dtype=bool)
-    need = int(np.ceil(threshold * num_perm - 1e-9))
+    need = agreements_needed(threshold, num_perm)
     for lo in range(0, len(rows), chunk):
         hi = lo + chunk
-        keep[lo:hi] = np.count_nonzero(sig[rows[lo:hi]] == sig[cols[lo:hi]], axis=1) >= need
+        keep[lo:hi] = matches(sig[rows[lo:hi]], sig[cols[lo:hi]]) >= need
     rows, cols = rows[keep], cols[keep]
+    both = np.concatenate([rows, cols])
+    buckets.indptr = np.concatenate([[0], np.cumsum(np.bincount(both, minlength=n))]).astype(np.int64)
+    buckets.nbr = np.concatenate([cols, rows])[np.argsort(both, kind="stable")]
     w = weight.astype(np.float64)
     reach = w + np.bincount(rows, weights=w[cols], minlength=n) + np.bincount(cols, weights=w[rows], minlength=n)
     reach[crowded] = np.inf
@@ -264,28 +305,71 @@ def lsh_components(sig: np.ndarray, threshold: float, weight: np.ndarray | None 
     return connected_components(graph, directed=False)[1], reach, buckets
 
 
-def _similarity(sig: np.ndarray, n_sh: np.ndarray, ref_sig: np.ndarray, ref_n: int,
-                members: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Estimated Jaccard, containment of the reference in each member, and of each member in the reference."""
-    jac = np.count_nonzero(sig[members] == ref_sig, axis=1) / sig.shape[1]
-    a, b = float(ref_n), n_sh[members].astype(float)
+def _similarity(counts: np.ndarray, num_perm: int, n_sh: np.ndarray, ref_n: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimated Jaccard, containment of the reference in each member, and of each member in the reference.
+
+    Args:
+        counts: Agreeing hash functions between each member's signature and the reference's.
+        num_perm: Signature length.
+        n_sh: Shingle count of each member.
+        ref_n: Shingle count of the reference.
+    """
+    jac = counts / num_perm
+    a, b = float(ref_n), n_sh.astype(float)
     inter = jac * (a + b) / (1.0 + jac)
     return jac, np.minimum(inter / a, 1.0), np.minimum(inter / b, 1.0)
 
 
-def _seed(sig: np.ndarray, buckets: Buckets, alive: np.ndarray, remaining: np.ndarray, centre: int,
-          threshold: float) -> np.ndarray:
-    """Mask over ``remaining``: the centre and its remaining texts at estimated Jaccard >= ``threshold``.
+class ColumnIndex:
+    """Each hash function's values sorted: the texts agreeing with a signature anywhere, without a full scan."""
 
-    Only texts sharing an LSH bucket with the centre are compared (cost: its buckets, not the component).
+    def __init__(self, sig: np.ndarray):
+        n, num_perm = sig.shape
+        sig_t = np.ascontiguousarray(sig.T)
+        order = np.argsort(sig_t, axis=1, kind="stable")
+        # one sorted key per (hash function, value): (j << 32) | value, so all columns are searched at once
+        self.keys = (np.take_along_axis(sig_t, order, axis=1).astype(np.uint64)
+                     | (np.arange(num_perm, dtype=np.uint64)[:, None] << np.uint64(32))).ravel()
+        self.order = order.astype(np.int32 if n < 2**31 else np.int64).ravel()
+        self.n, self.num_perm = n, num_perm
+
+    def agreements(self, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Texts agreeing with signature ``ref`` on at least one hash function (sorted) and on how many.
+
+        Every other text agrees on none (estimated Jaccard 0).
+        """
+        q = ref.astype(np.uint64) | (np.arange(self.num_perm, dtype=np.uint64) << np.uint64(32))
+        lo, hi = np.searchsorted(self.keys, q, side="left"), np.searchsorted(self.keys, q, side="right")
+        lens = hi - lo
+        total = int(lens.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        pos = np.arange(total, dtype=np.int64) + np.repeat(lo - (np.cumsum(lens) - lens), lens)
+        hits = self.order[pos]
+        if total * 8 < self.n:
+            texts, counts = np.unique(hits, return_counts=True)
+            return texts.astype(np.int64), counts
+        counts = np.bincount(hits, minlength=self.n)
+        texts = np.flatnonzero(counts)
+        return texts, counts[texts]
+
+
+def _seed(sig: np.ndarray, buckets: Buckets, alive: np.ndarray, centre: int, threshold: float) -> np.ndarray:
+    """The centre and its remaining (``alive``) texts at estimated Jaccard >= ``threshold``, sorted.
+
+    Only texts sharing an LSH bucket with the centre can qualify. For a centre in no crowded bucket they
+    are its verified neighbours (all pairs of its buckets were verified at ``threshold``); otherwise its
+    buckets are read and compared.
     """
-    cand = buckets.neighbours(centre)
-    cand = cand[alive[cand]]
-    jac = np.count_nonzero(sig[cand] == sig[centre], axis=1) / sig.shape[1]
-    mark = np.zeros(len(alive), dtype=bool)
-    mark[cand[jac >= threshold]] = True
-    mark[centre] = True
-    return mark[remaining]
+    if buckets.crowded is not None and buckets.nbr is not None and not buckets.crowded[centre]:
+        cand = buckets.nbr[buckets.indptr[centre]:buckets.indptr[centre + 1]]
+        cand = cand[alive[cand]]
+    else:
+        cand = buckets.neighbours(centre)
+        cand = cand[alive[cand]]
+        cand = cand[matches(sig[cand], sig[centre]) >= agreements_needed(threshold, sig.shape[1])]
+    return np.union1d(cand, [centre]).astype(np.int64)
 
 
 def _heaviest(idx: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
@@ -299,19 +383,42 @@ def _heaviest(idx: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
     return idx[np.sort(np.concatenate([above, at]))]
 
 
+class _Heaviest:
+    """:func:`_heaviest` of a shrinking candidate set, without re-reading it: the ranking is sorted once."""
+
+    def __init__(self, can: np.ndarray, weight: np.ndarray):
+        self.rank = can[np.lexsort((can, -weight[can]))]  # heaviest first, then lowest index (``can`` order)
+        self.start = 0
+
+    def top(self, alive: np.ndarray, k: int) -> np.ndarray:
+        """The ``k`` heaviest texts still ``alive`` (ascending index): ``_heaviest(can[alive[can]], ...)``."""
+        rank = self.rank
+        while self.start < len(rank) and not alive[rank[self.start]]:
+            self.start += 1
+        width = 4 * k
+        while True:
+            window = rank[self.start:self.start + width]
+            got = window[alive[window]]
+            if len(got) >= k or self.start + width >= len(rank):
+                return np.sort(got[:k])
+            width *= 4
+
+
 def _medoid(sig: np.ndarray, weight: np.ndarray, members: np.ndarray, rng: np.random.Generator,
-            threshold: float, can: np.ndarray | None = None) -> int:
+            threshold: float, can: np.ndarray | None = None, heavy: np.ndarray | None = None) -> int:
     """Densest member: the candidate with the most (weighted) sampled texts at Jaccard >= ``threshold``.
 
     Density rather than mean similarity, so that a text bridging two letters (half of each) is not
     picked as the centre of both. Ties go to the higher weighted mean Jaccard, then the lower index.
-    Candidates are drawn from ``can`` (default: all members), density is measured against members.
+    Candidates are drawn from ``can`` (default: all members), density is measured against members;
+    ``heavy`` is ``_heaviest(can, weight, 10)`` when the caller has it.
     """
     can = members if can is None else can
-    cands = np.unique(np.concatenate([_heaviest(can, weight, 10), rng.choice(can, min(20, len(can)), replace=False)]))
+    heavy = _heaviest(can, weight, 10) if heavy is None else heavy
+    cands = np.unique(np.concatenate([heavy, rng.choice(can, min(20, len(can)), replace=False)]))
     ref = rng.choice(members, min(100, len(members)), replace=False)
     w = weight[ref].astype(float)
-    sims = np.count_nonzero(sig[cands][:, None, :] == sig[ref][None, :, :], axis=2) / sig.shape[1]
+    sims = matches(sig[cands][:, None, :], sig[ref][None, :, :]) / sig.shape[1]
     dense = (sims >= threshold) @ w
     score = dense * 2.0 + sims @ w / max(1.0, float(w.sum()))  # density first, mean similarity breaks ties
     best = np.flatnonzero(score == score.max())
@@ -319,23 +426,25 @@ def _medoid(sig: np.ndarray, weight: np.ndarray, members: np.ndarray, rng: np.ra
 
 
 class ShingleCache:
-    """Shingle hashes of texts, computed once per text on first use (templates re-read the same copies)."""
+    """Shingle hashes of every text, concatenated (``sh``), text ``i``'s at ``sh[bounds[i]:bounds[i + 1]]``."""
 
-    def __init__(self, texts: list[str], k: int):
-        self.texts, self.k = texts, k
-        self._cache: dict[int, np.ndarray] = {}
+    def __init__(self, sh: np.ndarray, bounds: np.ndarray):
+        self.sh, self.bounds = sh, bounds
+
+    @classmethod
+    def of(cls, texts: list[str], k: int) -> ShingleCache:
+        """The cache of ``texts`` (``k``-word shingles)."""
+        sh, offs = shingle_hashes(texts, k)
+        return cls(sh, np.append(offs, len(sh)).astype(np.int64))
 
     def get(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Concatenated shingle hashes of ``texts[idx]`` (in that order) and each text's start offset."""
-        missing = [int(i) for i in idx if int(i) not in self._cache]
-        if missing:
-            sh, offs = shingle_hashes([self.texts[i] for i in missing], self.k)
-            for i, part in zip(missing, np.split(sh, offs[1:]), strict=True):
-                self._cache[i] = part
-        parts = [self._cache[int(i)] for i in idx]
-        lens = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+        idx = np.asarray(idx, dtype=np.int64)
+        lo, lens = self.bounds[idx], self.bounds[idx + 1] - self.bounds[idx]
         offs = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
-        return (np.concatenate(parts) if parts else np.zeros(0, np.uint64)), offs
+        # position j of the output reads sh[lo[text] + (j - offs[text])]
+        pos = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(lo - offs, lens)
+        return self.sh[pos], offs
 
 
 def template_signature(hasher: MinHasher, texts: list[str] | ShingleCache, weights: np.ndarray,
@@ -357,11 +466,14 @@ def template_signature(hasher: MinHasher, texts: list[str] | ShingleCache, weigh
     else:
         sh, offs = shingle_hashes(texts, hasher.shingle_size)
     doc = np.repeat(np.arange(len(offs)), np.diff(np.append(offs, len(sh))))
-    order = np.lexsort((sh, doc))  # by text, then hash: each text's distinct shingles
+    order = np.argsort(sh, kind="stable")  # by hash; a hash's texts stay in order, so repeats are adjacent
     sh_s, doc_s = sh[order], doc[order]
-    first = np.ones(len(sh_s), dtype=bool)
-    first[1:] = (sh_s[1:] != sh_s[:-1]) | (doc_s[1:] != doc_s[:-1])
-    uniq, inv = np.unique(sh_s[first], return_inverse=True)
+    new_sh = np.ones(len(sh_s), dtype=bool)
+    new_sh[1:] = sh_s[1:] != sh_s[:-1]
+    first = new_sh.copy()  # first occurrence of a (hash, text)
+    first[1:] |= doc_s[1:] != doc_s[:-1]
+    uniq = sh_s[new_sh]
+    inv = (np.cumsum(new_sh) - 1)[first]
     wsum = np.bincount(inv, weights=np.asarray(weights, dtype=np.float64)[doc_s[first]], minlength=len(uniq))
     keep = uniq[wsum >= share * float(np.sum(weights))]
     if len(keep) == 0:
@@ -384,6 +496,7 @@ def cluster(
     refine: int = 3,
     min_template: int = 1,
     min_coverage: float = 0.0,
+    shingles: ShingleCache | None = None,
 ) -> np.ndarray:
     """Group texts into verified clusters of total weight >= ``min_size``.
 
@@ -411,17 +524,20 @@ def cluster(
         min_coverage: Minimum (copy-weighted) mean share of a member's shingles that are template
             shingles: a form letter is mostly the letter; answers that merely share one stock
             sentence among their own words are not a campaign.
+        shingles: The texts' shingle hashes when already computed (:meth:`MinHasher.signatures`).
 
     Returns:
         Cluster label per text (``-1``: in no cluster), numbered in order of discovery.
     """
     rng = np.random.default_rng(seed)
     labels = np.full(len(sig), -1, dtype=np.int64)
-    shingles = ShingleCache(texts, hasher.shingle_size)
+    shingles = ShingleCache.of(texts, hasher.shingle_size) if shingles is None else shingles
     comp, reach, buckets = lsh_components(sig, threshold, weight)
     seedable = reach >= min_size  # enough verified neighbours to seed a cluster (see verified_neighbours)
-    alive = np.zeros(len(sig), dtype=bool)  # members of the component still unassigned
+    alive = np.zeros(len(sig), dtype=bool)  # members of the component still unassigned (= ``remaining``)
     free = np.ones(len(sig), dtype=bool)  # in no cluster yet
+    grow = _Grower(sig, n_sh, weight, shingles, hasher, comp, alive, free, rng, containment=containment,
+                   min_size=min_size, max_sample=max_sample, refine=refine, min_template=min_template)
     order = np.argsort(comp, kind="stable")
     bounds = np.flatnonzero(np.diff(comp[order])) + 1
     next_label = 0
@@ -429,57 +545,89 @@ def cluster(
         members = members[free[members]]
         if len(members) == 0 or weight[members].sum() < min_size:
             continue
-        remaining = members
+        remaining = members  # ascending, like every index array below
+        left = int(weight[remaining].sum())
         alive[members] = True
-        while len(remaining) and weight[remaining].sum() >= min_size:
-            can = remaining[seedable[remaining]]
+        can = remaining[seedable[remaining]]
+        heaviest = _Heaviest(can, weight)
+        while len(remaining) and left >= min_size:
             if len(can) == 0:
                 break
-            centre = _medoid(sig, weight, remaining, rng, threshold, can) if len(remaining) > 1 else int(can[0])
-            seed_ok = _seed(sig, buckets, alive, remaining, centre, threshold)
-            ok, tn, coverage, pool = None, 0, 0.0, remaining
-            if weight[remaining[seed_ok]].sum() >= min_size:
-                # copies outside the component (too edited to be LSH neighbours) may still hold the template
-                pool = np.concatenate([remaining, np.flatnonzero(free & (comp != comp[centre]))])
-                ok, tn, coverage = _grow(sig, n_sh, weight, shingles, hasher, pool,
-                                         np.r_[seed_ok, np.zeros(len(pool) - len(remaining), dtype=bool)], rng,
-                                         containment=containment, min_size=min_size, max_sample=max_sample,
-                                         refine=refine, min_template=min_template)
-            if ok is None or tn < min_template or weight[pool[ok]].sum() < min_size or coverage < min_coverage:
-                alive[remaining[seed_ok]] = False
-                remaining = remaining[~seed_ok]  # too few around this centre, or they share too little
-                continue
-            labels[pool[ok]] = next_label
-            next_label += 1
-            free[pool[ok]] = False
-            alive[pool[ok]] = False
-            remaining = remaining[~ok[: len(remaining)]]
+            centre = (_medoid(sig, weight, remaining, rng, threshold, can, heaviest.top(alive, 10))
+                      if len(remaining) > 1 else int(can[0]))
+            seed_idx = _seed(sig, buckets, alive, centre, threshold)
+            ok, tn, coverage = None, 0, 0.0
+            if weight[seed_idx].sum() >= min_size:
+                ok, tn, coverage = grow(seed_idx, int(comp[centre]))
+            if ok is None or tn < min_template or weight[ok].sum() < min_size or coverage < min_coverage:
+                gone = seed_idx  # too few around this centre, or they share too little
+            else:
+                gone = ok
+                labels[ok] = next_label
+                next_label += 1
+                free[ok] = False
+            gone = gone[alive[gone]]
+            alive[gone] = False
+            left -= int(weight[gone].sum())
+            remaining = remaining[alive[remaining]]
+            can = can[alive[can]]
         alive[remaining] = False
     return labels
 
 
-def _grow(sig: np.ndarray, n_sh: np.ndarray, weight: np.ndarray, shingles: ShingleCache, hasher: MinHasher,
-          pool: np.ndarray, ok: np.ndarray, rng: np.random.Generator, *, containment: float, min_size: int,
-          max_sample: int, refine: int, min_template: int) -> tuple[np.ndarray, int, float]:
-    """Template of the current members -> members of ``pool`` containing it, repeated until stable.
+class _Grower:
+    """Template of the current members -> texts containing it, repeated until stable (see :func:`cluster`).
 
-    Returns:
-        ``(members mask over pool, template shingle count, copy-weighted mean template coverage)``.
+    The pool a cluster may take texts from is the centre's component's remaining texts (``alive``) and the
+    unclustered texts of other components (copies too edited to be LSH neighbours may still hold the
+    template). Only texts agreeing with the template's signature on some hash function can contain it,
+    so those are found with a :class:`ColumnIndex` instead of comparing the whole pool.
     """
-    tn, m_in_t = 0, np.zeros(len(pool))
-    for _ in range(refine):
-        cur = pool[ok]
-        if len(cur) > max_sample:
-            cur = np.sort(rng.choice(cur, max_sample, replace=False))
-        tsig, tn = template_signature(hasher, shingles, weight[cur], idx=cur)
-        if tn < min_template:
-            break
-        jac, t_in_m, m_in_t = _similarity(sig, n_sh, tsig, tn, pool)
-        new_ok = (t_in_m >= containment) | (jac >= containment)
-        if weight[pool[new_ok]].sum() < min_size or np.array_equal(new_ok, ok):
-            ok = new_ok
-            break
-        ok = new_ok
-    w_ok = weight[pool[ok]].astype(float)
-    coverage = float((m_in_t[ok] * w_ok).sum() / w_ok.sum()) if tn and w_ok.sum() else 0.0
-    return ok, tn, coverage
+
+    def __init__(self, sig: np.ndarray, n_sh: np.ndarray, weight: np.ndarray, shingles: ShingleCache,
+                 hasher: MinHasher, comp: np.ndarray, alive: np.ndarray, free: np.ndarray,
+                 rng: np.random.Generator, *, containment: float, min_size: int, max_sample: int, refine: int,
+                 min_template: int):
+        self.sig, self.n_sh, self.weight, self.shingles, self.hasher = sig, n_sh, weight, shingles, hasher
+        self.comp, self.alive, self.free, self.rng = comp, alive, free, rng
+        self.containment, self.min_size, self.max_sample = containment, min_size, max_sample
+        self.refine, self.min_template = refine, min_template
+        self._index: ColumnIndex | None = None
+
+    def _pool_order(self, idx: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Sorted ``idx`` (and aligned ``extra``) reordered as the pool lists them: component first."""
+        inside = self.alive[idx]
+        if inside.all():
+            return (idx, *extra)
+        perm = np.concatenate([np.flatnonzero(inside), np.flatnonzero(~inside)])
+        return (idx[perm], *(e[perm] for e in extra))
+
+    def __call__(self, seed_idx: np.ndarray, centre_comp: int) -> tuple[np.ndarray, int, float]:
+        """Grow the cluster seeded by ``seed_idx`` (texts of the centre's component ``centre_comp``).
+
+        Returns:
+            ``(members in pool order, template shingle count, copy-weighted mean template coverage)``.
+        """
+        ok, tn, m_in_t = seed_idx, 0, np.zeros(len(seed_idx))
+        for _ in range(self.refine):
+            cur = ok
+            if len(cur) > self.max_sample:
+                cur = np.sort(self.rng.choice(cur, self.max_sample, replace=False))
+            tsig, tn = template_signature(self.hasher, self.shingles, self.weight[cur], idx=cur)
+            if tn < self.min_template:
+                break
+            if self._index is None:
+                self._index = ColumnIndex(self.sig)
+            cand, counts = self._index.agreements(tsig)
+            in_pool = self.alive[cand] | (self.free[cand] & (self.comp[cand] != centre_comp))
+            cand, counts = cand[in_pool], counts[in_pool]
+            jac, t_in_m, new_m = _similarity(counts, self.sig.shape[1], self.n_sh[cand], tn)
+            take = (t_in_m >= self.containment) | (jac >= self.containment)
+            new_ok, new_m = self._pool_order(cand[take], new_m[take])
+            same = len(new_ok) == len(ok) and np.array_equal(np.sort(new_ok), np.sort(ok))
+            ok, m_in_t = new_ok, new_m
+            if self.weight[ok].sum() < self.min_size or same:
+                break
+        w_ok = self.weight[ok].astype(float)
+        coverage = float((m_in_t * w_ok).sum() / w_ok.sum()) if tn and w_ok.sum() else 0.0
+        return ok, tn, coverage

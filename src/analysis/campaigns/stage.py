@@ -48,7 +48,23 @@ logger = logging.getLogger(__name__)
 # --- detection ----------------------------------------------------------------------------------
 
 
-def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int) -> np.ndarray:
+def normalise_all(texts: Sequence[object]) -> list[str]:
+    """:func:`normalise` of each text (``""`` for a non-string), computed once per distinct text."""
+    memo: dict[str, str] = {}
+    out = []
+    for t in texts:
+        if not isinstance(t, str):
+            out.append("")
+            continue
+        k = memo.get(t)
+        if k is None:
+            k = memo[t] = normalise(t)
+        out.append(k)
+    return out
+
+
+def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
+                   keys: list[str] | None = None) -> np.ndarray:
     """Label each text with a campaign number (``-1``: not in a campaign).
 
     Args:
@@ -56,33 +72,39 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int) 
         settings: Thresholds (``min_size``, ``near_threshold``, ``containment``, ``num_perm``,
             ``shingle_size``, ``min_chars``).
         seed: Seed of every random step.
+        keys: ``normalise_all(texts)`` when the caller already has it.
 
     Returns:
         One integer per text; campaign numbers are arbitrary but deterministic.
     """
     t0 = time.perf_counter()
-    keys = [normalise(t) if isinstance(t, str) else "" for t in texts]
+    keys = normalise_all(texts) if keys is None else keys
     labels = np.full(len(keys), -1, dtype=np.int64)
     eligible = np.flatnonzero(np.fromiter((len(k) >= settings.min_chars for k in keys), bool, len(keys)))
     if len(eligible) < settings.min_size:
         return labels
     codes, uniques = pd.factorize(pd.Series([keys[i] for i in eligible], dtype=object), sort=True)
-    del keys
     weight = np.bincount(codes, minlength=len(uniques))
     t1 = time.perf_counter()
     hasher = MinHasher(settings.num_perm, settings.shingle_size, seed)
     distinct = list(uniques)
-    sig, n_sh = hasher.signatures(distinct)
+    sig, n_sh, shingles = hasher.signatures(distinct, keep_shingles=True)
     t2 = time.perf_counter()
     distinct_labels = cluster(distinct, sig, n_sh, weight, hasher, threshold=settings.near_threshold,
                               containment=settings.containment, min_size=settings.min_size, seed=seed,
                               min_template=max(1, settings.min_template_words - settings.shingle_size + 1),
-                              min_coverage=settings.template_coverage)
+                              min_coverage=settings.template_coverage, shingles=shingles)
     labels[eligible] = distinct_labels[codes]
     logger.info("find_campaigns: %d texts, %d eligible, %d distinct; normalise+dedupe %.1fs, minhash %.1fs, "
                 "lsh+verify %.1fs", len(texts), len(eligible), len(distinct), t1 - t0, t2 - t1,
                 time.perf_counter() - t2)
     return labels
+
+
+def _template_of(texts: Sequence[str], idx: np.ndarray, share: float = 0.5, max_sample: int = 500) -> list[str]:
+    """``derive_template`` of the bodies of ``texts[idx]``, stripping only the copies it reads."""
+    step = max(1, len(idx) // max_sample)
+    return derive_template([strip_boilerplate(texts[i]) for i in idx[::step][:max_sample]], share, max_sample)
 
 
 def derive_template(bodies: Sequence[str], share: float = 0.5, max_sample: int = 500) -> list[str]:
@@ -129,10 +151,19 @@ class _TemplateMatcher:
 
     def __init__(self, template: Sequence[str], similarity: float):
         self.keys = {_key(s) for s in template}
-        self.token_sets = [(k, set(k.split())) for k in self.keys]
+        self.token_sets = [(k, set(k.split())) for k in sorted(self.keys)]
+        self._matchers: dict[str, difflib.SequenceMatcher] = {}  # template key -> matcher with it as seq2
         self.similarity = similarity
+        self._memo: dict[str, bool] = {}
 
     def is_template(self, sentence: str) -> bool:
+        """Whether ``sentence`` is a template sentence (decided once per distinct sentence)."""
+        hit = self._memo.get(sentence)
+        if hit is None:
+            hit = self._memo[sentence] = self._is_template(sentence)
+        return hit
+
+    def _is_template(self, sentence: str) -> bool:
         k = _key(sentence)
         if not k or k in self.keys:
             return True
@@ -140,7 +171,10 @@ class _TemplateMatcher:
         for tk, tset in self.token_sets:
             if len(toks & tset) / max(1, len(toks | tset)) < 0.4:
                 continue
-            sm = difflib.SequenceMatcher(None, k, tk, autojunk=False)
+            sm = self._matchers.get(tk)
+            if sm is None:  # seq2's index is built once per template sentence
+                sm = self._matchers[tk] = difflib.SequenceMatcher(None, "", tk, autojunk=False)
+            sm.set_seq1(k)
             if sm.quick_ratio() >= self.similarity and sm.ratio() >= self.similarity:
                 return True
         return False
@@ -172,7 +206,9 @@ def describe_campaigns(
     additions: list[str | None] = [None] * len(texts)
     for lab in sorted(set(labels.tolist()) - {-1}):
         idx = np.flatnonzero(labels == lab)
-        bodies = [strip_boilerplate(texts[i]) for i in idx]
+        stripped: dict[str, str] = {}  # copies often repeat a text: strip it once
+        bodies = [stripped[t] if t in stripped else stripped.setdefault(t, strip_boilerplate(t))
+                  for t in (texts[i] for i in idx)]
         sents = (known or {}).get(lab) or derive_template(bodies, settings.template_share)
         templates[lab] = " ".join(sents)
         matcher = _TemplateMatcher(sents, settings.sentence_similarity)
@@ -184,13 +220,13 @@ def describe_campaigns(
     return templates, additions
 
 
-def _shingles(text: str, k: int) -> set[str]:
-    toks = normalise(text).split()
+def _shingles(text: str, k: int, key: str | None = None) -> set[str]:
+    toks = (normalise(text) if key is None else key).split()
     return {" ".join(toks[i:i + k]) for i in range(max(1, len(toks) - k + 1))} if toks else set()
 
 
 def _match_known_templates(
-    per_q: dict[str, tuple[np.ndarray, list[str], np.ndarray]],
+    per_q: dict[str, tuple[np.ndarray, list[str], np.ndarray, list[str]]],
     templates: list[tuple[str, int, list[str]]],
     settings: CampaignSettings,
 ) -> dict[str, dict[int, list[str]]]:
@@ -211,12 +247,19 @@ def _match_known_templates(
     new: dict[str, dict[int, list[str]]] = defaultdict(dict)
     if not sets:
         return new
-    for qid, (_pos, texts, labels) in per_q.items():
+    best_of: dict[str, tuple[float, int]] = {}  # normalised text -> (best containment, -template index)
+    smallest = min(len(t[3]) for t in sets)
+    for qid, (_pos, texts, labels, keys) in per_q.items():
         for i in np.flatnonzero(labels < 0):
             if len(texts[i]) < settings.min_chars:
                 continue
-            sh = _shingles(texts[i], k)
-            best = max(((len(sh & t) / len(t), -j) for j, (_q, _l, _s, t) in enumerate(sets)), default=(0.0, 0))
+            best = best_of.get(keys[i])
+            if best is None and max(1, keys[i].count(" ") + 2 - k) / smallest < settings.containment:
+                continue  # too few shingles to hold enough of any template
+            if best is None:
+                sh = _shingles(texts[i], k, keys[i])
+                best = best_of[keys[i]] = max(((len(sh & t) / len(t), -j) for j, (_q, _l, _s, t) in enumerate(sets)),
+                                              default=(0.0, 0))
             if best[0] < settings.containment:
                 continue
             j = -best[1]
@@ -256,20 +299,21 @@ def detect(
     out["personal_addition"] = pd.Series([None] * len(out), index=out.index, dtype=object)
     found = []  # (question_id, label, row positions, template, additions)
     if settings.enabled:
-        per_q: dict[str, tuple[np.ndarray, list[str], np.ndarray]] = {}
+        per_q: dict[str, tuple[np.ndarray, list[str], np.ndarray, list[str]]] = {}
         templates: list[tuple[str, int, list[str]]] = []  # (question, label, sentences)
         for qid in open_questions:
             pos = np.flatnonzero((out["question_id"] == qid).to_numpy())
             if len(pos) == 0:
                 continue
             texts = out["text_redacted"].iloc[pos].fillna("").astype(str).tolist()
-            labels = find_campaigns(texts, settings, seed) if len(pos) >= settings.min_size else np.full(len(pos), -1)
-            per_q[qid] = (pos, texts, labels)
+            keys = normalise_all(texts)
+            labels = (find_campaigns(texts, settings, seed, keys) if len(pos) >= settings.min_size
+                      else np.full(len(pos), -1))
+            per_q[qid] = (pos, texts, labels, keys)
             for lab in sorted(set(labels.tolist()) - {-1}):
-                bodies = [strip_boilerplate(texts[i]) for i in np.flatnonzero(labels == lab)]
-                templates.append((qid, lab, derive_template(bodies, settings.template_share)))
+                templates.append((qid, lab, _template_of(texts, np.flatnonzero(labels == lab), settings.template_share)))
         fixed = _match_known_templates(per_q, templates, settings)
-        for qid, (pos, texts, labels) in per_q.items():
+        for qid, (pos, texts, labels, _keys) in per_q.items():
             sents = {lab: t for q, lab, t in templates if q == qid} | fixed.get(qid, {})
             tmpl_text, adds = describe_campaigns(texts, labels, settings, sents)
             for lab, tmpl in tmpl_text.items():
@@ -307,20 +351,23 @@ def detect_submissions(
     sub = answers[answers["question_id"].isin(order)].copy()
     sub["_o"] = sub["question_id"].map(order)
     sub = sub.sort_values(["response_id", "_o"], kind="mergesort")
-    joined = sub.groupby("response_id", sort=True)["text_redacted"].agg(lambda s: "\n\n".join(s.fillna("")))
-    labels = find_campaigns(joined.tolist(), settings, seed)
+    rids = sub["response_id"].to_numpy()
+    parts = sub["text_redacted"].fillna("").tolist()
+    starts = np.flatnonzero(np.r_[True, rids[1:] != rids[:-1]]) if len(rids) else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(rids)].astype(np.int64)
+    texts = ["\n\n".join(parts[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    labels = find_campaigns(texts, settings, seed)
     if (labels < 0).all():
         return pd.DataFrame(columns=cols)
-    texts = joined.tolist()
     rows = []
     for lab in sorted(set(labels.tolist()) - {-1}):
         idx = np.flatnonzero(labels == lab)
-        rows.append((len(idx), " ".join(derive_template([strip_boilerplate(texts[i]) for i in idx])), "", lab))
+        rows.append((len(idx), " ".join(_template_of(texts, idx)), "", lab))
     ids = _number(rows, "S")
     size = {lab: n for n, _t, _s, lab in rows}
     members = [
         {"response_id": rid, "campaign_id": ids[lab], "size": size[lab]}
-        for rid, lab in zip(joined.index, labels, strict=True) if lab >= 0
+        for rid, lab in zip(rids[starts], labels, strict=True) if lab >= 0
     ]
     return pd.DataFrame(members, columns=cols)
 
