@@ -186,9 +186,15 @@ def _finish(text: str, file: str) -> str:
 
 def fix_cell(value: str) -> str:
     """Repair mojibake in one string (only when ftfy flags it) and NFC-normalise."""
-    if value and not value.isascii() and ftfy.is_bad(value):
-        return ftfy.fix_text(value, _FTFY_CONFIG)
+    if value and not value.isascii():
+        return _fix_non_ascii(value)
     return value
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fix_non_ascii(value: str) -> str:
+    """:func:`fix_cell` of a non-ASCII string, once per distinct string (form-letter copies repeat)."""
+    return ftfy.fix_text(value, _FTFY_CONFIG) if ftfy.is_bad(value) else value
 
 
 _WS = re.compile(r"\s+")
