@@ -211,8 +211,9 @@ def count_categories(
 
 
 #: Most response ids ``out_counts.evidence_ids`` lists per cell (the first in sorted order); ``evidence_n`` counts
-#: them all. The full list grew with the consultation (31 MB of ids at 10k responses, ~3 GB at 1M) and nothing
-#: published reads it; :func:`analysis.counts.evidence.cell_response_ids` lists every response behind a cell.
+#: them all. The full lists grew with the consultation (21.5 million characters of ids for a generated 10k-response
+#: consultation) and nothing published reads them; :func:`analysis.counts.evidence.cell_response_ids` lists every
+#: response behind a cell.
 EVIDENCE_MAX: int | None = 20
 
 
