@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import random
@@ -99,11 +98,11 @@ def generate(raw: Path, n: int, seed: int, campaign_share: float | None = None) 
         c1, c2 = int(n * campaign_share * 8 / 9), int(n * campaign_share / 9)
     sv = generate_survey(random.Random(f"{seed}:survey"), n=n, n_campaign_1=c1,
                          n_campaign_2=c2, n_te_reo_respondents=int(8 * scale))
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(sv.header)
-    w.writerows(sv.rows)
-    (raw / "survey_export.csv").write_text(buf.getvalue(), encoding="utf-8")
+    with (raw / "survey_export.csv").open("w", encoding="utf-8", newline="") as fh:  # streamed: no copy of the file
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(sv.header)
+        w.writerows(sv.rows)
+    del sv
     cfg = sample.config_dict(seed)
     cfg["id"] = raw.name
     cfg["sources"] = [s for s in cfg["sources"] if s["format"] != "folder"]

@@ -63,3 +63,40 @@ def test_small_cells_are_suppressed_but_zero_is_not():
     assert pd.isna(out.loc[1, "n"]) and pd.isna(out.loc[1, "share"])
     assert out.loc[2, "n"] == 5
     assert df.loc[1, "n"] == 3  # input not mutated
+
+
+def test_evidence_lists_the_first_ids_and_counts_them_all():
+    from analysis.counts.rules import EVIDENCE_MAX
+
+    n = EVIDENCE_MAX + 7
+    clean = pd.DataFrame({"response_id": [f"r{i:03d}" for i in range(n)], "question_id": "q"})
+    lab = clean.assign(position=["support"] * (n - 2) + ["oppose"] * 2)
+    out = count_categories(lab, counting_units(clean, "all"), table="position", category_col="position",
+                           categories=["support", "oppose", "neutral"], mode="all", min_cell=0).set_index("category")
+    assert out.loc["support", "evidence_ids"].split(";") == [f"r{i:03d}" for i in range(EVIDENCE_MAX)]
+    assert out.loc["support", "evidence_n"] == n - 2 == out.loc["support", "n"]
+    assert out.loc["oppose", "evidence_ids"] == f"r{n - 2:03d};r{n - 1:03d}" and out.loc["oppose", "evidence_n"] == 2
+    assert pd.isna(out.loc["neutral", "evidence_ids"]) and out.loc["neutral", "evidence_n"] == 0
+
+
+def test_cell_response_ids_recounts_every_response_behind_a_cell(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "results"))
+    import results_frames as rf
+
+    from analysis.config import parse_config
+    from analysis.counts import rules
+    from analysis.counts.evidence import cell_response_ids
+
+    cfg = parse_config(rf.config_dict())
+    out = rf.counts_of(rf.build_frames(), tmp_path, cfg)
+    capped = out[out["evidence_n"] > rules.EVIDENCE_MAX]
+    assert len(capped) and rules.EVIDENCE_MAX == 20  # the fixture has cells over the cap; the cap is restored
+    for _, cell in capped.head(5).iterrows():
+        ids = cell_response_ids(cfg, tmp_path, table=cell["table"], question_id=cell["question_id"],
+                                category=cell["category"], group=cell["group"], count_mode=cell["count_mode"])
+        assert len(ids) == cell["evidence_n"] and ids == sorted(set(ids))
+        assert ids[:rules.EVIDENCE_MAX] == cell["evidence_ids"].split(";")
+    assert cell_response_ids(cfg, tmp_path, table="theme", question_id="nope", category="x") == []

@@ -85,3 +85,18 @@ def test_unknown_stage_is_an_error(env):
     _consultation(env)
     with pytest.raises(ValueError, match="unknown stage"):
         pipeline.run("tiny", stages=["nope"])
+
+
+def test_stages_are_imported_only_when_they_run():
+    import subprocess
+    import sys
+
+    from analysis import tables
+
+    assert pipeline.TABLE_SUFFIX == tables.SUFFIX  # the cache check hashes the files the tables module writes
+    assert [s.module.__name__ for s in pipeline.STAGES] == [s.package for s in pipeline.STAGES]
+    code = ("import sys; import analysis.pipeline; "
+            "print(sorted(m for m in ('pandas', 'sklearn', 'matplotlib', 'analysis.themes', 'analysis.report') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"  # a run whose stages are up to date pays for none of their imports

@@ -122,7 +122,8 @@ def test_parquet_keeps_the_values_the_csv_tables_held(tmp_path):
     counts = pd.DataFrame({"table": ["position"] * 2, "question_id": ["q1"] * 2, "group": ["all"] * 2,
                            "category": ["support", "oppose"], "n": [1, None], "denominator": [3, 3],
                            "share": [1 / 3, None], "ci_low": [0.0615382749, None], "ci_high": [123456.789, None],
-                           "suppressed": [False, True], "count_mode": ["all"] * 2, "evidence_ids": ["r1", ""]})
+                           "suppressed": [False, True], "count_mode": ["all"] * 2, "evidence_ids": ["r1", ""],
+                           "evidence_n": [1, 0]})
     write_table(counts, "out_counts", tmp_path)
     got = read_table("out_counts", tmp_path).set_index("category")
     assert got.loc["support", "share"] == float("%.6g" % (1 / 3)) == 0.333333

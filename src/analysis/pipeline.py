@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -27,11 +28,10 @@ from types import ModuleType
 
 from threadpoolctl import threadpool_limits
 
-from analysis import campaigns, counts, ingest, paths, positions, redaction, report, themes
+from analysis import paths
 from analysis.config import ConsultationConfig, load_config
 from analysis.errors import AnalysisError
 from analysis.hashing import sha256_file
-from analysis.tables import table_path
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,8 @@ class Stage:
 
     Attributes:
         name: Stage name (also the CLI sub-command).
-        module: The stage package; the pipeline calls its ``run``.
+        package: The stage package's import name; the pipeline imports it when the stage runs (:attr:`module`)
+            and calls its ``run``, so a run whose stages are up to date imports none of them.
         tables_in: Processed tables the stage reads (missing optional ones are hashed as absent; ``*``: all).
         raw_in: Files under the consultation's raw folder the stage reads (globs allowed; ``*sources*`` means
             every configured source file).
@@ -50,38 +51,43 @@ class Stage:
     """
 
     name: str
-    module: ModuleType
+    package: str
     tables_in: tuple[str, ...] = ()
     raw_in: tuple[str, ...] = ()
     needs_reports: bool = False
 
+    @property
+    def module(self) -> ModuleType:
+        """The stage package (imported on first use)."""
+        return importlib.import_module(self.package)
+
 
 STAGES: tuple[Stage, ...] = (
-    Stage("ingest", ingest, (), ("*sources*",)),
-    Stage("redaction", redaction, ("core_answers", "core_responses", "core_questions"), ()),
-    Stage("campaigns", campaigns, ("core_answers_redacted", "core_questions"), ()),
+    Stage("ingest", "analysis.ingest", (), ("*sources*",)),
+    Stage("redaction", "analysis.redaction", ("core_answers", "core_responses", "core_questions"), ()),
+    Stage("campaigns", "analysis.campaigns", ("core_answers_redacted", "core_questions"), ()),
     Stage(
         "themes",
-        themes,
+        "analysis.themes",
         ("core_answers_clean", "core_analyst_tags", "core_responses", "core_questions"),
         ("codebook.yml", "overrides.csv"),
     ),
     Stage(
         "positions",
-        positions,
+        "analysis.positions",
         ("core_answers_clean", "core_answers", "core_questions", "core_responses", "core_answer_themes",
          "core_statement_votes"),
         ("analyst_positions.csv",),
     ),
     Stage(
         "counts",
-        counts,
+        "analysis.counts",
         ("*",),
         (),
     ),
     Stage(
         "report",
-        report,
+        "analysis.report",
         ("*",),
         ("README.md", "ATTRIBUTION.md", "we_did.md"),
         needs_reports=True,
@@ -101,6 +107,16 @@ def _hash_tree(path: Path) -> str:
         h.update(os.fsencode(p.relative_to(path)))  # a file name need not be valid UTF-8
         h.update(_hash_tree(p).encode())
     return h.hexdigest()
+
+
+#: :data:`analysis.tables.SUFFIX`, repeated so that checking the cache imports neither pandas nor the schemas
+#: (``tests/test_pipeline.py`` keeps the two equal).
+TABLE_SUFFIX = ".parquet"
+
+
+def table_path(table: str, folder: Path) -> Path:
+    """Where ``table`` is stored (:func:`analysis.tables.table_path`)."""
+    return Path(folder) / f"{table}{TABLE_SUFFIX}"
 
 
 def stage_inputs(

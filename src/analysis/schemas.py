@@ -340,7 +340,10 @@ out_counts = pa.DataFrameSchema(
         "ci_high": pa.Column(float, nullable=True),
         "suppressed": pa.Column(bool),
         "count_mode": _isin(COUNT_MODES),
-        "evidence_ids": _str(nullable=True),  # ";"-joined response ids behind n (not published)
+        # response ids behind n (not published): the first counts.rules.EVIDENCE_MAX, sorted and ";"-joined, and
+        # how many there are (counts.evidence.cell_response_ids lists them all)
+        "evidence_ids": _str(nullable=True),
+        "evidence_n": pa.Column(int, pa.Check.ge(0)),
     },
     unique=["table", "question_id", "group", "category", "count_mode"],
     strict=True,

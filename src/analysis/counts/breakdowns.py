@@ -19,7 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.config import ConsultationConfig
-from analysis.counts.options import answer_options
+from analysis.counts.options import labelled_options
 from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
 
 #: Attributes with their own breakdown tables (``respondent_type`` has its tables in every count).
@@ -52,10 +52,7 @@ def breakdown_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: 
     min_cell = cfg.settings.min_cell
     closed = {q.id: q for q in cfg.closed_questions}
     ans = answers_clean[answers_clean["question_id"].isin(closed)]
-    opts = pd.DataFrame([(rid, qid, opt) for rid, qid, text in zip(ans["response_id"], ans["question_id"], ans["answer"],
-                                                                  strict=True)
-                         for opt in answer_options(str(text), closed[qid])],
-                        columns=["response_id", "question_id", "option"])
+    opts = labelled_options(ans, closed)
     frames = []
     for attr in attrs:
         values = attribute_values(responses, attr)

@@ -35,6 +35,22 @@ def answer_options(answer: str, question: QuestionConfig) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def labelled_options(ans: pd.DataFrame, closed: dict[str, QuestionConfig]) -> pd.DataFrame:
+    """``response_id, question_id, option``: one row per choice label each closed answer holds.
+
+    Each distinct (question, answer) is split once (tick-box answers repeat a handful of values).
+    """
+    memo: dict[tuple[str, str], list[str]] = {}
+    rows = []
+    for rid, qid, text in zip(ans["response_id"].tolist(), ans["question_id"].tolist(), ans["answer"].tolist(),
+                              strict=True):
+        opts = memo.get((qid, text))
+        if opts is None:
+            opts = memo[(qid, text)] = answer_options(str(text), closed[qid])
+        rows += [(rid, qid, opt) for opt in opts]
+    return pd.DataFrame(rows, columns=["response_id", "question_id", "option"])
+
+
 def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: ConsultationConfig, *,
                   membership: pd.Series | None = None) -> pd.DataFrame | None:
     """``out_counts`` rows of tables ``option`` and ``option_respondent_type`` (``None``: no closed answers).
@@ -47,9 +63,7 @@ def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: Con
     ans = answers_clean[answers_clean["question_id"].isin(closed)]
     if ans.empty:
         return None
-    rows = [(rid, qid, opt) for rid, qid, text in zip(ans["response_id"], ans["question_id"], ans["answer"], strict=True)
-            for opt in answer_options(str(text), closed[qid])]
-    labelled = pd.DataFrame(rows, columns=["response_id", "question_id", "option"])
+    labelled = labelled_options(ans, closed)
     rtype = responses[["response_id", "respondent_type"]]
     by_type = labelled.merge(rtype, on="response_id", how="left").fillna({"respondent_type": "unknown"})
     frames = []

@@ -54,7 +54,7 @@ def participants(ledger: pd.DataFrame | None) -> int | None:
 def _row(table: str, qid: str, category: str, n: int, denominator: int) -> dict:
     return dict(table=table, question_id=qid, group="all", category=category, n=n, denominator=denominator,
                 share=(n / denominator) if denominator else np.nan, ci_low=np.nan, ci_high=np.nan,
-                suppressed=False, evidence_ids=None)
+                suppressed=False, evidence_ids=None, evidence_n=0)
 
 
 def _scope_rows(qid: str, votes: pd.DataFrame, moderated: int | None, n_participants: int | None) -> list[dict]:

@@ -421,8 +421,7 @@ def _adjusted(
         gcol = "__group"
     # response ids behind each (question, group, position), joined once (not filtered per cell)
     keys = ["question_id", "position"] + ([] if gcol == "__group" else [gcol])
-    evidence = (lab.assign(response_id=lab["response_id"].astype(str)).groupby(keys, sort=False)["response_id"]
-                .agg(lambda ids: ";".join(sorted(ids))).to_dict())
+    evidence = counts.cell_evidence(lab.assign(__rid=lab["response_id"].astype(str)), keys, "__rid")
     confusion = confusion[confusion["n"].astype(int) > 0]
     by_question = dict(tuple(confusion.groupby("question_id", sort=False)))
     for (qid, grp), sub in up.groupby(["question_id", gcol], sort=True):
@@ -449,9 +448,9 @@ def _adjusted(
             lo, hi = counts.wilson_interval(est, d)
             lo = max(0.0, share - float(np.hypot(share - lo, counts.Z95 * boot_sd)))
             hi = min(1.0, share + float(np.hypot(hi - share, counts.Z95 * boot_sd)))
-            ev = evidence.get((qid, cat) if gcol == "__group" else (qid, cat, grp), "")
+            ev, ev_n = evidence.get((qid, cat) if gcol == "__group" else (qid, cat, grp), (None, 0))
             rows.append(dict(table=f"{table}_adjusted", question_id=qid, group=str(grp), category=cat,
                              n=int(round(est)), denominator=d, share=share, ci_low=lo, ci_high=hi,
-                             suppressed=False, count_mode=mode, evidence_ids=ev or None))
+                             suppressed=False, count_mode=mode, evidence_ids=ev, evidence_n=ev_n))
     out = pd.DataFrame(rows, columns=list(schemas.out_counts.columns))
     return counts.suppress(out, cfg.settings.min_cell) if not out.empty else out

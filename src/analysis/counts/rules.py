@@ -22,6 +22,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 Z95 = 1.959963984540054
 
@@ -164,6 +166,9 @@ def count_categories(
     Returns:
         A frame matching the ``out_counts`` schema.
     """
+    # only the questions labelled (callers pass every question's units): a smaller merge, the same rows
+    asked = labelled["question_id"].unique()
+    units = units[units["question_id"].isin(asked)] if units["question_id"].nunique() > len(asked) else units
     lab = labelled.merge(units[["response_id", "question_id", "unit_id"]], on=["response_id", "question_id"], how="inner")
     gcol = group_col or "__group"
     if group_col is None:
@@ -171,17 +176,21 @@ def count_categories(
     if unit_rule != "any":
         lab = _collapse_units(lab, ["question_id", gcol, "unit_id"], category_col, unit_rule)
     den_src = denominator_units if denominator_units is not None else units
+    den_src = den_src[den_src["question_id"].isin(asked)]
     if group_col is not None and group_col in den_src.columns:
         den = den_src.groupby(["question_id", group_col])["unit_id"].nunique()
     else:
         den = den_src.groupby("question_id")["unit_id"].nunique()
     rows = []
     cats = list(categories) if categories is not None else None
-    # One grouped pass (not a filter per cell): distinct units and the sorted evidence ids per cell.
+    # One grouped pass (not a filter per cell): distinct units and the evidence (response ids) per cell.
     lab = lab.assign(__cat=lab[category_col].astype(str), __rid=lab["response_id"].astype(str))
-    cells = lab.groupby(["question_id", gcol, "__cat"], sort=True)
-    n_by_cell = cells["unit_id"].nunique().to_dict()
-    ev_by_cell = cells["__rid"].agg(lambda s: ";".join(sorted(set(s)))).to_dict()
+    keys = ["question_id", gcol, "__cat"]
+    grouped = lab.groupby(keys, sort=True)
+    cell = grouped.ngroup().to_numpy()
+    n_units = _distinct_per_cell(cell, pd.factorize(lab["unit_id"])[0], grouped.ngroups)
+    n_by_cell = dict(zip(grouped.size().index.tolist(), n_units.tolist(), strict=True))
+    ev_by_cell = cell_evidence(lab, keys, "__rid", cell=cell)
     present_by_group: dict[tuple, list[str]] = {}
     for qid, grp, cat in n_by_cell:  # keys come sorted, so each group's categories are sorted too
         present_by_group.setdefault((qid, grp), []).append(cat)
@@ -190,15 +199,69 @@ def count_categories(
         for cat in cats if cats is not None else present:
             n = int(n_by_cell.get((qid, grp, cat), 0))
             lo, hi = wilson_interval(n, d)
-            ev = ev_by_cell.get((qid, grp, cat), "")
+            ev, ev_n = ev_by_cell.get((qid, grp, cat), (None, 0))
             rows.append(
                 dict(table=table, question_id=qid, group=str(grp), category=cat, n=n, denominator=d,
                      share=(n / d) if d else np.nan, ci_low=lo, ci_high=hi, suppressed=False,
-                     count_mode=mode, evidence_ids=ev or None)
+                     count_mode=mode, evidence_ids=ev, evidence_n=ev_n)
             )
     out = pd.DataFrame(rows, columns=["table", "question_id", "group", "category", "n", "denominator", "share",
-                                      "ci_low", "ci_high", "suppressed", "count_mode", "evidence_ids"])
+                                      "ci_low", "ci_high", "suppressed", "count_mode", "evidence_ids", "evidence_n"])
     return suppress(out, min_cell)
+
+
+#: Most response ids ``out_counts.evidence_ids`` lists per cell (the first in sorted order); ``evidence_n`` counts
+#: them all. The full lists grew with the consultation (21.5 million characters of ids for a generated 10k-response
+#: consultation) and nothing published reads them; :func:`analysis.counts.evidence.cell_response_ids` lists every
+#: response behind a cell.
+EVIDENCE_MAX: int | None = 20
+
+
+def _distinct_per_cell(cell: np.ndarray, codes: np.ndarray, n_cells: int) -> np.ndarray:
+    """Number of distinct ``codes`` per cell code (``-1`` in either: the row is left out)."""
+    ok = (cell >= 0) & (codes >= 0)
+    pairs = np.unique(cell[ok].astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes[ok])
+    return np.bincount(pairs // (int(codes.max(initial=0)) + 1), minlength=n_cells)
+
+
+def cell_evidence(lab: pd.DataFrame, keys: list[str], id_col: str,
+                  cell: np.ndarray | None = None) -> dict[tuple, tuple[str | None, int]]:
+    """Per cell (``keys``): the first :data:`EVIDENCE_MAX` distinct ids, sorted and ``;``-joined, and how many there are.
+
+    Args:
+        lab: Label rows, one or more per (cell, id).
+        keys: Columns naming a cell (at least two).
+        id_col: Column of string ids (response ids).
+        cell: The rows' cell codes (``lab.groupby(keys).ngroup()``), when already known.
+
+    Returns:
+        ``{cell key tuple: (joined ids or None when there are none, number of distinct ids)}``.
+    """
+    if cell is None:
+        cell = lab.groupby(keys, sort=False).ngroup().to_numpy()
+    codes, uniques = pd.factorize(lab[id_col])  # hashing Arrow strings is cheap; comparing them in Python is not
+    # UTF-8 byte order is code point order: Arrow's sort orders the ids exactly as Python's sorted() does
+    order = np.asarray(pc.sort_indices(pa.array(uniques, type=pa.string())), dtype=np.int64)
+    uniques = np.asarray(uniques, dtype=object)
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.arange(len(uniques))
+    ok = (cell >= 0) & (codes >= 0)
+    for empty in np.flatnonzero(uniques == ""):
+        ok &= codes != empty
+    if not ok.any():
+        return {}
+    cell, rows, n_u = cell[ok], np.flatnonzero(ok), len(uniques)
+    pairs = np.unique(cell.astype(np.int64) * n_u + rank[codes[ok]])  # distinct (cell, id), by cell then id
+    pair_id = uniques[order[pairs % n_u]]
+    cells, first, n_ids = np.unique(pairs // n_u, return_index=True, return_counts=True)
+    if EVIDENCE_MAX is not None:  # each cell's first ids only
+        pair_id = pair_id[np.arange(len(pairs)) - np.repeat(first, n_ids) < EVIDENCE_MAX]
+        first = np.concatenate([[0], np.cumsum(np.minimum(n_ids, EVIDENCE_MAX))[:-1]])
+    joined = [";".join(chunk) for chunk in np.split(pair_id, first[1:])]
+    _, first_row = np.unique(cell, return_index=True)  # a row of each cell (the same sorted cell codes)
+    at = lab.iloc[rows[first_row]]
+    names = zip(*(at[k].tolist() for k in keys), strict=True)
+    return {key: (j, int(n)) for key, j, n in zip(names, joined, n_ids.tolist(), strict=True)}
 
 
 def _collapse_units(lab: pd.DataFrame, keys: list[str], category_col: str, rule: str) -> pd.DataFrame:

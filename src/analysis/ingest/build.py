@@ -232,7 +232,12 @@ def resolve_roles(source: SourceConfig, table: RawTable,
 
 
 def _cells(row: list[str], idx: list[int] | None) -> list[str]:
-    return [c for c in (row[i].strip() for i in idx) if c] if idx else []
+    if not idx:
+        return []
+    if len(idx) == 1:  # the usual case: one column per role or question
+        c = row[idx[0]].strip()
+        return [c] if c else []
+    return [c for c in (row[i].strip() for i in idx) if c]
 
 
 def _value(row: list[str], idx: list[int] | None) -> str | None:

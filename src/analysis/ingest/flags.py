@@ -36,8 +36,17 @@ def is_total_row(cells: list[str]) -> bool:
     return len(filled) >= 2 and bool(_TOTAL.match(filled[0])) and all(_NUMBER.match(c) for c in filled[1:])
 
 
+#: Characters ``re.IGNORECASE`` matches to ASCII letters that ``str.lower`` does not turn into them (Kelvin sign,
+#: long s, dotted and dotless i): a text holding one skips the substring pre-check.
+_FOLD_ODD = frozenset("\u212a\u017f\u0130\u0131")
+
+
 def points_to_attachment(text: str) -> bool:
     """Whether an answer is only a pointer to an attachment ("See file attached.", "Please find enclosed")."""
+    low = text.lower()
+    if ("attach" not in low and "enclos" not in low and "see" not in low
+            and (text.isascii() or _FOLD_ODD.isdisjoint(text))):
+        return False  # none of the pattern's words: the (case-insensitive, slow) regex cannot match
     return bool(_POINTER.search(text)) and word_count(text) <= POINTER_MAX_WORDS  # the cheap test first
 
 

@@ -36,6 +36,7 @@ the government spending time on this when there is a housing crisis?" -> ``tl``)
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 import threading
@@ -149,6 +150,13 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(_CJK.sub(" ", text) if cjk else text)) + cjk
 
 
+def has_words(text: str, k: int) -> bool:
+    """Whether ``word_count(text) >= k``, reading only as far as the ``k``-th word when ``text`` has no CJK."""
+    if _CJK.search(text):
+        return word_count(text) >= k
+    return k <= 0 or sum(1 for _ in itertools.islice(_WORD.finditer(text), k)) >= k
+
+
 class LanguageGuesser:
     """Guesses the language of texts with a lingua detector built once.
 
@@ -193,7 +201,7 @@ class LanguageGuesser:
         for i, t in enumerate(texts):
             if t:
                 rows.setdefault(t[:MAX_CHARS], []).append(i)
-        todo = {t: ix for t, ix in rows.items() if word_count(t) >= self.min_words}  # counted once per text
+        todo = {t: ix for t, ix in rows.items() if has_words(t, self.min_words)}  # counted once per text
         if self.fast_english:
             for text in [t for t in todo if obviously_english(t)]:
                 for i in todo.pop(text):

@@ -416,7 +416,7 @@ def grid_to_table(grid: Grid, *, file: str, reader: str, sha256: str, header_row
     """
     problems = problems or {}
     problem_rows = {r for r, _ in problems}
-    content = [k for k, (r, cells) in enumerate(grid) if any(c.strip() for c in cells) or r in problem_rows]
+    content = [k for k, (r, cells) in enumerate(grid) if any(map(str.strip, cells)) or r in problem_rows]
     if not content:
         raise InputError(file, "the file has no header row (it is empty or blank)")
     start, end = content[0], content[-1] + 1
@@ -429,9 +429,10 @@ def grid_to_table(grid: Grid, *, file: str, reader: str, sha256: str, header_row
     body = grid[start + header_rows:end]
     # trailing columns with no name and no data are dropped
     ncols = len(names)
-    used = max((max((j + 1 for j, x in enumerate(c) if x.strip()), default=0) for _, c in body), default=0)
-    while ncols and not names[ncols - 1] and ncols > used:
-        ncols -= 1
+    if ncols and not names[ncols - 1]:  # only then can a trailing column go: find the last one with data
+        used = max((max((j + 1 for j, x in enumerate(c) if x.strip()), default=0) for _, c in body), default=0)
+        while ncols and not names[ncols - 1] and ncols > used:
+            ncols -= 1
     if ncols < len(names):
         logger.info("%s: dropped %d trailing empty column(s)", file, len(names) - ncols)
     if delimiter is not None and ncols == 1:
@@ -455,7 +456,7 @@ def _body_rows(table: RawTable, body: Grid, header_row: int, ncols: int) -> None
     problem_rows = {r for r, _ in table.problems}
     blank_from: int | None = None
     for row_no, cells in body:
-        is_blank = not any(c.strip() for c in cells) and row_no not in problem_rows
+        is_blank = not any(map(str.strip, cells)) and row_no not in problem_rows
         if blank_from is None and (row_no > prev + 1 or is_blank):
             blank_from = prev + 1
         prev = row_no
@@ -475,12 +476,11 @@ def _body_rows(table: RawTable, body: Grid, header_row: int, ncols: int) -> None
         elif len(cells) < ncols:
             short += table.delimiter is not None  # a workbook row simply ends at its last filled cell
             cells = cells + [""] * (ncols - len(cells))
-        out = []
-        for j, c in enumerate(cells):
-            if len(c) > EXCEL_CELL_LIMIT:
-                logger.warning("%s, row %d, column %r: cell of %d characters (over Excel's 32,767 limit; kept in full)", table.file, row_no, table.columns[j], len(c))
-            out.append(fix_cell(c))
-        table.rows.append((row_no, out))
+        if max(map(len, cells), default=0) > EXCEL_CELL_LIMIT:
+            for j, c in enumerate(cells):
+                if len(c) > EXCEL_CELL_LIMIT:
+                    logger.warning("%s, row %d, column %r: cell of %d characters (over Excel's 32,767 limit; kept in full)", table.file, row_no, table.columns[j], len(c))
+        table.rows.append((row_no, [c if c.isascii() else fix_cell(c) for c in cells]))
     if short:
         logger.warning("%s: %d row(s) had fewer fields than the header and were padded with empty cells", table.file, short)
     data_rows = len(table.rows) + ragged

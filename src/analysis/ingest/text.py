@@ -186,9 +186,58 @@ def _finish(text: str, file: str) -> str:
 
 def fix_cell(value: str) -> str:
     """Repair mojibake in one string (only when ftfy flags it) and NFC-normalise."""
-    if value and not value.isascii() and ftfy.is_bad(value):
-        return ftfy.fix_text(value, _FTFY_CONFIG)
+    if value and not value.isascii():
+        return _fix_non_ascii(value)
     return value
+
+
+def _mojibake_chars() -> frozenset[str] | None:
+    """Characters without one of which ftfy's mojibake pattern cannot match (``None``: pattern not understood).
+
+    Every alternative of ``ftfy.badness.BADNESS_RE`` must match some single non-ASCII character class; one such
+    class is taken from each alternative (avoiding te reo Māori macrons and typographic quotes), and a text
+    holding none of their characters cannot be flagged, so ftfy's long regex need not run on it.
+    """
+    try:
+        import re._constants as sre_c  # noqa: PLC0415
+        import re._parser as sre_p  # noqa: PLC0415
+
+        from ftfy.badness import BADNESS_RE  # noqa: PLC0415
+
+        def chars(op, av) -> set[str] | None:
+            items = [(op, av)] if op is sre_c.LITERAL else (av if op is sre_c.IN else [])
+            out: set[str] = set()
+            for o, a in items:
+                lo, hi = (a, a) if o is sre_c.LITERAL else (a if o is sre_c.RANGE else (0, 0))
+                if lo <= 127:
+                    return None
+                out |= {chr(c) for c in range(lo, hi + 1)}
+            return out or None
+
+        usual = set("āēīōūĀĒĪŌŪ’‘“”–—…")
+        needed: set[str] = set()
+        (op, (_, branches)), = list(sre_p.parse(BADNESS_RE.pattern, BADNESS_RE.flags))
+        if op is not sre_c.BRANCH:
+            return None
+        for branch in branches:
+            sets = [c for c in (chars(o, a) for o, a in branch) if c]
+            if not sets:
+                return None
+            needed |= min(sets, key=lambda c: (len(c & usual), len(c)))
+        return frozenset(needed)
+    except Exception:  # noqa: BLE001 (another ftfy or Python version: always run ftfy's own test)
+        return None
+
+
+_MOJIBAKE_CHARS = _mojibake_chars()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fix_non_ascii(value: str) -> str:
+    """:func:`fix_cell` of a non-ASCII string, once per distinct string (form-letter copies repeat)."""
+    if _MOJIBAKE_CHARS is not None and _MOJIBAKE_CHARS.isdisjoint(value):
+        return value  # ftfy.is_bad cannot match: none of the characters every mojibake pattern needs
+    return ftfy.fix_text(value, _FTFY_CONFIG) if ftfy.is_bad(value) else value
 
 
 _WS = re.compile(r"\s+")
