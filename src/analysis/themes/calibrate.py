@@ -8,6 +8,9 @@ consultation. :func:`calibrate` chooses, from a small fixed grid, the factor on 
 threshold, the factor on the sentence-level threshold and the relative score a second theme needs
 (how multi-label the answers are) that give the best micro F1 over the coded answers' (answer,
 theme) pairs.
+When the codes give (almost) every answer one theme, only the answer-level threshold of a one-theme-
+per-answer rule is chosen (``MULTI_MIN``): searching the multi-theme rules on a few dozen codes
+over-fitted them.
 
 The scores are *cross-fitted*: the coded answers are split into ``folds`` (5) deterministic folds; a
 fold's answers are scored by a theme model whose few-shot examples come only from the other
@@ -178,8 +181,9 @@ def calibrate_pooled(
     (``own:<response id>``), so a respondent's answers to every member question fall in the same
     fold, and a fold is scored by models built without *any* of that fold's units. The search covers
     the threshold factor, the sentence factor, the relative score, the most themes per piece (up to
-    ``max_themes``) and the sentence-classifier weight; then each theme with ``PER_THEME_MIN`` coded
-    answers may get its own factor. Models with a learnt linear part also get a Platt curve.
+    ``max_themes``) and the sentence-classifier weight - or, when the codes are (almost) single-theme
+    (:func:`_multi_share` below ``MULTI_MIN``), only the threshold factor and the weight of the one-theme
+    rule; then each theme with ``PER_THEME_MIN`` coded answers may get its own factor. Models with a learnt linear part also get a Platt curve.
 
     Args:
         members: ``(scorer, build_model, coded)`` per question.
