@@ -29,9 +29,11 @@ def test_a_sentence_adds_the_theme_the_whole_answer_would_drop() -> None:
     assert [j for j, _ in picks[0]] == [0]
 
 
-def _world(n: int = 60):
+def _world(n: int = 60, second=(0, 1, 0)):
+    """Random answers coded with every theme whose prototype they reach 0.5 cosine with (``second``: the
+    second theme's direction; closer to the first, more answers carry both)."""
     rng = np.random.default_rng(0)
-    protos = np.vstack([_unit([1, 0, 0]), _unit([0, 1, 0])])
+    protos = np.vstack([_unit([1, 0, 0]), _unit(second)])
     model = ThemeModel(["a", "b"], protos, [1, 1], [0, 0], np.full(2, 0.25))
     emb, coded = {}, {}
     for i in range(n):
@@ -42,7 +44,7 @@ def _world(n: int = 60):
 
 
 def test_calibration_moves_the_threshold_to_where_the_codes_are() -> None:
-    model, scorer, coded = _world()
+    model, scorer, coded = _world(second=(0.3, 1, 0))  # multi-label codes (30% of answers carry both)
     coded = {u: s for u, s in coded.items() if s}  # coded answers all carry a theme
     default = Calibration(1.0, 2.0)
     cal = calibrate(scorer, lambda excluded: model, coded, max_themes=3, relative_score=0.1, default=default)
@@ -85,3 +87,34 @@ def test_coded_sets_match_ids_and_labels_and_skip_unknown() -> None:
                          "tag": ["a", "Bee label", "nonsense", "a"]})
     out = coded_sets(tags, "q", [T("a", "A"), T("b", "Bee label")], {"own:r1", "own:r2", "own:r3"})
     assert out == {"own:r1": {"a", "b"}}
+
+
+def test_codes_with_one_theme_each_learn_one_theme_per_answer() -> None:
+    """Single-theme codes: the rule learnt keeps each answer's best theme only (no second theme, no sentences)."""
+    from analysis.themes.calibrate import SENTENCE_OFF, _multi_share
+
+    model, scorer, coded = _world()
+    single = {u: set(sorted(s)[:1]) for u, s in coded.items() if s}  # the coder kept one theme per answer
+    assert _multi_share([(scorer, None, single)]) == 0.0
+    cal = calibrate(scorer, lambda excluded: model, single, max_themes=3, relative_score=0.1,
+                    default=Calibration(1.0, 2.0))
+    assert cal.max_themes == 1 and cal.sentence_factor == SENTENCE_OFF
+    assert "no sentence themes" in cal.describe
+    _, picks = scorer.pick(model, sorted(single), max_themes=cal.max_themes, relative_score=cal.relative_score,
+                           sentence_factor=cal.sentence_factor, threshold_factor=cal.threshold_factor)
+    assert max(len(p) for p in picks) == 1
+    # a world whose codes often carry both themes is multi-label: the multi-theme rules are searched
+    model, scorer, coded = _world(second=(0.3, 1, 0))
+    multi = {u: s for u, s in coded.items() if s}
+    assert _multi_share([(scorer, None, multi)]) >= 0.2
+    cal = calibrate(scorer, lambda excluded: model, multi, max_themes=3, relative_score=0.1,
+                    default=Calibration(1.0, 2.0))
+    assert cal.max_themes > 1 and cal.sentence_factor != SENTENCE_OFF
+
+
+def test_multi_share_weights_an_answer_by_one_over_its_themes() -> None:
+    """An answer with two themes is about twice as likely to be drawn per theme: it counts half."""
+    from analysis.themes.calibrate import _multi_share
+
+    coded = {"own:1": {"a"}, "own:2": {"b"}, "own:3": {"a", "b"}, "own:4": set()}
+    assert _multi_share([(None, None, coded)]) == 0.5 / 2.5  # the uncoded ('other') answer does not count
