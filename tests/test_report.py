@@ -15,7 +15,9 @@ from analysis import tables
 from analysis.config import parse_config
 from analysis.report import build as report
 from analysis.report.load import MissingCountsError
-from analysis.report.tables import INTERNAL_WORKBOOK
+from analysis.report import tables as report_tables
+from analysis.report.load import load_tables
+from analysis.report.tables import INTERNAL_CODED_CSV, INTERNAL_WORKBOOK
 from analysis.report.workbook import CUT_MARK, EXCEL_MAX_CHARS, neutralise, write_workbook
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "results"))
@@ -174,6 +176,27 @@ def test_workbook_and_csv_tables(built):
 
 
 # --- safety of the workbook ---------------------------------------------------------------------
+def test_many_answers_go_to_an_internal_csv_beside_the_workbook(built, tmp_path, monkeypatch):
+    """Above the sheet limit, ``coded_answers`` is a CSV with every answer; the README sheet points to it."""
+    proc = built["root"] / "processed"
+    in_sheet = pd.read_excel(proc / INTERNAL_WORKBOOK, sheet_name="coded_answers", dtype=str, na_filter=False)
+    monkeypatch.setattr(report_tables, "INTERNAL_SHEET_MAX_ROWS", len(in_sheet) - 1)
+    out = tmp_path / "processed"
+    written = report_tables.write_internal_workbook(built["cfg"], load_tables(proc), out)
+    assert written == [out / INTERNAL_WORKBOOK, out / INTERNAL_CODED_CSV]
+    assert (out / INTERNAL_CODED_CSV).read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+    in_csv = pd.read_csv(out / INTERNAL_CODED_CSV, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert list(in_csv.columns) == list(in_sheet.columns)
+    assert sorted(in_csv["text_redacted"]) == sorted(in_sheet["text_redacted"])
+    wb = openpyxl.load_workbook(out / INTERNAL_WORKBOOK)
+    assert "coded_answers" not in wb.sheetnames
+    readme = {r[0]: r[1] for r in wb["README"].iter_rows(min_row=2, values_only=True)}
+    assert INTERNAL_CODED_CSV.name in readme["coded_answers"]
+    monkeypatch.setattr(report_tables, "INTERNAL_SHEET_MAX_ROWS", len(in_sheet))  # fits again: no stale CSV
+    assert report_tables.write_internal_workbook(built["cfg"], load_tables(proc), out) == [out / INTERNAL_WORKBOOK]
+    assert not (out / INTERNAL_CODED_CSV).exists()
+
+
 def test_formula_injection_is_neutralised(tmp_path):
     nasty = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "safe = text"]
     assert [neutralise(v) for v in nasty] == ["'" + v for v in nasty[:6]] + ["safe = text"]

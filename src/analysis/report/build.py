@@ -565,7 +565,7 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
         with contextlib.suppress(Exception):
             internal.result()  # never leave it writing
         raise
-    written.append(internal.result())
+    written.extend(internal.result())
     log.info("report written: %d files", len(written))
     return written
 

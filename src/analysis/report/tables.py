@@ -27,6 +27,13 @@ from analysis.themes.stage import DISCOVERED_PREFIX
 
 #: The internal workbook, relative to the consultation's processed folder (not for publication).
 INTERNAL_WORKBOOK = Path("internal") / "INTERNAL_analyst_workbook.xlsx"
+#: Where ``coded_answers`` goes instead of a sheet when it has more than :data:`INTERNAL_SHEET_MAX_ROWS` rows.
+INTERNAL_CODED_CSV = Path("internal") / "INTERNAL_coded_answers.csv"
+#: Most answers written as a sheet of the internal workbook. Above it the sheet is a CSV beside the workbook:
+#: at 50,000 responses (297,131 answers) xlsxwriter took 32 of the report's ~80 CPU seconds for that one
+#: sheet, and a sheet that long is slow to open too; the CSV (UTF-8 with BOM, so Excel reads the accents)
+#: takes about 2 s.
+INTERNAL_SHEET_MAX_ROWS = 100_000
 #: Campaigns sheet text of a campaign letter none of whose senders consented to publication.
 WITHHELD_TEMPLATE = "(withheld: no sender of this letter consented to publication)"
 
@@ -143,14 +150,16 @@ def published_campaigns(tables: dict) -> pd.DataFrame | None:
     return camps.assign(template=[text.get(c, WITHHELD_TEMPLATE) for c in camps["campaign_id"]])
 
 
-def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir: Path) -> Path:
+def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir: Path) -> list[Path]:
     """Write :data:`INTERNAL_WORKBOOK` under ``processed_dir``: the analysts' full-text tables.
 
     Sheets: ``README`` (what this is, and that it must not be published), ``coded_answers``
     (:func:`coded_answers`, every respondent whatever their consent) and ``rejects`` with raw content.
+    Above :data:`INTERNAL_SHEET_MAX_ROWS` answers, ``coded_answers`` is written to
+    :data:`INTERNAL_CODED_CSV` instead (the README sheet says so).
 
     Returns:
-        The written path.
+        The written paths (the workbook, and the CSV when there is one).
     """
     sheets: dict[str, pd.DataFrame] = {"README": pd.DataFrame({"item": [
         "INTERNAL: NOT FOR PUBLICATION", "consultation", "contents", "consent"], "value": [
@@ -160,17 +169,25 @@ def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir
         "Publish nothing from this workbook: the report publishes only texts of respondents whose consent is "
         "publish_named or publish_anonymous (docs/user_guide.md, Consent)."]})}
     ca = coded_answers(tables)
-    if len(ca):
+    written = []
+    csv_path = Path(processed_dir) / INTERNAL_CODED_CSV
+    csv_path.unlink(missing_ok=True)  # from an earlier, larger run
+    if len(ca) > INTERNAL_SHEET_MAX_ROWS:
+        sheets["README"].loc[len(sheets["README"])] = [
+            "coded_answers", f"{len(ca):,} answers, more than a sheet holds comfortably: in {csv_path.name}, "
+                             "beside this workbook (the same columns; for the analysis team only)"]
+        written.append(_csv(ca, csv_path, encoding="utf-8-sig", float_format=None))
+    elif len(ca):
         sheets["coded_answers"] = ca
     if tables.get("core_rejects") is not None:
         sheets["rejects"] = tables["core_rejects"]
-    return write_workbook(sheets, Path(processed_dir) / INTERNAL_WORKBOOK)
+    return [write_workbook(sheets, Path(processed_dir) / INTERNAL_WORKBOOK), *written]
 
 
-def _csv(df: pd.DataFrame, path: Path) -> Path:
+def _csv(df: pd.DataFrame, path: Path, *, encoding: str = "utf-8", float_format: str | None = "%.4f") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # 4 decimals is the precision a share needs; longer digit runs are flagged as phone numbers by the guard
-    neutralise_frame(df).to_csv(path, index=False, lineterminator="\n", encoding="utf-8", float_format="%.4f")
+    neutralise_frame(df).to_csv(path, index=False, lineterminator="\n", encoding=encoding, float_format=float_format)
     return path
 
 
