@@ -120,29 +120,43 @@ class TfidfSvdBackend:
         self.fit_sample = fit_sample
         self.corpus_hash_: str | None = None
         self.sampled_ = False
+        self.extra_set_aside_ = False
 
     @property
     def fingerprint(self) -> str:
         """Backend, parameters and the hash of the corpus it was fitted on."""
         # v3: a corpus larger than fit_sample has its vectorisers fitted on the sample too (v2 fitted them on
-        # the whole corpus); smaller corpora give the same vectors as v2 and keep its identity
-        version = "v3" if self.sampled_ else "v2"
+        # the whole corpus); smaller corpora give the same vectors as v2 and keep its identity. v4: a large corpus
+        # fitted without its ``extra`` texts (the codebook's), so editing them leaves the vectors unchanged
+        version = "v4" if self.extra_set_aside_ else "v3" if self.sampled_ else "v2"
         return (
             f"tfidf-svd:{version}:n={self.n_components}:seed={self.seed}:w={self.word_ngrams}:c={self.char_ngrams}"
             f":cw={self.char_weight}:mf={self.max_features}:fs={self.fit_sample}:corpus={self.corpus_hash_ or 'unfitted'}"
         )
 
-    def fit(self, corpus: Sequence[str]) -> TfidfSvdBackend:
-        """Fit the vectorisers and the SVD on ``corpus`` (texts are de-duplicated, order kept).
+    def fit(self, corpus: Sequence[str], extra: Sequence[str] = ()) -> TfidfSvdBackend:
+        """Fit the vectorisers and the SVD on ``corpus`` + ``extra`` (texts are de-duplicated, order kept).
 
         A corpus of more than ``fit_sample`` distinct texts is fitted on a seeded sample of ``fit_sample``
         of them (vocabulary, idf and SVD alike), so the fit costs the same at 20,000 answers as at a
         million; the corpus hash still covers every text.
+
+        Args:
+            corpus: The texts to fit on (the answers).
+            extra: Texts fitted on only while the whole is at most ``fit_sample`` texts (the codebook's): a
+                larger corpus is sampled from ``corpus`` alone and hashed without them, so that editing them
+                (a codebook edit) changes neither the vectors nor the fingerprint, and cached vectors are reused.
+                A sample rarely held them anyway (``fit_sample`` of many more texts).
         """
-        docs = list(dict.fromkeys(str(t) for t in corpus if str(t).strip())) or ["empty"]
-        self.corpus_hash_ = text_hash("\x1f".join(sorted(docs)))[:16]
+        own = [str(t) for t in corpus if str(t).strip()]
+        docs = list(dict.fromkeys(own + [str(t) for t in extra if str(t).strip()])) or ["empty"]
         self.sampled_ = len(docs) > self.fit_sample
-        if self.sampled_:
+        own_docs = list(dict.fromkeys(own)) or ["empty"]
+        self.extra_set_aside_ = self.sampled_ and len(own_docs) < len(docs)
+        if self.extra_set_aside_:
+            docs = own_docs
+        self.corpus_hash_ = text_hash("\x1f".join(sorted(docs)))[:16]
+        if len(docs) > self.fit_sample:
             rows = np.sort(np.random.default_rng(self.seed).choice(len(docs), self.fit_sample, replace=False))
             docs = [docs[i] for i in rows]
         min_df = 2 if len(docs) >= 50 else 1
