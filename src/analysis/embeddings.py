@@ -26,7 +26,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -50,6 +50,9 @@ ENCODE_BATCH = 4096
 #: Forked processes encoding batches in parallel when a call has two batches or more (1: no process).
 #: Every batch is encoded the same way wherever it runs, so the vectors do not depend on it.
 ENCODE_WORKERS = min(2, os.cpu_count() or 1)
+#: Threads sharing the sparse products of the SVD fit (scipy releases the GIL in them). Each output row is
+#: computed by the same operations in the same order as in one call, so the SVD does not depend on it.
+SVD_THREADS = min(2, os.cpu_count() or 1)
 
 
 def text_hash(text: str) -> str:
@@ -174,7 +177,7 @@ class TfidfSvdBackend:
         k = min(self.n_components, x.shape[0] - 1, x.shape[1] - 1)
         if k >= 2:
             self.svd_: TruncatedSVD | None = TruncatedSVD(n_components=k, algorithm="randomized",
-                                                          random_state=self.seed).fit(x)
+                                                          random_state=self.seed).fit(_ThreadedCSR(x))
         else:  # a corpus of one or two texts: keep the sparse space
             self.svd_ = None
         logger.debug("tfidf backend fitted on %d texts, %d features, svd dims %s", len(docs), x.shape[1], k)
@@ -225,6 +228,48 @@ class TfidfSvdBackend:
 
 
 _FORKED: tuple[TfidfSvdBackend, list[str]] | None = None
+
+
+class _ThreadedCSR(sp.csr_matrix):
+    """A CSR matrix whose products with dense matrices run in ``SVD_THREADS`` threads, by blocks of rows.
+
+    Used only to fit the SVD (scikit-learn's randomized SVD multiplies the matrix and its transpose by dense
+    blocks a dozen times). A row's product is the same call on the same data as in scipy's single call, so the
+    result is identical. The transpose is kept as CSR too (sorted by row, hence summed in the order scipy's
+    CSC product sums), and transposing it back gives the original matrix, storage order included.
+    """
+
+    def __init__(self, *args, original: _ThreadedCSR | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._original = original
+
+    def transpose(self, axes=None, copy=False):
+        """The transpose as a threaded CSR matrix (the original matrix for a transpose)."""
+        if self._original is not None and axes is None:
+            return self._original
+        t = sp.csr_matrix(super().transpose(axes=axes, copy=copy).tocsr())
+        t.has_sorted_indices = False
+        t.sort_indices()  # already sorted by construction; checked, not assumed
+        return _ThreadedCSR(t, original=self)
+
+    def _matmul_multivector(self, other):
+        if SVD_THREADS < 2 or self.shape[0] < 2 or other.ndim != 2:
+            return super()._matmul_multivector(other)
+        other = np.ascontiguousarray(other)
+        cuts = np.searchsorted(self.indptr, np.linspace(0, self.nnz, SVD_THREADS + 1)[1:-1])
+        bounds = [0, *sorted(set(int(c) for c in cuts) - {0, self.shape[0]}), self.shape[0]]
+        out = np.empty((self.shape[0], other.shape[1]), dtype=np.result_type(self.dtype, other.dtype))
+
+        def block(i: int) -> None:
+            a, b = bounds[i], bounds[i + 1]
+            lo, hi = self.indptr[a], self.indptr[b]
+            rows = sp.csr_matrix((self.data[lo:hi], self.indices[lo:hi], self.indptr[a:b + 1] - lo),
+                                 shape=(b - a, self.shape[1]))
+            out[a:b] = sp.csr_matrix._matmul_multivector(rows, other)
+
+        with ThreadPoolExecutor(len(bounds) - 1) as pool:
+            list(pool.map(block, range(len(bounds) - 1)))
+        return out
 
 
 def _encode_forked(start: int) -> np.ndarray:
