@@ -220,3 +220,16 @@ def test_threaded_svd_fit_gives_the_same_components_as_scikit_learn(monkeypatch)
         svd = TruncatedSVD(n_components=24, algorithm="randomized", random_state=5).fit(E._ThreadedCSR(x))
         assert np.array_equal(svd.components_, plain.components_)
         assert np.array_equal(svd.singular_values_, plain.singular_values_)
+
+
+def test_fitted_backend_is_stored_and_reused_with_the_same_vectors(tmp_path, caplog):
+    texts = polis_texts()
+    first = E.TfidfSvdBackend(n_components=16, seed=2).fit(texts, store=tmp_path)
+    assert len(list(tmp_path.glob("*/fitted-*.pkl"))) == 1
+    with caplog.at_level(logging.INFO, logger="analysis.embeddings"):
+        again = E.TfidfSvdBackend(n_components=16, seed=2).fit(texts, store=tmp_path)
+    assert "reused" in caplog.text and again.fingerprint == first.fingerprint
+    assert np.array_equal(again.encode(texts[:40]), E.TfidfSvdBackend(n_components=16, seed=2).fit(texts).encode(texts[:40]))
+    # another corpus: another fit, stored beside the first
+    E.TfidfSvdBackend(n_components=16, seed=2).fit(texts[:-5], store=tmp_path)
+    assert len(list(tmp_path.glob("*/fitted-*.pkl"))) == 2

@@ -25,6 +25,7 @@ import json
 import logging
 import multiprocessing
 import os
+import pickle
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from sklearn.decomposition import TruncatedSVD
 from sklearn.preprocessing import normalize
 
@@ -137,7 +139,8 @@ class TfidfSvdBackend:
             f":cw={self.char_weight}:mf={self.max_features}:fs={self.fit_sample}:corpus={self.corpus_hash_ or 'unfitted'}"
         )
 
-    def fit(self, corpus: Sequence[str], extra: Sequence[str] = ()) -> TfidfSvdBackend:
+    def fit(self, corpus: Sequence[str], extra: Sequence[str] = (), *, store: str | Path | None = None,
+            ) -> TfidfSvdBackend:
         """Fit the vectorisers and the SVD on ``corpus`` + ``extra`` (texts are de-duplicated, order kept).
 
         A corpus of more than ``fit_sample`` distinct texts is fitted on a seeded sample of ``fit_sample``
@@ -150,6 +153,9 @@ class TfidfSvdBackend:
                 larger corpus is sampled from ``corpus`` alone and hashed without them, so that editing them
                 (a codebook edit) changes neither the vectors nor the fingerprint, and cached vectors are reused.
                 A sample rarely held them anyway (``fit_sample`` of many more texts).
+            store: A cache folder (:class:`EmbeddingCache`'s): the fitted vectorisers and SVD are saved there
+                under the fingerprint and loaded instead of refitted while the fingerprint is unchanged (a
+                re-run after a codebook edit). Pickles of the same objects: the same vectors.
         """
         own = [str(t) for t in corpus if str(t).strip()]
         docs = list(dict.fromkeys(own + [str(t) for t in extra if str(t).strip()])) or ["empty"]
@@ -162,6 +168,36 @@ class TfidfSvdBackend:
         if len(docs) > self.fit_sample:
             rows = np.sort(np.random.default_rng(self.seed).choice(len(docs), self.fit_sample, replace=False))
             docs = [docs[i] for i in rows]
+        saved = None
+        if store is not None:  # keyed by the fingerprint, the texts fitted on (in order) and scikit-learn's version
+            name = f"fitted-{text_hash(chr(31).join(docs))[:16]}-sklearn{sklearn.__version__}.pkl"
+            saved = Path(store) / text_hash(self.fingerprint)[:20] / name
+        if saved is not None and self._load_fitted(saved):
+            return self
+        self._fit_docs(docs)
+        if saved is not None:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            tmp = saved.with_suffix(".tmp")
+            with tmp.open("wb") as f:
+                pickle.dump((self.word_, self.char_, self.svd_), f, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(saved)
+        return self
+
+    def _load_fitted(self, path: Path) -> bool:
+        """Load the vectorisers and SVD saved by :meth:`fit` (``False`` when absent or unreadable)."""
+        if not path.is_file():
+            return False
+        try:
+            with path.open("rb") as f:
+                self.word_, self.char_, self.svd_ = pickle.load(f)  # noqa: S301 - our own cache folder
+        except Exception:  # noqa: BLE001 - a damaged cache file is refitted
+            logger.warning("unreadable fitted backend %s: refitting", path)
+            return False
+        logger.info("tfidf backend: fitted vectorisers and SVD reused from %s", path.parent.name)
+        return True
+
+    def _fit_docs(self, docs: list[str]) -> None:
+        """Fit the vectorisers and the SVD on ``docs`` (:meth:`fit`)."""
         min_df = 2 if len(docs) >= 50 else 1
         self.word_ = FastTfidfVectorizer(
             analyzer="word", ngram_range=self.word_ngrams, sublinear_tf=True, lowercase=True, min_df=min_df,
@@ -181,7 +217,6 @@ class TfidfSvdBackend:
         else:  # a corpus of one or two texts: keep the sparse space
             self.svd_ = None
         logger.debug("tfidf backend fitted on %d texts, %d features, svd dims %s", len(docs), x.shape[1], k)
-        return self
 
     def _sparse(self, texts: Sequence[str], fit: bool = False) -> sp.csr_matrix:
         texts = [str(t) for t in texts]

@@ -279,7 +279,7 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     sub = answers_clean[answers_clean["question_id"].isin(qids)]
     answers_corpus, codebook_texts = _corpus(sub, campaigns, codebook)
     if hasattr(backend, "fit"):  # corpus-fitted backend: all themed texts + the codebook's base texts
-        backend.fit(answers_corpus, extra=codebook_texts)
+        backend.fit(answers_corpus, extra=codebook_texts, store=cache.folder if cache is not None else None)
     lexical = LexicalSpace().fit(answers_corpus + codebook_texts)
     placeholders = find_placeholders(sub)
     if placeholders:
