@@ -189,3 +189,47 @@ def test_verified_minilm_weights_feed_the_backend_and_the_featurizer_alike(tmp_p
     assert backend.model_hash_ == E.load_local_sentence_model(str(folder)).weights_hash
     union = tfidf_minilm_featurizer().fit(texts)
     assert union.transform(texts).shape[1] > 12  # tf-idf columns beside the 12 embedding dimensions
+
+
+def test_a_large_corpus_is_fitted_without_the_codebook_texts_a_small_one_with_them():
+    texts = polis_texts()
+    n = len(set(t for t in texts if t.strip())) // 2
+    book_a, book_b = ["reduce traffic in the city centre"], ["more bicycle lanes and safer crossings"]
+    big_a = E.TfidfSvdBackend(n_components=16, seed=4, fit_sample=n).fit(texts, extra=book_a)
+    big_b = E.TfidfSvdBackend(n_components=16, seed=4, fit_sample=n).fit(texts, extra=book_b)
+    # an edited codebook leaves the vectors and the cache identity of a large corpus unchanged
+    assert big_a.fingerprint == big_b.fingerprint and big_a.fingerprint.startswith("tfidf-svd:v4:")
+    assert np.array_equal(big_a.encode(texts[:50]), big_b.encode(texts[:50]))
+    # without new extra texts (no codebook) the fit is the v3 sampled fit, as before
+    assert E.TfidfSvdBackend(n_components=16, seed=4, fit_sample=n).fit(texts).fingerprint.startswith("tfidf-svd:v3:")
+    # a corpus within fit_sample is fitted on everything, the codebook's texts included (v2, as before)
+    small = texts[:40]
+    a = E.TfidfSvdBackend(n_components=8, seed=4).fit(small, extra=book_a)
+    assert a.fingerprint == E.TfidfSvdBackend(n_components=8, seed=4).fit(small + book_a).fingerprint
+    assert a.fingerprint != E.TfidfSvdBackend(n_components=8, seed=4).fit(small, extra=book_b).fingerprint
+
+
+def test_threaded_svd_fit_gives_the_same_components_as_scikit_learn(monkeypatch):
+    from sklearn.decomposition import TruncatedSVD
+
+    be = E.TfidfSvdBackend(n_components=24, seed=5).fit(polis_texts())
+    x = be._sparse(polis_texts())
+    plain = TruncatedSVD(n_components=24, algorithm="randomized", random_state=5).fit(x)
+    for threads in (1, 2):
+        monkeypatch.setattr(E, "SVD_THREADS", threads)
+        svd = TruncatedSVD(n_components=24, algorithm="randomized", random_state=5).fit(E._ThreadedCSR(x))
+        assert np.array_equal(svd.components_, plain.components_)
+        assert np.array_equal(svd.singular_values_, plain.singular_values_)
+
+
+def test_fitted_backend_is_stored_and_reused_with_the_same_vectors(tmp_path, caplog):
+    texts = polis_texts()
+    first = E.TfidfSvdBackend(n_components=16, seed=2).fit(texts, store=tmp_path)
+    assert len(list(tmp_path.glob("*/fitted-*.pkl"))) == 1
+    with caplog.at_level(logging.INFO, logger="analysis.embeddings"):
+        again = E.TfidfSvdBackend(n_components=16, seed=2).fit(texts, store=tmp_path)
+    assert "reused" in caplog.text and again.fingerprint == first.fingerprint
+    assert np.array_equal(again.encode(texts[:40]), E.TfidfSvdBackend(n_components=16, seed=2).fit(texts).encode(texts[:40]))
+    # another corpus: another fit, stored beside the first
+    E.TfidfSvdBackend(n_components=16, seed=2).fit(texts[:-5], store=tmp_path)
+    assert len(list(tmp_path.glob("*/fitted-*.pkl"))) == 2

@@ -217,3 +217,27 @@ def test_propose_for_consultation_skips_ticked_and_coded_answers(argkp_run):
     assert hidden[0] in ticked and not set(prop["response_id"]) & ticked
     assert prop["margin"].is_monotonic_increasing
     assert set(prop["target_question_id"]) <= {"q1", "q2", "letter"}
+
+
+def test_result_is_reused_only_while_the_inputs_of_the_positions_are_unchanged(argkp_run):
+    cfg, raw, proc, truth, hidden, _ = argkp_run
+    codes = (raw / "analyst_positions.csv").read_text()
+    before = read_table("core_answer_positions", proc)
+    # a themes-only change (core_answer_themes is not an input of the positions): the cached result, as it was
+    write_table(pd.DataFrame({"response_id": [hidden[0]], "question_id": [f"{hidden[1]}_why"], "theme_id": ["t01"],
+                              "score": [0.5], "source": ["assigned"]}), "core_answer_themes", proc)
+    key = positions._result_key(cfg, raw, proc)
+    assert positions._load_result(proc, key) is not None
+    positions.run(cfg, raw_dir=raw, processed_dir=proc)
+    pd.testing.assert_frame_equal(read_table("core_answer_positions", proc), before)
+    try:  # a new analyst code: a new key, so the positions are computed again and the code is applied
+        (raw / "analyst_positions.csv").write_text(
+            f"response_id,question_id,position\n{hidden[0]},{hidden[1]}_why,oppose\n")
+        assert positions._result_key(cfg, raw, proc) != key
+        positions.run(cfg, raw_dir=raw, processed_dir=proc)
+        after = read_table("core_answer_positions", proc).set_index(["response_id", "question_id"])
+        assert after.loc[hidden, "position"] == "oppose" and after.loc[hidden, "source"] == "analyst"
+    finally:
+        (raw / "analyst_positions.csv").write_text(codes)
+        positions.run(cfg, raw_dir=raw, processed_dir=proc)
+    pd.testing.assert_frame_equal(read_table("core_answer_positions", proc), before)

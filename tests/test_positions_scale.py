@@ -92,3 +92,19 @@ def test_capped_training_still_predicts_every_ticked_answer_out_of_sample(cannab
     pd.testing.assert_frame_equal(res.confusion, again.confusion)
     uncapped = text_positions(answers, closed, None, _cfg(0))
     assert uncapped.confusion["n"].sum() == 80
+
+
+def test_cross_fit_in_forked_processes_gives_the_same_model_and_predictions(cannabis, monkeypatch):
+    from analysis.positions import model as M
+
+    tr, te = cannabis.iloc[:60], cannabis.iloc[60:]
+    runs = []
+    for workers, min_rows in ((1, 1000), (2, 1)):  # all in this process, then folds and final fit forked
+        monkeypatch.setattr(M, "FIT_WORKERS", workers)
+        monkeypatch.setattr(M, "PARALLEL_MIN_ROWS", min_rows)
+        runs.append(cross_fit(StanceModel(seed=3), tr["text"], tr["label"], predict=te["text"].tolist()))
+    (m1, oof1, pred1), (m2, oof2, pred2) = runs
+    pd.testing.assert_frame_equal(oof1, oof2)
+    pd.testing.assert_frame_equal(pred1, pred2)
+    assert np.array_equal(m1.classifier_.coef_, m2.classifier_.coef_)
+    assert m1.calibrator_.coef_ == m2.calibrator_.coef_

@@ -25,13 +25,15 @@ import json
 import logging
 import multiprocessing
 import os
+import pickle
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from sklearn.decomposition import TruncatedSVD
 from sklearn.preprocessing import normalize
 
@@ -50,6 +52,9 @@ ENCODE_BATCH = 4096
 #: Forked processes encoding batches in parallel when a call has two batches or more (1: no process).
 #: Every batch is encoded the same way wherever it runs, so the vectors do not depend on it.
 ENCODE_WORKERS = min(2, os.cpu_count() or 1)
+#: Threads sharing the sparse products of the SVD fit (scipy releases the GIL in them). Each output row is
+#: computed by the same operations in the same order as in one call, so the SVD does not depend on it.
+SVD_THREADS = min(2, os.cpu_count() or 1)
 
 
 def text_hash(text: str) -> str:
@@ -120,31 +125,79 @@ class TfidfSvdBackend:
         self.fit_sample = fit_sample
         self.corpus_hash_: str | None = None
         self.sampled_ = False
+        self.extra_set_aside_ = False
 
     @property
     def fingerprint(self) -> str:
         """Backend, parameters and the hash of the corpus it was fitted on."""
         # v3: a corpus larger than fit_sample has its vectorisers fitted on the sample too (v2 fitted them on
-        # the whole corpus); smaller corpora give the same vectors as v2 and keep its identity
-        version = "v3" if self.sampled_ else "v2"
+        # the whole corpus); smaller corpora give the same vectors as v2 and keep its identity. v4: a large corpus
+        # fitted without its ``extra`` texts (the codebook's), so editing them leaves the vectors unchanged
+        version = "v4" if self.extra_set_aside_ else "v3" if self.sampled_ else "v2"
         return (
             f"tfidf-svd:{version}:n={self.n_components}:seed={self.seed}:w={self.word_ngrams}:c={self.char_ngrams}"
             f":cw={self.char_weight}:mf={self.max_features}:fs={self.fit_sample}:corpus={self.corpus_hash_ or 'unfitted'}"
         )
 
-    def fit(self, corpus: Sequence[str]) -> TfidfSvdBackend:
-        """Fit the vectorisers and the SVD on ``corpus`` (texts are de-duplicated, order kept).
+    def fit(self, corpus: Sequence[str], extra: Sequence[str] = (), *, store: str | Path | None = None,
+            ) -> TfidfSvdBackend:
+        """Fit the vectorisers and the SVD on ``corpus`` + ``extra`` (texts are de-duplicated, order kept).
 
         A corpus of more than ``fit_sample`` distinct texts is fitted on a seeded sample of ``fit_sample``
         of them (vocabulary, idf and SVD alike), so the fit costs the same at 20,000 answers as at a
         million; the corpus hash still covers every text.
+
+        Args:
+            corpus: The texts to fit on (the answers).
+            extra: Texts fitted on only while the whole is at most ``fit_sample`` texts (the codebook's): a
+                larger corpus is sampled from ``corpus`` alone and hashed without them, so that editing them
+                (a codebook edit) changes neither the vectors nor the fingerprint, and cached vectors are reused.
+                A sample rarely held them anyway (``fit_sample`` of many more texts).
+            store: A cache folder (:class:`EmbeddingCache`'s): the fitted vectorisers and SVD are saved there
+                under the fingerprint and loaded instead of refitted while the fingerprint is unchanged (a
+                re-run after a codebook edit). Pickles of the same objects: the same vectors.
         """
-        docs = list(dict.fromkeys(str(t) for t in corpus if str(t).strip())) or ["empty"]
-        self.corpus_hash_ = text_hash("\x1f".join(sorted(docs)))[:16]
+        own = [str(t) for t in corpus if str(t).strip()]
+        docs = list(dict.fromkeys(own + [str(t) for t in extra if str(t).strip()])) or ["empty"]
         self.sampled_ = len(docs) > self.fit_sample
-        if self.sampled_:
+        own_docs = list(dict.fromkeys(own)) or ["empty"]
+        self.extra_set_aside_ = self.sampled_ and len(own_docs) < len(docs)
+        if self.extra_set_aside_:
+            docs = own_docs
+        self.corpus_hash_ = text_hash("\x1f".join(sorted(docs)))[:16]
+        if len(docs) > self.fit_sample:
             rows = np.sort(np.random.default_rng(self.seed).choice(len(docs), self.fit_sample, replace=False))
             docs = [docs[i] for i in rows]
+        saved = None
+        if store is not None:  # keyed by the fingerprint, the texts fitted on (in order) and scikit-learn's version
+            name = f"fitted-{text_hash(chr(31).join(docs))[:16]}-sklearn{sklearn.__version__}.pkl"
+            saved = Path(store) / text_hash(self.fingerprint)[:20] / name
+        if saved is not None and self._load_fitted(saved):
+            return self
+        self._fit_docs(docs)
+        if saved is not None:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            tmp = saved.with_suffix(".tmp")
+            with tmp.open("wb") as f:
+                pickle.dump((self.word_, self.char_, self.svd_), f, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(saved)
+        return self
+
+    def _load_fitted(self, path: Path) -> bool:
+        """Load the vectorisers and SVD saved by :meth:`fit` (``False`` when absent or unreadable)."""
+        if not path.is_file():
+            return False
+        try:
+            with path.open("rb") as f:
+                self.word_, self.char_, self.svd_ = pickle.load(f)  # noqa: S301 - our own cache folder
+        except Exception:  # noqa: BLE001 - a damaged cache file is refitted
+            logger.warning("unreadable fitted backend %s: refitting", path)
+            return False
+        logger.info("tfidf backend: fitted vectorisers and SVD reused from %s", path.parent.name)
+        return True
+
+    def _fit_docs(self, docs: list[str]) -> None:
+        """Fit the vectorisers and the SVD on ``docs`` (:meth:`fit`)."""
         min_df = 2 if len(docs) >= 50 else 1
         self.word_ = FastTfidfVectorizer(
             analyzer="word", ngram_range=self.word_ngrams, sublinear_tf=True, lowercase=True, min_df=min_df,
@@ -160,11 +213,10 @@ class TfidfSvdBackend:
         k = min(self.n_components, x.shape[0] - 1, x.shape[1] - 1)
         if k >= 2:
             self.svd_: TruncatedSVD | None = TruncatedSVD(n_components=k, algorithm="randomized",
-                                                          random_state=self.seed).fit(x)
+                                                          random_state=self.seed).fit(_ThreadedCSR(x))
         else:  # a corpus of one or two texts: keep the sparse space
             self.svd_ = None
         logger.debug("tfidf backend fitted on %d texts, %d features, svd dims %s", len(docs), x.shape[1], k)
-        return self
 
     def _sparse(self, texts: Sequence[str], fit: bool = False) -> sp.csr_matrix:
         texts = [str(t) for t in texts]
@@ -211,6 +263,48 @@ class TfidfSvdBackend:
 
 
 _FORKED: tuple[TfidfSvdBackend, list[str]] | None = None
+
+
+class _ThreadedCSR(sp.csr_matrix):
+    """A CSR matrix whose products with dense matrices run in ``SVD_THREADS`` threads, by blocks of rows.
+
+    Used only to fit the SVD (scikit-learn's randomized SVD multiplies the matrix and its transpose by dense
+    blocks a dozen times). A row's product is the same call on the same data as in scipy's single call, so the
+    result is identical. The transpose is kept as CSR too (sorted by row, hence summed in the order scipy's
+    CSC product sums), and transposing it back gives the original matrix, storage order included.
+    """
+
+    def __init__(self, *args, original: _ThreadedCSR | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._original = original
+
+    def transpose(self, axes=None, copy=False):
+        """The transpose as a threaded CSR matrix (the original matrix for a transpose)."""
+        if self._original is not None and axes is None:
+            return self._original
+        t = sp.csr_matrix(super().transpose(axes=axes, copy=copy).tocsr())
+        t.has_sorted_indices = False
+        t.sort_indices()  # already sorted by construction; checked, not assumed
+        return _ThreadedCSR(t, original=self)
+
+    def _matmul_multivector(self, other):
+        if SVD_THREADS < 2 or self.shape[0] < 2 or other.ndim != 2:
+            return super()._matmul_multivector(other)
+        other = np.ascontiguousarray(other)
+        cuts = np.searchsorted(self.indptr, np.linspace(0, self.nnz, SVD_THREADS + 1)[1:-1])
+        bounds = [0, *sorted(set(int(c) for c in cuts) - {0, self.shape[0]}), self.shape[0]]
+        out = np.empty((self.shape[0], other.shape[1]), dtype=np.result_type(self.dtype, other.dtype))
+
+        def block(i: int) -> None:
+            a, b = bounds[i], bounds[i + 1]
+            lo, hi = self.indptr[a], self.indptr[b]
+            rows = sp.csr_matrix((self.data[lo:hi], self.indices[lo:hi], self.indptr[a:b + 1] - lo),
+                                 shape=(b - a, self.shape[1]))
+            out[a:b] = sp.csr_matrix._matmul_multivector(rows, other)
+
+        with ThreadPoolExecutor(len(bounds) - 1) as pool:
+            list(pool.map(block, range(len(bounds) - 1)))
+        return out
 
 
 def _encode_forked(start: int) -> np.ndarray:

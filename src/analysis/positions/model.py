@@ -15,7 +15,10 @@ never forces a text into a side it is unsure of.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -38,6 +41,11 @@ from analysis.positions.features import (  # noqa: F401  (re-exported)
 log = logging.getLogger(__name__)
 
 UNCLEAR = "unclear"
+#: Forked processes fitting :func:`cross_fit`'s fold classifiers and its final classifier side by side (1: all in
+#: this process). Every fit is seeded and runs the same way wherever it runs, so the results do not depend on it.
+FIT_WORKERS = min(2, os.cpu_count() or 1)
+#: Labelled texts from which the fits are spread over processes (smaller sets fit faster than a fork).
+PARALLEL_MIN_ROWS = 1000
 
 
 class StanceModel:
@@ -110,7 +118,8 @@ class StanceModel:
         self.featurizer_ = self._new_featurizer()
         return self.fit_features(_canonical(self.featurizer_.fit_transform(list(texts))), y)
 
-    def fit_features(self, X: Any, labels: Sequence[str], *, oof_scores: np.ndarray | None = None) -> StanceModel:  # noqa: N803
+    def fit_features(self, X: Any, labels: Sequence[str], *, oof_scores: np.ndarray | None = None,  # noqa: N803
+                     classifier: Any = None) -> StanceModel:
         """Fit classifier and calibrator on features from the already fitted ``featurizer_``.
 
         Args:
@@ -118,17 +127,19 @@ class StanceModel:
             labels: Their positions.
             oof_scores: Out-of-fold decision scores of the same rows (:func:`cross_fit` passes them);
                 when ``None`` and ``calibrate``, an inner stratified CV (up to 3 folds) computes them.
+            classifier: The classifier already fitted on ``X`` and ``labels`` (:func:`cross_fit` fits it beside
+                the folds), or ``None`` to fit it here.
 
         Raises:
             ValueError: Fewer than two distinct labels.
         """
         y = _labels(labels)
         classes, counts = np.unique(y, return_counts=True)
-        self.classifier_ = self._new_classifier(len(classes), X).fit(X, y)
+        self.classifier_ = classifier if classifier is not None else self._new_classifier(len(classes), X).fit(X, y)
         self.classes_ = [str(c) for c in self.classifier_.classes_]
         self.calibrator_ = None
         if self.calibrate and oof_scores is None and counts.min() >= 2:
-            oof_scores, _ = _oof_scores(self, X, y, int(min(3, counts.min())))
+            oof_scores, _, _ = _oof_scores(self, X, y, int(min(3, counts.min())))
         if self.calibrate and oof_scores is not None:
             self.calibrator_ = BalancedPlatt().fit(oof_scores, y, self.classes_)
         return self
@@ -198,17 +209,46 @@ def _decide(proba: np.ndarray, classes: Sequence[str], threshold: float) -> pd.D
     return pd.DataFrame({"position": pos.astype(str), "confidence": conf.astype(float)})
 
 
-def _oof_scores(model: StanceModel, X: Any, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: N803
-    """Out-of-fold decision scores (uncalibrated) and the fold of each row, stratified ``k`` folds."""
-    classes = sorted(set(y))
-    scores = np.zeros((len(y), len(classes)))
+def _oof_scores(model: StanceModel, X: Any, y: np.ndarray, k: int,  # noqa: N803
+                final: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Out-of-fold decision scores (uncalibrated), the fold of each row (stratified ``k`` folds) and, with
+    ``final``, the classifier fitted on every row (else ``None``).
+
+    The fits are independent: with ``FIT_WORKERS`` > 1 and at least ``PARALLEL_MIN_ROWS`` rows they run in
+    forked processes (the final one, the largest, first), with the same results.
+    """
+    n_classes = len(set(y))
+    scores = np.zeros((len(y), n_classes))
     fold = np.zeros(len(y), dtype=int)
-    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=model.seed)
-    for f, (tr, te) in enumerate(skf.split(np.zeros(len(y)), y)):
-        clf = model._new_classifier(len(classes), X).fit(X[tr], y[tr])
-        scores[te] = _score_columns(clf, X[te])
+    splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=model.seed).split(np.zeros(len(y)), y))
+    tasks = ([-1] if final else []) + list(range(k))
+    global _FORKED
+    _FORKED = (model, X, y, splits, n_classes)
+    try:
+        if FIT_WORKERS > 1 and len(y) >= PARALLEL_MIN_ROWS and "fork" in multiprocessing.get_all_start_methods():
+            with ProcessPoolExecutor(FIT_WORKERS, mp_context=multiprocessing.get_context("fork")) as pool:
+                results = list(pool.map(_fit_task, tasks))
+        else:
+            results = [_fit_task(t) for t in tasks]
+    finally:
+        _FORKED = None
+    clf = results.pop(0) if final else None
+    for f, ((_, te), s) in enumerate(zip(splits, results, strict=True)):
+        scores[te] = s
         fold[te] = f
-    return scores, fold
+    return scores, fold, clf
+
+
+_FORKED: tuple | None = None
+
+
+def _fit_task(task: int) -> Any:
+    """Fold ``task``'s held-out scores, or (``-1``) the classifier fitted on every row (:func:`_oof_scores`)."""
+    model, X, y, splits, n_classes = _FORKED  # noqa: N806 - inherited by forked workers, nothing large pickled
+    if task < 0:
+        return model._new_classifier(n_classes, X).fit(X, y)
+    tr, te = splits[task]
+    return _score_columns(model._new_classifier(n_classes, X).fit(X[tr], y[tr]), X[te])
 
 
 def cross_fit(
@@ -255,8 +295,8 @@ def cross_fit(
     if k < 2:
         m.fit_features(X, y)
     else:
-        scores, fold = _oof_scores(m, X, y, k)
-        m.fit_features(X, y, oof_scores=scores if m.calibrate else None)
+        scores, fold, clf = _oof_scores(m, X, y, k, final=True)
+        m.fit_features(X, y, oof_scores=scores if m.calibrate else None, classifier=clf)
         proba = np.zeros_like(scores)
         for f in range(k):
             te = fold == f

@@ -23,8 +23,10 @@ else ``neutral``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -32,14 +34,16 @@ import pandas as pd
 from analysis import schemas
 from analysis.config import ConsultationConfig
 from analysis.errors import ConfigError, InputError
+from analysis.hashing import sha256_file
 from analysis.positions.model import StanceModel, propose_for_coding
 from analysis.positions.text_stance import POS_COLS, text_column, text_positions
-from analysis.tables import read_optional, read_table, write_table
+from analysis.tables import read_optional, read_table, table_path, write_table
 
 log = logging.getLogger(__name__)
 
 ANALYST_FILE = "analyst_positions.csv"
-
+#: Tables the positions themselves depend on (``core_answer_themes`` only feeds ``out_theme_support``).
+POSITION_TABLES = ("core_answers_clean", "core_answers", "core_questions", "core_responses", "core_statement_votes")
 
 
 def _norm(label: str) -> str:
@@ -203,7 +207,14 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     written: list[Path] = []
     votes = statement_support.load_statement_votes(cfg, processed_dir)
     stmt_pos = None if votes is None else statement_support.statement_positions(votes, answers)
-    final, dis, conf, _ = assign_positions(cfg, answers, questions, analyst, statement_positions=stmt_pos)
+    key = _result_key(cfg, raw_dir, processed_dir)
+    cached = _load_result(processed_dir, key)
+    if cached is not None:
+        final, dis, conf = cached
+        log.info("positions: inputs unchanged since the cached result (a themes-only change); reused")
+    else:
+        final, dis, conf, _ = assign_positions(cfg, answers, questions, analyst, statement_positions=stmt_pos)
+        _save_result(processed_dir, key, (final, dis, conf))
     written.append(write_table(final, "core_answer_positions", processed_dir))
     written.append(write_table(dis, "core_position_disagreements", processed_dir))
     written.append(write_table(conf, "core_position_confusion", processed_dir))
@@ -214,6 +225,51 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     n_src = final["source"].value_counts().to_dict() if len(final) else {}
     log.info("positions: %d rows %s, %d tick/text disagreements", len(final), n_src, len(dis))
     return written
+
+
+def _result_key(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path) -> str:
+    """Hash of everything the positions depend on: the tables they read (not the themes), the analyst codes,
+    the configuration and the whole package's source."""
+    from analysis.pipeline import _package_hash  # noqa: PLC0415 - the pipeline imports this stage
+
+    h = hashlib.sha256(cfg.model_dump_json().encode())
+    for name in POSITION_TABLES:
+        path = table_path(name, processed_dir)
+        h.update(f"{name}:{sha256_file(path) if path.is_file() else 'absent'}".encode())
+    analyst = raw_dir / ANALYST_FILE
+    h.update(f"analyst:{sha256_file(analyst) if analyst.is_file() else 'absent'}".encode())
+    h.update(_package_hash().encode())
+    return h.hexdigest()
+
+
+def _result_path(processed_dir: Path) -> Path:
+    return processed_dir / "cache" / "positions" / "result.pkl"
+
+
+def _load_result(processed_dir: Path, key: str) -> tuple[pd.DataFrame, ...] | None:
+    """The cached ``(positions, disagreements, confusion)`` of the same inputs, else ``None``.
+
+    A codebook edit re-runs the stages after themes; the positions do not read the themes, so their
+    result (the stance models: most of the stage's time) is reused as it is when nothing else changed.
+    """
+    path = _result_path(processed_dir)
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as f:
+            stored = pickle.load(f)  # noqa: S301 - written by this stage, in the consultation's own cache
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+    return stored["frames"] if isinstance(stored, dict) and stored.get("key") == key else None
+
+
+def _save_result(processed_dir: Path, key: str, frames: tuple[pd.DataFrame, ...]) -> None:
+    path = _result_path(processed_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump({"key": key, "frames": frames}, f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
 
 
 def propose_for_consultation(cfg: ConsultationConfig, *, processed_dir: Path, n: int = 20) -> pd.DataFrame:

@@ -86,7 +86,8 @@ def find_placeholders(answers: pd.DataFrame) -> dict[str, int]:
     """
     if answers.empty:
         return {}
-    key = answers["text_redacted"].fillna("").astype(str).map(normalise)
+    texts = answers["text_redacted"].fillna("").astype(str)
+    key = texts.map({t: normalise(t) for t in dict.fromkeys(texts)})  # each distinct text once
     short = key.str.count(" ").lt(PLACEHOLDER_MAX_WORDS) & key.ne("")
     df = pd.DataFrame({"q": answers["question_id"].to_numpy(), "key": key.to_numpy()})[short.to_numpy()]
     n_q = answers.groupby("question_id").size()
@@ -155,6 +156,7 @@ def _units(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str],
     if campaigns is not None and len(campaigns):
         templates = dict(zip(campaigns["campaign_id"].astype(str), campaigns["template"].astype(str), strict=True))
     units, owners, untranslated, blank = {}, [], [], []
+    seen: dict[str, bool] = {}
     for r in q.itertuples(index=False):
         rid = str(r.response_id)
         if str(r.language or "") not in covered:
@@ -170,13 +172,21 @@ def _units(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str],
             if has_content(extra):
                 units[f"own:{rid}"] = extra
                 owners.append((f"own:{rid}", rid))
-        elif has_content(r.text_redacted) and normalise(r.text_redacted) not in placeholders:
+        elif _themable(r.text_redacted, placeholders, seen):
             units[f"own:{rid}"] = str(r.text_redacted)
             owners.append((f"own:{rid}", rid))
         else:
             blank.append(rid)
     udf = pd.DataFrame({"unit": list(units), "text": list(units.values())}, dtype=object)
     return udf, pd.DataFrame(owners, columns=["unit", "response_id"]), untranslated, blank
+
+
+def _themable(text, placeholders, seen: dict[str, bool]) -> bool:
+    """Whether a text has content and is no placeholder (memoised in ``seen``: answers repeat)."""
+    text = str(text)
+    if text not in seen:
+        seen[text] = has_content(text) and normalise(text) not in placeholders
+    return seen[text]
 
 
 def prepare_question(q: pd.DataFrame, *, question_id: str, embed_units, resolved: ResolvedQuestion | None,

@@ -277,10 +277,10 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     st = cfg.settings.themes
     qids = [q.id for q in cfg.open_questions]
     sub = answers_clean[answers_clean["question_id"].isin(qids)]
-    corpus = _corpus(sub, campaigns, codebook)
+    answers_corpus, codebook_texts = _corpus(sub, campaigns, codebook)
     if hasattr(backend, "fit"):  # corpus-fitted backend: all themed texts + the codebook's base texts
-        backend.fit(corpus)
-    lexical = LexicalSpace().fit(corpus)
+        backend.fit(answers_corpus, extra=codebook_texts, store=cache.folder if cache is not None else None)
+    lexical = LexicalSpace().fit(answers_corpus + codebook_texts)
     placeholders = find_placeholders(sub)
     if placeholders:
         logger.info("placeholders set apart (not themed): %s",
@@ -343,15 +343,21 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     return themes, at, meta, discoveries
 
 
-def _corpus(sub: pd.DataFrame, campaigns: pd.DataFrame | None, codebook: Codebook | None) -> list[str]:
-    """Texts a corpus-fitted space is fitted on: every themed text and the codebook's base theme texts."""
+def _corpus(sub: pd.DataFrame, campaigns: pd.DataFrame | None,
+            codebook: Codebook | None) -> tuple[list[str], list[str]]:
+    """Texts a corpus-fitted space is fitted on: every themed text, then the codebook's base theme texts.
+
+    Returned apart: a large corpus fits the embedding backend without the codebook's texts
+    (:meth:`analysis.embeddings.TfidfSvdBackend.fit`), so a codebook edit reuses the cached vectors.
+    """
     corpus = sub["text_redacted"].astype(str).tolist() + sub["personal_addition"].dropna().astype(str).tolist()
     if campaigns is not None and len(campaigns):
         corpus += campaigns["template"].astype(str).tolist()
+    book: list[str] = []
     if codebook is not None:
         # base themes only: operations (even splits) never move the answers' embeddings
-        corpus += [t for q in codebook.questions.values() for th in q.themes for t in prototype_texts(th)]
-    return corpus
+        book = [t for q in codebook.questions.values() for th in q.themes for t in prototype_texts(th)]
+    return corpus, book
 
 
 def _empty_codebook(qid: str) -> Codebook:
