@@ -1,6 +1,6 @@
 """End-to-end benchmark: a generated 50,000-response consultation through the whole ``analysis run``.
 
-Prints each stage's wall time and peak memory (RSS of this process and its worker processes, sampled every 20 ms), the whole run's
+Prints each stage's wall time and peak memory (RSS of this process plus the USS of its forked workers, sampled every 20 ms), the whole run's
 time against the 2-minute target, and — in the same process, on the same open-answer texts — the default
 BERTopic pipeline (same offline TF-IDF+SVD embeddings, or a local sentence-transformers model with
 ``--st-model``; UMAP + HDBSCAN defaults), with the ratio of the two theme steps.
@@ -46,11 +46,15 @@ class PeakRSS:
         self._proc = psutil.Process()
 
     def _rss(self) -> int:
-        """This process's resident memory plus that of its live child processes (worker pools)."""
+        """This process's resident memory plus the memory unique to each live child (forked workers).
+
+        A forked child shares its parent's pages until it writes them, so its RSS would count them twice:
+        a child adds its USS (pages only it holds).
+        """
         total = self._proc.memory_info().rss
         for child in self._proc.children(recursive=True):
             try:
-                total += child.memory_info().rss
+                total += child.memory_full_info().uss
             except psutil.Error:  # the child ended meanwhile
                 pass
         return total
