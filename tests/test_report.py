@@ -14,9 +14,8 @@ import pytest
 from analysis import tables
 from analysis.config import parse_config
 from analysis.report import build as report
-from analysis.report.load import MissingCountsError
 from analysis.report import tables as report_tables
-from analysis.report.load import load_tables
+from analysis.report.load import MissingCountsError, load_tables
 from analysis.report.tables import INTERNAL_CODED_CSV, INTERNAL_WORKBOOK
 from analysis.report.workbook import CUT_MARK, EXCEL_MAX_CHARS, neutralise, write_workbook
 
