@@ -99,3 +99,43 @@ def test_cli_prints_and_writes_the_scores(tmp_path: Path) -> None:
     assert "micro_f1" in res.output and "prior+linear" in res.output
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert list(summary["k"]) == [0, 3] and (tmp_path / "per_theme.csv").exists()
+
+
+def test_one_theme_questions_share_one_threshold_chosen_on_all_their_codes(data) -> None:
+    """Both stances learn the one-theme rule on ~20 codes each; their cut is chosen on the codes of both."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from analysis.embeddings import make_backend
+    from analysis.themes.calibrate import SHARED_GRID, share_threshold
+    from analysis.themes.evaluate import _tables
+    from analysis.themes.stage import theme_all
+
+    settings = ThemeSettings(cache=False)
+    answers, tags = _tables(data, draw_codes(data, [5], seed=0)[5])
+    cfg = SimpleNamespace(open_questions=[SimpleNamespace(id=q) for q in sorted(data.codebook.questions)],
+                          settings=SimpleNamespace(themes=settings, seed=0))
+    inspect: dict = {}
+    _, _, meta, _ = theme_all(answers, cfg, backend=make_backend(settings, 0), codebook=data.codebook, tags=tags,
+                              inspect=inspect)
+    cals = [f.calibration for f in inspect["fitted"].values()]
+    assert all(c.shared == 2 and c.max_themes == 1 and c.crossfit for c in cals)
+    assert len({c.threshold_factor for c in cals}) == 1 and cals[0].threshold_factor in SHARED_GRID
+    assert meta["thresholding"].str.contains("threshold shared by the one-theme rules of 2 groups").all()
+    # the shared factor is the best of the grid on the two questions' cross-fitted scores pooled
+    pooled = cals[0].shared_f1
+    assert share_threshold([replace(c, shared=0) for c in cals])[0].shared_f1 == pooled
+    for tf in SHARED_GRID:
+        fixed = [replace(c, threshold_factor=tf) for c in cals]
+        tp = fp = fn = 0
+        for c in fixed:
+            for whole, thr, truth in c.crossfit:
+                rel = whole / (thr * tf)
+                got = np.zeros_like(truth)
+                best = rel.argmax(axis=1)
+                keep = rel[np.arange(len(rel)), best] >= 1
+                got[np.flatnonzero(keep), best[keep]] = True
+                tp, fp, fn = tp + (got & truth).sum(), fp + (got & ~truth).sum(), fn + (~got & truth).sum()
+        assert 2 * tp / max(2 * tp + fp + fn, 1) <= pooled + 1e-9
+    # one group alone keeps its own choice
+    assert share_threshold(cals[:1]) == cals[:1]

@@ -25,7 +25,7 @@ import hashlib
 import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,11 @@ THEME_GRID = (0.67, 0.8, 1.25, 1.5)
 #: The gain in cross-fitted micro F1 a theme's own factor must bring (smaller gains were noise: on the
 #: sample, any gain gave 3 themes their own factor and pair F1 fell from 0.959 to 0.946).
 THEME_MIN_GAIN = 0.01
+#: Threshold factors searched for the cut shared by the one-theme rules of several groups of questions
+#: (:func:`share_threshold`): probability cuts 0.2, 0.225, ..., 0.8 on the learnt models' 0.5.
+SHARED_GRID = tuple(round(0.4 + 0.05 * i, 2) for i in range(25))
+#: Groups of questions (each calibrated on its own codes) needed before their one-theme cut is shared.
+SHARE_MIN_GROUPS = 2
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,11 @@ class Calibration:
         max_themes: Most themes a piece keeps (``None``: the configured ``max_themes_per_answer``).
         platt: Calibration curve of learnt probabilities (:func:`analysis.themes.linear.fit_platt`)
             fitted on the cross-fitted scores, or ``None``.
+        shared: Groups of questions whose codes chose ``threshold_factor`` together (:func:`share_threshold`;
+            0: this group's codes alone).
+        shared_f1: Cross-fitted micro F1 of the shared factor over those groups' codes (``nan``: not shared).
+        crossfit: The cross-fitted ``(whole scores, thresholds, truth)`` per fold part of a one-theme rule
+            with a learnt linear part (what :func:`share_threshold` pools), else empty.
     """
 
     threshold_factor: float
@@ -99,6 +109,9 @@ class Calibration:
     classified: tuple[int, ...] = ()
     max_themes: int | None = None
     platt: tuple[float, float] | None = None
+    shared: int = 0
+    shared_f1: float = float("nan")
+    crossfit: tuple = field(default=(), compare=False, repr=False)
 
     def factors(self, n_themes: int) -> np.ndarray:
         """Threshold multipliers per theme (global factor times the theme's own)."""
@@ -116,7 +129,8 @@ class Calibration:
                 f"{sent}, relative score {self.relative_score:g}, "
                 f"at most {self.max_themes} themes, {own} themes with their own threshold, "
                 f"sentence-classifier weight {self.blend:g}; cross-fitted F1 {self.f1:.3f} vs {self.f1_default:.3f} "
-                "at defaults)")
+                "at defaults)" + (f"; threshold shared by the one-theme rules of {self.shared} groups of questions "
+                                  f"(their pooled cross-fitted F1 {self.shared_f1:.3f})" if self.shared else ""))
 
 
 def coded_sets(tags: pd.DataFrame | None, question_id: str, themes: list, units: set[str]) -> dict[str, set[str]]:
@@ -211,6 +225,8 @@ def calibrate_pooled(
                  classified=tuple(sorted(classified)))
     best = search.theme_factors(best)
     best = replace(best, platt=_platt(parts, scored[best.blend]))
+    if best.platt is not None and best.max_themes == 1 and best.sentence_factor == SENTENCE_OFF:
+        best = replace(best, crossfit=tuple((whole, thr, truth) for whole, _, _, thr, truth in scored[best.blend]))
     logger.info("%s", best.describe)
     return best
 
@@ -344,3 +360,52 @@ def _platt(parts: list, scored: list) -> tuple[float, float] | None:
             np.maximum.at(unit[:, j], owner, sent[:, j])
         best.append((unit, truth))
     return fit_platt(np.vstack([u for u, _ in best]), np.vstack([t for _, t in best]))
+
+
+def share_threshold(cals: list[Calibration]) -> list[Calibration]:
+    """One threshold factor for the one-theme rules of several groups of questions, chosen on all their codes.
+
+    Each group's factor is otherwise chosen on its own coded answers (a few dozen per question when an analyst
+    codes a handful per theme), a noisy choice on a coarse grid (``THRESHOLD_GRID``). The learnt linear models
+    give class-balanced probabilities on one scale whatever the question, so where at least
+    ``SHARE_MIN_GROUPS`` groups learnt the one-theme rule with a linear part (those with ``crossfit``), one
+    cut is chosen from the finer ``SHARED_GRID`` on the micro F1 of all their cross-fitted scores pooled (ties:
+    the smaller count bias, then the cut nearer 0.5) and replaces each group's factor (and own theme factors).
+    ArgKP (5 / 20 codes per key point; 8 dev and 48 train questions): micro-F1 dev 0.628 -> 0.628 /
+    0.715 -> 0.722, train 0.602 -> 0.620 / 0.671 -> 0.711 (``docs/themes.md``).
+
+    Args:
+        cals: One calibration per group of questions.
+
+    Returns:
+        The calibrations, in order, those sharing the cut replaced.
+    """
+    idx = [i for i, c in enumerate(cals) if c.crossfit]
+    if len(idx) < SHARE_MIN_GROUPS:
+        return cals
+    parts = [p for i in idx for p in cals[i].crossfit]
+
+    def counts(tf: float, sub: list) -> np.ndarray:
+        out = np.zeros(3)
+        for whole, thr, truth in sub:
+            got = pick_mask(whole, np.zeros((0, whole.shape[1]), np.float32), np.zeros(0, dtype=int), thr * tf,
+                            max_themes=1, relative_score=1.0, sentence_factor=SENTENCE_OFF)
+            out += [(got & truth).sum(), (got & ~truth).sum(), (~got & truth).sum()]
+        return out
+
+    def f1(c: np.ndarray) -> float:
+        return 2 * c[0] / max(2 * c[0] + c[1] + c[2], 1)
+
+    def key(tf: float) -> tuple:
+        tp, fp, fn = counts(tf, parts)
+        return (-round(f1((tp, fp, fn)), 4), round(abs(fp - fn) / max(tp + fn, 1), 4), abs(np.log(tf)))
+
+    tf = min(SHARED_GRID, key=key)
+    pooled = f1(counts(tf, parts))
+    logger.info("one-theme threshold x%g shared by %d groups of questions (pooled cross-fitted F1 %.3f)",
+                tf, len(idx), pooled)
+    out = list(cals)
+    for i in idx:
+        out[i] = replace(cals[i], threshold_factor=tf, theme_factors=None, f1=f1(counts(tf, list(cals[i].crossfit))),
+                         shared=len(idx), shared_f1=pooled)
+    return out

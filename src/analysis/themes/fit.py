@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from analysis.themes.assign import UnitScorer, build_theme_model, prototype_texts, sentences
-from analysis.themes.calibrate import Calibration, calibrate_pooled, coded_sets
+from analysis.themes.calibrate import Calibration, calibrate_pooled, coded_sets, share_threshold
 from analysis.themes.codebook import Codebook, ResolvedQuestion
 from analysis.themes.lexical import DENSE_WEIGHT, LexicalSpace, PieceLex
 from analysis.themes.linear import PriorLinear
@@ -321,7 +321,9 @@ def fit_questions(prepared: list[Prepared], codebook: Codebook, *, backend, sett
     """Fit (and calibrate) the theme model of every prepared question that has codebook themes.
 
     Per group of questions the route (:data:`ROUTE_NAMES`) with the best cross-fitted micro F1 on the
-    group's coded answers is kept; without codes the zero-shot definition route is used.
+    group's coded answers is kept; without codes the zero-shot definition route is used. Groups that learnt
+    the one-theme rule with a linear model then share one threshold chosen on all their codes
+    (:func:`analysis.themes.calibrate.share_threshold`).
 
     Returns:
         Question id -> :class:`Fitted`.
@@ -337,6 +339,10 @@ def fit_questions(prepared: list[Prepared], codebook: Codebook, *, backend, sett
         out |= _fit_group(members, codebook, backend=backend, settings=settings, seed=seed, min_score=min_score,
                           tags=tags, respondent_tags=respondent_tags, max_themes=max_themes,
                           relative_score=relative_score, lexical=lexical)
+    groups_of = {id(f.calibration): f.calibration for f in out.values()}
+    shared = dict(zip(groups_of, share_threshold(list(groups_of.values())), strict=True))
+    for f in out.values():
+        f.calibration = shared[id(f.calibration)]
     return out
 
 
