@@ -10,7 +10,8 @@ threshold, the factor on the sentence-level threshold and the relative score a s
 theme) pairs.
 When the codes give (almost) every answer one theme, only the answer-level threshold of a one-theme-
 per-answer rule is chosen (``MULTI_MIN``): searching the multi-theme rules on a few dozen codes
-over-fitted them.
+over-fitted them. Several groups of questions that learnt that rule with a linear model then share one cut
+chosen on all their codes (:func:`share_threshold`).
 
 The scores are *cross-fitted*: the coded answers are split into ``folds`` (5) deterministic folds; a
 fold's answers are scored by a theme model whose few-shot examples come only from the other
