@@ -65,8 +65,12 @@ def has_content(text: str) -> bool:
 
 
 def normalise(text: str) -> str:
-    """Lower-case words of a text joined by single spaces (punctuation dropped): the placeholder key."""
-    return " ".join(m.group(0).lower() for m in _WORD.finditer(str(text)))
+    """Lower-case words of a text joined by single spaces (punctuation dropped): the placeholder key.
+
+    Lower-casing the joined words equals lower-casing each word: the one context-dependent mapping (final
+    sigma) looks no further than the word, as a space is not case-ignorable.
+    """
+    return " ".join(_WORD.findall(str(text))).lower()
 
 
 def find_placeholders(answers: pd.DataFrame) -> dict[str, int]:
@@ -359,6 +363,7 @@ class _Group:
                  tags, respondent_tags, lexical: LexicalSpace | None):
         self.members, self.backend, self.settings, self.seed, self.min_score = members, backend, settings, seed, min_score
         self.tags, self.lexical = tags, lexical
+        self._encoded: dict[tuple[str, ...], np.ndarray] = {}
         self.dense_weight = DENSE_WEIGHT.get(backend.name, 1.0)
         self.base = {p.question_id: codebook.questions[p.question_id].themes for p in members}
         self.definition = {p.question_id: self._model(p) for p in members}
@@ -373,10 +378,17 @@ class _Group:
 
     def _model(self, p: Prepared, coded: dict | None = None, hybrid: bool = True):
         st = self.settings
-        return build_theme_model(self.base[p.question_id], self.backend.encode, coded=coded, min_score=self.min_score,
+        return build_theme_model(self.base[p.question_id], self._encode, coded=coded, min_score=self.min_score,
                                  supervised=st.supervised if coded else "off",
                                  min_coded_per_theme=st.min_coded_per_theme, seed=self.seed, languages=p.covered,
                                  lexical=self.lexical if hybrid else None, dense_weight=self.dense_weight)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """``backend.encode``, memoised per list of texts: every fold's model embeds the same definitions."""
+        key = tuple(texts)
+        if key not in self._encoded:
+            self._encoded[key] = self.backend.encode(texts)
+        return self._encoded[key].copy()
 
     def routes(self) -> list[str]:
         """Candidate routes: none without codes; with codes the linear models (and the prototypes)."""

@@ -280,7 +280,8 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     answers_corpus, codebook_texts = _corpus(sub, campaigns, codebook)
     if hasattr(backend, "fit"):  # corpus-fitted backend: all themed texts + the codebook's base texts
         backend.fit(answers_corpus, extra=codebook_texts, store=cache.folder if cache is not None else None)
-    lexical = LexicalSpace().fit(answers_corpus + codebook_texts)
+    # discovery scores the dense embeddings only: the lexical space is for a codebook's themes
+    lexical = LexicalSpace().fit(answers_corpus + codebook_texts) if codebook is not None else None
     placeholders = find_placeholders(sub)
     if placeholders:
         logger.info("placeholders set apart (not themed): %s",
