@@ -298,15 +298,24 @@ class _Search:
         self.scored, self.max_themes = scored, max_themes
         self._whole: dict[tuple, np.ndarray] = {}
         self._sent: dict[tuple, np.ndarray] = {}
+        self._pos: dict[tuple, np.ndarray] = {}
 
     def counts(self, tf, sf: float, rs: float, w: float, mt: int) -> np.ndarray:
         """``(tp, fp, fn)`` per theme (``tf``: a factor, or one factor per theme)."""
-        out = 0
+        tp = picked = positive = 0
         tf_key = np.asarray(tf, dtype=float).tobytes()
         for i, (whole, sent, owner, thr, tru) in enumerate(self.scored[w]):
             got = self._got(i, whole, sent, owner, thr, tf, tf_key, sf, rs, w, mt)
-            out = out + np.vstack([(got & tru).sum(0), (got & ~tru).sum(0), (~got & tru).sum(0)])
-        return np.asarray(out)
+            tp = tp + (got & tru).sum(0)
+            picked = picked + got.sum(0)
+            positive = positive + self._positives(w, i, tru)
+        return np.vstack([tp, picked - tp, positive - tp])
+
+    def _positives(self, w: float, i: int, tru: np.ndarray) -> np.ndarray:
+        key = (w, i)
+        if key not in self._pos:
+            self._pos[key] = tru.sum(0)
+        return self._pos[key]
 
     def _got(self, i, whole, sent, owner, thr, tf, tf_key, sf, rs, w, mt) -> np.ndarray:
         """:func:`pick_mask` of part ``i``, its whole-text and sentence masks memoised (the grid repeats them).
