@@ -195,7 +195,7 @@ def _themable(text, placeholders, seen: dict[str, bool]) -> bool:
 
 def prepare_question(q: pd.DataFrame, *, question_id: str, embed_units, resolved: ResolvedQuestion | None,
                      campaigns: pd.DataFrame | None = None, keep_sentence=None, lexical: LexicalSpace | None = None,
-                     placeholders: frozenset[str] = frozenset()) -> Prepared:
+                     placeholders: frozenset[str] = frozenset(), with_sentences: bool = True) -> Prepared:
     """Split a question's answers into units and embed them and their sentences.
 
     Args:
@@ -208,12 +208,15 @@ def prepare_question(q: pd.DataFrame, *, question_id: str, embed_units, resolved
             (:func:`procedural_filter`), or ``None`` to keep all.
         lexical: Lexical space of the consultation (units and sentences also get lexical rows).
         placeholders: Normalised texts set apart as placeholders (:func:`find_placeholders`).
+        with_sentences: Split and embed the units' sentences (``False``: whole texts only, as discovery
+            clusters whole texts and never scores sentences).
     """
     covered = EN_LIKE | (resolved.languages() if resolved else set())
     units, owners, untranslated, blank = _units(q, campaigns, covered, placeholders)
     emb = embed_units(units["text"].tolist(), question_id) if len(units) else np.zeros((0, 1), np.float32)
     unit_emb = dict(zip(units["unit"], emb, strict=True))
-    sent_of = [(u, x) for u, t in zip(units["unit"], units["text"], strict=True) for x in sentences(t)]
+    sent_of = [(u, x) for u, t in zip(units["unit"], units["text"], strict=True)
+               for x in (sentences(t) if with_sentences else ())]
     sent_vec = embed_units([x for _, x in sent_of], f"{question_id}.sentences") if sent_of else []
     keep = keep_sentence(np.asarray(sent_vec)) if keep_sentence is not None and len(sent_of) else None
     if keep is not None and not keep.all():

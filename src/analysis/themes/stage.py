@@ -315,7 +315,8 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
         keep = procedural_filter(cb, qid, backend.encode, min_score) if cb is not None else None
         prepared[qid] = prepare_question(sub[sub["question_id"] == qid], question_id=qid, embed_units=embed_units,
                                          resolved=cb.resolved(qid) if cb is not None else None, campaigns=campaigns,
-                                         keep_sentence=keep, lexical=lexical, placeholders=frozenset(placeholders))
+                                         keep_sentence=keep, lexical=lexical, placeholders=frozenset(placeholders),
+                                         with_sentences=cb is not None)  # discovery clusters whole texts
     fitted = {}
     if codebook is not None:
         fit_kw = dict(backend=backend, settings=st, seed=cfg.settings.seed, min_score=min_score, tags=tags,
