@@ -118,3 +118,41 @@ def test_multi_share_weights_an_answer_by_one_over_its_themes() -> None:
 
     coded = {"own:1": {"a"}, "own:2": {"b"}, "own:3": {"a", "b"}, "own:4": set()}
     assert _multi_share([(None, None, coded)]) == 0.5 / 2.5  # the uncoded ('other') answer does not count
+
+
+def test_grid_search_counts_match_picking_each_rule_afresh() -> None:
+    """The memoised grid (masks reused across rules) counts exactly what ``pick_mask`` picks per rule."""
+    import itertools
+
+    from analysis.themes.assign import pick_mask
+    from analysis.themes.calibrate import RELATIVE_GRID, SENTENCE_GRID, THRESHOLD_GRID, _Search
+
+    rng = np.random.default_rng(7)
+    scored = {}
+    for w in (0.0, 0.5):
+        parts = []
+        for n in (12, 9):
+            whole = rng.random((n, 4)).astype(np.float32) * 0.4
+            whole[0] = whole[0, 0]  # ties between themes
+            sent = rng.random((2 * n, 4)).astype(np.float32) * 0.6
+            owner = np.repeat(np.arange(n), 2)
+            parts.append((whole, sent, owner, np.full(4, 0.1), rng.random((n, 4)) < 0.3))
+        parts.append((rng.random((5, 4)).astype(np.float32), np.zeros((0, 4), np.float32), np.zeros(0, int),
+                      np.full(4, 0.2), rng.random((5, 4)) < 0.5))  # no sentences
+        scored[w] = parts
+    search = _Search(scored, 3)
+    for _ in range(2):  # the second pass is served from the memo
+        for w, rs, tf, sf, mt in itertools.product(scored, (*RELATIVE_GRID, 1.2), THRESHOLD_GRID, SENTENCE_GRID,
+                                                   (1, 2, 3)):
+            expected = 0
+            for whole, sent, owner, thr, tru in scored[w]:
+                got = pick_mask(whole, sent, owner, thr * tf, max_themes=mt, relative_score=rs, sentence_factor=sf)
+                expected = expected + np.vstack([(got & tru).sum(0), (got & ~tru).sum(0), (~got & tru).sum(0)])
+            assert np.array_equal(search.counts(tf, sf, rs, w, mt), expected)
+    per_theme = np.array([0.8, 1.0, 1.25, 1.5])
+    got = search.counts(per_theme, 2.0, 0.8, 0.5, 2)
+    expected = 0
+    for whole, sent, owner, thr, tru in scored[0.5]:
+        m = pick_mask(whole, sent, owner, thr * per_theme, max_themes=2, relative_score=0.8, sentence_factor=2.0)
+        expected = expected + np.vstack([(m & tru).sum(0), (m & ~tru).sum(0), (~m & tru).sum(0)])
+    assert np.array_equal(got, expected)

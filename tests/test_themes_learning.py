@@ -99,3 +99,20 @@ def test_the_definition_prior_lets_a_few_codes_rank_better_than_the_definition_a
     assert p.min() >= 0 and p.max() <= 1
     platt = fit_platt(p, y[rest])
     assert platt is not None and platt[0] > 0  # higher probability, more often coded
+
+
+def test_discovery_prepares_whole_texts_only_and_a_codebook_their_sentences_too() -> None:
+    """Discovery clusters whole texts: its answers' sentences are neither split nor embedded."""
+    q1 = _answers().query("question_id == 'q1'")
+    calls: list[tuple[str, int]] = []
+
+    def embed(texts, key):
+        calls.append((key, len(texts)))
+        return np.eye(len(texts), 4, dtype=np.float32)
+
+    with_sent = prepare_question(q1, question_id="q1", embed_units=embed, resolved=None)
+    assert any(key == "q1.sentences" for key, _ in calls) and with_sent.sent_mat
+    calls.clear()
+    whole = prepare_question(q1, question_id="q1", embed_units=embed, resolved=None, with_sentences=False)
+    assert calls == [("q1", len(whole.units))] and whole.sent_mat == {}
+    assert whole.units.equals(with_sent.units) and np.array_equal(whole.emb, with_sent.emb)

@@ -476,12 +476,19 @@ class EmbeddingCache:
         texts = [str(t) for t in texts]
         hashes = [text_hash(t) for t in texts]
         path = self._path(backend, key)
-        known: dict[str, np.ndarray] = {}
+        row: dict[str, int] = {}
+        stored = np.zeros((0, 0), dtype=np.float32)
         if path.exists():
             with np.load(path, allow_pickle=False) as z:
-                known = dict(zip(z["hashes"].tolist(), z["vectors"], strict=True))
-        missing = list(dict.fromkeys(h for h in hashes if h not in known))
+                row = {h: i for i, h in enumerate(z["hashes"].tolist())}
+                stored = z["vectors"]
+        missing = list(dict.fromkeys(h for h in hashes if h not in row))
         self.n_encoded_ = len(missing)
+        if not missing and texts:  # a full hit: the stored rows, gathered at once
+            logger.info("embeddings %s/%s: %d texts, 0 encoded, %d from cache", backend.name, key, len(texts),
+                        len(texts))
+            return stored[[row[h] for h in hashes]].astype(np.float32)
+        known: dict[str, np.ndarray] = {h: stored[i] for h, i in row.items()}
         if missing:
             first = {h: t for h, t in zip(hashes, texts, strict=True)}
             vec = backend.encode([first[h] for h in missing])

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from analysis.themes.assign import ThemeModel, UnitScorer, pick_mask
+from analysis.themes.assign import ThemeModel, UnitScorer, select_mask
 from analysis.themes.codebook import OTHER
 from analysis.themes.linear import fit_platt
 
@@ -313,14 +313,48 @@ class _Search:
 
     def __init__(self, scored: dict[float, list], max_themes: int):
         self.scored, self.max_themes = scored, max_themes
+        self._whole: dict[tuple, np.ndarray] = {}
+        self._sent: dict[tuple, np.ndarray] = {}
+        self._pos: dict[tuple, np.ndarray] = {}
 
     def counts(self, tf, sf: float, rs: float, w: float, mt: int) -> np.ndarray:
         """``(tp, fp, fn)`` per theme (``tf``: a factor, or one factor per theme)."""
-        out = 0
-        for whole, sent, owner, thr, tru in self.scored[w]:
-            got = pick_mask(whole, sent, owner, thr * tf, max_themes=mt, relative_score=rs, sentence_factor=sf)
-            out = out + np.vstack([(got & tru).sum(0), (got & ~tru).sum(0), (~got & tru).sum(0)])
-        return np.asarray(out)
+        tp = picked = positive = 0
+        tf_key = np.asarray(tf, dtype=float).tobytes()
+        for i, (whole, sent, owner, thr, tru) in enumerate(self.scored[w]):
+            got = self._got(i, whole, sent, owner, thr, tf, tf_key, sf, rs, w, mt)
+            tp = tp + (got & tru).sum(0)
+            picked = picked + got.sum(0)
+            positive = positive + self._positives(w, i, tru)
+        return np.vstack([tp, picked - tp, positive - tp])
+
+    def _positives(self, w: float, i: int, tru: np.ndarray) -> np.ndarray:
+        key = (w, i)
+        if key not in self._pos:
+            self._pos[key] = tru.sum(0)
+        return self._pos[key]
+
+    def _got(self, i, whole, sent, owner, thr, tf, tf_key, sf, rs, w, mt) -> np.ndarray:
+        """:func:`pick_mask` of part ``i``, its whole-text and sentence masks memoised (the grid repeats them).
+
+        The whole-text mask does not depend on the sentence factor, the sentence mask not on the most themes
+        per piece nor (one theme per sentence, ``relative_score`` <= 1) on the relative score.
+        """
+        thresholds = thr * tf
+        key = (w, i, tf_key, rs, mt)
+        mask = self._whole.get(key)
+        if mask is None:
+            mask = self._whole[key] = select_mask(whole, thresholds, max_themes=mt, relative_score=rs)
+        if not len(sent):
+            return mask
+        skey = (w, i, tf_key, sf, rs if rs > 1 else 1.0)
+        s = self._sent.get(skey)
+        if s is None:
+            s = np.zeros_like(mask)
+            r, c = np.nonzero(select_mask(sent, thresholds * sf, max_themes=1, relative_score=rs))
+            s[owner[r], c] = True
+            self._sent[skey] = s
+        return mask | s
 
     def f1_bias(self, tf, sf: float, rs: float, w: float, mt: int) -> tuple[float, float]:
         """Micro F1 and the count bias ``|fp - fn| / (tp + fn)``."""

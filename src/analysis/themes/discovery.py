@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -87,15 +88,22 @@ def choose_n_topics(n: int, max_topics: int = 30, min_size: int = 5) -> tuple[in
 
 
 def _keywords(texts: Sequence[str], top: int = 10) -> list[str]:
+    """The ``top`` most frequent words and bigrams (English stop words dropped, else kept), ties alphabetical.
+
+    The totals of a ``CountVectorizer`` fitted on ``texts``, counted with its own analyser once per distinct
+    text (answers repeat) instead of through a document-term matrix.
+    """
+    repeats: dict[str, int] = {}
+    for t in texts:
+        repeats[t] = repeats.get(t, 0) + 1
     for stop in ("english", None):
-        try:
-            cv = CountVectorizer(stop_words=stop, ngram_range=(1, 2))
-            counts = np.asarray(cv.fit_transform(texts).sum(axis=0)).ravel()
-        except ValueError:
-            continue
-        vocab = cv.get_feature_names_out()
-        order = sorted(range(len(vocab)), key=lambda i: (-counts[i], vocab[i]))
-        return [str(vocab[i]) for i in order[:top]]
+        analyse = CountVectorizer(stop_words=stop, ngram_range=(1, 2)).build_analyzer()
+        totals: Counter[str] = Counter()
+        for text, n in repeats.items():
+            for term, c in Counter(analyse(text)).items():
+                totals[term] += c * n
+        if totals:
+            return [term for term, _ in sorted(totals.items(), key=lambda x: (-x[1], x[0]))[:top]]
     return []
 
 

@@ -65,8 +65,12 @@ def has_content(text: str) -> bool:
 
 
 def normalise(text: str) -> str:
-    """Lower-case words of a text joined by single spaces (punctuation dropped): the placeholder key."""
-    return " ".join(m.group(0).lower() for m in _WORD.finditer(str(text)))
+    """Lower-case words of a text joined by single spaces (punctuation dropped): the placeholder key.
+
+    Lower-casing the joined words equals lower-casing each word: the one context-dependent mapping (final
+    sigma) looks no further than the word, as a space is not case-ignorable.
+    """
+    return " ".join(_WORD.findall(str(text))).lower()
 
 
 def find_placeholders(answers: pd.DataFrame) -> dict[str, int]:
@@ -191,7 +195,7 @@ def _themable(text, placeholders, seen: dict[str, bool]) -> bool:
 
 def prepare_question(q: pd.DataFrame, *, question_id: str, embed_units, resolved: ResolvedQuestion | None,
                      campaigns: pd.DataFrame | None = None, keep_sentence=None, lexical: LexicalSpace | None = None,
-                     placeholders: frozenset[str] = frozenset()) -> Prepared:
+                     placeholders: frozenset[str] = frozenset(), with_sentences: bool = True) -> Prepared:
     """Split a question's answers into units and embed them and their sentences.
 
     Args:
@@ -204,12 +208,15 @@ def prepare_question(q: pd.DataFrame, *, question_id: str, embed_units, resolved
             (:func:`procedural_filter`), or ``None`` to keep all.
         lexical: Lexical space of the consultation (units and sentences also get lexical rows).
         placeholders: Normalised texts set apart as placeholders (:func:`find_placeholders`).
+        with_sentences: Split and embed the units' sentences (``False``: whole texts only, as discovery
+            clusters whole texts and never scores sentences).
     """
     covered = EN_LIKE | (resolved.languages() if resolved else set())
     units, owners, untranslated, blank = _units(q, campaigns, covered, placeholders)
     emb = embed_units(units["text"].tolist(), question_id) if len(units) else np.zeros((0, 1), np.float32)
     unit_emb = dict(zip(units["unit"], emb, strict=True))
-    sent_of = [(u, x) for u, t in zip(units["unit"], units["text"], strict=True) for x in sentences(t)]
+    sent_of = [(u, x) for u, t in zip(units["unit"], units["text"], strict=True)
+               for x in (sentences(t) if with_sentences else ())]
     sent_vec = embed_units([x for _, x in sent_of], f"{question_id}.sentences") if sent_of else []
     keep = keep_sentence(np.asarray(sent_vec)) if keep_sentence is not None and len(sent_of) else None
     if keep is not None and not keep.all():
@@ -365,6 +372,7 @@ class _Group:
                  tags, respondent_tags, lexical: LexicalSpace | None):
         self.members, self.backend, self.settings, self.seed, self.min_score = members, backend, settings, seed, min_score
         self.tags, self.lexical = tags, lexical
+        self._encoded: dict[tuple[str, ...], np.ndarray] = {}
         self.dense_weight = DENSE_WEIGHT.get(backend.name, 1.0)
         self.base = {p.question_id: codebook.questions[p.question_id].themes for p in members}
         self.definition = {p.question_id: self._model(p) for p in members}
@@ -379,10 +387,17 @@ class _Group:
 
     def _model(self, p: Prepared, coded: dict | None = None, hybrid: bool = True):
         st = self.settings
-        return build_theme_model(self.base[p.question_id], self.backend.encode, coded=coded, min_score=self.min_score,
+        return build_theme_model(self.base[p.question_id], self._encode, coded=coded, min_score=self.min_score,
                                  supervised=st.supervised if coded else "off",
                                  min_coded_per_theme=st.min_coded_per_theme, seed=self.seed, languages=p.covered,
                                  lexical=self.lexical if hybrid else None, dense_weight=self.dense_weight)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """``backend.encode``, memoised per list of texts: every fold's model embeds the same definitions."""
+        key = tuple(texts)
+        if key not in self._encoded:
+            self._encoded[key] = self.backend.encode(texts)
+        return self._encoded[key].copy()
 
     def routes(self) -> list[str]:
         """Candidate routes: none without codes; with codes the linear models (and the prototypes)."""

@@ -280,7 +280,8 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     answers_corpus, codebook_texts = _corpus(sub, campaigns, codebook)
     if hasattr(backend, "fit"):  # corpus-fitted backend: all themed texts + the codebook's base texts
         backend.fit(answers_corpus, extra=codebook_texts, store=cache.folder if cache is not None else None)
-    lexical = LexicalSpace().fit(answers_corpus + codebook_texts)
+    # discovery scores the dense embeddings only: the lexical space is for a codebook's themes
+    lexical = LexicalSpace().fit(answers_corpus + codebook_texts) if codebook is not None else None
     placeholders = find_placeholders(sub)
     if placeholders:
         logger.info("placeholders set apart (not themed): %s",
@@ -314,7 +315,8 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
         keep = procedural_filter(cb, qid, backend.encode, min_score) if cb is not None else None
         prepared[qid] = prepare_question(sub[sub["question_id"] == qid], question_id=qid, embed_units=embed_units,
                                          resolved=cb.resolved(qid) if cb is not None else None, campaigns=campaigns,
-                                         keep_sentence=keep, lexical=lexical, placeholders=frozenset(placeholders))
+                                         keep_sentence=keep, lexical=lexical, placeholders=frozenset(placeholders),
+                                         with_sentences=cb is not None)  # discovery clusters whole texts
     fitted = {}
     if codebook is not None:
         fit_kw = dict(backend=backend, settings=st, seed=cfg.settings.seed, min_score=min_score, tags=tags,
