@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from analysis.themes.assign import ThemeModel, UnitScorer, select_mask
+from analysis.themes.assign import ThemeModel, UnitScorer, pick_mask, select_mask
 from analysis.themes.codebook import OTHER
 from analysis.themes.linear import fit_platt
 
