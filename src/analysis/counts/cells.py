@@ -94,6 +94,15 @@ def distinct_per_group(group: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray
         ``(group codes present, number of distinct codes of each)``, groups sorted.
     """
     ok = (group >= 0) & (codes >= 0)
+    if not ok.any():
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     radix = int(codes.max(initial=0)) + 1
-    pairs = np.unique(group[ok] * radix + codes[ok])
-    return np.unique(pairs // radix, return_counts=True)
+    pairs = pd.unique(group[ok].astype(np.int64) * radix + codes[ok])  # hashed, not sorted: only counted
+    n = np.bincount(pairs // radix)
+    present = np.flatnonzero(n)
+    return present.astype(np.int64), n[present].astype(np.int64)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of int64 codes: the distinct values hashed first, then only they are sorted."""
+    return np.sort(pd.unique(values))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.config import ConsultationConfig, QuestionConfig
-from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
+from analysis.counts.rules import count_categories, counting_units, respondent_campaigns, respondent_types
 
 
 def answer_options(answer: str, question: QuestionConfig) -> list[str]:
@@ -64,11 +64,12 @@ def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: Con
     if ans.empty:
         return None
     labelled = labelled_options(ans, closed)
-    rtype = responses[["response_id", "respondent_type"]]
-    by_type = labelled.merge(rtype, on="response_id", how="left").fillna({"respondent_type": "unknown"})
+    rtype = respondent_types(responses)
+    by_type = labelled.assign(respondent_type=labelled["response_id"].map(rtype).fillna("unknown"))
     frames = []
     for mode in ("all", "unique"):
         units = counting_units(ans, mode, membership)
+        units_rt = units.assign(respondent_type=units["response_id"].map(rtype).fillna("unknown"))
         for qid, q in closed.items():
             if not (units["question_id"] == qid).any():
                 continue
@@ -77,11 +78,11 @@ def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: Con
             lab = labelled[labelled["question_id"] == qid]
             frames.append(count_categories(lab, units, table="option", category_col="option", categories=cats,
                                            mode=mode, min_cell=cfg.settings.min_cell, unit_rule=rule))
-            den = units[units["question_id"] == qid].merge(rtype, on="response_id", how="left")
+            den = units_rt[units_rt["question_id"] == qid]
             frames.append(count_categories(by_type[by_type["question_id"] == qid], units,
                                            table="option_respondent_type", category_col="option",
                                            group_col="respondent_type", categories=cats, mode=mode,
                                            min_cell=cfg.settings.min_cell,
-                                           denominator_units=den.fillna({"respondent_type": "unknown"}),
+                                           denominator_units=den,
                                            unit_rule=rule))
     return pd.concat(frames, ignore_index=True) if frames else None

@@ -320,7 +320,7 @@ def _labelled_frames(
     if answer_themes is not None and not answer_themes.empty:
         target = {q.id: cfg.reported_under(q.id) for q in cfg.questions}
         th = answer_themes[["response_id", "question_id", "theme_id"]].copy()
-        th["question_id"] = th["question_id"].map(lambda q: target.get(q, q))
+        th["question_id"] = th["question_id"].map({q: target.get(q, q) for q in th["question_id"].unique()})
         th = th.drop_duplicates()
         frames.append(("theme_position", pos.merge(th, on=["response_id", "question_id"], how="inner"), "theme_id"))
     return frames

@@ -87,10 +87,13 @@ def respondent_campaigns(answers_clean: pd.DataFrame | None,
         return x
 
     linked = pairs_df[pairs_df.duplicated("response_id", keep=False)]  # members of several campaigns link them
-    for _rid, ids in linked.groupby("response_id", sort=True)["campaign_id"]:
-        first, *rest = sorted(ids)
-        for other in rest:
-            parent[find(other)] = find(first)
+    linked = linked.sort_values(["response_id", "campaign_id"], kind="mergesort")
+    prev, first = None, None
+    for rid, cid in zip(linked["response_id"].tolist(), linked["campaign_id"].tolist(), strict=True):
+        if rid != prev:  # each member's smallest campaign id links its other ones
+            prev, first = rid, cid
+        else:
+            parent[find(cid)] = find(first)
     size = pairs_df["campaign_id"].value_counts()
     rank = sorted(size.index, key=lambda c: (c.startswith("S"), -int(size[c]), c))
     name: dict[str, str] = {}
@@ -100,6 +103,13 @@ def respondent_campaigns(answers_clean: pd.DataFrame | None,
     out = pd.Series([name[find(c)] for c in first_id["campaign_id"]], index=first_id["response_id"].to_numpy(),
                     dtype=object, name="campaign_id")
     return out.sort_index()
+
+
+def respondent_types(responses: pd.DataFrame | None) -> pd.Series:
+    """``response_id -> respondent_type`` of ``core_responses`` (to ``map`` onto label rows: a left merge's values)."""
+    if responses is None or responses.empty:
+        return pd.Series(dtype=str)
+    return responses.set_index("response_id")["respondent_type"]
 
 
 def counting_units(answers_clean: pd.DataFrame, mode: str, membership: pd.Series | None = None) -> pd.DataFrame:
@@ -282,9 +292,11 @@ def evidence_by_code(cell: np.ndarray, ids: pd.Series) -> tuple[np.ndarray, list
     if not ok.any():
         return np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64)
     n_u = len(uniques)
-    pairs = np.unique(cell[ok].astype(np.int64) * n_u + rank[codes[ok]])  # distinct (cell, id), by cell then id
+    pairs = cells.sorted_unique(cell[ok].astype(np.int64) * n_u + rank[codes[ok]])  # distinct (cell, id), sorted
     pair_id = uniques[order[pairs % n_u]]
-    cells_, first, n_ids = np.unique(pairs // n_u, return_index=True, return_counts=True)
+    pair_cell = pairs // n_u
+    first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
+    cells_, n_ids = pair_cell[first], np.diff(np.r_[first, len(pairs)])
     if EVIDENCE_MAX is not None:  # each cell's first ids only
         pair_id = pair_id[np.arange(len(pairs)) - np.repeat(first, n_ids) < EVIDENCE_MAX]
         first = np.concatenate([[0], np.cumsum(np.minimum(n_ids, EVIDENCE_MAX))[:-1]])
