@@ -17,6 +17,7 @@ at least half of its members ticked.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.config import ConsultationConfig, QuestionConfig
@@ -40,15 +41,22 @@ def labelled_options(ans: pd.DataFrame, closed: dict[str, QuestionConfig]) -> pd
 
     Each distinct (question, answer) is split once (tick-box answers repeat a handful of values).
     """
-    memo: dict[tuple[str, str], list[str]] = {}
-    rows = []
-    for rid, qid, text in zip(ans["response_id"].tolist(), ans["question_id"].tolist(), ans["answer"].tolist(),
-                              strict=True):
-        opts = memo.get((qid, text))
-        if opts is None:
-            opts = memo[(qid, text)] = answer_options(str(text), closed[qid])
-        rows += [(rid, qid, opt) for opt in opts]
-    return pd.DataFrame(rows, columns=["response_id", "question_id", "option"])
+    if ans.empty:
+        return pd.DataFrame({"response_id": [], "question_id": [], "option": []})
+    q_codes, q_vals = pd.factorize(ans["question_id"], use_na_sentinel=False)
+    t_codes, t_vals = pd.factorize(ans["answer"], use_na_sentinel=False)
+    _, first, inverse = np.unique(q_codes.astype(np.int64) * max(len(t_vals), 1) + t_codes, return_index=True,
+                                  return_inverse=True)
+    opts = [answer_options(str(t_vals[t_codes[i]]), closed[q_vals[q_codes[i]]]) for i in first.tolist()]
+    lens = np.fromiter((len(o) for o in opts), dtype=np.int64, count=len(opts))
+    row_len = lens[inverse]
+    start = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    flat = np.asarray([o for os_ in opts for o in os_], dtype=object)
+    within = np.arange(int(row_len.sum())) - np.repeat(np.cumsum(row_len) - row_len, row_len)
+    return pd.DataFrame({"response_id": np.repeat(ans["response_id"].to_numpy(), row_len),
+                         "question_id": np.repeat(ans["question_id"].to_numpy(), row_len),
+                         "option": flat[np.repeat(start[inverse], row_len) + within] if len(flat) else flat},
+                        columns=["response_id", "question_id", "option"])
 
 
 def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: ConsultationConfig, *,
