@@ -372,8 +372,8 @@ def position_counts(
         for table, lab, gcol in frames:
             if lab.empty:
                 continue
-            den_units = units.merge(lab.drop(columns=["position", "source", "confidence"]).drop_duplicates(),
-                                    on=["response_id", "question_id"], how="inner")
+            den_units = counts.join_units(lab.drop(columns=["position", "source", "confidence"]).drop_duplicates(),
+                                          units)
             parts.append(
                 counts.count_categories(
                     lab, units, table=table, category_col="position", group_col=gcol,

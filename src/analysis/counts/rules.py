@@ -181,7 +181,7 @@ def count_categories(
     # only the questions labelled (callers pass every question's units): a smaller join, the same rows
     asked = labelled["question_id"].unique()
     units = units[units["question_id"].isin(asked)] if units["question_id"].nunique() > len(asked) else units
-    lab = _join_units(labelled, units)
+    lab = join_units(labelled, units)
     gcol = group_col or "__group"
     if group_col is None:
         lab = lab.assign(__group="all")
@@ -218,7 +218,7 @@ def count_categories(
     return _cell_frame(rows, table, mode, min_cell)
 
 
-def _join_units(labelled: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+def join_units(labelled: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
     """``labelled`` with each row's ``unit_id`` (an inner join on response and question; the merge's rows)."""
     found = cells.attach_units(labelled, units)
     if found is None:
