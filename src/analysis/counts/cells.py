@@ -35,6 +35,12 @@ def _pair_codes(rid: pa.Array, qid: pa.Array, rid_set: pa.Array, qid_set: pa.Arr
     return np.where((r >= 0) & (q >= 0), r * max(len(qid_set), 1) + q, -1)
 
 
+def _dictionary_codes(arr: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """int64 codes of ``arr`` and its distinct values (a missing value is one of them, so it matches missing)."""
+    enc = pc.dictionary_encode(arr, null_encoding="encode")
+    return enc.indices.to_numpy().astype(np.int64), enc.dictionary
+
+
 def attach_units(labelled: pd.DataFrame, units: pd.DataFrame) -> tuple[np.ndarray, pd.Series] | None:
     """The rows of ``labelled.merge(units, on=["response_id", "question_id"], how="inner")``, by position.
 
@@ -50,8 +56,8 @@ def attach_units(labelled: pd.DataFrame, units: pd.DataFrame) -> tuple[np.ndarra
     if any(c is None for c in cols):
         return None
     l_rid, l_qid, u_rid, u_qid = cols
-    rid_set, qid_set = pc.unique(u_rid), pc.unique(u_qid)
-    u_key = _pair_codes(u_rid, u_qid, rid_set, qid_set)
+    (u_r, rid_set), (u_q, qid_set) = _dictionary_codes(u_rid), _dictionary_codes(u_qid)  # codes, values: one pass
+    u_key = u_r * max(len(qid_set), 1) + u_q
     index = pd.Index(u_key)
     if not index.is_unique:
         return None

@@ -226,7 +226,7 @@ def join_units(labelled: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
                               how="inner")
     rows, unit_id = found
     lab = labelled.iloc[rows].reset_index(drop=True)
-    lab["unit_id"] = unit_id.to_numpy()
+    lab["unit_id"] = unit_id.array
     return lab
 
 
