@@ -157,3 +157,16 @@ def test_labelled_options_splits_each_answer_as_answer_options_does():
     want = [(r, "q1", o) for r, a in zip(ans["response_id"], ans["answer"], strict=True)
             for o in answer_options(str(a), q)]
     assert list(got.itertuples(index=False, name=None)) == want
+
+
+@pytest.mark.parametrize("rule", ["any", "plurality"])
+def test_one_call_over_questions_is_the_calls_per_question(rule):
+    lab, answers, membership = _consultation(13)
+    units = counting_units(answers, "unique", membership)
+    cats = {"q1": ["support", "oppose", "zero"], "q2": ["a", "b"], "q3": ["neutral", "support"]}
+    kw = dict(table="t", category_col="category", group_col="kind", mode="unique", min_cell=5, unit_rule=rule)
+    one = count_categories(lab, units, categories=cats, **kw)
+    each = pd.concat([count_categories(lab[lab["question_id"] == q], units, categories=c, **kw)
+                      for q, c in cats.items()], ignore_index=True)
+    assert (one["category"] == "zero").any()  # a category nobody chose is kept, with n 0
+    pd.testing.assert_frame_equal(one.reset_index(drop=True), each.reset_index(drop=True))

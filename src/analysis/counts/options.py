@@ -78,19 +78,20 @@ def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: Con
     for mode in ("all", "unique"):
         units = counting_units(ans, mode, membership)
         units_rt = units.assign(respondent_type=units["response_id"].map(rtype).fillna("unknown"))
-        for qid, q in closed.items():
-            if not (units["question_id"] == qid).any():
+        asked = set(units["question_id"].unique())
+        for rule in ("plurality", "majority"):  # the questions of one rule in one call, each with its own choices
+            cats = {qid: list(q.choices) for qid, q in closed.items()
+                    if qid in asked and ("majority" if q.multi_select else "plurality") == rule}
+            if not cats:
                 continue
-            cats = list(q.choices)
-            rule = "majority" if q.multi_select else "plurality"
-            lab = labelled[labelled["question_id"] == qid]
-            frames.append(count_categories(lab, units, table="option", category_col="option", categories=cats,
-                                           mode=mode, min_cell=cfg.settings.min_cell, unit_rule=rule))
-            den = units_rt[units_rt["question_id"] == qid]
-            frames.append(count_categories(by_type[by_type["question_id"] == qid], units,
+            qids = list(cats)
+            frames.append(count_categories(labelled[labelled["question_id"].isin(qids)], units, table="option",
+                                           category_col="option", categories=cats, mode=mode,
+                                           min_cell=cfg.settings.min_cell, unit_rule=rule))
+            frames.append(count_categories(by_type[by_type["question_id"].isin(qids)], units,
                                            table="option_respondent_type", category_col="option",
                                            group_col="respondent_type", categories=cats, mode=mode,
                                            min_cell=cfg.settings.min_cell,
-                                           denominator_units=den,
+                                           denominator_units=units_rt[units_rt["question_id"].isin(qids)],
                                            unit_rule=rule))
     return pd.concat(frames, ignore_index=True) if frames else None

@@ -149,7 +149,7 @@ def count_categories(
     table: str,
     category_col: str,
     group_col: str | None = None,
-    categories: Iterable[str] | None = None,
+    categories: Iterable[str] | dict[str, Iterable[str]] | None = None,
     mode: str,
     min_cell: int = 5,
     denominator_units: pd.DataFrame | None = None,
@@ -164,7 +164,8 @@ def count_categories(
         table: Name written in the ``table`` column of ``out_counts``.
         category_col: Column holding the category (position, theme id ...).
         group_col: Optional column holding the row dimension (respondent type, theme ...).
-        categories: Categories to report even when empty (zero rows are kept).
+        categories: Categories to report even when empty (zero rows are kept); a dict gives each question's own
+            (``{question_id: categories}``: several questions counted in one call, as one call per question would).
         mode: Count mode written in the output.
         min_cell: Suppress cells with fewer units than this (0 disables).
         denominator_units: Units that form the denominator per question (and group); default: all
@@ -201,7 +202,9 @@ def count_categories(
     n_by_cell = dict(zip(present.tolist(), n_units.tolist(), strict=True))
     ev_cells, ev_joined, ev_n = evidence_by_code(cell, lab["response_id"].astype(str))
     ev_by_cell = dict(zip(ev_cells.tolist(), zip(ev_joined, ev_n.tolist(), strict=True), strict=True))
-    cats = list(categories) if categories is not None else None
+    by_question = isinstance(categories, dict)
+    cats = (None if categories is None else {q: list(c) for q, c in categories.items()} if by_question
+            else list(categories))
     qs, gs, cs = cells.split(present, sizes)
     c_index = {c: i for i, c in enumerate(c_vals.tolist())}
     rows = []
@@ -210,7 +213,8 @@ def count_categories(
         qid, grp = q_vals[qc], g_vals[gc]
         d = int(den.get((qid, grp) if by_group else qid, 0))
         base = qg * max(sizes[2], 1)
-        for cat in cats if cats is not None else c_vals[cs[(qs == qc) & (gs == gc)]].tolist():
+        wanted = cats.get(qid) if by_question else cats
+        for cat in wanted if wanted is not None else c_vals[cs[(qs == qc) & (gs == gc)]].tolist():
             code = base + c_index[cat] if cat in c_index else -1
             n = int(n_by_cell.get(code, 0))
             ev, ev_n_cell = ev_by_cell.get(code, (None, 0))

@@ -27,20 +27,20 @@ def theme_counts(answer_themes: pd.DataFrame, answers_clean: pd.DataFrame, respo
     if membership is None:
         membership = respondent_campaigns(answers_clean)
     at = at.assign(respondent_type=at["response_id"].map(rtype).fillna("unknown"))
-    by_question = list(at.groupby("question_id", sort=True))
+    # every open question in one call per table and mode, each with its own themes (as one call per question)
+    cats = {qid: sorted(g["theme_id"].astype(str).unique()) for qid, g in at.groupby("question_id", sort=True)}
     frames = []
     for mode in ("all", "unique"):
         units = counting_units(ans, mode, membership)
         units_rt = units.assign(respondent_type=units["response_id"].map(rtype).fillna("unknown"))
-        for qid, g in by_question:
-            cats = sorted(g["theme_id"].astype(str).unique())
-            frames.append(count_categories(g, units, table="theme", category_col="theme_id", categories=cats,
-                                           mode=mode, min_cell=cfg.settings.min_cell))
-            lab = g
-            den = units_rt[units_rt["question_id"] == qid]
-            frames.append(count_categories(lab, units, table="theme_respondent_type", category_col="theme_id",
-                                           group_col="respondent_type", categories=cats, mode=mode,
-                                           min_cell=cfg.settings.min_cell, denominator_units=den))
+        if not cats:
+            continue
+        frames.append(count_categories(at, units, table="theme", category_col="theme_id", categories=cats,
+                                       mode=mode, min_cell=cfg.settings.min_cell))
+        frames.append(count_categories(at, units, table="theme_respondent_type", category_col="theme_id",
+                                       group_col="respondent_type", categories=cats, mode=mode,
+                                       min_cell=cfg.settings.min_cell,
+                                       denominator_units=units_rt[units_rt["question_id"].isin(list(cats))]))
     if not frames:
         return count_categories(at.assign(theme_id=at["theme_id"]), counting_units(ans, "all"), table="theme",
                                 category_col="theme_id", mode="all")
