@@ -17,10 +17,11 @@ at least half of its members ticked.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.config import ConsultationConfig, QuestionConfig
-from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
+from analysis.counts.rules import count_categories, counting_units, respondent_campaigns, respondent_types
 
 
 def answer_options(answer: str, question: QuestionConfig) -> list[str]:
@@ -40,15 +41,22 @@ def labelled_options(ans: pd.DataFrame, closed: dict[str, QuestionConfig]) -> pd
 
     Each distinct (question, answer) is split once (tick-box answers repeat a handful of values).
     """
-    memo: dict[tuple[str, str], list[str]] = {}
-    rows = []
-    for rid, qid, text in zip(ans["response_id"].tolist(), ans["question_id"].tolist(), ans["answer"].tolist(),
-                              strict=True):
-        opts = memo.get((qid, text))
-        if opts is None:
-            opts = memo[(qid, text)] = answer_options(str(text), closed[qid])
-        rows += [(rid, qid, opt) for opt in opts]
-    return pd.DataFrame(rows, columns=["response_id", "question_id", "option"])
+    if ans.empty:
+        return pd.DataFrame({"response_id": [], "question_id": [], "option": []})
+    q_codes, q_vals = pd.factorize(ans["question_id"], use_na_sentinel=False)
+    t_codes, t_vals = pd.factorize(ans["answer"], use_na_sentinel=False)
+    _, first, inverse = np.unique(q_codes.astype(np.int64) * max(len(t_vals), 1) + t_codes, return_index=True,
+                                  return_inverse=True)
+    opts = [answer_options(str(t_vals[t_codes[i]]), closed[q_vals[q_codes[i]]]) for i in first.tolist()]
+    lens = np.fromiter((len(o) for o in opts), dtype=np.int64, count=len(opts))
+    row_len = lens[inverse]
+    start = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    flat = np.asarray([o for os_ in opts for o in os_], dtype=object)
+    within = np.arange(int(row_len.sum())) - np.repeat(np.cumsum(row_len) - row_len, row_len)
+    return pd.DataFrame({"response_id": np.repeat(ans["response_id"].to_numpy(), row_len),
+                         "question_id": np.repeat(ans["question_id"].to_numpy(), row_len),
+                         "option": flat[np.repeat(start[inverse], row_len) + within] if len(flat) else flat},
+                        columns=["response_id", "question_id", "option"])
 
 
 def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: ConsultationConfig, *,
@@ -64,24 +72,26 @@ def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: Con
     if ans.empty:
         return None
     labelled = labelled_options(ans, closed)
-    rtype = responses[["response_id", "respondent_type"]]
-    by_type = labelled.merge(rtype, on="response_id", how="left").fillna({"respondent_type": "unknown"})
+    rtype = respondent_types(responses)
+    by_type = labelled.assign(respondent_type=labelled["response_id"].map(rtype).fillna("unknown"))
     frames = []
     for mode in ("all", "unique"):
         units = counting_units(ans, mode, membership)
-        for qid, q in closed.items():
-            if not (units["question_id"] == qid).any():
+        units_rt = units.assign(respondent_type=units["response_id"].map(rtype).fillna("unknown"))
+        asked = set(units["question_id"].unique())
+        for rule in ("plurality", "majority"):  # the questions of one rule in one call, each with its own choices
+            cats = {qid: list(q.choices) for qid, q in closed.items()
+                    if qid in asked and ("majority" if q.multi_select else "plurality") == rule}
+            if not cats:
                 continue
-            cats = list(q.choices)
-            rule = "majority" if q.multi_select else "plurality"
-            lab = labelled[labelled["question_id"] == qid]
-            frames.append(count_categories(lab, units, table="option", category_col="option", categories=cats,
-                                           mode=mode, min_cell=cfg.settings.min_cell, unit_rule=rule))
-            den = units[units["question_id"] == qid].merge(rtype, on="response_id", how="left")
-            frames.append(count_categories(by_type[by_type["question_id"] == qid], units,
+            qids = list(cats)
+            frames.append(count_categories(labelled[labelled["question_id"].isin(qids)], units, table="option",
+                                           category_col="option", categories=cats, mode=mode,
+                                           min_cell=cfg.settings.min_cell, unit_rule=rule))
+            frames.append(count_categories(by_type[by_type["question_id"].isin(qids)], units,
                                            table="option_respondent_type", category_col="option",
                                            group_col="respondent_type", categories=cats, mode=mode,
                                            min_cell=cfg.settings.min_cell,
-                                           denominator_units=den.fillna({"respondent_type": "unknown"}),
+                                           denominator_units=units_rt[units_rt["question_id"].isin(qids)],
                                            unit_rule=rule))
     return pd.concat(frames, ignore_index=True) if frames else None

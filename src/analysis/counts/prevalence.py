@@ -320,7 +320,7 @@ def _labelled_frames(
     if answer_themes is not None and not answer_themes.empty:
         target = {q.id: cfg.reported_under(q.id) for q in cfg.questions}
         th = answer_themes[["response_id", "question_id", "theme_id"]].copy()
-        th["question_id"] = th["question_id"].map(lambda q: target.get(q, q))
+        th["question_id"] = th["question_id"].map({q: target.get(q, q) for q in th["question_id"].unique()})
         th = th.drop_duplicates()
         frames.append(("theme_position", pos.merge(th, on=["response_id", "question_id"], how="inner"), "theme_id"))
     return frames
@@ -372,8 +372,8 @@ def position_counts(
         for table, lab, gcol in frames:
             if lab.empty:
                 continue
-            den_units = units.merge(lab.drop(columns=["position", "source", "confidence"]).drop_duplicates(),
-                                    on=["response_id", "question_id"], how="inner")
+            den_units = counts.join_units(lab.drop(columns=["position", "source", "confidence"]).drop_duplicates(),
+                                          units)
             parts.append(
                 counts.count_categories(
                     lab, units, table=table, category_col="position", group_col=gcol,

@@ -25,6 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analysis.counts import cells
+
 Z95 = 1.959963984540054
 
 
@@ -85,10 +87,13 @@ def respondent_campaigns(answers_clean: pd.DataFrame | None,
         return x
 
     linked = pairs_df[pairs_df.duplicated("response_id", keep=False)]  # members of several campaigns link them
-    for _rid, ids in linked.groupby("response_id", sort=True)["campaign_id"]:
-        first, *rest = sorted(ids)
-        for other in rest:
-            parent[find(other)] = find(first)
+    linked = linked.sort_values(["response_id", "campaign_id"], kind="mergesort")
+    prev, first = None, None
+    for rid, cid in zip(linked["response_id"].tolist(), linked["campaign_id"].tolist(), strict=True):
+        if rid != prev:  # each member's smallest campaign id links its other ones
+            prev, first = rid, cid
+        else:
+            parent[find(cid)] = find(first)
     size = pairs_df["campaign_id"].value_counts()
     rank = sorted(size.index, key=lambda c: (c.startswith("S"), -int(size[c]), c))
     name: dict[str, str] = {}
@@ -98,6 +103,13 @@ def respondent_campaigns(answers_clean: pd.DataFrame | None,
     out = pd.Series([name[find(c)] for c in first_id["campaign_id"]], index=first_id["response_id"].to_numpy(),
                     dtype=object, name="campaign_id")
     return out.sort_index()
+
+
+def respondent_types(responses: pd.DataFrame | None) -> pd.Series:
+    """``response_id -> respondent_type`` of ``core_responses`` (to ``map`` onto label rows: a left merge's values)."""
+    if responses is None or responses.empty:
+        return pd.Series(dtype=str)
+    return responses.set_index("response_id")["respondent_type"]
 
 
 def counting_units(answers_clean: pd.DataFrame, mode: str, membership: pd.Series | None = None) -> pd.DataFrame:
@@ -137,7 +149,7 @@ def count_categories(
     table: str,
     category_col: str,
     group_col: str | None = None,
-    categories: Iterable[str] | None = None,
+    categories: Iterable[str] | dict[str, Iterable[str]] | None = None,
     mode: str,
     min_cell: int = 5,
     denominator_units: pd.DataFrame | None = None,
@@ -152,7 +164,8 @@ def count_categories(
         table: Name written in the ``table`` column of ``out_counts``.
         category_col: Column holding the category (position, theme id ...).
         group_col: Optional column holding the row dimension (respondent type, theme ...).
-        categories: Categories to report even when empty (zero rows are kept).
+        categories: Categories to report even when empty (zero rows are kept); a dict gives each question's own
+            (``{question_id: categories}``: several questions counted in one call, as one call per question would).
         mode: Count mode written in the output.
         min_cell: Suppress cells with fewer units than this (0 disables).
         denominator_units: Units that form the denominator per question (and group); default: all
@@ -166,10 +179,10 @@ def count_categories(
     Returns:
         A frame matching the ``out_counts`` schema.
     """
-    # only the questions labelled (callers pass every question's units): a smaller merge, the same rows
+    # only the questions labelled (callers pass every question's units): a smaller join, the same rows
     asked = labelled["question_id"].unique()
     units = units[units["question_id"].isin(asked)] if units["question_id"].nunique() > len(asked) else units
-    lab = labelled.merge(units[["response_id", "question_id", "unit_id"]], on=["response_id", "question_id"], how="inner")
+    lab = join_units(labelled, units)
     gcol = group_col or "__group"
     if group_col is None:
         lab = lab.assign(__group="all")
@@ -177,36 +190,80 @@ def count_categories(
         lab = _collapse_units(lab, ["question_id", gcol, "unit_id"], category_col, unit_rule)
     den_src = denominator_units if denominator_units is not None else units
     den_src = den_src[den_src["question_id"].isin(asked)]
-    if group_col is not None and group_col in den_src.columns:
-        den = den_src.groupby(["question_id", group_col])["unit_id"].nunique()
-    else:
-        den = den_src.groupby("question_id")["unit_id"].nunique()
+    by_group = group_col is not None and group_col in den_src.columns
+    den = _denominators(den_src, group_col if by_group else None)
+    # Integer codes, one grouped pass (not a filter per cell): distinct units and the evidence (response ids) per
+    # cell; cells in sorted key order (as a sorted groupby), rows with a missing key left out.
+    (q_codes, q_vals), (g_codes, g_vals), (c_codes, c_vals) = (
+        cells.sorted_codes(lab["question_id"]), cells.sorted_codes(lab[gcol]),
+        cells.sorted_codes(lab[category_col].astype(str)))
+    cell, sizes = cells.combine(q_codes, g_codes, c_codes)
+    present, n_units = cells.distinct_per_group(cell, pd.factorize(lab["unit_id"])[0])
+    n_by_cell = dict(zip(present.tolist(), n_units.tolist(), strict=True))
+    ev_cells, ev_joined, ev_n = evidence_by_code(cell, lab["response_id"].astype(str))
+    ev_by_cell = dict(zip(ev_cells.tolist(), zip(ev_joined, ev_n.tolist(), strict=True), strict=True))
+    by_question = isinstance(categories, dict)
+    cats = (None if categories is None else {q: list(c) for q, c in categories.items()} if by_question
+            else list(categories))
+    qs, gs, cs = cells.split(present, sizes)
+    c_index = {c: i for i, c in enumerate(c_vals.tolist())}
     rows = []
-    cats = list(categories) if categories is not None else None
-    # One grouped pass (not a filter per cell): distinct units and the evidence (response ids) per cell.
-    lab = lab.assign(__cat=lab[category_col].astype(str), __rid=lab["response_id"].astype(str))
-    keys = ["question_id", gcol, "__cat"]
-    grouped = lab.groupby(keys, sort=True)
-    cell = grouped.ngroup().to_numpy()
-    n_units = _distinct_per_cell(cell, pd.factorize(lab["unit_id"])[0], grouped.ngroups)
-    n_by_cell = dict(zip(grouped.size().index.tolist(), n_units.tolist(), strict=True))
-    ev_by_cell = cell_evidence(lab, keys, "__rid", cell=cell)
-    present_by_group: dict[tuple, list[str]] = {}
-    for qid, grp, cat in n_by_cell:  # keys come sorted, so each group's categories are sorted too
-        present_by_group.setdefault((qid, grp), []).append(cat)
-    for (qid, grp), present in present_by_group.items():
-        d = int(den.get((qid, grp), 0) if isinstance(den.index, pd.MultiIndex) else den.get(qid, 0))
-        for cat in cats if cats is not None else present:
-            n = int(n_by_cell.get((qid, grp, cat), 0))
-            lo, hi = wilson_interval(n, d)
-            ev, ev_n = ev_by_cell.get((qid, grp, cat), (None, 0))
-            rows.append(
-                dict(table=table, question_id=qid, group=str(grp), category=cat, n=n, denominator=d,
-                     share=(n / d) if d else np.nan, ci_low=lo, ci_high=hi, suppressed=False,
-                     count_mode=mode, evidence_ids=ev, evidence_n=ev_n)
-            )
-    out = pd.DataFrame(rows, columns=["table", "question_id", "group", "category", "n", "denominator", "share",
-                                      "ci_low", "ci_high", "suppressed", "count_mode", "evidence_ids", "evidence_n"])
+    for qg in np.unique(qs * max(sizes[1], 1) + gs).tolist():
+        qc, gc = divmod(qg, max(sizes[1], 1))
+        qid, grp = q_vals[qc], g_vals[gc]
+        d = int(den.get((qid, grp) if by_group else qid, 0))
+        base = qg * max(sizes[2], 1)
+        wanted = cats.get(qid) if by_question else cats
+        for cat in wanted if wanted is not None else c_vals[cs[(qs == qc) & (gs == gc)]].tolist():
+            code = base + c_index[cat] if cat in c_index else -1
+            n = int(n_by_cell.get(code, 0))
+            ev, ev_n_cell = ev_by_cell.get(code, (None, 0))
+            rows.append((qid, str(grp), cat, n, d, ev, ev_n_cell))
+    return _cell_frame(rows, table, mode, min_cell)
+
+
+def join_units(labelled: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """``labelled`` with each row's ``unit_id`` (an inner join on response and question; the merge's rows)."""
+    found = cells.attach_units(labelled, units)
+    if found is None:
+        return labelled.merge(units[["response_id", "question_id", "unit_id"]], on=["response_id", "question_id"],
+                              how="inner")
+    rows, unit_id = found
+    lab = labelled.iloc[rows].reset_index(drop=True)
+    lab["unit_id"] = unit_id.array
+    return lab
+
+
+def _denominators(den_src: pd.DataFrame, group_col: str | None) -> dict:
+    """Distinct units per question (and group): ``{qid or (qid, group): n}`` (missing keys left out)."""
+    keys = ["question_id"] + ([group_col] if group_col else [])
+    coded = [cells.sorted_codes(den_src[k]) for k in keys]
+    code, sizes = cells.combine(*(c for c, _ in coded))
+    groups, n = cells.distinct_per_group(code, pd.factorize(den_src["unit_id"])[0])
+    parts = cells.split(groups, sizes)
+    names = [vals[p].tolist() for (_, vals), p in zip(coded, parts, strict=True)]
+    keys_out = names[0] if group_col is None else list(zip(*names, strict=True))
+    return dict(zip(keys_out, n.tolist(), strict=True))
+
+
+#: Columns of ``out_counts`` rows (the schema's order).
+COUNT_COLUMNS = ["table", "question_id", "group", "category", "n", "denominator", "share", "ci_low", "ci_high",
+                 "suppressed", "count_mode", "evidence_ids", "evidence_n"]
+
+
+def _cell_frame(rows: list[tuple], table: str, mode: str, min_cell: int) -> pd.DataFrame:
+    """``out_counts`` rows from ``(question, group, category, n, denominator, evidence ids, evidence n)`` tuples."""
+    if not rows:
+        return suppress(pd.DataFrame(columns=COUNT_COLUMNS), min_cell)
+    qid, grp, cat, n, d, ev, ev_n = (list(c) for c in zip(*rows, strict=True))
+    ci = [wilson_interval(k, m) for k, m in zip(n, d, strict=True)]
+    n_arr, d_arr = np.asarray(n, dtype=np.int64), np.asarray(d, dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(d_arr > 0, n_arr / np.where(d_arr > 0, d_arr, 1), np.nan)
+    out = pd.DataFrame({"table": table, "question_id": qid, "group": grp, "category": cat, "n": n_arr,
+                        "denominator": d_arr, "share": share, "ci_low": [c[0] for c in ci],
+                        "ci_high": [c[1] for c in ci], "suppressed": False, "count_mode": mode, "evidence_ids": ev,
+                        "evidence_n": np.asarray(ev_n, dtype=np.int64)}, columns=COUNT_COLUMNS)
     return suppress(out, min_cell)
 
 
@@ -217,11 +274,38 @@ def count_categories(
 EVIDENCE_MAX: int | None = 20
 
 
-def _distinct_per_cell(cell: np.ndarray, codes: np.ndarray, n_cells: int) -> np.ndarray:
-    """Number of distinct ``codes`` per cell code (``-1`` in either: the row is left out)."""
+def evidence_by_code(cell: np.ndarray, ids: pd.Series) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Per cell code: the first :data:`EVIDENCE_MAX` distinct ids, sorted and ``;``-joined, and how many there are.
+
+    Args:
+        cell: Each row's cell code (``-1``: the row is left out).
+        ids: Each row's id (strings; missing and empty ids are left out).
+
+    Returns:
+        ``(cell codes with at least one id, sorted; their joined ids; their numbers of distinct ids)``.
+    """
+    codes, uniques = pd.factorize(ids)  # hashing Arrow strings is cheap; comparing them in Python is not
+    # UTF-8 byte order is code point order: Arrow's sort orders the ids exactly as Python's sorted() does
+    order = np.asarray(pc.sort_indices(pa.array(uniques, type=pa.string())), dtype=np.int64)
+    uniques = np.asarray(uniques, dtype=object)
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.arange(len(uniques))
     ok = (cell >= 0) & (codes >= 0)
-    pairs = np.unique(cell[ok].astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes[ok])
-    return np.bincount(pairs // (int(codes.max(initial=0)) + 1), minlength=n_cells)
+    for empty in np.flatnonzero(uniques == ""):
+        ok &= codes != empty
+    if not ok.any():
+        return np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64)
+    n_u = len(uniques)
+    pairs = cells.sorted_unique(cell[ok].astype(np.int64) * n_u + rank[codes[ok]])  # distinct (cell, id), sorted
+    pair_id = uniques[order[pairs % n_u]]
+    pair_cell = pairs // n_u
+    first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
+    cells_, n_ids = pair_cell[first], np.diff(np.r_[first, len(pairs)])
+    if EVIDENCE_MAX is not None:  # each cell's first ids only
+        pair_id = pair_id[np.arange(len(pairs)) - np.repeat(first, n_ids) < EVIDENCE_MAX]
+        first = np.concatenate([[0], np.cumsum(np.minimum(n_ids, EVIDENCE_MAX))[:-1]])
+    joined = [";".join(chunk) for chunk in np.split(pair_id, first[1:])]
+    return cells_, joined, n_ids
 
 
 def cell_evidence(lab: pd.DataFrame, keys: list[str], id_col: str,
@@ -239,27 +323,14 @@ def cell_evidence(lab: pd.DataFrame, keys: list[str], id_col: str,
     """
     if cell is None:
         cell = lab.groupby(keys, sort=False).ngroup().to_numpy()
-    codes, uniques = pd.factorize(lab[id_col])  # hashing Arrow strings is cheap; comparing them in Python is not
-    # UTF-8 byte order is code point order: Arrow's sort orders the ids exactly as Python's sorted() does
-    order = np.asarray(pc.sort_indices(pa.array(uniques, type=pa.string())), dtype=np.int64)
-    uniques = np.asarray(uniques, dtype=object)
-    rank = np.empty(len(uniques), dtype=np.int64)
-    rank[order] = np.arange(len(uniques))
-    ok = (cell >= 0) & (codes >= 0)
-    for empty in np.flatnonzero(uniques == ""):
-        ok &= codes != empty
-    if not ok.any():
+    cell = np.asarray(cell, dtype=np.int64)
+    codes, joined, n_ids = evidence_by_code(cell, lab[id_col])
+    if not len(codes):
         return {}
-    cell, rows, n_u = cell[ok], np.flatnonzero(ok), len(uniques)
-    pairs = np.unique(cell.astype(np.int64) * n_u + rank[codes[ok]])  # distinct (cell, id), by cell then id
-    pair_id = uniques[order[pairs % n_u]]
-    cells, first, n_ids = np.unique(pairs // n_u, return_index=True, return_counts=True)
-    if EVIDENCE_MAX is not None:  # each cell's first ids only
-        pair_id = pair_id[np.arange(len(pairs)) - np.repeat(first, n_ids) < EVIDENCE_MAX]
-        first = np.concatenate([[0], np.cumsum(np.minimum(n_ids, EVIDENCE_MAX))[:-1]])
-    joined = [";".join(chunk) for chunk in np.split(pair_id, first[1:])]
-    _, first_row = np.unique(cell, return_index=True)  # a row of each cell (the same sorted cell codes)
-    at = lab.iloc[rows[first_row]]
+    first_row = np.full(int(cell.max()) + 1, -1, dtype=np.int64)
+    rows = np.flatnonzero(cell >= 0)
+    first_row[cell[rows[::-1]]] = rows[::-1]  # a row of each cell (the first)
+    at = lab.iloc[first_row[codes]]
     names = zip(*(at[k].tolist() for k in keys), strict=True)
     return {key: (j, int(n)) for key, j, n in zip(names, joined, n_ids.tolist(), strict=True)}
 
@@ -272,13 +343,34 @@ def _collapse_units(lab: pd.DataFrame, keys: list[str], category_col: str, rule:
     if not shared.any():
         return lab
     s = lab[shared]
-    votes = s.groupby(keys + [category_col], sort=False, dropna=False)["response_id"].transform("nunique")
+    # a group code per (keys) and per (keys, category), missing values a group of their own (groupby dropna=False)
+    unit = cells.combine(*(pd.factorize(s[k], use_na_sentinel=False)[0].astype(np.int64) for k in keys))[0]
+    cat = pd.factorize(s[category_col], use_na_sentinel=False)[0].astype(np.int64)
+    member = pd.factorize(s["response_id"])[0].astype(np.int64)  # nunique: missing ids are not members
+    unit_cat = unit * (int(cat.max(initial=0)) + 1) + cat
+    votes = _distinct_per_row(unit_cat, member)
     if rule == "plurality":
-        keep = votes == votes.groupby([s[k] for k in keys], sort=False, dropna=False).transform("max")
+        best = np.zeros(int(unit.max(initial=0)) + 1, dtype=np.int64)
+        np.maximum.at(best, unit, votes)
+        keep = votes == best[unit]
     else:
-        members = s.groupby(keys, sort=False, dropna=False)["response_id"].transform("nunique")
-        keep = 2 * votes >= members
-    return pd.concat([lab[~shared], s[keep.to_numpy()]]).sort_index(kind="stable")
+        keep = 2 * votes >= _distinct_per_row(unit, member)
+    mask = ~shared
+    mask[np.flatnonzero(shared)[keep]] = True
+    return lab[mask]
+
+
+def _distinct_per_row(group: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """For each row, the number of distinct non-missing ``codes`` in its group (``transform("nunique")``)."""
+    groups, n = cells.distinct_per_group(group, codes)
+    out = np.zeros(len(group), dtype=np.int64)
+    ok = group >= 0
+    pos = np.searchsorted(groups, group[ok])
+    hit = (pos < len(groups)) & (groups[np.minimum(pos, len(groups) - 1)] == group[ok]) if len(groups) else pos < 0
+    vals = np.zeros(ok.sum(), dtype=np.int64)
+    vals[hit] = n[pos[hit]]
+    out[ok] = vals
+    return out
 
 
 #: Columns that identify one published row of cells sharing a denominator (a table row).
@@ -299,28 +391,42 @@ def suppress(counts: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     out["n"] = out["n"].astype("Int64")
     if min_cell <= 0 or out.empty:
         return out
-    small = (out["n"].fillna(0) > 0) & (out["n"].fillna(0) < min_cell)
+    n = out["n"].fillna(0).to_numpy(dtype=np.int64)
+    small = (n > 0) & (n < min_cell)
     small |= _secondary(out, small)
-    out.loc[small, ["share", "ci_low", "ci_high"]] = np.nan
-    out.loc[small, "n"] = pd.NA
-    out.loc[small, "suppressed"] = True
+    if small.any():
+        for col in ("share", "ci_low", "ci_high"):
+            out[col] = out[col].mask(small, np.nan)
+        out["n"] = out["n"].mask(small)
+        out["suppressed"] = out["suppressed"].mask(small, True)
     return out
 
 
-def _secondary(counts: pd.DataFrame, primary: pd.Series) -> pd.Series:
+def _secondary(counts: pd.DataFrame, primary: np.ndarray | pd.Series) -> np.ndarray:
     """Cells to suppress so that no row's single suppressed cell is its denominator minus the shown cells."""
-    extra = pd.Series(False, index=counts.index)
-    if not set(ROW_KEYS + ["denominator"]) <= set(counts.columns):
+    primary = np.asarray(primary, dtype=bool)
+    extra = np.zeros(len(counts), dtype=bool)
+    if not set(ROW_KEYS + ["denominator"]) <= set(counts.columns) or not primary.any():
         return extra
-    n = counts["n"].fillna(0).astype(int)
+    n = counts["n"].fillna(0).to_numpy(dtype=np.int64)
     keys = counts[ROW_KEYS].astype(str).fillna("")
-    for _, idx in keys.groupby(ROW_KEYS, sort=False).groups.items():
-        hidden = primary.loc[idx]
-        if int(hidden.sum()) != 1 or len(idx) < 2:
-            continue
-        den = pd.to_numeric(counts.loc[idx, "denominator"], errors="coerce")
-        if den.isna().any() or den.nunique() != 1 or int(n.loc[idx].sum()) != int(den.iloc[0]):
-            continue  # the cells do not partition a published total: nothing to subtract from
-        others = n.loc[idx][~hidden.to_numpy()]
-        extra.loc[others.sort_values(kind="stable").index[0]] = True
+    row = cells.combine(*(pd.factorize(keys[k])[0].astype(np.int64) for k in ROW_KEYS))[0]
+    row = pd.factorize(row)[0]  # rows in order of first appearance
+    n_rows = int(row.max()) + 1
+    den = pd.to_numeric(counts["denominator"], errors="coerce").to_numpy(dtype=float)
+    den_ok = np.ones(n_rows, dtype=bool)
+    np.logical_and.at(den_ok, row, ~np.isnan(den))
+    den_code = pd.factorize(np.where(np.isnan(den), -1.0, den))[0]
+    one_den = cells.distinct_per_group(row, den_code)[1] == 1  # every row group is present: den_ok rules out NaN
+    first_den = np.full(n_rows, np.nan)
+    first_den[row[::-1]] = den[::-1]
+    hidden = np.bincount(row, weights=primary, minlength=n_rows)
+    size = np.bincount(row, minlength=n_rows)
+    total = np.bincount(row, weights=n, minlength=n_rows)
+    ok = (hidden == 1) & (size >= 2) & den_ok & one_den & (total == np.where(den_ok, first_den, -1))
+    cand = np.flatnonzero(ok[row] & ~primary)
+    if len(cand):
+        order = cand[np.lexsort((cand, n[cand], row[cand]))]  # per row: smallest n, then table order
+        firsts = order[np.r_[True, row[order][1:] != row[order][:-1]]]
+        extra[firsts] = True
     return extra

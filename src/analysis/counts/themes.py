@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.config import ConsultationConfig
-from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
+from analysis.counts.rules import count_categories, counting_units, respondent_campaigns, respondent_types
 
 
 def theme_counts(answer_themes: pd.DataFrame, answers_clean: pd.DataFrame, responses: pd.DataFrame,
@@ -23,22 +23,24 @@ def theme_counts(answer_themes: pd.DataFrame, answers_clean: pd.DataFrame, respo
     open_ids = {q.id for q in cfg.open_questions}
     ans = answers_clean[answers_clean["question_id"].isin(open_ids)]
     at = answer_themes[answer_themes["question_id"].isin(open_ids)]
-    rtype = responses[["response_id", "respondent_type"]]
+    rtype = respondent_types(responses)
     if membership is None:
         membership = respondent_campaigns(answers_clean)
+    at = at.assign(respondent_type=at["response_id"].map(rtype).fillna("unknown"))
+    # every open question in one call per table and mode, each with its own themes (as one call per question)
+    cats = {qid: sorted(g["theme_id"].astype(str).unique()) for qid, g in at.groupby("question_id", sort=True)}
     frames = []
     for mode in ("all", "unique"):
         units = counting_units(ans, mode, membership)
-        for qid, g in at.groupby("question_id", sort=True):
-            cats = sorted(g["theme_id"].astype(str).unique())
-            frames.append(count_categories(g, units, table="theme", category_col="theme_id", categories=cats,
-                                           mode=mode, min_cell=cfg.settings.min_cell))
-            lab = g.merge(rtype, on="response_id", how="left").fillna({"respondent_type": "unknown"})
-            den = units[units["question_id"] == qid].merge(rtype, on="response_id", how="left")
-            den = den.fillna({"respondent_type": "unknown"})
-            frames.append(count_categories(lab, units, table="theme_respondent_type", category_col="theme_id",
-                                           group_col="respondent_type", categories=cats, mode=mode,
-                                           min_cell=cfg.settings.min_cell, denominator_units=den))
+        units_rt = units.assign(respondent_type=units["response_id"].map(rtype).fillna("unknown"))
+        if not cats:
+            continue
+        frames.append(count_categories(at, units, table="theme", category_col="theme_id", categories=cats,
+                                       mode=mode, min_cell=cfg.settings.min_cell))
+        frames.append(count_categories(at, units, table="theme_respondent_type", category_col="theme_id",
+                                       group_col="respondent_type", categories=cats, mode=mode,
+                                       min_cell=cfg.settings.min_cell,
+                                       denominator_units=units_rt[units_rt["question_id"].isin(list(cats))]))
     if not frames:
         return count_categories(at.assign(theme_id=at["theme_id"]), counting_units(ans, "all"), table="theme",
                                 category_col="theme_id", mode="all")

@@ -91,31 +91,45 @@ def closed_positions(
         sep = qc.choice_separator if qc else ";"
         other = _norm(qc.other_choice) if qc and qc.other_choice else None
         sub = answers[answers["question_id"] == qid]
-        for rid, ans in zip(sub["response_id"], sub["answer"].fillna(""), strict=True):
-            if not str(ans).strip():
-                continue
-            labels = [x for x in (str(ans).split(sep) if multi else [str(ans)]) if x.strip()]
-            found, other_text = [], []
-            for lab in labels:
-                key = _norm(lab)
-                if key in choices:
-                    found.append(choices[key])
-                elif other is not None and other in choices:
-                    found.append(choices[other])
-                    other_text.append(lab.strip())
-                else:
-                    raise ConfigError(
-                        f"question {qid!r}: answer label {lab.strip()!r} of response {rid!r} matches no choice "
-                        f"in the config (known: {sorted(json.loads(q['choices']))}); add it to 'choices' "
-                        f"(position or 'none') or set 'other_choice'"
-                    )
-            pos = resolve_multi(found)
+        memo: dict[str, tuple[str | None, str]] = {}  # tick-box answers repeat a handful of values: each read once
+        for rid, ans in zip(sub["response_id"].tolist(), sub["answer"].fillna("").tolist(), strict=True):
+            hit = memo.get(ans)
+            if hit is None:
+                hit = memo[ans] = _closed_answer(str(ans), rid, q, choices, multi, sep, other)
+            pos, other_text = hit
             if pos is not None:
                 rows.append((rid, qid, pos, 1.0, "closed"))
             elif other_text:
-                others.append((rid, qid, " ".join(other_text)))
+                others.append((rid, qid, other_text))
     return (pd.DataFrame(rows, columns=POS_COLS),
             pd.DataFrame(others, columns=["response_id", "question_id", "text"]))
+
+
+def _closed_answer(ans: str, rid: str, q: pd.Series, choices: dict[str, str], multi: bool, sep: str,
+                   other: str | None) -> tuple[str | None, str]:
+    """Position of one stored closed answer and the text of its "Other" part ("" when none) (:func:`closed_positions`).
+
+    Raises:
+        ConfigError: A label matches no choice (question, label and response ``rid`` named).
+    """
+    if not ans.strip():
+        return None, ""
+    labels = [x for x in (ans.split(sep) if multi else [ans]) if x.strip()]
+    found, other_text = [], []
+    for lab in labels:
+        key = _norm(lab)
+        if key in choices:
+            found.append(choices[key])
+        elif other is not None and other in choices:
+            found.append(choices[other])
+            other_text.append(lab.strip())
+        else:
+            raise ConfigError(
+                f"question {q['question_id']!r}: answer label {lab.strip()!r} of response {rid!r} matches no choice "
+                f"in the config (known: {sorted(json.loads(q['choices']))}); add it to 'choices' "
+                f"(position or 'none') or set 'other_choice'"
+            )
+    return resolve_multi(found), " ".join(other_text)
 
 
 def load_analyst_positions(raw_dir: Path, cfg: ConsultationConfig) -> pd.DataFrame | None:

@@ -93,7 +93,9 @@ def _with_cues(part: pd.DataFrame, texts: pd.Series, choices) -> pd.DataFrame:
 
     See :mod:`analysis.positions.cues`; ``choices`` are the target closed question's choice labels.
     """
-    cue = np.array([explicit_position(x, choices) for x in texts], dtype=object)
+    memo: dict = {}  # each distinct text read once (copies and short answers repeat)
+    cue = np.array([memo[x] if x in memo else memo.setdefault(x, explicit_position(x, choices)) for x in texts],
+                   dtype=object)
     hit = np.array([c is not None for c in cue], dtype=bool)
     if not hit.any():
         return part
@@ -124,13 +126,13 @@ def _model_rows(todo: pd.DataFrame, target: str, position, confidence, cfg: Cons
 def _texts_to_predict(qid: str, target: str, texts: pd.DataFrame, exact: pd.DataFrame,
                       exclude: pd.DataFrame | None, extra_texts: pd.DataFrame | None) -> pd.DataFrame:
     """Texts of ``qid`` (plus extra texts of ``target``) whose position on ``target`` is not known another way."""
-    known = set(exact.loc[exact["question_id"] == target, "response_id"])
+    known = exact.loc[exact["question_id"] == target, "response_id"]  # isin on the column: no set of str objects
     if exclude is not None and len(exclude):
-        known |= set(exclude.loc[exclude["question_id"] == target, "response_id"])
+        known = pd.concat([known, exclude.loc[exclude["question_id"] == target, "response_id"]], ignore_index=True)
     todo = texts[(texts["question_id"] == qid) & ~texts["response_id"].isin(known)][["response_id", "text"]]
     if extra_texts is not None and target != qid:
         extra = extra_texts[(extra_texts["question_id"] == target) & ~extra_texts["response_id"].isin(known)]
-        extra = extra[~extra["response_id"].isin(set(todo["response_id"]))]
+        extra = extra[~extra["response_id"].isin(todo["response_id"])]
         todo = pd.concat([todo, extra[["response_id", "text"]]], ignore_index=True)
     return todo.sort_values("response_id", kind="mergesort")
 
