@@ -413,13 +413,14 @@ class _AliveSet:
     of compacting ``idx`` after every removal.
     """
 
-    def __init__(self, idx: np.ndarray, alive: np.ndarray, block: int = 64):
+    def __init__(self, idx: np.ndarray, alive: np.ndarray, block: int = 16):
         self.idx, self.alive, self.block = idx, alive, block
-        starts = np.arange(0, len(idx), block)
-        self.counts = (np.add.reduceat(alive[idx].astype(np.int64), starts) if len(idx)
-                       else np.zeros(0, dtype=np.int64))
+        n_blocks = -(-len(idx) // block)
+        self.live = np.zeros((n_blocks, block), dtype=bool)  # alive[idx], padded with False, one row per block
+        self.live.ravel()[:len(idx)] = alive[idx]
+        self.counts = self.live.sum(axis=1, dtype=np.int64)
         self.n = int(self.counts.sum())
-        self._cols = np.arange(block)
+        self._pad = np.concatenate([idx, np.zeros(n_blocks * block - len(idx), dtype=idx.dtype)])
 
     def __len__(self) -> int:
         return self.n
@@ -430,21 +431,17 @@ class _AliveSet:
             return
         pos = np.minimum(np.searchsorted(self.idx, gone), len(self.idx) - 1)
         pos = pos[self.idx[pos] == gone]
-        self.counts -= np.bincount(pos // self.block, minlength=len(self.counts))
+        self.live.ravel()[pos] = False
+        np.subtract.at(self.counts, pos // self.block, 1)
         self.n -= len(pos)
 
     def take(self, ranks: np.ndarray) -> np.ndarray:
         """The alive texts of these ranks (0-based, in index order), in the order of ``ranks``."""
-        ranks = np.asarray(ranks, dtype=np.int64)
         cum = np.cumsum(self.counts)
         blk = np.searchsorted(cum, ranks, side="right")
-        within = ranks - (cum[blk] - self.counts[blk])  # rank inside the block
-        cols = blk[:, None] * self.block + self._cols
-        inside = cols < len(self.idx)
-        live = np.zeros(cols.shape, dtype=bool)
-        live[inside] = self.alive[self.idx[cols[inside]]]
-        col = np.count_nonzero(np.cumsum(live, axis=1) <= within[:, None], axis=1)
-        return self.idx[blk * self.block + col]
+        within = ranks - cum[blk] + self.counts[blk]  # rank inside the block
+        col = np.count_nonzero(np.cumsum(self.live[blk], axis=1) <= within[:, None], axis=1)
+        return self._pad[blk * self.block + col]
 
     def choice(self, rng: np.random.Generator, k: int) -> np.ndarray:
         """``rng.choice(self.array(), k, replace=False)``, with the same draw from ``rng``."""

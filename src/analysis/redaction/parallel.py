@@ -2,10 +2,9 @@
 
 Redaction runs its detectors once per distinct text (:func:`analysis.redaction.redact.redact_answers`); the
 detectors are pure Python, so a second process halves the wall time of a large table. The worker is a fresh
-interpreter (``python -m analysis.redaction.worker``): nothing is forked from a process whose pyarrow threads
-run, and, unlike a ``multiprocessing`` spawn, the caller's main script is never re-imported. It is started only
-for a table with at least :data:`PARALLEL_MIN_TEXTS` distinct texts to detect, and talks pickles over its
-standard input and output.
+interpreter (:class:`analysis.worker.Worker`: no fork of a process whose pyarrow threads run, no re-import of
+the caller's main script), started only for a table with at least :data:`PARALLEL_MIN_TEXTS` distinct texts to
+detect.
 
 The texts are cut into chunks of :data:`CHUNK`; the worker takes them from the front, this process from the
 back, so neither waits for the other. Detection is a pure function of the text: the results, hence the
@@ -15,15 +14,12 @@ detects everything.
 
 from __future__ import annotations
 
-import importlib
 import logging
-import os
-import pickle
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from analysis.worker import Worker, WorkerError
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +42,6 @@ def detect_chunk(detect: Callable[[str], Any], texts: list[str]) -> list[Any]:
     return out
 
 
-def _name_of(fn: Callable[[str], Any]) -> str:
-    return f"{fn.__module__}:{fn.__qualname__}"
-
-
-def _resolve(name: str) -> Callable[[str], Any]:
-    module, _, attr = name.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
 class Detector:
     """Detects distinct texts in :data:`DETECT_WORKERS` processes (a context manager: the worker ends on exit).
 
@@ -68,7 +55,7 @@ class Detector:
         self.detect = detect
         self.workers = DETECT_WORKERS if workers is None else workers
         self.min_texts = PARALLEL_MIN_TEXTS if min_texts is None else min_texts
-        self._proc: subprocess.Popen | None = None
+        self._worker = Worker()
         self.broken = False
         self.in_worker = 0  # texts detected by the worker (for the log and the tests)
 
@@ -76,26 +63,7 @@ class Detector:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            pickle.dump(None, proc.stdin)
-            proc.stdin.close()
-            proc.wait(timeout=30)
-        except (OSError, ValueError, subprocess.TimeoutExpired):
-            proc.kill()
-            proc.wait()
-        finally:
-            proc.stdout.close()
-
-    def _worker(self) -> subprocess.Popen:
-        if self._proc is None:
-            env = dict(os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)  # what this process imports
-            self._proc = subprocess.Popen([sys.executable, "-m", "analysis.redaction.worker", _name_of(self.detect)],
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        return self._proc
+        self._worker.close()
 
     def many(self, texts: list[str]) -> dict[str, Any]:
         """``{text: detect(text)}`` for distinct ``texts`` (those whose detection raised are left out).
@@ -107,7 +75,7 @@ class Detector:
         chunks = [texts[i:i + CHUNK] for i in range(0, len(texts), CHUNK)]
         results: list[list[Any] | None] = [None] * len(chunks)
         lock, ends = threading.Lock(), [0, len(chunks)]  # next chunk of the worker; one past the last of ours
-        proc = self._worker()
+        worker = self._worker
 
         def feed() -> None:  # the worker's share, from the front
             while True:
@@ -116,11 +84,9 @@ class Detector:
                         return
                     i, ends[0] = ends[0], ends[0] + 1
                 try:
-                    pickle.dump(chunks[i], proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                    proc.stdin.flush()
-                    results[i] = pickle.load(proc.stdout)
-                except Exception as err:  # noqa: BLE001 - the worker could not run: the rest is detected here
-                    logger.warning("redaction worker failed (%s: %s); detecting here", type(err).__name__, err)
+                    results[i] = worker.call(detect_chunk, self.detect, chunks[i])
+                except WorkerError as err:  # the worker could not run: the rest is detected here
+                    logger.warning("redaction worker failed (%s); detecting here", err)
                     self.broken = True
                     return
                 self.in_worker += len(chunks[i])
@@ -140,16 +106,4 @@ class Detector:
                 results[i] = detect_chunk(self.detect, chunks[i])
         return {t: d for chunk, res in zip(chunks, results, strict=True)
                 for t, d in zip(chunk, res, strict=True) if d is not None}
-
-
-def serve(name: str) -> None:
-    """The worker: read chunks (pickles) from standard input until ``None``, write their detections."""
-    out, sys.stdout = sys.stdout.buffer, sys.stderr  # nothing else may write to the pipe
-    detect, inp = _resolve(name), sys.stdin.buffer
-    while True:
-        chunk = pickle.load(inp)
-        if chunk is None:
-            return
-        pickle.dump(detect_chunk(detect, chunk), out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
 
