@@ -39,6 +39,11 @@ class Worker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def started(self) -> bool:
+        """Whether the process runs (something was sent and it was not closed)."""
+        return self._proc is not None
+
     def _start(self) -> subprocess.Popen:
         if self._proc is None:
             env = dict(os.environ)

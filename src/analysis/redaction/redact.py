@@ -118,7 +118,7 @@ def _detect_uncached(text: str) -> _Detected:
 
 #: Answers whose distinct texts are detected together (in two processes when there are many): bounds the memory
 #: the detections hold.
-BLOCK_ROWS = 50_000
+BLOCK_ROWS = 100_000
 
 #: Campaign copies and repeated answers repeat the same text: detect once per text (short texts only: long ones
 #: would pin memory), then add each respondent's own names.
