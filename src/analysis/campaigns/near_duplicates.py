@@ -404,13 +404,18 @@ class _Heaviest:
             width *= 4
 
 
+#: Up to this many texts an :class:`_AliveSet` is compacted for each draw (fewer numpy calls than the blocks).
+_SMALL = 2048
+
+
 class _AliveSet:
     """The still-``alive`` texts of a fixed ascending index array, drawn from by rank without compacting it.
 
     ``rng.choice(idx[alive[idx]], k, replace=False)`` is ``alive_texts[rng.choice(count, k, replace=False)]``
     (numpy draws positions from the population size alone), so a draw only needs the alive texts of ``k``
     ranks: they are found through per-block alive counts, in O(n / block + k * block) instead of the O(n)
-    of compacting ``idx`` after every removal.
+    of compacting ``idx`` after every removal. A set of at most ``_SMALL`` texts is compacted instead (cheaper
+    there), and a set with more than half its texts dead starts again from the alive ones (amortised O(1)).
     """
 
     def __init__(self, idx: np.ndarray, alive: np.ndarray, block: int = 16):
@@ -434,6 +439,8 @@ class _AliveSet:
         self.live.ravel()[pos] = False
         np.subtract.at(self.counts, pos // self.block, 1)
         self.n -= len(pos)
+        if self.n * 2 < len(self.idx) and len(self.idx) > _SMALL:  # mostly dead: start again from the alive texts
+            self.__init__(self.array(), self.alive, self.block)
 
     def take(self, ranks: np.ndarray) -> np.ndarray:
         """The alive texts of these ranks (0-based, in index order), in the order of ``ranks``."""
@@ -445,7 +452,8 @@ class _AliveSet:
 
     def choice(self, rng: np.random.Generator, k: int) -> np.ndarray:
         """``rng.choice(self.array(), k, replace=False)``, with the same draw from ``rng``."""
-        return self.take(rng.choice(self.n, k, replace=False))
+        ranks = rng.choice(self.n, k, replace=False)
+        return self.array()[ranks] if len(self.idx) <= _SMALL else self.take(ranks)
 
     def array(self) -> np.ndarray:
         """The alive texts, ascending."""
