@@ -379,12 +379,14 @@ def test_signature_index_and_agreement_counts_match_a_full_comparison(arguments)
         alive[rng.choice(left, min(len(left), 17), replace=False)] = False
 
 
-def test_alive_set_draws_what_a_draw_from_the_compacted_array_draws():
+def test_alive_set_draws_what_a_draw_from_the_compacted_array_draws(monkeypatch):
     """Order-statistic draws (no compaction per centre) consume the generator and return texts exactly as
     ``rng.choice`` on the compacted array does, while texts die in uneven batches."""
+    import analysis.campaigns.near_duplicates as nd
     from analysis.campaigns.near_duplicates import _AliveSet
 
     base = np.random.default_rng(SEED)
+    monkeypatch.setattr(nd, "_SMALL", 1000)  # the blocks above it, the compacted array below
     for n, block in ((1, 16), (37, 4), (700, 16), (5000, 64)):
         alive = np.zeros(n + 50, dtype=bool)
         idx = np.sort(base.choice(n + 50, n, replace=False))

@@ -404,8 +404,9 @@ class _Heaviest:
             width *= 4
 
 
-#: Up to this many texts an :class:`_AliveSet` is compacted for each draw (fewer numpy calls than the blocks).
-_SMALL = 2048
+#: Up to this many texts an :class:`_AliveSet` is kept compacted (cheaper there than its blocks: measured
+#: crossover about 60,000 texts).
+_SMALL = 50_000
 
 
 class _AliveSet:
@@ -414,12 +415,17 @@ class _AliveSet:
     ``rng.choice(idx[alive[idx]], k, replace=False)`` is ``alive_texts[rng.choice(count, k, replace=False)]``
     (numpy draws positions from the population size alone), so a draw only needs the alive texts of ``k``
     ranks: they are found through per-block alive counts, in O(n / block + k * block) instead of the O(n)
-    of compacting ``idx`` after every removal. A set of at most ``_SMALL`` texts is compacted instead (cheaper
-    there), and a set with more than half its texts dead starts again from the alive ones (amortised O(1)).
+    of compacting ``idx`` after every removal. A set of at most ``_SMALL`` texts is simply kept compacted
+    (fewer numpy calls), and a large set with more than half its texts dead starts again from the alive ones.
     """
 
     def __init__(self, idx: np.ndarray, alive: np.ndarray, block: int = 16):
-        self.idx, self.alive, self.block = idx, alive, block
+        self.alive, self.block = alive, block
+        self.compact: np.ndarray | None = idx[alive[idx]] if len(idx) <= _SMALL else None
+        if self.compact is not None:
+            self.n = len(self.compact)
+            return
+        self.idx = idx
         n_blocks = -(-len(idx) // block)
         self.live = np.zeros((n_blocks, block), dtype=bool)  # alive[idx], padded with False, one row per block
         self.live.ravel()[:len(idx)] = alive[idx]
@@ -432,18 +438,24 @@ class _AliveSet:
 
     def remove(self, gone: np.ndarray) -> None:
         """Account for ``gone`` (distinct texts that were alive) having just been set not alive."""
-        if len(gone) == 0 or len(self.idx) == 0:
+        if self.compact is not None:
+            self.compact = self.compact[self.alive[self.compact]]
+            self.n = len(self.compact)
+            return
+        if len(gone) == 0:
             return
         pos = np.minimum(np.searchsorted(self.idx, gone), len(self.idx) - 1)
         pos = pos[self.idx[pos] == gone]
         self.live.ravel()[pos] = False
         np.subtract.at(self.counts, pos // self.block, 1)
         self.n -= len(pos)
-        if self.n * 2 < len(self.idx) and len(self.idx) > _SMALL:  # mostly dead: start again from the alive texts
+        if self.n * 2 < len(self.idx):  # mostly dead: start again from the alive texts
             self.__init__(self.array(), self.alive, self.block)
 
     def take(self, ranks: np.ndarray) -> np.ndarray:
         """The alive texts of these ranks (0-based, in index order), in the order of ``ranks``."""
+        if self.compact is not None:
+            return self.compact[ranks]
         cum = np.cumsum(self.counts)
         blk = np.searchsorted(cum, ranks, side="right")
         within = ranks - cum[blk] + self.counts[blk]  # rank inside the block
@@ -452,12 +464,11 @@ class _AliveSet:
 
     def choice(self, rng: np.random.Generator, k: int) -> np.ndarray:
         """``rng.choice(self.array(), k, replace=False)``, with the same draw from ``rng``."""
-        ranks = rng.choice(self.n, k, replace=False)
-        return self.array()[ranks] if len(self.idx) <= _SMALL else self.take(ranks)
+        return self.take(rng.choice(self.n, k, replace=False))
 
     def array(self) -> np.ndarray:
         """The alive texts, ascending."""
-        return self.idx[self.alive[self.idx]]
+        return self.compact if self.compact is not None else self.idx[self.alive[self.idx]]
 
 
 def _draw(pop: np.ndarray | _AliveSet, rng: np.random.Generator, k: int) -> np.ndarray:
