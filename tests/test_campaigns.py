@@ -377,3 +377,56 @@ def test_signature_index_and_agreement_counts_match_a_full_comparison(arguments)
         left = np.flatnonzero(alive)
         assert np.array_equal(ranked.top(alive, 10), _heaviest(left, weight, 10))
         alive[rng.choice(left, min(len(left), 17), replace=False)] = False
+
+
+def test_alive_set_draws_what_a_draw_from_the_compacted_array_draws(monkeypatch):
+    """Order-statistic draws (no compaction per centre) consume the generator and return texts exactly as
+    ``rng.choice`` on the compacted array does, while texts die in uneven batches."""
+    import analysis.campaigns.near_duplicates as nd
+    from analysis.campaigns.near_duplicates import _AliveSet
+
+    base = np.random.default_rng(SEED)
+    monkeypatch.setattr(nd, "_SMALL", 1000)  # the blocks above it, the compacted array below
+    for n, block in ((1, 16), (37, 4), (700, 16), (5000, 64)):
+        alive = np.zeros(n + 50, dtype=bool)
+        idx = np.sort(base.choice(n + 50, n, replace=False))
+        alive[idx] = True
+        fast, slow = np.random.default_rng(n), np.random.default_rng(n)
+        live = _AliveSet(idx, alive, block=block)
+        while len(live):
+            left = idx[alive[idx]]
+            assert len(live) == len(left) and np.array_equal(live.array(), left)
+            for k in (1, 20, 100):
+                k = min(k, len(left))
+                assert np.array_equal(live.choice(fast, k), slow.choice(left, k, replace=False))
+            assert np.array_equal(live.take(np.arange(len(left))), left)
+            gone = base.choice(left, min(len(left), int(base.integers(1, 40))), replace=False)
+            gone = np.concatenate([gone, np.setdiff1d(base.choice(n + 50, 3), idx)])  # texts outside the set
+            gone = gone[alive[gone] | ~np.isin(gone, idx)]
+            alive[gone] = False
+            live.remove(gone)
+        assert fast.integers(2**62) == slow.integers(2**62)  # same state after every draw
+
+
+def test_run_with_whole_submissions_in_the_worker_writes_the_same_tables(arguments, tmp_path, monkeypatch, caplog):
+    import logging
+
+    import analysis.campaigns.stage as stage
+
+    cfg = parse_config({
+        "id": "t", "title": "t", "sources": [{"file": "export.csv", "format": "generic"}],
+        "questions": [{"id": "q1", "text": "Agree?", "kind": "closed", "choices": {"Support": "support"}},
+                      {"id": "q2", "text": "Why?", "kind": "open"}, {"id": "q3", "text": "Else?", "kind": "open"}],
+    })
+    out = {}
+    for threshold in (10**9, 1):  # here, then in the worker
+        processed = tmp_path / str(threshold)
+        _write_inputs(arguments, processed)
+        redaction_stage.run(cfg, raw_dir=tmp_path / "raw", processed_dir=processed)
+        monkeypatch.setattr(stage, "PARALLEL_MIN_ANSWERS", threshold)
+        with caplog.at_level(logging.WARNING, logger="analysis.campaigns.stage"):
+            out[threshold] = {p.name: p.read_bytes() for p in run(cfg, raw_dir=tmp_path / "raw", processed_dir=processed)}
+    assert "failed in the worker" not in caplog.text  # the worker did run
+    assert out[1] == out[10**9]
+    subs = read_table("core_submission_campaigns", tmp_path / "1")
+    assert len(subs) and subs["campaign_id"].str.startswith("S").all()

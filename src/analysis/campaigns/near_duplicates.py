@@ -404,19 +404,92 @@ class _Heaviest:
             width *= 4
 
 
-def _medoid(sig: np.ndarray, weight: np.ndarray, members: np.ndarray, rng: np.random.Generator,
-            threshold: float, can: np.ndarray | None = None, heavy: np.ndarray | None = None) -> int:
+#: Up to this many texts an :class:`_AliveSet` is kept compacted (cheaper there than its blocks: measured
+#: crossover about 60,000 texts).
+_SMALL = 50_000
+
+
+class _AliveSet:
+    """The still-``alive`` texts of a fixed ascending index array, drawn from by rank without compacting it.
+
+    ``rng.choice(idx[alive[idx]], k, replace=False)`` is ``alive_texts[rng.choice(count, k, replace=False)]``
+    (numpy draws positions from the population size alone), so a draw only needs the alive texts of ``k``
+    ranks: they are found through per-block alive counts, in O(n / block + k * block) instead of the O(n)
+    of compacting ``idx`` after every removal. A set of at most ``_SMALL`` texts is simply kept compacted
+    (fewer numpy calls), and a large set with more than half its texts dead starts again from the alive ones.
+    """
+
+    def __init__(self, idx: np.ndarray, alive: np.ndarray, block: int = 16):
+        self.alive, self.block = alive, block
+        self.compact: np.ndarray | None = idx[alive[idx]] if len(idx) <= _SMALL else None
+        if self.compact is not None:
+            self.n = len(self.compact)
+            return
+        self.idx = idx
+        n_blocks = -(-len(idx) // block)
+        self.live = np.zeros((n_blocks, block), dtype=bool)  # alive[idx], padded with False, one row per block
+        self.live.ravel()[:len(idx)] = alive[idx]
+        self.counts = self.live.sum(axis=1, dtype=np.int64)
+        self.n = int(self.counts.sum())
+        self._pad = np.concatenate([idx, np.zeros(n_blocks * block - len(idx), dtype=idx.dtype)])
+
+    def __len__(self) -> int:
+        return self.n
+
+    def remove(self, gone: np.ndarray) -> None:
+        """Account for ``gone`` (distinct texts that were alive) having just been set not alive."""
+        if self.compact is not None:
+            self.compact = self.compact[self.alive[self.compact]]
+            self.n = len(self.compact)
+            return
+        if len(gone) == 0:
+            return
+        pos = np.minimum(np.searchsorted(self.idx, gone), len(self.idx) - 1)
+        pos = pos[self.idx[pos] == gone]
+        self.live.ravel()[pos] = False
+        np.subtract.at(self.counts, pos // self.block, 1)
+        self.n -= len(pos)
+        if self.n * 2 < len(self.idx):  # mostly dead: start again from the alive texts
+            self.__init__(self.array(), self.alive, self.block)
+
+    def take(self, ranks: np.ndarray) -> np.ndarray:
+        """The alive texts of these ranks (0-based, in index order), in the order of ``ranks``."""
+        if self.compact is not None:
+            return self.compact[ranks]
+        cum = np.cumsum(self.counts)
+        blk = np.searchsorted(cum, ranks, side="right")
+        within = ranks - cum[blk] + self.counts[blk]  # rank inside the block
+        col = np.count_nonzero(np.cumsum(self.live[blk], axis=1) <= within[:, None], axis=1)
+        return self._pad[blk * self.block + col]
+
+    def choice(self, rng: np.random.Generator, k: int) -> np.ndarray:
+        """``rng.choice(self.array(), k, replace=False)``, with the same draw from ``rng``."""
+        return self.take(rng.choice(self.n, k, replace=False))
+
+    def array(self) -> np.ndarray:
+        """The alive texts, ascending."""
+        return self.compact if self.compact is not None else self.idx[self.alive[self.idx]]
+
+
+def _draw(pop: np.ndarray | _AliveSet, rng: np.random.Generator, k: int) -> np.ndarray:
+    """``min(k, len(pop))`` distinct texts of ``pop`` drawn at random (an array or an :class:`_AliveSet`)."""
+    k = min(k, len(pop))
+    return pop.choice(rng, k) if isinstance(pop, _AliveSet) else rng.choice(pop, k, replace=False)
+
+
+def _medoid(sig: np.ndarray, weight: np.ndarray, members: np.ndarray | _AliveSet, rng: np.random.Generator,
+            threshold: float, can: np.ndarray | _AliveSet | None = None, heavy: np.ndarray | None = None) -> int:
     """Densest member: the candidate with the most (weighted) sampled texts at Jaccard >= ``threshold``.
 
     Density rather than mean similarity, so that a text bridging two letters (half of each) is not
     picked as the centre of both. Ties go to the higher weighted mean Jaccard, then the lower index.
     Candidates are drawn from ``can`` (default: all members), density is measured against members;
-    ``heavy`` is ``_heaviest(can, weight, 10)`` when the caller has it.
+    ``heavy`` is ``_heaviest(can, weight, 10)`` when the caller has it (required with an :class:`_AliveSet`).
     """
     can = members if can is None else can
     heavy = _heaviest(can, weight, 10) if heavy is None else heavy
-    cands = np.unique(np.concatenate([heavy, rng.choice(can, min(20, len(can)), replace=False)]))
-    ref = rng.choice(members, min(100, len(members)), replace=False)
+    cands = np.unique(np.concatenate([heavy, _draw(can, rng, 20)]))
+    ref = _draw(members, rng, 100)
     w = weight[ref].astype(float)
     sims = matches(sig[cands][:, None, :], sig[ref][None, :, :]) / sig.shape[1]
     dense = (sims >= threshold) @ w
@@ -545,16 +618,16 @@ def cluster(
         members = members[free[members]]
         if len(members) == 0 or weight[members].sum() < min_size:
             continue
-        remaining = members  # ascending, like every index array below
-        left = int(weight[remaining].sum())
+        left = int(weight[members].sum())
         alive[members] = True
-        can = remaining[seedable[remaining]]
-        heaviest = _Heaviest(can, weight)
+        can_idx = members[seedable[members]]
+        remaining, can = _AliveSet(members, alive), _AliveSet(can_idx, alive)  # the alive members / candidates
+        heaviest = _Heaviest(can_idx, weight)
         while len(remaining) and left >= min_size:
             if len(can) == 0:
                 break
             centre = (_medoid(sig, weight, remaining, rng, threshold, can, heaviest.top(alive, 10))
-                      if len(remaining) > 1 else int(can[0]))
+                      if len(remaining) > 1 else int(can.take(np.zeros(1, dtype=np.int64))[0]))
             seed_idx = _seed(sig, buckets, alive, centre, threshold)
             ok, tn, coverage = None, 0, 0.0
             if weight[seed_idx].sum() >= min_size:
@@ -569,9 +642,9 @@ def cluster(
             gone = gone[alive[gone]]
             alive[gone] = False
             left -= int(weight[gone].sum())
-            remaining = remaining[alive[remaining]]
-            can = can[alive[can]]
-        alive[remaining] = False
+            remaining.remove(gone)
+            can.remove(gone)
+        alive[remaining.array()] = False
     return labels
 
 

@@ -41,8 +41,13 @@ from analysis.campaigns.text import (  # noqa: F401 - re-exported
 from analysis.config import CampaignSettings, ConsultationConfig
 from analysis.counts.rules import counting_units
 from analysis.tables import read_table, write_table
+from analysis.worker import Worker, WorkerError
 
 logger = logging.getLogger(__name__)
+
+#: Fewest answers for which whole-submission detection runs in a second process (:class:`analysis.worker.Worker`,
+#: about a second of CPU to start) while the per-question detection runs in this one.
+PARALLEL_MIN_ANSWERS = 20_000
 
 
 # --- detection ----------------------------------------------------------------------------------
@@ -397,7 +402,9 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     """Stage: detect campaigns in the redacted answers, write the clean tables.
 
     Reads ``core_answers_redacted`` (the redaction stage) and ``core_questions``; writes
-    ``core_answers_clean``, ``core_campaigns`` and ``core_submission_campaigns``.
+    ``core_answers_clean``, ``core_campaigns`` and ``core_submission_campaigns``. With at least
+    :data:`PARALLEL_MIN_ANSWERS` answers, the whole submissions are searched in a second process meanwhile
+    (same result: both detections are deterministic and independent).
 
     Returns:
         The written paths.
@@ -407,8 +414,23 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     open_q = [q for q in questions.sort_values("order")["question_id"] if
               questions.set_index("question_id").loc[q, "kind"] == "open"]
     s = cfg.settings
-    clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed)
-    subs = detect_submissions(redacted, open_q, s.campaigns, s.seed)
+    with Worker() as worker:
+        sub_args = (redacted[["response_id", "question_id", "text_redacted"]], open_q, s.campaigns, s.seed)
+        in_worker = len(redacted) >= PARALLEL_MIN_ANSWERS
+        if in_worker:  # whole submissions there, per question here: the two are independent
+            try:
+                worker.send(detect_submissions, *sub_args)
+            except WorkerError:
+                in_worker = False
+        clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed)
+        subs = None
+        if in_worker:
+            try:
+                subs = worker.receive()
+            except WorkerError as err:
+                logger.warning("campaigns: whole-submission detection failed in the worker (%s); detecting here", err)
+        if subs is None:
+            subs = detect_submissions(*sub_args)
     rec = reconcile(clean, campaigns)
     if not rec["balanced"].all():  # cannot happen unless a table was edited by hand
         raise AssertionError(f"campaign counts do not reconcile:\n{rec[~rec['balanced']]}")

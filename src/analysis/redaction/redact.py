@@ -28,6 +28,7 @@ import pandas as pd
 from analysis.redaction import addresses
 from analysis.redaction import names as person_names
 from analysis.redaction import patterns as pp
+from analysis.redaction.parallel import Detector
 from analysis.schemas import REDACTION_KINDS
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,10 @@ def _detect_uncached(text: str) -> _Detected:
     return _Detected({k: v for k, v in found.items() if v}, _apply(text, spans), tuple(spans))
 
 
+#: Answers whose distinct texts are detected together (in two processes when there are many): bounds the memory
+#: the detections hold.
+BLOCK_ROWS = 100_000
+
 #: Campaign copies and repeated answers repeat the same text: detect once per text (short texts only: long ones
 #: would pin memory), then add each respondent's own names.
 _detect = lru_cache(maxsize=65536)(_detect_uncached)
@@ -139,9 +144,13 @@ def redact(text: str, names: Sequence[str] = ()) -> tuple[str, list[Redaction]]:
     return _redact_terms(text, terms)
 
 
-def _redact_terms(text: str, terms: tuple[str, ...]) -> tuple[str, list[Redaction]]:
-    """:func:`redact` with the respondent's name terms already built (:func:`_name_terms`)."""
-    det = _detect(text) if len(text) < 20_000 else _detect_uncached(text)
+def _redact_terms(text: str, terms: tuple[str, ...], det: _Detected | None = None) -> tuple[str, list[Redaction]]:
+    """:func:`redact` with the respondent's name terms already built (:func:`_name_terms`).
+
+    ``det`` is ``_detect_uncached(text)`` when the caller already has it.
+    """
+    if det is None:
+        det = _detect(text) if len(text) < 20_000 else _detect_uncached(text)
     own = person_names.find_own_names(text, terms) if terms else []
     if not own:
         out, spans = det.redacted, det.spans
@@ -176,6 +185,7 @@ def redact_answers(
     responses: pd.DataFrame,
     questions: pd.DataFrame | None = None,
     rejects: list[dict] | None = None,
+    workers: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Redact every answer with its respondent's own name and email.
 
@@ -188,6 +198,8 @@ def redact_answers(
         rejects: When given, an answer whose redaction raises is appended here as a ``core_rejects``
             style row (``file="core_answers"``, ``row`` = 1-based table row, ``column`` = question id)
             and its ``text_redacted`` is left empty (never unredacted); otherwise the error propagates.
+        workers: Processes detecting the distinct texts of a large table (default
+            :data:`analysis.redaction.parallel.DETECT_WORKERS`; the result is the same for any number).
 
     Returns:
         ``(answers + text_redacted, redaction_log)``; the log has one row per (response, question,
@@ -204,31 +216,46 @@ def redact_answers(
                 choice_map[q["question_id"]] = (choices, ";")
     terms_of: dict[object, tuple[str, ...]] = {}  # response id -> its respondent's name terms
     is_choice: dict[tuple[object, str], bool] = {}  # (question, answer) -> made only of choice labels
+
+    def verbatim(qid: object, text: str) -> bool:
+        if qid not in choice_map:
+            return False
+        key = (qid, text)
+        if key not in is_choice:
+            is_choice[key] = _is_choice_answer(text, *choice_map[qid])
+        return is_choice[key]
+
     redacted, log_rows = [], []
-    rows = zip(answers["response_id"].tolist(), answers["question_id"].tolist(), answers["answer"].tolist(), strict=True)
-    for rid, qid, text in rows:
-        text = text if isinstance(text, str) else ""
-        if qid in choice_map:
-            key = (qid, text)
-            if key not in is_choice:
-                is_choice[key] = _is_choice_answer(text, *choice_map[qid])
-            if is_choice[key]:
-                redacted.append(text)
-                continue
-        try:
-            if rid not in terms_of:
-                terms_of[rid] = person_names.name_terms(_respondent_names(*people.get(rid, (None, None))))
-            out, reds = _redact_terms(text, terms_of[rid]) if text else (text, [])
-        except Exception as err:  # noqa: BLE001 - any failure becomes a reject row, never a leak
-            if rejects is None:
-                raise
-            rejects.append({"file": "core_answers", "row": len(redacted) + 1, "column": str(qid),
-                            "reason": f"redaction failed for response {rid}: {type(err).__name__}: {err}",
-                            "raw": None})
-            out, reds = "", []
-        redacted.append(out)
-        for kind, n in sorted(Counter(r.kind for r in reds).items()):
-            log_rows.append({"response_id": rid, "question_id": qid, "kind": kind, "count": n})
+    rows = list(zip(answers["response_id"].tolist(), answers["question_id"].tolist(),
+                    [t if isinstance(t, str) else "" for t in answers["answer"].tolist()], strict=True))
+    known: dict[str, _Detected] = {}  # detections of the previous block's texts (campaign copies recur)
+    with Detector(_detect_uncached, workers) as detector:
+        for lo in range(0, len(rows), BLOCK_ROWS):
+            block = rows[lo:lo + BLOCK_ROWS]
+            todo = list(dict.fromkeys(t for _r, q, t in block if t and t not in known and not verbatim(q, t)))
+            found = detector.many(todo)
+            known = {t: known[t] for _r, _q, t in block if t in known} | found
+            for rid, qid, text in block:
+                if verbatim(qid, text):
+                    redacted.append(text)
+                    continue
+                try:
+                    if rid not in terms_of:
+                        terms_of[rid] = person_names.name_terms(_respondent_names(*people.get(rid, (None, None))))
+                    out, reds = _redact_terms(text, terms_of[rid], known.get(text)) if text else (text, [])
+                except Exception as err:  # noqa: BLE001 - any failure becomes a reject row, never a leak
+                    if rejects is None:
+                        raise
+                    rejects.append({"file": "core_answers", "row": len(redacted) + 1, "column": str(qid),
+                                    "reason": f"redaction failed for response {rid}: {type(err).__name__}: {err}",
+                                    "raw": None})
+                    out, reds = "", []
+                redacted.append(out)
+                for kind, n in sorted(Counter(r.kind for r in reds).items()):
+                    log_rows.append({"response_id": rid, "question_id": qid, "kind": kind, "count": n})
+        if detector.in_worker:
+            logger.info("redaction: %d distinct texts of %d answers detected by a second process", detector.in_worker,
+                        len(rows))
     _detect.cache_clear()  # the texts of this table are done: do not pin them for the rest of the run
     result = answers.copy()
     result["text_redacted"] = pd.Series(redacted, index=answers.index, dtype=object).astype(str)

@@ -1,0 +1,111 @@
+"""Detection of many distinct texts in two processes: this one and one worker.
+
+Redaction runs its detectors once per distinct text (:func:`analysis.redaction.redact.redact_answers`); the
+detectors are pure Python, so a second process halves the wall time of a large table. The worker is a fresh
+interpreter (:class:`analysis.worker.Worker`: no fork of a process whose pyarrow threads run, no re-import of
+the caller's main script), started only for a table with at least :data:`PARALLEL_MIN_TEXTS` distinct texts to
+detect.
+
+The texts are cut into chunks of :data:`CHUNK`; the worker takes them from the front, this process from the
+back, so neither waits for the other. Detection is a pure function of the text: the results, hence the
+redacted table, are the same whichever process detected a text. If the worker cannot run, this process
+detects everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from analysis.worker import Worker, WorkerError
+
+logger = logging.getLogger(__name__)
+
+#: Processes detecting texts (this one included); 1 detects everything here.
+DETECT_WORKERS = 2
+#: Fewest distinct texts worth starting the worker for (its start-up costs about 1.7 s of CPU, detecting them here
+#: about 1.5 s); once started, it takes part in every call with two chunks or more.
+PARALLEL_MIN_TEXTS = 10_000
+#: Texts per chunk handed to one process at a time.
+CHUNK = 256
+
+
+def detect_chunk(detect: Callable[[str], Any], texts: list[str]) -> list[Any]:
+    """``detect(text)`` of each text; ``None`` where it raised (the caller detects it again, and handles the error)."""
+    out = []
+    for text in texts:
+        try:
+            out.append(detect(text))
+        except Exception:  # noqa: BLE001 - re-raised by the caller's own call, where it becomes a reject row
+            out.append(None)
+    return out
+
+
+class Detector:
+    """Detects distinct texts in :data:`DETECT_WORKERS` processes (a context manager: the worker ends on exit).
+
+    Args:
+        detect: The detector, a module-level function (the worker imports it by name).
+        workers: Processes (default :data:`DETECT_WORKERS`).
+        min_texts: Fewest texts for which the worker is used (default :data:`PARALLEL_MIN_TEXTS`).
+    """
+
+    def __init__(self, detect: Callable[[str], Any], workers: int | None = None, min_texts: int | None = None):
+        self.detect = detect
+        self.workers = DETECT_WORKERS if workers is None else workers
+        self.min_texts = PARALLEL_MIN_TEXTS if min_texts is None else min_texts
+        self._worker = Worker()
+        self.broken = False
+        self.in_worker = 0  # texts detected by the worker (for the log and the tests)
+
+    def __enter__(self) -> Detector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._worker.close()
+
+    def many(self, texts: list[str]) -> dict[str, Any]:
+        """``{text: detect(text)}`` for distinct ``texts`` (those whose detection raised are left out).
+
+        Returns ``{}`` when there are too few texts for the worker: the caller then detects each text itself.
+        """
+        enough = len(texts) >= (2 * CHUNK if self._worker.started else self.min_texts)
+        if self.workers < 2 or self.broken or not enough:
+            return {}
+        chunks = [texts[i:i + CHUNK] for i in range(0, len(texts), CHUNK)]
+        results: list[list[Any] | None] = [None] * len(chunks)
+        lock, ends = threading.Lock(), [0, len(chunks)]  # next chunk of the worker; one past the last of ours
+        worker = self._worker
+
+        def feed() -> None:  # the worker's share, from the front
+            while True:
+                with lock:
+                    if ends[0] >= ends[1]:
+                        return
+                    i, ends[0] = ends[0], ends[0] + 1
+                try:
+                    results[i] = worker.call(detect_chunk, self.detect, chunks[i])
+                except WorkerError as err:  # the worker could not run: the rest is detected here
+                    logger.warning("redaction worker failed (%s); detecting here", err)
+                    self.broken = True
+                    return
+                self.in_worker += len(chunks[i])
+
+        thread = threading.Thread(target=feed, daemon=True)
+        thread.start()
+        while True:  # this process's share, from the back
+            with lock:
+                if ends[1] <= ends[0]:
+                    break
+                ends[1] -= 1
+                i = ends[1]
+            results[i] = detect_chunk(self.detect, chunks[i])
+        thread.join()
+        for i, res in enumerate(results):
+            if res is None:  # only after a worker failure
+                results[i] = detect_chunk(self.detect, chunks[i])
+        return {t: d for chunk, res in zip(chunks, results, strict=True)
+                for t, d in zip(chunk, res, strict=True) if d is not None}
+

@@ -1,0 +1,119 @@
+"""A second process for pure-Python work: a fresh interpreter that runs functions sent to it as pickles.
+
+``python -m analysis.worker`` reads ``(function, args)`` pickles from its standard input and writes each
+result back on its standard output, until it reads ``None``. Functions travel by reference (module and
+name), so they must be module-level functions of an importable module.
+
+Why not :mod:`multiprocessing`: a fork would copy a process whose pyarrow threads run, and a spawn re-imports
+the caller's main script (an unguarded script would run again). This interpreter imports only ``analysis``
+(the caller's ``sys.path`` is passed on) and what the functions need.
+
+Used by redaction (:mod:`analysis.redaction.parallel`) and campaigns (whole-submission detection runs here
+while the per-question detection runs in the caller). Callers fall back to computing in their own process
+when the worker fails (:class:`WorkerError`), so results never depend on it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+class WorkerError(RuntimeError):
+    """The worker could not run a function (it could not start, died, or the function raised)."""
+
+
+class Worker:
+    """One worker process, started on the first :meth:`send` (a context manager: it ends on exit)."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def started(self) -> bool:
+        """Whether the process runs (something was sent and it was not closed)."""
+        return self._proc is not None
+
+    def _start(self) -> subprocess.Popen:
+        if self._proc is None:
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)  # what this process imports
+            self._proc = subprocess.Popen([sys.executable, "-m", "analysis.worker"], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, env=env)
+        return self._proc
+
+    def send(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Start ``fn(*args)`` in the worker (its result is read by :meth:`receive`)."""
+        try:
+            data = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+            proc = self._start()
+            proc.stdin.write(data)
+            proc.stdin.flush()
+        except Exception as err:  # noqa: BLE001 - unpicklable function, no interpreter, closed pipe
+            raise WorkerError(f"{type(err).__name__}: {err}") from err
+
+    def receive(self) -> Any:
+        """The result of the oldest :meth:`send` not received yet."""
+        if self._proc is None:
+            raise WorkerError("nothing was sent")
+        try:
+            ok, value = pickle.load(self._proc.stdout)
+        except Exception as err:  # noqa: BLE001 - the worker died (EOF) or wrote something else
+            raise WorkerError(f"the worker stopped ({type(err).__name__}: {err})") from err
+        if not ok:
+            raise WorkerError(value)
+        return value
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in the worker."""
+        self.send(fn, *args)
+        return self.receive()
+
+    def close(self) -> None:
+        """End the worker (it finishes what it was sent first)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            pickle.dump(None, proc.stdin)
+            proc.stdin.close()
+            proc.wait(timeout=60)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+        finally:
+            proc.stdout.close()
+
+
+def serve() -> None:
+    """The worker's loop: read ``(function, args)`` until ``None``, write ``(True, result)`` or ``(False, error)``."""
+    out, sys.stdout = sys.stdout.buffer, sys.stderr  # nothing else may write to the pipe
+    inp = sys.stdin.buffer
+    while True:
+        try:
+            msg = pickle.load(inp)
+        except EOFError:
+            return
+        if msg is None:
+            return
+        try:
+            fn, args = msg
+            reply = (True, fn(*args))
+        except Exception as err:  # noqa: BLE001 - reported to the caller, which computes it itself
+            reply = (False, f"{type(err).__name__}: {err}")
+        pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover - the worker process
+    serve()
