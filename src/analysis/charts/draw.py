@@ -5,6 +5,8 @@ diverging bars, legends and byte-stable saving (PNG + SVG + alt text, no timesta
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import io
 import logging
 import multiprocessing
@@ -18,6 +20,7 @@ from typing import Any
 
 import matplotlib as mpl
 import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -246,9 +249,116 @@ def save_figure(fig: Figure, path_stem: str | Path, alt_text: str) -> list[Path]
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg.write_text(compact_svg(buf.getvalue()), encoding="utf-8", newline="\n")
-    alt.write_text(" ".join(alt_text.split()) + "\n", encoding="utf-8")
+    write_alt(alt, alt_text)
     log.debug("wrote chart %s", stem.name)
     return [png, svg, alt]
+
+
+def write_alt(path: Path, alt_text: str) -> None:
+    """Write a chart's text alternative (whitespace collapsed, one line)."""
+    path.write_text(" ".join(alt_text.split()) + "\n", encoding="utf-8")
+
+
+# --- the chart cache -------------------------------------------------------------------------------
+#: Version of the chart cache's keys (bump when what a key covers changes).
+_CACHE_VERSION = 1
+
+
+def chart_inputs(inputs: Callable[..., Any]) -> Callable[[Callable[..., Figure]], Callable[..., Figure]]:
+    """Declare everything a chart function draws from its data frames.
+
+    ``inputs`` takes the chart function's own arguments and returns every value the function reads from its
+    data frames (the rows of :mod:`analysis.charts.data` it draws). Together with the chart's other arguments
+    and the drawing code (:func:`chart_key`) it decides the chart's files, so a chart whose inputs are unchanged
+    is copied from the cache instead of drawn again. A chart function without it is always drawn.
+    """
+    def mark(func: Callable[..., Figure]) -> Callable[..., Figure]:
+        func.chart_inputs = inputs  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+@functools.cache
+def _code_digest() -> str:
+    """What a chart's pixels depend on besides its arguments: the chart code, library versions and rcParams."""
+    h = hashlib.sha256(f"charts v{_CACHE_VERSION}".encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    h.update(f"matplotlib={mpl.__version__} numpy={np.__version__}".encode())
+    with house_style():
+        h.update(repr(sorted((k, str(v)) for k, v in mpl.rcParams.items())).encode())
+    return h.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """An argument as it enters a key: data frames are represented by their declared inputs."""
+    return "<frame>" if isinstance(value, pd.DataFrame | pd.Series) else value
+
+
+def chart_key(fig_fn: Callable[[], Figure]) -> str | None:
+    """Content key of a chart: sha256 of its drawing code, its arguments and the values it draws.
+
+    ``fig_fn`` must be a :func:`functools.partial` of a chart function declared with :func:`chart_inputs`;
+    anything else has no key (``None``) and is always drawn.
+    """
+    if not isinstance(fig_fn, functools.partial):
+        return None
+    inputs = getattr(fig_fn.func, "chart_inputs", None)
+    if inputs is None:
+        return None
+    data = inputs(*fig_fn.args, **fig_fn.keywords)
+    args = [_plain(a) for a in fig_fn.args]
+    kwargs = sorted((k, _plain(v)) for k, v in fig_fn.keywords.items())
+    text = repr((_code_digest(), fig_fn.func.__name__, args, kwargs, data))
+    if " at 0x" in text:  # an object without a stable repr: no key
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ChartCache:
+    """Drawn charts (PNG and SVG) by :func:`chart_key`, in one folder; entries not used by a build are removed.
+
+    Args:
+        folder: The cache folder (created when something is stored).
+    """
+
+    SUFFIXES = (".png", ".svg")
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.used: set[str] = set()
+
+    def restore(self, key: str, stem: Path) -> bool:
+        """Copy the chart of ``key`` to ``<stem>.png`` / ``<stem>.svg``; False when it is not (wholly) cached."""
+        try:
+            blobs = [(self.folder / f"{key}{sfx}").read_bytes() for sfx in self.SUFFIXES]
+        except OSError:
+            return False
+        for sfx, blob in zip(self.SUFFIXES, blobs, strict=True):
+            stem.with_suffix(sfx).write_bytes(blob)
+        self.used.add(key)
+        return True
+
+    def store(self, key: str, stem: Path) -> None:
+        """Keep the chart just drawn at ``stem`` under ``key`` (a failure to store only costs a redraw)."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for sfx in self.SUFFIXES:
+                tmp = self.folder / f"{key}{sfx}.tmp"
+                tmp.write_bytes(stem.with_suffix(sfx).read_bytes())
+                tmp.replace(self.folder / f"{key}{sfx}")
+            self.used.add(key)
+        except OSError as err:
+            log.warning("chart cache: could not store %s (%s)", stem.name, err)
+
+    def prune(self) -> None:
+        """Remove the entries this build did not use."""
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.iterdir():
+            if path.name.split(".", 1)[0] not in self.used:
+                path.unlink(missing_ok=True)
 
 
 #: Forked processes drawing a report's charts in parallel (1: one after another in this process). A chart is
@@ -262,10 +372,16 @@ class ChartBatch:
 
     Attributes:
         jobs: ``(figure function, path stem, alt text, report entry)`` in the order queued.
+        keys: Each job's :func:`chart_key` (``None``: not cached).
+        restored: ``(path stem, report entry)`` of the charts copied from the cache instead of drawn.
+        cache: The chart cache (``None``: every chart is drawn).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cache: ChartCache | None = None) -> None:
         self.jobs: list[tuple[Callable[[], Figure], Path, str, dict]] = []
+        self.keys: list[str | None] = []
+        self.restored: list[tuple[Path, dict]] = []
+        self.cache = cache
         self._pool: ProcessPoolExecutor | None = None
         self._futures: list[Future] = []
 
@@ -291,9 +407,24 @@ class ChartBatch:
                     fut.result()
         finally:
             self.close()
-        for _fn, stem, _alt, entry in self.jobs:
+        if self.cache is not None:
+            for (_fn, stem, _alt, _entry), key in zip(self.jobs, self.keys, strict=True):
+                if key is not None:
+                    self.cache.store(key, stem)
+            self.cache.prune()
+        for stem, entry in [(stem, entry) for _fn, stem, _alt, entry in self.jobs] + self.restored:
             entry["data_uri"] = svg_data_uri(stem.with_suffix(".svg"))
-        self.jobs = []
+        self.jobs, self.keys, self.restored = [], [], []
+
+    def queue(self, fig_fn: Callable[[], Figure], stem: Path, alt: str, entry: dict) -> None:
+        """Queue one chart, or copy it from the cache at once when its :func:`chart_key` is there."""
+        key = chart_key(fig_fn) if self.cache is not None else None
+        if key is not None and self.cache.restore(key, stem):
+            write_alt(stem.with_name(stem.name + ".alt.txt"), alt)
+            self.restored.append((stem, entry))
+            return
+        self.jobs.append((fig_fn, stem, alt, entry))
+        self.keys.append(key)
 
     def close(self) -> None:
         """Stop the workers (charts not started yet are dropped)."""
@@ -314,15 +445,18 @@ def _draw_forked(index: int) -> None:
 
 
 @contextmanager
-def deferred_charts() -> Iterator[ChartBatch]:
+def deferred_charts(cache_dir: Path | None = None) -> Iterator[ChartBatch]:
     """Queue the charts of :func:`chart_entry` calls in this block instead of drawing each at once.
+
+    With ``cache_dir`` a chart whose :func:`chart_key` was drawn before is copied from that folder
+    (:class:`ChartCache`) instead of drawn: the same bytes, as every input of its drawing is in its key.
 
     The caller starts drawing them with :meth:`ChartBatch.start` (in parallel, while it does other work) and
     must call :meth:`ChartBatch.finish` before using the entries' ``data_uri``; charts still queued when the
     block ends are drawn then.
     """
     global _BATCH
-    batch = _BATCH = ChartBatch()
+    batch = _BATCH = ChartBatch(ChartCache(cache_dir) if cache_dir is not None else None)
     try:
         yield batch
     except BaseException:
@@ -349,7 +483,7 @@ def chart_entry(fig_fn: Callable[[], Figure], alt: str, stem: str, charts_dir: P
     entry = {"title": title, "alt": alt, "png": f"charts/{stem}.png", "svg": f"charts/{stem}.svg", "data_uri": None}
     if _BATCH is not None:
         path_stem.parent.mkdir(parents=True, exist_ok=True)
-        _BATCH.jobs.append((fig_fn, path_stem, alt, entry))
+        _BATCH.queue(fig_fn, path_stem, alt, entry)
         written.extend([path_stem.with_suffix(".png"), path_stem.with_suffix(".svg"),
                         path_stem.with_name(path_stem.name + ".alt.txt")])
         return entry

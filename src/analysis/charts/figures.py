@@ -51,6 +51,7 @@ from analysis.charts.draw import (
     any_suppressed,
     axes_legend,
     bar_value,
+    chart_inputs,
     diverging,
     draw_bar,
     draw_empty,
@@ -89,6 +90,7 @@ __all__ = [
 
 
 # --- responses by channel and respondent type ------------------------------------------------------
+@chart_inputs(lambda counts, **_: response_table(counts))
 @styled
 def responses_chart(counts: pd.DataFrame, *, min_cell: int = 5, footnote: str = "") -> Figure:
     """Responses received per channel, stacked by respondent type (every response counted).
@@ -144,6 +146,7 @@ def responses_chart(counts: pd.DataFrame, *, min_cell: int = 5, footnote: str = 
 
 
 # --- positions ---------------------------------------------------------------------------------------
+@chart_inputs(lambda counts, question_id, **_: position_rows(counts, question_id))
 @styled
 def position_chart(
     counts: pd.DataFrame, question_id: str, *, question_text: str, min_cell: int = 5, footnote: str = ""
@@ -177,6 +180,7 @@ def position_chart(
 
 
 # --- options of a closed question ------------------------------------------------------------------
+@chart_inputs(lambda counts, question_id, choices, **_: option_rows(counts, question_id, choices))
 @styled
 def option_chart(
     counts: pd.DataFrame,
@@ -251,6 +255,7 @@ def share_bars(ax, labels: list[str], cells: list[Cell], min_cell: int, *, xlabe
 
 
 # --- theme prevalence ------------------------------------------------------------------------------
+@chart_inputs(lambda counts, themes, question_id, **_: theme_rows(counts, themes, question_id))
 @styled
 def theme_chart(
     counts: pd.DataFrame,
@@ -289,6 +294,8 @@ def theme_chart(
 
 
 # --- theme x position ------------------------------------------------------------------------------
+@chart_inputs(lambda counts, themes, question_id, **_: (theme_position_rows(counts, themes, question_id),
+                                                         theme_rows(counts, themes, question_id)[1]))
 @styled
 def theme_position_chart(
     counts: pd.DataFrame,
@@ -328,6 +335,8 @@ def theme_position_chart(
 
 
 # --- theme x respondent type -----------------------------------------------------------------------
+@chart_inputs(lambda counts, themes, question_id, **_: (heatmap_matrix(counts, themes, question_id),
+                                                         theme_rows(counts, themes, question_id)[1]))
 @styled
 def theme_respondent_chart(
     counts: pd.DataFrame,
@@ -397,6 +406,7 @@ def theme_respondent_chart(
 
 
 # --- campaigns -------------------------------------------------------------------------------------
+@chart_inputs(lambda counts, campaigns, max_campaigns=8, **_: campaign_summary(counts, campaigns, max_campaigns))
 @styled
 def campaign_chart(counts: pd.DataFrame, campaigns: pd.DataFrame | None, *, min_cell: int = 5, footnote: str = "",
                    max_campaigns: int = 8) -> Figure:
@@ -455,6 +465,7 @@ def campaign_chart(counts: pd.DataFrame, campaigns: pd.DataFrame | None, *, min_
 
 
 # --- Pol.is theme support -------------------------------------------------------------------------
+@chart_inputs(lambda support, themes, question_id, **_: theme_support_rows(support, themes, question_id))
 @styled
 def theme_support_chart(
     support: pd.DataFrame | None,

@@ -988,28 +988,41 @@ class RespondentValues:
 
     Matching is case-insensitive and ignores whitespace and punctuation between words: a value is found when
     its words appear consecutively, as whole words, in a published text.
+
+    Attributes:
+        kinds: Token sequence of a value -> its kinds, in the order added.
+        lengths: First token -> the token counts of the values starting with it (a text token is looked up
+            once per length, so finding does not slow down with the number of values sharing a first word).
     """
 
-    by_first: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
+    kinds: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    lengths: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, value: object, kind: str, min_chars: int = 1) -> None:
         """Add one value (blank, missing or shorter than ``min_chars`` values are ignored)."""
         if not isinstance(value, str) or len(value.strip()) < min_chars:
             return
         toks = tuple(_tokens(value))
-        if toks and (toks, kind) not in self.by_first.get(toks[0], []):
-            self.by_first.setdefault(toks[0], []).append((toks, kind))
+        if not toks:
+            return
+        kinds = self.kinds.setdefault(toks, [])
+        if kind not in kinds:
+            kinds.append(kind)
+            lengths = self.lengths.setdefault(toks[0], [])
+            if len(toks) not in lengths:
+                lengths.append(len(toks))
 
     def find(self, text: str) -> list[Span]:
         """Spans of ``text`` holding a value."""
-        if not self.by_first:
+        if not self.kinds:
             return []
         norm = _lowered(text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text))
         exact_offsets = len(norm) == len(text) and norm is not text  # else: tokens normalised one by one, offsets from text
         toks = _TOKEN_RE.findall(norm) if exact_offsets else _tokens(text)
-        firsts = self.by_first
-        found = [(i, len(seq), kind) for i in [i for i, t in enumerate(toks) if t in firsts]
-                 for seq, kind in firsts[toks[i]] if tuple(toks[i:i + len(seq)]) == seq]
+        lengths, kinds, n_toks = self.lengths, self.kinds, len(toks)
+        found = [(i, n, kind) for i in [i for i, t in enumerate(toks) if t in lengths]
+                 for n in lengths[toks[i]] if i + n <= n_toks
+                 for kind in kinds.get(tuple(toks[i:i + n]), ())]
         if not found:
             return []
         matches = list(_TOKEN_RE.finditer(norm if exact_offsets else text))
@@ -1022,12 +1035,23 @@ def _responses_file(processed_dir: Path) -> Path:
     return csv if csv.exists() and not parquet.exists() else parquet
 
 
+#: The columns of ``core_responses`` that the exact check reads.
+_RESPONSE_COLUMNS = ("consent", "publish_consent", "respondent_name", "respondent_email", "organisation")
+
+
 def _read_responses(processed_dir: Path) -> pd.DataFrame:
-    """``core_responses`` as strings ('' for missing)."""
+    """The columns of ``core_responses`` that the exact check reads (:data:`_RESPONSE_COLUMNS`), as strings ('' for
+    missing)."""
     path = _responses_file(processed_dir)
     if path.suffix == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    df = pd.read_parquet(path, engine="pyarrow")  # FileNotFoundError when absent
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8",
+                           usecols=lambda c: c in _RESPONSE_COLUMNS)
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise FileNotFoundError(f"no core_responses table: {path}")
+    names = pq.read_schema(path).names
+    df = pd.read_parquet(path, engine="pyarrow", columns=[c for c in names if c in _RESPONSE_COLUMNS])
     return df.astype(object).where(df.notna(), "").astype(str)
 
 
@@ -1051,13 +1075,13 @@ def respondent_values(processed_dir: Path) -> RespondentValues:
         named = df["publish_consent"].str.strip().str.lower().isin(["true", "1", "yes"])
     else:
         raise ValueError("core_responses has no consent column (consent / publish_consent)")
-    values = RespondentValues()
+    values = RespondentValues()  # each distinct value once, in order of first appearance (repeats add nothing)
     for col, kind in (("respondent_name", "RESPONDENT_NAME"), ("respondent_email", "RESPONDENT_EMAIL")):
-        for v in df.get(col, pd.Series(dtype=str)):
+        for v in pd.unique(df.get(col, pd.Series(dtype=str))):
             values.add(v, kind, min_chars=1 if len(_tokens(v)) > 1 else 4)
     orgs = df.get("organisation", pd.Series("", index=df.index))
-    allowed = {" ".join(_tokens(o)) for o in orgs[named]}
-    for org in orgs[~named]:
+    allowed = {" ".join(_tokens(o)) for o in pd.unique(orgs[named])}
+    for org in pd.unique(orgs[~named]):
         if " ".join(_tokens(org)) not in allowed:
             values.add(org, "ORGANISATION", min_chars=4)
     return values

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from functools import partial
 from pathlib import Path
 
 import jinja2
@@ -66,6 +67,8 @@ from analysis.themes.codebook import OTHER, UNTRANSLATED
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: Folder of the drawn charts, by content key, in the processed folder's ``cache`` (:class:`analysis.charts.draw.ChartCache`).
+CHART_CACHE = "charts"
 #: Themes listed per question in the summary (all are in the workbook).
 TOP_THEMES = 8
 #: Quotes shown per theme in the summary.
@@ -260,7 +263,7 @@ def option_context(q, all_counts: pd.DataFrame, count_mode: str, min_cell: int, 
     kw = dict(question_text=heading, min_cell=min_cell, multi_select=q.multi_select)
     chart = None
     if count_mode in dens and dens[count_mode]:
-        chart = chart_entry(lambda: charts.option_chart(one_mode, q.id, list(q.choices), footnote=footnote, **kw),
+        chart = chart_entry(partial(charts.option_chart, one_mode, q.id, list(q.choices), footnote=footnote, **kw),
                             charts.option_alt(one_mode, q.id, list(q.choices), **kw), f"{q.id}_options", charts_dir,
                             written, style.chart_title("options", heading))
     return {"modes": [{"heading": MODE_HEADINGS.get(m, m), "n": style.fmt_int(dens[m])} for m in modes],
@@ -346,7 +349,7 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
             ctx["by_type"].append({"group": label.replace("\n", " "), "cells": [
                 (style.POSITION_LABELS.get(p, p), short_count(cells[p], min_cell) if p in cells else "\u2013")
                 for p in POSITIONS]})
-        ctx["charts"].append(chart_entry(lambda: charts.position_chart(counts, qid, footnote=footnote, **kw),
+        ctx["charts"].append(chart_entry(partial(charts.position_chart, counts, qid, footnote=footnote, **kw),
                                           charts.position_alt(counts, qid, **kw), f"{qid}_positions", charts_dir, written,
                                           style.chart_title("positions", text)))
     elif q.kind == "open" and not text_positions:
@@ -375,17 +378,17 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
                                   "sentence": theme_sentence(r, min_cell), "quotes": qs})
         ctx["n_more_themes"] = max(0, len(main) - TOP_THEMES)
         tkw = dict(question_text=text, min_cell=min_cell)
-        ctx["charts"].append(chart_entry(lambda: charts.theme_chart(counts, themes, qid, footnote=footnote, **tkw),
+        ctx["charts"].append(chart_entry(partial(charts.theme_chart, counts, themes, qid, footnote=footnote, **tkw),
                                           charts.theme_alt(counts, themes, qid, **tkw), f"{qid}_themes", charts_dir,
                                           written, style.chart_title("themes", text)))
         tp = _theme_position_counts(counts, themes, q)
         if theme_position_rows(tp, themes, qid):
-            ctx["charts"].append(chart_entry(lambda: charts.theme_position_chart(tp, themes, qid, footnote=footnote, **tkw),
+            ctx["charts"].append(chart_entry(partial(charts.theme_position_chart, tp, themes, qid, footnote=footnote, **tkw),
                                               charts.theme_position_alt(tp, themes, qid, **tkw),
                                               f"{qid}_theme_positions", charts_dir, written,
                                               style.chart_title("theme_positions", text)))
         if heatmap_matrix(counts, themes, qid)[0]:
-            ctx["charts"].append(chart_entry(lambda: charts.theme_respondent_chart(counts, themes, qid, footnote=footnote,
+            ctx["charts"].append(chart_entry(partial(charts.theme_respondent_chart, counts, themes, qid, footnote=footnote,
                                                                                     **tkw),
                                               charts.theme_respondent_alt(counts, themes, qid, **tkw),
                                               f"{qid}_theme_respondents", charts_dir, written,
@@ -423,7 +426,7 @@ def _asked_context(cfg: ConsultationConfig, tables: dict, all_counts: pd.DataFra
                                                      for t in table.types]})
         asked["types"] = [style.RESPONDENT_LABELS.get(t, t) for t in table.types]
         if not polis:  # Pol.is statements have no channel or respondent type worth charting
-            asked["charts"].append(chart_entry(lambda: charts.responses_chart(
+            asked["charts"].append(chart_entry(partial(charts.responses_chart,
                 all_counts, min_cell=min_cell, footnote="Every response counted. " + source),
                 charts.responses_alt(all_counts, min_cell=min_cell), "responses", charts_dir, written,
                 "Responses by channel and respondent type"))
@@ -436,7 +439,7 @@ def _asked_context(cfg: ConsultationConfig, tables: dict, all_counts: pd.DataFra
         asked["campaigns"] = [{"label": c["label"], "size": count_phrase(c["cell"], min_cell, of=False)}
                               for c in camp["campaigns"]]
     if camp["n_campaigns"]:
-        asked["charts"].append(chart_entry(lambda: charts.campaign_chart(all_counts, camps, min_cell=min_cell,
+        asked["charts"].append(chart_entry(partial(charts.campaign_chart, all_counts, camps, min_cell=min_cell,
                                                                           footnote=source),
                                             charts.campaign_alt(all_counts, camps, min_cell=min_cell), "campaigns",
                                             charts_dir, written, "Campaign copies and unique submissions"))
@@ -548,7 +551,8 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
     # full text, analysts only; written by a forked process while the charts and the rest are drawn
     internal = Background(lambda: write_internal_workbook(cfg, tables, Path(processed_dir)))
     try:
-        with deferred_charts() as batch:
+        # a chart whose drawing inputs are unchanged since the last build is copied from the cache, not drawn
+        with deferred_charts(Path(processed_dir) / "cache" / CHART_CACHE) as batch:
             ctx, written, counts, quotes = build_context(cfg, tables, reports_dir,
                                                          Path(raw_dir) if raw_dir is not None else None)
             batch.start()  # charts drawn by forked workers while the tables are written here

@@ -9,6 +9,7 @@ support is ``out_theme_support`` (positions stage).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -129,7 +130,7 @@ def polis_question_context(q, t: dict, counts: pd.DataFrame, quotes: pd.DataFram
             "quotes": qs})
     if ctx["support"]:
         kw = dict(question_text=heading)
-        ctx["charts"].append(chart_entry(lambda: charts.theme_support_chart(support, themes, qid, footnote=footnote, **kw),
+        ctx["charts"].append(chart_entry(partial(charts.theme_support_chart, support, themes, qid, footnote=footnote, **kw),
                                           charts.theme_support_alt(support, themes, qid, **kw), f"{qid}_theme_support",
                                           charts_dir, written, style.chart_title("theme_support", heading)))
     elif t.get("core_answer_themes") is None:

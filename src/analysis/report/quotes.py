@@ -173,6 +173,13 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
         c["position"] = None
     c = publishable_text(c, responses)  # consent, redacted text only, safe attribution
     rows = []
+    trims: dict[str, Trimmed | None] = {}  # an answer raising several themes, or a campaign copy, is trimmed once
+
+    def trim(t: str) -> Trimmed | None:
+        if t not in trims:
+            trims[t] = trim_quote(t, max_chars)
+        return trims[t]
+
     for rec in c.to_dict("records"):
         text = rec["text_redacted"] if isinstance(rec["text_redacted"], str) else ""
         is_copy = bool(rec["is_campaign_copy"]) and isinstance(rec["campaign_id"], str)
@@ -180,7 +187,7 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
         if is_copy:
             add = rec["personal_addition"]
             if isinstance(add, str) and add.strip():
-                t = trim_quote(add, max_chars)
+                t = trim(add)
                 if t is not None and t.text in text:
                     start = text.index(t.text)
                     trimmed = Trimmed(t.text, start, start + len(t.text), bool(text[:start].strip()),
@@ -188,7 +195,7 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
             if trimmed is None:
                 letter = True
         if trimmed is None:
-            trimmed = trim_quote(text, max_chars)
+            trimmed = trim(text)
         if trimmed is None or not _WORD.search(trimmed.text):
             continue
         pos = rec["position"] if isinstance(rec["position"], str) else None

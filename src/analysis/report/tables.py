@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.charts.data import theme_labels
@@ -80,14 +82,30 @@ def coded_answers(tables: dict) -> pd.DataFrame:
                             kind="mergesort")
         at = at.assign(label=[labels.get((str(q), str(t)), str(t)) for q, t in
                               zip(at["question_id"], at["theme_id"], strict=True)])
-        g = at.groupby(["response_id", "question_id"], sort=False)
-        agg = pd.DataFrame({"theme_ids": g["theme_id"].agg("; ".join), "theme_labels": g["label"].agg("; ".join)})
-        out = out.merge(agg.reset_index(), on=["response_id", "question_id"], how="left")
+        out = out.merge(_joined_themes(at), on=["response_id", "question_id"], how="left")
     pos = tables.get("core_answer_positions")
     if pos is not None and len(pos):
         p = pos.rename(columns={"confidence": "position_confidence", "source": "position_source"})
         out = out.merge(p, on=["response_id", "question_id"], how="left")
     return out.sort_values(["question_id", "response_id"], kind="mergesort").reset_index(drop=True)
+
+
+def _joined_themes(at: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``(response_id, question_id)`` of ``at`` (sorted by them), its ``theme_id`` and ``label`` values
+    joined with ``"; "`` in row order: ``groupby(...).agg("; ".join)`` in one pass over the sorted rows."""
+    keys = at[["response_id", "question_id"]]
+    if keys.isna().any().any():  # groupby drops missing keys: keep its exact behaviour
+        g = at.groupby(["response_id", "question_id"], sort=False)
+        agg = pd.DataFrame({"theme_ids": g["theme_id"].agg("; ".join), "theme_labels": g["label"].agg("; ".join)})
+        return agg.reset_index()
+    rid, qid = keys["response_id"].to_numpy(), keys["question_id"].to_numpy()
+    new = np.ones(len(at), dtype=bool)
+    new[1:] = (rid[1:] != rid[:-1]) | (qid[1:] != qid[:-1])
+    starts = np.flatnonzero(new).tolist() + [len(at)]
+    tids, labels = at["theme_id"].tolist(), at["label"].tolist()
+    first = keys[new].reset_index(drop=True)
+    return first.assign(theme_ids=["; ".join(tids[a:b]) for a, b in itertools.pairwise(starts)],
+                        theme_labels=["; ".join(labels[a:b]) for a, b in itertools.pairwise(starts)])
 
 
 def quote_items(quotes: pd.DataFrame, k: int) -> list[dict[str, str | None]]:
