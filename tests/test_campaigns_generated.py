@@ -67,3 +67,17 @@ def test_per_question_campaigns_match_the_generator(consultation):
     mix = clean.loc[clean["campaign_id"] == biggest["campaign_id"], "truth"]
     assert biggest["question_id"] == "q5_other" and set(mix) == {"campaign_1"}
     assert np.isclose(biggest["size"], (clean["truth"] == "campaign_1").sum(), rtol=0.03)
+
+
+def test_submission_keys_from_the_answers_memo_are_the_submissions_own(consultation):
+    from analysis.campaigns.stage import detect_submission_texts, normalise, normalise_all, submission_texts
+
+    answers = consultation.answers
+    memo: dict[str, str] = {}
+    normalise_all(answers.loc[answers["question_id"].isin(OPEN_QUESTIONS), "text_redacted"].tolist(), memo)
+    rids, texts, keys = submission_texts(answers, OPEN_QUESTIONS, memo)
+    reused = [(t, k) for t, k in zip(texts, keys, strict=True) if k is not None]
+    assert len(reused) > 500  # respondents who answered one open question (most, with 90% campaign copies)
+    assert all(normalise(t) == k for t, k in reused)
+    with_memo = detect_submission_texts(rids, texts, keys, CampaignSettings(), SEED)
+    pd.testing.assert_frame_equal(with_memo, detect_submissions(answers, OPEN_QUESTIONS, CampaignSettings(), SEED))

@@ -31,3 +31,14 @@ def test_what_cannot_be_sent_is_a_worker_error():
             w.send(lambda x: x, 1)  # a lambda cannot travel by reference
         with pytest.raises(WorkerError):
             w.receive()  # nothing was sent
+
+
+def test_start_imports_first_and_the_next_result_is_the_callers():
+    with Worker() as w:
+        assert w.start("analysis.campaigns.stage")
+        assert w.call(normalise, "Kia ora, I OPPOSE it.") == normalise("Kia ora, I OPPOSE it.")
+    with Worker() as w:
+        assert w.start("analysis.no_such_module")  # the import fails in the worker: reported on receive
+        w.send(sorted, [2, 1])
+        with pytest.raises(WorkerError, match="ModuleNotFoundError"):
+            w.receive()

@@ -32,6 +32,7 @@ class Worker:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = None
+        self._preloads = 0  # replies of :meth:`start`'s imports not read yet
 
     def __enter__(self) -> Worker:
         return self
@@ -52,6 +53,19 @@ class Worker:
                                           stdout=subprocess.PIPE, env=env)
         return self._proc
 
+    def start(self, *modules: str) -> bool:
+        """Start the process now and import ``modules`` there, while the caller prepares what it will send.
+
+        Returns:
+            Whether it started (``False``: the caller computes everything itself).
+        """
+        try:
+            self.send(preload, *modules)
+        except WorkerError:
+            return False
+        self._preloads += 1
+        return True
+
     def send(self, fn: Callable[..., Any], *args: Any) -> None:
         """Start ``fn(*args)`` in the worker (its result is read by :meth:`receive`)."""
         try:
@@ -66,6 +80,12 @@ class Worker:
         """The result of the oldest :meth:`send` not received yet."""
         if self._proc is None:
             raise WorkerError("nothing was sent")
+        while self._preloads:  # the imports' replies come first
+            self._preloads -= 1
+            self._read()
+        return self._read()
+
+    def _read(self) -> Any:
         try:
             ok, value = pickle.load(self._proc.stdout)
         except Exception as err:  # noqa: BLE001 - the worker died (EOF) or wrote something else
@@ -82,6 +102,7 @@ class Worker:
     def close(self) -> None:
         """End the worker (it finishes what it was sent first)."""
         proc, self._proc = self._proc, None
+        self._preloads = 0
         if proc is None:
             return
         try:
@@ -93,6 +114,14 @@ class Worker:
             proc.wait()
         finally:
             proc.stdout.close()
+
+
+def preload(*modules: str) -> None:
+    """Import ``modules`` (run in the worker by :meth:`Worker.start`)."""
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
 
 
 def serve() -> None:

@@ -53,9 +53,13 @@ PARALLEL_MIN_ANSWERS = 20_000
 # --- detection ----------------------------------------------------------------------------------
 
 
-def normalise_all(texts: Sequence[object]) -> list[str]:
-    """:func:`normalise` of each text (``""`` for a non-string), computed once per distinct text."""
-    memo: dict[str, str] = {}
+def normalise_all(texts: Sequence[object], memo: dict[str, str] | None = None) -> list[str]:
+    """:func:`normalise` of each text (``""`` for a non-string), computed once per distinct text.
+
+    ``memo`` (text -> its key) is read and extended when given: the stage normalises every open answer once,
+    for the per-question and the whole-submission detection.
+    """
+    memo = {} if memo is None else memo
     out = []
     for t in texts:
         if not isinstance(t, str):
@@ -285,7 +289,8 @@ def _number(sort_rows: list[tuple[int, str, str, object]], prefix: str) -> dict[
 
 
 def detect(
-    answers: pd.DataFrame, open_questions: Sequence[str], settings: CampaignSettings, seed: int
+    answers: pd.DataFrame, open_questions: Sequence[str], settings: CampaignSettings, seed: int,
+    memo: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Detect per-question campaigns in redacted answers.
 
@@ -294,6 +299,7 @@ def detect(
         open_questions: Ids of the open questions to search.
         settings: Campaign settings.
         seed: Global seed.
+        memo: Normalised keys already computed (text -> :func:`normalise` of it); extended here.
 
     Returns:
         ``(core_answers_clean, core_campaigns)`` frames.
@@ -306,12 +312,15 @@ def detect(
     if settings.enabled:
         per_q: dict[str, tuple[np.ndarray, list[str], np.ndarray, list[str]]] = {}
         templates: list[tuple[str, int, list[str]]] = []  # (question, label, sentences)
+        all_texts = _texts(out["text_redacted"])
+        qids = out["question_id"].to_numpy()
+        memo = {} if memo is None else memo
         for qid in open_questions:
-            pos = np.flatnonzero((out["question_id"] == qid).to_numpy())
+            pos = np.flatnonzero(qids == qid)
             if len(pos) == 0:
                 continue
-            texts = out["text_redacted"].iloc[pos].fillna("").astype(str).tolist()
-            keys = normalise_all(texts)
+            texts = [all_texts[i] for i in pos.tolist()]
+            keys = normalise_all(texts, memo)
             labels = (find_campaigns(texts, settings, seed, keys) if len(pos) >= settings.min_size
                       else np.full(len(pos), -1))
             per_q[qid] = (pos, texts, labels, keys)
@@ -341,27 +350,47 @@ def detect(
     return out, campaigns
 
 
-def detect_submissions(
-    answers: pd.DataFrame, open_questions: Sequence[str], settings: CampaignSettings, seed: int
-) -> pd.DataFrame:
-    """Whole-submission campaigns: each response's open answers joined (in question order).
+def _texts(column: pd.Series) -> list[str]:
+    """A text column as a list of ``str`` (a missing text is ``""``)."""
+    return ["" if not isinstance(t, str) else t for t in column.tolist()]
 
-    Returns:
-        ``core_submission_campaigns`` rows (``response_id, campaign_id, size``) for members only.
+
+def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str] | None = None
+                     ) -> tuple[list[object], list[str], list[str | None]]:
+    """Each response's open answers joined (in question order): response ids, texts and known keys.
+
+    A submission of one answer is that answer's text, so its key is the answer's when ``memo`` holds it
+    (``None`` otherwise: :func:`detect_submission_texts` normalises it).
     """
-    cols = ["response_id", "campaign_id", "size"]
-    if not settings.enabled or not open_questions:
-        return pd.DataFrame(columns=cols)
     order = {q: i for i, q in enumerate(open_questions)}
     sub = answers[answers["question_id"].isin(order)].copy()
     sub["_o"] = sub["question_id"].map(order)
     sub = sub.sort_values(["response_id", "_o"], kind="mergesort")
     rids = sub["response_id"].to_numpy()
-    parts = sub["text_redacted"].fillna("").tolist()
+    parts = _texts(sub["text_redacted"])
     starts = np.flatnonzero(np.r_[True, rids[1:] != rids[:-1]]) if len(rids) else np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], len(rids)].astype(np.int64)
-    texts = ["\n\n".join(parts[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
-    labels = find_campaigns(texts, settings, seed)
+    texts, keys = [], []
+    memo = {} if memo is None else memo
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        text = parts[a] if b - a == 1 else "\n\n".join(parts[a:b])
+        texts.append(text)
+        keys.append(memo.get(text) if b - a == 1 else None)
+    return rids[starts].tolist(), texts, keys
+
+
+def detect_submission_texts(rids: list[object], texts: list[str], keys: list[str | None],
+                            settings: CampaignSettings, seed: int) -> pd.DataFrame:
+    """Whole-submission campaigns of :func:`submission_texts`' output (``None`` keys are normalised here).
+
+    Returns:
+        ``core_submission_campaigns`` rows (``response_id, campaign_id, size``) for members only.
+    """
+    cols = ["response_id", "campaign_id", "size"]
+    memo: dict[str, str] = {}
+    full = [k if k is not None else memo.get(t) or memo.setdefault(t, normalise(t)) for t, k in zip(texts, keys,
+                                                                                                    strict=True)]
+    labels = find_campaigns(texts, settings, seed, full)
     if (labels < 0).all():
         return pd.DataFrame(columns=cols)
     rows = []
@@ -372,9 +401,22 @@ def detect_submissions(
     size = {lab: n for n, _t, _s, lab in rows}
     members = [
         {"response_id": rid, "campaign_id": ids[lab], "size": size[lab]}
-        for rid, lab in zip(rids[starts], labels, strict=True) if lab >= 0
+        for rid, lab in zip(rids, labels, strict=True) if lab >= 0
     ]
     return pd.DataFrame(members, columns=cols)
+
+
+def detect_submissions(
+    answers: pd.DataFrame, open_questions: Sequence[str], settings: CampaignSettings, seed: int
+) -> pd.DataFrame:
+    """Whole-submission campaigns: each response's open answers joined (in question order).
+
+    Returns:
+        ``core_submission_campaigns`` rows (``response_id, campaign_id, size``) for members only.
+    """
+    if not settings.enabled or not open_questions:
+        return pd.DataFrame(columns=["response_id", "campaign_id", "size"])
+    return detect_submission_texts(*submission_texts(answers, open_questions), settings, seed)
 
 
 def reconcile(answers_clean: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
@@ -414,15 +456,24 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     open_q = [q for q in questions.sort_values("order")["question_id"] if
               questions.set_index("question_id").loc[q, "kind"] == "open"]
     s = cfg.settings
+    memo: dict[str, str] = {}  # every open answer's normalised key, computed once for both detections
     with Worker() as worker:
-        sub_args = (redacted[["response_id", "question_id", "text_redacted"]], open_q, s.campaigns, s.seed)
-        in_worker = len(redacted) >= PARALLEL_MIN_ANSWERS
+        in_worker = len(redacted) >= PARALLEL_MIN_ANSWERS and s.campaigns.enabled and bool(open_q)
+        if in_worker:
+            in_worker = worker.start(__name__)  # it starts and imports while the answers are normalised here
+        sub_args = None
+        if s.campaigns.enabled and open_q:
+            is_open = redacted["question_id"].isin(open_q).to_numpy()
+            normalise_all([t for t, o in zip(_texts(redacted["text_redacted"]), is_open.tolist(), strict=True) if o],
+                          memo)
+            sub_args = (*submission_texts(redacted, open_q, memo), s.campaigns, s.seed)
         if in_worker:  # whole submissions there, per question here: the two are independent
             try:
-                worker.send(detect_submissions, *sub_args)
+                worker.send(detect_submission_texts, *sub_args)
             except WorkerError:
                 in_worker = False
-        clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed)
+        clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo)
+        del memo
         subs = None
         if in_worker:
             try:
@@ -430,7 +481,8 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
             except WorkerError as err:
                 logger.warning("campaigns: whole-submission detection failed in the worker (%s); detecting here", err)
         if subs is None:
-            subs = detect_submissions(*sub_args)
+            subs = (detect_submission_texts(*sub_args) if sub_args is not None
+                    else pd.DataFrame(columns=["response_id", "campaign_id", "size"]))
     rec = reconcile(clean, campaigns)
     if not rec["balanced"].all():  # cannot happen unless a table was edited by hand
         raise AssertionError(f"campaign counts do not reconcile:\n{rec[~rec['balanced']]}")
