@@ -290,7 +290,7 @@ def _number(sort_rows: list[tuple[int, str, str, object]], prefix: str) -> dict[
 
 def detect(
     answers: pd.DataFrame, open_questions: Sequence[str], settings: CampaignSettings, seed: int,
-    memo: dict[str, str] | None = None,
+    memo: dict[str, str] | None = None, texts: list[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Detect per-question campaigns in redacted answers.
 
@@ -300,6 +300,7 @@ def detect(
         settings: Campaign settings.
         seed: Global seed.
         memo: Normalised keys already computed (text -> :func:`normalise` of it); extended here.
+        texts: ``text_redacted`` as a list of ``str`` when the caller has it (the same objects as ``memo``'s keys).
 
     Returns:
         ``(core_answers_clean, core_campaigns)`` frames.
@@ -312,7 +313,7 @@ def detect(
     if settings.enabled:
         per_q: dict[str, tuple[np.ndarray, list[str], np.ndarray, list[str]]] = {}
         templates: list[tuple[str, int, list[str]]] = []  # (question, label, sentences)
-        all_texts = _texts(out["text_redacted"])
+        all_texts = _texts(out["text_redacted"]) if texts is None else texts
         qids = out["question_id"].to_numpy()
         memo = {} if memo is None else memo
         for qid in open_questions:
@@ -355,28 +356,32 @@ def _texts(column: pd.Series) -> list[str]:
     return ["" if not isinstance(t, str) else t for t in column.tolist()]
 
 
-def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str] | None = None
-                     ) -> tuple[list[object], list[str], list[str | None]]:
+def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str] | None = None,
+                     texts: list[str] | None = None) -> tuple[list[object], list[str], list[str | None]]:
     """Each response's open answers joined (in question order): response ids, texts and known keys.
 
     A submission of one answer is that answer's text, so its key is the answer's when ``memo`` holds it
-    (``None`` otherwise: :func:`detect_submission_texts` normalises it).
+    (``None`` otherwise: :func:`detect_submission_texts` normalises it). ``texts``: ``text_redacted`` as a
+    list of ``str`` when the caller has it.
     """
     order = {q: i for i, q in enumerate(open_questions)}
-    sub = answers[answers["question_id"].isin(order)].copy()
-    sub["_o"] = sub["question_id"].map(order)
+    texts = _texts(answers["text_redacted"]) if texts is None else texts
+    o = answers["question_id"].map(order)
+    keep = np.flatnonzero(o.notna().to_numpy())
+    sub = pd.DataFrame({"response_id": answers["response_id"].iloc[keep].reset_index(drop=True),
+                        "_o": o.iloc[keep].to_numpy(), "_i": keep})
     sub = sub.sort_values(["response_id", "_o"], kind="mergesort")
     rids = sub["response_id"].to_numpy()
-    parts = _texts(sub["text_redacted"])
+    parts = [texts[i] for i in sub["_i"].tolist()]
     starts = np.flatnonzero(np.r_[True, rids[1:] != rids[:-1]]) if len(rids) else np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], len(rids)].astype(np.int64)
-    texts, keys = [], []
+    joined, keys = [], []
     memo = {} if memo is None else memo
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         text = parts[a] if b - a == 1 else "\n\n".join(parts[a:b])
-        texts.append(text)
+        joined.append(text)
         keys.append(memo.get(text) if b - a == 1 else None)
-    return rids[starts].tolist(), texts, keys
+    return rids[starts].tolist(), joined, keys
 
 
 def detect_submission_texts(rids: list[object], texts: list[str], keys: list[str | None],
@@ -462,18 +467,18 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         if in_worker:
             in_worker = worker.start(__name__)  # it starts and imports while the answers are normalised here
         sub_args = None
+        texts = _texts(redacted["text_redacted"])  # one str per answer, shared by the memo and both detections
         if s.campaigns.enabled and open_q:
             is_open = redacted["question_id"].isin(open_q).to_numpy()
-            normalise_all([t for t, o in zip(_texts(redacted["text_redacted"]), is_open.tolist(), strict=True) if o],
-                          memo)
-            sub_args = (*submission_texts(redacted, open_q, memo), s.campaigns, s.seed)
+            normalise_all([t for t, o in zip(texts, is_open.tolist(), strict=True) if o], memo)
+            sub_args = (*submission_texts(redacted, open_q, memo, texts), s.campaigns, s.seed)
         if in_worker:  # whole submissions there, per question here: the two are independent
             try:
                 worker.send(detect_submission_texts, *sub_args)
             except WorkerError:
                 in_worker = False
-        clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo)
-        del memo
+        clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts)
+        del memo, texts
         subs = None
         if in_worker:
             try:
