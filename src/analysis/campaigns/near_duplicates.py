@@ -365,9 +365,12 @@ def _seed(sig: np.ndarray, buckets: Buckets, alive: np.ndarray, centre: int, thr
     if buckets.crowded is not None and buckets.nbr is not None and not buckets.crowded[centre]:
         cand = buckets.nbr[buckets.indptr[centre]:buckets.indptr[centre + 1]]
         cand = cand[alive[cand]]
-    else:
-        cand = buckets.neighbours(centre)
-        cand = cand[alive[cand]]
+    else:  # buckets.neighbours(centre) that are alive: filtered before the sort (most are gone as clusters form)
+        order = buckets.order
+        cand = np.concatenate([order[band, lo:hi] for band, (lo, hi) in
+                               enumerate(zip(buckets.start[:, centre].tolist(), buckets.end[:, centre].tolist(),
+                                             strict=True))])
+        cand = np.unique(cand[alive[cand]])
         cand = cand[matches(sig[cand], sig[centre]) >= agreements_needed(threshold, sig.shape[1])]
     return np.union1d(cand, [centre]).astype(np.int64)
 
