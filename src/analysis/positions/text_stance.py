@@ -36,7 +36,8 @@ import pandas as pd
 from analysis.config import ConsultationConfig
 from analysis.positions.cues import explicit_position
 from analysis.positions.features import tfidf_minilm_featurizer
-from analysis.positions.model import UNCLEAR, StanceModel, capped_sample, cross_fit, minilm_featurizer
+from analysis.positions.model import UNCLEAR, StanceModel, capped_sample, minilm_featurizer
+from analysis.positions.parallel import FitJob, cross_fit_all
 
 log = logging.getLogger(__name__)
 
@@ -229,11 +230,13 @@ def text_positions(
     res = TextPositionResult(pd.DataFrame(columns=POS_COLS), pd.DataFrame(columns=DIS_COLS),
                              pd.DataFrame(columns=CONF_COLS))
     pos_parts, dis_parts, conf_parts = [], [], []
+    jobs: list[dict] = []  # questions with a model, fitted together below (side by side when large)
     for q in linked + letters:
         if not cfg.text_positions_on(q.id):
             log.info("question %s: positions from text are off (text_positions; see docs/positions.md)", q.id)
             continue
         t = cfg.reported_under(q.id)
+        own = None
         if t != q.id:
             pairs = _pairs_for(q.id, t, texts, exact)
         else:
@@ -255,17 +258,22 @@ def text_positions(
         train_idx = capped_sample(pairs["label"], ps.max_training, cfg.settings.seed,
                                   priority=pairs["label_source"] == "analyst")
         train, rest = pairs.iloc[train_idx], pairs.drop(pairs.index[train_idx])
-        if t == q.id:  # letters: the pooled why-texts left out feed nothing; only own codes are worth predicting
+        if own is not None:  # letters: the pooled why-texts left out feed nothing; only own codes are worth predicting
             rest = rest[rest["response_id"].isin(set(own["response_id"]))]
         log.info("question %s: stance model trained on %d of %d labelled texts (max_training=%d); "
                  "%d texts to predict", q.id, len(train), len(pairs), ps.max_training, len(todo))
         folds = ps.cv_folds if len(train) <= ps.large_training else ps.cv_folds_large
-        m, oof, pred = cross_fit(template, train["text"].tolist(), train["label"].tolist(), folds=folds,
-                                 predict=todo["text"].tolist() + rest["text"].tolist())
-        res.models[q.id] = m
+        jobs.append(dict(q=q.id, t=t, own=own, pairs=pairs, train=train, rest=rest, todo=todo, slot=len(pos_parts),
+                         fit=FitJob(train["text"].tolist(), train["label"].tolist(), folds,
+                                    todo["text"].tolist() + rest["text"].tolist())))
+        pos_parts.append(None)  # filled below, in question order
+    fitted = cross_fit_all(template, [j["fit"] for j in jobs])
+    for j, (m, oof, pred) in zip(jobs, fitted, strict=True):
+        res.models[j["q"]] = m
+        todo, rest, train, t = j["todo"], j["rest"], j["train"], j["t"]
         n_todo = len(todo)
-        pos_parts.append(_model_rows(todo, t, pred["position"].to_numpy()[:n_todo],
-                                     pred["confidence"].to_numpy()[:n_todo], cfg))
+        pos_parts[j["slot"]] = _model_rows(todo, t, pred["position"].to_numpy()[:n_todo],
+                                           pred["confidence"].to_numpy()[:n_todo], cfg)
         if oof.empty:
             continue
         # every labelled text predicted by a model that never saw it: out of fold for the training sample,
@@ -273,7 +281,7 @@ def text_positions(
         oof.index = train.index
         held = pd.DataFrame({"true": rest["label"].to_numpy(), "position": pred["position"].to_numpy()[n_todo:],
                              "confidence": pred["confidence"].to_numpy()[n_todo:]}, index=rest.index)
-        conf, dis = _error_tables(pd.concat([oof, held]), pairs, q.id, t, own if t == q.id else None, ps)
+        conf, dis = _error_tables(pd.concat([oof, held]), j["pairs"], j["q"], t, j["own"], ps)
         conf_parts.append(conf)
         if dis is not None:
             dis_parts.append(dis)
