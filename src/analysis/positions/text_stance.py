@@ -225,7 +225,11 @@ def text_positions(
     )
     linked = [q for q in cfg.open_questions if cfg.reported_under(q.id) != q.id]
     letters = [q for q in cfg.open_questions if cfg.reported_under(q.id) == q.id]
-    pooled = pd.concat([_pairs_for(q.id, q.related_question, texts, exact) for q in linked] or [pd.DataFrame(
+    # each question's texts once (row order kept): the helpers below filter one question's rows, not all of them
+    by_q = {str(k): g for k, g in texts.groupby("question_id", sort=False, observed=True)}
+    q_texts = lambda qid: by_q.get(qid, texts.head(0))  # noqa: E731
+    why_pairs = {q.id: _pairs_for(q.id, q.related_question, q_texts(q.id), exact) for q in linked}
+    pooled = pd.concat(list(why_pairs.values()) or [pd.DataFrame(
         columns=["response_id", "text", "label", "label_source"])], ignore_index=True)
     res = TextPositionResult(pd.DataFrame(columns=POS_COLS), pd.DataFrame(columns=DIS_COLS),
                              pd.DataFrame(columns=CONF_COLS))
@@ -238,11 +242,11 @@ def text_positions(
         t = cfg.reported_under(q.id)
         own = None
         if t != q.id:
-            pairs = _pairs_for(q.id, t, texts, exact)
+            pairs = why_pairs[q.id]  # t is q's related (closed) question
         else:
-            own = _pairs_for(q.id, q.id, texts, exact)
+            own = _pairs_for(q.id, q.id, q_texts(q.id), exact)
             pairs = pd.concat([pooled, own], ignore_index=True)
-        todo = _texts_to_predict(q.id, t, texts, exact, exclude, extra_texts)
+        todo = _texts_to_predict(q.id, t, q_texts(q.id), exact, exclude, extra_texts)
         pairs = _drop_rare(pairs, q.id)
         res.labelled[q.id] = pairs
         n_classes = pairs["label"].nunique()
