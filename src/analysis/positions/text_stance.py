@@ -124,15 +124,21 @@ def _model_rows(todo: pd.DataFrame, target: str, position, confidence, cfg: Cons
     return _with_cues(rows, todo["text"], cfg.question(target).choices)
 
 
+def _not_in(ids: pd.Series, known: set) -> np.ndarray:
+    """``~ids.isin(known)`` by set lookups (pandas' ``isin`` on a pyarrow string column converts every value of
+    ``known`` to a pyarrow scalar first: 1.5 s for four questions at 50,000 responses)."""
+    return np.fromiter((i not in known for i in ids.tolist()), dtype=bool, count=len(ids))
+
+
 def _texts_to_predict(qid: str, target: str, texts: pd.DataFrame, exact: pd.DataFrame,
                       exclude: pd.DataFrame | None, extra_texts: pd.DataFrame | None) -> pd.DataFrame:
     """Texts of ``qid`` (plus extra texts of ``target``) whose position on ``target`` is not known another way."""
-    known = exact.loc[exact["question_id"] == target, "response_id"]  # isin on the column: no set of str objects
+    known = set(exact.loc[exact["question_id"] == target, "response_id"].tolist())
     if exclude is not None and len(exclude):
-        known = pd.concat([known, exclude.loc[exclude["question_id"] == target, "response_id"]], ignore_index=True)
-    todo = texts[(texts["question_id"] == qid) & ~texts["response_id"].isin(known)][["response_id", "text"]]
+        known.update(exclude.loc[exclude["question_id"] == target, "response_id"].tolist())
+    todo = texts[(texts["question_id"] == qid).to_numpy() & _not_in(texts["response_id"], known)][["response_id", "text"]]
     if extra_texts is not None and target != qid:
-        extra = extra_texts[(extra_texts["question_id"] == target) & ~extra_texts["response_id"].isin(known)]
+        extra = extra_texts[(extra_texts["question_id"] == target).to_numpy() & _not_in(extra_texts["response_id"], known)]
         extra = extra[~extra["response_id"].isin(todo["response_id"])]
         todo = pd.concat([todo, extra[["response_id", "text"]]], ignore_index=True)
     return todo.sort_values("response_id", kind="mergesort")
