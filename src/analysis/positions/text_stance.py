@@ -126,7 +126,8 @@ def _model_rows(todo: pd.DataFrame, target: str, position, confidence, cfg: Cons
 
 def _not_in(ids: pd.Series, known: set) -> np.ndarray:
     """``~ids.isin(known)`` by set lookups (pandas' ``isin`` on a pyarrow string column converts every value of
-    ``known`` to a pyarrow scalar first: 1.5 s for four questions at 50,000 responses)."""
+    ``known`` to a pyarrow scalar first; measured at 50,000 responses, 23,000 texts against 45,000 ticks:
+    0.19 CPU s a question, 0.014 s with the set)."""
     return np.fromiter((i not in known for i in ids.tolist()), dtype=bool, count=len(ids))
 
 
