@@ -241,3 +241,35 @@ def test_result_is_reused_only_while_the_inputs_of_the_positions_are_unchanged(a
         (raw / "analyst_positions.csv").write_text(codes)
         positions.run(cfg, raw_dir=raw, processed_dir=proc)
     pd.testing.assert_frame_equal(read_table("core_answer_positions", proc), before)
+
+
+def test_a_forced_run_with_every_input_unchanged_computes_instead_of_reusing_the_cache(argkp_run, monkeypatch):
+    cfg, raw, proc, truth, hidden, _ = argkp_run
+    positions.run(cfg, raw_dir=raw, processed_dir=proc)  # whatever ran before: the cache now holds these inputs
+    before = read_table("core_answer_positions", proc)
+    calls = []
+    real = positions.assign_positions
+    monkeypatch.setattr(positions, "assign_positions", lambda *a, **k: calls.append(1) or real(*a, **k))
+    key = positions._result_key(cfg, raw, proc)
+    # every input as the last run saw it: the stage runs again only when forced (a benchmark, `--force`): compute
+    assert positions._load_result(proc, key) is None
+    positions.run(cfg, raw_dir=raw, processed_dir=proc)
+    assert calls == [1]
+    pd.testing.assert_frame_equal(read_table("core_answer_positions", proc), before)
+    # a themes-only change: the cached result is reused
+    themes = proc / "core_answer_themes.parquet"
+    old = themes.read_bytes() if themes.exists() else None
+    try:
+        write_table(pd.DataFrame({"response_id": [hidden[0]], "question_id": [f"{hidden[1]}_why"],
+                                  "theme_id": ["t02"], "score": [0.25], "source": ["assigned"]}),
+                    "core_answer_themes", proc)
+        positions.run(cfg, raw_dir=raw, processed_dir=proc)
+        assert calls == [1]
+        pd.testing.assert_frame_equal(read_table("core_answer_positions", proc), before)
+        positions.run(cfg, raw_dir=raw, processed_dir=proc)  # and forced again with those themes: computed
+        assert calls == [1, 1]
+    finally:
+        if old is None:
+            themes.unlink(missing_ok=True)
+        else:
+            themes.write_bytes(old)

@@ -108,3 +108,56 @@ def test_cross_fit_in_forked_processes_gives_the_same_model_and_predictions(cann
     pd.testing.assert_frame_equal(pred1, pred2)
     assert np.array_equal(m1.classifier_.coef_, m2.classifier_.coef_)
     assert m1.calibrator_.coef_ == m2.calibrator_.coef_
+
+
+def test_questions_fitted_side_by_side_in_a_second_process_give_the_same_results(cannabis, monkeypatch):
+    from analysis.positions import model as M
+    from analysis.positions import parallel as P
+
+    arg = pd.read_csv(FIX / "argkp_two_topics.csv")
+    jobs = []
+    for _topic, sub in arg.groupby("topic", sort=True):
+        sub = sub.sample(frac=1.0, random_state=5).reset_index(drop=True)
+        labels = np.where(sub["stance"] == 1, "support", "oppose").tolist()
+        jobs.append(P.FitJob(sub["argument"].iloc[:60].tolist(), labels[:60], 3, sub["argument"].iloc[60:].tolist()))
+    jobs.append(P.FitJob(cannabis["text"].iloc[:50].tolist(), cannabis["label"].iloc[:50].tolist(), 5, []))
+    assert len(jobs) == 3
+    monkeypatch.setattr(P, "PARALLEL_MIN_ROWS", 1000)
+    assert not P.use_worker(StanceModel(seed=3), jobs)
+    alone = P.cross_fit_all(StanceModel(seed=3), jobs)
+    monkeypatch.setattr(P, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(P, "FIT_WORKERS", 2)
+    assert P.use_worker(StanceModel(seed=3), jobs)
+    here, there = P.split_jobs(jobs)
+    assert here and there and sorted(here + there) == [0, 1, 2]
+    calls = []
+    real = P._fit_one
+    monkeypatch.setattr(P, "_fit_one", lambda *a: calls.append(a[1]) or real(*a))  # this process's share only
+    side = P.cross_fit_all(StanceModel(seed=3), jobs)
+    assert len(calls) == len(here)  # the others ran in the worker
+    for (m1, oof1, pred1), (m2, oof2, pred2) in zip(alone, side, strict=True):
+        pd.testing.assert_frame_equal(oof1, oof2)
+        pd.testing.assert_frame_equal(pred1, pred2)
+        assert np.array_equal(m1.classifier_.coef_, m2.classifier_.coef_)
+        assert m1.calibrator_.coef_ == m2.calibrator_.coef_
+    # a worker that fails: its questions are fitted here, with the same results
+    monkeypatch.setattr(P, "_fit_many", M.capped_sample)  # wrong signature: the worker reports an error
+    again = P.cross_fit_all(StanceModel(seed=3), jobs)
+    for (_, oof1, pred1), (_, oof2, pred2) in zip(alone, again, strict=True):
+        pd.testing.assert_frame_equal(oof1, oof2)
+        pd.testing.assert_frame_equal(pred1, pred2)
+
+
+def test_split_rows_gives_views_equal_to_slices():
+    import scipy.sparse as sp
+
+    from analysis.positions.model import _canonical, _split_rows
+
+    X = _canonical(sp.random(40, 25, density=0.3, format="csr", random_state=1))  # noqa: N806
+    for n in (0, 1, 13, 40):
+        head, tail = _split_rows(X, n)
+        assert np.shares_memory(tail.data, X.data) or tail.nnz == 0
+        assert (head != X[:n]).nnz == 0 and (tail != X[n:]).nnz == 0
+        assert head.shape == (n, 25) and tail.shape == (40 - n, 25)
+        head.check_format(full_check=True)
+        tail.check_format(full_check=True)

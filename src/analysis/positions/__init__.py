@@ -2,10 +2,24 @@
 
 Modules: :mod:`~analysis.positions.stage` (``run``: closed answers, analyst codes, text stance, Pol.is
 votes), :mod:`~analysis.positions.text_stance` (which texts train which model), :mod:`~analysis.positions.model`
-(the stance classifier), :mod:`~analysis.positions.features`, :mod:`~analysis.positions.cues` (explicit
-openers) and :mod:`~analysis.positions.polis_votes` (statement verdicts from votes).
+(the stance classifier), :mod:`~analysis.positions.parallel` (several questions' models side by side),
+:mod:`~analysis.positions.features`, :mod:`~analysis.positions.cues` (explicit openers) and
+:mod:`~analysis.positions.polis_votes` (statement verdicts from votes).
+
+``run`` and ``propose_for_consultation`` are imported from the stage module on first use, so the second process
+fitting stance models (:mod:`analysis.positions.parallel`) imports only the model, not the stage's tables.
 """
 
-from analysis.positions.stage import propose_for_consultation, run
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["propose_for_consultation", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from analysis.positions import stage  # noqa: PLC0415 - lazily, see the module docstring
+
+        return getattr(stage, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

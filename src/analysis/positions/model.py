@@ -192,6 +192,23 @@ def _canonical(X: Any) -> Any:  # noqa: N803
     return X
 
 
+def _split_rows(X: Any, n: int) -> tuple[Any, Any]:  # noqa: N803
+    """``X[:n]`` and ``X[n:]``; of a CSR matrix as views of its arrays (no copy of the nonzeros), still sorted."""
+    if not (sp.issparse(X) and X.format == "csr" and X.has_sorted_indices):
+        return X[:n], X[n:]
+    cut = X.indptr[n]
+    parts = []
+    for data, indices, indptr in ((X.data[:cut], X.indices[:cut], X.indptr[: n + 1]),
+                                  (X.data[cut:], X.indices[cut:], X.indptr[n:] - cut)):
+        part = type(X)((len(indptr) - 1, X.shape[1]), dtype=X.dtype)
+        # set directly: scipy's constructor copies a view of a much larger array ("pruning" it)
+        part.data, part.indices, part.indptr = data, indices, indptr
+        parts.append(part)
+    head, tail = parts
+    head.has_sorted_indices = tail.has_sorted_indices = True
+    return head, tail
+
+
 def _score_columns(clf: Any, X: Any) -> np.ndarray:  # noqa: N803
     d = clf.decision_function(X)
     return np.column_stack([-d, d]) if d.ndim == 1 else d
@@ -210,12 +227,13 @@ def _decide(proba: np.ndarray, classes: Sequence[str], threshold: float) -> pd.D
 
 
 def _oof_scores(model: StanceModel, X: Any, y: np.ndarray, k: int,  # noqa: N803
-                final: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
+                final: bool = False, parallel: bool = True) -> tuple[np.ndarray, np.ndarray, Any]:
     """Out-of-fold decision scores (uncalibrated), the fold of each row (stratified ``k`` folds) and, with
     ``final``, the classifier fitted on every row (else ``None``).
 
     The fits are independent: with ``FIT_WORKERS`` > 1 and at least ``PARALLEL_MIN_ROWS`` rows they run in
-    forked processes (the final one, the largest, first), with the same results.
+    forked processes (the final one, the largest, first), with the same results; ``parallel=False`` keeps them
+    in this process.
     """
     n_classes = len(set(y))
     scores = np.zeros((len(y), n_classes))
@@ -225,7 +243,7 @@ def _oof_scores(model: StanceModel, X: Any, y: np.ndarray, k: int,  # noqa: N803
     global _FORKED
     _FORKED = (model, X, y, splits, n_classes)
     try:
-        if FIT_WORKERS > 1 and len(y) >= PARALLEL_MIN_ROWS and "fork" in multiprocessing.get_all_start_methods():
+        if parallel and FIT_WORKERS > 1 and len(y) >= PARALLEL_MIN_ROWS and "fork" in multiprocessing.get_all_start_methods():
             with ProcessPoolExecutor(FIT_WORKERS, mp_context=multiprocessing.get_context("fork")) as pool:
                 results = list(pool.map(_fit_task, tasks))
         else:
@@ -258,6 +276,7 @@ def cross_fit(
     *,
     folds: int = 5,
     predict: Sequence[str] = (),
+    parallel: bool = True,
 ) -> tuple[StanceModel, pd.DataFrame, pd.DataFrame]:
     """Fit a model and get honest out-of-fold predictions for its own training texts, in one pass.
 
@@ -274,6 +293,8 @@ def cross_fit(
         labels: Their positions.
         folds: Maximum number of stratified folds.
         predict: Further texts to predict with the final model.
+        parallel: Spread the fits over forked processes when the training set is large (:func:`_oof_scores`);
+            ``False`` when something else already runs beside this call (:mod:`analysis.positions.parallel`).
 
     Returns:
         ``(fitted model, oof, predicted)``: ``oof`` has columns ``true, position, confidence`` aligned
@@ -288,14 +309,14 @@ def cross_fit(
     m = model.clone()
     m.featurizer_ = m._new_featurizer()
     feats = _canonical(m.featurizer_.fit_transform(texts + predict))
-    X, Xp = feats[: len(texts)], feats[len(texts):]  # noqa: N806
+    X, Xp = _split_rows(feats, len(texts))  # noqa: N806
     counts = np.unique(y, return_counts=True)[1]
     k = int(min(folds, counts.min()))
     oof = pd.DataFrame(columns=["true", "position", "confidence"])
     if k < 2:
         m.fit_features(X, y)
     else:
-        scores, fold, clf = _oof_scores(m, X, y, k, final=True)
+        scores, fold, clf = _oof_scores(m, X, y, k, final=True, parallel=parallel)
         m.fit_features(X, y, oof_scores=scores if m.calibrate else None, classifier=clf)
         proba = np.zeros_like(scores)
         for f in range(k):

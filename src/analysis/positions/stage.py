@@ -223,6 +223,7 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     stmt_pos = None if votes is None else statement_support.statement_positions(votes, answers)
     key = _result_key(cfg, raw_dir, processed_dir)
     cached = _load_result(processed_dir, key)
+    _record_themes(processed_dir)
     if cached is not None:
         final, dis, conf = cached
         log.info("positions: inputs unchanged since the cached result (a themes-only change); reused")
@@ -260,14 +261,35 @@ def _result_path(processed_dir: Path) -> Path:
     return processed_dir / "cache" / "positions" / "result.pkl"
 
 
+def _themes_hash(processed_dir: Path) -> str:
+    path = table_path("core_answer_themes", processed_dir)
+    return sha256_file(path) if path.is_file() else "absent"
+
+
+def _themes_record(processed_dir: Path) -> Path:
+    return _result_path(processed_dir).with_name("themes.sha256")
+
+
+def _record_themes(processed_dir: Path) -> None:
+    """Remember the themes this run saw (:func:`_load_result` compares the next run's with them)."""
+    path = _themes_record(processed_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_themes_hash(processed_dir) + "\n", encoding="utf-8")
+
+
 def _load_result(processed_dir: Path, key: str) -> tuple[pd.DataFrame, ...] | None:
     """The cached ``(positions, disagreements, confusion)`` of the same inputs, else ``None``.
 
     A codebook edit re-runs the stages after themes; the positions do not read the themes, so their
     result (the stance models: most of the stage's time) is reused as it is when nothing else changed.
+    Reused only when the themes *did* change since the last run: with every input as it was, the stage runs
+    again only because it was asked to (``--force``, or its outputs are missing), and then it computes.
     """
     path = _result_path(processed_dir)
     if not path.is_file():
+        return None
+    record = _themes_record(processed_dir)
+    if record.is_file() and record.read_text(encoding="utf-8").strip() == _themes_hash(processed_dir):
         return None
     try:
         with path.open("rb") as f:

@@ -36,7 +36,8 @@ import pandas as pd
 from analysis.config import ConsultationConfig
 from analysis.positions.cues import explicit_position
 from analysis.positions.features import tfidf_minilm_featurizer
-from analysis.positions.model import UNCLEAR, StanceModel, capped_sample, cross_fit, minilm_featurizer
+from analysis.positions.model import UNCLEAR, StanceModel, capped_sample, minilm_featurizer
+from analysis.positions.parallel import FitJob, cross_fit_all
 
 log = logging.getLogger(__name__)
 
@@ -123,15 +124,22 @@ def _model_rows(todo: pd.DataFrame, target: str, position, confidence, cfg: Cons
     return _with_cues(rows, todo["text"], cfg.question(target).choices)
 
 
+def _not_in(ids: pd.Series, known: set) -> np.ndarray:
+    """``~ids.isin(known)`` by set lookups (pandas' ``isin`` on a pyarrow string column converts every value of
+    ``known`` to a pyarrow scalar first; measured at 50,000 responses, 23,000 texts against 45,000 ticks:
+    0.19 CPU s a question, 0.014 s with the set)."""
+    return np.fromiter((i not in known for i in ids.tolist()), dtype=bool, count=len(ids))
+
+
 def _texts_to_predict(qid: str, target: str, texts: pd.DataFrame, exact: pd.DataFrame,
                       exclude: pd.DataFrame | None, extra_texts: pd.DataFrame | None) -> pd.DataFrame:
     """Texts of ``qid`` (plus extra texts of ``target``) whose position on ``target`` is not known another way."""
-    known = exact.loc[exact["question_id"] == target, "response_id"]  # isin on the column: no set of str objects
+    known = set(exact.loc[exact["question_id"] == target, "response_id"].tolist())
     if exclude is not None and len(exclude):
-        known = pd.concat([known, exclude.loc[exclude["question_id"] == target, "response_id"]], ignore_index=True)
-    todo = texts[(texts["question_id"] == qid) & ~texts["response_id"].isin(known)][["response_id", "text"]]
+        known.update(exclude.loc[exclude["question_id"] == target, "response_id"].tolist())
+    todo = texts[(texts["question_id"] == qid).to_numpy() & _not_in(texts["response_id"], known)][["response_id", "text"]]
     if extra_texts is not None and target != qid:
-        extra = extra_texts[(extra_texts["question_id"] == target) & ~extra_texts["response_id"].isin(known)]
+        extra = extra_texts[(extra_texts["question_id"] == target).to_numpy() & _not_in(extra_texts["response_id"], known)]
         extra = extra[~extra["response_id"].isin(todo["response_id"])]
         todo = pd.concat([todo, extra[["response_id", "text"]]], ignore_index=True)
     return todo.sort_values("response_id", kind="mergesort")
@@ -224,22 +232,28 @@ def text_positions(
     )
     linked = [q for q in cfg.open_questions if cfg.reported_under(q.id) != q.id]
     letters = [q for q in cfg.open_questions if cfg.reported_under(q.id) == q.id]
-    pooled = pd.concat([_pairs_for(q.id, q.related_question, texts, exact) for q in linked] or [pd.DataFrame(
+    # each question's texts once (row order kept): the helpers below filter one question's rows, not all of them
+    by_q = {str(k): g for k, g in texts.groupby("question_id", sort=False, observed=True)}
+    q_texts = lambda qid: by_q.get(qid, texts.head(0))  # noqa: E731
+    why_pairs = {q.id: _pairs_for(q.id, q.related_question, q_texts(q.id), exact) for q in linked}
+    pooled = pd.concat(list(why_pairs.values()) or [pd.DataFrame(
         columns=["response_id", "text", "label", "label_source"])], ignore_index=True)
     res = TextPositionResult(pd.DataFrame(columns=POS_COLS), pd.DataFrame(columns=DIS_COLS),
                              pd.DataFrame(columns=CONF_COLS))
     pos_parts, dis_parts, conf_parts = [], [], []
+    jobs: list[dict] = []  # questions with a model, fitted together below (side by side when large)
     for q in linked + letters:
         if not cfg.text_positions_on(q.id):
             log.info("question %s: positions from text are off (text_positions; see docs/positions.md)", q.id)
             continue
         t = cfg.reported_under(q.id)
+        own = None
         if t != q.id:
-            pairs = _pairs_for(q.id, t, texts, exact)
+            pairs = why_pairs[q.id]  # t is q's related (closed) question
         else:
-            own = _pairs_for(q.id, q.id, texts, exact)
+            own = _pairs_for(q.id, q.id, q_texts(q.id), exact)
             pairs = pd.concat([pooled, own], ignore_index=True)
-        todo = _texts_to_predict(q.id, t, texts, exact, exclude, extra_texts)
+        todo = _texts_to_predict(q.id, t, q_texts(q.id), exact, exclude, extra_texts)
         pairs = _drop_rare(pairs, q.id)
         res.labelled[q.id] = pairs
         n_classes = pairs["label"].nunique()
@@ -255,17 +269,22 @@ def text_positions(
         train_idx = capped_sample(pairs["label"], ps.max_training, cfg.settings.seed,
                                   priority=pairs["label_source"] == "analyst")
         train, rest = pairs.iloc[train_idx], pairs.drop(pairs.index[train_idx])
-        if t == q.id:  # letters: the pooled why-texts left out feed nothing; only own codes are worth predicting
+        if own is not None:  # letters: the pooled why-texts left out feed nothing; only own codes are worth predicting
             rest = rest[rest["response_id"].isin(set(own["response_id"]))]
         log.info("question %s: stance model trained on %d of %d labelled texts (max_training=%d); "
                  "%d texts to predict", q.id, len(train), len(pairs), ps.max_training, len(todo))
         folds = ps.cv_folds if len(train) <= ps.large_training else ps.cv_folds_large
-        m, oof, pred = cross_fit(template, train["text"].tolist(), train["label"].tolist(), folds=folds,
-                                 predict=todo["text"].tolist() + rest["text"].tolist())
-        res.models[q.id] = m
+        jobs.append(dict(q=q.id, t=t, own=own, pairs=pairs, train=train, rest=rest, todo=todo, slot=len(pos_parts),
+                         fit=FitJob(train["text"].tolist(), train["label"].tolist(), folds,
+                                    todo["text"].tolist() + rest["text"].tolist())))
+        pos_parts.append(None)  # filled below, in question order
+    fitted = cross_fit_all(template, [j["fit"] for j in jobs])
+    for j, (m, oof, pred) in zip(jobs, fitted, strict=True):
+        res.models[j["q"]] = m
+        todo, rest, train, t = j["todo"], j["rest"], j["train"], j["t"]
         n_todo = len(todo)
-        pos_parts.append(_model_rows(todo, t, pred["position"].to_numpy()[:n_todo],
-                                     pred["confidence"].to_numpy()[:n_todo], cfg))
+        pos_parts[j["slot"]] = _model_rows(todo, t, pred["position"].to_numpy()[:n_todo],
+                                           pred["confidence"].to_numpy()[:n_todo], cfg)
         if oof.empty:
             continue
         # every labelled text predicted by a model that never saw it: out of fold for the training sample,
@@ -273,7 +292,7 @@ def text_positions(
         oof.index = train.index
         held = pd.DataFrame({"true": rest["label"].to_numpy(), "position": pred["position"].to_numpy()[n_todo:],
                              "confidence": pred["confidence"].to_numpy()[n_todo:]}, index=rest.index)
-        conf, dis = _error_tables(pd.concat([oof, held]), pairs, q.id, t, own if t == q.id else None, ps)
+        conf, dis = _error_tables(pd.concat([oof, held]), j["pairs"], j["q"], t, j["own"], ps)
         conf_parts.append(conf)
         if dis is not None:
             dis_parts.append(dis)
