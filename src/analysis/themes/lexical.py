@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 import sklearn
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from analysis.vectorize import FastTfidfVectorizer, _sparse_api
@@ -131,23 +131,51 @@ class LexicalSpace:
         return normalize(rows).tocsr().astype(np.float32)
 
     def _counts(self, texts: list[str]):
-        """The vectoriser's count matrix of ``texts``, from the store when this vocabulary counted them before."""
-        path = self.store / f"lexical-counts-{_hash([self._vocab_key, *texts])[:24]}.npz"
+        """The vectoriser's count matrix of ``texts`` (``CountVectorizer.transform``'s, the same bits).
+
+        The texts' own word counts (columns: their words, sorted) are kept in the store by the hash of the texts
+        and mapped onto the vocabulary: its words are numbered in sorted order too, so the mapping keeps each
+        row's order, and words outside the vocabulary are dropped as counting with a fixed vocabulary drops them.
+        """
+        terms, x = self._own_counts(texts)
+        vocab = self.vectorizer_.vocabulary_
+        col = np.array([vocab.get(t, -1) for t in terms], dtype=np.int64)[x.indices]
+        keep = col >= 0
+        kept = np.concatenate([[0], np.cumsum(keep)])[x.indptr]
+        idx = np.int32 if kept[-1] <= np.iinfo(np.int32).max else np.int64
+        out = sp.csr_array((x.data[keep].astype(self.vectorizer_.dtype), col[keep].astype(idx), kept.astype(idx)),
+                           shape=(len(texts), len(vocab)))
+        out.sort_indices()
+        return _sparse_api(out)
+
+    def _own_counts(self, texts: list[str]) -> tuple[list[str], sp.csr_array]:
+        """Word counts of ``texts`` over their own words (sorted), from the store when counted before."""
+        vec = self._vectorizer()
+        path = self.store / f"lexical-counts-{_hash([repr(vec.get_params()), sklearn.__version__, *texts])[:24]}.npz"
         if path.is_file():
             try:
                 with np.load(path, allow_pickle=False) as z:
-                    x = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-                x.has_sorted_indices = bool(z["sorted"]) if "sorted" in z else x.has_sorted_indices
-                return _sparse_api(x)
+                    x = sp.csr_array((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+                    return z["terms"].tolist(), x
             except Exception:  # noqa: BLE001 - a damaged file is recounted
                 pass
-        x = CountVectorizer.transform(self.vectorizer_, texts)
+        try:
+            vocabulary, x = vec._count_vocab(texts, fixed_vocab=False)
+        except ValueError:  # no word at all
+            vocabulary, x = {}, sp.csr_array((len(texts), 0), dtype=vec.dtype)
+        by_index = sorted(vocabulary, key=vocabulary.get)
+        order = sorted(range(len(by_index)), key=by_index.__getitem__)
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        x = sp.csr_array((x.data, rank[x.indices], x.indptr), shape=x.shape)
+        x.sort_indices()
+        terms = [by_index[i] for i in order]
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, data=x.data, indices=x.indices, indptr=x.indptr, shape=np.array(x.shape),
-                 sorted=np.array(x.has_sorted_indices))
+                 terms=np.array(terms, dtype=str))
         tmp.replace(path)
-        return x
+        return terms, x
 
     def prototypes(self, texts_per_theme: list[list[str]]) -> np.ndarray:
         """One normalised dense row per theme: the mean of its defining texts' rows (themes x vocabulary).
