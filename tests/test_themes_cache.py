@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.embeddings import TfidfSvdBackend
-from analysis.themes import fitcache
-from analysis.themes import lexical
+from analysis.themes import fitcache, lexical
 from analysis.themes.lexical import LexicalSpace
 from analysis.themes.linear import PriorLinear
 from analysis.themes.supervised import PieceClassifier

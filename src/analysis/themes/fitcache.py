@@ -119,23 +119,12 @@ def fit_logistic(x, y, *, rows=None, x_digest: str | None = None, **params) -> L
     if store is None:
         return LogisticRegression(**params).fit(x if rows is None else x[rows], y)
     key = fit_key(x_digest or digest(x), rows, y, params)
-    path = store / "fits" / key[:2] / f"{key}.pkl"
-    if path.is_file():
-        try:
-            with path.open("rb") as f:
-                clf = pickle.load(f)  # noqa: S301 - our own cache folder
-            STATS["hits"] += 1
-            return clf
-        except Exception:  # noqa: BLE001 - a damaged file is refitted (and rewritten)
-            logger.warning("unreadable stored fit %s: refitting", path.name)
-    clf = LogisticRegression(**params).fit(x if rows is None else x[rows], y)
-    STATS["fits"] += 1
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{id(clf)}.tmp")
-        with tmp.open("wb") as f:
-            pickle.dump(clf, f, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-    except OSError as err:  # a read-only or full cache folder: the fit is still returned
-        logger.warning("could not store a fit in %s: %s", store, err)
+
+    def fit() -> LogisticRegression:
+        STATS["fits"] += 1
+        return LogisticRegression(**params).fit(x if rows is None else x[rows], y)
+
+    fits = STATS["fits"]
+    clf = cached(store / "fits" / key[:2] / f"{key}.pkl", fit)
+    STATS["hits"] += STATS["fits"] == fits
     return clf
