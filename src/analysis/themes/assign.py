@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from analysis.themes import fitcache
 from analysis.themes.codebook import OTHER, DeleteOp, MergeOp, RenameOp, SplitOp, ThemeDef
 from analysis.themes.lexical import LexicalSpace, PieceLex, hybrid
 from analysis.themes.linear import PriorLinear
@@ -293,8 +294,8 @@ def _fit_classifier(model: ThemeModel, coded: dict[str, np.ndarray], min_coded: 
         target = (y == j).astype(int)
         if target.min() == target.max():
             continue
-        clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed)
-        model.classifier_[j] = clf.fit(feats, target)
+        model.classifier_[j] = fitcache.fit_logistic(feats, target, C=1.0, class_weight="balanced", max_iter=2000,
+                                                     random_state=seed)
         model.thresholds_[j] = PROBA_THRESHOLD
     if model.classifier_:
         model.method_ = "prototype+logreg"

@@ -17,6 +17,7 @@ Few-shot prototypes always use the question's own coded answers.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from analysis.themes import fitcache
 from analysis.themes.assign import UnitScorer, build_theme_model, prototype_texts, sentences
 from analysis.themes.calibrate import Calibration, calibrate_pooled, coded_sets, share_threshold
 from analysis.themes.codebook import Codebook, ResolvedQuestion
@@ -212,11 +214,9 @@ def prepare_question(q: pd.DataFrame, *, question_id: str, embed_units, resolved
             clusters whole texts and never scores sentences).
     """
     covered = EN_LIKE | (resolved.languages() if resolved else set())
-    units, owners, untranslated, blank = _units(q, campaigns, covered, placeholders)
+    (units, owners, untranslated, blank), sent_of = _split(q, campaigns, covered, placeholders, with_sentences)
     emb = embed_units(units["text"].tolist(), question_id) if len(units) else np.zeros((0, 1), np.float32)
     unit_emb = dict(zip(units["unit"], emb, strict=True))
-    sent_of = [(u, x) for u, t in zip(units["unit"], units["text"], strict=True)
-               for x in (sentences(t) if with_sentences else ())]
     sent_vec = embed_units([x for _, x in sent_of], f"{question_id}.sentences") if sent_of else []
     keep = keep_sentence(np.asarray(sent_vec)) if keep_sentence is not None and len(sent_of) else None
     if keep is not None and not keep.all():
@@ -232,6 +232,27 @@ def prepare_question(q: pd.DataFrame, *, question_id: str, embed_units, resolved
     lex = _piece_lex(lexical, units, [sent_of[i] for i in kept]) if lexical is not None else None
     return Prepared(question_id, resolved, covered, units, owners, untranslated, blank, emb, unit_emb, sent_mat,
                     UnitScorer(unit_emb, sent_mat, lex), lex)
+
+
+def _split(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str], placeholders, with_sentences: bool):
+    """``(_units(...), [(unit, sentence), ...])``, kept in the themes store by the hash of exactly what they read."""
+    def compute():
+        parts = _units(q, campaigns, covered, placeholders)
+        units = parts[0]
+        return parts, [(u, x) for u, t in zip(units["unit"], units["text"], strict=True)
+                       for x in (sentences(t) if with_sentences else ())]
+    store = fitcache.folder()
+    if store is None:
+        return compute()
+    cols = ["response_id", "language", "is_campaign_copy", "campaign_id", "personal_addition", "text_redacted"]
+    h = hashlib.sha256(f"units-v1:{sorted(covered)}:{sorted(placeholders)}:{with_sentences}".encode())
+    frames = [(q, cols)] + ([(campaigns, ["campaign_id", "template"])] if campaigns is not None else [])
+    for frame, names in frames:
+        for c in names:
+            h.update(f"\x1e{c}:{frame[c].dtype}\x1e".encode())
+            h.update("\x1f".join("\x00" if not isinstance(v, str) and pd.isna(v) else repr(v) for v in frame[c].tolist())
+                     .encode("utf-8", "surrogatepass"))
+    return fitcache.cached(store / "units" / f"{h.hexdigest()[:32]}.pkl", compute)
 
 
 def _piece_lex(lexical: LexicalSpace, units: pd.DataFrame, sent_of: list[tuple[str, str]]) -> PieceLex:

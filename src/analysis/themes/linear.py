@@ -26,6 +26,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
+from analysis.themes import fitcache
+
 #: Inverse regularisation strength (ArgKP dev, 5 codes per key point: C 0.3 / 1 / 10 gave mAP strict
 #: 0.853 / 0.847 / 0.840 and micro-F1 0.578 / 0.584 / 0.570; 20 codes 0.900 / 0.900 / 0.889).
 C_DEFAULT = 1.0
@@ -101,8 +103,8 @@ class PriorLinear:
             if y[:, j].min() == y[:, j].max():
                 continue
             x = _features(emb, lex, prior[:, j] if self.use_prior else None)
-            clf = LogisticRegression(C=self.c, class_weight="balanced", max_iter=2000, random_state=self.seed)
-            clf.fit(x, y[:, j])
+            clf = fitcache.fit_logistic(x, y[:, j], C=self.c, class_weight="balanced", max_iter=2000,
+                                        random_state=self.seed)
             w = clf.coef_[0]
             self.coef_[j] = w[:n_feat]
             self.prior_coef_[j] = w[n_feat] if self.use_prior else 0.0

@@ -17,6 +17,8 @@ Analyst overrides (``<raw_dir>/overrides.csv``) are applied last, on every run.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from analysis import paths, schemas
 from analysis.config import PUBLISHABLE_CONSENT, ConsultationConfig
 from analysis.embeddings import EmbeddingCache, make_backend
 from analysis.tables import read_optional, read_table, table_exists, table_path, write_table
+from analysis.themes import fitcache
 from analysis.themes.assign import (
     DEFAULT_MIN_SCORE,
     apply_operations,
@@ -281,8 +284,10 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     if hasattr(backend, "fit"):  # corpus-fitted backend: all themed texts + the codebook's base texts
         backend.fit(answers_corpus, extra=codebook_texts, store=cache.folder if cache is not None else None)
     # discovery scores the dense embeddings only: the lexical space is for a codebook's themes
-    lexical = LexicalSpace().fit(answers_corpus + codebook_texts) if codebook is not None else None
-    placeholders = find_placeholders(sub)
+    store = fitcache.folder()  # word counts kept by the hash of their texts (a codebook edit counts only its own)
+    lexical = (LexicalSpace(store / "lexical" if store is not None else None).fit(answers_corpus, extra=codebook_texts)
+               if codebook is not None else None)
+    placeholders = _placeholders(sub, fitcache.folder())
     if placeholders:
         logger.info("placeholders set apart (not themed): %s",
                     "; ".join(f"{k!r} x{n}" for k, n in sorted(placeholders.items(), key=lambda x: -x[1])))
@@ -362,6 +367,29 @@ def _corpus(sub: pd.DataFrame, campaigns: pd.DataFrame | None,
     return corpus, book
 
 
+def _placeholders(sub: pd.DataFrame, store: Path | None) -> dict[str, int]:
+    """:func:`~analysis.themes.fit.find_placeholders`, kept in ``store`` by the hash of the answers it reads."""
+    if store is None:
+        return find_placeholders(sub)
+    h = hashlib.sha256(b"placeholders-v1")
+    for col in ("question_id", "text_redacted"):
+        for v in sub[col].fillna("").astype(str):
+            h.update(v.encode("utf-8", "surrogatepass") + b"\x1f")
+        h.update(b"\x1e")
+    path = store / f"placeholders-{h.hexdigest()[:24]}.json"
+    if path.is_file():
+        try:
+            return {str(k): int(n) for k, n in json.loads(path.read_text(encoding="utf-8")).items()}
+        except (OSError, ValueError, AttributeError):
+            pass
+    found = find_placeholders(sub)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+    return found
+
+
 def _empty_codebook(qid: str) -> Codebook:
     return Codebook.model_validate({"questions": {qid: {"themes": []}}})
 
@@ -413,9 +441,11 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         if codebook is None:
             logger.warning("overrides.csv without codebook.yml: theme ids refer to discovered topics (t01...)")
         overrides = load_overrides(raw_dir / "overrides.csv", answers, resolved)
-    themes, at, meta, discoveries = theme_all(answers, cfg, backend=backend, cache=cache, codebook=codebook,
-                                              campaigns=campaigns, tags=tags, overrides=overrides,
-                                              consenting=consenting)
+    # fitted models kept by a hash of their inputs: a re-run (codebook edit) refits only what changed
+    with fitcache.stored_in(paths.cache_dir(cfg.id) / "themes" if cfg.settings.themes.cache else None):
+        themes, at, meta, discoveries = theme_all(answers, cfg, backend=backend, cache=cache, codebook=codebook,
+                                                  campaigns=campaigns, tags=tags, overrides=overrides,
+                                                  consenting=consenting)
     if codebook is None and overrides is not None:
         known = set(zip(themes["question_id"], themes["theme_id"], strict=True))
         bad = [int(r.row) for r in overrides.itertuples() if (r.question_id, r.theme_id) not in known]

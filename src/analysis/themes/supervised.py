@@ -31,6 +31,8 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.extmath import safe_sparse_dot
 
+from analysis.themes import fitcache
+
 #: Probability at which a classifier calls a piece positive (``class_weight="balanced"``).
 PROBA_THRESHOLD = 0.5
 
@@ -64,6 +66,7 @@ class PieceClassifier:
     def fit(self, x: np.ndarray, y: np.ndarray) -> PieceClassifier:
         """Fit on pieces ``x`` (n x d) with labels ``y`` (n x themes: 1, 0, or -1 unlabelled)."""
         self.models_, self.n_positive_, self.n_negative_ = {}, [], []
+        x_digest = None
         for j in range(self.n_themes):
             col = y[:, j] if len(y) else np.zeros(0)
             keep = col >= 0
@@ -72,8 +75,9 @@ class PieceClassifier:
             self.n_negative_.append(neg)
             if pos < self.min_positive or neg < self.min_negative:
                 continue
-            clf = LogisticRegression(C=self.c, class_weight="balanced", max_iter=2000, random_state=self.seed)
-            self.models_[j] = clf.fit(x[keep], col[keep].astype(int))
+            x_digest = x_digest or (fitcache.digest(x) if fitcache.active() else "")
+            self.models_[j] = fitcache.fit_logistic(x, col[keep].astype(int), rows=keep, x_digest=x_digest, C=self.c,
+                                                    class_weight="balanced", max_iter=2000, random_state=self.seed)
         return self
 
     def restricted(self, themes) -> PieceClassifier:

@@ -1,0 +1,130 @@
+"""Fitted logistic regressions kept on disk, keyed by a hash of exactly what they were fitted on.
+
+A re-run after a codebook edit fits most of the themes stage's models on the same inputs as the run before:
+the sentence classifiers (:mod:`analysis.themes.supervised`) learn from the pieces' dense embeddings and the
+analyst's codes, which an edited definition leaves unchanged (the ``tfidf`` backend of a large corpus is
+fitted without the codebook's texts). :func:`fit_logistic` looks a fit up by the sha256 of its training matrix,
+labels, parameters and scikit-learn's version, and only fits what it has not seen. The solver is deterministic
+(BLAS runs on one thread in a stage), so a stored model is the model the fit would give: the outputs are the
+same bytes whichever path produced them.
+
+The store is switched on for a block of code with :func:`stored_in` (the themes stage points it at
+``<processed>/cache/themes/``; fits are kept in its ``fits`` folder); without it :func:`fit_logistic` just fits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.linear_model import LogisticRegression
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_STORE: ContextVar[Path | None] = ContextVar("analysis_themes_fit_store", default=None)
+#: Fits looked up and found in the store since the process started (for logs and tests).
+STATS = {"hits": 0, "fits": 0}
+
+
+@contextmanager
+def stored_in(folder: str | Path | None) -> Iterator[None]:
+    """Keep (and reuse) the fits of :func:`fit_logistic` under ``folder`` inside the block (``None``: off)."""
+    token = _STORE.set(Path(folder) if folder is not None else None)
+    try:
+        yield
+    finally:
+        _STORE.reset(token)
+
+
+def active() -> bool:
+    """Whether a store is switched on (:func:`stored_in`)."""
+    return _STORE.get() is not None
+
+
+def folder() -> Path | None:
+    """The store switched on by :func:`stored_in` (``None``: off); fits are kept in its ``fits`` folder."""
+    return _STORE.get()
+
+
+def cached(path: Path, compute: Callable[[], T]) -> T:
+    """``compute()``, or its result pickled at ``path`` by an earlier call (``path`` names its inputs' hash)."""
+    if path.is_file():
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)  # noqa: S301 - our own cache folder
+        except Exception:  # noqa: BLE001 - a damaged file is recomputed
+            logger.warning("unreadable cache file %s: recomputed", path.name)
+    value = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{id(value)}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    except OSError as err:
+        logger.warning("could not store %s: %s", path, err)
+    return value
+
+
+def _feed(h, a) -> None:
+    """Add an array (dense or sparse) to the hash: its kind, dtype, shape and contents."""
+    if sp.issparse(a):
+        a = a.tocsr()
+        h.update(f"csr:{a.dtype}:{a.shape}:{a.has_sorted_indices}".encode())
+        for part in (a.data, a.indices, a.indptr):
+            _feed(h, np.asarray(part))
+        return
+    a = np.ascontiguousarray(a)
+    h.update(f"nd:{a.dtype.str}:{a.shape}".encode())
+    h.update(memoryview(a).cast("B"))
+
+
+def digest(x) -> str:
+    """sha256 of an array (dense or sparse): pass it to :func:`fit_logistic` when one matrix trains several fits."""
+    h = hashlib.sha256()
+    _feed(h, x)
+    return h.hexdigest()
+
+
+def fit_key(x_digest: str, rows, y, params: dict) -> str:
+    """sha256 of a fit's inputs: training matrix (its digest and the rows used), labels, parameters, scikit-learn."""
+    h = hashlib.sha256(f"LogisticRegression:sklearn{sklearn.__version__}:{sorted(params.items())!r}:"
+                       f"{x_digest}".encode())
+    _feed(h, np.asarray(rows) if rows is not None else np.zeros(0, bool))
+    _feed(h, np.asarray(y))
+    return h.hexdigest()
+
+
+def fit_logistic(x, y, *, rows=None, x_digest: str | None = None, **params) -> LogisticRegression:
+    """``LogisticRegression(**params).fit(x[rows], y)``, or the same fit from the store when one is switched on.
+
+    Args:
+        x: Training matrix (all rows).
+        y: Labels of the rows used.
+        rows: Boolean mask of the rows of ``x`` to fit on (``None``: all).
+        x_digest: :func:`digest` of ``x``, when the caller has it (computed otherwise).
+        **params: ``LogisticRegression`` parameters.
+    """
+    store = _STORE.get()
+    if store is None:
+        return LogisticRegression(**params).fit(x if rows is None else x[rows], y)
+    key = fit_key(x_digest or digest(x), rows, y, params)
+
+    def fit() -> LogisticRegression:
+        STATS["fits"] += 1
+        return LogisticRegression(**params).fit(x if rows is None else x[rows], y)
+
+    fits = STATS["fits"]
+    clf = cached(store / "fits" / key[:2] / f"{key}.pkl", fit)
+    STATS["hits"] += STATS["fits"] == fits
+    return clf

@@ -1,0 +1,81 @@
+"""Caches of the themes stage: stored fits and stored word counts give the same bits as computing them.
+
+Real text: ArgKP arguments and key points from ``tests/fixtures/themes`` (attributions in the README there).
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.embeddings import TfidfSvdBackend
+from analysis.themes import fitcache, lexical
+from analysis.themes.lexical import LexicalSpace
+from analysis.themes.linear import PriorLinear
+from analysis.themes.supervised import PieceClassifier
+
+FIX = Path(__file__).parent / "fixtures" / "themes"
+
+
+def _arguments() -> pd.DataFrame:
+    return pd.read_csv(FIX / "argkp_arguments.csv")
+
+
+def _same_rows(a, b) -> bool:
+    return (a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a.indptr, b.indptr)
+            and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data))
+
+
+def test_stored_lexical_space_equals_scikit_learns_fit_after_an_edit(tmp_path: Path, monkeypatch) -> None:
+    args = pd.read_csv(FIX / "polis_biodiversity_comments.csv")["comment-body"].astype(str).tolist()
+    monkeypatch.setattr(lexical, "STORE_MIN_TEXTS", 20)  # every list below goes through the store
+    book = pd.read_csv(FIX / "argkp_key_points.csv")["key_point"].astype(str).tolist()
+    edited = book + ["a brand-new phrase with zyxwvut words", args[0]]  # new words; one text already an answer
+    sentences = [s for t in args for s in t.split(", ") if s]
+    for extra in (book, edited, book):  # the original, an edit, back again: each from the store's counts
+        plain = LexicalSpace().fit(args + extra)
+        stored = LexicalSpace(tmp_path).fit(args, extra=extra)
+        assert stored.vectorizer_.vocabulary_ == plain.vectorizer_.vocabulary_
+        assert stored.vectorizer_.idf_.dtype == plain.vectorizer_.idf_.dtype
+        assert np.array_equal(stored.vectorizer_.idf_, plain.vectorizer_.idf_)
+        for texts in (args, sentences, extra):
+            assert _same_rows(stored.transform(texts), plain.transform(texts))
+    assert "zyxwvut" in LexicalSpace(tmp_path).fit(args, extra=edited).vectorizer_.vocabulary_
+    assert len(list(tmp_path.glob("lexical-df-*.pkl"))) == 1  # the answers' frequencies were counted once
+
+
+def test_stored_fits_are_the_fits_and_are_reused(tmp_path: Path) -> None:
+    args = _arguments()
+    texts = args["argument"].astype(str).tolist()
+    emb = TfidfSvdBackend(seed=0, n_components=32).fit(texts).encode(texts)
+    labels = pd.read_csv(FIX / "argkp_labels.csv")
+    topics = ["kp_4_5", "kp_4_6", "kp_4_4"]  # key points with the most arguments
+    y = np.zeros((len(args), len(topics)), np.int8)
+    row = {a: i for i, a in enumerate(args["arg_id"])}
+    for r in labels[labels["key_point_id"].isin(topics) & (labels["label"] == 1)].itertuples():
+        y[row[r.arg_id], topics.index(r.key_point_id)] = 1
+    y[::7, 0] = -1  # some pieces unlabelled for the first theme
+    plain = PieceClassifier(len(topics), seed=0).fit(emb, y)
+    before = dict(fitcache.STATS)
+    with fitcache.stored_in(tmp_path):
+        first = PieceClassifier(len(topics), seed=0).fit(emb, y)
+        again = PieceClassifier(len(topics), seed=0).fit(emb, y)
+        changed = y.copy()
+        changed[2, 1] = 1 - changed[2, 1]  # one label of the second theme: only its fit is redone
+        third = PieceClassifier(len(topics), seed=0).fit(emb, changed)
+    assert fitcache.STATS["fits"] - before["fits"] == len(topics) + 1
+    assert fitcache.STATS["hits"] - before["hits"] == 2 * len(topics) - 1
+    for c in (first, again):
+        assert np.array_equal(c.proba(emb), plain.proba(emb), equal_nan=True)
+        assert all(pickle.dumps(c.models_[j]) == pickle.dumps(plain.models_[j]) for j in plain.models_)
+    assert np.array_equal(third.proba(emb)[:, 0], plain.proba(emb)[:, 0])
+    assert not np.array_equal(third.proba(emb)[:, 1], plain.proba(emb)[:, 1])
+    prior = emb[:, :len(topics)]
+    lin_plain = PriorLinear(len(topics), seed=0).fit(emb, None, prior, y.clip(0))
+    with fitcache.stored_in(tmp_path):
+        for _ in range(2):
+            lin = PriorLinear(len(topics), seed=0).fit(emb, None, prior, y.clip(0))
+            assert np.array_equal(lin.proba(emb, None, prior), lin_plain.proba(emb, None, prior))
