@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.report.publishable import publishable_text
+from analysis.report.publishable import publishable_text, values
 from analysis.schemas import POSITIONS
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,9 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
             trims[t] = trim_quote(t, max_chars)
         return trims[t]
 
-    for rec in c.to_dict("records"):
+    names = ("text_redacted", "is_campaign_copy", "campaign_id", "personal_addition", "position", "attribution",
+             "question_id", "theme_id", "response_id", "score")
+    for rec in (dict(zip(names, row, strict=True)) for row in zip(*(values(c[k]) for k in names), strict=True)):
         text = rec["text_redacted"] if isinstance(rec["text_redacted"], str) else ""
         is_copy = bool(rec["is_campaign_copy"]) and isinstance(rec["campaign_id"], str)
         trimmed, letter = None, False
@@ -203,7 +205,7 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
         if letter:
             attrib = f"{attrib} (campaign letter)"
         rows.append(dict(question_id=str(rec["question_id"]), theme_id=str(rec["theme_id"]), position=pos,
-                         response_id=str(rec["response_id"]), score=float(rec["score"]), source=text,
+                         response_id=str(rec["response_id"]), score=float(rec["score"]),
                          trimmed=trimmed, attribution=attrib, campaign_id=rec["campaign_id"] if is_copy else None,
                          is_campaign_letter=letter))
     return pd.DataFrame(rows)
