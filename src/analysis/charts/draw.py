@@ -66,6 +66,8 @@ def _shared_text_metrics(renderer: Any, text: str, fontprop: Any, ismath: Any, d
     return value
 
 
+#: Matplotlib's own per-renderer measuring (kept for the test that compares the two).
+MPL_TEXT_METRICS = mtext._get_text_metrics_with_cache
 mtext._get_text_metrics_with_cache = _shared_text_metrics
 
 
