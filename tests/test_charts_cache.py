@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from functools import partial
 from pathlib import Path
@@ -109,3 +110,19 @@ def test_key_covers_the_drawn_rows_and_every_argument(tmp_path):
     assert draw.chart_key(partial(charts.theme_chart, counts, themes, rf.QUESTION_OPEN, question_text="Q",
                                   min_cell=6)) != base
     assert draw.chart_key(lambda: charts.theme_chart(counts, themes, rf.QUESTION_OPEN, question_text="Q")) is None
+
+
+def test_shared_text_metrics_draw_the_same_bytes_as_matplotlibs_own(tmp_path, monkeypatch):
+    """Text sizes measured once per process (:func:`analysis.charts.draw._shared_text_metrics`) draw every file
+    exactly as matplotlib's per-renderer measuring does, also when the cache was filled by other charts."""
+    cfg = parse_config(rf.config_dict())
+    processed = rf.write_processed(rf.build_frames(), tmp_path / "processed", cfg)
+    monkeypatch.setattr(draw, "CHART_WORKERS", 1)
+    draw._TEXT_METRICS.clear()
+    report.build_report(cfg, processed, tmp_path / "shared")  # the later charts reuse the earlier ones' sizes
+    assert draw._TEXT_METRICS  # the shared cache was used
+    monkeypatch.setattr(draw.mtext, "_get_text_metrics_with_cache", draw.MPL_TEXT_METRICS)
+    shutil.rmtree(processed / "cache" / report.CHART_CACHE)  # every chart drawn again, not copied
+    report.build_report(cfg, processed, tmp_path / "own")
+    shared, own = _files(tmp_path / "shared" / "charts"), _files(tmp_path / "own" / "charts")
+    assert len(own) >= 18 and shared == own

@@ -88,7 +88,13 @@ def _num(v: object) -> float | None:
     return None if math.isnan(f) else f
 
 
-def cell_from_row(row: pd.Series) -> Cell:
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """The rows of ``frame`` as dicts of its :data:`COUNT_COLUMNS` (what :func:`cell_from_row` and the row keys
+    read; ``iterrows`` built a Series per row, and converted the internal evidence columns too)."""
+    return frame[[c for c in COUNT_COLUMNS if c in frame.columns]].to_dict("records")
+
+
+def cell_from_row(row: pd.Series | dict) -> Cell:
     """Build a :class:`Cell` from one ``out_counts`` row."""
     n = _num(row.get("n"))
     suppressed = bool(row.get("suppressed", False)) or n is None
@@ -172,7 +178,7 @@ class ResponseTable:
 def response_table(counts: pd.DataFrame | None) -> ResponseTable:
     """The channel x respondent type table of ``out_counts`` (needs its ``all`` mode rows)."""
     sub = select_table(counts, ALL_QUESTIONS, RESPONSES_TABLE, "all")
-    found = {(str(r["group"]), str(r["category"])): cell_from_row(r) for _, r in sub.iterrows()}
+    found = {(str(r["group"]), str(r["category"])): cell_from_row(r) for r in _records(sub)}
     chans = _ordered({g for g, _ in found}, list(style.CHANNEL_LABELS))
     types = _ordered({t for _, t in found}, RESPONDENT_TYPES)
     totals = {ch: max(c.denominator for (g, _), c in found.items() if g == ch) for ch in chans}
@@ -196,11 +202,11 @@ def position_rows(counts: pd.DataFrame | None, question_id: str) -> tuple[list[t
     total = int(main["denominator"].max()) if len(main) else 0
     if len(main):
         rows.append((f"All respondents\n(n = {style.fmt_int(total)})",
-                     {str(r["category"]): cell_from_row(r) for _, r in main.iterrows()}))
+                     {str(r["category"]): cell_from_row(r) for r in _records(main)}))
     by_type = select_table(counts, question_id, POSITION_BY_TYPE_TABLE)
     types = by_type["group"].astype(str)
     for t in _ordered(set(types), RESPONDENT_TYPES):
-        cells = {str(r["category"]): cell_from_row(r) for _, r in by_type[types == t].iterrows()}
+        cells = {str(r["category"]): cell_from_row(r) for r in _records(by_type[types == t])}
         den = max((c.denominator for c in cells.values()), default=0)
         rows.append((f"{style.RESPONDENT_LABELS.get(t, t)}\n(n = {style.fmt_int(den)})", cells))
     return rows, total
@@ -232,7 +238,7 @@ def option_rows(counts: pd.DataFrame | None, question_id: str, choices: list[str
     if not len(sub):
         return [], {}
     modes = [m for m in ("all", "unique") if (sub["count_mode"].astype(str) == m).any()]
-    found = {(str(r["category"]), str(r["count_mode"])): cell_from_row(r) for _, r in sub.iterrows()}
+    found = {(str(r["category"]), str(r["count_mode"])): cell_from_row(r) for r in _records(sub)}
     dens = {m: int(sub.loc[sub["count_mode"].astype(str) == m, "denominator"].max()) for m in modes}
     labels = _ordered({c for c, _ in found}, [str(c) for c in choices])
     rows = [OptionRow(lab, {m: found.get((lab, m), zero_cell(dens[m])) for m in modes}) for lab in labels]
@@ -246,7 +252,7 @@ def breakdown_rows(counts: pd.DataFrame | None, attribute: str) -> tuple[list[Op
     if not len(sub):
         return [], {}
     modes = [m for m in ("all", "unique") if (sub["count_mode"].astype(str) == m).any()]
-    found = {(str(r["category"]), str(r["count_mode"])): cell_from_row(r) for _, r in sub.iterrows()}
+    found = {(str(r["category"]), str(r["count_mode"])): cell_from_row(r) for r in _records(sub)}
     dens = {m: int(sub.loc[sub["count_mode"].astype(str) == m, "denominator"].max()) for m in modes}
     values = sorted({c for c, _ in found}, key=lambda v: (v == "not stated", v.casefold(), v))
     rows = [OptionRow(v, {m: found.get((v, m), zero_cell(dens[m])) for m in modes}) for v in values]
@@ -261,7 +267,7 @@ def theme_rows(counts: pd.DataFrame | None, themes: pd.DataFrame | None, questio
         return [], 0
     labels = theme_labels(themes, question_id)
     rows = [{"theme_id": str(r["category"]), "label": labels.get(str(r["category"]), str(r["category"])),
-             "cell": cell_from_row(r)} for _, r in sub.iterrows()]
+             "cell": cell_from_row(r)} for r in _records(sub)]
     rows.sort(key=lambda d: (_rank(d["cell"]), d["label"]))
     return rows, int(sub["denominator"].max())
 
@@ -274,7 +280,7 @@ def theme_position_rows(
     labels = theme_labels(themes, question_id)
     out = []
     for tid, g in sub.groupby(sub["group"].astype(str), sort=True):
-        cells = {str(r["category"]): cell_from_row(r) for _, r in g.iterrows()}
+        cells = {str(r["category"]): cell_from_row(r) for r in _records(g)}
         total = sum(c.n or 0 for c in cells.values())
         out.append((total, labels.get(tid, tid), cells))
     out.sort(key=lambda t: (-t[0], t[1]))
@@ -294,7 +300,7 @@ def heatmap_matrix(
     present = set(sub["category"].astype(str))
     ids = [r["theme_id"] for r in order_rows if r["theme_id"] in present]
     ids += sorted(present - set(ids))
-    lookup = {(str(r["category"]), str(r["group"])): cell_from_row(r) for _, r in sub.iterrows()}
+    lookup = {(str(r["category"]), str(r["group"])): cell_from_row(r) for r in _records(sub)}
     cells = [[lookup.get((tid, t)) for t in types] for tid in ids]
     dens = {t: max((lookup[k].denominator for k in lookup if k[1] == t), default=0) for t in types}
     groups = [f"{style.RESPONDENT_LABELS.get(t, t)}\n(n = {style.fmt_int(dens[t])})" for t in types]
@@ -322,7 +328,7 @@ def campaign_summary(counts: pd.DataFrame | None, campaigns: pd.DataFrame | None
                   & counts["category"].astype(str).str.startswith(CAMPAIGN_PREFIX)]
     if (rows["question_id"].astype(str) == ALL_QUESTIONS).any():  # sizes over every response, all channels
         rows = rows[rows["question_id"].astype(str) == ALL_QUESTIONS]
-    sizes = {str(r["category"])[len(CAMPAIGN_PREFIX):]: cell_from_row(r) for _, r in rows.iterrows()}
+    sizes = {str(r["category"])[len(CAMPAIGN_PREFIX):]: cell_from_row(r) for r in _records(rows)}
     templates = {}
     if campaigns is not None and len(campaigns):
         templates = {str(c): str(t) for c, t in zip(campaigns["campaign_id"], campaigns["template"], strict=True)}

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
+import matplotlib.text as mtext
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -32,6 +34,41 @@ from analysis.charts.data import Cell, cell_text
 from analysis.schemas import NEITHER, SIDES
 
 log = logging.getLogger(__name__)
+
+
+#: rcParams a text's measured size depends on besides its font properties (part of :func:`_shared_text_metrics`' key).
+_METRIC_RC = ("text.hinting", "text.hinting_factor", "text.kerning_factor", "text.usetex", "mathtext.fontset",
+              "mathtext.default", "mathtext.fallback")
+_TEXT_METRICS: dict[tuple, tuple[float, float, float]] = {}
+#: Entries kept before the shared text-metrics cache is emptied (each is a few hundred bytes).
+_TEXT_METRICS_MAX = 50_000
+
+
+def _shared_text_metrics(renderer: Any, text: str, fontprop: Any, ismath: Any, dpi: float) -> tuple[float, float, float]:
+    """Matplotlib's text measuring, cached across figures (replaces ``matplotlib.text._get_text_metrics_with_cache``).
+
+    Matplotlib caches a text's size per renderer, and every figure (and every saved format) has a renderer of its
+    own, so the same tick labels, legend entries and footnotes were measured again for each of a report's ~30
+    charts (each measurement lays the string out with FreeType). A size depends only on the kind of renderer,
+    its resolution, the string, the font properties and a few rcParams, which form the key here; the measuring
+    itself is the renderer's own, so every drawn file is byte-for-byte what it was.
+    """
+    inner = renderer._renderer if isinstance(renderer, MixedModeRenderer) else renderer
+    key = (type(inner), inner.points_to_pixels(72.0), getattr(inner, "dpi", None), text, fontprop.copy(), ismath, dpi,
+           tuple(mpl.rcParams[k] for k in _METRIC_RC))
+    try:
+        return _TEXT_METRICS[key]
+    except KeyError:
+        pass
+    if len(_TEXT_METRICS) >= _TEXT_METRICS_MAX:
+        _TEXT_METRICS.clear()
+    value = _TEXT_METRICS[key] = renderer.get_text_width_height_descent(text, key[4], ismath)
+    return value
+
+
+#: Matplotlib's own per-renderer measuring (kept for the test that compares the two).
+MPL_TEXT_METRICS = mtext._get_text_metrics_with_cache
+mtext._get_text_metrics_with_cache = _shared_text_metrics
 
 
 @contextmanager

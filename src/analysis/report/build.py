@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -319,9 +320,10 @@ TEXT_POSITIONS_OFF = {
 }
 
 
-def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFrame, min_cell: int,
+def _question_context(q, t: dict, counts: pd.DataFrame | None, min_cell: int,
                       footnote: str, charts_dir: Path, written: list[Path], heading: str,
                       text_positions: bool = True) -> dict:
+    """One question's "You said" context; each theme's ``quotes`` are left for :func:`_fill_quotes`."""
     qid, text = q.id, heading
     ctx: dict = {"id": qid, "text": q.text, "heading": heading, "kind": q.kind, "charts": [], "notes": [],
                  "positions": [], "by_type": [], "themes": [], "n": 0, "n_more_themes": 0, "polis": False,
@@ -372,10 +374,9 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
             c: Cell = r["cell"]
             if not c.suppressed and not c.n:
                 continue
-            qs = [] if c.suppressed or quotes.empty else quote_items(
-                quotes[(quotes["question_id"] == qid) & (quotes["theme_id"] == r["theme_id"])], QUOTES_PER_THEME)
             ctx["themes"].append({"label": r["label"], "count": count_phrase(c, min_cell),
-                                  "sentence": theme_sentence(r, min_cell), "quotes": qs})
+                                  "sentence": theme_sentence(r, min_cell), "quotes": [],
+                                  _QUOTES_OF: None if c.suppressed else r["theme_id"]})
         ctx["n_more_themes"] = max(0, len(main) - TOP_THEMES)
         tkw = dict(question_text=text, min_cell=min_cell)
         ctx["charts"].append(chart_entry(partial(charts.theme_chart, counts, themes, qid, footnote=footnote, **tkw),
@@ -401,6 +402,23 @@ def _question_context(q, t: dict, counts: pd.DataFrame | None, quotes: pd.DataFr
     if not answers_to(counts, qid) and not ctx["n"]:
         ctx["notes"].insert(0, "Nobody answered this question.")
     return ctx
+
+
+#: Key of a theme entry naming the theme whose quotes :func:`_fill_quotes` puts there (removed by it).
+_QUOTES_OF = "_quotes_of"
+
+
+def _fill_quotes(questions: list[dict], quotes: pd.DataFrame) -> None:
+    """Put each theme's first :data:`QUOTES_PER_THEME` quotes in the entries :func:`_question_context` left for them.
+
+    The quotes are selected after the charts are queued, so the charts are drawn while the quotes are chosen.
+    """
+    for q in questions:
+        for theme in q["themes"]:
+            tid = theme.pop(_QUOTES_OF, None)
+            if tid is not None and not quotes.empty:
+                theme["quotes"] = quote_items(quotes[(quotes["question_id"] == q["id"]) & (quotes["theme_id"] == tid)],
+                                              QUOTES_PER_THEME)
 
 
 def _asked_context(cfg: ConsultationConfig, tables: dict, all_counts: pd.DataFrame, polis: bool, source: str,
@@ -447,7 +465,8 @@ def _asked_context(cfg: ConsultationConfig, tables: dict, all_counts: pd.DataFra
 
 
 def build_context(
-    cfg: ConsultationConfig, tables: dict, reports_dir: Path, raw_dir: Path | None = None
+    cfg: ConsultationConfig, tables: dict, reports_dir: Path, raw_dir: Path | None = None,
+    charts_queued: Callable[[], None] | None = None,
 ) -> tuple[dict, list[Path], pd.DataFrame, pd.DataFrame]:
     """Everything the templates need; charts are written on the way.
 
@@ -456,7 +475,8 @@ def build_context(
     (:func:`analysis.report.load.is_polis`) the answers are statements voted on by participants: "We asked"
     reports statements and votes, "You said" how many statements most voters supported and how strongly
     each theme's statements were supported (``out_theme_support``). ``raw_dir`` (the consultation's raw
-    folder) is read for an attribution statement and the analyst's ``we_did.md`` only.
+    folder) is read for an attribution statement and the analyst's ``we_did.md`` only. ``charts_queued`` is
+    called once every chart is queued, before the quotes are selected (e.g. to start drawing them meanwhile).
 
     Returns:
         ``(template context, written chart files, counts used (one count mode), selected quotes)``.
@@ -474,21 +494,25 @@ def build_context(
     source = f"Source: {cfg.title}" + (f", {cfg.organisation}" if cfg.organisation else "") \
         + (". SYNTHETIC TEST DATA." if cfg.synthetic else ".")
     footnote = f"Count mode: {mode_text}. {source}"
-    quotes = pd.DataFrame(columns=["question_id", "theme_id", "rank", "display"])
-    if ans is not None and resp is not None and tables.get("core_answer_themes") is not None:
-        quotes = select_quotes(ans, tables["core_answer_themes"], tables.get("core_answer_positions"), resp,
-                               seed=s.seed)
+
+    def pick_quotes() -> pd.DataFrame:
+        if ans is not None and resp is not None and tables.get("core_answer_themes") is not None:
+            return select_quotes(ans, tables["core_answer_themes"], tables.get("core_answer_positions"), resp,
+                                 seed=s.seed)
+        return pd.DataFrame(columns=["question_id", "theme_id", "rank", "display"])
+
     polis = is_polis(cfg, tables)
-    if polis:
-        quotes = polis_quotes(quotes)
+    if polis:  # Pol.is statements' quotes are part of their questions' context
+        quotes = polis_quotes(pick_quotes())
+        shown = with_languages(quotes, ans)
     asked = _asked_context(cfg, tables, all_counts, polis, source, charts_dir, written)
     if polis:
         footnote = f"Each statement counted once; support from participants' votes. {source}"
     headings = question_headings(cfg.questions)
-    shown = with_languages(quotes, ans)
-    questions = [polis_question_context(q, tables, all_counts, shown, footnote, charts_dir, written, QUOTES_PER_THEME,
-                                        s.min_cell, heading=headings[q.id]["heading"]) if polis
-                 else _question_context(q, tables, counts, shown, s.min_cell, footnote, charts_dir, written,
+    questions = [polis_question_context(q, tables, all_counts, shown, footnote, charts_dir,
+                                        written, QUOTES_PER_THEME, s.min_cell, heading=headings[q.id]["heading"])
+                 if polis
+                 else _question_context(q, tables, counts, s.min_cell, footnote, charts_dir, written,
                                         headings[q.id]["heading"], text_positions=cfg.text_positions_on(q.id))
                  for q in cfg.questions]
     for q in questions:
@@ -500,6 +524,11 @@ def build_context(
                                               headings[qc.id]["heading"], charts_dir, written)
                 if q["options"] and q["options"]["chart"]:
                     q["charts"].insert(0, q["options"]["chart"])
+    if charts_queued is not None:
+        charts_queued()
+    if not polis:
+        quotes = pick_quotes()
+        _fill_quotes(questions, with_languages(quotes, ans))
     ctx = {
         "title": cfg.title, "organisation": cfg.organisation, "url": cfg.url,
         "opened": cfg.opened.isoformat() if cfg.opened else None,
@@ -553,9 +582,10 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
     try:
         # a chart whose drawing inputs are unchanged since the last build is copied from the cache, not drawn
         with deferred_charts(Path(processed_dir) / "cache" / CHART_CACHE) as batch:
+            # charts drawn by forked workers while the quotes are selected and the tables written here
             ctx, written, counts, quotes = build_context(cfg, tables, reports_dir,
-                                                         Path(raw_dir) if raw_dir is not None else None)
-            batch.start()  # charts drawn by forked workers while the tables are written here
+                                                         Path(raw_dir) if raw_dir is not None else None,
+                                                         charts_queued=batch.start)
             table_files = write_tables(cfg, tables, quotes, reports_dir, attribution=ctx["methods"]["attribution"])
             batch.finish()
         env = _env()

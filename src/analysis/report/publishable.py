@@ -24,6 +24,7 @@ workbook under the processed folder (:func:`analysis.report.tables.write_interna
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
 from analysis.config import PUBLISHABLE_CONSENT
 
@@ -37,6 +38,18 @@ TEXT_COLUMNS = ("text_redacted", "personal_addition", "template", "quote")
 
 class PublicationError(ValueError):
     """A frame about to be published carries raw or identifying columns (a bug, never silenced)."""
+
+
+def values(column: pd.Series) -> list:
+    """A column's values as a Python list, fast for Arrow-backed columns (a missing value is ``None``).
+
+    Iterating an Arrow-backed ``str`` column converts one value at a time (about 3 µs each: seconds for the
+    candidate quotes of 50,000 responses); Arrow converts the whole column at once. Missing values come back
+    as ``None`` instead of ``nan``: only for callers that test values with ``isinstance``.
+    """
+    if isinstance(column.dtype, pd.StringDtype | pd.ArrowDtype):
+        return pa.array(column.array).to_pylist()
+    return column.tolist()
 
 
 def _s(v: object) -> str:
@@ -99,12 +112,13 @@ def publishable_text(frame: pd.DataFrame, responses: pd.DataFrame | None) -> pd.
     who = responses[["response_id", "respondent_type", "sector", "organisation", "consent"]]
     out = base.merge(who.drop_duplicates("response_id"), on="response_id", how="left", validate="many_to_one")
     out = out[out["consent"].isin(PUBLISHABLE_CONSENT)].reset_index(drop=True)
-    texts = out[[c for c in TEXT_COLUMNS if c in out.columns]].itertuples(index=False, name=None)
-    self_named = [c != "publish_named" and _names(o, t) for c, o, t in
-                  zip(out["consent"], out["organisation"], texts, strict=True)]
+    texts = [values(out[c]) for c in TEXT_COLUMNS if c in out.columns]
+    self_named = [c != "publish_named" and len(_s(o)) >= 3 and _names(o, tuple(col[i] for col in texts))
+                  for i, (c, o) in enumerate(zip(values(out["consent"]), values(out["organisation"]), strict=True))]
     out = out[~pd.Series(self_named, index=out.index, dtype=bool)].reset_index(drop=True)
     named = (out["consent"] == "publish_named") & (out["respondent_type"] == "organisation")
     out["organisation"] = out["organisation"].where(named, None)
     out["attribution"] = [attribution(t, s, o, c) for t, s, o, c in
-                          zip(out["respondent_type"], out["sector"], out["organisation"], out["consent"], strict=True)]
+                          zip(*(values(out[k]) for k in ("respondent_type", "sector", "organisation", "consent")),
+                              strict=True)]
     return out.drop(columns="consent")

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from analysis.report.publishable import publishable_text
+from analysis.report.publishable import publishable_text, values
 from analysis.schemas import POSITIONS
 
 log = logging.getLogger(__name__)
@@ -76,21 +77,45 @@ class Trimmed:
         return bool(REDACTION_TOKEN.search(self.text))
 
 
-def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
-    """Sentence spans ``(start, end, paragraph_break_after)`` of ``text`` (whitespace excluded)."""
-    spans: list[tuple[int, int, bool]] = []
+def _iter_spans(text: str) -> Iterator[tuple[int, int, bool]]:
+    """The spans of :func:`sentence_spans`, front to back, found as they are asked for."""
     pos = 0
     for m in _SENTENCE_BREAK.finditer(text):
         end = m.start()
         while end > pos and text[end - 1].isspace():
             end -= 1
         if end > pos:
-            spans.append((pos, end, "\n" in m.group(0)))
+            yield pos, end, "\n" in m.group(0)
         pos = m.end()
     end = len(text.rstrip())
     if end > pos:
-        spans.append((pos, end, True))
-    return spans
+        yield pos, end, True
+
+
+def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
+    """Sentence spans ``(start, end, paragraph_break_after)`` of ``text`` (whitespace excluded)."""
+    return list(_iter_spans(text))
+
+
+def _first_window(text: str, max_chars: int) -> tuple[int, int] | None:
+    """:func:`trim_quote`'s choice for a text without a redaction token, when its first sentence fits.
+
+    Every window is then token-free, so the earliest start wins (the first sentence), and of the windows starting
+    there the longest that fits without crossing a paragraph break: only the sentences up to it are looked at.
+
+    Returns:
+        ``(start, end)``, or ``None`` when the first sentence is longer than ``max_chars`` (or there is none).
+    """
+    start = end = None
+    for s, e, brk in _iter_spans(text):
+        if start is None:
+            start = s
+        if e - start > max_chars:
+            break
+        end = e
+        if brk:
+            break
+    return None if end is None else (start, end)
 
 
 def trim_quote(text: str, max_chars: int = 300) -> Trimmed | None:
@@ -103,6 +128,10 @@ def trim_quote(text: str, max_chars: int = 300) -> Trimmed | None:
     Returns:
         The verbatim span, or ``None`` for blank text.
     """
+    first = None if REDACTION_TOKEN.search(text) else _first_window(text, max_chars)
+    if first is not None:
+        s, e = first
+        return Trimmed(text[s:e], s, e, bool(text[:s].strip()), bool(text[e:].strip()))
     spans = sentence_spans(text)
     if not spans:
         return None
@@ -180,7 +209,9 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
             trims[t] = trim_quote(t, max_chars)
         return trims[t]
 
-    for rec in c.to_dict("records"):
+    names = ("text_redacted", "is_campaign_copy", "campaign_id", "personal_addition", "position", "attribution",
+             "question_id", "theme_id", "response_id", "score")
+    for rec in (dict(zip(names, row, strict=True)) for row in zip(*(values(c[k]) for k in names), strict=True)):
         text = rec["text_redacted"] if isinstance(rec["text_redacted"], str) else ""
         is_copy = bool(rec["is_campaign_copy"]) and isinstance(rec["campaign_id"], str)
         trimmed, letter = None, False
@@ -203,7 +234,7 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
         if letter:
             attrib = f"{attrib} (campaign letter)"
         rows.append(dict(question_id=str(rec["question_id"]), theme_id=str(rec["theme_id"]), position=pos,
-                         response_id=str(rec["response_id"]), score=float(rec["score"]), source=text,
+                         response_id=str(rec["response_id"]), score=float(rec["score"]),
                          trimmed=trimmed, attribution=attrib, campaign_id=rec["campaign_id"] if is_copy else None,
                          is_campaign_letter=letter))
     return pd.DataFrame(rows)
