@@ -66,9 +66,11 @@ def _shared_text_metrics(renderer: Any, text: str, fontprop: Any, ismath: Any, d
     return value
 
 
-#: Matplotlib's own per-renderer measuring (kept for the test that compares the two).
-MPL_TEXT_METRICS = mtext._get_text_metrics_with_cache
-mtext._get_text_metrics_with_cache = _shared_text_metrics
+#: Matplotlib's own per-renderer measuring (kept for the test that compares the two); ``None`` if this
+#: matplotlib has no such private function, in which case its own measuring is left in place.
+MPL_TEXT_METRICS = getattr(mtext, "_get_text_metrics_with_cache", None)
+if MPL_TEXT_METRICS is not None:
+    mtext._get_text_metrics_with_cache = _shared_text_metrics
 
 
 @contextmanager
