@@ -24,8 +24,7 @@ from analysis.config import ConsultationConfig
 from analysis.report.load import public_path
 from analysis.report.publishable import publishable_text
 from analysis.report.workbook import neutralise_frame, write_workbook
-from analysis.themes.codebook import OTHER, UNTRANSLATED
-from analysis.themes.stage import DISCOVERED_PREFIX
+from analysis.themes.codebook import DISCOVERED_PREFIX, OTHER, UNTRANSLATED
 
 #: The internal workbook, relative to the consultation's processed folder (not for publication).
 INTERNAL_WORKBOOK = Path("internal") / "INTERNAL_analyst_workbook.xlsx"

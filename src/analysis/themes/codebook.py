@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 OTHER = "other"
 UNTRANSLATED = "_untranslated"
+#: Description of a discovered theme: examples quoted from its answers (internal: any respondent's text).
+DISCOVERED_PREFIX = "Examples: "
 RESERVED = {OTHER, UNTRANSLATED}
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$"
 

@@ -38,6 +38,7 @@ from analysis.themes.assign import (
     prototype_texts,
 )
 from analysis.themes.codebook import (
+    DISCOVERED_PREFIX,
     OTHER,
     UNTRANSLATED,
     Codebook,
@@ -60,8 +61,6 @@ logger = logging.getLogger(__name__)
 
 out_theme_model = schemas.out_theme_model
 
-#: Description of a discovered theme: examples quoted from its answers (internal: any respondent's text).
-DISCOVERED_PREFIX = "Examples: "
 THEME_COLS = ["question_id", "theme_id", "label", "description", "parent_id", "keywords"]
 AT_COLS = ["response_id", "question_id", "theme_id", "score", "source"]
 SPECIAL = {
