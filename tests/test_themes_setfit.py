@@ -20,16 +20,16 @@ from analysis.config import ThemeSettings  # noqa: E402
 from analysis.themes import setfit  # noqa: E402
 from analysis.themes.evaluate import _tables, draw_codes, evaluate, load_folder  # noqa: E402
 
-CODED = Path(__file__).parent / "fixtures" / "themes" / "coded_argkp"
-
 
 @pytest.fixture(scope="module")
 def data():
-    return load_folder(CODED)
+    """The coded ArgKP fixture (``analysis evaluate themes`` format)."""
+    return load_folder(Path(__file__).parent / "fixtures" / "themes" / "coded_argkp")
 
 
 @pytest.fixture(scope="module")
 def coded(data):
+    """Coded answers (5 per key point, seed 0) and the definitions, as tuning inputs."""
     answers, tags = _tables(data, draw_codes(data, [5], seed=0)[5])
     return setfit.coded_texts(answers, tags, data.codebook)
 
