@@ -95,6 +95,18 @@ def tune(model, pairs: Sequence[tuple[str, str, float]], seed: int, *, epochs: i
 
     if not pairs:
         return model
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: the same float sums (so the same vectors) on any machine
+    try:
+        return _tune(model, pairs, seed, epochs, batch_size, lr, max_tokens)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _tune(model, pairs, seed: int, epochs: int, batch_size: int, lr: float, max_tokens: int):
+    """The training loop of :func:`tune` (seeded; cosine-similarity loss, AdamW, warm-up + linear decay)."""
+    import torch
+
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     old_len = model.max_seq_length
