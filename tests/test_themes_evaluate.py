@@ -101,6 +101,17 @@ def test_cli_prints_and_writes_the_scores(tmp_path: Path) -> None:
     assert list(summary["k"]) == [0, 3] and (tmp_path / "per_theme.csv").exists()
 
 
+def test_cli_refuses_an_unknown_backend_and_names_the_missing_encoder(tmp_path: Path, monkeypatch) -> None:
+    res = CliRunner().invoke(app, ["evaluate", "themes", str(CODED), "--k", "0", "--backend", "bert"])
+    assert res.exit_code == 2 and "--backend must be tfidf or minilm" in res.output
+    import analysis.embeddings as E
+
+    monkeypatch.setattr(E, "_find_minilm_package_dir", lambda: None)  # as on a machine without the optional weights
+    res = CliRunner().invoke(app, ["evaluate", "themes", str(CODED), "--k", "0", "--backend", "minilm",
+                                   "--finetune", "setfit"])
+    assert res.exit_code == 2 and "all-MiniLM-L6-v2" in res.output
+
+
 def test_one_theme_questions_share_one_threshold_chosen_on_all_their_codes(data) -> None:
     """Both stances learn the one-theme rule on ~20 codes each; their cut is chosen on the codes of both."""
     from dataclasses import replace

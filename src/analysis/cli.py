@@ -41,12 +41,20 @@ def evaluate_themes(
     k: Annotated[str, typer.Option("--k", help="Coded answers per theme, comma-separated (same rows scored for all).")] = "0,5,20",
     seed: Annotated[int, typer.Option(help="Seed of the draws.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Also write summary.csv and per_theme.csv here.")] = None,
+    backend: Annotated[str, typer.Option(help="tfidf (default) or minilm (the optional local all-MiniLM-L6-v2).")] = "tfidf",
+    finetune: Annotated[str, typer.Option(help="off or setfit (with --backend minilm: tune it on each k's codes).")] = "off",
 ) -> None:
     """Score theme assignment on a coded dataset with k coded answers per theme (docs/user_guide.md)."""
+    from analysis.config import ThemeSettings
     from analysis.themes.evaluate import evaluate, load_folder
 
     try:
-        summary, per_theme, _ = evaluate(load_folder(folder), [int(x) for x in k.split(",") if x.strip()], seed=seed)
+        if backend not in ("tfidf", "minilm") or finetune not in ("off", "setfit"):
+            raise ValueError(f"--backend must be tfidf or minilm and --finetune off or setfit, not {backend!r} / {finetune!r}")
+        settings = ThemeSettings(finetune=finetune) if backend == "tfidf" else ThemeSettings(
+            backend="sentence-transformers", model="all-MiniLM-L6-v2", finetune=finetune)
+        summary, per_theme, _ = evaluate(load_folder(folder), [int(x) for x in k.split(",") if x.strip()], seed=seed,
+                                         settings=settings)
     except (AnalysisError, ValueError) as err:
         _fail(err)
     typer.echo(summary.round(3).to_string(index=False))
