@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.embeddings import load_local_sentence_model
-from analysis.themes.setfit import MAX_PAIRS, CodedText, make_pairs, tune
+from analysis.themes.setfit import MAX_PAIRS, CodedText, make_pairs, token_counter, tune, within_token_budget
 
 
 def _cpu() -> float:
@@ -66,11 +66,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=20211)
     ns = ap.parse_args(argv)
     coded, defs = build_case(ns.data, ns.themes, ns.codes, ns.long, ns.seed)
-    pairs = make_pairs(coded, defs, ns.seed)
+    loaded = load_local_sentence_model("all-MiniLM-L6-v2")
+    drawn = make_pairs(coded, defs, ns.seed)
+    pairs = within_token_budget(drawn, token_counter(loaded.model))  # as analysis.themes.setfit.tuned_backend
     words = sum(len(t.text.split()) for t in coded) / len(coded)
     print(f"{ns.themes} themes x {ns.codes} codes: {len(coded)} coded texts (mean {words:.0f} words), "
-          f"{len(pairs)} pairs (cap {MAX_PAIRS})")
-    loaded = load_local_sentence_model("all-MiniLM-L6-v2")
+          f"{len(drawn)} pairs drawn (cap {MAX_PAIRS}), {len(pairs)} within the token budget")
     c0, w0 = _cpu(), time.perf_counter()
     tune(loaded.model, pairs, ns.seed)
     cpu, wall = _cpu() - c0, time.perf_counter() - w0

@@ -68,6 +68,20 @@ def test_pairs_stay_within_a_question_and_share_a_theme_when_positive(coded) -> 
     assert len(setfit.make_pairs(items, defs, seed=0, max_pairs=7)) == 7
 
 
+def test_long_answers_get_fewer_pairs_within_the_token_budget(coded) -> None:
+    """The budget keeps a prefix of the seeded pairs: all of them when short, fewer when texts are long."""
+    items, defs = coded
+    pairs = setfit.make_pairs(items, defs, seed=0)
+    words = lambda texts: [len(t.split()) + 2 for t in texts]  # noqa: E731 - a stand-in tokenizer
+    assert setfit.within_token_budget(pairs, words) == pairs  # the fixture's arguments fit easily
+    total = sum(min(len(t.split()) + 2, setfit.MAX_TOKENS) for a, b, _ in pairs for t in (a, b))
+    half = setfit.within_token_budget(pairs, words, budget=total // 2)
+    assert 0 < len(half) < len(pairs) and half == pairs[: len(half)]
+    assert sum(len(t.split()) + 2 for a, b, _ in half for t in (a, b)) <= total // 2
+    capped = setfit.within_token_budget(pairs, lambda texts: [10_000] * len(texts), budget=4 * setfit.MAX_TOKENS)
+    assert len(capped) == 2  # a long text counts as its truncation, MAX_TOKENS
+
+
 def test_tuning_pulls_same_theme_pairs_together_deterministically(data, coded) -> None:
     items, defs = coded
     pairs = setfit.make_pairs(items, defs, seed=0)

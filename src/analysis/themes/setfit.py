@@ -31,6 +31,10 @@ BATCH_SIZE = 16
 LEARNING_RATE = 2e-5
 #: Tokens per text while tuning (longer texts are truncated for the tuning only).
 MAX_TOKENS = 96
+#: Most tokens (both texts of every pair, each counted up to :data:`MAX_TOKENS`) in one tuning run: the cost
+#: grows with the tokens, so long answers get fewer pairs. 3,000 pairs of ArgKP-length texts (~20 words) are
+#: well within it and are not cut; 50 themes x 20 codes of ~110-word answers took 532 CPU s at 3,000 pairs.
+MAX_PAIR_TOKENS = 200_000
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,39 @@ def _tune(model, pairs, seed: int, epochs: int, batch_size: int, lr: float, max_
     return model
 
 
+def within_token_budget(pairs: Sequence[tuple[str, str, float]], n_tokens, budget: int = MAX_PAIR_TOKENS,
+                        max_tokens: int = MAX_TOKENS) -> list[tuple[str, str, float]]:
+    """The longest prefix of ``pairs`` (already in a seeded order) whose texts hold at most ``budget`` tokens.
+
+    Args:
+        pairs: ``(text a, text b, label)`` from :func:`make_pairs`.
+        n_tokens: Callable giving the token counts of a list of texts (the model's tokenizer).
+        budget: Most tokens in all, each text counted up to ``max_tokens`` (its truncation while tuning).
+        max_tokens: Truncation while tuning.
+    """
+    texts = sorted({t for a, b, _ in pairs for t in (a, b)})
+    length = dict(zip(texts, (min(int(n), max_tokens) for n in n_tokens(texts)), strict=True))
+    total = np.cumsum([length[a] + length[b] for a, b, _ in pairs])
+    return list(pairs[: int(np.searchsorted(total, budget, side="right"))])
+
+
+def token_counter(model):
+    """Token counts of texts under ``model``'s tokenizer (special tokens included).
+
+    A model whose tokenizer is not a Hugging Face tokenizer (e.g. a word-embedding model) is counted in
+    words plus two.
+    """
+    tok = getattr(model, "tokenizer", None)
+
+    def count(texts: list[str]) -> list[int]:
+        try:
+            return [len(ids) for ids in tok(texts, add_special_tokens=True, truncation=False)["input_ids"]]
+        except TypeError:  # not callable as a Hugging Face tokenizer
+            return [len(t.split()) + 2 for t in texts]
+
+    return count
+
+
 def pairs_hash(pairs: Sequence[tuple[str, str, float]], seed: int) -> str:
     """Fingerprint of a tuning run (its pairs and seed): part of the tuned backend's cache key."""
     h = hashlib.sha256(f"setfit:v1:{seed}:{MAX_TOKENS}:{BATCH_SIZE}:{LEARNING_RATE}".encode())
@@ -182,7 +219,11 @@ def tuned_backend(backend, answers: pd.DataFrame, tags: pd.DataFrame, codebook, 
     if getattr(backend, "name", "") != "sentence-transformers" or tags is None or not len(tags):
         return backend
     items, defs = coded_texts(answers, tags, codebook)
-    pairs = make_pairs(items, defs, seed, max_pairs=MAX_PAIRS)
+    drawn = make_pairs(items, defs, seed, max_pairs=MAX_PAIRS)
+    pairs = within_token_budget(drawn, token_counter(backend.model_))
+    if len(pairs) < len(drawn):
+        logger.info("fine-tuning on %d of %d pairs (long answers: at most %d tokens per run)", len(pairs),
+                    len(drawn), MAX_PAIR_TOKENS)
     if not pairs:
         return backend
     tuned = copy.copy(backend)
