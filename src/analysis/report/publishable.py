@@ -113,7 +113,7 @@ def publishable_text(frame: pd.DataFrame, responses: pd.DataFrame | None) -> pd.
     out = base.merge(who.drop_duplicates("response_id"), on="response_id", how="left", validate="many_to_one")
     out = out[out["consent"].isin(PUBLISHABLE_CONSENT)].reset_index(drop=True)
     texts = [values(out[c]) for c in TEXT_COLUMNS if c in out.columns]
-    self_named = [c != "publish_named" and len(_s(o)) >= 3 and _names(o, tuple(col[i] for col in texts))
+    self_named = [c != "publish_named" and _names(o, tuple(col[i] for col in texts))
                   for i, (c, o) in enumerate(zip(values(out["consent"]), values(out["organisation"]), strict=True))]
     out = out[~pd.Series(self_named, index=out.index, dtype=bool)].reset_index(drop=True)
     named = (out["consent"] == "publish_named") & (out["respondent_type"] == "organisation")
