@@ -29,6 +29,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
+from analysis.redaction import scan
 from analysis.redaction.addresses import STREET_TYPES
 from analysis.redaction.name_lists import (
     COMMON_WORDS,
@@ -36,6 +37,7 @@ from analysis.redaction.name_lists import (
     SUPPLEMENT_FIRST_NAMES,
     SUPPLEMENT_SURNAMES,
 )
+from analysis.redaction.patterns import lowered
 
 Span = tuple[int, int, str]
 
@@ -277,11 +279,16 @@ _LABEL_RE = re.compile(
     r"|contact(?:[ \t]+(?:person|name))?|attn|attention)[ \t]*[:\-\u2013\u2014]"
     r"|(?:signed|submitted|written|prepared)[ \t]+by(?=[ \t]))"
 )
-_TITLE_RE = re.compile(r"(?<![\w'’])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Rev|Revd|Reverend|Sir|Dame)\.?(?=[ \t]+\S)")
+_TITLE_BODY = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Rev|Revd|Reverend|Sir|Dame)\.?(?=[ \t]+\S)"
+_TITLE_RE = re.compile(r"(?<![\w'’])" + _TITLE_BODY)
+#: Gates for :func:`analysis.redaction.scan.finditer`: each matches wherever the pattern it gates does (the
+#: pattern without its leading look-behind, or the literal starts of its branches).
+_TITLE_GATE = re.compile(_TITLE_BODY)
 _INTRO_RE = re.compile(
     r"(?<![\w'’])(?:(?P<named>[Mm]y[ \t]+name[ \t]+is|[Mm]y[ \t]+name['’]s|[Nn]ame[ \t]+is)"
     r"|(?P<self>I['’]m|I[ \t]+am)|(?P<this>This[ \t]+is|It['’]s))(?=[ \t])"
 )
+_INTRO_GATE = re.compile("My|my|Name|name|I|This")
 _INTRO_HINTS = ("I'm", "I’m", "I am", "This is", "It's", "It’s", "ame is", "ame's", "ame’s")
 _TITLE_HINTS = ("Mr", "Ms", "Miss", "Mx", "Dr", "Prof", "Rev", "Sir", "Dame")
 #: One search for any hint (the same as ``any(h in text for h in hints)``, in one pass).
@@ -306,10 +313,13 @@ _RELATIVES = (
 )
 #: "my neighbour", "our late friend": a person's name may follow.
 _RELATIVE_RE = re.compile(rf"\b(?:[Mm]y|[Oo]ur|MY|OUR)[ \t]+(?:late[ \t]+|dear[ \t]+|elderly[ \t]+)?(?:{_RELATIVES})[ \t]*,?(?=[ \t]+[A-Z])")
-_PAIR_RE = re.compile(
-    rf"(?<![\w'’]){_CAP}[\w'’ʻ]*(?:-[^\W\d_][\w'’ʻ]*)*"
+_RELATIVE_GATE = re.compile("My|my|MY|Our|our|OUR")
+_PAIR_BODY = (
+    rf"{_CAP}[\w'’ʻ]*(?:-[^\W\d_][\w'’ʻ]*)*"
     rf"(?:[ \t]+(?:(?:{'|'.join(sorted(PARTICLES))})[ \t]+)*(?:(?:[A-Z]\.)+|{_CAP}[\w'’ʻ]*(?:-[^\W\d_][\w'’ʻ]*)*))+"
 )
+_PAIR_RE = re.compile(rf"(?<![\w'’]){_PAIR_BODY}")
+_PAIR_GATE = re.compile(_PAIR_BODY)
 
 
 
@@ -347,6 +357,30 @@ def _clause_starts(text: str) -> list[tuple[int, str]]:
     for pos, w in found:
         w = w.lower()
         out.append((pos, w if w.isascii() else fold(w)))
+    return out
+
+
+#: First words that :func:`_signoff_names` or :func:`_label_names` look at (each skips every other clause start).
+_CUE_FIRST = _SIGNOFF_FIRST | _LABEL_FIRST
+
+
+def _cue_starts(text: str) -> list[tuple[int, str]]:
+    """:func:`_clause_starts` whose first word starts a sign-off, greeting or label (:data:`_CUE_FIRST`), in order:
+    the same spans from :func:`_signoff_names` and :func:`_label_names`, without a tuple for every comma."""
+    out = []
+    first = len(text) - len(text.lstrip(" \t"))
+    word = _FIRST_WORD_RE.match(text, first)
+    if word is not None:
+        w = word.group(0).lower()
+        w = w if w.isascii() else fold(w)
+        if w in _CUE_FIRST:
+            out.append((first, w))
+    for m in _CLAUSE_WORD_RE.finditer(text):
+        w = m.group(1).lower()
+        if not w.isascii():
+            w = fold(w)
+        if w in _CUE_FIRST:
+            out.append((m.start(1), w))
     return out
 
 
@@ -420,12 +454,12 @@ def _context_names(text: str) -> list[Span]:
     """Names after titles ("Dr Smith") and in self-introductions ("My name is ...", "Ko ... tōku ingoa")."""
     spans = []
     if _TITLE_HINT_RE.search(text):
-        for m in _TITLE_RE.finditer(text):
+        for m in scan.finditer(_TITLE_RE, _TITLE_GATE, text):
             run = name_run(text, m.start(), _line_bounds(text, m.start())[1])
             if run is not None:
                 spans.append((run.start, run.end, "NAME"))
     if _INTRO_HINT_RE.search(text):
-        for m in _INTRO_RE.finditer(text):
+        for m in scan.finditer(_INTRO_RE, _INTRO_GATE, text):
             kind = m.lastgroup or ""
             run = name_run(text, m.end(), _line_bounds(text, m.end())[1], allow_lower=kind == "named")
             if run is not None and (run.known or text[run.start].isupper()) and _intro_ok(
@@ -468,7 +502,7 @@ def _full_names(text: str) -> list[Span]:
     """Full names in running text ("God bless America, John Smith!"), capitalised, not the start of a
     place name ("Campbell Lane", "Paul Walker Golf Course")."""
     spans = []
-    for m in _PAIR_RE.finditer(text):
+    for m in scan.finditer(_PAIR_RE, _PAIR_GATE, text):
         base = m.start()
         spans += [(base + s, base + e, "NAME") for s, e in _pair_names(m.group(0))]
     return spans
@@ -501,9 +535,9 @@ def _cued_names(text: str) -> list[Span]:
     cued = [m.span(1) for m in _TRAIL_RE.finditer(text)]
     if " said" in text or " told" in text or " wrote" in text or " says" in text or " asked" in text:
         cued += [m.span(1) for m in _SPEECH_RE.finditer(text)]
-    low = text.lower()
+    low = lowered(text)
     if "my " in low or "our " in low:
-        for m in _RELATIVE_RE.finditer(text):
+        for m in scan.finditer(_RELATIVE_RE, _RELATIVE_GATE, text):
             run = name_run(text, m.end(), _line_bounds(text, m.end())[1], max_tokens=3)
             if run is not None and run.tokens > 1:
                 cued.append((run.start, run.end))
@@ -549,7 +583,7 @@ def name_candidates(text: str) -> list[Span]:
     """:func:`find_person_names` without the respondent's own names, before merging (a new list)."""
     if not text:
         return []
-    starts = _clause_starts(text)
+    starts = _cue_starts(text)
     spans = _signoff_names(text, starts) + _label_names(text, starts) + _context_names(text)
     return spans + _full_names(text) + _cued_names(text)
 

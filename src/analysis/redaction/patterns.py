@@ -187,7 +187,7 @@ def find_emails(text: str) -> Iterator[Span]:
     if "@" in text:
         for m in EMAIL_RE.finditer(text):
             yield m.start(), m.end(), "EMAIL"
-    low = text.lower()
+    low = lowered(text)
     if not (any(h in low for h in _OBFUSCATION_HINTS) or " AT " in text):
         return
     for m in OBFUSCATED_EMAIL_RE.finditer(text):
@@ -203,15 +203,23 @@ def find_emails(text: str) -> Iterator[Span]:
 _OBFUSCATION_HINTS = ("at)", "at]", "at}", "at>", "dot")
 
 
-_DIGITS = frozenset("0123456789")
 _BIRTH_HINTS = ("born", "birth", "dob", "d.o.b")
 _URL_HINT = re.compile(rf"://|www\.|\.(?:{_TLDS})")
+
+
+_ASCII_DIGIT = re.compile("[0-9]")
 
 
 @lru_cache(maxsize=8)
 def has_digit(text: str) -> bool:
     """Whether ``text`` holds an ASCII digit (cached: every numeric detector asks about the same text)."""
-    return not _DIGITS.isdisjoint(text)
+    return _ASCII_DIGIT.search(text) is not None
+
+
+@lru_cache(maxsize=8)
+def lowered(text: str) -> str:
+    """``text.lower()``, cached: the e-mail, URL, date-of-birth and name detectors each read it for the same text."""
+    return text.lower()
 
 
 _LONG_RUN = re.compile(r"\d(?:[ .\-]?\(?\)?\d){6,}")
@@ -226,7 +234,7 @@ def has_long_number(text: str) -> bool:
 
 def find_urls(text: str) -> Iterator[Span]:
     """URLs that may identify a person (see :func:`url_is_personal`), with or without scheme / ``www.``."""
-    if not _URL_HINT.search(text.lower()):
+    if not _URL_HINT.search(lowered(text)):
         return
     for m in URL_RE.finditer(text):
         if url_is_personal(m.group(0)):
@@ -288,7 +296,7 @@ def find_ips(text: str) -> Iterator[Span]:
 
 def find_dobs(text: str) -> Iterator[Span]:
     """Dates of birth: a full date right after "DOB", "date of birth", "born (on)" or "birthday"."""
-    low = text.lower()
+    low = lowered(text)
     if not any(h in low for h in _BIRTH_HINTS):
         return
     for m in DOB_RE.finditer(text):
