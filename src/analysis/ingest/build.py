@@ -93,11 +93,20 @@ class ChoiceMatcher:
         self.by_key = {norm_key(label): label for label in question.choices}
         self.order = {label: i for i, label in enumerate(question.choices)}
         self.other_key = norm_key(question.other_choice) if question.other_choice else None
+        self._memo: dict[tuple[str, ...], tuple[str | None, list[str]]] = {}
 
     def _other_text(self, token: str) -> str:
         if self.other_key and norm_key(token).startswith(self.other_key):
             return token.strip()[len(self.q.other_choice or ""):].lstrip(" :-–—").strip()
         return token.strip()
+
+    def match_cached(self, cells: list[str]) -> tuple[str | None, list[str]]:
+        """:meth:`match`, computed once per distinct list of cells (closed answers repeat a few labels)."""
+        key = tuple(cells)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self.match(cells)
+        return hit
 
     def match(self, cells: list[str]) -> tuple[str | None, list[str]]:
         """Return ``(answer or None, unmapped labels)`` for the non-empty cells of one response."""
@@ -251,18 +260,21 @@ def _person(row: list[str], idx: list[int] | None) -> str | None:
     return " ".join(vals) if vals else None
 
 
-def _row_answers(row: list[str], row_no: int, columns: dict[str, str], roles: dict, matchers: dict[str, ChoiceMatcher],
+def _row_answers(row: list[str], row_no: int, questions: list[tuple[str, str, list[int] | None, ChoiceMatcher | None]],
                  unmapped: dict, file: str) -> list[dict]:
-    """One row's non-empty answers (closed ones matched to their labels; unmatched labels go to ``unmapped``)."""
+    """One row's non-empty answers (closed ones matched to their labels; unmatched labels go to ``unmapped``).
+
+    ``questions``: ``(question id, configured column, column indices, matcher or None for an open question)``.
+    """
     answers: list[dict] = []
-    for qid in columns:
-        cells = _cells(row, roles[f"q:{qid}"])
+    for qid, column, idx, matcher in questions:
+        cells = _cells(row, idx)
         if not cells:
             continue
-        if qid in matchers:
-            answer, bad = matchers[qid].match(cells)
+        if matcher is not None:
+            answer, bad = matcher.match_cached(cells)
             for label in bad:
-                unmapped.setdefault((file, columns[qid], qid), {}).setdefault(label, []).append(row_no)
+                unmapped.setdefault((file, column, qid), {}).setdefault(label, []).append(row_no)
             if answer is None:
                 continue
         else:
@@ -400,12 +412,13 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
         idx = [table.lookup(c) for c in profile.name_columns]
         roles["name_column"] = [i[0] for i in idx if i] or None
     rd = _SourceReader(cfg, source, table, profile, roles)
+    questions = [(qid, column, roles[f"q:{qid}"], rd.matchers.get(qid)) for qid, column in rd.columns.items()]
     for row_no, row in table.rows:
         skip = rd.skip_reason(row_no, row)
         if skip:
             res.rejects.append(reject(table.file, row_no, skip[1], skip[0], table.raw_line(row)))
             continue
-        answers = _row_answers(row, row_no, rd.columns, roles, rd.matchers, res.unmapped, table.file)
+        answers = _row_answers(row, row_no, questions, res.unmapped, table.file)
         attachments = _value(row, roles["attachment_column"])
         if not answers and not attachments:
             res.rejects.append(reject(table.file, row_no, None, "no answer to any configured question", table.raw_line(row)))

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 from dateutil import parser as du_parser
 
@@ -56,8 +58,23 @@ def parse_datetimes(values: Sequence[str | None]) -> pd.Series:
     Returns:
         A ``datetime64[ns]`` Series aligned with ``values`` (naive; zoned input converted to UTC).
     """
-    s = pd.Series([None if v is None else str(v).strip() for v in values], dtype=object)
-    s = s.where(s.notna() & (s != ""), None)
+    cells = [None if v is None else str(v).strip() or None for v in values]
+    distinct = list(dict.fromkeys(cells))
+    if len(distinct) == len(cells):
+        return _parse_distinct(pd.Series(cells, dtype=object), None)
+    counts = Counter(cells)
+    parsed = _parse_distinct(pd.Series(distinct, dtype=object), np.array([counts[v] for v in distinct], dtype=float))
+    position = {v: i for i, v in enumerate(distinct)}
+    return pd.Series(parsed.to_numpy()[[position[v] for v in cells]], dtype="datetime64[ns]")
+
+
+def _parse_distinct(s: pd.Series, weights: np.ndarray | None) -> pd.Series:
+    """:func:`parse_datetimes` of the values ``s`` (``None`` for missing), each standing for ``weights`` cells.
+
+    Every rule reads one value alone, except the choice between day-first and month-first for the whole column:
+    that counts the cells each reading parses, so parsing each distinct value once (with its number of cells as
+    its weight) decides exactly as parsing every cell would.
+    """
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     present = s.notna()
     if not present.any():
@@ -75,7 +92,10 @@ def parse_datetimes(values: Sequence[str | None]) -> pd.Series:
     if todo.any():
         day_first = _try_formats(s[todo], _DAY_FIRST)
         month_first = _try_formats(s[todo], _MONTH_FIRST)
-        out[todo] = month_first if month_first.notna().sum() > day_first.notna().sum() else day_first
+        w = np.ones(len(s)) if weights is None else weights
+        todo_w = w[todo.to_numpy()]
+        wins = todo_w[month_first.notna().to_numpy()].sum() > todo_w[day_first.notna().to_numpy()].sum()
+        out[todo] = month_first if wins else day_first
     for i in out.index[present & out.isna()]:
         parsed = _complete_date(s[i])
         if parsed is not None:

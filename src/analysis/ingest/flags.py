@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from analysis.ingest.language import word_count
+from analysis.ingest.language import has_words
 
 _TOTAL = re.compile(r"^(grand\s+)?(totals?|sum|subtotal)\s*:?$", re.I)
 _NUMBER = re.compile(r"^[-+]?[\d\s.,']+%?$")
@@ -32,6 +32,9 @@ POINTER = "an answer only points to an attachment (\"see attached\"): read the a
 
 def is_total_row(cells: list[str]) -> bool:
     """Whether a row is a total someone added under the data (first filled cell ``Total``, the rest numbers)."""
+    first = next((c for c in cells if not c.isspace() and c), None)  # the first filled cell decides most rows
+    if first is None or not _TOTAL.match(first.strip()):
+        return False
     filled = [c.strip() for c in cells if c.strip()]
     return len(filled) >= 2 and bool(_TOTAL.match(filled[0])) and all(_NUMBER.match(c) for c in filled[1:])
 
@@ -47,7 +50,9 @@ def points_to_attachment(text: str) -> bool:
     if ("attach" not in low and "enclos" not in low and "see" not in low
             and (text.isascii() or _FOLD_ODD.isdisjoint(text))):
         return False  # none of the pattern's words: the (case-insensitive, slow) regex cannot match
-    return bool(_POINTER.search(text)) and word_count(text) <= POINTER_MAX_WORDS  # the cheap test first
+    if has_words(text, POINTER_MAX_WORDS + 1):  # reads only the first words of a long letter
+        return False
+    return bool(_POINTER.search(text))
 
 
 def attachment_flags(answered: bool, open_answers: list[str], attachments: str | None) -> list[tuple[str, str | None]]:

@@ -81,7 +81,8 @@ def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser
     answers["language"] = answers["language"].where(declared, "und")
     if cfg.settings.language_detection and len(answers):
         todo = answers["question_id"].map(kinds).eq("open").to_numpy() & ~declared
-        texts = answers.loc[todo, "answer"].tolist()
+        # the row dicts' own strings: the DataFrame's column would build a second copy of every open answer
+        texts = [a["answer"] for a, detect in zip(rows.answers, todo.tolist(), strict=True) if detect]
         if texts:
             answers.loc[todo, "language"] = (guesser or default_guesser()).guess(texts)
     tags = _frame(rows.tags, "core_analyst_tags").drop_duplicates(["response_id", "question_id", "tag"])
