@@ -163,6 +163,7 @@ def _units(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str],
         templates = dict(zip(campaigns["campaign_id"].astype(str), campaigns["template"].astype(str), strict=True))
     units, owners, untranslated, blank = {}, [], [], []
     seen: dict[str, bool] = {}
+    content: dict[str, bool] = {}
     for r in q.itertuples(index=False):
         rid = str(r.response_id)
         if str(r.language or "") not in covered:
@@ -175,7 +176,9 @@ def _units(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str],
                 units[key] = templates.get(r.campaign_id) or str(r.text_redacted)
             owners.append((key, rid))
             extra = r.personal_addition if isinstance(r.personal_addition, str) else ""
-            if has_content(extra):
+            if extra not in content:  # additions repeat (pooled personal sentences): each text checked once
+                content[extra] = has_content(extra)
+            if content[extra]:
                 units[f"own:{rid}"] = extra
                 owners.append((f"own:{rid}", rid))
         elif _themable(r.text_redacted, placeholders, seen):
