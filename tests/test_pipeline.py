@@ -100,3 +100,74 @@ def test_stages_are_imported_only_when_they_run():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"  # a run whose stages are up to date pays for none of their imports
+
+
+def test_conditional_table_input_is_hashed_only_when_read(tmp_path):
+    """Positions read ``core_answer_themes`` only for Pol.is statements: hashed only when the votes exist."""
+    from analysis.config import load_config
+
+    raw = _consultation(tmp_path)
+    cfg = load_config(raw / "consultation.yml")
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    stage = next(s for s in pipeline.STAGES if s.name == "positions")
+    assert ("core_answer_themes", "core_statement_votes") in stage.tables_if
+    themes = pipeline.table_path("core_answer_themes", processed)
+    themes.write_bytes(b"one")
+    before = pipeline.stage_inputs(stage, raw / "consultation.yml", cfg, processed)
+    themes.write_bytes(b"two")
+    assert pipeline.stage_inputs(stage, raw / "consultation.yml", cfg, processed) == before
+    assert "table:core_answer_themes" not in before
+    pipeline.table_path("core_statement_votes", processed).write_bytes(b"votes")
+    with_votes = pipeline.stage_inputs(stage, raw / "consultation.yml", cfg, processed)
+    themes.write_bytes(b"three")
+    assert pipeline.stage_inputs(stage, raw / "consultation.yml", cfg, processed) != with_votes
+
+
+CODEBOOK = """version: 1
+consultation: tiny
+questions:
+  q1_why:
+    themes:
+      - id: rights
+        label: Human rights and privacy
+        description: Human rights, privacy protections and oversight.
+        seed_phrases:
+          - human rights safeguards
+          - privacy protections
+      - id: misuse
+        label: Misuse against critics
+        description: Authoritarian states misusing the treaty against journalists and critics.
+        seed_phrases:
+          - misused by authoritarian states
+          - criminalise online speech
+"""
+
+
+def _outputs(processed, reports):
+    """sha256 of every processed table and record (not the caches) and of every report file."""
+    out = {f"processed/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest()
+           for p in sorted(processed.iterdir()) if p.is_file() and not p.name.startswith(".")}
+    return out | {f"reports/{k}": v for k, v in _hashes(reports).items()}
+
+
+def test_rerun_after_a_codebook_edit_equals_a_cold_run(tmp_path, monkeypatch):
+    """The analyst's loop (codebook, run, edit one theme, run again) gives the bytes of a cold run of the edit."""
+    edited = CODEBOOK.replace("          - privacy protections\n",
+                              "          - privacy protections\n          - cooperation against ransomware\n")
+    results = {}
+    for case, books in (("warm", (CODEBOOK, edited)), ("cold", (edited,))):
+        root = tmp_path / case
+        for var, sub in (("RAW", "raw"), ("PROCESSED", "processed"), ("REPORTS", "reports")):
+            monkeypatch.setenv(f"ANALYSIS_DATA_{var}" if var != "REPORTS" else "ANALYSIS_REPORTS", str(root / sub))
+        raw = _consultation(root)
+        lines: list[str] = []
+        for book in books:
+            (raw / "codebook.yml").write_text(book, encoding="utf-8")
+            lines.clear()
+            pipeline.run("tiny", echo=lines.append)
+        ran = {line.split("]")[0][1:] for line in lines if "running" in line}
+        if case == "warm":  # the edit re-runs themes and what reads them; positions read no themes here
+            assert {"themes", "counts", "report"} <= ran and not ran & {"ingest", "redaction", "campaigns", "positions"}
+        results[case] = _outputs(root / "processed" / "tiny", root / "reports" / "tiny")
+    assert results["warm"] == results["cold"]

@@ -48,6 +48,9 @@ class Stage:
         raw_in: Files under the consultation's raw folder the stage reads (globs allowed; ``*sources*`` means
             every configured source file).
         needs_reports: The stage writes under the reports folder.
+        tables_if: ``(table, only_with)`` pairs: the stage reads ``table`` only when the table ``only_with``
+            exists (positions read ``core_answer_themes`` only for Pol.is statements), so the pipeline hashes
+            ``table`` only then, and a change to it alone does not re-run the stage otherwise.
     """
 
     name: str
@@ -55,6 +58,7 @@ class Stage:
     tables_in: tuple[str, ...] = ()
     raw_in: tuple[str, ...] = ()
     needs_reports: bool = False
+    tables_if: tuple[tuple[str, str], ...] = ()
 
     @property
     def module(self) -> ModuleType:
@@ -75,9 +79,10 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "positions",
         "analysis.positions",
-        ("core_answers_clean", "core_answers", "core_questions", "core_responses", "core_answer_themes",
-         "core_statement_votes"),
+        ("core_answers_clean", "core_answers", "core_questions", "core_responses", "core_statement_votes"),
         ("analyst_positions.csv",),
+        # the themes feed only ``out_theme_support``, which exists for Pol.is statements (votes) alone
+        tables_if=(("core_answer_themes", "core_statement_votes"),),
     ),
     Stage(
         "counts",
@@ -145,6 +150,9 @@ def stage_inputs(
                 if p.is_file() and p.suffix in (".parquet", ".csv", ".json", ".yml") and p.name not in skip:
                     hashes[f"table:{p.name}"] = sha256_file(p)
         elif table_path(t, processed_dir).name not in {Path(o).name for o in own_outputs}:
+            hashes[f"table:{t}"] = _hash_tree(table_path(t, processed_dir))
+    for t, only_with in stage.tables_if:
+        if table_path(only_with, processed_dir).exists():
             hashes[f"table:{t}"] = _hash_tree(table_path(t, processed_dir))
     # The whole package's source (modules and templates) is part of every stage's identity: a code change
     # re-runs everything, an edit to an analyst file re-runs only the stages that read it.

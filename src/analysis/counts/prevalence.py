@@ -339,6 +339,7 @@ def position_counts(
     confusion: pd.DataFrame | None = None,
     n_boot: int = 200,
     membership: pd.Series | None = None,
+    tables: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Position counts per question, per respondent type and per theme, in both count modes.
 
@@ -357,6 +358,8 @@ def position_counts(
         n_boot: Bootstrap replicates for the adjusted intervals.
         membership: Per-respondent campaign (:func:`analysis.counts.rules.respondent_campaigns`); default:
             from ``answers_clean``.
+        tables: Only these families (``position``, ``position_respondent_type``, ``theme_position``);
+            ``None``: all.
 
     Returns:
         A frame in ``out_counts`` format, sorted by its key.
@@ -364,6 +367,8 @@ def position_counts(
     min_cell = cfg.settings.min_cell
     parts = []
     frames = _labelled_frames(answer_positions, responses, answer_themes, cfg)
+    if tables is not None:
+        frames = [f for f in frames if f[0] in set(tables)]
     if membership is None:
         membership = counts.respondent_campaigns(answers_clean)
     confusion = publishable_confusion(confusion, cfg)

@@ -32,6 +32,7 @@ from analysis.counts.breakdowns import breakdown_counts
 from analysis.counts.options import option_counts
 from analysis.counts.polis import polis_counts
 from analysis.counts.prevalence import position_counts
+from analysis.counts.reuse import input_key, reused
 from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
 from analysis.counts.themes import theme_counts
 from analysis.tables import read_optional, read_table, write_table
@@ -84,31 +85,69 @@ def campaign_counts(answers_clean: pd.DataFrame, min_cell: int, membership: pd.S
     return pd.concat(frames, ignore_index=True)
 
 
-def build_counts(cfg: ConsultationConfig, processed_dir: Path) -> pd.DataFrame:
-    """Assemble every count table for one consultation (pure apart from reading tables)."""
+#: Tables the counts that read no themes and no positions are computed from (:func:`build_counts`).
+BASE_TABLES = ("core_responses", "core_answers_clean", "core_submission_campaigns")
+#: Tables the position counts that are not crossed with themes are computed from.
+POSITION_TABLES = BASE_TABLES + ("core_answer_positions", "core_position_confusion")
+#: Position count families crossed with the themes (recomputed whenever the themes change).
+THEMED_POSITION_TABLES = ("theme_position",)
+
+
+def build_counts(cfg: ConsultationConfig, processed_dir: Path, *, reuse: bool = False) -> pd.DataFrame:
+    """Assemble every count table for one consultation (pure apart from reading tables).
+
+    Args:
+        cfg: The consultation.
+        processed_dir: Folder of the processed tables.
+        reuse: Keep the families that read neither themes nor (for the base counts) positions in the cache
+            and reuse them while their input tables are unchanged (:mod:`analysis.counts.reuse`): a codebook
+            edit recounts only the themes. The result is the same either way.
+    """
     responses = read_table("core_responses", processed_dir)
     answers_clean = read_table("core_answers_clean", processed_dir)
     answer_themes = read_optional("core_answer_themes", processed_dir)
     answer_positions = read_optional("core_answer_positions", processed_dir)
     min_cell = cfg.settings.min_cell
     members = respondent_campaigns(answers_clean, read_optional("core_submission_campaigns", processed_dir))
-    frames = [response_counts(responses, answers_clean, min_cell, members),
-              campaign_counts(answers_clean, min_cell, members, responses),
-              option_counts(answers_clean, responses, cfg, membership=members),
-              breakdown_counts(answers_clean, responses, cfg, membership=members)]
+
+    def part(name: str, tables: tuple[str, ...], compute):
+        if not reuse:
+            return compute()
+        return reused(processed_dir, name, input_key(cfg, processed_dir, tables, name), compute)
+
+    frames = part("base", BASE_TABLES, lambda: [
+        response_counts(responses, answers_clean, min_cell, members),
+        campaign_counts(answers_clean, min_cell, members, responses),
+        option_counts(answers_clean, responses, cfg, membership=members),
+        breakdown_counts(answers_clean, responses, cfg, membership=members)])
     if answer_themes is not None:
         frames.append(theme_counts(answer_themes, answers_clean, responses, cfg, membership=members))
     if answer_positions is not None:
         confusion = read_optional("core_position_confusion", processed_dir)
-        frames.append(position_counts(answer_positions, answers_clean, responses, answer_themes, cfg, confusion=confusion,
-                                      membership=members))
+        plain = part("positions", POSITION_TABLES, lambda: position_counts(
+            answer_positions, answers_clean, responses, None, cfg, confusion=confusion, membership=members))
+        themed = None
+        if answer_themes is not None:
+            themed = position_counts(answer_positions, answers_clean, responses, answer_themes, cfg,
+                                     confusion=confusion, membership=members, tables=THEMED_POSITION_TABLES)
+        frames.append(_merged(plain, themed))
     frames.append(polis_counts(read_optional("core_statement_votes", processed_dir),
                                read_optional("core_rejects", processed_dir), read_optional("ledger", processed_dir)))
     frames = [f for f in frames if f is not None and len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _merged(plain: pd.DataFrame, themed: pd.DataFrame | None) -> pd.DataFrame:
+    """The position counts of both parts in :func:`~analysis.counts.prevalence.position_counts`'s order (its key)."""
+    parts = [f for f in (plain, themed) if f is not None and len(f)]
+    if len(parts) < 2:
+        return parts[0] if parts else plain
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["table", "question_id", "group", "category", "count_mode"], kind="mergesort").reset_index(
+        drop=True)
+
+
 def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[Path]:
     """Write ``out_counts`` for the consultation."""
-    out = build_counts(cfg, processed_dir)
+    out = build_counts(cfg, processed_dir, reuse=True)
     return [write_table(out, "out_counts", processed_dir)]
