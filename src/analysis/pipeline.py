@@ -48,6 +48,10 @@ class Stage:
         raw_in: Files under the consultation's raw folder the stage reads (globs allowed; ``*sources*`` means
             every configured source file).
         needs_reports: The stage writes under the reports folder.
+        starts_with: An earlier stage this one's own work does not depend on: just before that stage runs, the
+            pipeline enters the package's ``start_early(cfg, raw_dir=..., processed_dir=...)`` context (which
+            may start computing on the second core) and leaves it at the end of the run. The stage's ``run``
+            uses such a result only when it was computed from the inputs it sees, so outputs never depend on it.
     """
 
     name: str
@@ -55,6 +59,7 @@ class Stage:
     tables_in: tuple[str, ...] = ()
     raw_in: tuple[str, ...] = ()
     needs_reports: bool = False
+    starts_with: str | None = None
 
     @property
     def module(self) -> ModuleType:
@@ -78,6 +83,7 @@ STAGES: tuple[Stage, ...] = (
         ("core_answers_clean", "core_answers", "core_questions", "core_responses", "core_answer_themes",
          "core_statement_votes"),
         ("analyst_positions.csv",),
+        starts_with="themes",  # the positions do not read the themes: fitted meanwhile in a second process
     ),
     Stage(
         "counts",
@@ -268,7 +274,6 @@ def run_lock(processed_dir: Path, consultation: str) -> Iterator[Path]:
 def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str] | None, force: bool,
                 echo: Callable[[str], None] | None) -> dict[str, list[Path]]:
     """The body of :func:`run`, under the consultation's run lock."""
-    raw_dir = cfg_path.parent
     processed_dir = paths.processed_dir(cfg.id)
     reports_dir = paths.reports_dir(cfg.id)
     manifest_path = paths.cache_dir(cfg.id) / "stages.json"
@@ -278,6 +283,25 @@ def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str
     if unknown:
         raise ValueError(f"unknown stage(s) {sorted(unknown)}; known: {[s.name for s in STAGES]}")
     say = echo or (lambda _m: None)
+    with contextlib.ExitStack() as early:  # work started ahead (Stage.starts_with) ends with the run
+        results = _stage_loop(cfg_path, cfg, wanted, force, say, manifest, manifest_path, early)
+    if wanted is None or "guard" in (wanted or set()) or "report" in (wanted or set()):
+        from analysis.redaction.guard import guard
+
+        say("[guard] scanning reports for personal information ...")
+        # files unchanged since the last clean scan (same sha256, same guard and respondent values) are not read
+        guard(reports_dir, processed_dir, cache_file=paths.cache_dir(cfg.id) / GUARD_RECORD)
+        say("[guard] clean")
+    return results
+
+
+def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None, force: bool,
+                say: Callable[[str], None], manifest: dict, manifest_path: Path,
+                early: contextlib.ExitStack) -> dict[str, list[Path]]:
+    """Run (or skip) each wanted stage in order, recording it in the manifest (the body of :func:`_run_stages`)."""
+    raw_dir = cfg_path.parent
+    processed_dir = paths.processed_dir(cfg.id)
+    reports_dir = paths.reports_dir(cfg.id)
     results: dict[str, list[Path]] = {}
     for stage in STAGES:
         if wanted is not None and stage.name not in wanted:
@@ -291,6 +315,9 @@ def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str
             results[stage.name] = []
             continue
         say(f"[{stage.name}] running ...")
+        for later in STAGES:  # later stages whose own work can start now, beside this one
+            if later.starts_with == stage.name and (wanted is None or later.name in wanted):
+                early.enter_context(later.module.start_early(cfg, raw_dir=raw_dir, processed_dir=processed_dir))
         t0 = time.perf_counter()
         mod = stage.module
         kwargs = dict(raw_dir=raw_dir, processed_dir=processed_dir)
@@ -312,11 +339,4 @@ def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str
         manifest_path.parent.mkdir(parents=True, exist_ok=True)
         manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         results[stage.name] = outputs
-    if wanted is None or "guard" in (wanted or set()) or "report" in (wanted or set()):
-        from analysis.redaction.guard import guard
-
-        say("[guard] scanning reports for personal information ...")
-        # files unchanged since the last clean scan (same sha256, same guard and respondent values) are not read
-        guard(reports_dir, processed_dir, cache_file=paths.cache_dir(cfg.id) / GUARD_RECORD)
-        say("[guard] clean")
     return results

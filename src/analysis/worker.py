@@ -15,6 +15,7 @@ when the worker fails (:class:`WorkerError`), so results never depend on it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import subprocess
@@ -98,6 +99,18 @@ class Worker:
         """``fn(*args)`` in the worker."""
         self.send(fn, *args)
         return self.receive()
+
+    def kill(self) -> None:
+        """End the worker at once, dropping what it was computing (its results are not wanted)."""
+        proc, self._proc = self._proc, None
+        self._preloads = 0
+        if proc is None:
+            return
+        proc.kill()
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
 
     def close(self) -> None:
         """End the worker (it finishes what it was sent first)."""
