@@ -8,8 +8,9 @@ Why not :mod:`multiprocessing`: a fork would copy a process whose pyarrow thread
 the caller's main script (an unguarded script would run again). This interpreter imports only ``analysis``
 (the caller's ``sys.path`` is passed on) and what the functions need.
 
-Used by redaction (:mod:`analysis.redaction.parallel`) and campaigns (whole-submission detection runs here
-while the per-question detection runs in the caller). Callers fall back to computing in their own process
+Used by redaction (:mod:`analysis.redaction.parallel`), campaigns (whole-submission detection runs here
+while the per-question detection runs in the caller), the stance fits (:mod:`analysis.positions.parallel`) and
+the positions computed while the themes stage runs (:mod:`analysis.positions.prefetch`). Callers fall back to computing in their own process
 when the worker fails (:class:`WorkerError`), so results never depend on it.
 """
 
