@@ -141,3 +141,28 @@ def test_a_run_without_the_positions_starts_nothing(tmp_path, monkeypatch):
     assert started == []
     pipeline.run("tiny", stages=["themes", "positions"], force=True)
     assert started == [1]
+
+
+def test_what_was_started_ahead_ends_once_its_stage_ran_or_was_skipped(tmp_path, monkeypatch):
+    for k in ("RAW", "PROCESSED"):
+        monkeypatch.setenv(f"ANALYSIS_DATA_{k}", str(tmp_path / k.lower()))
+    monkeypatch.setenv("ANALYSIS_REPORTS", str(tmp_path / "reports"))
+    raw = _consultation(tmp_path)
+    lines: list[str] = []
+
+    @contextlib.contextmanager
+    def recorded(*_a, **_k):
+        lines.append("<enter>")
+        yield
+        lines.append("<exit>")
+
+    monkeypatch.setattr(prefetch, "start_early", recorded)
+    pipeline.run("tiny", echo=lines.append)
+    assert lines.index("<enter>") == lines.index("[themes] running ...") + 1
+    assert lines[lines.index("<exit>") - 1] == "[positions] done: 3 files"
+    # an analyst edit re-runs the themes; the positions, whether re-run or skipped, end what was started for them
+    (raw / "overrides.csv").write_text("response_id,question_id,theme_id,action,note\n", encoding="utf-8")
+    lines.clear()
+    pipeline.run("tiny", echo=lines.append)
+    assert lines.count("<enter>") == lines.count("<exit>") == 1
+    assert lines[lines.index("<exit>") - 1].startswith("[positions] ")

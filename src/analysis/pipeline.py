@@ -50,7 +50,8 @@ class Stage:
         needs_reports: The stage writes under the reports folder.
         starts_with: An earlier stage this one's own work does not depend on: just before that stage runs, the
             pipeline enters the package's ``start_early(cfg, raw_dir=..., processed_dir=...)`` context (which
-            may start computing on the second core) and leaves it at the end of the run. The stage's ``run``
+            may start computing on the second core) and leaves it once this stage ran or was skipped (or the run
+            failed). The stage's ``run``
             uses such a result only when it was computed from the inputs it sees, so outputs never depend on it.
     """
 
@@ -283,8 +284,12 @@ def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str
     if unknown:
         raise ValueError(f"unknown stage(s) {sorted(unknown)}; known: {[s.name for s in STAGES]}")
     say = echo or (lambda _m: None)
-    with contextlib.ExitStack() as early:  # work started ahead (Stage.starts_with) ends with the run
+    early: dict[str, contextlib.ExitStack] = {}  # work started ahead (Stage.starts_with), by the stage it is for
+    try:
         results = _stage_loop(cfg_path, cfg, wanted, force, say, manifest, manifest_path, early)
+    finally:
+        for stack in early.values():
+            stack.close()
     if wanted is None or "guard" in (wanted or set()) or "report" in (wanted or set()):
         from analysis.redaction.guard import guard
 
@@ -297,7 +302,7 @@ def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str
 
 def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None, force: bool,
                 say: Callable[[str], None], manifest: dict, manifest_path: Path,
-                early: contextlib.ExitStack) -> dict[str, list[Path]]:
+                early: dict[str, contextlib.ExitStack]) -> dict[str, list[Path]]:
     """Run (or skip) each wanted stage in order, recording it in the manifest (the body of :func:`_run_stages`)."""
     raw_dir = cfg_path.parent
     processed_dir = paths.processed_dir(cfg.id)
@@ -313,11 +318,13 @@ def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None
         if not force and prev.get("digest") == digest and outputs_exist:
             say(f"[{stage.name}] up to date (inputs unchanged), skipped")
             results[stage.name] = []
+            _end_early(early, stage.name)  # not wanted: what was started for it stops now
             continue
         say(f"[{stage.name}] running ...")
         for later in STAGES:  # later stages whose own work can start now, beside this one
             if later.starts_with == stage.name and (wanted is None or later.name in wanted):
-                early.enter_context(later.module.start_early(cfg, raw_dir=raw_dir, processed_dir=processed_dir))
+                early.setdefault(later.name, contextlib.ExitStack()).enter_context(
+                    later.module.start_early(cfg, raw_dir=raw_dir, processed_dir=processed_dir))
         t0 = time.perf_counter()
         mod = stage.module
         kwargs = dict(raw_dir=raw_dir, processed_dir=processed_dir)
@@ -339,4 +346,12 @@ def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None
         manifest_path.parent.mkdir(parents=True, exist_ok=True)
         manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         results[stage.name] = outputs
+        _end_early(early, stage.name)
     return results
+
+
+def _end_early(early: dict[str, contextlib.ExitStack], name: str) -> None:
+    """Leave the ``start_early`` contexts entered for stage ``name`` (its run took what it could use)."""
+    stack = early.pop(name, None)
+    if stack is not None:
+        stack.close()
