@@ -19,10 +19,30 @@ from analysis.tables import read_table
 from analysis.worker import Worker
 
 
+@pytest.fixture(autouse=True)
+def _small_consultations_too(monkeypatch):
+    monkeypatch.setattr(prefetch, "MIN_TEXTS", 0)  # these consultations are smaller than the threshold
+
+
 @pytest.fixture()
 def argkp(tmp_path):
     cfg, raw, proc, _truth = _argkp_consultation(tmp_path)
     return cfg, raw, proc
+
+
+def test_nothing_is_started_for_a_few_texts(argkp, monkeypatch):
+    cfg, raw, proc = argkp
+    n = prefetch.text_answers(cfg, proc)
+    assert n > 0
+    monkeypatch.setattr(prefetch, "MIN_TEXTS", n + 1)
+    started = []
+    monkeypatch.setattr(prefetch, "Worker", lambda: started.append(1) or Worker())
+    with prefetch.start_early(cfg, raw_dir=raw, processed_dir=proc):
+        assert prefetch.take(proc, positions._result_key(cfg, raw, proc)) is None
+    assert started == []
+    monkeypatch.setattr(prefetch, "MIN_TEXTS", n)
+    with prefetch.start_early(cfg, raw_dir=raw, processed_dir=proc):
+        assert started == [1]
 
 
 def _in_process(cfg, raw, proc):

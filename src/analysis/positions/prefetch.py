@@ -11,7 +11,10 @@ computation is the same function on the same files, seeded, with BLAS on one thr
 tables are the same bytes wherever it ran.
 
 Nothing is started when the positions' cache already holds a result of the same inputs (a codebook edit: the
-stage reuses it, :func:`~analysis.positions.stage._load_result`), so the second core is not spent for nothing.
+stage reuses it, :func:`~analysis.positions.stage._load_result`), nor when fewer than :data:`MIN_TEXTS` answers
+have positions from their text (the second interpreter's imports would cost more than the fits it hides: the
+Pol.is example's 154 statements took 4.7 CPU s more and longer, measured under load), so the second core is not
+spent for nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from analysis.worker import Worker, WorkerError
 
 log = logging.getLogger(__name__)
 
+#: Answers with positions from their text (open questions with ``text_positions`` on) below which nothing is
+#: started ahead. The bundled sample has 2,782; the Pol.is example 154.
+MIN_TEXTS = 1000
 #: Workers computing the positions ahead, by processed folder.
 _PENDING: dict[Path, Worker] = {}
 
@@ -47,6 +53,19 @@ def compute(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path) -> tupl
             return "", ()
         final, dis, conf, _ = stage.assign_positions(cfg, answers, questions, analyst, statement_positions=stmt_pos)
     return key, (final, dis, conf)
+
+
+def text_answers(cfg: ConsultationConfig, processed_dir: Path) -> int:
+    """How many answers the stance models may read: those of open questions with positions from text."""
+    import pyarrow.parquet as pq
+
+    from analysis.tables import table_path
+
+    path = table_path("core_answers_clean", processed_dir)
+    if not path.is_file():
+        return 0
+    on = {q.id for q in cfg.open_questions if cfg.text_positions_on(q.id)}
+    return sum(1 for q in pq.read_table(path, columns=["question_id"]).column(0).to_pylist() if q in on)
 
 
 def _cached_key(processed_dir: Path) -> str | None:
@@ -73,7 +92,8 @@ def start_early(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) 
     raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
     worker: Worker | None = None
     try:
-        if _cached_key(processed_dir) != _result_key(cfg, raw_dir, processed_dir):
+        if (text_answers(cfg, processed_dir) >= MIN_TEXTS
+                and _cached_key(processed_dir) != _result_key(cfg, raw_dir, processed_dir)):
             worker = Worker()
             worker.send(compute, cfg, raw_dir, processed_dir)
             _PENDING[processed_dir] = worker
