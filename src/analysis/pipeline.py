@@ -51,6 +51,11 @@ class Stage:
         tables_if: ``(table, only_with)`` pairs: the stage reads ``table`` only when the table ``only_with``
             exists (positions read ``core_answer_themes`` only for Pol.is statements), so the pipeline hashes
             ``table`` only then, and a change to it alone does not re-run the stage otherwise.
+        starts_with: An earlier stage this one's own work does not depend on: just before that stage runs, the
+            pipeline enters the package's ``start_early(cfg, raw_dir=..., processed_dir=...)`` context (which
+            may start computing on the second core) and leaves it once this stage ran or was skipped (or the run
+            failed). The stage's ``run``
+            uses such a result only when it was computed from the inputs it sees, so outputs never depend on it.
     """
 
     name: str
@@ -59,6 +64,7 @@ class Stage:
     raw_in: tuple[str, ...] = ()
     needs_reports: bool = False
     tables_if: tuple[tuple[str, str], ...] = ()
+    starts_with: str | None = None
 
     @property
     def module(self) -> ModuleType:
@@ -83,6 +89,7 @@ STAGES: tuple[Stage, ...] = (
         ("analyst_positions.csv",),
         # the themes feed only ``out_theme_support``, which exists for Pol.is statements (votes) alone
         tables_if=(("core_answer_themes", "core_statement_votes"),),
+        starts_with="themes",  # the positions do not read the themes: fitted meanwhile in a second process
     ),
     Stage(
         "counts",
@@ -276,7 +283,6 @@ def run_lock(processed_dir: Path, consultation: str) -> Iterator[Path]:
 def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str] | None, force: bool,
                 echo: Callable[[str], None] | None) -> dict[str, list[Path]]:
     """The body of :func:`run`, under the consultation's run lock."""
-    raw_dir = cfg_path.parent
     processed_dir = paths.processed_dir(cfg.id)
     reports_dir = paths.reports_dir(cfg.id)
     manifest_path = paths.cache_dir(cfg.id) / "stages.json"
@@ -286,6 +292,29 @@ def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str
     if unknown:
         raise ValueError(f"unknown stage(s) {sorted(unknown)}; known: {[s.name for s in STAGES]}")
     say = echo or (lambda _m: None)
+    early: dict[str, contextlib.ExitStack] = {}  # work started ahead (Stage.starts_with), by the stage it is for
+    try:
+        results = _stage_loop(cfg_path, cfg, wanted, force, say, manifest, manifest_path, early)
+    finally:
+        for stack in early.values():
+            stack.close()
+    if wanted is None or "guard" in (wanted or set()) or "report" in (wanted or set()):
+        from analysis.redaction.guard import guard
+
+        say("[guard] scanning reports for personal information ...")
+        # files unchanged since the last clean scan (same sha256, same guard and respondent values) are not read
+        guard(reports_dir, processed_dir, cache_file=paths.cache_dir(cfg.id) / GUARD_RECORD)
+        say("[guard] clean")
+    return results
+
+
+def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None, force: bool,
+                say: Callable[[str], None], manifest: dict, manifest_path: Path,
+                early: dict[str, contextlib.ExitStack]) -> dict[str, list[Path]]:
+    """Run (or skip) each wanted stage in order, recording it in the manifest (the body of :func:`_run_stages`)."""
+    raw_dir = cfg_path.parent
+    processed_dir = paths.processed_dir(cfg.id)
+    reports_dir = paths.reports_dir(cfg.id)
     results: dict[str, list[Path]] = {}
     for stage in STAGES:
         if wanted is not None and stage.name not in wanted:
@@ -297,8 +326,13 @@ def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str
         if not force and prev.get("digest") == digest and outputs_exist:
             say(f"[{stage.name}] up to date (inputs unchanged), skipped")
             results[stage.name] = []
+            _end_early(early, stage.name)  # not wanted: what was started for it stops now
             continue
         say(f"[{stage.name}] running ...")
+        for later in STAGES:  # later stages whose own work can start now, beside this one
+            if later.starts_with == stage.name and (wanted is None or later.name in wanted):
+                early.setdefault(later.name, contextlib.ExitStack()).enter_context(
+                    later.module.start_early(cfg, raw_dir=raw_dir, processed_dir=processed_dir))
         t0 = time.perf_counter()
         mod = stage.module
         kwargs = dict(raw_dir=raw_dir, processed_dir=processed_dir)
@@ -320,11 +354,12 @@ def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str
         manifest_path.parent.mkdir(parents=True, exist_ok=True)
         manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         results[stage.name] = outputs
-    if wanted is None or "guard" in (wanted or set()) or "report" in (wanted or set()):
-        from analysis.redaction.guard import guard
-
-        say("[guard] scanning reports for personal information ...")
-        # files unchanged since the last clean scan (same sha256, same guard and respondent values) are not read
-        guard(reports_dir, processed_dir, cache_file=paths.cache_dir(cfg.id) / GUARD_RECORD)
-        say("[guard] clean")
+        _end_early(early, stage.name)
     return results
+
+
+def _end_early(early: dict[str, contextlib.ExitStack], name: str) -> None:
+    """Leave the ``start_early`` contexts entered for stage ``name`` (its run took what it could use)."""
+    stack = early.pop(name, None)
+    if stack is not None:
+        stack.close()

@@ -8,13 +8,15 @@ Why not :mod:`multiprocessing`: a fork would copy a process whose pyarrow thread
 the caller's main script (an unguarded script would run again). This interpreter imports only ``analysis``
 (the caller's ``sys.path`` is passed on) and what the functions need.
 
-Used by redaction (:mod:`analysis.redaction.parallel`) and campaigns (whole-submission detection runs here
-while the per-question detection runs in the caller). Callers fall back to computing in their own process
+Used by redaction (:mod:`analysis.redaction.parallel`), campaigns (whole-submission detection runs here
+while the per-question detection runs in the caller), the stance fits (:mod:`analysis.positions.parallel`) and
+the positions computed while the themes stage runs (:mod:`analysis.positions.prefetch`). Callers fall back to computing in their own process
 when the worker fails (:class:`WorkerError`), so results never depend on it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import subprocess
@@ -98,6 +100,18 @@ class Worker:
         """``fn(*args)`` in the worker."""
         self.send(fn, *args)
         return self.receive()
+
+    def kill(self) -> None:
+        """End the worker at once, dropping what it was computing (its results are not wanted)."""
+        proc, self._proc = self._proc, None
+        self._preloads = 0
+        if proc is None:
+            return
+        proc.kill()
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
 
     def close(self) -> None:
         """End the worker (it finishes what it was sent first)."""

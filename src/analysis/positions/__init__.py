@@ -3,6 +3,7 @@
 Modules: :mod:`~analysis.positions.stage` (``run``: closed answers, analyst codes, text stance, Pol.is
 votes), :mod:`~analysis.positions.text_stance` (which texts train which model), :mod:`~analysis.positions.model`
 (the stance classifier), :mod:`~analysis.positions.parallel` (several questions' models side by side),
+:mod:`~analysis.positions.prefetch` (the positions computed in a second process while the themes stage runs),
 :mod:`~analysis.positions.features`, :mod:`~analysis.positions.cues` (explicit openers) and
 :mod:`~analysis.positions.polis_votes` (statement verdicts from votes).
 
@@ -14,10 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["propose_for_consultation", "run"]
+__all__ = ["propose_for_consultation", "run", "start_early"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "start_early":  # the pipeline starts the positions while the themes stage runs
+        from analysis.positions import prefetch  # noqa: PLC0415 - lazily, see the module docstring
+
+        return prefetch.start_early
     if name in __all__:
         from analysis.positions import stage  # noqa: PLC0415 - lazily, see the module docstring
 

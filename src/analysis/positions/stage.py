@@ -209,18 +209,28 @@ def assign_positions(
     return final, tr.disagreements, tr.confusion, tr
 
 
+def positions_inputs(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path) -> tuple:
+    """What :func:`assign_positions` reads: ``(questions, answers, analyst codes, statement votes, statement
+    positions)`` (the last two ``None`` without Pol.is votes). Raises what the analyst file's checks raise."""
+    from analysis.positions import polis_votes as statement_support
+
+    questions = read_table("core_questions", processed_dir)
+    answers = _answers(processed_dir)
+    analyst = load_analyst_positions(raw_dir, cfg)
+    votes = statement_support.load_statement_votes(cfg, processed_dir)
+    stmt_pos = None if votes is None else statement_support.statement_positions(votes, answers)
+    return questions, answers, analyst, votes, stmt_pos
+
+
 def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[Path]:
     """Write ``core_answer_positions``, ``core_position_disagreements``, ``core_position_confusion``
     and, for Pol.is consultations, ``out_theme_support`` (from ``core_statement_votes``, which ingest writes)."""
     from analysis.positions import polis_votes as statement_support
+    from analysis.positions import prefetch
 
     raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
-    questions = read_table("core_questions", processed_dir)
-    answers = _answers(processed_dir)
-    analyst = load_analyst_positions(raw_dir, cfg)
+    questions, answers, analyst, votes, stmt_pos = positions_inputs(cfg, raw_dir, processed_dir)
     written: list[Path] = []
-    votes = statement_support.load_statement_votes(cfg, processed_dir)
-    stmt_pos = None if votes is None else statement_support.statement_positions(votes, answers)
     key = _result_key(cfg, raw_dir, processed_dir)
     cached = _load_result(processed_dir, key)
     _record_themes(processed_dir)
@@ -228,7 +238,12 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         final, dis, conf = cached
         log.info("positions: inputs unchanged since the cached result (a themes-only change); reused")
     else:
-        final, dis, conf, _ = assign_positions(cfg, answers, questions, analyst, statement_positions=stmt_pos)
+        # computed ahead, while the themes stage ran, from these very inputs (same key), or computed now
+        ahead = prefetch.take(processed_dir, key)
+        if ahead is not None:
+            final, dis, conf = ahead
+        else:
+            final, dis, conf, _ = assign_positions(cfg, answers, questions, analyst, statement_positions=stmt_pos)
         _save_result(processed_dir, key, (final, dis, conf))
     written.append(write_table(final, "core_answer_positions", processed_dir))
     written.append(write_table(dis, "core_position_disagreements", processed_dir))

@@ -1,0 +1,130 @@
+"""The positions computed ahead, in a second interpreter, while the themes stage runs.
+
+The positions do not read the themes (:data:`analysis.positions.stage.POSITION_TABLES`): every input they read
+exists once the campaigns stage has run. So the pipeline calls :func:`start_early` just before it runs the themes
+stage (:attr:`analysis.pipeline.Stage.starts_with`), and the stance models are fitted by an
+:class:`analysis.worker.Worker` on the second core while the themes are assigned here. The positions stage then
+takes that result (:func:`take`) only when it was computed from exactly the inputs the stage sees (the same
+:func:`~analysis.positions.stage._result_key`, which hashes every table, the analyst's file, the configuration
+and the package's source); otherwise, or when the worker failed, the stage computes the positions itself. The
+computation is the same function on the same files, seeded, with BLAS on one thread as in the pipeline, so the
+tables are the same bytes wherever it ran.
+
+Nothing is started when the positions' cache already holds a result of the same inputs (a codebook edit: the
+stage reuses it, :func:`~analysis.positions.stage._load_result`), nor when fewer than :data:`MIN_TEXTS` answers
+have positions from their text (the second interpreter's imports would cost more than the fits it hides: the
+Pol.is example's 154 statements took 4.7 CPU s more and longer, measured under load), so the second core is not
+spent for nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.config import ConsultationConfig
+from analysis.worker import Worker, WorkerError
+
+log = logging.getLogger(__name__)
+
+#: Answers with positions from their text (open questions with ``text_positions`` on) below which nothing is
+#: started ahead. The bundled sample has 2,782; the Pol.is example 154.
+MIN_TEXTS = 1000
+#: Workers computing the positions ahead, by processed folder.
+_PENDING: dict[Path, Worker] = {}
+
+
+def compute(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path) -> tuple[str, tuple[pd.DataFrame, ...]]:
+    """``(result key, (positions, disagreements, confusion))`` of the stage's inputs as they are now (what the
+    worker runs; BLAS on one thread, as the pipeline runs a stage)."""
+    from threadpoolctl import threadpool_limits
+
+    from analysis.positions import stage
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        key = stage._result_key(cfg, raw_dir, processed_dir)
+        questions, answers, analyst, _votes, stmt_pos = stage.positions_inputs(cfg, raw_dir, processed_dir)
+        if stage._result_key(cfg, raw_dir, processed_dir) != key:  # an input changed while it was read
+            return "", ()
+        final, dis, conf, _ = stage.assign_positions(cfg, answers, questions, analyst, statement_positions=stmt_pos)
+    return key, (final, dis, conf)
+
+
+def text_answers(cfg: ConsultationConfig, processed_dir: Path) -> int:
+    """How many answers the stance models may read: those of open questions with positions from text."""
+    import pyarrow.parquet as pq
+
+    from analysis.tables import table_path
+
+    path = table_path("core_answers_clean", processed_dir)
+    if not path.is_file():
+        return 0
+    on = {q.id for q in cfg.open_questions if cfg.text_positions_on(q.id)}
+    return sum(1 for q in pq.read_table(path, columns=["question_id"]).column(0).to_pylist() if q in on)
+
+
+def _cached_key(processed_dir: Path) -> str | None:
+    """The key of the result in the positions' cache (``None``: none, or unreadable)."""
+    from analysis.positions.stage import _result_path
+
+    path = _result_path(processed_dir)
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as f:
+            stored = pickle.load(f)  # noqa: S301 - written by the positions stage, in the consultation's own cache
+    except Exception:  # noqa: BLE001 - the stage recomputes an unreadable cache anyway
+        return None
+    return stored.get("key") if isinstance(stored, dict) else None
+
+
+@contextlib.contextmanager
+def start_early(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> Iterator[None]:
+    """Start computing the positions in a worker for the length of the block (the pipeline's themes stage and
+    what follows it); a result not taken by :func:`take` when the block ends is dropped, its worker ended."""
+    from analysis.positions.stage import _result_key
+
+    raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
+    worker: Worker | None = None
+    try:
+        if (text_answers(cfg, processed_dir) >= MIN_TEXTS
+                and _cached_key(processed_dir) != _result_key(cfg, raw_dir, processed_dir)):
+            worker = Worker()
+            worker.send(compute, cfg, raw_dir, processed_dir)
+            _PENDING[processed_dir] = worker
+            log.info("positions: computed ahead in a second process while the themes are assigned")
+    except WorkerError as err:  # the stage computes them itself
+        log.info("positions: not computed ahead (%s)", err)
+        if worker is not None:
+            worker.kill()
+        worker = None
+    try:
+        yield
+    finally:
+        if worker is not None and _PENDING.get(processed_dir) is worker:
+            del _PENDING[processed_dir]
+            worker.kill()
+
+
+def take(processed_dir: Path, key: str) -> tuple[pd.DataFrame, ...] | None:
+    """The result computed ahead for ``processed_dir`` if it was computed from inputs of ``key``, else ``None``
+    (nothing was started, the worker failed, or an input changed since)."""
+    worker = _PENDING.pop(Path(processed_dir), None)
+    if worker is None:
+        return None
+    try:
+        got_key, frames = worker.receive()
+    except WorkerError as err:
+        log.warning("positions: the second process failed (%s); computing them here", err)
+        return None
+    finally:
+        worker.close()
+    if got_key != key:
+        log.info("positions: inputs changed since they were computed ahead; computing them again")
+        return None
+    return frames
