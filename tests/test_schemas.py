@@ -138,3 +138,25 @@ def test_export_table_writes_a_csv_for_a_spreadsheet(tmp_path):
     out = export_csv("core_answers", tmp_path, tmp_path / "x" / "answers.csv")
     assert out.read_text(encoding="utf-8").splitlines() == [
         "response_id,question_id,answer,language", "r0,q1,Agree,und", "r1,q1,why not,en"]
+
+
+def test_read_in_part_equals_the_full_read_and_still_checks_the_key(tmp_path):
+    write_table(_responses(3), "core_responses", tmp_path)
+    full = read_table("core_responses", tmp_path)
+    part = read_table("core_responses", tmp_path, columns=["consent", "response_id"])  # any order asked
+    assert list(part.columns) == ["response_id", "consent"]  # schema order
+    pd.testing.assert_frame_equal(part, full[["response_id", "consent"]])
+    with pytest.raises(ValueError, match="response_id"):  # the key cannot be left out
+        read_table("core_responses", tmp_path, columns=["consent"])
+    with pytest.raises(ValueError, match="no column"):
+        read_table("core_responses", tmp_path, columns=["response_id", "nope"])
+    with pytest.raises(ValueError, match="table-wide checks"):  # the ledger's balance check needs every count
+        read_table("ledger", tmp_path, columns=["file"])
+
+
+def test_read_in_part_still_rejects_a_bad_file(tmp_path):
+    df = _responses(2)
+    df.loc[1, "response_id"] = "r0"
+    pd.DataFrame(df).to_parquet(tmp_path / "core_responses.parquet", index=False)  # written around the check
+    with pytest.raises(TableSchemaError, match="core_responses"):
+        read_table("core_responses", tmp_path, columns=["response_id", "consent"])

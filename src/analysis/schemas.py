@@ -398,12 +398,14 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 }
 
 
-def validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
+def validate(df: pd.DataFrame, table: str, columns: list[str] | None = None) -> pd.DataFrame:
     """Validate ``df`` against the schema of ``table`` and return the coerced copy.
 
     Args:
         df: The table.
         table: Its name (a key of :data:`SCHEMAS`).
+        columns: Validate against these columns' part of the schema only (a table read in part:
+            :func:`analysis.tables.read_table`); default: the whole schema.
 
     Returns:
         A validated, dtype-coerced copy with columns in schema order.
@@ -414,7 +416,7 @@ def validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """
     if table not in SCHEMAS:
         raise KeyError(f"no schema is registered for table {table!r}; known tables: {sorted(SCHEMAS)}")
-    schema = SCHEMAS[table]
+    schema = SCHEMAS[table] if columns is None else SCHEMAS[table].select_columns(columns)
     try:
         out = schema.validate(df.reset_index(drop=True), lazy=True)
     except pa.errors.SchemaErrors as err:
