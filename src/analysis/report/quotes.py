@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -190,54 +190,81 @@ def display(quote: Trimmed | str, attrib: str, leading: bool = False, trailing: 
     return f"{lead}\u201c{body}\u201d{trail} \u2014 {attrib}"
 
 
+def _answer_quote(text: object, add: object, is_copy: bool,
+                  trim: Callable[[str], Trimmed | None]) -> tuple[Trimmed, bool] | None:
+    """An answer's quote and whether it is its campaign letter, or ``None`` when it has no word to quote.
+
+    A campaign copy is quoted through its personal addition when that (trimmed) is a verbatim part of the text,
+    otherwise through the text (the letter).
+    """
+    text = text if isinstance(text, str) else ""
+    trimmed, letter = None, False
+    if is_copy:
+        if isinstance(add, str) and add.strip():
+            t = trim(add)
+            if t is not None and t.text in text:
+                start = text.index(t.text)
+                trimmed = Trimmed(t.text, start, start + len(t.text), bool(text[:start].strip()),
+                                  bool(text[start + len(t.text):].strip()))
+        if trimmed is None:
+            letter = True
+    if trimmed is None:
+        trimmed = trim(text)
+    if trimmed is None or not _WORD.search(trimmed.text):
+        return None
+    return trimmed, letter
+
+
 def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer_positions: pd.DataFrame | None,
                 responses: pd.DataFrame, max_chars: int) -> pd.DataFrame:
-    keep = ["response_id", "question_id", "text_redacted", "personal_addition", "campaign_id", "is_campaign_copy"]
-    c = answer_themes[["response_id", "question_id", "theme_id", "score"]].merge(
-        answers_clean[keep], on=["response_id", "question_id"], how="inner")
+    """One row per (answer, theme) that may be quoted, in ``answer_themes`` order.
+
+    The theme rows are joined to the answers by row number only (narrow merges); consent, attribution and the
+    quote are worked out once per answer (an answer raises several themes) and each text is trimmed once.
+    """
+    on = ["response_id", "question_id"]
+    keys = answers_clean[on].assign(_a=np.arange(len(answers_clean)))
+    c = answer_themes[["response_id", "question_id", "theme_id", "score"]].merge(keys, on=on, how="inner")
     if answer_positions is not None and len(answer_positions):
-        c = c.merge(answer_positions[["response_id", "question_id", "position"]],
-                    on=["response_id", "question_id"], how="left")
+        c = c.merge(answer_positions[["response_id", "question_id", "position"]], on=on, how="left")
     else:
         c["position"] = None
-    c = publishable_text(c, responses)  # consent, redacted text only, safe attribution
-    rows = []
-    trims: dict[str, Trimmed | None] = {}  # an answer raising several themes, or a campaign copy, is trimmed once
+    used = np.unique(c["_a"].to_numpy())
+    keep = ["response_id", "text_redacted", "personal_addition", "campaign_id", "is_campaign_copy"]
+    a = answers_clean[keep].iloc[used].assign(_a=used)
+    a = publishable_text(a, responses)  # consent, redacted text only, safe attribution (per answer)
+    trims: dict[str, Trimmed | None] = {}  # a campaign letter, or an addition repeated, is trimmed once
 
     def trim(t: str) -> Trimmed | None:
         if t not in trims:
             trims[t] = trim_quote(t, max_chars)
         return trims[t]
 
-    names = ("text_redacted", "is_campaign_copy", "campaign_id", "personal_addition", "position", "attribution",
-             "question_id", "theme_id", "response_id", "score")
-    for rec in (dict(zip(names, row, strict=True)) for row in zip(*(values(c[k]) for k in names), strict=True)):
-        text = rec["text_redacted"] if isinstance(rec["text_redacted"], str) else ""
-        is_copy = bool(rec["is_campaign_copy"]) and isinstance(rec["campaign_id"], str)
-        trimmed, letter = None, False
-        if is_copy:
-            add = rec["personal_addition"]
-            if isinstance(add, str) and add.strip():
-                t = trim(add)
-                if t is not None and t.text in text:
-                    start = text.index(t.text)
-                    trimmed = Trimmed(t.text, start, start + len(t.text), bool(text[:start].strip()),
-                                      bool(text[start + len(t.text):].strip()))
-            if trimmed is None:
-                letter = True
-        if trimmed is None:
-            trimmed = trim(text)
-        if trimmed is None or not _WORD.search(trimmed.text):
-            continue
-        pos = rec["position"] if isinstance(rec["position"], str) else None
-        attrib = rec["attribution"]
-        if letter:
-            attrib = f"{attrib} (campaign letter)"
-        rows.append(dict(question_id=str(rec["question_id"]), theme_id=str(rec["theme_id"]), position=pos,
-                         response_id=str(rec["response_id"]), score=float(rec["score"]),
-                         trimmed=trimmed, attribution=attrib, campaign_id=rec["campaign_id"] if is_copy else None,
-                         is_campaign_letter=letter))
-    return pd.DataFrame(rows)
+    quotes: dict[int, tuple[Trimmed, bool, object, str]] = {}
+    names = ("_a", "text_redacted", "personal_addition", "is_campaign_copy", "campaign_id", "attribution")
+    for ai, text, add, copy, cid, attrib in zip(*(values(a[k]) for k in names), strict=True):
+        is_copy = bool(copy) and isinstance(cid, str)
+        q = _answer_quote(text, add, is_copy, trim)
+        if q is not None:
+            trimmed, letter = q
+            quotes[ai] = (trimmed, letter, cid if is_copy else None,
+                          f"{attrib} (campaign letter)" if letter else attrib)
+    ais = values(c["_a"])
+    rows = [i for i, ai in enumerate(ais) if ai in quotes]
+    if not rows:
+        return pd.DataFrame()
+    got = [quotes[ais[i]] for i in rows]
+
+    def take(k: str) -> list:
+        v = values(c[k])
+        return [v[i] for i in rows]
+
+    return pd.DataFrame(dict(
+        question_id=[str(v) for v in take("question_id")], theme_id=[str(v) for v in take("theme_id")],
+        position=[v if isinstance(v, str) else None for v in take("position")],
+        response_id=[str(v) for v in take("response_id")], score=[float(v) for v in take("score")],
+        trimmed=[g[0] for g in got], attribution=[g[3] for g in got], campaign_id=[g[2] for g in got],
+        is_campaign_letter=[g[1] for g in got]))
 
 
 def select_quotes(
@@ -287,8 +314,9 @@ def select_quotes(
     for _qid, q in cand.groupby("question_id", sort=True):
         used: set[str] = set()
         theme_order = q.groupby("theme_id")["response_id"].nunique().sort_values(ascending=False, kind="mergesort")
+        themes = dict(iter(q.groupby("theme_id", sort=False)))  # each theme's rows in order, as q[q.theme_id == t]
         for tid in sorted(theme_order.index, key=lambda t: (-theme_order[t], t)):
-            out.extend(_pick_theme(q[q["theme_id"] == tid], used, per_theme, max_similarity, by_position))
+            out.extend(_pick_theme(themes[tid], used, per_theme, max_similarity, by_position))
     if not out:
         return empty
     df = pd.DataFrame(out)
