@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/profile_stages.py --work /tmp/e2e-10k [--n 10000] [--stages themes,report] [--top 25]
+    python benchmarks/profile_stages.py --work /tmp/e2e-10k [--n 10000] [--campaign-share 0.9] [--stages themes,report] [--top 25]
 
 Generates the consultation with ``benchmarks/end_to_end.py``'s generator when ``--work`` does not hold it yet,
 runs each named stage once under cProfile (``force=True``) and prints the functions with the most cumulative
@@ -27,16 +27,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=20211)
     ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--campaign-share", type=float, default=None,
+                    help="share of respondents sending a campaign letter (as benchmarks/end_to_end.py)")
     ap.add_argument("--stages", default=None)
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args(argv)
     raw_root, proc_root, rep_root = args.work / "raw", args.work / "processed", args.work / "reports"
     os.environ.update(ANALYSIS_DATA_RAW=str(raw_root), ANALYSIS_DATA_PROCESSED=str(proc_root),
                       ANALYSIS_REPORTS=str(rep_root), HF_HUB_OFFLINE="1", MPLBACKEND="Agg")
-    name = f"bench{args.n}"
+    share = args.campaign_share
+    name = f"bench{args.n}" + (f"c{round(share * 100)}" if share is not None else "")  # end_to_end.py's name
     if not (raw_root / name / "consultation.yml").exists():
         from end_to_end import generate
-        generate(raw_root / name, args.n, args.seed)
+        generate(raw_root / name, args.n, args.seed, share)
     from analysis import pipeline
     from analysis.redaction import guard
 
