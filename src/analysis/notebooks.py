@@ -164,7 +164,8 @@ def show_chart(path: Path) -> None:
     display(Image(filename=str(path)))
     alt = path.with_name(path.stem + ".alt.txt")
     if alt.exists():
-        print("Alt text:", alt.read_text(encoding="utf-8").strip())
+        # one write: print("Alt text:", x) writes three pieces, and the kernel may store them as two outputs
+        print("Alt text: " + alt.read_text(encoding="utf-8").strip())
 
 
 def bar_chart(values, *, title: str, xlabel: str):
