@@ -42,3 +42,25 @@ def test_start_imports_first_and_the_next_result_is_the_callers():
         w.send(sorted, [2, 1])
         with pytest.raises(WorkerError, match="ModuleNotFoundError"):
             w.receive()
+
+
+def test_writes_to_standard_output_do_not_reach_the_results_pipe(capfd):
+    # print(), a write to descriptor 1 (as C code would) and a forked child's write all go to standard error
+    with Worker() as w:
+        assert w.call(_noisy, "kia ora") == "kia ora"
+        assert w.call(int, "7") == 7  # the pipe still reads whole results afterwards
+    err = capfd.readouterr().err
+    assert "printed kia ora" in err and "fd1 kia ora" in err and "child kia ora" in err
+
+
+def _noisy(text: str) -> str:
+    import os
+
+    print(f"printed {text}", flush=True)
+    os.write(1, f"fd1 {text}\n".encode())
+    pid = os.fork()
+    if pid == 0:  # the child writes to the descriptor it inherited, then leaves at once
+        os.write(1, f"child {text}\n".encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return text

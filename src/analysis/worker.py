@@ -140,7 +140,13 @@ def preload(*modules: str) -> None:
 
 def serve() -> None:
     """The worker's loop: read ``(function, args)`` until ``None``, write ``(True, result)`` or ``(False, error)``."""
-    out, sys.stdout = sys.stdout.buffer, sys.stderr  # nothing else may write to the pipe
+    # Nothing else may write to the pipe: not this interpreter's print(), nor C code or a process forked by a
+    # function (they inherit file descriptor 1), so the pipe is moved to a descriptor of its own and
+    # descriptor 1 becomes a copy of standard error.
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     inp = sys.stdin.buffer
     while True:
         try:
