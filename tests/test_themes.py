@@ -300,3 +300,4 @@ def test_cli_themes_draft_writes_a_valid_codebook(dirs, monkeypatch):
     assert done.exit_code == 0, done.output
     book = load_codebook(target)
     assert len(book.questions["q1"].themes) >= 2 and all(t.seed_phrases for t in book.questions["q1"].themes)
+

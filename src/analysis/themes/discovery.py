@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,6 +32,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 from sklearn.preprocessing import normalize
 
 from analysis.redaction.names import is_person_name
+from analysis.themes.pieces import JoinedCountVectorizer, keyword_totals
 
 logger = logging.getLogger(__name__)
 
@@ -90,18 +91,11 @@ def choose_n_topics(n: int, max_topics: int = 30, min_size: int = 5) -> tuple[in
 def _keywords(texts: Sequence[str], top: int = 10) -> list[str]:
     """The ``top`` most frequent words and bigrams (English stop words dropped, else kept), ties alphabetical.
 
-    The totals of a ``CountVectorizer`` fitted on ``texts``, counted with its own analyser once per distinct
-    text (answers repeat) instead of through a document-term matrix.
+    The column totals of a ``CountVectorizer(stop_words=..., ngram_range=(1, 2))`` fitted on ``texts``, counted
+    once per distinct sentence (:func:`analysis.themes.pieces.keyword_totals`).
     """
-    repeats: dict[str, int] = {}
-    for t in texts:
-        repeats[t] = repeats.get(t, 0) + 1
-    for stop in ("english", None):
-        analyse = CountVectorizer(stop_words=stop, ngram_range=(1, 2)).build_analyzer()
-        totals: Counter[str] = Counter()
-        for text, n in repeats.items():
-            for term, c in Counter(analyse(text)).items():
-                totals[term] += c * n
+    for stop in (ENGLISH_STOP_WORDS, None):
+        totals = keyword_totals(texts, stop)
         if totals:
             return [term for term, _ in sorted(totals.items(), key=lambda x: (-x[1], x[0]))[:top]]
     return []
@@ -148,6 +142,7 @@ def phrase_label(answers: Sequence[str], keywords: list[str], max_words: int = L
     return text[0].upper() + text[1:]
 
 
+@lru_cache(maxsize=65536)
 def _looks_like_name(token: str) -> bool:
     """Whether a label token looks like a person's name (capitalised and in the name lists)."""
     return token[:1].isupper() and is_person_name(token)
@@ -286,7 +281,8 @@ def _ctfidf_keywords(texts: list[str], raw: np.ndarray, top_n_words: int = 10) -
 
     The answers of a cluster are joined into one document, cleaned as BERTopic does for English (tabs and
     newlines to spaces, only ``[A-Za-z0-9 ]`` kept), counted (unigrams and bigrams, English stop words
-    dropped); each row is L1-normalised, square-rooted and weighted by ``log(avg words per cluster / df + 1)``.
+    dropped; once per distinct sentence, :class:`analysis.themes.pieces.JoinedCountVectorizer`); each row is
+    L1-normalised, square-rooted and weighted by ``log(avg words per cluster / df + 1)``.
     The top words are picked with BERTopic's own partition and sort (so ties break the same way).
 
     Raises:
@@ -296,12 +292,9 @@ def _ctfidf_keywords(texts: list[str], raw: np.ndarray, top_n_words: int = 10) -
     joined = {t: [] for t in clusters}
     for text, t in zip(texts, raw.tolist(), strict=True):
         joined[t].append(text)
-    docs = []
-    for t in clusters:
-        doc = re.sub(r"[^A-Za-z0-9 ]+", "", " ".join(joined[t]).replace("\n", " ").replace("\t", " "))
-        docs.append(doc if doc != "" else "emptydoc")
-    cv = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1)
-    x = cv.fit_transform(docs)
+    # the counts of CountVectorizer(stop_words="english", ngram_range=(1, 2)) on the cleaned joined documents
+    cv = JoinedCountVectorizer()
+    x = cv.fit_transform([joined[t] for t in clusters])
     words = cv.get_feature_names_out()
     df = np.squeeze(np.asarray(x.sum(axis=0)))
     idf = np.log((int(x.sum(axis=1).mean()) / df) + 1)

@@ -1,0 +1,165 @@
+"""Word and bigram counts of many texts, counted once per distinct sentence (discovery's keyword counts).
+
+Discovery counts words and bigrams twice: each topic's most frequent terms (:func:`analysis.themes.discovery._keywords`)
+and BERTopic's c-TF-IDF, which joins each topic's answers into one document for a ``CountVectorizer``
+(:func:`analysis.themes.discovery._ctfidf_keywords`). Counted that way, every campaign letter is analysed in full,
+sentence by sentence the same as the thousands of copies before it. Here a text is cut into pieces at characters no
+token can hold (sentence ends, line breaks), each distinct piece is analysed once and counted as often as it occurs,
+and the bigrams that join one piece's last kept token to the next piece's first (within a text, and from one text
+to the next in a joined document) are added. The counts, and the order in which terms are first met (which numbers
+a vectoriser's vocabulary), are exactly the vectoriser's: ``tests/test_themes.py`` compares them on real answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+#: scikit-learn's default ``token_pattern``.
+_SKLEARN_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+#: Where a lower-cased text is cut for :func:`keyword_totals`: sentence ends and line breaks (characters a token
+#: never holds, so the tokens of the pieces, in order, are the text's).
+_PIECE = re.compile(r"[.!?\n]+")
+#: Where a text is cut for :class:`JoinedCountVectorizer`: a sentence end before a space, tab or line break, and a
+#: line break — separators that BERTopic's cleaning turns into exactly one space, so the cleaned pieces joined by
+#: spaces are the cleaned text (each is replaced by a line break, then the text is split at line breaks).
+_CLEAN_SEPARATORS = tuple(f"{end}{space}" for end in ".!?" for space in " \t\n")
+#: BERTopic's English cleaning of a topic's document: what it removes (after tabs and line breaks became spaces).
+_UNCLEAN = re.compile(r"[^A-Za-z0-9 ]+")
+
+
+def _tokens(text: str, stop: frozenset[str] | None) -> list[str]:
+    """The vectoriser's tokens of lower-cased ``text``, stop words dropped."""
+    tokens = _SKLEARN_TOKEN.findall(text)
+    return tokens if stop is None else [t for t in tokens if t not in stop]
+
+
+def terms(text: str, stop: frozenset[str] | None) -> list[str]:
+    """What ``CountVectorizer(stop_words=stop, ngram_range=(1, 2)).build_analyzer()`` returns for ``text``."""
+    tokens = _tokens(text.lower(), stop)
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
+def keyword_totals(texts: Sequence[str], stop: frozenset[str] | None) -> Counter[str]:
+    """The column totals of ``CountVectorizer(stop_words=stop, ngram_range=(1, 2)).fit_transform(texts)``."""
+    pieces: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
+    ends: dict[str, tuple[str, str] | None] = {}
+    for text, n in Counter(texts).items():
+        last = None
+        for piece in _PIECE.split(text.lower()):
+            pieces[piece] += n
+            edge = ends.get(piece, 0)
+            if edge == 0:
+                tokens = _tokens(piece, stop)
+                edge = ends[piece] = (tokens[0], tokens[-1]) if tokens else None
+            if edge is not None:
+                if last is not None:
+                    totals[f"{last} {edge[0]}"] += n
+                last = edge[1]
+    for piece, n in pieces.items():
+        if ends[piece] is None:
+            continue
+        if n == 1:
+            totals.update(terms(piece, stop))
+        else:
+            for term, c in Counter(terms(piece, stop)).items():
+                totals[term] += c * n
+    return totals
+
+
+class JoinedCountVectorizer(CountVectorizer):
+    """``CountVectorizer(stop_words="english", ngram_range=(1, 2))`` of documents given as lists of texts.
+
+    Document ``i`` is the one BERTopic builds for a topic: its texts joined by spaces, tabs and line breaks made
+    spaces, every character but ``[A-Za-z0-9 ]`` removed, and ``"emptydoc"`` when nothing is left. Only the
+    counting (``_count_vocab``) is replaced; the vocabulary is numbered in the order the vectoriser meets each
+    term, so feature sorting and everything after run unchanged on the same matrix.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(stop_words="english", ngram_range=(1, 2), min_df=1)
+
+    def _count_vocab(self, raw_documents, fixed_vocab):  # noqa: ANN001, ANN202 - scikit-learn's signature
+        if fixed_vocab:
+            raise NotImplementedError("fit only")
+        stop = ENGLISH_STOP_WORDS
+        vocabulary: dict[str, int] = {}
+        split: dict[str, list[str]] = {}  # text -> its pieces
+        tokens_of: dict[str, list[str]] = {}  # piece -> its kept tokens
+        cols, vals = [], []
+        for texts in raw_documents:
+            texts = list(texts)
+            if len(texts) == 1 and not _clean(texts[0]):
+                pieces = ["emptydoc"]  # BERTopic's stand-in for a document with nothing left
+            else:
+                pieces = [p for t in texts for p in _pieces(t, split)]
+            # the document's terms in the order the vectoriser meets them (repeats are harmless: the vocabulary
+            # keeps a term's first number): its unigrams, then its bigrams, each in the order of the text
+            order_uni: list[str] = []
+            order_bi: list[str] = []
+            counts: Counter[str] = Counter()  # bigrams joining two pieces, then every piece's own terms
+            piece_n: Counter[str] = Counter()
+            last = None
+            for piece in pieces:
+                toks = tokens_of.get(piece)
+                if toks is None:
+                    toks = tokens_of[piece] = _tokens(_clean(piece).lower(), stop)
+                if not toks:
+                    continue
+                if last is not None:
+                    bigram = f"{last} {toks[0]}"
+                    order_bi.append(bigram)
+                    counts[bigram] += 1
+                if piece not in piece_n:  # a repeated piece meets no term for the first time
+                    order_uni.extend(toks)
+                    order_bi.extend(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
+                piece_n[piece] += 1
+                last = toks[-1]
+            for piece, n in piece_n.items():
+                toks = tokens_of[piece]
+                for term, c in Counter(toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]).items():
+                    counts[term] += c * n
+            for term in (*order_uni, *order_bi):
+                vocabulary.setdefault(term, len(vocabulary))
+            cols.append(np.fromiter((vocabulary[t] for t in counts), dtype=np.int64, count=len(counts)))
+            vals.append(np.fromiter(counts.values(), dtype=np.intc, count=len(counts)))
+        if not vocabulary:
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        indptr = np.zeros(len(cols) + 1, dtype=np.int64)
+        np.cumsum([len(c) for c in cols], out=indptr[1:])
+        index_dtype = np.int32 if indptr[-1] <= np.iinfo(np.int32).max else np.int64
+        x = sp.csr_array((np.concatenate(vals) if vals else np.zeros(0, dtype=np.intc),
+                          (np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)).astype(index_dtype),
+                          indptr.astype(index_dtype)), shape=(len(cols), len(vocabulary)), dtype=self.dtype)
+        x.sort_indices()
+        return vocabulary, _sparse_api(x)
+
+
+def _clean(text: str) -> str:
+    """BERTopic's cleaning of an English document."""
+    return _UNCLEAN.sub("", text.replace("\n", " ").replace("\t", " "))
+
+
+def _pieces(text: str, split: dict[str, list[str]]) -> list[str]:
+    """``text`` cut at :data:`_CLEAN_SEPARATORS` and line breaks (once per distinct text)."""
+    got = split.get(text)
+    if got is None:
+        cut = text
+        for sep in _CLEAN_SEPARATORS:
+            if sep in cut:
+                cut = cut.replace(sep, "\n")
+        got = split[text] = cut.split("\n")
+    return got
+
+
+def _sparse_api(x: sp.csr_array):  # noqa: ANN202 - scikit-learn's own helper decides the type
+    """The matrix in the sparse API scikit-learn's ``_count_vocab`` returns (array or matrix)."""
+    from sklearn.feature_extraction.text import _align_api_if_sparse
+
+    return _align_api_if_sparse(x)
