@@ -30,10 +30,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.campaigns import chunked
 from analysis.campaigns.near_duplicates import MinHasher, cluster
 from analysis.campaigns.text import (  # noqa: F401 - re-exported
     _TOKEN_ONLY_RE,
     _key,
+    fold_sentences,
+    joined_key,
     normalise,
     split_sentences,
     strip_boilerplate,
@@ -60,6 +63,7 @@ def normalise_all(texts: Sequence[object], memo: dict[str, str] | None = None) -
     for the per-question and the whole-submission detection.
     """
     memo = {} if memo is None else memo
+    folded: dict[str, str] = {}  # sentence -> its fold: the copies' sentences recur (fold_sentences)
     out = []
     for t in texts:
         if not isinstance(t, str):
@@ -67,7 +71,7 @@ def normalise_all(texts: Sequence[object], memo: dict[str, str] | None = None) -
             continue
         k = memo.get(t)
         if k is None:
-            k = memo[t] = normalise(t)
+            k = memo[t] = fold_sentences(strip_boilerplate(t), folded)  # = normalise(t)
         out.append(k)
     return out
 
@@ -97,7 +101,7 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
     t1 = time.perf_counter()
     hasher = MinHasher(settings.num_perm, settings.shingle_size, seed)
     distinct = list(uniques)
-    sig, n_sh, shingles = hasher.signatures(distinct, keep_shingles=True)
+    sig, n_sh, shingles = chunked.signatures(hasher, distinct)  # hasher.signatures(distinct, keep_shingles=True)
     t2 = time.perf_counter()
     distinct_labels = cluster(distinct, sig, n_sh, weight, hasher, threshold=settings.near_threshold,
                               containment=settings.containment, min_size=settings.min_size, seed=seed,
@@ -361,8 +365,9 @@ def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo:
     """Each response's open answers joined (in question order): response ids, texts and known keys.
 
     A submission of one answer is that answer's text, so its key is the answer's when ``memo`` holds it
-    (``None`` otherwise: :func:`detect_submission_texts` normalises it). ``texts``: ``text_redacted`` as a
-    list of ``str`` when the caller has it.
+    (``None`` otherwise: :func:`detect_submission_texts` normalises it); a longer one's key is built from its
+    answers' keys (:func:`analysis.campaigns.text.joined_key`). ``texts``: ``text_redacted`` as a list of
+    ``str`` when the caller has it.
     """
     order = {q: i for i, q in enumerate(open_questions)}
     texts = _texts(answers["text_redacted"]) if texts is None else texts
@@ -378,9 +383,13 @@ def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo:
     joined, keys = [], []
     memo = {} if memo is None else memo
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        text = parts[a] if b - a == 1 else "\n\n".join(parts[a:b])
+        if b - a == 1:
+            text = parts[a]
+            keys.append(memo.get(text))
+        else:
+            text = "\n\n".join(parts[a:b])
+            keys.append(joined_key(parts[a:b], memo))
         joined.append(text)
-        keys.append(memo.get(text) if b - a == 1 else None)
     return rids[starts].tolist(), joined, keys
 
 
@@ -391,11 +400,21 @@ def detect_submission_texts(rids: list[object], texts: list[str], keys: list[str
     Returns:
         ``core_submission_campaigns`` rows (``response_id, campaign_id, size``) for members only.
     """
-    cols = ["response_id", "campaign_id", "size"]
     memo: dict[str, str] = {}
     full = [k if k is not None else memo.get(t) or memo.setdefault(t, normalise(t)) for t, k in zip(texts, keys,
                                                                                                     strict=True)]
-    labels = find_campaigns(texts, settings, seed, full)
+    return submission_rows(rids, texts, submission_labels(full, settings, seed))
+
+
+def submission_labels(keys: list[str], settings: CampaignSettings, seed: int) -> np.ndarray:
+    """Whole-submission campaign labels (:func:`find_campaigns`) from the submissions' keys alone (what the
+    worker is sent: no text)."""
+    return find_campaigns(keys, settings, seed, keys)
+
+
+def submission_rows(rids: list[object], texts: list[str], labels: np.ndarray) -> pd.DataFrame:
+    """``core_submission_campaigns`` rows of labelled submissions (ids numbered by size, then template)."""
+    cols = ["response_id", "campaign_id", "size"]
     if (labels < 0).all():
         return pd.DataFrame(columns=cols)
     rows = []
@@ -466,28 +485,32 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         in_worker = len(redacted) >= PARALLEL_MIN_ANSWERS and s.campaigns.enabled and bool(open_q)
         if in_worker:
             in_worker = worker.start(__name__)  # it starts and imports while the answers are normalised here
-        sub_args = None
+        rids, joined, sub_keys = [], [], []
         texts = _texts(redacted["text_redacted"])  # one str per answer, shared by the memo and both detections
         if s.campaigns.enabled and open_q:
             is_open = redacted["question_id"].isin(open_q).to_numpy()
             normalise_all([t for t, o in zip(texts, is_open.tolist(), strict=True) if o], memo)
-            sub_args = (*submission_texts(redacted, open_q, memo, texts), s.campaigns, s.seed)
-        if in_worker:  # whole submissions there, per question here: the two are independent
+            rids, joined, sub_keys = submission_texts(redacted, open_q, memo, texts)
+            sub_keys = [normalise(t) if k is None else k for t, k in zip(joined, sub_keys, strict=True)]
+        if in_worker:  # whole submissions there (their keys only), per question here: the two are independent
             try:
-                worker.send(detect_submission_texts, *sub_args)
+                worker.send(submission_labels, sub_keys, s.campaigns, s.seed)
             except WorkerError:
                 in_worker = False
         clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts)
         del memo, texts
-        subs = None
+        labels = None
         if in_worker:
             try:
-                subs = worker.receive()
+                labels = worker.receive()
             except WorkerError as err:
                 logger.warning("campaigns: whole-submission detection failed in the worker (%s); detecting here", err)
-        if subs is None:
-            subs = (detect_submission_texts(*sub_args) if sub_args is not None
-                    else pd.DataFrame(columns=["response_id", "campaign_id", "size"]))
+        if not (s.campaigns.enabled and open_q):
+            subs = pd.DataFrame(columns=["response_id", "campaign_id", "size"])
+        else:
+            if labels is None:
+                labels = submission_labels(sub_keys, s.campaigns, s.seed)
+            subs = submission_rows(rids, joined, labels)
     rec = reconcile(clean, campaigns)
     if not rec["balanced"].all():  # cannot happen unless a table was edited by hand
         raise AssertionError(f"campaign counts do not reconcile:\n{rec[~rec['balanced']]}")

@@ -1,0 +1,148 @@
+"""MinHash signatures of campaign copies from shared pieces: each distinct piece of text is hashed once.
+
+Campaign copies repeat the letter's sentences in another order, with some left out and a few personal ones
+added, so most of their word shingles recur in thousands of copies. :func:`signatures` gives exactly
+:meth:`analysis.campaigns.near_duplicates.MinHasher.signatures` (``keep_shingles=True``) of the same texts, but
+hashes each distinct *chunk* once instead of every copy's every shingle.
+
+Why it is the same: a signature is, per hash function, the minimum over the text's shingles, and a minimum can
+be taken over any partition of the shingles. A text of ``n >= k`` tokens (``k`` = words per shingle) has the
+shingles starting at token ``0 .. n - k``. It is cut before chosen tokens (each word "the" that starts at a
+token ``<= n - k``, so every piece holds at least one shingle start); piece ``i`` covers the starts
+``c_i .. c_{i+1} - 1``, and those shingles are exactly the shingles of the text ``tokens[c_i : c_{i+1} + k - 1]``
+(the piece plus the ``k - 1`` tokens after it: its *chunk*; the last chunk runs to the end). A chunk has at least
+``k`` tokens, so :func:`~analysis.campaigns.near_duplicates.shingle_hashes` of it pads nothing, and the same
+tokens give the same shingle hashes wherever they stand (a token's hash is a function of the token alone). The
+chunk's string therefore determines its shingles: a signature is the minimum of its chunks' signatures, and its
+shingles are its chunks' shingles, in order. A text of fewer than ``k`` tokens (or none) is its own single chunk,
+hashed as before (its one padded shingle); such a chunk cannot equal a real chunk, which has ``k`` tokens or more.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.campaigns.near_duplicates import MinHasher, ShingleCache, shingle_hashes
+
+#: The word before which texts are cut (the commonest English word: about 20 tokens per chunk in letters).
+ANCHOR = " the "
+#: Distinct chunks hashed per block, texts' signatures reduced per block.
+_CHUNKS_PER_BLOCK = 2000
+_TEXTS_PER_BLOCK = 2048
+
+
+def chunk_strings(key: str, k: int) -> list[str]:
+    """The chunks of one normalised text (single spaces between tokens), in order (see the module docstring).
+
+    Args:
+        key: A normalised text.
+        k: Words per shingle.
+
+    Returns:
+        The chunks; ``[key]`` when it has fewer than ``k`` tokens or no cut.
+    """
+    find = key.find
+    cut = find(ANCHOR)
+    if cut < 0:
+        return [key]
+    cuts = [0]
+    while cut >= 0:
+        c = cut + 1  # the cut's token starts here
+        # the text must hold k tokens from c on: k - 1 more spaces after it
+        p = c
+        for _ in range(k - 1):
+            p = find(" ", p + 1) if p >= 0 else -1
+        if p < 0:
+            break  # fewer than k tokens from here: neither this cut nor a later one
+        cuts.append(c)
+        cut = find(ANCHOR, c + 3)
+    if len(cuts) == 1:
+        return [key]
+    out = []
+    for i in range(len(cuts) - 1):
+        # the chunk: from its cut to the end of the (k - 1)-th token after the next cut's start
+        p = cuts[i + 1] - 1
+        for _ in range(k - 1):
+            p = find(" ", p + 1)
+        out.append(key[cuts[i]:p if p >= 0 else len(key)])
+    out.append(key[cuts[-1]:])
+    return out
+
+
+class ChunkedShingles(ShingleCache):
+    """Each text's shingle hashes, stored once per distinct chunk (a :class:`ShingleCache` that holds no copy's).
+
+    Args:
+        chunk_sh: Shingle hashes of every distinct chunk, concatenated.
+        chunk_bounds: Chunk ``j``'s hashes are ``chunk_sh[chunk_bounds[j]:chunk_bounds[j + 1]]``.
+        ids: Every text's chunk ids, concatenated.
+        text_bounds: Text ``i``'s chunk ids are ``ids[text_bounds[i]:text_bounds[i + 1]]``.
+    """
+
+    def __init__(self, chunk_sh: np.ndarray, chunk_bounds: np.ndarray, ids: np.ndarray,
+                 text_bounds: np.ndarray):
+        self.chunk_sh, self.chunk_bounds, self.ids, self.text_bounds = chunk_sh, chunk_bounds, ids, text_bounds
+
+    def get(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Concatenated shingle hashes of texts ``idx`` (in that order) and each text's start offset."""
+        idx = np.asarray(idx, dtype=np.int64)
+        lo, n_ids = self.text_bounds[idx], self.text_bounds[idx + 1] - self.text_bounds[idx]
+        ids = self.ids[_ranges(lo, n_ids)]
+        c_lo, c_len = self.chunk_bounds[ids], self.chunk_bounds[ids + 1] - self.chunk_bounds[ids]
+        sh = self.chunk_sh[_ranges(c_lo, c_len)]
+        per_text = np.add.reduceat(c_len, np.concatenate([[0], np.cumsum(n_ids)[:-1]])) if len(ids) else n_ids
+        offs = np.concatenate([[0], np.cumsum(per_text)[:-1]]).astype(np.int64)
+        return sh, offs
+
+
+def _ranges(lo: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(a, a + n) for a, n in zip(lo, lens)])``."""
+    offs = np.cumsum(lens) - lens
+    return np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(lo - offs, lens)
+
+
+def signatures(hasher: MinHasher, texts: list[str]) -> tuple[np.ndarray, np.ndarray, ChunkedShingles]:
+    """``hasher.signatures(texts, keep_shingles=True)``, each distinct chunk hashed once.
+
+    Args:
+        hasher: The MinHasher.
+        texts: Normalised texts (tokens separated by single spaces, as :func:`analysis.campaigns.normalise`).
+
+    Returns:
+        ``(signatures, shingle counts, shingles)`` equal to the MinHasher's.
+    """
+    k = hasher.shingle_size
+    memo: dict[str, int] = {}
+    chunks: list[str] = []
+    ids: list[int] = []
+    n_ids = np.empty(len(texts), dtype=np.int64)
+    for i, text in enumerate(texts):
+        parts = chunk_strings(text, k) if text.count(" ") >= k - 1 else [text]
+        n_ids[i] = len(parts)
+        for part in parts:
+            j = memo.get(part)
+            if j is None:
+                j = memo[part] = len(chunks)
+                chunks.append(part)
+            ids.append(j)
+    del memo
+    chunk_sig = np.empty((len(chunks), hasher.num_perm), dtype=np.uint32)
+    sh_parts, counts = [], np.empty(len(chunks), dtype=np.int64)
+    for lo in range(0, len(chunks), _CHUNKS_PER_BLOCK):
+        sh, offs = shingle_hashes(chunks[lo:lo + _CHUNKS_PER_BLOCK], k)
+        counts[lo:lo + len(offs)] = np.diff(np.append(offs, len(sh)))
+        chunk_sig[lo:lo + len(offs)] = hasher._minhash(sh, offs)
+        sh_parts.append(sh)
+    del chunks
+    chunk_bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    id_arr = np.asarray(ids, dtype=np.int64)
+    del ids
+    text_bounds = np.concatenate([[0], np.cumsum(n_ids)]).astype(np.int64)
+    sig = np.empty((len(texts), hasher.num_perm), dtype=np.uint32)
+    for lo in range(0, len(texts), _TEXTS_PER_BLOCK):
+        hi = min(len(texts), lo + _TEXTS_PER_BLOCK)
+        a, b = text_bounds[lo], text_bounds[hi]
+        sig[lo:hi] = np.minimum.reduceat(chunk_sig[id_arr[a:b]], text_bounds[lo:hi] - a, axis=0)
+    n_sh = np.add.reduceat(counts[id_arr], text_bounds[:-1]) if len(texts) else np.zeros(0, dtype=np.int64)
+    all_sh = np.concatenate(sh_parts) if sh_parts else np.zeros(0, np.uint64)
+    return sig, n_sh.astype(np.int64), ChunkedShingles(all_sh, chunk_bounds, id_arr, text_bounds)
