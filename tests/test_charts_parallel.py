@@ -73,14 +73,19 @@ def test_charts_drawn_by_both_processes_are_the_bytes_drawn_here(queued):
 
 def test_a_worker_started_ahead_is_taken_once_and_ended_with_its_block(tmp_path, queued):
     jobs, _ = queued
-    with parallel.start_early(None, raw_dir=tmp_path, processed_dir=tmp_path / "p"):
+    cfg = parse_config(rf.config_dict())
+    assert len(cfg.questions) >= parallel.MIN_QUESTIONS
+    with parallel.start_early(cfg, raw_dir=tmp_path, processed_dir=tmp_path / "p"):
         worker = parallel.take(tmp_path / "p")
         assert worker is not None and worker.started and parallel.take(tmp_path / "p") is None
         got, split = _split(jobs, worker)  # its imports' reply comes before the charts'
         assert split.error is None and split._done
-    with parallel.start_early(None, raw_dir=tmp_path, processed_dir=tmp_path / "q"):
+    with parallel.start_early(cfg, raw_dir=tmp_path, processed_dir=tmp_path / "q"):
         left = parallel._PENDING[tmp_path / "q"]
     assert not left.started and tmp_path / "q" not in parallel._PENDING  # not taken: ended
+    few = cfg.model_copy(update={"questions": cfg.questions[: parallel.MIN_QUESTIONS - 1]})
+    with parallel.start_early(few, raw_dir=tmp_path, processed_dir=tmp_path / "r"):
+        assert parallel.take(tmp_path / "r") is None  # a few questions draw a few charts: nothing started
     assert got == _draw_here(jobs)
     report_stage = next(s for s in pipeline.STAGES if s.name == "report")
     assert report_stage.starts_with == "counts" and report_stage.module.start_early is parallel.start_early

@@ -426,7 +426,8 @@ class ChartBatch:
 
     def start(self, worker: Any = None) -> None:
         """Start drawing the queued charts in a second interpreter when there are two or more (and
-        :data:`CHART_WORKERS` allows it); this process draws the rest in :meth:`finish`.
+        :data:`CHART_WORKERS` allows it; without a ``worker`` given, when there are
+        :data:`analysis.charts.parallel.MIN_CHARTS` or more); this process draws the rest in :meth:`finish`.
 
         Args:
             worker: An :class:`analysis.worker.Worker` to draw them (e.g. started ahead by the pipeline,
@@ -435,7 +436,8 @@ class ChartBatch:
         from analysis.charts import parallel
         from analysis.worker import Worker
 
-        if self._split is not None or min(CHART_WORKERS, len(self.jobs)) < 2:
+        if (self._split is not None or min(CHART_WORKERS, len(self.jobs)) < 2
+                or (worker is None and len(self.jobs) < parallel.MIN_CHARTS)):
             if worker is not None:
                 worker.close()
             return

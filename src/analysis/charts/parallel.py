@@ -33,6 +33,13 @@ log = logging.getLogger(__name__)
 DEPTH = 2
 #: Modules the worker imports when started (the chart functions and what unpickling their frames needs).
 PRELOAD = ("analysis.charts.figures", "analysis.charts.parallel")
+#: Questions below which no worker is started ahead: the Pol.is example's one question draws one chart, and the
+#: worker's imports cost about 1.5-2 CPU s (measured under load), more than it would take off this process.
+#: Two questions draw 6 or more charts (the report tests' consultation), the bundled sample's 10 draw 28.
+MIN_QUESTIONS = 2
+#: Charts below which :meth:`analysis.charts.draw.ChartBatch.start` starts no worker of its own (none was
+#: started ahead): they are drawn here (a chart costs about 0.3 CPU s).
+MIN_CHARTS = 6
 #: Workers started ahead by the pipeline (:func:`start_early`), by processed folder.
 _PENDING: dict[Path, Worker] = {}
 #: In the worker: ``(figure function, path stem, alt text)`` of the charts sent by :func:`load`.
@@ -162,10 +169,11 @@ class SplitDraw:
 @contextlib.contextmanager
 def start_early(cfg: Any, *, raw_dir: Path, processed_dir: Path) -> Iterator[None]:
     """Start the report's chart worker (its imports) for the length of the block: the pipeline enters it just
-    before the counts stage runs; a worker not taken by :func:`take` when the block ends is ended."""
+    before the counts stage runs; a worker not taken by :func:`take` when the block ends is ended. Nothing is
+    started for a consultation of fewer than :data:`MIN_QUESTIONS` questions."""
     processed_dir = Path(processed_dir)
     worker = Worker()
-    if worker.start(*PRELOAD):
+    if len(cfg.questions) >= MIN_QUESTIONS and worker.start(*PRELOAD):
         _PENDING[processed_dir] = worker
     try:
         yield
