@@ -1,5 +1,5 @@
-"""A report's charts drawn by a second interpreter and this process together, and text layouts kept across
-figures, draw the bytes drawn one after another here with matplotlib's own layout (#18)."""
+"""A report's charts drawn by a second interpreter and this process together, and text layouts and glyph bitmaps
+kept across figures, draw the bytes drawn one after another here with matplotlib's own layout and rendering (#18)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from analysis import pipeline
-from analysis.charts import draw, parallel, textlayout
+from analysis.charts import draw, glyphs, parallel, textlayout
 from analysis.config import parse_config
 from analysis.report import build as report
 from analysis.report.load import load_tables
@@ -151,3 +151,27 @@ def test_layouts_are_cached_only_while_saving_and_keyed_on_what_they_read():
             with textlayout.saving():
                 assert textlayout.layout_key(text, renderer) != key  # another font behind the family name
     assert textlayout.layout_key(text, renderer) is None
+
+
+def test_kept_glyph_bitmaps_draw_the_bytes_of_agg_rendering_each_glyph(queued, monkeypatch):
+    """Glyphs rendered once per font, size, angle and sub-pixel offset (:mod:`analysis.charts.glyphs`) draw
+    every PNG as Agg rendering each glyph does, also when the bitmaps were kept from the other charts."""
+    from matplotlib.backends import backend_agg
+
+    jobs, _ = queued
+    assert glyphs.reproduces_matplotlib()  # the matplotlib of this project: installed
+    assert backend_agg.RendererAgg._draw_text_glyphs_and_boxes is glyphs.cached_glyphs
+    glyphs._GLYPHS.clear()
+    kept = _draw_here(jobs)
+    assert len(glyphs._GLYPHS) > 100
+    with monkeypatch.context() as mp:
+        mp.setattr(backend_agg.RendererAgg, "_draw_text_glyphs_and_boxes", glyphs.MPL_DRAW_GLYPHS)
+        own = _draw_here(jobs)
+    pngs = [k for k in own if k.endswith(".png")]
+    assert len(pngs) == len(jobs) and own.keys() == kept.keys()
+    assert [k for k in own if own[k] != kept[k]] == []
+    with monkeypatch.context() as mp:  # another matplotlib's method: its own is kept
+        mp.setattr(glyphs, "MPL_SOURCE_SHA256", "0" * 64)
+        mp.setattr(backend_agg.RendererAgg, "_draw_text_glyphs_and_boxes", glyphs.MPL_DRAW_GLYPHS)
+        assert not glyphs.install()
+        assert backend_agg.RendererAgg._draw_text_glyphs_and_boxes is glyphs.MPL_DRAW_GLYPHS

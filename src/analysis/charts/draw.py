@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from analysis.charts import style, textlayout
+from analysis.charts import glyphs, style, textlayout
 from analysis.charts.data import Cell, cell_text
 from analysis.schemas import NEITHER, SIDES
 
@@ -70,6 +70,7 @@ MPL_TEXT_METRICS = getattr(mtext, "_get_text_metrics_with_cache", None)
 if MPL_TEXT_METRICS is not None:
     mtext._get_text_metrics_with_cache = _shared_text_metrics
 textlayout.install()  # text layouts kept across figures too
+glyphs.install()  # and Agg's rendered glyphs (with the matplotlib it reproduces)
 
 
 @contextmanager
