@@ -175,3 +175,19 @@ def test_kept_glyph_bitmaps_draw_the_bytes_of_agg_rendering_each_glyph(queued, m
         mp.setattr(backend_agg.RendererAgg, "_draw_text_glyphs_and_boxes", glyphs.MPL_DRAW_GLYPHS)
         assert not glyphs.install()
         assert backend_agg.RendererAgg._draw_text_glyphs_and_boxes is glyphs.MPL_DRAW_GLYPHS
+
+
+def test_charts_all_drawn_here_before_the_worker_is_fed_leave_no_process(queued):
+    """This process drew every chart before the feeding thread ran: the worker is ended, not started again."""
+    jobs, _ = queued
+    here = _draw_here(jobs)
+    shutil.rmtree(jobs[0][1].parent)
+    jobs[0][1].parent.mkdir()
+    worker = Worker()
+    split = parallel.SplitDraw(jobs, worker)  # not started: its thread runs after finish
+    split.finish(lambda i: draw.save_figure(jobs[i][0](), jobs[i][1], jobs[i][2]))
+    late = parallel.threading.Thread(target=split._feed)
+    late.start()
+    late.join()
+    assert _files(jobs[0][1].parent) == here
+    assert not split._sent and split.worker is None and not worker.started

@@ -94,20 +94,18 @@ class SplitDraw:
         self._sent: list[int] = []  # charts given to the worker
         self._done: set[int] = set()  # charts the worker drew
         self._thread: threading.Thread | None = None
+        self._stopping = False  # ended by this process (nothing left for it)
+        self._sending = False  # the thread started sending to the worker
 
     def start(self) -> None:
-        """Send the charts to the worker and start feeding it indices (in a thread; drawing happens there)."""
-        try:
-            self.worker.send(load, [(job[0], str(job[1]), job[2]) for job in self.jobs], rc_settings())
-        except WorkerError as err:
-            self._failed(err)
-            return
+        """Start sending the charts to the worker and feeding it indices, in a thread: writing to the worker
+        waits while it is still importing, which this process does not."""
         self._thread = threading.Thread(target=self._feed, name="analysis-charts", daemon=True)
         self._thread.start()
 
     def _claim_low(self) -> int | None:
         with self._lock:
-            if self.error is not None or self._low >= self._high:
+            if self.error is not None or self._stopping or self._low >= self._high:
                 return None
             self._low += 1
             self._sent.append(self._low - 1)
@@ -121,23 +119,30 @@ class SplitDraw:
             return self._high
 
     def _feed(self) -> None:
+        worker = self.worker
         pending: collections.deque[int] = collections.deque()
+        with self._lock:
+            if self._stopping:  # this process drew everything before this thread ran
+                return
+            self._sending = True
         try:
-            self.worker.receive()  # the load: refused, or the worker did not start
+            worker.send(load, [(job[0], str(job[1]), job[2]) for job in self.jobs], rc_settings())
+            worker.receive()  # the load: refused, or the worker did not start
             while True:
                 while len(pending) < DEPTH and (i := self._claim_low()) is not None:
-                    self.worker.send(draw_one, i)
+                    worker.send(draw_one, i)
                     pending.append(i)
                 if not pending:
                     return
-                self.worker.receive()
+                worker.receive()
                 self._done.add(pending.popleft())
         except WorkerError as err:
             self._failed(err)
 
     def _failed(self, err: WorkerError) -> None:
         """The worker cannot draw (more): this process draws what it was given and has not drawn."""
-        log.info("charts: the second process failed (%s); drawing its charts here", err)
+        if not self._stopping:
+            log.info("charts: the second process failed (%s); drawing its charts here", err)
         with self._lock:
             self.error = err  # nothing more for the worker: _claim_low stops
 
@@ -145,6 +150,12 @@ class SplitDraw:
         """Draw the charts the worker did not take, wait for it, then draw any it failed on (``draw_here(i)``)."""
         while (i := self._claim_high()) is not None:
             draw_here(i)
+        with self._lock:
+            if not self._sent:  # all drawn here: the worker is given nothing more
+                self._stopping = True
+            unused = self._stopping and not self._sending
+        if unused:  # and the thread sends it nothing (a send after an end would start a new process)
+            self.close()
         if self._thread is not None:
             self._thread.join()
         for i in self._sent:
