@@ -154,18 +154,22 @@ def test_layouts_are_cached_only_while_saving_and_keyed_on_what_they_read():
 
 
 def test_kept_glyph_bitmaps_draw_the_bytes_of_agg_rendering_each_glyph(queued, monkeypatch):
-    """Glyphs rendered once per font, size, angle and sub-pixel offset (:mod:`analysis.charts.glyphs`) draw
-    every PNG as Agg rendering each glyph does, also when the bitmaps were kept from the other charts."""
+    """Glyphs rendered once per font, size, angle and sub-pixel offset, and strings shaped once
+    (:mod:`analysis.charts.glyphs`), draw every PNG as Agg rendering and shaping each does, also when they were
+    kept from the other charts."""
     from matplotlib.backends import backend_agg
 
     jobs, _ = queued
     assert glyphs.reproduces_matplotlib()  # the matplotlib of this project: installed
     assert backend_agg.RendererAgg._draw_text_glyphs_and_boxes is glyphs.cached_glyphs
+    assert backend_agg.RendererAgg.draw_text is glyphs.cached_draw_text
     glyphs._GLYPHS.clear()
+    glyphs._LAYOUTS.clear()
     kept = _draw_here(jobs)
-    assert len(glyphs._GLYPHS) > 100
+    assert len(glyphs._GLYPHS) > 100 and len(glyphs._LAYOUTS) > 20
     with monkeypatch.context() as mp:
         mp.setattr(backend_agg.RendererAgg, "_draw_text_glyphs_and_boxes", glyphs.MPL_DRAW_GLYPHS)
+        mp.setattr(backend_agg.RendererAgg, "draw_text", glyphs.MPL_DRAW_TEXT)
         own = _draw_here(jobs)
     pngs = [k for k in own if k.endswith(".png")]
     assert len(pngs) == len(jobs) and own.keys() == kept.keys()
@@ -173,8 +177,10 @@ def test_kept_glyph_bitmaps_draw_the_bytes_of_agg_rendering_each_glyph(queued, m
     with monkeypatch.context() as mp:  # another matplotlib's method: its own is kept
         mp.setattr(glyphs, "MPL_SOURCE_SHA256", "0" * 64)
         mp.setattr(backend_agg.RendererAgg, "_draw_text_glyphs_and_boxes", glyphs.MPL_DRAW_GLYPHS)
+        mp.setattr(backend_agg.RendererAgg, "draw_text", glyphs.MPL_DRAW_TEXT)
         assert not glyphs.install()
         assert backend_agg.RendererAgg._draw_text_glyphs_and_boxes is glyphs.MPL_DRAW_GLYPHS
+        assert backend_agg.RendererAgg.draw_text is glyphs.MPL_DRAW_TEXT
 
 
 def test_charts_all_drawn_here_before_the_worker_is_fed_leave_no_process(queued):

@@ -9,9 +9,13 @@ own bounding box). :func:`cached_glyphs` renders a glyph once per such key at it
 kept bitmap at the whole-pixel offset, with the same call Agg makes, so every PNG is byte for byte what it was
 (``tests/test_charts_parallel.py`` compares the two on the report's charts).
 
-The function reproduces ``RendererAgg._draw_text_glyphs_and_boxes`` of the matplotlib it was written for; it is
-installed only when that method's source is the one it reproduces (:data:`MPL_SOURCE_SHA256`), so another
-matplotlib draws with its own. Glyphs drawn without antialiasing (scaled in place by matplotlib) are not kept.
+Likewise a string's glyphs and their positions (its shaping by FreeType and HarfBuzz, once per draw of a text
+before) are kept by :func:`cached_draw_text`.
+
+The functions reproduce ``RendererAgg._draw_text_glyphs_and_boxes`` and ``RendererAgg.draw_text`` of the
+matplotlib they were written for; they are installed only when those methods' sources are the ones they
+reproduce (:data:`MPL_SOURCE_SHA256`, :data:`MPL_DRAW_TEXT_SHA256`), so another matplotlib draws with its own.
+Glyphs drawn without antialiasing (scaled in place by matplotlib) are not kept.
 """
 
 from __future__ import annotations
@@ -26,11 +30,17 @@ import numpy as np
 from matplotlib.backends import backend_agg
 from matplotlib.ft2font import RenderMode
 
+from analysis.charts.textlayout import LAYOUT_RC
+
 #: Agg's own method (kept for the test that compares the two).
 MPL_DRAW_GLYPHS = backend_agg.RendererAgg._draw_text_glyphs_and_boxes
 #: sha256 of the source of the method :func:`cached_glyphs` reproduces (matplotlib 3.11.2).
 MPL_SOURCE_SHA256 = "ccc4749c9809539465c335a8e206cf42043d8e98199a2909cde208f6b463cab8"
+#: Agg's own ``draw_text`` and the sha256 of its source (:func:`cached_draw_text` reproduces it).
+MPL_DRAW_TEXT = backend_agg.RendererAgg.draw_text
+MPL_DRAW_TEXT_SHA256 = "a08e437e92594360d8780f19d5fec59b6a49a2fa4898d4d79e3914d169ee1f72"
 _GLYPHS: dict[tuple, tuple[np.ndarray, int, int]] = {}
+_LAYOUTS: dict[tuple, list[tuple]] = {}  # a string's glyphs and their positions (cached_draw_text)
 #: Bitmaps kept before the cache is emptied (each is a few hundred bytes).
 _GLYPHS_MAX = 100_000
 
@@ -67,18 +77,47 @@ def cached_glyphs(self: Any, gc: Any, x: float, y: float, angle: float, glyphs: 
     return MPL_DRAW_GLYPHS(self, gc, x, y, angle, (), boxes)  # the boxes (mathtext rules), as Agg draws them
 
 
-def reproduces_matplotlib() -> bool:
-    """Whether this matplotlib's method is the one :func:`cached_glyphs` reproduces."""
+def cached_draw_text(self: Any, gc: Any, x: float, y: float, s: str, prop: Any, angle: float, ismath: Any = False,
+                     mtext: Any = None) -> None:
+    """``RendererAgg.draw_text`` with each string's glyph layout (FreeType and HarfBuzz shaping) worked out once
+    per font properties, size, resolution, string, hinting, features, language and the rcParams that choose
+    and measure the font (:data:`analysis.charts.textlayout.LAYOUT_RC`)."""
+    if ismath:
+        return self.draw_mathtext(gc, x, y, s, prop, angle)
+    flags = backend_agg.get_hinting_flag()
+    features = mtext.get_fontfeatures() if mtext is not None else None
+    language = mtext.get_language() if mtext is not None else None
+    key = (prop, self.dpi, s, flags, features, language, tuple(str(mpl.rcParams[k]) for k in LAYOUT_RC))
     try:
-        source = inspect.getsource(MPL_DRAW_GLYPHS)
+        items = _LAYOUTS.get(key)
+    except TypeError:  # an unhashable feature or language list: laid out every time
+        key, items = None, None
+    if items is None:
+        font = self._prepare_font(prop)
+        items = [(item.ft_object, item.glyph_index, item.x, item.y)
+                 for item in font._layout(s, flags=flags, features=features, language=language)]
+        if key is not None:
+            if len(_LAYOUTS) >= _GLYPHS_MAX:
+                _LAYOUTS.clear()
+            _LAYOUTS[key[:1] + (prop.copy(),) + key[1:]] = items
+    size = prop.get_size_in_points()
+    self._draw_text_glyphs_and_boxes(gc, x, y, angle, ((ft, size, gi, 0, 1, gx, gy) for ft, gi, gx, gy in items), [])
+
+
+def reproduces_matplotlib() -> bool:
+    """Whether this matplotlib's methods are the ones :func:`cached_glyphs` and :func:`cached_draw_text` reproduce."""
+    try:
+        sources = [inspect.getsource(MPL_DRAW_GLYPHS), inspect.getsource(MPL_DRAW_TEXT)]
     except (OSError, TypeError):
         return False
-    return hashlib.sha256(source.encode()).hexdigest() == MPL_SOURCE_SHA256
+    return [hashlib.sha256(src.encode()).hexdigest() for src in sources] == [MPL_SOURCE_SHA256, MPL_DRAW_TEXT_SHA256]
 
 
 def install() -> bool:
-    """Use :func:`cached_glyphs` in Agg when :func:`reproduces_matplotlib` (idempotent); whether it is used."""
+    """Use :func:`cached_glyphs` and :func:`cached_draw_text` in Agg when :func:`reproduces_matplotlib`
+    (idempotent); whether they are used."""
     if not reproduces_matplotlib():
         return False
     backend_agg.RendererAgg._draw_text_glyphs_and_boxes = cached_glyphs
+    backend_agg.RendererAgg.draw_text = cached_draw_text
     return True
