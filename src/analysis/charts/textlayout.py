@@ -3,7 +3,7 @@
 Every chart is saved twice (PNG, then SVG), and each save draws the figure twice (once to lay it out, once to
 render), where constrained layout measures the extent of every tick label, title and footnote again; matplotlib
 lays a text out (its lines, line heights, alignment offsets and rotated box) anew each time: about a fifth of a
-chart's drawing. The layout (``Text._get_layout``) does not depend on where the text is drawn: only on the
+chart's saving under cProfile (the bundled sample's charts). The layout (``Text._get_layout``) does not depend on where the text is drawn: only on the
 string, its font, alignment, rotation and line spacing, the figure's resolution and the kind of renderer (and
 a few rcParams read while it is measured). With those as the key, :func:`cached_layout` returns, while a figure
 is saved (:func:`saving`, used by :func:`~analysis.charts.draw.save_figure`), what
