@@ -81,7 +81,8 @@ def test_reruns_are_byte_identical(built):
 
 def test_charts_drawn_in_workers_are_the_bytes_drawn_here(built, tmp_path, monkeypatch):
     """The report built with its charts drawn one after another in this process (and the internal workbook
-    written here) is byte for byte the report built with forked workers, and lists the same files."""
+    written here) is byte for byte the report built with a second interpreter drawing charts too (and the workbook
+    written by a forked process), and lists the same files."""
     from analysis.charts import draw
     from analysis.report import background
 
@@ -90,7 +91,7 @@ def test_charts_drawn_in_workers_are_the_bytes_drawn_here(built, tmp_path, monke
     monkeypatch.setattr(background.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     proc = tmp_path / "processed"
     written = report.build_report(built["cfg"], _write(rf.build_frames(), proc, built["cfg"]), tmp_path / "here")
-    here, forked = _files(tmp_path / "here"), _files(built["a"])
+    here, forked = _files(tmp_path / "here"), _files(built["a"])  # built with CHART_WORKERS = 2 (2 cores)
     assert here.keys() == forked.keys() and len([k for k in here if k.startswith("charts/")]) >= 6
     assert [k for k in here if here[k] != forked[k]] == []
     assert [p.name for p in written] == [p.name for p in built["written"]]

@@ -51,11 +51,12 @@ class Stage:
         tables_if: ``(table, only_with)`` pairs: the stage reads ``table`` only when the table ``only_with``
             exists (positions read ``core_answer_themes`` only for Pol.is statements), so the pipeline hashes
             ``table`` only then, and a change to it alone does not re-run the stage otherwise.
-        starts_with: An earlier stage this one's own work does not depend on: just before that stage runs, the
-            pipeline enters the package's ``start_early(cfg, raw_dir=..., processed_dir=...)`` context (which
-            may start computing on the second core) and leaves it once this stage ran or was skipped (or the run
-            failed). The stage's ``run``
-            uses such a result only when it was computed from the inputs it sees, so outputs never depend on it.
+        starts_with: An earlier stage beside which this one can start work that does not read that stage's
+            outputs: just before that stage runs, the pipeline enters the package's ``start_early(cfg,
+            raw_dir=..., processed_dir=...)`` context (which may start computing on the second core: the
+            positions' fits, the report's chart worker and its imports) and leaves it once this stage ran or
+            was skipped (or the run failed). The stage's ``run`` uses such a result only when it was computed
+            from the inputs it sees, so outputs never depend on it.
     """
 
     name: str
@@ -103,6 +104,7 @@ STAGES: tuple[Stage, ...] = (
         ("*",),
         ("README.md", "ATTRIBUTION.md", "we_did.md"),
         needs_reports=True,
+        starts_with="counts",  # the chart worker's imports (analysis.charts.parallel), paid while the counts run
     ),
 )
 

@@ -9,11 +9,9 @@ import functools
 import hashlib
 import io
 import logging
-import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from analysis.charts import style
+from analysis.charts import glyphs, style, textlayout
 from analysis.charts.data import Cell, cell_text
 from analysis.schemas import NEITHER, SIDES
 
@@ -71,6 +69,8 @@ def _shared_text_metrics(renderer: Any, text: str, fontprop: Any, ismath: Any, d
 MPL_TEXT_METRICS = getattr(mtext, "_get_text_metrics_with_cache", None)
 if MPL_TEXT_METRICS is not None:
     mtext._get_text_metrics_with_cache = _shared_text_metrics
+textlayout.install()  # text layouts kept across figures too
+glyphs.install()  # and Agg's rendered glyphs (with the matplotlib it reproduces)
 
 
 @contextmanager
@@ -249,6 +249,8 @@ def styled(func: Callable[..., Figure]) -> Callable[..., Figure]:
             return func(*args, **kwargs)
 
     wrapper.__name__, wrapper.__doc__, wrapper.__wrapped__ = func.__name__, func.__doc__, func  # type: ignore[attr-defined]
+    # the chart function's own name, so a partial of it pickles by reference (charts sent to a second interpreter)
+    wrapper.__module__, wrapper.__qualname__ = func.__module__, func.__qualname__
     return wrapper
 
 
@@ -283,7 +285,7 @@ def save_figure(fig: Figure, path_stem: str | Path, alt_text: str) -> list[Path]
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     png, svg, alt = stem.with_suffix(".png"), stem.with_suffix(".svg"), stem.with_name(stem.name + ".alt.txt")
-    with house_style():
+    with house_style(), textlayout.saving():
         fig.savefig(png, format="png", dpi=style.DPI, metadata={"Software": None})
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
@@ -400,9 +402,9 @@ class ChartCache:
                 path.unlink(missing_ok=True)
 
 
-#: Forked processes drawing a report's charts in parallel (1: one after another in this process). A chart is
-#: drawn and saved the same way wherever it runs (no state is shared between charts), so its files do not
-#: depend on it.
+#: Processes drawing a report's charts (1: one after another in this process; 2: a second interpreter and this
+#: one, :class:`analysis.charts.parallel.SplitDraw`). A chart is drawn and saved the same way wherever it runs
+#: (no state is shared between charts), so its files do not depend on it.
 CHART_WORKERS = min(2, os.cpu_count() or 1)
 
 
@@ -421,29 +423,40 @@ class ChartBatch:
         self.keys: list[str | None] = []
         self.restored: list[tuple[Path, dict]] = []
         self.cache = cache
-        self._pool: ProcessPoolExecutor | None = None
-        self._futures: list[Future] = []
+        self._split: Any = None  # analysis.charts.parallel.SplitDraw, once started
 
-    def start(self) -> None:
-        """Start drawing every queued chart: in :data:`CHART_WORKERS` forked processes when there are two
-        charts or more (and ``fork`` exists), else nothing happens until :meth:`finish`."""
-        global _FORKED_JOBS
-        workers = min(CHART_WORKERS, len(self.jobs))
-        if self._pool is not None or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    def start(self, worker: Any = None) -> None:
+        """Start drawing the queued charts in a second interpreter when there are two or more (and
+        :data:`CHART_WORKERS` allows it; without a ``worker`` given, when there are
+        :data:`analysis.charts.parallel.MIN_CHARTS` or more); this process draws the rest in :meth:`finish`.
+
+        Args:
+            worker: An :class:`analysis.worker.Worker` to draw them (e.g. started ahead by the pipeline,
+                :func:`analysis.charts.parallel.take`); ``None``: a new one. It is ended when not used.
+        """
+        from analysis.charts import parallel
+        from analysis.worker import Worker
+
+        if (self._split is not None or min(CHART_WORKERS, len(self.jobs)) < 2
+                or (worker is None and len(self.jobs) < parallel.MIN_CHARTS)):
+            if worker is not None:
+                worker.close()
             return
-        _FORKED_JOBS = self.jobs  # inherited by the forked workers (nothing large is pickled)
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        self._futures = [self._pool.submit(_draw_forked, i) for i in range(len(self.jobs))]
+        self._split = parallel.SplitDraw(self.jobs, worker if worker is not None else Worker())
+        self._split.start()
+
+    def _draw_here(self, index: int) -> None:
+        fig_fn, stem, alt, _entry = self.jobs[index]
+        save_figure(fig_fn(), stem, alt)
 
     def finish(self) -> None:
-        """Wait for the charts started by :meth:`start` (or draw them here) and fill each entry's ``data_uri``."""
+        """Draw the charts (with the worker started by :meth:`start`) and fill each entry's ``data_uri``."""
         try:
-            if self._pool is None:
-                for fig_fn, stem, alt, _entry in self.jobs:
-                    save_figure(fig_fn(), stem, alt)
+            if self._split is None:
+                for i in range(len(self.jobs)):
+                    self._draw_here(i)
             else:
-                for fut in self._futures:
-                    fut.result()
+                self._split.finish(self._draw_here)
         finally:
             self.close()
         if self.cache is not None:
@@ -466,21 +479,13 @@ class ChartBatch:
         self.keys.append(key)
 
     def close(self) -> None:
-        """Stop the workers (charts not started yet are dropped)."""
-        global _FORKED_JOBS
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool, self._futures, _FORKED_JOBS = None, [], None
+        """Stop the second interpreter (charts it has not drawn yet are dropped)."""
+        split, self._split = self._split, None
+        if split is not None:
+            split.close()
 
 
-_FORKED_JOBS: list[tuple[Callable[[], Figure], Path, str, dict]] | None = None
 _BATCH: ChartBatch | None = None
-
-
-def _draw_forked(index: int) -> None:
-    """Draw and save one queued chart, in a forked worker (:meth:`ChartBatch.start`)."""
-    fig_fn, stem, alt, _entry = _FORKED_JOBS[index]
-    save_figure(fig_fn(), stem, alt)
 
 
 @contextmanager

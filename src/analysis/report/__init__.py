@@ -3,8 +3,26 @@
 Modules: :mod:`~analysis.report.build` (``run``), :mod:`~analysis.report.load` (reading the tables),
 :mod:`~analysis.report.methods`, :mod:`~analysis.report.polis`, :mod:`~analysis.report.tables`,
 :mod:`~analysis.report.workbook`, :mod:`~analysis.report.quotes` and ``templates/``.
+
+``run`` and ``build_report`` are imported from the build module on first use, so the pipeline can start the
+report's chart worker (``start_early``, :mod:`analysis.charts.parallel`) before the counts stage without
+importing the report's modules.
 """
 
-from analysis.report.build import build_report, run
+from __future__ import annotations
 
-__all__ = ["build_report", "run"]
+from typing import Any
+
+__all__ = ["build_report", "run", "start_early"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "start_early":  # the pipeline starts the chart worker while the counts stage runs
+        from analysis.charts import parallel  # noqa: PLC0415 - lazily, see the module docstring
+
+        return parallel.start_early
+    if name in __all__:
+        from analysis.report import build  # noqa: PLC0415 - lazily, see the module docstring
+
+        return getattr(build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

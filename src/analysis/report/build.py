@@ -47,6 +47,7 @@ from analysis.charts.data import (
     theme_rows,
 )
 from analysis.charts.draw import chart_entry, deferred_charts
+from analysis.charts.parallel import take as take_worker
 from analysis.config import ConsultationConfig
 from analysis.report.background import Background
 from analysis.report.load import is_polis, load_tables, report_counts
@@ -582,10 +583,11 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
     try:
         # a chart whose drawing inputs are unchanged since the last build is copied from the cache, not drawn
         with deferred_charts(Path(processed_dir) / "cache" / CHART_CACHE) as batch:
-            # charts drawn by forked workers while the quotes are selected and the tables written here
+            # charts drawn by a second interpreter while the quotes are selected and the tables written here (the
+            # pipeline started it while the counts ran: analysis.charts.parallel); then by both
             ctx, written, counts, quotes = build_context(cfg, tables, reports_dir,
                                                          Path(raw_dir) if raw_dir is not None else None,
-                                                         charts_queued=batch.start)
+                                                         charts_queued=lambda: batch.start(take_worker(processed_dir)))
             table_files = write_tables(cfg, tables, quotes, reports_dir, attribution=ctx["methods"]["attribution"])
             batch.finish()
         env = _env()

@@ -66,12 +66,39 @@ def neutralise(value: object) -> object:
     return value
 
 
-def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``df`` with every text cell neutralised (for CSVs opened in spreadsheets)."""
+#: :data:`ILLEGAL_CHARACTERS_RE`'s characters as one class, for pandas' vectorised search of a string column.
+_ILLEGAL_CLASS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+
+
+def neutralise_frame_each(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`neutralise_frame`, one cell at a time (kept for the test that compares the two)."""
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(lambda v: neutralise(v) if isinstance(v, str) else v)
+    return out
+
+
+def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` with every text cell neutralised (for CSVs opened in spreadsheets).
+
+    In a column of a string dtype only the cells :func:`neutralise` changes (those holding a character a
+    workbook cannot store or starting with a formula character, found by pandas' vectorised string search) go
+    through it; the others are left as they are, which is what it returns for them. The full-text CSV of a
+    large consultation's internal workbook spent ~3 CPU s per 280,000 answers calling it on every cell.
+    """
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object:
+            out[col] = s.map(lambda v: neutralise(v) if isinstance(v, str) else v)
+        elif pd.api.types.is_string_dtype(s):
+            flagged = (s.str.contains(_ILLEGAL_CLASS, regex=True) | s.str.startswith(FORMULA_PREFIXES))
+            rows = np.flatnonzero(flagged.fillna(False).to_numpy(dtype=bool))
+            if len(rows):
+                new = s.copy()
+                new.iloc[rows] = [neutralise(v) for v in s.iloc[rows]]
+                out[col] = new
     return out
 
 
