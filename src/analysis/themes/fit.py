@@ -522,12 +522,18 @@ def _fit_group(members: list[Prepared], codebook: Codebook, *, backend, settings
                respondent_tags=respondent_tags, lexical=lexical)
     default = Calibration(1.0, settings.sentence_factor)
     chosen, cal, tried = None, default, {}
-    for route in g.routes():
-        c = default
-        if settings.calibrate == "auto" and route != "definition":
-            c = calibrate_pooled([(p.scorer, g.builder(p, route), g.coded[p.question_id]) for p in members],
-                                 default=default, min_coded=settings.calibrate_min_coded, max_themes=max_themes,
-                                 relative_score=relative_score)
+
+    def calibrate_route(route: str) -> Calibration:
+        return calibrate_pooled([(p.scorer, g.builder(p, route), g.coded[p.question_id]) for p in members],
+                                default=default, min_coded=settings.calibrate_min_coded, max_themes=max_themes,
+                                relative_score=relative_score)
+
+    routes = g.routes()
+    searched = [r for r in routes if settings.calibrate == "auto" and r != "definition"]
+    # each route's cross-fitting is independent of the others': they are calibrated side by side
+    calibrated = dict(zip(searched, fitcache.map_forked(calibrate_route, searched), strict=True))
+    for route in routes:
+        c = calibrated.get(route, default)
         tried[route] = c.f1
         if chosen is None or (c.n_coded and round(c.f1, 4) > round(cal.f1, 4)):
             chosen, cal = route, c
