@@ -74,8 +74,31 @@ def test_stored_fits_are_the_fits_and_are_reused(tmp_path: Path) -> None:
     assert np.array_equal(third.proba(emb)[:, 0], plain.proba(emb)[:, 0])
     assert not np.array_equal(third.proba(emb)[:, 1], plain.proba(emb)[:, 1])
     prior = emb[:, :len(topics)]
-    lin_plain = PriorLinear(len(topics), seed=0).fit(emb, None, prior, y.clip(0))
-    with fitcache.stored_in(tmp_path):
-        for _ in range(2):
-            lin = PriorLinear(len(topics), seed=0).fit(emb, None, prior, y.clip(0))
-            assert np.array_equal(lin.proba(emb, None, prior), lin_plain.proba(emb, None, prior))
+    lex = LexicalSpace().fit(texts).transform(texts)
+    for use_prior in (True, False):  # without the prior, every theme's fit reads one matrix, hashed once
+        lin_plain = PriorLinear(len(topics), use_prior=use_prior, seed=0).fit(emb, lex, prior, y.clip(0))
+        with fitcache.stored_in(tmp_path):
+            for _ in range(2):
+                lin = PriorLinear(len(topics), use_prior=use_prior, seed=0).fit(emb, lex, prior, y.clip(0))
+                assert np.array_equal(lin.proba(emb, lex, prior), lin_plain.proba(emb, lex, prior))
+                assert np.array_equal(lin.coef_, lin_plain.coef_)
+
+
+def test_feature_matrix_built_from_the_shared_block_is_the_three_blocks_stacked() -> None:
+    """``linear._features`` (shared block, then the prior column) equals stacking the three blocks at once."""
+    import scipy.sparse as sp
+
+    from analysis.themes.linear import _base_features, _features, _with_prior
+
+    texts = _arguments()["argument"].astype(str).tolist()
+    emb = TfidfSvdBackend(seed=0, n_components=32).fit(texts).encode(texts)
+    lex = LexicalSpace().fit(texts).transform(texts)
+    prior = np.asarray(emb @ emb[:4].T, dtype=np.float32)
+    prior[prior < 0.05] = 0  # some zero priors: the column is sparse too
+    base = _base_features(emb, lex)
+    for j in range(prior.shape[1]):
+        at_once = sp.hstack([sp.csr_matrix(emb), sp.csr_matrix(lex), sp.csr_matrix(prior[:, j].reshape(-1, 1))]).tocsr()
+        for got in (_features(emb, lex, prior[:, j]), _with_prior(base, prior[:, j])):
+            assert _same_rows(got, at_once) and got.has_sorted_indices == at_once.has_sorted_indices
+            assert fitcache.digest(got) == fitcache.digest(at_once)
+    assert _same_rows(_features(emb, None, None), sp.hstack([sp.csr_matrix(emb)]).tocsr())
