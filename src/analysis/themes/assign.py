@@ -316,7 +316,12 @@ def select_mask(scores: np.ndarray, thresholds: np.ndarray, *, max_themes: int =
         return out
     thr = np.asarray(thresholds, dtype=float)
     rel = scores / np.maximum(thr if thr.ndim == 2 else thr[None, :], 1e-6)
-    order = np.argsort(-np.round(rel, 6), axis=1, kind="stable")[:, :max_themes]
+    rounded = np.round(rel, 6)
+    if max_themes == 1 and not np.isnan(rounded).any():
+        # the first of a stable descending sort is the first maximum (without NaN, which sorts last)
+        order = np.argmax(rounded, axis=1)[:, None]
+    else:
+        order = np.argsort(-rounded, axis=1, kind="stable")[:, :max_themes]
     top = np.take_along_axis(rel, order, axis=1)
     best = top[:, :1]
     keep = (best >= 1.0) & (top >= 1.0) & (top >= relative_score * best)
