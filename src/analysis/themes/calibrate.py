@@ -214,9 +214,7 @@ def calibrate_pooled(
     n_coded = sum(len(c) for _, _, c in members)
     if n_coded < min_coded:
         return default
-    if n_coded > LARGE_CODED:
-        folds = min(folds, FOLDS_LARGE)
-    parts, classified = _cross_fit(members, folds)
+    parts, classified = _cross_fit(members, fold_count(n_coded, folds))
     scored = _score_parts(parts, classified)
     search = _Search(scored, max_themes)
     f1_default = search.f1(default.threshold_factor, default.sentence_factor, relative_score, 0.0, max_themes)
@@ -269,6 +267,31 @@ def _grid(search: _Search, weights: list[float], *, n_coded: int, f1_default: fl
                 best = Calibration(tf, sf, n_coded, f1, f1_default, relative_score=rs, blend=w,
                                    classified=classified if w else (), max_themes=mt)
     return best
+
+
+def fold_count(n_coded: int, folds: int = FOLDS) -> int:
+    """Cross-fitting folds of :func:`calibrate_pooled` for ``n_coded`` coded answers (``FOLDS_LARGE`` at most above
+    ``LARGE_CODED``)."""
+    return min(folds, FOLDS_LARGE) if n_coded > LARGE_CODED else folds
+
+
+def fold_plan(codes: list[dict[str, set[str]]], *, min_coded: int, folds: int = FOLDS) -> list[tuple[set[str], list[int]]]:
+    """The models :func:`calibrate_pooled` builds, fold by fold: ``(units left out, members scored)``.
+
+    ``codes``: each member's ``coded``. Empty when there are fewer than ``min_coded`` coded answers (no
+    cross-fitting). Lets a caller build the folds' models ahead (side by side) and hand them over in ``build_model``.
+    """
+    n_coded = sum(len(c) for c in codes)
+    if n_coded < min_coded:
+        return []
+    k = fold_count(n_coded, folds)
+    plan = []
+    for f in range(k):
+        excluded = {u for coded in codes for u in coded if _fold(u, k) == f}
+        scored = [i for i, coded in enumerate(codes) if any(_fold(u, k) == f for u in coded)]
+        if scored:
+            plan.append((excluded, scored))
+    return plan
 
 
 def _cross_fit(members: list[Member], folds: int) -> tuple[list, frozenset]:
