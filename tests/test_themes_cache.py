@@ -102,3 +102,31 @@ def test_feature_matrix_built_from_the_shared_block_is_the_three_blocks_stacked(
             assert _same_rows(got, at_once) and got.has_sorted_indices == at_once.has_sorted_indices
             assert fitcache.digest(got) == fitcache.digest(at_once)
     assert _same_rows(_features(emb, None, None), sp.hstack([sp.csr_matrix(emb)]).tocsr())
+
+
+def _square_then_pid(x: int) -> tuple[int, int]:
+    import os
+
+    return x * x, os.getpid()
+
+
+def test_map_forked_computes_in_forks_in_order_and_falls_back_when_a_worker_dies(monkeypatch) -> None:
+    import os
+
+    monkeypatch.setattr(fitcache, "WORKERS", 2)
+    got = fitcache.map_forked(_square_then_pid, list(range(7)))
+    assert [v for v, _ in got] == [x * x for x in range(7)]
+    assert {pid for _, pid in got} - {os.getpid()}  # computed in forked processes
+    nested = fitcache.map_forked(lambda x: fitcache.map_forked(_square_then_pid, [x, x + 1]), [1, 2])
+    assert [[v for v, _ in row] for row in nested] == [[1, 4], [4, 9]]
+    assert all(len({pid for _, pid in row}) == 1 for row in nested)  # inside a worker: computed in that worker
+    parent = os.getpid()
+
+    def dies_in_a_fork(x: int) -> int:
+        if os.getpid() != parent:
+            os._exit(1)
+        return x + 1
+
+    assert fitcache.map_forked(dies_in_a_fork, [1, 2, 3]) == [2, 3, 4]  # recomputed here
+    monkeypatch.setattr(fitcache, "WORKERS", 1)
+    assert fitcache.map_forked(_square_then_pid, [3]) == [(9, parent)]

@@ -10,6 +10,14 @@ same bytes whichever path produced them.
 
 The store is switched on for a block of code with :func:`stored_in` (the themes stage points it at
 ``<processed>/cache/themes/``; fits are kept in its ``fits`` folder); without it :func:`fit_logistic` just fits.
+
+What an edit of one theme's seed phrases leaves unchanged, and so what is reused: the embedding vectors and the
+``tfidf`` backend's fit (large corpora), the answers' word counts and document frequencies, the unit splits, and
+every fit whose training matrix and labels are unchanged. What it changes: the edited theme's prototype, hence
+which answer a whole-response code is attributed to (:func:`analysis.themes.assign.attribute_response_tags`), and
+every prior+linear model (the definitions are training rows of every theme's model); a moved code changes the
+training rows of every cross-fitting fold. Those fits are redone; :func:`map_forked` runs the independent ones
+side by side.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import os
 import pickle
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -157,8 +166,11 @@ def map_forked(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             return list(pool.map(_call_forked, range(len(items))))
+    except BrokenProcessPool as err:  # a worker died (e.g. killed for memory): the same work, here
+        logger.warning("forked workers stopped (%s): computed in this process", err)
     finally:
         _FORKED = None
+    return [fn(x) for x in items]
 
 
 def _call_forked(i: int):
