@@ -20,7 +20,7 @@ from analysis.campaigns import stage as campaigns
 from analysis.config import load_config
 from analysis.redaction import stage as redaction
 from analysis.tables import read_table
-from analysis.themes import fitcache
+from analysis.themes import fit, fitcache
 from analysis.themes import stage as themes
 from analysis.themes.codebook import OTHER, UNTRANSLATED
 
@@ -121,3 +121,17 @@ def test_rerun_after_a_one_theme_edit_writes_what_a_cold_run_writes(themed, tmp_
     for name in ("core_themes", "core_answer_themes", "out_theme_model"):
         assert (warm / f"{name}.parquet").read_bytes() == (cold / f"{name}.parquet").read_bytes(), name
     assert not read_table("core_answer_themes", warm).equals(read_table("core_answer_themes", out))  # the edit counted
+
+
+def test_models_built_ahead_in_forks_give_what_building_them_in_the_calibration_gives(themed, tmp_path, monkeypatch):
+    """The (route, fold) models built ahead side by side (``fit._fold_models``) against the former path: each
+    built by ``calibrate_pooled`` itself, one process, empty store. Same bytes."""
+    cfg, out = themed
+    monkeypatch.setenv("ANALYSIS_DATA_PROCESSED", str(tmp_path / "root"))
+    monkeypatch.setattr(fitcache, "WORKERS", 1)
+    monkeypatch.setattr(fit, "_fold_models", lambda g, routes: {})
+    former = tmp_path / "former"
+    shutil.copytree(out, former)
+    themes.run(cfg, raw_dir=paths.raw_dir("sample"), processed_dir=former)
+    for name in ("core_themes", "core_answer_themes", "out_theme_model"):
+        assert (former / f"{name}.parquet").read_bytes() == (out / f"{name}.parquet").read_bytes(), name

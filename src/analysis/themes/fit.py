@@ -547,7 +547,10 @@ def _fit_group(members: list[Prepared], codebook: Codebook, *, backend, settings
 
     def calibrate_route(route: str) -> Calibration:
         def builder(p: Prepared):
-            return lambda excluded: built[route, frozenset(excluded)][p.question_id]
+            def build(excluded: set[str]):
+                models = built.get((route, frozenset(excluded)), {})
+                return models[p.question_id] if p.question_id in models else g.builder(p, route)(excluded)
+            return build
         return calibrate_pooled([(p.scorer, builder(p), g.coded[p.question_id]) for p in members],
                                 default=default, min_coded=settings.calibrate_min_coded, max_themes=max_themes,
                                 relative_score=relative_score)
