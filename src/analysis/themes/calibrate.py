@@ -398,8 +398,8 @@ class _Search:
         """``(tp, fp, fn)`` per theme (``tf``: a factor, or one factor per theme)."""
         st = self._stacked[w]
         got = self._got(st, tf, np.asarray(tf, dtype=float).tobytes(), sf, rs, w, mt)
-        tp = (got & st.truth).sum(0)
-        return np.vstack([tp, got.sum(0) - tp, st.positives - tp])
+        tp = np.count_nonzero(got & st.truth, axis=0)
+        return np.vstack([tp, np.count_nonzero(got, axis=0) - tp, st.positives - tp])
 
     def _got(self, st: _Stacked, tf, tf_key: bytes, sf: float, rs: float, w: float, mt: int) -> np.ndarray:
         """:func:`pick_mask` of every part at once, its whole-text and sentence masks memoised (the grid repeats them).
