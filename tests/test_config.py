@@ -77,3 +77,19 @@ def test_not_yaml_and_missing_file(tmp_path):
         load_config(p)
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yml")
+
+
+def test_format_names_are_the_registry_and_validating_imports_no_ingest():
+    """The config's list of format names is the ingest registry's; validating a config imports no ingest module."""
+    import subprocess
+    import sys
+
+    from analysis.config import FORMAT_NAMES
+    from analysis.ingest.formats import FORMATS
+
+    assert FORMAT_NAMES == frozenset(FORMATS)
+    code = ("import sys, yaml; from analysis.config import parse_config; "
+            f"parse_config(yaml.safe_load({yaml.safe_dump(BASE)!r}), 'x.yml'); "
+            "print(sorted(m for m in sys.modules if m.startswith('analysis.ingest') or m == 'pandas'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -89,6 +89,39 @@ def test_cache_hit_does_not_re_encode(tmp_path):
     assert fresh.n_encoded_ == 30
 
 
+def _former_partial_hit(cache, backend, texts, key):
+    """``EmbeddingCache.encode`` as it was: the known vectors in a dict, stacked one row at a time."""
+    hashes = [E.text_hash(t) for t in texts]
+    path = cache._path(backend, key)
+    with np.load(path, allow_pickle=False) as z:
+        known = {h: z["vectors"][i] for i, h in enumerate(z["hashes"].tolist())}
+    missing = list(dict.fromkeys(h for h in hashes if h not in known))
+    first = dict(zip(hashes, texts, strict=True))
+    known.update(zip(missing, backend.encode([first[h] for h in missing]), strict=True))
+    order = sorted(known)
+    saved = (np.array(order), np.stack([known[h] for h in order]).astype(np.float32))
+    return np.stack([known[h] for h in hashes]).astype(np.float32), saved
+
+
+def test_cache_partial_hit_gathers_the_rows_the_former_dict_stacked(tmp_path):
+    """A partial hit (some texts new, some repeated) returns and stores what the former code did, byte for byte."""
+    texts = polis_texts()[:60]
+    be = E.TfidfSvdBackend(n_components=16, seed=2).fit(texts)
+    cache = E.EmbeddingCache(tmp_path)
+    cache.encode(be, texts[:40], key="q1")
+    asked = texts[30:] + texts[:5] + ["a brand new statement about wetlands", texts[50]]  # repeats, new texts
+    former = E.EmbeddingCache(tmp_path / "former")
+    former.encode(be, texts[:40], key="q1")
+    expected, (hashes, vectors) = _former_partial_hit(former, be, asked, "q1")
+    got = cache.encode(be, asked, key="q1")
+    assert cache.n_encoded_ == 21 and got.dtype == np.float32 and np.array_equal(got, expected)
+    with np.load(cache._path(be, "q1"), allow_pickle=False) as z:
+        assert np.array_equal(z["hashes"], hashes) and np.array_equal(z["vectors"], vectors)
+        assert z["vectors"].dtype == np.float32
+    fresh = E.EmbeddingCache(tmp_path / "empty")  # nothing stored yet: every text encoded
+    assert np.array_equal(fresh.encode(be, asked, key="q1"), be.encode(asked))
+
+
 def _tiny_model_dir(tmp_path):
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, WordEmbeddings

@@ -10,6 +10,8 @@ coded). The issue's bound (every cell within 5 pp) is asserted as is; the others
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 
@@ -18,6 +20,7 @@ from analysis.campaigns import stage as campaigns
 from analysis.config import load_config
 from analysis.redaction import stage as redaction
 from analysis.tables import read_table
+from analysis.themes import fit, fitcache
 from analysis.themes import stage as themes
 from analysis.themes.codebook import OTHER, UNTRANSLATED
 
@@ -86,3 +89,49 @@ def test_thresholding_is_recorded_for_every_question(themed):
     assert "thresholds calibrated on" in by_q["q1_why"]  # the sample's analyst codes are used
     # every question shares one theme list: the codes are pooled, so the uncoded letters are calibrated too
     assert by_q["email_submission"] == by_q["q1_why"] and "pooled over" in by_q["email_submission"]
+
+
+def test_rerun_after_a_one_theme_edit_writes_what_a_cold_run_writes(themed, tmp_path, monkeypatch):
+    """The analyst's loop: one seed phrase added to one theme, then a re-run.
+
+    The re-run reuses what the first run stored (unit splits, word counts, fits with unchanged inputs) and
+    calibrates the routes and themes the questions in forked processes; a cold run (empty store, everything in
+    this process) must write the same bytes. The edit moves some response-level codes to other answers, so most
+    fits are redone: this checks the reuse is keyed exactly, not that it is large.
+    """
+    cfg, out = themed
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    book = (paths.raw_dir("sample") / "codebook.yml").read_text(encoding="utf-8")
+    phrase = "          - human rights safeguards\n"
+    edited = book.replace(phrase, phrase + "          - the right to privacy when police ask another country for data\n", 1)
+    assert edited != book
+    (raw / "codebook.yml").write_text(edited, encoding="utf-8")
+    shutil.copy(paths.raw_dir("sample") / "overrides.csv", raw / "overrides.csv")
+    store = paths.cache_dir(cfg.id) / "themes"
+    units_before = sorted(p.name for p in (store / "units").iterdir())
+    warm, cold = tmp_path / "warm", tmp_path / "cold"
+    for folder in (warm, cold):
+        shutil.copytree(out, folder)
+    themes.run(cfg, raw_dir=raw, processed_dir=warm)
+    assert sorted(p.name for p in (store / "units").iterdir()) == units_before  # every split was reused
+    monkeypatch.setenv("ANALYSIS_DATA_PROCESSED", str(tmp_path / "cold-root"))  # an empty store
+    monkeypatch.setattr(fitcache, "WORKERS", 1)
+    themes.run(cfg, raw_dir=raw, processed_dir=cold)
+    for name in ("core_themes", "core_answer_themes", "out_theme_model"):
+        assert (warm / f"{name}.parquet").read_bytes() == (cold / f"{name}.parquet").read_bytes(), name
+    assert not read_table("core_answer_themes", warm).equals(read_table("core_answer_themes", out))  # the edit counted
+
+
+def test_models_built_ahead_in_forks_give_what_building_them_in_the_calibration_gives(themed, tmp_path, monkeypatch):
+    """The (route, fold) models built ahead side by side (``fit._fold_models``) against the former path: each
+    built by ``calibrate_pooled`` itself, one process, empty store. Same bytes."""
+    cfg, out = themed
+    monkeypatch.setenv("ANALYSIS_DATA_PROCESSED", str(tmp_path / "root"))
+    monkeypatch.setattr(fitcache, "WORKERS", 1)
+    monkeypatch.setattr(fit, "_fold_models", lambda g, routes: {})
+    former = tmp_path / "former"
+    shutil.copytree(out, former)
+    themes.run(cfg, raw_dir=paths.raw_dir("sample"), processed_dir=former)
+    for name in ("core_themes", "core_answer_themes", "out_theme_model"):
+        assert (former / f"{name}.parquet").read_bytes() == (out / f"{name}.parquet").read_bytes(), name

@@ -74,8 +74,59 @@ def test_stored_fits_are_the_fits_and_are_reused(tmp_path: Path) -> None:
     assert np.array_equal(third.proba(emb)[:, 0], plain.proba(emb)[:, 0])
     assert not np.array_equal(third.proba(emb)[:, 1], plain.proba(emb)[:, 1])
     prior = emb[:, :len(topics)]
-    lin_plain = PriorLinear(len(topics), seed=0).fit(emb, None, prior, y.clip(0))
-    with fitcache.stored_in(tmp_path):
-        for _ in range(2):
-            lin = PriorLinear(len(topics), seed=0).fit(emb, None, prior, y.clip(0))
-            assert np.array_equal(lin.proba(emb, None, prior), lin_plain.proba(emb, None, prior))
+    lex = LexicalSpace().fit(texts).transform(texts)
+    for use_prior in (True, False):  # without the prior, every theme's fit reads one matrix, hashed once
+        lin_plain = PriorLinear(len(topics), use_prior=use_prior, seed=0).fit(emb, lex, prior, y.clip(0))
+        with fitcache.stored_in(tmp_path):
+            for _ in range(2):
+                lin = PriorLinear(len(topics), use_prior=use_prior, seed=0).fit(emb, lex, prior, y.clip(0))
+                assert np.array_equal(lin.proba(emb, lex, prior), lin_plain.proba(emb, lex, prior))
+                assert np.array_equal(lin.coef_, lin_plain.coef_)
+
+
+def test_feature_matrix_built_from_the_shared_block_is_the_three_blocks_stacked() -> None:
+    """``linear._features`` (shared block, then the prior column) equals stacking the three blocks at once."""
+    import scipy.sparse as sp
+
+    from analysis.themes.linear import _base_features, _features, _with_prior
+
+    texts = _arguments()["argument"].astype(str).tolist()
+    emb = TfidfSvdBackend(seed=0, n_components=32).fit(texts).encode(texts)
+    lex = LexicalSpace().fit(texts).transform(texts)
+    prior = np.asarray(emb @ emb[:4].T, dtype=np.float32)
+    prior[prior < 0.05] = 0  # some zero priors: the column is sparse too
+    base = _base_features(emb, lex)
+    for j in range(prior.shape[1]):
+        at_once = sp.hstack([sp.csr_matrix(emb), sp.csr_matrix(lex), sp.csr_matrix(prior[:, j].reshape(-1, 1))]).tocsr()
+        for got in (_features(emb, lex, prior[:, j]), _with_prior(base, prior[:, j])):
+            assert _same_rows(got, at_once) and got.has_sorted_indices == at_once.has_sorted_indices
+            assert fitcache.digest(got) == fitcache.digest(at_once)
+    assert _same_rows(_features(emb, None, None), sp.hstack([sp.csr_matrix(emb)]).tocsr())
+
+
+def _square_then_pid(x: int) -> tuple[int, int]:
+    import os
+
+    return x * x, os.getpid()
+
+
+def test_map_forked_computes_in_forks_in_order_and_falls_back_when_a_worker_dies(monkeypatch) -> None:
+    import os
+
+    monkeypatch.setattr(fitcache, "WORKERS", 2)
+    got = fitcache.map_forked(_square_then_pid, list(range(7)))
+    assert [v for v, _ in got] == [x * x for x in range(7)]
+    assert {pid for _, pid in got} - {os.getpid()}  # computed in forked processes
+    nested = fitcache.map_forked(lambda x: fitcache.map_forked(_square_then_pid, [x, x + 1]), [1, 2])
+    assert [[v for v, _ in row] for row in nested] == [[1, 4], [4, 9]]
+    assert all(len({pid for _, pid in row}) == 1 for row in nested)  # inside a worker: computed in that worker
+    parent = os.getpid()
+
+    def dies_in_a_fork(x: int) -> int:
+        if os.getpid() != parent:
+            os._exit(1)
+        return x + 1
+
+    assert fitcache.map_forked(dies_in_a_fork, [1, 2, 3]) == [2, 3, 4]  # recomputed here
+    monkeypatch.setattr(fitcache, "WORKERS", 1)
+    assert fitcache.map_forked(_square_then_pid, [3]) == [(9, parent)]

@@ -156,3 +156,39 @@ def test_grid_search_counts_match_picking_each_rule_afresh() -> None:
         m = pick_mask(whole, sent, owner, thr * per_theme, max_themes=2, relative_score=0.8, sentence_factor=2.0)
         expected = expected + np.vstack([(m & tru).sum(0), (m & ~tru).sum(0), (~m & tru).sum(0)])
     assert np.array_equal(got, expected)
+
+
+def test_one_theme_fast_path_picks_what_the_stable_sort_picks() -> None:
+    """``select_mask`` with ``max_themes=1`` takes the first maximum (argmax): the stable descending sort's first.
+
+    Real scores (ArgKP arguments against their key points, TF-IDF + SVD) and planted ties, zeros and negatives.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from analysis.embeddings import TfidfSvdBackend
+    from analysis.themes.assign import select_mask
+
+    fix = Path(__file__).parent / "fixtures" / "themes"
+    args = pd.read_csv(fix / "argkp_arguments.csv")["argument"].astype(str).tolist()
+    kps = pd.read_csv(fix / "argkp_key_points.csv")["key_point"].astype(str).tolist()
+    be = TfidfSvdBackend(seed=0, n_components=32).fit(args + kps)
+    scores = be.encode(args) @ be.encode(kps).T
+    scores[::5, 1] = scores[::5, 0]  # ties: the lower index wins
+    scores[::7] = 0.0
+    scores[3::11] *= -1
+    rng = np.random.default_rng(3)
+    for thr in (np.full(scores.shape[1], 0.1), rng.uniform(0.05, 0.3, scores.shape[1]),
+                rng.uniform(0.05, 0.3, scores.shape)):  # per theme, and one row per answer
+        for rs in (0.6, 1.0, 1.2):
+            got = select_mask(scores, thr, max_themes=1, relative_score=rs)
+            t = thr if thr.ndim == 2 else thr[None, :]
+            rel = scores / np.maximum(t, 1e-6)
+            order = np.argsort(-np.round(rel, 6), axis=1, kind="stable")[:, :1]  # the general path
+            top = np.take_along_axis(rel, order, axis=1)
+            keep = (top >= 1.0) & (top >= rs * top)
+            expected = np.zeros_like(got)
+            expected[np.arange(len(rel))[keep[:, 0]], order[keep[:, 0], 0]] = True
+            assert np.array_equal(got, expected)
+            assert got.any() == (rs <= 1)  # above 1 a lone best theme never reaches rs x itself

@@ -90,6 +90,14 @@ def _escape_reason(file: str) -> str | None:
     return None
 
 
+#: The names of :data:`analysis.ingest.formats.FORMATS`, repeated here so that validating a config does not import
+#: the ingest package (pandas, pandera, the readers: about a second, paid by every run, even one whose stages are
+#: all up to date). ``tests/test_config.py`` keeps the two equal; a name missing here is still looked up in the
+#: registry, so this list only makes the check faster.
+FORMAT_NAMES = frozenset({"citizen_space", "folder", "generic", "have_your_say", "ms_forms", "polis", "qualtrics",
+                          "regulations_gov", "surveymonkey"})
+
+
 class SourceConfig(_Strict):
     """One input file (or folder of files) and how its columns map onto the canonical tables.
 
@@ -199,6 +207,8 @@ class SourceConfig(_Strict):
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:
+        if value in FORMAT_NAMES:  # a registered format, known without importing the ingest package
+            return value
         # the registry imports this module, so it is looked up at call time
         from analysis.ingest.formats import FORMATS
 

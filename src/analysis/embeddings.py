@@ -488,22 +488,24 @@ class EmbeddingCache:
             logger.info("embeddings %s/%s: %d texts, 0 encoded, %d from cache", backend.name, key, len(texts),
                         len(texts))
             return stored[[row[h] for h in hashes]].astype(np.float32)
-        known: dict[str, np.ndarray] = {h: stored[i] for h, i in row.items()}
+        # every known vector is a row of ``pool`` (the stored ones, then the new ones): rows are gathered at once
+        pool, index = stored, dict(row)
         if missing:
             first = {h: t for h, t in zip(hashes, texts, strict=True)}
             vec = backend.encode([first[h] for h in missing])
-            known.update(zip(missing, vec, strict=True))
+            pool = np.concatenate([stored, vec]) if row else np.asarray(vec)
+            index.update((h, len(row) + k) for k, h in enumerate(missing))
             path.parent.mkdir(parents=True, exist_ok=True)
-            order = sorted(known)
+            order = sorted(index)
             tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, hashes=np.array(order), vectors=np.stack([known[h] for h in order]).astype(np.float32))
+            np.savez(tmp, hashes=np.array(order), vectors=pool[[index[h] for h in order]].astype(np.float32))
             tmp.replace(path)
             (path.parent / "backend.json").write_text(json.dumps({"fingerprint": backend.fingerprint}) + "\n")
         logger.info("embeddings %s/%s: %d texts, %d encoded, %d from cache", backend.name, key, len(texts),
                     len(missing), len(texts) - len(missing))
         if not texts:
             return backend.encode([])
-        return np.stack([known[h] for h in hashes]).astype(np.float32)
+        return pool[[index[h] for h in hashes]].astype(np.float32)
 
 
 def make_backend(settings, seed: int) -> EmbeddingBackend:

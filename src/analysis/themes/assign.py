@@ -307,14 +307,21 @@ def select_mask(scores: np.ndarray, thresholds: np.ndarray, *, max_themes: int =
 
     Themes are ranked by threshold-relative score (rounded to 6 decimals, ties to the lower index);
     the best must reach its threshold, and each of the top ``max_themes`` is kept when it reaches its
-    threshold and ``relative_score`` x the best.
+    threshold and ``relative_score`` x the best. ``thresholds``: one per theme, or one row per answer (rows
+    are picked independently, so stacked score matrices keep each row's own thresholds).
     """
     n, t = scores.shape
     out = np.zeros((n, t), dtype=bool)
     if n == 0 or t == 0:
         return out
-    rel = scores / np.maximum(np.asarray(thresholds, dtype=float)[None, :], 1e-6)
-    order = np.argsort(-np.round(rel, 6), axis=1, kind="stable")[:, :max_themes]
+    thr = np.asarray(thresholds, dtype=float)
+    rel = scores / np.maximum(thr if thr.ndim == 2 else thr[None, :], 1e-6)
+    rounded = np.round(rel, 6)
+    if max_themes == 1 and not np.isnan(rounded).any():
+        # the first of a stable descending sort is the first maximum (without NaN, which sorts last)
+        order = np.argmax(rounded, axis=1)[:, None]
+    else:
+        order = np.argsort(-rounded, axis=1, kind="stable")[:, :max_themes]
     top = np.take_along_axis(rel, order, axis=1)
     best = top[:, :1]
     keep = (best >= 1.0) & (top >= 1.0) & (top >= relative_score * best)

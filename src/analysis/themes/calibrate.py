@@ -214,9 +214,7 @@ def calibrate_pooled(
     n_coded = sum(len(c) for _, _, c in members)
     if n_coded < min_coded:
         return default
-    if n_coded > LARGE_CODED:
-        folds = min(folds, FOLDS_LARGE)
-    parts, classified = _cross_fit(members, folds)
+    parts, classified = _cross_fit(members, fold_count(n_coded, folds))
     scored = _score_parts(parts, classified)
     search = _Search(scored, max_themes)
     f1_default = search.f1(default.threshold_factor, default.sentence_factor, relative_score, 0.0, max_themes)
@@ -271,6 +269,31 @@ def _grid(search: _Search, weights: list[float], *, n_coded: int, f1_default: fl
     return best
 
 
+def fold_count(n_coded: int, folds: int = FOLDS) -> int:
+    """Cross-fitting folds of :func:`calibrate_pooled` for ``n_coded`` coded answers (``FOLDS_LARGE`` at most above
+    ``LARGE_CODED``)."""
+    return min(folds, FOLDS_LARGE) if n_coded > LARGE_CODED else folds
+
+
+def fold_plan(codes: list[dict[str, set[str]]], *, min_coded: int, folds: int = FOLDS) -> list[tuple[set[str], list[int]]]:
+    """The models :func:`calibrate_pooled` builds, fold by fold: ``(units left out, members scored)``.
+
+    ``codes``: each member's ``coded``. Empty when there are fewer than ``min_coded`` coded answers (no
+    cross-fitting). Lets a caller build the folds' models ahead (side by side) and hand them over in ``build_model``.
+    """
+    n_coded = sum(len(c) for c in codes)
+    if n_coded < min_coded:
+        return []
+    k = fold_count(n_coded, folds)
+    plan = []
+    for f in range(k):
+        excluded = {u for coded in codes for u in coded if _fold(u, k) == f}
+        scored = [i for i, coded in enumerate(codes) if any(_fold(u, k) == f for u in coded)]
+        if scored:
+            plan.append((excluded, scored))
+    return plan
+
+
 def _cross_fit(members: list[Member], folds: int) -> tuple[list, frozenset]:
     """Per (fold, member): ``(scorer, model built without the fold, units, truth mask)``; classified themes."""
     parts = []
@@ -308,51 +331,94 @@ def _score_parts(parts: list, classified: frozenset) -> dict[float, list]:
     return {w: v for w, v in scored.items() if len(v) == len(parts)}
 
 
+@dataclass(frozen=True)
+class _Stacked:
+    """The parts of one blend weight as single matrices (:class:`_Search`).
+
+    Attributes:
+        whole: Whole-text scores of every part's units, part after part.
+        whole_thr: Each of those rows' thresholds (its part's).
+        sent: Sentence scores of every part.
+        sent_thr: Each sentence row's thresholds.
+        owner: Row in ``whole`` of each sentence's unit.
+        truth: The codes of the ``whole`` rows.
+        positives: ``truth`` summed per theme.
+    """
+
+    whole: np.ndarray
+    whole_thr: np.ndarray
+    sent: np.ndarray
+    sent_thr: np.ndarray
+    owner: np.ndarray
+    truth: np.ndarray
+    positives: np.ndarray
+
+
+def _stack(parts: list) -> _Stacked:
+    """Stack the ``(whole, sent, owner, thresholds, truth)`` parts of :func:`_score_parts` (:class:`_Stacked`).
+
+    Thresholds must be float64 (a theme model's always are): the rule multiplies them by the factors in
+    float64 as each part's own thresholds would be.
+    """
+    n_themes = parts[0][0].shape[1] if parts else 0
+    if any(np.asarray(p[3]).dtype != np.float64 for p in parts):
+        raise ValueError("calibration parts need float64 thresholds")
+
+    def rows(of: list[np.ndarray], dtype) -> np.ndarray:
+        return np.concatenate(of) if of else np.zeros((0, n_themes), dtype)
+
+    offsets = np.cumsum([0] + [len(p[0]) for p in parts])
+    truth = rows([np.asarray(p[4], dtype=bool) for p in parts], bool)
+    return _Stacked(
+        whole=rows([p[0] for p in parts], np.float32),
+        whole_thr=rows([np.broadcast_to(p[3], p[0].shape) for p in parts], np.float64),
+        sent=rows([p[1] for p in parts], np.float32),
+        sent_thr=rows([np.broadcast_to(p[3], p[1].shape) for p in parts], np.float64),
+        owner=np.concatenate([np.zeros(0, np.intp)] + [np.asarray(p[2], dtype=np.intp) + off
+                                                       for p, off in zip(parts, offsets, strict=False)]),
+        truth=truth, positives=truth.sum(0))
+
+
 class _Search:
-    """Micro F1 of a selection rule over the cross-fitted scores of every part."""
+    """Micro F1 of a selection rule over the cross-fitted scores of every part.
+
+    The parts of a blend weight are stacked into one matrix (each row keeps its own part's thresholds, and a
+    sentence row points at its unit's row), so a rule is picked with one :func:`select_mask` call per piece kind
+    rather than one per part: the rows are picked independently, by the same operations on the same numbers,
+    and the true / false positives are integer sums, the same whatever the grouping.
+    """
 
     def __init__(self, scored: dict[float, list], max_themes: int):
         self.scored, self.max_themes = scored, max_themes
+        self._stacked = {w: _stack(parts) for w, parts in scored.items()}
         self._whole: dict[tuple, np.ndarray] = {}
         self._sent: dict[tuple, np.ndarray] = {}
-        self._pos: dict[tuple, np.ndarray] = {}
 
     def counts(self, tf, sf: float, rs: float, w: float, mt: int) -> np.ndarray:
         """``(tp, fp, fn)`` per theme (``tf``: a factor, or one factor per theme)."""
-        tp = picked = positive = 0
-        tf_key = np.asarray(tf, dtype=float).tobytes()
-        for i, (whole, sent, owner, thr, tru) in enumerate(self.scored[w]):
-            got = self._got(i, whole, sent, owner, thr, tf, tf_key, sf, rs, w, mt)
-            tp = tp + (got & tru).sum(0)
-            picked = picked + got.sum(0)
-            positive = positive + self._positives(w, i, tru)
-        return np.vstack([tp, picked - tp, positive - tp])
+        st = self._stacked[w]
+        got = self._got(st, tf, np.asarray(tf, dtype=float).tobytes(), sf, rs, w, mt)
+        tp = np.count_nonzero(got & st.truth, axis=0)
+        return np.vstack([tp, np.count_nonzero(got, axis=0) - tp, st.positives - tp])
 
-    def _positives(self, w: float, i: int, tru: np.ndarray) -> np.ndarray:
-        key = (w, i)
-        if key not in self._pos:
-            self._pos[key] = tru.sum(0)
-        return self._pos[key]
-
-    def _got(self, i, whole, sent, owner, thr, tf, tf_key, sf, rs, w, mt) -> np.ndarray:
-        """:func:`pick_mask` of part ``i``, its whole-text and sentence masks memoised (the grid repeats them).
+    def _got(self, st: _Stacked, tf, tf_key: bytes, sf: float, rs: float, w: float, mt: int) -> np.ndarray:
+        """:func:`pick_mask` of every part at once, its whole-text and sentence masks memoised (the grid repeats them).
 
         The whole-text mask does not depend on the sentence factor, the sentence mask not on the most themes
         per piece nor (one theme per sentence, ``relative_score`` <= 1) on the relative score.
         """
-        thresholds = thr * tf
-        key = (w, i, tf_key, rs, mt)
+        key = (w, tf_key, rs, mt)
         mask = self._whole.get(key)
         if mask is None:
-            mask = self._whole[key] = select_mask(whole, thresholds, max_themes=mt, relative_score=rs)
-        if not len(sent):
+            mask = self._whole[key] = select_mask(st.whole, st.whole_thr * tf, max_themes=mt, relative_score=rs)
+        if not len(st.sent):
             return mask
-        skey = (w, i, tf_key, sf, rs if rs > 1 else 1.0)
+        skey = (w, tf_key, sf, rs if rs > 1 else 1.0)
         s = self._sent.get(skey)
         if s is None:
             s = np.zeros_like(mask)
-            r, c = np.nonzero(select_mask(sent, thresholds * sf, max_themes=1, relative_score=rs))
-            s[owner[r], c] = True
+            r, c = np.nonzero(select_mask(st.sent, st.sent_thr * tf * sf, max_themes=1, relative_score=rs))
+            s[st.owner[r], c] = True
             self._sent[skey] = s
         return mask | s
 

@@ -29,7 +29,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from analysis.themes import fitcache
 from analysis.themes.assign import UnitScorer, build_theme_model, prototype_texts, sentences
-from analysis.themes.calibrate import Calibration, calibrate_pooled, coded_sets, share_threshold
+from analysis.themes.calibrate import Calibration, calibrate_pooled, coded_sets, fold_plan, share_threshold
 from analysis.themes.codebook import Codebook, ResolvedQuestion
 from analysis.themes.lexical import DENSE_WEIGHT, LexicalSpace, PieceLex
 from analysis.themes.linear import PriorLinear
@@ -515,6 +515,24 @@ def _definition_examples(d) -> tuple[np.ndarray, sp.csr_matrix | None, np.ndarra
     return d.prototypes_, lex, d.prior(d.prototypes_, lex)
 
 
+def _fold_models(g: _Group, routes: list[str]) -> dict[tuple[str, frozenset], dict[str, object]]:
+    """Every cross-fitting model the calibration of ``routes`` builds, ``(route, units left out) -> question -> model``.
+
+    The models of one (route, fold) are built as :func:`~analysis.themes.calibrate.calibrate_pooled` builds them
+    (the group's members in order, sharing the fold's classifier); the (route, fold) pairs do not depend on each
+    other, so they are built side by side in forked processes and handed back (pickles: the same models).
+    """
+    plan = fold_plan([g.coded[p.question_id] for p in g.members], min_coded=g.settings.calibrate_min_coded)
+    tasks = [(route, excluded, scored) for route in routes for excluded, scored in plan]
+
+    def build(task: tuple[str, set[str], list[int]]) -> dict[str, object]:
+        route, excluded, scored = task
+        return {g.members[i].question_id: g.builder(g.members[i], route)(excluded) for i in scored}
+
+    return {(route, frozenset(excluded)): models
+            for (route, excluded, _), models in zip(tasks, fitcache.map_forked(build, tasks), strict=True)}
+
+
 def _fit_group(members: list[Prepared], codebook: Codebook, *, backend, settings, seed, min_score, tags,
                respondent_tags, max_themes, relative_score, lexical: LexicalSpace | None = None) -> dict[str, Fitted]:
     """Fit every route of a group on its codes and keep, per group, the one with the best cross-fitted F1."""
@@ -522,12 +540,25 @@ def _fit_group(members: list[Prepared], codebook: Codebook, *, backend, settings
                respondent_tags=respondent_tags, lexical=lexical)
     default = Calibration(1.0, settings.sentence_factor)
     chosen, cal, tried = None, default, {}
-    for route in g.routes():
-        c = default
-        if settings.calibrate == "auto" and route != "definition":
-            c = calibrate_pooled([(p.scorer, g.builder(p, route), g.coded[p.question_id]) for p in members],
-                                 default=default, min_coded=settings.calibrate_min_coded, max_themes=max_themes,
-                                 relative_score=relative_score)
+
+    routes = g.routes()
+    searched = [r for r in routes if settings.calibrate == "auto" and r != "definition"]
+    built = _fold_models(g, searched)
+
+    def calibrate_route(route: str) -> Calibration:
+        def builder(p: Prepared):
+            def build(excluded: set[str]):
+                models = built.get((route, frozenset(excluded)), {})
+                return models[p.question_id] if p.question_id in models else g.builder(p, route)(excluded)
+            return build
+        return calibrate_pooled([(p.scorer, builder(p), g.coded[p.question_id]) for p in members],
+                                default=default, min_coded=settings.calibrate_min_coded, max_themes=max_themes,
+                                relative_score=relative_score)
+
+    # each route's scores and grid search are independent of the others': side by side too
+    calibrated = dict(zip(searched, fitcache.map_forked(calibrate_route, searched), strict=True))
+    for route in routes:
+        c = calibrated.get(route, default)
         tried[route] = c.f1
         if chosen is None or (c.n_coded and round(c.f1, 4) > round(cal.f1, 4)):
             chosen, cal = route, c

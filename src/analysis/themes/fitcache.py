@@ -10,14 +10,26 @@ same bytes whichever path produced them.
 
 The store is switched on for a block of code with :func:`stored_in` (the themes stage points it at
 ``<processed>/cache/themes/``; fits are kept in its ``fits`` folder); without it :func:`fit_logistic` just fits.
+
+What an edit of one theme's seed phrases leaves unchanged, and so what is reused: the embedding vectors and the
+``tfidf`` backend's fit (large corpora), the answers' word counts and document frequencies, the unit splits, and
+every fit whose training matrix and labels are unchanged. What it changes: the edited theme's prototype, hence
+which answer a whole-response code is attributed to (:func:`analysis.themes.assign.attribute_response_tags`), and
+every prior+linear model (the definitions are training rows of every theme's model); a moved code changes the
+training rows of every cross-fitting fold. Those fits are redone; :func:`map_forked` runs the independent ones
+side by side.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import os
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -30,6 +42,11 @@ from sklearn.linear_model import LogisticRegression
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+U = TypeVar("U")
+
+#: Forked processes :func:`map_forked` computes in (1: in this process). A call computes the same thing wherever
+#: it runs (BLAS on one thread, inherited), so results do not depend on it.
+WORKERS = min(2, os.cpu_count() or 1)
 
 _STORE: ContextVar[Path | None] = ContextVar("analysis_themes_fit_store", default=None)
 #: Fits looked up and found in the store since the process started (for logs and tests).
@@ -128,3 +145,36 @@ def fit_logistic(x, y, *, rows=None, x_digest: str | None = None, **params) -> L
     clf = cached(store / "fits" / key[:2] / f"{key}.pkl", fit)
     STATS["hits"] += STATS["fits"] == fits
     return clf
+
+
+_FORKED: tuple[Callable, Sequence, Path | None] | None = None
+
+
+def map_forked(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
+    """``[fn(x) for x in items]``, computed by up to :data:`WORKERS` forked processes when there are two items or more.
+
+    The forked processes inherit ``fn`` and everything it reads (nothing is pickled to them; results are pickled
+    back), and the store switched on by :func:`stored_in`, so a fit one of them makes is kept for later runs.
+    Computed in this process when fork is unavailable, inside another call's worker, or in a daemonic process.
+    """
+    global _FORKED
+    workers = min(WORKERS, len(items))
+    if (workers < 2 or _FORKED is not None or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):
+        return [fn(x) for x in items]
+    _FORKED = (fn, items, folder())
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_call_forked, range(len(items))))
+    except BrokenProcessPool as err:  # a worker died (e.g. killed for memory): the same work, here
+        logger.warning("forked workers stopped (%s): computed in this process", err)
+    finally:
+        _FORKED = None
+    return [fn(x) for x in items]
+
+
+def _call_forked(i: int):
+    """Item ``i`` of :func:`map_forked`, in a forked worker."""
+    fn, items, store = _FORKED
+    with stored_in(store):
+        return fn(items[i])

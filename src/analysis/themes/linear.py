@@ -34,12 +34,27 @@ C_DEFAULT = 1.0
 
 
 def _features(emb: np.ndarray, lex: sp.csr_matrix | None, prior: np.ndarray | None) -> sp.csr_matrix:
+    """``[embedding, lexical row, prior]`` as one CSR matrix (:func:`_with_prior` of :func:`_base_features`)."""
+    return _with_prior(_base_features(emb, lex), prior)
+
+
+def _base_features(emb: np.ndarray, lex: sp.csr_matrix | None) -> sp.csr_matrix:
+    """The columns every theme's model shares: ``[embedding, lexical row]``."""
     blocks = [sp.csr_matrix(np.asarray(emb, dtype=np.float32))]
     if lex is not None:
         blocks.append(sp.csr_matrix(lex))
-    if prior is not None:
-        blocks.append(sp.csr_matrix(np.asarray(prior, dtype=np.float32).reshape(-1, 1)))
     return sp.hstack(blocks).tocsr()
+
+
+def _with_prior(base: sp.csr_matrix, prior: np.ndarray | None) -> sp.csr_matrix:
+    """``base`` with the theme's prior score as its last column (``base`` itself without one).
+
+    Stacking the shared block with the column gives the arrays stacking the three blocks at once gives (rows keep
+    the blocks' order), so the shared block is built once per fit rather than once per theme.
+    """
+    if prior is None:
+        return base
+    return sp.hstack([base, sp.csr_matrix(np.asarray(prior, dtype=np.float32).reshape(-1, 1))]).tocsr()
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -99,12 +114,16 @@ class PriorLinear:
         self.prior_coef_ = np.zeros(self.n_themes, np.float32)
         self.intercept_ = np.zeros(self.n_themes, np.float32)
         self.fitted_ = np.zeros(self.n_themes, bool)
+        base = _base_features(emb, lex)
+        shared = None  # without the prior every theme's model reads the same matrix: hashed once
         for j in range(self.n_themes):
             if y[:, j].min() == y[:, j].max():
                 continue
-            x = _features(emb, lex, prior[:, j] if self.use_prior else None)
-            clf = fitcache.fit_logistic(x, y[:, j], C=self.c, class_weight="balanced", max_iter=2000,
-                                        random_state=self.seed)
+            x = _with_prior(base, prior[:, j] if self.use_prior else None)
+            if not self.use_prior and shared is None:
+                shared = fitcache.digest(x) if fitcache.active() else ""
+            clf = fitcache.fit_logistic(x, y[:, j], x_digest=shared or None, C=self.c, class_weight="balanced",
+                                        max_iter=2000, random_state=self.seed)
             w = clf.coef_[0]
             self.coef_[j] = w[:n_feat]
             self.prior_coef_[j] = w[n_feat] if self.use_prior else 0.0
