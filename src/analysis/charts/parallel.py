@@ -44,14 +44,16 @@ MIN_CHARTS = 6
 _PENDING: dict[Path, Worker] = {}
 #: In the worker: ``(figure function, path stem, alt text)`` of the charts sent by :func:`load`.
 _JOBS: list[tuple[Callable[[], Any], str, str]] = []
+#: rcParams that choose how figures are shown, not what is drawn (another test or a notebook may set them).
+_NOT_DRAWING = frozenset({"backend", "backend_fallback", "interactive"})
 
 
 def rc_settings() -> dict[str, str]:
-    """This interpreter's matplotlib settings (every rcParam but the backend, which draws nothing here)."""
+    """This interpreter's matplotlib settings (every rcParam but those of :data:`_NOT_DRAWING`)."""
     import matplotlib as mpl  # here: the pipeline imports this module (start_early) before the report runs
 
     get = getattr(mpl.rcParams, "_get", None) or (lambda k: dict.__getitem__(mpl.rcParams, k))
-    return {k: repr(get(k)) for k in sorted(mpl.rcParams.keys()) if k != "backend"}
+    return {k: repr(get(k)) for k in sorted(mpl.rcParams.keys()) if k not in _NOT_DRAWING}
 
 
 def load(jobs: list[tuple[Callable[[], Any], str, str]], rc: dict[str, str]) -> int:
