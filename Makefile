@@ -7,7 +7,9 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: install results test notebooks lint sample benchmarks clean
+RESULTS := $(addprefix results-,$(CONSULTATIONS))
+
+.PHONY: install results test notebooks lint sample benchmarks clean $(RESULTS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +23,13 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt torch
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 
+# The consultations are independent (own processed/ and reports/ folders): run two at a time, each one's log
+# printed whole when it ends (--output-sync); make stops with an error if any of them fails.
 results:
-	@for c in $(CONSULTATIONS); do $(BIN)/analysis run $$c || exit 1; done
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(RESULTS)
+
+$(RESULTS): results-%:
+	@$(BIN)/analysis run $*
 
 test:
 	$(BIN)/python -m pytest -q tests
