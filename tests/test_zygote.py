@@ -193,3 +193,22 @@ def test_the_cli_exits_with_the_commands_status_after_the_atexit_functions_and_f
         assert done.returncode == status
     assert "bye" in done.stderr
     assert Path(zygote.__file__).is_file()
+
+
+def test_a_run_collects_garbage_less_often_and_restores_the_thresholds(tmp_path, monkeypatch):
+    import gc
+
+    for k in ("RAW", "PROCESSED"):
+        monkeypatch.setenv(f"ANALYSIS_DATA_{k}", str(tmp_path / k.lower()))
+    monkeypatch.setenv("ANALYSIS_REPORTS", str(tmp_path / "reports"))
+    _consultation(tmp_path)
+    before = gc.get_threshold()
+    seen = []
+    real = pipeline._run_stages
+    monkeypatch.setattr(pipeline, "_run_stages", lambda *a, **k: seen.append(gc.get_threshold()) or real(*a, **k))
+    pipeline.run("tiny", stages=["ingest"])
+    assert seen == [(max(before[0], pipeline.GC_THRESHOLD), *before[1:])] and gc.get_threshold() == before
+    with pytest.raises(ValueError, match="unknown stage"), pipeline.fewer_collections():
+        assert gc.get_threshold()[0] == max(before[0], pipeline.GC_THRESHOLD)
+        pipeline.run("tiny", stages=["nope"])
+    assert gc.get_threshold() == before

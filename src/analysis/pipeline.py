@@ -217,8 +217,35 @@ def run(
     cfg = load_config(cfg_path)
     processed_dir = paths.processed_dir(cfg.id)
     processed_dir.mkdir(parents=True, exist_ok=True)
-    with run_lock(processed_dir, cfg.id):
+    with run_lock(processed_dir, cfg.id), fewer_collections():
         return _run_stages(cfg_path, cfg, stages=stages, force=force, echo=echo)
+
+
+#: Net allocations of container objects between two youngest-generation collections of Python's garbage
+#: collector during a run (Python's default: 700).
+GC_THRESHOLD = 10_000
+
+
+@contextlib.contextmanager
+def fewer_collections(threshold: int = GC_THRESHOLD) -> Iterator[None]:
+    """Collect cyclic garbage less often for the length of the block (the previous thresholds come back after).
+
+    The stages import hundreds of modules whose objects live to the end; with Python's default thresholds the
+    garbage collector traversed them in 7 full collections during ``analysis run sample`` (0.64 of 0.84 CPU s of
+    collecting, measured with ``gc.callbacks``). With :data:`GC_THRESHOLD` the run's collections cost 0.32 CPU s:
+    garbage in reference cycles waits longer (up to that many allocations); objects without cycles are freed
+    at once as before. Nothing the stages compute depends on when garbage is collected. A collector switched
+    off (threshold 0) stays off.
+    """
+    import gc
+
+    before = gc.get_threshold()
+    if before[0]:
+        gc.set_threshold(max(before[0], threshold), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 class RunLockedError(AnalysisError):
