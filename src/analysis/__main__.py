@@ -1,6 +1,6 @@
 """``python -m analysis`` entry point."""
 
-from analysis.cli import app
+from analysis.cli import main
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

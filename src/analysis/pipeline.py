@@ -217,8 +217,35 @@ def run(
     cfg = load_config(cfg_path)
     processed_dir = paths.processed_dir(cfg.id)
     processed_dir.mkdir(parents=True, exist_ok=True)
-    with run_lock(processed_dir, cfg.id):
+    with run_lock(processed_dir, cfg.id), fewer_collections():
         return _run_stages(cfg_path, cfg, stages=stages, force=force, echo=echo)
+
+
+#: Net allocations of container objects between two youngest-generation collections of Python's garbage
+#: collector during a run (Python's default: 700).
+GC_THRESHOLD = 10_000
+
+
+@contextlib.contextmanager
+def fewer_collections(threshold: int = GC_THRESHOLD) -> Iterator[None]:
+    """Collect cyclic garbage less often for the length of the block (the previous thresholds come back after).
+
+    The stages import hundreds of modules whose objects live to the end; with Python's default thresholds the
+    garbage collector traversed them in 7 full collections during ``analysis run sample`` (0.64 of 0.84 CPU s of
+    collecting, measured with ``gc.callbacks``). With :data:`GC_THRESHOLD` the run's collections cost 0.32 CPU s:
+    garbage in reference cycles waits longer (up to that many allocations); objects without cycles are freed
+    at once as before. Nothing the stages compute depends on when garbage is collected. A collector switched
+    off (threshold 0) stays off.
+    """
+    import gc
+
+    before = gc.get_threshold()
+    if before[0]:
+        gc.set_threshold(max(before[0], threshold), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 class RunLockedError(AnalysisError):
@@ -295,11 +322,12 @@ def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str
         raise ValueError(f"unknown stage(s) {sorted(unknown)}; known: {[s.name for s in STAGES]}")
     say = echo or (lambda _m: None)
     early: dict[str, contextlib.ExitStack] = {}  # work started ahead (Stage.starts_with), by the stage it is for
-    try:
-        results = _stage_loop(cfg_path, cfg, wanted, force, say, manifest, manifest_path, early)
-    finally:
-        for stack in early.values():
-            stack.close()
+    with contextlib.ExitStack() as zygote_stack:  # the run's zygote, once a stage runs (_preload_workers)
+        try:
+            results = _stage_loop(cfg_path, cfg, wanted, force, say, manifest, manifest_path, early, zygote_stack)
+        finally:
+            for stack in early.values():
+                stack.close()
     if wanted is None or "guard" in (wanted or set()) or "report" in (wanted or set()):
         from analysis.redaction.guard import guard
 
@@ -312,7 +340,8 @@ def _run_stages(cfg_path: Path, cfg: ConsultationConfig, *, stages: Iterable[str
 
 def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None, force: bool,
                 say: Callable[[str], None], manifest: dict, manifest_path: Path,
-                early: dict[str, contextlib.ExitStack]) -> dict[str, list[Path]]:
+                early: dict[str, contextlib.ExitStack],
+                zygote_stack: contextlib.ExitStack | None = None) -> dict[str, list[Path]]:
     """Run (or skip) each wanted stage in order, recording it in the manifest (the body of :func:`_run_stages`)."""
     raw_dir = cfg_path.parent
     processed_dir = paths.processed_dir(cfg.id)
@@ -331,6 +360,8 @@ def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None
             _end_early(early, stage.name)  # not wanted: what was started for it stops now
             continue
         say(f"[{stage.name}] running ...")
+        if zygote_stack is not None:
+            _preload_workers(stage, cfg, raw_dir, processed_dir, wanted, zygote_stack)
         for later in STAGES:  # later stages whose own work can start now, beside this one
             if later.starts_with == stage.name and (wanted is None or later.name in wanted):
                 early.setdefault(later.name, contextlib.ExitStack()).enter_context(
@@ -358,6 +389,30 @@ def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None
         results[stage.name] = outputs
         _end_early(early, stage.name)
     return results
+
+
+def _preload_workers(stage: Stage, cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path,
+                     wanted: set[str] | None, zygote_stack: contextlib.ExitStack) -> None:
+    """Before ``stage`` runs: have the run's zygote (:mod:`analysis.zygote`) import the modules of the workers
+    that later stages will start ahead (their package's ``worker_modules(cfg, raw_dir=..., processed_dir=...)``),
+    on the second core while this stage keeps the first busy.
+
+    The zygote is forked before the first stage that runs imports anything (the later stages' hints import
+    pandas), when some later wanted stage starts work ahead (:attr:`Stage.starts_with`).
+    """
+    from analysis import zygote
+
+    at = STAGES.index(stage)
+    later = [s for s in STAGES[at + 1:] if s.starts_with and (wanted is None or s.name in wanted)]
+    if not later:
+        return
+    if zygote._CURRENT is None:
+        if zygote_stack.enter_context(zygote.running()) is None:
+            return
+    for s in later:
+        hint = getattr(s.module, "worker_modules", None)
+        if hint is not None:
+            zygote.preload(*hint(cfg, raw_dir=raw_dir, processed_dir=processed_dir))
 
 
 def _end_early(early: dict[str, contextlib.ExitStack], name: str) -> None:

@@ -8,6 +8,9 @@ Why not :mod:`multiprocessing`: a fork would copy a process whose pyarrow thread
 the caller's main script (an unguarded script would run again). This interpreter imports only ``analysis``
 (the caller's ``sys.path`` is passed on) and what the functions need.
 
+During a pipeline run the worker is forked instead by the run's zygote (:mod:`analysis.zygote`), a small
+process forked before any stage ran that has imported the worker's modules ahead; it serves the same loop.
+
 Used by redaction (:mod:`analysis.redaction.parallel`), campaigns (whole-submission detection runs here
 while the per-question detection runs in the caller), the stance fits (:mod:`analysis.positions.parallel`) and
 the positions computed while the themes stage runs (:mod:`analysis.positions.prefetch`). Callers fall back to computing in their own process
@@ -22,7 +25,10 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analysis.zygote import ForkedProcess
 
 
 class WorkerError(RuntimeError):
@@ -33,7 +39,7 @@ class Worker:
     """One worker process, started on the first :meth:`send` (a context manager: it ends on exit)."""
 
     def __init__(self) -> None:
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen | ForkedProcess | None = None
         self._preloads = 0  # replies of :meth:`start`'s imports not read yet
 
     def __enter__(self) -> Worker:
@@ -47,8 +53,15 @@ class Worker:
         """Whether the process runs (something was sent and it was not closed)."""
         return self._proc is not None
 
-    def _start(self) -> subprocess.Popen:
+    def _start(self) -> subprocess.Popen | ForkedProcess:
         if self._proc is None:
+            from analysis import zygote
+
+            z = zygote.current()
+            if z is not None:  # forked by the run's zygote, its imports done (falls back to a fresh interpreter)
+                with contextlib.suppress(OSError):
+                    self._proc = z.spawn()
+                    return self._proc
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)  # what this process imports
             self._proc = subprocess.Popen([sys.executable, "-m", "analysis.worker"], stdin=subprocess.PIPE,
@@ -138,8 +151,13 @@ def preload(*modules: str) -> None:
         importlib.import_module(name)
 
 
-def serve() -> None:
-    """The worker's loop: read ``(function, args)`` until ``None``, write ``(True, result)`` or ``(False, error)``."""
+def serve(inp: IO[bytes] | None = None) -> None:
+    """The worker's loop: read ``(function, args)`` until ``None``, write ``(True, result)`` or ``(False, error)``.
+
+    Args:
+        inp: Where the requests come from (default: standard input; :mod:`analysis.zygote` passes descriptor 0
+            anew). Results go to descriptor 1.
+    """
     # Nothing else may write to the pipe: not this interpreter's print(), nor C code or a process forked by a
     # function (they inherit file descriptor 1), so the pipe is moved to a descriptor of its own and
     # descriptor 1 becomes a copy of standard error.
@@ -147,7 +165,7 @@ def serve() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    inp = sys.stdin.buffer
+    inp = inp if inp is not None else sys.stdin.buffer
     while True:
         try:
             msg = pickle.load(inp)

@@ -196,6 +196,12 @@ def start_early(cfg: Any, *, raw_dir: Path, processed_dir: Path) -> Iterator[Non
         worker.kill()  # taken: ended by its SplitDraw first (kill of an ended worker does nothing)
 
 
+def worker_modules(cfg: Any, *, raw_dir: Path, processed_dir: Path) -> tuple[str, ...]:
+    """The modules the run's zygote (:mod:`analysis.zygote`) should import ahead for :func:`start_early`'s worker
+    (:data:`PRELOAD`; none when it starts no worker: fewer than :data:`MIN_QUESTIONS` questions)."""
+    return PRELOAD if len(cfg.questions) >= MIN_QUESTIONS else ()
+
+
 def take(processed_dir: Path) -> Worker | None:
     """The worker started ahead for ``processed_dir`` (``None``: none; the caller starts one)."""
     return _PENDING.pop(Path(processed_dir), None)

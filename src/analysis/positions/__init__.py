@@ -15,10 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["propose_for_consultation", "run", "start_early"]
+__all__ = ["propose_for_consultation", "run", "start_early", "worker_modules"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "worker_modules":  # what the run's zygote imports ahead for that worker (analysis.zygote)
+        from analysis.positions import prefetch  # noqa: PLC0415 - lazily, see the module docstring
+
+        return prefetch.worker_modules
     if name == "start_early":  # the pipeline starts the positions while the themes stage runs
         from analysis.positions import prefetch  # noqa: PLC0415 - lazily, see the module docstring
 

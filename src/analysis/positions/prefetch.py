@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 #: Answers with positions from their text (open questions with ``text_positions`` on) below which nothing is
 #: started ahead. The bundled sample has 2,782; the Pol.is example 154.
 MIN_TEXTS = 1000
+#: Modules the worker computing the positions ahead imports (:func:`compute` and the stance models).
+PRELOAD = ("analysis.positions.prefetch", "analysis.positions.stage")
 #: Workers computing the positions ahead, by processed folder.
 _PENDING: dict[Path, Worker] = {}
 
@@ -55,17 +57,33 @@ def compute(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path) -> tupl
     return key, (final, dis, conf)
 
 
-def text_answers(cfg: ConsultationConfig, processed_dir: Path) -> int:
-    """How many answers the stance models may read: those of open questions with positions from text."""
+def text_answers(cfg: ConsultationConfig, processed_dir: Path, table: str = "core_answers_clean") -> int:
+    """How many answers the stance models may read: those of open questions with positions from text (in
+    ``table``)."""
     import pyarrow.parquet as pq
 
     from analysis.tables import table_path
 
-    path = table_path("core_answers_clean", processed_dir)
+    path = table_path(table, processed_dir)
     if not path.is_file():
         return 0
     on = {q.id for q in cfg.open_questions if cfg.text_positions_on(q.id)}
     return sum(1 for q in pq.read_table(path, columns=["question_id"]).column(0).to_pylist() if q in on)
+
+
+def worker_modules(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> tuple[str, ...]:
+    """The modules the run's zygote (:mod:`analysis.zygote`) should import ahead for :func:`start_early`'s worker:
+    :data:`PRELOAD` when the answers read so far (``core_answers_clean``, or ``core_answers`` before the
+    campaigns stage ran) reach :data:`MIN_TEXTS` and the positions' cache holds no result (a re-run that may
+    reuse it), else none. Asked by the pipeline before each earlier stage runs; a guess that only decides
+    what is imported ahead, never whether a worker starts."""
+    del raw_dir  # the same signature as start_early
+    processed_dir = Path(processed_dir)
+    if (processed_dir / "cache" / "positions" / "result.pkl").is_file():  # positions.stage._result_path
+        return ()
+    clean = text_answers(cfg, processed_dir)
+    n = clean if clean else text_answers(cfg, processed_dir, "core_answers")
+    return PRELOAD if n >= MIN_TEXTS else ()
 
 
 def _cached_key(processed_dir: Path) -> str | None:

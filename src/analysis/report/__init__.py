@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["build_report", "run", "start_early"]
+__all__ = ["build_report", "run", "start_early", "worker_modules"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "worker_modules":  # what the run's zygote imports ahead for that worker (analysis.zygote)
+        from analysis.charts import parallel  # noqa: PLC0415 - lazily, see the module docstring
+
+        return parallel.worker_modules
     if name == "start_early":  # the pipeline starts the chart worker while the counts stage runs
         from analysis.charts import parallel  # noqa: PLC0415 - lazily, see the module docstring
 
