@@ -34,7 +34,7 @@ def static_key(processed_dir: Path) -> str:
     """sha256 of what the kept columns are rendered from: their tables' files, the rendering code, pandas."""
     from analysis.report import tables, workbook  # noqa: PLC0415 - tables imports this module
 
-    h = hashlib.sha256(f"coded-csv-v1:pandas{pd.__version__}:".encode())
+    h = hashlib.sha256(f"coded-csv-v2:pandas{pd.__version__}:".encode())
     for name in _TABLES:
         path = Path(processed_dir) / f"{name}.parquet"
         h.update(f"{name}:{sha256_file(path) if path.is_file() else 'absent'};".encode())
@@ -67,37 +67,42 @@ def write_coded_csv(ca: pd.DataFrame, rows: np.ndarray, n_static: int, path: Pat
         path: The CSV.
         store: Folder keeping the rendered leading columns (``None``: rendered, not kept).
         key: :func:`static_key` of the tables ``ca`` was built from.
+        encoding: The file's encoding (the kept rows are kept encoded, under it).
 
     Returns:
         Whether the file was written (``False``: a text holds the row marker; write the frame whole).
     """
     static_cols, other_cols = list(ca.columns[:n_static]), list(ca.columns[n_static:])
+    enc = encoding.removesuffix("-sig")
+    key = f"{enc}-{key}" if key is not None else None
     kept = _load(store, key, int(rows.max()) + 1 if len(rows) else 0)
     if kept is None:
         first = np.unique(rows, return_index=True)[1]  # each answer's first row, in answer order
         if len(first) != (int(rows.max()) + 1 if len(rows) else 0):
             return False
-        kept = render_rows(ca[static_cols].iloc[first])
-        if kept is None:
+        text = render_rows(ca[static_cols].iloc[first])
+        if text is None:
             return False
+        kept = [t.encode(enc) for t in text]  # kept encoded: encoding them was a fifth of the file's time
         _save(store, key, kept)
-    other = render_rows(ca[other_cols]) if other_cols else [None] * len(ca)
-    if other is None:
+    other = render_rows(ca[other_cols]) if other_cols else None
+    if other_cols and other is None:
         return False
     header = neutralise_frame(ca.iloc[:0]).to_csv(index=False, lineterminator="\n")
-    body = [header] + [f"{kept[r]},{o}\n" if o is not None else f"{kept[r]}\n"
-                       for r, o in zip(rows.tolist(), other, strict=True)]
+    if other is None:
+        body = [kept[r] + b"\n" for r in rows.tolist()]
+    else:
+        body = [b"%s,%s\n" % (kept[r], o.encode(enc)) for r, o in zip(rows.tolist(), other, strict=True)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding=encoding, newline="") as fh:
-        fh.write("".join(body))
+    path.write_bytes(header.encode(encoding) + b"".join(body))
     return True
 
 
 def _file(store: Path, key: str) -> Path:
-    return store / f"coded-{key[:32]}.pkl"
+    return store / f"coded-{key[:48]}.pkl"
 
 
-def _load(store: Path | None, key: str | None, n: int) -> list[str] | None:
+def _load(store: Path | None, key: str | None, n: int) -> list[bytes] | None:
     if store is None or key is None or not _file(store, key).is_file():
         return None
     try:
@@ -109,7 +114,7 @@ def _load(store: Path | None, key: str | None, n: int) -> list[str] | None:
     return kept if isinstance(kept, list) and len(kept) == n else None
 
 
-def _save(store: Path | None, key: str | None, kept: list[str]) -> None:
+def _save(store: Path | None, key: str | None, kept: list[bytes]) -> None:
     if store is None or key is None:
         return
     try:
