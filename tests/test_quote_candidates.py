@@ -121,3 +121,50 @@ def test_candidates_match_the_former_rows_on_a_generated_consultation(max_chars)
     assert cand["trimmed"].map(lambda t: t.has_redaction).any()
     q = quotes.select_quotes(f["answers_clean"], f["answer_themes"], f["answer_positions"], f["responses"], seed=3)
     assert len(q) > 20
+
+
+def test_stored_trims_give_the_rows_of_a_fresh_trim(tmp_path) -> None:
+    """The trim store (kept between report runs) against trimming every text, on real quote inputs: a first run
+    fills it, a second reads every trim from it, both give the rows of the code it replaces; a different
+    ``max_chars`` never reads the other's trims; the store is rewritten with the last run's texts only."""
+    f = _generated(1500)
+    args = (f["answers_clean"], f["answer_themes"], f["answer_positions"], f["responses"])
+    former = _former_candidates(*args, 300)
+    first = quotes._candidates(*args, 300, trim_store=tmp_path)
+    (path,) = tmp_path.glob("trims-300-*.pkl")
+    again = quotes._candidates(*args, 300, trim_store=tmp_path)
+    pd.testing.assert_frame_equal(first, former, check_exact=True)
+    pd.testing.assert_frame_equal(again, former, check_exact=True)
+    short = quotes._candidates(*args, 60, trim_store=tmp_path)  # another length: its own file, the other removed
+    pd.testing.assert_frame_equal(short, _former_candidates(*args, 60), check_exact=True)
+    assert not path.exists() and len(list(tmp_path.glob("trims-60-*.pkl"))) == 1
+    fewer = {k: v[f["answers_clean"]["question_id"] != f["answers_clean"]["question_id"].iloc[0]]
+             if k == "answers_clean" else v for k, v in f.items()}
+    quotes._candidates(fewer["answers_clean"], *args[1:], 60, trim_store=tmp_path)
+    store = quotes.TrimStore(tmp_path, 60)
+    assert set(store.stored) and set(store.stored) <= set(fewer["answers_clean"]["text_redacted"]) | set(
+        fewer["answers_clean"]["personal_addition"].dropna())
+
+
+def test_a_stored_trim_is_what_is_used_and_a_changed_module_starts_afresh(tmp_path, monkeypatch) -> None:
+    """The store is read (a planted trim shows in the rows), and a store written by other trimming rules (another
+    source of the module) is not: its file name carries the module's hash."""
+    f = _generated(300)
+    args = (f["answers_clean"], f["answer_themes"], f["answer_positions"], f["responses"], 300)
+    quotes._candidates(*args, trim_store=tmp_path)
+    (path,) = tmp_path.glob("trims-300-*.pkl")
+    import pickle
+
+    stored = pickle.loads(path.read_bytes())
+    cand = quotes._candidates(*args)
+    text = next(t for t in f["answers_clean"]["text_redacted"] if t in stored and stored[t] is not None
+                and t in set(cand["trimmed"].map(lambda x: x.text)))
+    planted = ("PLANTED", 0, 7, False, True)
+    path.write_bytes(pickle.dumps(stored | {text: planted}))
+    got = quotes._candidates(*args, trim_store=tmp_path)
+    assert (got["trimmed"].map(lambda x: x.text) == "PLANTED").any()
+    # the same store, read by a module whose source differs: a new file, the planted trim is not used
+    real = quotes.Path.read_bytes
+    monkeypatch.setattr(quotes.Path, "read_bytes",
+                        lambda self: real(self) + b"# changed" if self == quotes.Path(quotes.__file__) else real(self))
+    pd.testing.assert_frame_equal(quotes._candidates(*args, trim_store=tmp_path), cand, check_exact=True)

@@ -36,3 +36,59 @@ def test_missing_keys_are_dropped_as_the_groupby_drops_them():
     at.loc[at.index[:5], "question_id"] = None
     pd.testing.assert_frame_equal(_joined_themes(at), _groupby(at))
     assert len(_joined_themes(at)) == len(_groupby(at[at["question_id"].notna()]))
+
+
+def _internal_csv(tables: dict, folder, store=None) -> bytes:
+    from pathlib import Path
+
+    from analysis.config import load_config
+    from analysis.paths import resolve_config
+    from analysis.report.tables import INTERNAL_CODED_CSV, write_internal_workbook
+
+    for name in ("core_answers_clean", "core_responses"):  # what the kept columns are keyed by
+        tables[name].to_parquet(Path(folder) / f"{name}.parquet")
+    write_internal_workbook(load_config(resolve_config("sample")), tables, Path(folder), csv_store=store)
+    return (Path(folder) / INTERNAL_CODED_CSV).read_bytes()
+
+
+def test_kept_answer_columns_give_the_bytes_of_one_to_csv(sample_results, tmp_path, monkeypatch):
+    """The coded-answers CSV written from kept answer columns (a re-run after a codebook edit) against the whole
+    frame's ``to_csv``, on the sample's tables: first run, a run with other themes (kept columns reused), a run
+    with an edited answer text (the kept columns must not be reused), and a text holding the row marker."""
+    from analysis import paths
+    from analysis.report import coded_csv
+    from analysis.report import tables as report_tables
+    from analysis.report.load import load_tables
+
+    monkeypatch.setattr(report_tables, "INTERNAL_SHEET_MAX_ROWS", 10)  # the sample's answers go to the CSV
+    t = load_tables(paths.processed_dir("sample"))
+    ans = t["core_answers_clean"].copy()
+    ans["text_redacted"] = ans["text_redacted"].astype(object)
+    ans.loc[ans.index[3], "text_redacted"] = '=SUM(A1)\n"quoted", with a comma\r\nand lines'
+    t["core_answers_clean"] = ans
+    store, plain, cached = tmp_path / "store", tmp_path / "plain", tmp_path / "cached"
+    plain.mkdir(), cached.mkdir()
+    renders = []
+    real = coded_csv.render_rows
+    monkeypatch.setattr(coded_csv, "render_rows", lambda df, **kw: renders.append(list(df.columns)) or real(df, **kw))
+
+    def same(tables: dict, reuse: bool) -> None:
+        renders.clear()
+        want = _internal_csv(dict(tables), plain)
+        assert _internal_csv(dict(tables), cached, store) == want
+        assert ("text_redacted" in sum(renders, [])) is not reuse
+        assert len(list(store.glob("coded-*.pkl"))) == 1
+
+    same(t, reuse=False)
+    same(t, reuse=True)
+    at = t["core_answer_themes"]
+    fewer = at[np.arange(len(at)) % 3 != 0]
+    same(t | {"core_answer_themes": fewer.assign(theme_id=fewer["theme_id"].iloc[::-1].to_numpy())}, reuse=True)
+    edited = ans.copy()
+    edited.loc[edited.index[5], "text_redacted"] = "An answer edited after the last run."
+    same(t | {"core_answers_clean": edited}, reuse=False)
+    marker = ans.copy()
+    marker.loc[marker.index[7], "text_redacted"] = f"holds the marker ,{coded_csv._END}\n here"
+    renders.clear()
+    assert _internal_csv(t | {"core_answers_clean": marker}, cached, store) == _internal_csv(
+        t | {"core_answers_clean": marker}, plain)

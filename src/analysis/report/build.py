@@ -71,6 +71,10 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 #: Folder of the drawn charts, by content key, in the processed folder's ``cache`` (:class:`analysis.charts.draw.ChartCache`).
 CHART_CACHE = "charts"
+#: Folder of the answers' trimmed quotes, in the processed folder's ``cache`` (:class:`analysis.report.quotes.TrimStore`).
+QUOTE_CACHE = "quotes"
+#: Folder of the internal coded-answers CSV's answer columns, rendered (:mod:`analysis.report.coded_csv`).
+CODED_CACHE = "coded_answers"
 #: Themes listed per question in the summary (all are in the workbook).
 TOP_THEMES = 8
 #: Quotes shown per theme in the summary.
@@ -467,7 +471,7 @@ def _asked_context(cfg: ConsultationConfig, tables: dict, all_counts: pd.DataFra
 
 def build_context(
     cfg: ConsultationConfig, tables: dict, reports_dir: Path, raw_dir: Path | None = None,
-    charts_queued: Callable[[], None] | None = None,
+    charts_queued: Callable[[], None] | None = None, quote_cache: Path | None = None,
 ) -> tuple[dict, list[Path], pd.DataFrame, pd.DataFrame]:
     """Everything the templates need; charts are written on the way.
 
@@ -478,6 +482,8 @@ def build_context(
     each theme's statements were supported (``out_theme_support``). ``raw_dir`` (the consultation's raw
     folder) is read for an attribution statement and the analyst's ``we_did.md`` only. ``charts_queued`` is
     called once every chart is queued, before the quotes are selected (e.g. to start drawing them meanwhile).
+    ``quote_cache``: folder keeping the answers' trimmed quotes between runs
+    (:class:`~analysis.report.quotes.TrimStore`; the quotes are the same without it).
 
     Returns:
         ``(template context, written chart files, counts used (one count mode), selected quotes)``.
@@ -499,7 +505,7 @@ def build_context(
     def pick_quotes() -> pd.DataFrame:
         if ans is not None and resp is not None and tables.get("core_answer_themes") is not None:
             return select_quotes(ans, tables["core_answer_themes"], tables.get("core_answer_positions"), resp,
-                                 seed=s.seed)
+                                 seed=s.seed, trim_store=quote_cache)
         return pd.DataFrame(columns=["question_id", "theme_id", "rank", "display"])
 
     polis = is_polis(cfg, tables)
@@ -579,7 +585,8 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
     tables = load_tables(processed_dir)
     report_counts(tables, cfg.settings.count_mode)  # no counts: stop before anything is written
     # full text, analysts only; written by a forked process while the charts and the rest are drawn
-    internal = Background(lambda: write_internal_workbook(cfg, tables, Path(processed_dir)))
+    internal = Background(lambda: write_internal_workbook(cfg, tables, Path(processed_dir),
+                                                          csv_store=Path(processed_dir) / "cache" / CODED_CACHE))
     try:
         # a chart whose drawing inputs are unchanged since the last build is copied from the cache, not drawn
         with deferred_charts(Path(processed_dir) / "cache" / CHART_CACHE) as batch:
@@ -587,7 +594,8 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
             # pipeline started it while the counts ran: analysis.charts.parallel); then by both
             ctx, written, counts, quotes = build_context(cfg, tables, reports_dir,
                                                          Path(raw_dir) if raw_dir is not None else None,
-                                                         charts_queued=lambda: batch.start(take_worker(processed_dir)))
+                                                         charts_queued=lambda: batch.start(take_worker(processed_dir)),
+                                                         quote_cache=Path(processed_dir) / "cache" / QUOTE_CACHE)
             table_files = write_tables(cfg, tables, quotes, reports_dir, attribution=ctx["methods"]["attribution"])
             batch.finish()
         env = _env()

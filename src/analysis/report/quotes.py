@@ -25,10 +25,13 @@ Rules every selected quote follows (each enforced in code):
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -165,6 +168,67 @@ def trim_quote(text: str, max_chars: int = 300) -> Trimmed | None:
     return Trimmed(text[s:e], s, e, lead, trail)
 
 
+class TrimStore:
+    """:func:`trim_quote` of each text, kept in a folder between runs (a report re-run after a codebook edit trims the
+    same answers again: a third of the quote selection at 50,000 responses).
+
+    A stored trim is looked up by the text itself, in a file named by ``max_chars`` and the sha256 of this module's
+    source (any change to the trimming rules starts a new file), so a stored value is what :func:`trim_quote` returns
+    for that text. The file is rewritten with the texts of the last run only when that run trimmed a text it did not
+    hold (or used fewer), and files of other keys are removed then.
+
+    Args:
+        folder: Where the file is kept (``None``: nothing is kept, every text is trimmed).
+        max_chars: :func:`trim_quote`'s ``max_chars``.
+    """
+
+    def __init__(self, folder: Path | None, max_chars: int) -> None:
+        self.max_chars, self.folder = max_chars, Path(folder) if folder is not None else None
+        self.stored: dict[str, tuple | None] = {}
+        self.used: dict[str, Trimmed | None] = {}
+        self.computed = 0
+        if self.folder is not None:
+            digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+            self.path = self.folder / f"trims-{max_chars}-{digest}.pkl"
+            if self.path.is_file():
+                try:
+                    with self.path.open("rb") as f:
+                        self.stored = pickle.load(f)  # noqa: S301 - written here, in the consultation's own cache
+                except Exception:  # noqa: BLE001 - a damaged file is recomputed
+                    log.warning("unreadable quote cache %s: trimmed again", self.path.name)
+                    self.stored = {}
+
+    def __call__(self, text: str) -> Trimmed | None:
+        """``trim_quote(text, max_chars)``."""
+        if text in self.used:
+            return self.used[text]
+        if text in self.stored:
+            v = self.stored[text]
+            t = Trimmed(*v) if v is not None else None
+        else:
+            t = trim_quote(text, self.max_chars)
+            self.computed += 1
+        self.used[text] = t
+        return t
+
+    def save(self) -> None:
+        """Keep this run's trims (when it trimmed a new text, or fewer texts than are kept)."""
+        if self.folder is None or (not self.computed and len(self.used) == len(self.stored)):
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            with tmp.open("wb") as f:
+                pickle.dump({k: astuple(v) if v is not None else None for k, v in self.used.items()}, f,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(self.path)
+            for old in self.folder.glob("trims-*.pkl"):
+                if old != self.path:
+                    old.unlink(missing_ok=True)
+        except OSError as err:
+            log.warning("could not store %s: %s", self.path, err)
+
+
 def shingles(text: str, k: int = 3) -> set[tuple[str, ...]]:
     """Word ``k``-shingles of ``text`` (lower-cased); the word set when shorter than ``k`` words."""
     words = [w.lower() for w in _WORD.findall(text)]
@@ -216,11 +280,12 @@ def _answer_quote(text: object, add: object, is_copy: bool,
 
 
 def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer_positions: pd.DataFrame | None,
-                responses: pd.DataFrame, max_chars: int) -> pd.DataFrame:
+                responses: pd.DataFrame, max_chars: int, trim_store: Path | None = None) -> pd.DataFrame:
     """One row per (answer, theme) that may be quoted, in ``answer_themes`` order.
 
     The theme rows are joined to the answers by row number only (narrow merges); consent, attribution and the
-    quote are worked out once per answer (an answer raises several themes) and each text is trimmed once.
+    quote are worked out once per answer (an answer raises several themes) and each text is trimmed once (or
+    taken from ``trim_store``, :class:`TrimStore`).
     """
     on = ["response_id", "question_id"]
     keys = answers_clean[on].assign(_a=np.arange(len(answers_clean)))
@@ -233,13 +298,7 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
     keep = ["response_id", "text_redacted", "personal_addition", "campaign_id", "is_campaign_copy"]
     a = answers_clean[keep].iloc[used].assign(_a=used)
     a = publishable_text(a, responses)  # consent, redacted text only, safe attribution (per answer)
-    trims: dict[str, Trimmed | None] = {}  # a campaign letter, or an addition repeated, is trimmed once
-
-    def trim(t: str) -> Trimmed | None:
-        if t not in trims:
-            trims[t] = trim_quote(t, max_chars)
-        return trims[t]
-
+    trim = TrimStore(trim_store, max_chars)  # a campaign letter, or an addition repeated, is trimmed once
     quotes: dict[int, tuple[Trimmed, bool, object, str]] = {}
     names = ("_a", "text_redacted", "personal_addition", "is_campaign_copy", "campaign_id", "attribution")
     for ai, text, add, copy, cid, attrib in zip(*(values(a[k]) for k in names), strict=True):
@@ -249,6 +308,7 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
             trimmed, letter = q
             quotes[ai] = (trimmed, letter, cid if is_copy else None,
                           f"{attrib} (campaign letter)" if letter else attrib)
+    trim.save()
     ais = values(c["_a"])
     rows = [i for i, ai in enumerate(ais) if ai in quotes]
     if not rows:
@@ -278,6 +338,7 @@ def select_quotes(
     max_chars: int = 300,
     max_similarity: float = 0.5,
     by_position: bool = True,
+    trim_store: Path | None = None,
 ) -> pd.DataFrame:
     """Pick up to ``per_theme`` representative quotes for every theme of every question.
 
@@ -293,6 +354,7 @@ def select_quotes(
         max_similarity: Two quotes of a theme must have word-shingle Jaccard below this.
         by_position: Spread each theme's quotes across the positions of those raising it (round robin,
             most common position first).
+        trim_store: Folder keeping each text's trimmed quote between runs (:class:`TrimStore`; ``None``: none).
 
     Returns:
         One row per quote with columns :data:`QUOTE_COLUMNS`; ``rank`` is 1.. within the theme.
@@ -303,7 +365,7 @@ def select_quotes(
     empty = pd.DataFrame(columns=QUOTE_COLUMNS)
     if answer_themes is None or answer_themes.empty or answers_clean.empty or per_theme <= 0:
         return empty
-    cand = _candidates(answers_clean, answer_themes, answer_positions, responses, max_chars)
+    cand = _candidates(answers_clean, answer_themes, answer_positions, responses, max_chars, trim_store)
     if cand.empty:
         return empty
     cand = cand.sort_values(["question_id", "theme_id", "response_id"], kind="mergesort").reset_index(drop=True)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from analysis.charts.data import theme_labels
 from analysis.config import ConsultationConfig
+from analysis.report import coded_csv
 from analysis.report.load import public_path
 from analysis.report.publishable import publishable_text
 from analysis.report.workbook import neutralise_frame, write_workbook
@@ -58,17 +59,27 @@ def publishable_counts(counts: pd.DataFrame, themes: pd.DataFrame | None) -> pd.
         drop=True)
 
 
-def coded_answers(tables: dict) -> pd.DataFrame:
+#: The leading columns of :func:`coded_answers` taken from ``core_answers_clean`` (then, when it exists, from
+#: ``core_responses``): a codebook edit leaves them unchanged (:mod:`analysis.report.coded_csv` keeps them rendered).
+ANSWER_COLUMNS = ["response_id", "question_id", "text_redacted", "personal_addition", "campaign_id", "is_campaign_copy"]
+RESPONDENT_COLUMNS = ["channel", "respondent_type", "sector", "organisation", "consent"]
+
+
+def coded_answers(tables: dict, *, row_ids: bool = False) -> pd.DataFrame:
     """One row per answer, whatever its consent: redacted text, campaign flags, respondent (type, sector,
-    organisation, ``consent``), themes and position. For the internal workbook only."""
+    organisation, ``consent``), themes and position. For the internal workbook only.
+
+    With ``row_ids`` a last column ``_row`` holds each row's row number in ``core_answers_clean``.
+    """
     ans = tables.get("core_answers_clean")
     if ans is None:
         return pd.DataFrame()
-    out = ans[["response_id", "question_id", "text_redacted", "personal_addition", "campaign_id",
-               "is_campaign_copy"]].copy()
+    out = ans[ANSWER_COLUMNS].copy()
+    if row_ids:
+        out["_row"] = np.arange(len(out))
     resp = tables.get("core_responses")
     if resp is not None:
-        r = resp[["response_id", "channel", "respondent_type", "sector", "organisation", "consent"]]
+        r = resp[["response_id", *RESPONDENT_COLUMNS]]
         out = out.merge(r, on="response_id", how="left")
     at = tables.get("core_answer_themes")
     if at is not None and len(at):
@@ -86,7 +97,8 @@ def coded_answers(tables: dict) -> pd.DataFrame:
     if pos is not None and len(pos):
         p = pos.rename(columns={"confidence": "position_confidence", "source": "position_source"})
         out = out.merge(p, on=["response_id", "question_id"], how="left")
-    return out.sort_values(["question_id", "response_id"], kind="mergesort").reset_index(drop=True)
+    out = out.sort_values(["question_id", "response_id"], kind="mergesort").reset_index(drop=True)
+    return out[[c for c in out.columns if c != "_row"] + ["_row"]] if row_ids else out
 
 
 def _joined_themes(at: pd.DataFrame) -> pd.DataFrame:
@@ -167,13 +179,18 @@ def published_campaigns(tables: dict) -> pd.DataFrame | None:
     return camps.assign(template=[text.get(c, WITHHELD_TEMPLATE) for c in camps["campaign_id"]])
 
 
-def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir: Path) -> list[Path]:
+def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir: Path, *,
+                            csv_store: Path | None = None) -> list[Path]:
     """Write :data:`INTERNAL_WORKBOOK` under ``processed_dir``: the analysts' full-text tables.
 
     Sheets: ``README`` (what this is, and that it must not be published), ``coded_answers``
     (:func:`coded_answers`, every respondent whatever their consent) and ``rejects`` with raw content.
     Above :data:`INTERNAL_SHEET_MAX_ROWS` answers, ``coded_answers`` is written to
     :data:`INTERNAL_CODED_CSV` instead (the README sheet says so).
+
+    ``csv_store``: a folder keeping that CSV's answer and respondent columns rendered between runs
+    (:mod:`analysis.report.coded_csv`); only for ``tables`` read from ``processed_dir``'s own tables, whose files
+    key what it keeps. The file is the same bytes without it.
 
     Returns:
         The written paths (the workbook, and the CSV when there is one).
@@ -185,7 +202,8 @@ def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir
                    "rejects: rejected rows with their raw content",
         "Publish nothing from this workbook: the report publishes only texts of respondents whose consent is "
         "publish_named or publish_anonymous (docs/user_guide.md, Consent)."]})}
-    ca = coded_answers(tables)
+    ca = coded_answers(tables, row_ids=csv_store is not None)
+    rows = ca.pop("_row").to_numpy() if "_row" in ca.columns else None
     written = []
     csv_path = Path(processed_dir) / INTERNAL_CODED_CSV
     csv_path.unlink(missing_ok=True)  # from an earlier, larger run
@@ -193,7 +211,12 @@ def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir
         sheets["README"].loc[len(sheets["README"])] = [
             "coded_answers", f"{len(ca):,} answers, more than a sheet holds comfortably: in {csv_path.name}, "
                              "beside this workbook (the same columns; for the analysis team only)"]
-        written.append(_csv(ca, csv_path, encoding="utf-8-sig", float_format=None))
+        n_static = len(ANSWER_COLUMNS) + (len(RESPONDENT_COLUMNS) if tables.get("core_responses") is not None else 0)
+        if rows is not None and coded_csv.write_coded_csv(ca, rows, n_static, csv_path, store=csv_store,
+                                                          key=coded_csv.static_key(Path(processed_dir))):
+            written.append(csv_path)
+        else:
+            written.append(_csv(ca, csv_path, encoding="utf-8-sig", float_format=None))
     elif len(ca):
         sheets["coded_answers"] = ca
     if tables.get("core_rejects") is not None:
