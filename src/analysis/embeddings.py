@@ -37,6 +37,7 @@ import sklearn
 from sklearn.decomposition import TruncatedSVD
 from sklearn.preprocessing import normalize
 
+from analysis import spmm
 from analysis.errors import ConfigError
 from analysis.hashing import sha256_file
 from analysis.vectorize import FastTfidfVectorizer
@@ -269,8 +270,8 @@ class _ThreadedCSR(sp.csr_matrix):
     """A CSR matrix whose products with dense matrices run in ``SVD_THREADS`` threads, by blocks of rows.
 
     Used only to fit the SVD (scikit-learn's randomized SVD multiplies the matrix and its transpose by dense
-    blocks a dozen times). A row's product is the same call on the same data as in scipy's single call, so the
-    result is identical. The transpose is kept as CSR too (sorted by row, hence summed in the order scipy's
+    blocks a dozen times). A row's product is the same operations in the same order as in scipy's single call
+    (:mod:`analysis.spmm`'s compiled kernel, or scipy's call on the block of rows), so the result is identical. The transpose is kept as CSR too (sorted by row, hence summed in the order scipy's
     CSC product sums), and transposing it back gives the original matrix, storage order included.
     """
 
@@ -288,20 +289,30 @@ class _ThreadedCSR(sp.csr_matrix):
         return _ThreadedCSR(t, original=self)
 
     def _matmul_multivector(self, other):
-        if SVD_THREADS < 2 or self.shape[0] < 2 or other.ndim != 2:
+        if other.ndim != 2:
+            return super()._matmul_multivector(other)
+        compiled = spmm.usable(self, other) and spmm.kernel() is not None  # loaded here, before any thread
+        threads = SVD_THREADS if self.shape[0] >= 2 else 1
+        if threads < 2 and not compiled:
             return super()._matmul_multivector(other)
         other = np.ascontiguousarray(other)
-        cuts = np.searchsorted(self.indptr, np.linspace(0, self.nnz, SVD_THREADS + 1)[1:-1])
+        cuts = np.searchsorted(self.indptr, np.linspace(0, self.nnz, threads + 1)[1:-1])
         bounds = [0, *sorted(set(int(c) for c in cuts) - {0, self.shape[0]}), self.shape[0]]
         out = np.empty((self.shape[0], other.shape[1]), dtype=np.result_type(self.dtype, other.dtype))
 
         def block(i: int) -> None:
             a, b = bounds[i], bounds[i + 1]
+            if compiled:  # scipy's operations in scipy's order, compiled (analysis.spmm)
+                spmm.csr_dense_rows(self, other, a, b, out[a:b])
+                return
             lo, hi = self.indptr[a], self.indptr[b]
             rows = sp.csr_matrix((self.data[lo:hi], self.indices[lo:hi], self.indptr[a:b + 1] - lo),
                                  shape=(b - a, self.shape[1]))
             out[a:b] = sp.csr_matrix._matmul_multivector(rows, other)
 
+        if len(bounds) == 2:
+            block(0)
+            return out
         with ThreadPoolExecutor(len(bounds) - 1) as pool:
             list(pool.map(block, range(len(bounds) - 1)))
         return out
