@@ -103,3 +103,21 @@ def test_without_numba_scipy_is_used(monkeypatch, tfidf):
     got = np.empty((tfidf.shape[0], 5))
     spmm.csr_dense_rows(tfidf, x, 0, tfidf.shape[0], got)
     assert np.array_equal(_bits(got), _bits(_scipy(tfidf, x)))
+
+
+def test_the_backend_projects_as_the_svds_transform_did(monkeypatch):
+    import pickle
+
+    texts = _texts()
+    be = E.TfidfSvdBackend(n_components=64, seed=1).fit(texts[::2])
+    for kernel in (None, spmm.kernel()):  # scipy's product, then the kernel's (once loaded)
+        monkeypatch.setattr(spmm, "_KERNEL", kernel)
+        for part in (texts[:3], texts[1::2], texts):
+            x = be._sparse(part)
+            assert np.array_equal(_bits(be._project(x)), _bits(be.svd_.transform(x)))
+            assert np.array_equal(be.encode(part), E._l2(be.svd_.transform(x)))
+    assert "_projection" in be.__dict__ and "_projection" not in pickle.loads(pickle.dumps(be)).__dict__
+    old = be.svd_
+    be.fit(texts[1::2])  # refitted: a new SVD, a new projection
+    assert be.svd_ is not old and be._project(be._sparse(texts[:4])).shape == (4, be.svd_.n_components)
+    assert np.array_equal(_bits(be._project(be._sparse(texts))), _bits(be.svd_.transform(be._sparse(texts))))

@@ -94,6 +94,11 @@ def kernel() -> Callable | None:
     return _KERNEL
 
 
+def loaded() -> bool:
+    """Whether :func:`kernel` is ready (was called and passed its probe): no load or compile cost left."""
+    return _KERNEL is not False and _KERNEL is not None
+
+
 def usable(a: sp.csr_matrix, other: np.ndarray) -> bool:
     """Whether :func:`csr_dense_rows` applies: a float64 CSR matrix times a float64 2-D operand."""
     return a.dtype == np.float64 and other.dtype == np.float64 and other.ndim == 2
