@@ -121,3 +121,14 @@ def test_the_backend_projects_as_the_svds_transform_did(monkeypatch):
     be.fit(texts[1::2])  # refitted: a new SVD, a new projection
     assert be.svd_ is not old and be._project(be._sparse(texts[:4])).shape == (4, be.svd_.n_components)
     assert np.array_equal(_bits(be._project(be._sparse(texts))), _bits(be.svd_.transform(be._sparse(texts))))
+
+
+def test_a_small_fit_does_not_load_the_kernel_a_large_one_does(monkeypatch):
+    texts = _texts()
+    monkeypatch.setattr(spmm, "_KERNEL", False)
+    small = E.TfidfSvdBackend(n_components=32, seed=0).fit(texts)
+    assert spmm._KERNEL is False  # ~1e7 multiply-adds: not worth the ~0.4 s load
+    monkeypatch.setattr(spmm, "MIN_WORK", 1e6)
+    big = E.TfidfSvdBackend(n_components=32, seed=0).fit(texts)
+    assert spmm.loaded()
+    assert np.array_equal(_bits(big.svd_.components_), _bits(small.svd_.components_))

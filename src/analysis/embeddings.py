@@ -219,8 +219,10 @@ class TfidfSvdBackend:
         x = self._sparse(docs, fit=True)
         k = min(self.n_components, x.shape[0] - 1, x.shape[1] - 1)
         if k >= 2:
+            # randomized SVD (5 power iterations): 13 products by blocks of k + 10 columns
+            compiled = spmm.worth(x.nnz * (k + 10) * 13)
             self.svd_: TruncatedSVD | None = TruncatedSVD(n_components=k, algorithm="randomized",
-                                                          random_state=self.seed).fit(_ThreadedCSR(x))
+                                                          random_state=self.seed).fit(_ThreadedCSR(x, compiled=compiled))
         else:  # a corpus of one or two texts: keep the sparse space
             self.svd_ = None
         logger.debug("tfidf backend fitted on %d texts, %d features, svd dims %s", len(docs), x.shape[1], k)
@@ -306,9 +308,10 @@ class _ThreadedCSR(sp.csr_matrix):
     CSC product sums), and transposing it back gives the original matrix, storage order included.
     """
 
-    def __init__(self, *args, original: _ThreadedCSR | None = None, **kwargs):
+    def __init__(self, *args, original: _ThreadedCSR | None = None, compiled: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self._original = original
+        self._compiled = compiled  # the products may load analysis.spmm's kernel (worth its loading)
 
     def transpose(self, axes=None, copy=False):
         """The transpose as a threaded CSR matrix (the original matrix for a transpose)."""
@@ -317,12 +320,13 @@ class _ThreadedCSR(sp.csr_matrix):
         t = sp.csr_matrix(super().transpose(axes=axes, copy=copy).tocsr())
         t.has_sorted_indices = False
         t.sort_indices()  # already sorted by construction; checked, not assumed
-        return _ThreadedCSR(t, original=self)
+        return _ThreadedCSR(t, original=self, compiled=self._compiled)
 
     def _matmul_multivector(self, other):
         if other.ndim != 2:
             return super()._matmul_multivector(other)
-        compiled = spmm.usable(self, other) and spmm.kernel() is not None  # loaded here, before any thread
+        # loaded here, before any thread
+        compiled = (self._compiled or spmm.loaded()) and spmm.usable(self, other) and spmm.kernel() is not None
         threads = SVD_THREADS if self.shape[0] >= 2 else 1
         if threads < 2 and not compiled:
             return super()._matmul_multivector(other)
