@@ -132,3 +132,11 @@ def test_a_small_fit_does_not_load_the_kernel_a_large_one_does(monkeypatch):
     big = E.TfidfSvdBackend(n_components=32, seed=0).fit(texts)
     assert spmm.loaded()
     assert np.array_equal(_bits(big.svd_.components_), _bits(small.svd_.components_))
+
+
+def test_with_numbas_jit_disabled_scipy_is_used(monkeypatch):
+    import numba
+
+    monkeypatch.setattr(numba.config, "DISABLE_JIT", True)
+    monkeypatch.setattr(spmm, "_KERNEL", False)
+    assert spmm.kernel() is None and not spmm.loaded()

@@ -35,6 +35,9 @@ _KERNEL: Callable | None | bool = False  # False: not tried yet; None: unavailab
 def _compile() -> Callable:
     import numba  # noqa: PLC0415 - heavy import, only when a large product is due
 
+    if numba.config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1 would run the loops below in Python
+        raise RuntimeError("numba's JIT is disabled")
+
     @numba.njit(nogil=True, cache=True)
     def csr_dense_rows(indptr, indices, data, x, out, r0, r1):  # pragma: no cover - compiled
         k = x.shape[1]
