@@ -37,6 +37,7 @@ import sklearn
 from sklearn.decomposition import TruncatedSVD
 from sklearn.preprocessing import normalize
 
+from analysis import spmm
 from analysis.errors import ConfigError
 from analysis.hashing import sha256_file
 from analysis.vectorize import FastTfidfVectorizer
@@ -183,6 +184,12 @@ class TfidfSvdBackend:
             tmp.replace(saved)
         return self
 
+    def __getstate__(self) -> dict:
+        """The backend's state without the projection copy :meth:`_project` keeps (rebuilt on use)."""
+        state = dict(self.__dict__)
+        state.pop("_projection", None)
+        return state
+
     def _load_fitted(self, path: Path) -> bool:
         """Load the vectorisers and SVD saved by :meth:`fit` (``False`` when absent or unreadable)."""
         if not path.is_file():
@@ -212,8 +219,10 @@ class TfidfSvdBackend:
         x = self._sparse(docs, fit=True)
         k = min(self.n_components, x.shape[0] - 1, x.shape[1] - 1)
         if k >= 2:
+            # randomized SVD (5 power iterations): 13 products by blocks of k + 10 columns
+            compiled = spmm.worth(x.nnz * (k + 10) * 13)
             self.svd_: TruncatedSVD | None = TruncatedSVD(n_components=k, algorithm="randomized",
-                                                          random_state=self.seed).fit(_ThreadedCSR(x))
+                                                          random_state=self.seed).fit(_ThreadedCSR(x, compiled=compiled))
         else:  # a corpus of one or two texts: keep the sparse space
             self.svd_ = None
         logger.debug("tfidf backend fitted on %d texts, %d features, svd dims %s", len(docs), x.shape[1], k)
@@ -249,6 +258,8 @@ class TfidfSvdBackend:
         workers = min(ENCODE_WORKERS, len(starts))
         if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return np.concatenate([self._encode_batch(texts[s:s + ENCODE_BATCH]) for s in starts])
+        if self.svd_ is not None:
+            self._projection_matrix()  # made once, here, and inherited
         global _FORKED
         _FORKED = (self, texts)  # inherited by the forked workers (nothing large is pickled)
         try:
@@ -259,7 +270,30 @@ class TfidfSvdBackend:
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         x = self._sparse(texts)
-        return _l2(self.svd_.transform(x) if self.svd_ is not None else x.toarray())
+        return _l2(self._project(x) if self.svd_ is not None else x.toarray())
+
+    def _projection_matrix(self) -> np.ndarray:
+        """``svd_.components_.T`` in C order, made once per fitted SVD (:meth:`_project`)."""
+        if getattr(self, "_projection", (None, None))[0] is not self.svd_:
+            self._projection = (self.svd_, np.ascontiguousarray(self.svd_.components_.T))
+        return self._projection[1]
+
+    def _project(self, x: sp.csr_matrix) -> np.ndarray:
+        """``self.svd_.transform(x)`` (``x @ components_.T``) bit for bit, without its per-call transposing copy.
+
+        scipy multiplies by a C-ordered copy of ``components_.T`` (its ``ravel``: ~15 ms at 256 x 14,000, every
+        call, even for a handful of texts); the copy is made once per fitted SVD here and the product is
+        scipy's, or :mod:`analysis.spmm`'s kernel (the same operations in the same order) when already loaded.
+        """
+        ct = self._projection_matrix()
+        x = sp.csr_matrix(x)
+        if x.shape[1] != ct.shape[0]:  # what scikit-learn's transform refuses
+            raise ValueError(f"X has {x.shape[1]} features, but the SVD is fitted on {ct.shape[0]}")
+        if spmm.loaded() and spmm.usable(x, ct):
+            out = np.empty((x.shape[0], ct.shape[1]), dtype=np.float64)
+            spmm.csr_dense_rows(x, ct, 0, x.shape[0], out)
+            return out
+        return sp.csr_matrix._matmul_multivector(x, ct)
 
 
 _FORKED: tuple[TfidfSvdBackend, list[str]] | None = None
@@ -269,14 +303,15 @@ class _ThreadedCSR(sp.csr_matrix):
     """A CSR matrix whose products with dense matrices run in ``SVD_THREADS`` threads, by blocks of rows.
 
     Used only to fit the SVD (scikit-learn's randomized SVD multiplies the matrix and its transpose by dense
-    blocks a dozen times). A row's product is the same call on the same data as in scipy's single call, so the
-    result is identical. The transpose is kept as CSR too (sorted by row, hence summed in the order scipy's
+    blocks a dozen times). A row's product is the same operations in the same order as in scipy's single call
+    (:mod:`analysis.spmm`'s compiled kernel, or scipy's call on the block of rows), so the result is identical. The transpose is kept as CSR too (sorted by row, hence summed in the order scipy's
     CSC product sums), and transposing it back gives the original matrix, storage order included.
     """
 
-    def __init__(self, *args, original: _ThreadedCSR | None = None, **kwargs):
+    def __init__(self, *args, original: _ThreadedCSR | None = None, compiled: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self._original = original
+        self._compiled = compiled  # the products may load analysis.spmm's kernel (worth its loading)
 
     def transpose(self, axes=None, copy=False):
         """The transpose as a threaded CSR matrix (the original matrix for a transpose)."""
@@ -285,23 +320,34 @@ class _ThreadedCSR(sp.csr_matrix):
         t = sp.csr_matrix(super().transpose(axes=axes, copy=copy).tocsr())
         t.has_sorted_indices = False
         t.sort_indices()  # already sorted by construction; checked, not assumed
-        return _ThreadedCSR(t, original=self)
+        return _ThreadedCSR(t, original=self, compiled=self._compiled)
 
     def _matmul_multivector(self, other):
-        if SVD_THREADS < 2 or self.shape[0] < 2 or other.ndim != 2:
+        if other.ndim != 2:
+            return super()._matmul_multivector(other)
+        # loaded here, before any thread
+        compiled = (self._compiled or spmm.loaded()) and spmm.usable(self, other) and spmm.kernel() is not None
+        threads = SVD_THREADS if self.shape[0] >= 2 else 1
+        if threads < 2 and not compiled:
             return super()._matmul_multivector(other)
         other = np.ascontiguousarray(other)
-        cuts = np.searchsorted(self.indptr, np.linspace(0, self.nnz, SVD_THREADS + 1)[1:-1])
+        cuts = np.searchsorted(self.indptr, np.linspace(0, self.nnz, threads + 1)[1:-1])
         bounds = [0, *sorted(set(int(c) for c in cuts) - {0, self.shape[0]}), self.shape[0]]
         out = np.empty((self.shape[0], other.shape[1]), dtype=np.result_type(self.dtype, other.dtype))
 
         def block(i: int) -> None:
             a, b = bounds[i], bounds[i + 1]
+            if compiled:  # scipy's operations in scipy's order, compiled (analysis.spmm)
+                spmm.csr_dense_rows(self, other, a, b, out[a:b])
+                return
             lo, hi = self.indptr[a], self.indptr[b]
             rows = sp.csr_matrix((self.data[lo:hi], self.indices[lo:hi], self.indptr[a:b + 1] - lo),
                                  shape=(b - a, self.shape[1]))
             out[a:b] = sp.csr_matrix._matmul_multivector(rows, other)
 
+        if len(bounds) == 2:
+            block(0)
+            return out
         with ThreadPoolExecutor(len(bounds) - 1) as pool:
             list(pool.map(block, range(len(bounds) - 1)))
         return out
