@@ -170,3 +170,30 @@ def test_one_call_over_questions_is_the_calls_per_question(rule):
                       for q, c in cats.items()], ignore_index=True)
     assert (one["category"] == "zero").any()  # a category nobody chose is kept, with n 0
     pd.testing.assert_frame_equal(one.reset_index(drop=True), each.reset_index(drop=True))
+
+
+def test_map_strings_is_series_map_on_the_sample(sample_results):
+    """The Arrow lookup gives ``Series.map``'s Series for the maps the counts make (membership, respondent type)."""
+    from analysis import paths
+    from analysis.counts.rules import respondent_campaigns, respondent_types
+    from analysis.tables import read_optional, read_table
+
+    processed = paths.processed_dir("sample")
+    answers = read_table("core_answers_clean", processed)
+    members = respondent_campaigns(answers, read_optional("core_submission_campaigns", processed))
+    rtype = respondent_types(read_table("core_responses", processed))
+    assert len(members) and len(rtype)
+    ids = answers["response_id"]
+    for values in (ids, ids.astype(object), ids.astype(str).rename("unit_id"), ids.iloc[::-3]):
+        for mapping in (members, rtype, rtype.iloc[::2]):
+            expected = values.map(mapping)
+            assert expected.notna().any()
+            pd.testing.assert_series_equal(cells.map_strings(values, mapping), expected)
+    # what map must do itself: a repeated key (map raises), keys that are not strings, missing values
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever map raises
+        cells.map_strings(ids, pd.concat([rtype, rtype.head(1)]))
+    numbered = pd.Series(range(3), index=[1, 2, 3])
+    pd.testing.assert_series_equal(cells.map_strings(pd.Series([1, 3, 4]), numbered),
+                                   pd.Series([1, 3, 4]).map(numbered))
+    gappy = ids.head(10).astype(object).where(np.arange(10) % 3 > 0)
+    pd.testing.assert_series_equal(cells.map_strings(gappy, rtype), gappy.map(rtype))

@@ -131,7 +131,7 @@ def counting_units(answers_clean: pd.DataFrame, mode: str, membership: pd.Series
     out = answers_clean[["response_id", "question_id"]].copy()
     out["unit_id"] = out["response_id"].astype(str)
     if mode == "unique" and membership is not None:
-        camp = out["unit_id"].map(membership)
+        camp = cells.map_strings(out["unit_id"], membership)
         hit = camp.notna()
         out.loc[hit, "unit_id"] = "campaign:" + camp[hit].astype(str)
     elif mode == "unique" and "campaign_id" in answers_clean.columns:
