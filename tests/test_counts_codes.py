@@ -197,3 +197,19 @@ def test_map_strings_is_series_map_on_the_sample(sample_results):
                                    pd.Series([1, 3, 4]).map(numbered))
     gappy = ids.head(10).astype(object).where(np.arange(10) % 3 > 0)
     pd.testing.assert_series_equal(cells.map_strings(gappy, rtype), gappy.map(rtype))
+
+
+def test_sorted_unique_is_np_unique_on_evidence_codes(sample_results):
+    """On the sample's (cell, response) codes, as ``evidence_by_code`` makes them, and on edge cases."""
+    from analysis import paths
+    from analysis.tables import read_table
+
+    at = read_table("core_answer_themes", paths.processed_dir("sample"))
+    cell = cells.sorted_codes(at["question_id"])[0]  # a question's cell: an answer with several themes repeats
+    rid = pd.factorize(at["response_id"])[0]
+    codes = cell * (int(rid.max()) + 1) + rid
+    assert len(np.unique(codes)) < len(codes)  # repeated pairs are there
+    for values in (codes, codes[::-1], np.repeat(codes, 2), np.zeros(0, dtype=np.int64), np.array([5, -1, 5, -1])):
+        got = cells.sorted_unique(values)
+        np.testing.assert_array_equal(got, np.unique(values))
+        assert got.dtype == np.unique(values).dtype

@@ -127,5 +127,11 @@ def distinct_per_group(group: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """``np.unique(values)`` of int64 codes: the distinct values hashed first, then only they are sorted."""
-    return np.sort(pd.unique(values))
+    """``np.unique(values)`` of int64 codes: sorted, then each run's first value.
+
+    The codes are (cell, id) pairs, nearly all distinct: hashing them first (``pd.unique``, then sorting the
+    distinct ones) grew faster than the sort with the consultation (its hash table leaves the caches; 200k
+    responses: 0.13 s against 0.07 s for 1.2 million codes), and ``np.unique`` took 1 s.
+    """
+    out = np.sort(np.asarray(values))
+    return out[np.r_[True, out[1:] != out[:-1]]] if len(out) else out
