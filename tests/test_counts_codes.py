@@ -170,3 +170,92 @@ def test_one_call_over_questions_is_the_calls_per_question(rule):
                       for q, c in cats.items()], ignore_index=True)
     assert (one["category"] == "zero").any()  # a category nobody chose is kept, with n 0
     pd.testing.assert_frame_equal(one.reset_index(drop=True), each.reset_index(drop=True))
+
+
+def test_map_strings_is_series_map_on_the_sample(sample_results):
+    """The Arrow lookup gives ``Series.map``'s Series for the maps the counts make (membership, respondent type)."""
+    from analysis import paths
+    from analysis.counts.rules import respondent_campaigns, respondent_types
+    from analysis.tables import read_optional, read_table
+
+    processed = paths.processed_dir("sample")
+    answers = read_table("core_answers_clean", processed)
+    members = respondent_campaigns(answers, read_optional("core_submission_campaigns", processed))
+    rtype = respondent_types(read_table("core_responses", processed))
+    assert len(members) and len(rtype)
+    ids = answers["response_id"]
+    for values in (ids, ids.astype(object), ids.astype(str).rename("unit_id"), ids.iloc[::-3]):
+        for mapping in (members, rtype, rtype.iloc[::2]):
+            expected = values.map(mapping)
+            assert expected.notna().any()
+            pd.testing.assert_series_equal(cells.map_strings(values, mapping), expected)
+    # what map must do itself: a repeated key (map raises), keys that are not strings, missing values
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever map raises
+        cells.map_strings(ids, pd.concat([rtype, rtype.head(1)]))
+    numbered = pd.Series(range(3), index=[1, 2, 3])
+    pd.testing.assert_series_equal(cells.map_strings(pd.Series([1, 3, 4]), numbered),
+                                   pd.Series([1, 3, 4]).map(numbered))
+    gappy = ids.head(10).astype(object).where(np.arange(10) % 3 > 0)
+    pd.testing.assert_series_equal(cells.map_strings(gappy, rtype), gappy.map(rtype))
+
+
+def test_sorted_unique_is_np_unique_on_evidence_codes(sample_results):
+    """On the sample's (cell, response) codes, as ``evidence_by_code`` makes them, and on edge cases."""
+    from analysis import paths
+    from analysis.tables import read_table
+
+    at = read_table("core_answer_themes", paths.processed_dir("sample"))
+    cell = cells.sorted_codes(at["question_id"])[0]  # a question's cell: an answer with several themes repeats
+    rid = pd.factorize(at["response_id"])[0]
+    codes = cell * (int(rid.max()) + 1) + rid
+    assert len(np.unique(codes)) < len(codes)  # repeated pairs are there
+    for values in (codes, codes[::-1], np.repeat(codes, 2), np.zeros(0, dtype=np.int64), np.array([5, -1, 5, -1])):
+        got = cells.sorted_unique(values)
+        np.testing.assert_array_equal(got, np.unique(values))
+        assert got.dtype == np.unique(values).dtype
+
+
+def _evidence_before(cell: np.ndarray, ids: pd.Series, most: int | None):
+    """``evidence_by_code`` as it was: every distinct id made a Python string, then the listed ones taken."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes, uniques = pd.factorize(ids)
+    order = np.asarray(pc.sort_indices(pa.array(uniques, type=pa.string())), dtype=np.int64)
+    uniques = np.asarray(uniques, dtype=object)
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.arange(len(uniques))
+    ok = (cell >= 0) & (codes >= 0)
+    for empty in np.flatnonzero(uniques == ""):
+        ok &= codes != empty
+    n_u = len(uniques)
+    pairs = np.unique(cell[ok].astype(np.int64) * n_u + rank[codes[ok]])
+    pair_id = uniques[order[pairs % n_u]]
+    pair_cell = pairs // n_u
+    first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
+    cells_, n_ids = pair_cell[first], np.diff(np.r_[first, len(pairs)])
+    if most is not None:
+        pair_id = pair_id[np.arange(len(pairs)) - np.repeat(first, n_ids) < most]
+        first = np.concatenate([[0], np.cumsum(np.minimum(n_ids, most))[:-1]])
+    return cells_, [";".join(chunk) for chunk in np.split(pair_id, first[1:])], n_ids
+
+
+@pytest.mark.parametrize("most", [20, 3, None])
+def test_evidence_by_code_is_the_code_it_replaces_on_the_sample(sample_results, monkeypatch, most):
+    from analysis import paths
+    from analysis.counts import rules
+    from analysis.tables import read_table
+
+    monkeypatch.setattr(rules, "EVIDENCE_MAX", most)
+    processed = paths.processed_dir("sample")
+    for name, col in (("core_answer_themes", "theme_id"), ("core_answer_positions", "position")):
+        lab = read_table(name, processed)
+        cell = cells.combine(cells.sorted_codes(lab["question_id"])[0], cells.sorted_codes(lab[col])[0])[0]
+        cell[::17] = -1  # rows left out
+        ids = lab["response_id"].astype(str)
+        gappy = ids.astype(object).where(np.arange(len(ids)) % 11 > 0, "").where(np.arange(len(ids)) % 13 > 0)
+        for values in (ids, gappy):
+            got, want = rules.evidence_by_code(cell, values), _evidence_before(cell, values, most)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[2], want[2])
+            assert got[1] == want[1] and len(got[1]) > 5

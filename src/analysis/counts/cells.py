@@ -66,6 +66,23 @@ def attach_units(labelled: pd.DataFrame, units: pd.DataFrame) -> tuple[np.ndarra
     return rows, units["unit_id"].iloc[at[rows]].reset_index(drop=True)
 
 
+def map_strings(values: pd.Series, mapping: pd.Series) -> pd.Series:
+    """``values.map(mapping)`` for string values and a string-keyed ``mapping``: the same Series.
+
+    ``Series.map`` finds each value in ``mapping.index`` with pandas' hash lookup (16 maps: 3.4 of 24 CPU s of the
+    counts stage of a generated 200k consultation, under cProfile); Arrow's ``index_in`` finds the same positions
+    (a value's first, here only, position in the index), and the values are taken as ``map`` takes them.
+    Anything else (missing keys or values, keys that are not all strings, a repeated key) goes to ``map``.
+    """
+    keys = arrow_strings(pd.Series(mapping.index, dtype=object)) if len(mapping) else None
+    vals = arrow_strings(values) if keys is not None else None
+    if vals is None or keys is None or vals.null_count or keys.null_count or not mapping.index.is_unique:
+        return values.map(mapping)
+    at = pc.fill_null(pc.index_in(vals, value_set=keys), -1).to_numpy().astype(np.intp)
+    taken = pd.api.extensions.take(mapping.array, at, allow_fill=True)
+    return pd.Series(taken, index=values.index, name=values.name, copy=False)
+
+
 def sorted_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``values`` in sorted order of the distinct values (``-1``: missing) and those values (objects)."""
     codes, uniques = pd.factorize(values, sort=True)
@@ -110,5 +127,11 @@ def distinct_per_group(group: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """``np.unique(values)`` of int64 codes: the distinct values hashed first, then only they are sorted."""
-    return np.sort(pd.unique(values))
+    """``np.unique(values)`` of int64 codes: sorted, then each run's first value.
+
+    The codes are (cell, id) pairs, nearly all distinct: hashing them first (``pd.unique``, then sorting the
+    distinct ones) grew faster than the sort with the consultation (its hash table leaves the caches; 200k
+    responses: 0.13 s against 0.07 s for 1.2 million codes), and ``np.unique`` took 1 s.
+    """
+    out = np.sort(np.asarray(values))
+    return out[np.r_[True, out[1:] != out[:-1]]] if len(out) else out

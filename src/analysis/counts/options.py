@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import ConsultationConfig, QuestionConfig
+from analysis.counts.cells import map_strings
 from analysis.counts.rules import count_categories, counting_units, respondent_campaigns, respondent_types
 
 
@@ -73,11 +74,11 @@ def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: Con
         return None
     labelled = labelled_options(ans, closed)
     rtype = respondent_types(responses)
-    by_type = labelled.assign(respondent_type=labelled["response_id"].map(rtype).fillna("unknown"))
+    by_type = labelled.assign(respondent_type=map_strings(labelled["response_id"], rtype).fillna("unknown"))
     frames = []
     for mode in ("all", "unique"):
         units = counting_units(ans, mode, membership)
-        units_rt = units.assign(respondent_type=units["response_id"].map(rtype).fillna("unknown"))
+        units_rt = units.assign(respondent_type=map_strings(units["response_id"], rtype).fillna("unknown"))
         asked = set(units["question_id"].unique())
         for rule in ("plurality", "majority"):  # the questions of one rule in one call, each with its own choices
             cats = {qid: list(q.choices) for qid, q in closed.items()

@@ -32,6 +32,7 @@ from scipy.optimize import lsq_linear
 from analysis import schemas
 from analysis.config import ConsultationConfig
 from analysis.counts import rules as counts
+from analysis.counts.cells import map_strings
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +316,7 @@ def _labelled_frames(
     rtype = pd.Series(dtype=str)
     if responses is not None and not responses.empty:
         rtype = responses.set_index("response_id")["respondent_type"].astype(str)
-    pos_rt = pos.assign(respondent_type=pos["response_id"].map(rtype).fillna("unknown").astype(str))
+    pos_rt = pos.assign(respondent_type=map_strings(pos["response_id"], rtype).fillna("unknown").astype(str))
     frames.append(("position_respondent_type", pos_rt, "respondent_type"))
     if answer_themes is not None and not answer_themes.empty:
         target = {q.id: cfg.reported_under(q.id) for q in cfg.questions}

@@ -131,7 +131,7 @@ def counting_units(answers_clean: pd.DataFrame, mode: str, membership: pd.Series
     out = answers_clean[["response_id", "question_id"]].copy()
     out["unit_id"] = out["response_id"].astype(str)
     if mode == "unique" and membership is not None:
-        camp = out["unit_id"].map(membership)
+        camp = cells.map_strings(out["unit_id"], membership)
         hit = camp.notna()
         out.loc[hit, "unit_id"] = "campaign:" + camp[hit].astype(str)
     elif mode == "unique" and "campaign_id" in answers_clean.columns:
@@ -286,24 +286,25 @@ def evidence_by_code(cell: np.ndarray, ids: pd.Series) -> tuple[np.ndarray, list
     """
     codes, uniques = pd.factorize(ids)  # hashing Arrow strings is cheap; comparing them in Python is not
     # UTF-8 byte order is code point order: Arrow's sort orders the ids exactly as Python's sorted() does
-    order = np.asarray(pc.sort_indices(pa.array(uniques, type=pa.string())), dtype=np.int64)
-    uniques = np.asarray(uniques, dtype=object)
+    strings = pa.array(uniques, type=pa.string())
+    order = np.asarray(pc.sort_indices(strings), dtype=np.int64)
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[order] = np.arange(len(uniques))
     ok = (cell >= 0) & (codes >= 0)
-    for empty in np.flatnonzero(uniques == ""):
+    for empty in np.flatnonzero(pc.equal(strings, "").to_numpy(zero_copy_only=False)):
         ok &= codes != empty
     if not ok.any():
         return np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64)
     n_u = len(uniques)
     pairs = cells.sorted_unique(cell[ok].astype(np.int64) * n_u + rank[codes[ok]])  # distinct (cell, id), sorted
-    pair_id = uniques[order[pairs % n_u]]
     pair_cell = pairs // n_u
     first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
     cells_, n_ids = pair_cell[first], np.diff(np.r_[first, len(pairs)])
     if EVIDENCE_MAX is not None:  # each cell's first ids only
-        pair_id = pair_id[np.arange(len(pairs)) - np.repeat(first, n_ids) < EVIDENCE_MAX]
+        pairs = pairs[np.arange(len(pairs)) - np.repeat(first, n_ids) < EVIDENCE_MAX]
         first = np.concatenate([[0], np.cumsum(np.minimum(n_ids, EVIDENCE_MAX))[:-1]])
+    # only the listed ids become Python strings (not every distinct id, nor every pair's)
+    pair_id = np.asarray(strings.take(order[pairs % n_u]).to_numpy(zero_copy_only=False), dtype=object)
     joined = [";".join(chunk) for chunk in np.split(pair_id, first[1:])]
     return cells_, joined, n_ids
 

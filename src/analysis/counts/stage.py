@@ -29,6 +29,7 @@ import pandas as pd
 
 from analysis.config import ConsultationConfig
 from analysis.counts.breakdowns import breakdown_counts
+from analysis.counts.cells import map_strings
 from analysis.counts.options import option_counts
 from analysis.counts.polis import polis_counts
 from analysis.counts.prevalence import position_counts
@@ -75,7 +76,7 @@ def campaign_counts(answers_clean: pd.DataFrame, min_cell: int, membership: pd.S
     lab = answers_clean[["response_id", "question_id"]].copy()
     if responses is not None:
         lab = pd.concat([lab, responses[["response_id"]].assign(question_id="*")], ignore_index=True)
-    camp = lab["response_id"].map(membership)
+    camp = map_strings(lab["response_id"], membership)
     lab["category"] = ("campaign:" + camp.astype(str)).where(camp.notna(), "independent")
     frames = []
     for mode in MODES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.config import ConsultationConfig
+from analysis.counts.cells import map_strings
 from analysis.counts.rules import count_categories, counting_units, respondent_campaigns, respondent_types
 
 
@@ -26,13 +27,13 @@ def theme_counts(answer_themes: pd.DataFrame, answers_clean: pd.DataFrame, respo
     rtype = respondent_types(responses)
     if membership is None:
         membership = respondent_campaigns(answers_clean)
-    at = at.assign(respondent_type=at["response_id"].map(rtype).fillna("unknown"))
+    at = at.assign(respondent_type=map_strings(at["response_id"], rtype).fillna("unknown"))
     # every open question in one call per table and mode, each with its own themes (as one call per question)
     cats = {qid: sorted(g["theme_id"].astype(str).unique()) for qid, g in at.groupby("question_id", sort=True)}
     frames = []
     for mode in ("all", "unique"):
         units = counting_units(ans, mode, membership)
-        units_rt = units.assign(respondent_type=units["response_id"].map(rtype).fillna("unknown"))
+        units_rt = units.assign(respondent_type=map_strings(units["response_id"], rtype).fillna("unknown"))
         if not cats:
             continue
         frames.append(count_categories(at, units, table="theme", category_col="theme_id", categories=cats,
