@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis.config import ConsultationConfig, QuestionConfig
 from analysis.counts.cells import map_strings
+from analysis.counts.coded import prepared
 from analysis.counts.rules import count_categories, counting_units, respondent_campaigns, respondent_types
 
 
@@ -80,16 +81,17 @@ def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: Con
         units = counting_units(ans, mode, membership)
         units_rt = units.assign(respondent_type=map_strings(units["response_id"], rtype).fillna("unknown"))
         asked = set(units["question_id"].unique())
+        coded = prepared(units)  # encoded once for the calls of this mode
         for rule in ("plurality", "majority"):  # the questions of one rule in one call, each with its own choices
             cats = {qid: list(q.choices) for qid, q in closed.items()
                     if qid in asked and ("majority" if q.multi_select else "plurality") == rule}
             if not cats:
                 continue
             qids = list(cats)
-            frames.append(count_categories(labelled[labelled["question_id"].isin(qids)], units, table="option",
+            frames.append(count_categories(labelled[labelled["question_id"].isin(qids)], coded, table="option",
                                            category_col="option", categories=cats, mode=mode,
                                            min_cell=cfg.settings.min_cell, unit_rule=rule))
-            frames.append(count_categories(by_type[by_type["question_id"].isin(qids)], units,
+            frames.append(count_categories(by_type[by_type["question_id"].isin(qids)], coded,
                                            table="option_respondent_type", category_col="option",
                                            group_col="respondent_type", categories=cats, mode=mode,
                                            min_cell=cfg.settings.min_cell,

@@ -33,6 +33,7 @@ from analysis import schemas
 from analysis.config import ConsultationConfig
 from analysis.counts import rules as counts
 from analysis.counts.cells import map_strings
+from analysis.counts.coded import prepared
 
 log = logging.getLogger(__name__)
 
@@ -375,15 +376,15 @@ def position_counts(
     confusion = publishable_confusion(confusion, cfg)
     for mode in schemas.COUNT_MODES:
         units = _units_for_positions(answer_positions, answers_clean, mode, membership)
+        coded = prepared(units)  # encoded once for the tables of this mode
         for table, lab, gcol in frames:
             if lab.empty:
                 continue
-            den_units = counts.join_units(lab.drop(columns=["position", "source", "confidence"]).drop_duplicates(),
-                                          units)
+            # denominator: the distinct units of the labelled (response, question[, group]) rows
             parts.append(
                 counts.count_categories(
-                    lab, units, table=table, category_col="position", group_col=gcol,
-                    categories=schemas.POSITIONS, mode=mode, min_cell=min_cell, denominator_units=den_units,
+                    lab, coded, table=table, category_col="position", group_col=gcol,
+                    categories=schemas.POSITIONS, mode=mode, min_cell=min_cell, label_denominators=True,
                     unit_rule="plurality",
                 )
             )

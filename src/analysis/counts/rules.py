@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis.counts import cells
+from analysis.counts import coded as coded_mod
 
 Z95 = 1.959963984540054
 
@@ -154,13 +155,15 @@ def count_categories(
     min_cell: int = 5,
     denominator_units: pd.DataFrame | None = None,
     unit_rule: str = "any",
+    label_denominators: bool = False,
 ) -> pd.DataFrame:
     """Count distinct units per (question, group, category) with shares, intervals and suppression.
 
     Args:
         labelled: Rows ``response_id, question_id, <category_col>[, <group_col>]`` (one row per label;
             multi-label allowed).
-        units: Output of :func:`counting_units` for the same mode.
+        units: Output of :func:`counting_units` for the same mode, or it encoded
+            (:func:`analysis.counts.coded.prepared`) for several calls.
         table: Name written in the ``table`` column of ``out_counts``.
         category_col: Column holding the category (position, theme id ...).
         group_col: Optional column holding the row dimension (respondent type, theme ...).
@@ -175,32 +178,44 @@ def count_categories(
             (the category most members have; a tie holds each tied category: one-answer questions and
             positions) or ``"majority"`` (each category at least half of the members have: multi-select).
             Members are the unit's responses with a label in that question (and group).
+        label_denominators: The denominators are the distinct units of the label rows themselves, per question and
+            group (``denominator_units`` = the labelled (response, question[, group]) rows joined to ``units``).
 
     Returns:
         A frame matching the ``out_counts`` schema.
     """
-    # only the questions labelled (callers pass every question's units): a smaller join, the same rows
+    if unit_rule not in ("any", "plurality", "majority"):
+        raise ValueError(f"unit_rule must be 'any', 'plurality' or 'majority', got {unit_rule!r}")
     asked = labelled["question_id"].unique()
-    units = units[units["question_id"].isin(asked)] if units["question_id"].nunique() > len(asked) else units
-    lab = join_units(labelled, units)
-    gcol = group_col or "__group"
-    if group_col is None:
-        lab = lab.assign(__group="all")
-    if unit_rule != "any":
-        lab = _collapse_units(lab, ["question_id", gcol, "unit_id"], category_col, unit_rule)
-    den_src = denominator_units if denominator_units is not None else units
-    den_src = den_src[den_src["question_id"].isin(asked)]
-    by_group = group_col is not None and group_col in den_src.columns
-    den = _denominators(den_src, group_col if by_group else None)
-    # Integer codes, one grouped pass (not a filter per cell): distinct units and the evidence (response ids) per
-    # cell; cells in sorted key order (as a sorted groupby), rows with a missing key left out.
-    (q_codes, q_vals), (g_codes, g_vals), (c_codes, c_vals) = (
-        cells.sorted_codes(lab["question_id"]), cells.sorted_codes(lab[gcol]),
-        cells.sorted_codes(lab[category_col].astype(str)))
-    cell, sizes = cells.combine(q_codes, g_codes, c_codes)
-    present, n_units = cells.distinct_per_group(cell, pd.factorize(lab["unit_id"])[0])
+    coded = units if isinstance(units, coded_mod.CodedUnits) else coded_mod.encode_units(units)
+    units = coded.frame if coded is not None else units
+    found = None if coded is None else coded_mod.label_codes(labelled, coded, category_col, group_col, unit_rule,
+                                                             collapse_codes, label_denominators=label_denominators)
+    codes = None if found is None else found[0]
+    if found is not None and label_denominators:
+        den, by_group = found[1], group_col is not None
+    elif found is not None and denominator_units is None and group_col not in units.columns:
+        den, by_group = coded_mod.denominators(coded, asked), False
+    else:
+        if label_denominators:
+            keys = ["response_id", "question_id"] + ([group_col] if group_col else [])
+            denominator_units = join_units(labelled[keys].drop_duplicates(), units)
+        if codes is None:  # the string path (keys that are not all strings, a missing key, a repeated pair)
+            # only the questions labelled (callers pass every question's units): a smaller join, the same rows
+            if units["question_id"].nunique() > len(asked):
+                units = units[units["question_id"].isin(asked)]
+            codes = label_codes_of_frame(labelled, units, category_col, group_col, unit_rule)
+        den_src = units if denominator_units is None else denominator_units
+        den_src = den_src[den_src["question_id"].isin(asked)]
+        by_group = group_col is not None and group_col in den_src.columns
+        den = _denominators(den_src, group_col if by_group else None)
+    q_vals, g_vals, c_vals = codes.q_vals, codes.g_vals, codes.c_vals
+    # one grouped pass (not a filter per cell): distinct units and the evidence (response ids) per cell; cells in
+    # sorted key order (as a sorted groupby), rows with a missing key left out
+    cell, sizes = cells.combine(codes.q, codes.g, codes.c)
+    present, n_units = cells.distinct_per_group(cell, codes.unit)
     n_by_cell = dict(zip(present.tolist(), n_units.tolist(), strict=True))
-    ev_cells, ev_joined, ev_n = evidence_by_code(cell, lab["response_id"].astype(str))
+    ev_cells, ev_joined, ev_n = evidence_of_codes(cell, codes.ids, codes.id_strings, codes.id_order)
     ev_by_cell = dict(zip(ev_cells.tolist(), zip(ev_joined, ev_n.tolist(), strict=True), strict=True))
     by_question = isinstance(categories, dict)
     cats = (None if categories is None else {q: list(c) for q, c in categories.items()} if by_question
@@ -220,6 +235,23 @@ def count_categories(
             ev, ev_n_cell = ev_by_cell.get(code, (None, 0))
             rows.append((qid, str(grp), cat, n, d, ev, ev_n_cell))
     return _cell_frame(rows, table, mode, min_cell)
+
+
+def label_codes_of_frame(labelled: pd.DataFrame, units: pd.DataFrame, category_col: str, group_col: str | None,
+                         unit_rule: str) -> coded_mod.LabelCodes:
+    """:func:`analysis.counts.coded.label_codes` on the joined frame: a merge, then each key column factorized."""
+    lab = join_units(labelled, units)
+    gcol = group_col or "__group"
+    if group_col is None:
+        lab = lab.assign(__group="all")
+    if unit_rule != "any":
+        lab = _collapse_units(lab, ["question_id", gcol, "unit_id"], category_col, unit_rule)
+    (q, q_vals), (g, g_vals), (c, c_vals) = (
+        cells.sorted_codes(lab["question_id"]), cells.sorted_codes(lab[gcol]),
+        cells.sorted_codes(lab[category_col].astype(str)))
+    ids, uniques = pd.factorize(lab["response_id"].astype(str))  # hashing Arrow strings is cheap
+    return coded_mod.LabelCodes(q, q_vals, g, g_vals, c, c_vals, pd.factorize(lab["unit_id"])[0].astype(np.int64),
+                                ids.astype(np.int64), pa.array(uniques, type=pa.string()))
 
 
 def join_units(labelled: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
@@ -285,17 +317,24 @@ def evidence_by_code(cell: np.ndarray, ids: pd.Series) -> tuple[np.ndarray, list
         ``(cell codes with at least one id, sorted; their joined ids; their numbers of distinct ids)``.
     """
     codes, uniques = pd.factorize(ids)  # hashing Arrow strings is cheap; comparing them in Python is not
+    return evidence_of_codes(cell, codes.astype(np.int64), pa.array(uniques, type=pa.string()))
+
+
+def evidence_of_codes(cell: np.ndarray, codes: np.ndarray, strings: pa.Array, order: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """:func:`evidence_by_code` of ids given as codes (``-1``: missing) into ``strings`` (distinct ids, any order;
+    ``order``: their positions in sorted order, when known)."""
     # UTF-8 byte order is code point order: Arrow's sort orders the ids exactly as Python's sorted() does
-    strings = pa.array(uniques, type=pa.string())
-    order = np.asarray(pc.sort_indices(strings), dtype=np.int64)
-    rank = np.empty(len(uniques), dtype=np.int64)
-    rank[order] = np.arange(len(uniques))
+    if order is None:
+        order = np.asarray(pc.sort_indices(strings), dtype=np.int64)
+    rank = np.empty(len(strings), dtype=np.int64)
+    rank[order] = np.arange(len(strings))
     ok = (cell >= 0) & (codes >= 0)
     for empty in np.flatnonzero(pc.equal(strings, "").to_numpy(zero_copy_only=False)):
         ok &= codes != empty
     if not ok.any():
         return np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64)
-    n_u = len(uniques)
+    n_u = len(strings)
     pairs = cells.sorted_unique(cell[ok].astype(np.int64) * n_u + rank[codes[ok]])  # distinct (cell, id), sorted
     pair_cell = pairs // n_u
     first = np.flatnonzero(np.r_[True, pair_cell[1:] != pair_cell[:-1]])
@@ -345,9 +384,34 @@ def _collapse_units(lab: pd.DataFrame, keys: list[str], category_col: str, rule:
         return lab
     s = lab[shared]
     # a group code per (keys) and per (keys, category), missing values a group of their own (groupby dropna=False)
-    unit = cells.combine(*(pd.factorize(s[k], use_na_sentinel=False)[0].astype(np.int64) for k in keys))[0]
+    keys_codes = [pd.factorize(s[k], use_na_sentinel=False)[0].astype(np.int64) for k in keys]
     cat = pd.factorize(s[category_col], use_na_sentinel=False)[0].astype(np.int64)
     member = pd.factorize(s["response_id"])[0].astype(np.int64)  # nunique: missing ids are not members
+    mask = ~shared
+    mask[np.flatnonzero(shared)[_kept(keys_codes, cat, member, rule)]] = True
+    return lab[mask]
+
+
+def collapse_codes(shared: np.ndarray, keys: list[np.ndarray], cat: np.ndarray, member: np.ndarray,
+                   rule: str) -> np.ndarray:
+    """:func:`_collapse_units` on codes: which rows to keep.
+
+    Args:
+        shared: Per row: its unit has (or may have) several members (``unit_id != response_id``).
+        keys: Codes of the unit key columns (question, group, unit; no ``-1``).
+        cat: Category codes (no ``-1``: a missing category is a value of its own).
+        member: Response id codes (``-1``: missing, not a member).
+        rule: ``plurality`` or ``majority``.
+    """
+    at = np.flatnonzero(shared)
+    mask = ~shared
+    mask[at[_kept([k[at] for k in keys], cat[at], member[at], rule)]] = True
+    return mask
+
+
+def _kept(keys: list[np.ndarray], cat: np.ndarray, member: np.ndarray, rule: str) -> np.ndarray:
+    """Per row of shared units (key codes ``keys``): whether its unit holds its category under ``rule``."""
+    unit = pd.factorize(cells.combine(*keys)[0])[0].astype(np.int64)  # compact: 0 .. units - 1
     unit_cat = unit * (int(cat.max(initial=0)) + 1) + cat
     votes = _distinct_per_row(unit_cat, member)
     if rule == "plurality":
@@ -356,9 +420,7 @@ def _collapse_units(lab: pd.DataFrame, keys: list[str], category_col: str, rule:
         keep = votes == best[unit]
     else:
         keep = 2 * votes >= _distinct_per_row(unit, member)
-    mask = ~shared
-    mask[np.flatnonzero(shared)[keep]] = True
-    return lab[mask]
+    return keep
 
 
 def _distinct_per_row(group: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ import pandas as pd
 
 from analysis.config import ConsultationConfig
 from analysis.counts.cells import map_strings
+from analysis.counts.coded import prepared
 from analysis.counts.rules import count_categories, counting_units, respondent_campaigns, respondent_types
 
 
@@ -36,9 +37,10 @@ def theme_counts(answer_themes: pd.DataFrame, answers_clean: pd.DataFrame, respo
         units_rt = units.assign(respondent_type=map_strings(units["response_id"], rtype).fillna("unknown"))
         if not cats:
             continue
-        frames.append(count_categories(at, units, table="theme", category_col="theme_id", categories=cats,
+        coded = prepared(units)  # encoded once for both tables
+        frames.append(count_categories(at, coded, table="theme", category_col="theme_id", categories=cats,
                                        mode=mode, min_cell=cfg.settings.min_cell))
-        frames.append(count_categories(at, units, table="theme_respondent_type", category_col="theme_id",
+        frames.append(count_categories(at, coded, table="theme_respondent_type", category_col="theme_id",
                                        group_col="respondent_type", categories=cats, mode=mode,
                                        min_cell=cfg.settings.min_cell,
                                        denominator_units=units_rt[units_rt["question_id"].isin(list(cats))]))
