@@ -98,13 +98,20 @@ def test_attach_units_is_the_inner_merge_and_declines_repeated_keys():
     assert cells.attach_units(lab.assign(response_id=range(len(lab))), units) is None  # not strings
 
 
-def test_distinct_per_group_is_groupby_nunique():
+@pytest.mark.parametrize("flags", [True, False])
+def test_distinct_per_group_is_groupby_nunique(monkeypatch, flags):
+    """Both ways of finding the distinct pairs: flags (small key space) and hashing (forced here)."""
+    if not flags:
+        monkeypatch.setattr(cells, "BITMAP_BYTES_PER_ROW", 0)
+        monkeypatch.setattr(cells, "BITMAP_MIN_BYTES", 0)
     rng = np.random.default_rng(5)
-    group, codes = rng.integers(-1, 30, 2000), rng.integers(-1, 50, 2000)
-    present, n = cells.distinct_per_group(group, codes)
-    ok = (group >= 0) & (codes >= 0)
-    ref = pd.Series(codes[ok]).groupby(group[ok]).nunique()
-    assert present.tolist() == ref.index.tolist() and n.tolist() == ref.tolist()
+    for size, groups, values in ((2000, 30, 50), (5000, 3, 4000), (1, 1, 1)):
+        group, codes = rng.integers(-1, groups, size), rng.integers(-1, values, size)
+        group[0], codes[0] = max(groups - 1, 0), max(values - 1, 0)
+        present, n = cells.distinct_per_group(group, codes)
+        ok = (group >= 0) & (codes >= 0)
+        ref = pd.Series(codes[ok]).groupby(group[ok]).nunique()
+        assert present.tolist() == ref.index.tolist() and n.tolist() == ref.tolist()
 
 
 def test_collapse_units_keeps_plurality_and_majority_rows():
@@ -199,7 +206,8 @@ def test_map_strings_is_series_map_on_the_sample(sample_results):
     pd.testing.assert_series_equal(cells.map_strings(gappy, rtype), gappy.map(rtype))
 
 
-def test_sorted_unique_is_np_unique_on_evidence_codes(sample_results):
+@pytest.mark.parametrize("flags", [True, False])
+def test_sorted_unique_is_np_unique_on_evidence_codes(sample_results, monkeypatch, flags):
     """On the sample's (cell, response) codes, as ``evidence_by_code`` makes them, and on edge cases."""
     from analysis import paths
     from analysis.tables import read_table
@@ -209,6 +217,9 @@ def test_sorted_unique_is_np_unique_on_evidence_codes(sample_results):
     rid = pd.factorize(at["response_id"])[0]
     codes = cell * (int(rid.max()) + 1) + rid
     assert len(np.unique(codes)) < len(codes)  # repeated pairs are there
+    if not flags:  # the sort (else the flags: the sample's codes are few)
+        monkeypatch.setattr(cells, "BITMAP_BYTES_PER_ROW", 0)
+        monkeypatch.setattr(cells, "BITMAP_MIN_BYTES", 0)
     for values in (codes, codes[::-1], np.repeat(codes, 2), np.zeros(0, dtype=np.int64), np.array([5, -1, 5, -1])):
         got = cells.sorted_unique(values)
         np.testing.assert_array_equal(got, np.unique(values))

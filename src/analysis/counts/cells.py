@@ -110,6 +110,13 @@ def split(code: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
     return parts[::-1]
 
 
+#: :func:`distinct_per_group` marks each (group, code) pair in a flag array when it has at most this many flags per
+#: row (or :data:`BITMAP_MIN_BYTES`), else hashes the pairs: 1.2 million pairs of 45 groups x 250,000 units took
+#: 0.01 CPU s marked against 0.14 s hashed (``pd.unique``, whose table leaves the caches), 400 groups 0.10 s.
+BITMAP_BYTES_PER_ROW = 16
+BITMAP_MIN_BYTES = 1 << 24
+
+
 def distinct_per_group(group: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct non-missing ``codes`` per group code (rows with ``-1`` in either left out).
 
@@ -120,8 +127,14 @@ def distinct_per_group(group: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray
     if not ok.any():
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     radix = int(codes.max(initial=0)) + 1
-    pairs = pd.unique(group[ok].astype(np.int64) * radix + codes[ok])  # hashed, not sorted: only counted
-    n = np.bincount(pairs // radix)
+    pairs = group[ok].astype(np.int64) * radix + codes[ok]
+    n_groups = int(group.max()) + 1
+    if n_groups * radix <= max(BITMAP_BYTES_PER_ROW * len(pairs), BITMAP_MIN_BYTES):
+        seen = np.zeros(n_groups * radix, dtype=bool)  # one flag per possible pair: no hashing
+        seen[pairs] = True
+        n = np.count_nonzero(seen.reshape(n_groups, radix), axis=1)
+    else:
+        n = np.bincount(pd.unique(pairs) // radix)  # hashed, not sorted: only counted
     present = np.flatnonzero(n)
     return present.astype(np.int64), n[present].astype(np.int64)
 
@@ -131,7 +144,15 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
 
     The codes are (cell, id) pairs, nearly all distinct: hashing them first (``pd.unique``, then sorting the
     distinct ones) grew faster than the sort with the consultation (its hash table leaves the caches; 200k
-    responses: 0.13 s against 0.07 s for 1.2 million codes), and ``np.unique`` took 1 s.
+    responses: 0.13 s against 0.07 s for 1.2 million codes), and ``np.unique`` took 1 s. Non-negative codes below
+    :data:`BITMAP_BYTES_PER_ROW` per value (or :data:`BITMAP_MIN_BYTES`) are flagged and the flags read in order.
     """
-    out = np.sort(np.asarray(values))
+    values = np.asarray(values)
+    if len(values) and values.dtype == np.int64 and int(values.min()) >= 0:
+        top = int(values.max()) + 1
+        if top <= max(BITMAP_BYTES_PER_ROW * len(values), BITMAP_MIN_BYTES):  # flags, read in order: no sort
+            seen = np.zeros(top, dtype=bool)
+            seen[values] = True
+            return np.flatnonzero(seen).astype(np.int64)
+    out = np.sort(values)
     return out[np.r_[True, out[1:] != out[:-1]]] if len(out) else out
