@@ -136,3 +136,21 @@ def test_unit_codes_partition_the_unit_ids_as_factorize_does():
             assert pairs["got"].is_unique and pairs["want"].is_unique
     assert coded.encode_units(pd.concat([units, units.head(1)])) is None  # a pair with two units
     assert coded.encode_units(units.assign(response_id=range(len(units)))) is None  # not strings
+
+
+def test_units_like_another_mode_and_kept_lookups_count_as_fresh_ones():
+    """Keys taken over from the other mode's units, and label rows looked up before, only when they are the same."""
+    lab, answers, membership = _consultation(6)
+    first = coded.encode_units(counting_units(answers, "all", membership))
+    unique = counting_units(answers, "unique", membership)
+    taken, fresh = coded.encode_units(unique, like=first), coded.encode_units(unique)
+    assert taken.index is first.index and fresh.index is not first.index
+    np.testing.assert_array_equal(taken.unit, fresh.unit)
+    other = counting_units(answers.iloc[::-1], "unique", membership)  # the same keys in another order
+    assert coded.encode_units(other, like=first).index is not first.index
+    kw = dict(table="t", category_col="category", group_col="kind", mode="unique", min_cell=0, unit_rule="plurality")
+    moved = lab.assign(response_id=lab["response_id"].to_numpy()[::-1])  # same length, other keys
+    for labelled in (lab, moved, lab, moved.head(len(lab) - 1), lab.iloc[::-1]):
+        want = count_categories(labelled, coded.encode_units(unique), **kw)
+        pd.testing.assert_frame_equal(count_categories(labelled, taken, **kw), want)
+    assert 1 < len(taken.lookups) <= coded.MAX_LOOKUPS

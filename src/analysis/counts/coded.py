@@ -14,7 +14,7 @@ caller then takes the string path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,9 @@ class CodedUnits:
         unit: Each row's unit code (distinct codes are distinct ``unit_id`` values).
         shared: Per row: its unit is not the response alone (``unit_id != response_id``: a campaign).
         index: Row position of each ``(r, q)`` pair key (``r * len(qids) + q``; unique).
+        lookups: Label rows' key columns looked up in ``rids`` / ``qids`` and their codes (``(rid, qid, r, q)``),
+            kept for the next call with the same label rows (the same rows are counted in several tables and
+            modes); shared with the encoding of units with the same keys (:func:`encode_units`'s ``like``).
     """
 
     frame: pd.DataFrame
@@ -51,6 +54,7 @@ class CodedUnits:
     unit: np.ndarray
     shared: np.ndarray
     index: pd.Index
+    lookups: list = field(default_factory=list)
     _rid_order: np.ndarray | None = None
 
     def rid_order(self) -> np.ndarray:
@@ -60,19 +64,32 @@ class CodedUnits:
         return self._rid_order
 
 
-def encode_units(units: pd.DataFrame) -> CodedUnits | None:
+def encode_units(units: pd.DataFrame, like: CodedUnits | pd.DataFrame | None = None) -> CodedUnits | None:
     """``units`` (``response_id, question_id, unit_id``) as :class:`CodedUnits`, or ``None`` when the string path must
-    count them (keys or unit ids that are not all strings, a missing value, a (response, question) twice)."""
+    count them (keys or unit ids that are not all strings, a missing value, a (response, question) twice).
+
+    ``like``: units encoded before (the other count mode's); when their keys are the same rows, their key codes,
+    pair index and lookups are taken over and only the unit ids are encoded.
+    """
     cols = [cells.arrow_strings(units[c]) for c in ("response_id", "question_id", "unit_id")]
     if any(c is None or c.null_count for c in cols):
         return None
     rid, qid, unit_id = cols
-    (r, rids), (q, qids) = _codes(rid), _codes(qid)
-    index = pd.Index(r * max(len(qids), 1) + q)
-    if not index.is_unique:
-        return None
+    if isinstance(like, CodedUnits) and _same(rid, like.rid) and _same(qid, like.qid):
+        rids, qids, r, q, index, lookups = like.rids, like.qids, like.r, like.q, like.index, like.lookups
+    else:
+        (r, rids), (q, qids) = _codes(rid), _codes(qid)
+        index, lookups = pd.Index(r * max(len(qids), 1) + q), []
+        if not index.is_unique:
+            return None
     shared = pc.not_equal(unit_id, rid).to_numpy(zero_copy_only=False).astype(bool)
-    return CodedUnits(units, rid, qid, rids, qids, r, q, _unit_codes(unit_id, r, rids, shared), shared, index)
+    return CodedUnits(units, rid, qid, rids, qids, r, q, _unit_codes(unit_id, r, rids, shared), shared, index,
+                      lookups)
+
+
+def _same(a: pa.Array, b: pa.Array) -> bool:
+    """The same values, row by row (a comparison, no hashing)."""
+    return len(a) == len(b) and (a is b or a.equals(b))
 
 
 def _unit_codes(unit_id: pa.Array, r: np.ndarray, rids: pa.Array, shared: np.ndarray) -> np.ndarray:
@@ -91,10 +108,10 @@ def _unit_codes(unit_id: pa.Array, r: np.ndarray, rids: pa.Array, shared: np.nda
     return unit
 
 
-def prepared(units: pd.DataFrame) -> CodedUnits | pd.DataFrame:
+def prepared(units: pd.DataFrame, like: CodedUnits | pd.DataFrame | None = None) -> CodedUnits | pd.DataFrame:
     """``units`` encoded for several :func:`~analysis.counts.rules.count_categories` calls (or as they are, when the
-    string path must count them): each call then skips the encoding."""
-    coded = encode_units(units)
+    string path must count them): each call then skips the encoding. ``like``: see :func:`encode_units`."""
+    coded = encode_units(units, like)
     return units if coded is None else coded
 
 
@@ -146,13 +163,12 @@ def label_codes(labelled: pd.DataFrame, coded: CodedUnits, category_col: str, gr
     l_rid, l_qid = cells.arrow_strings(labelled["response_id"]), cells.arrow_strings(labelled["question_id"])
     if l_rid is None or l_qid is None or l_rid.null_count or l_qid.null_count:
         return None
-    if len(l_rid) == len(coded.rid) and l_rid.equals(coded.rid) and l_qid.equals(coded.qid):
+    if _same(l_rid, coded.rid) and _same(l_qid, coded.qid):
         # the units' own rows (units counted from the label rows): each row joins the unit row at its position
         r, q, rows = coded.r, coded.q, np.arange(len(l_rid))
         at = rows
     else:
-        r = pc.fill_null(pc.index_in(l_rid, value_set=coded.rids), -1).to_numpy().astype(np.int64)
-        q = pc.fill_null(pc.index_in(l_qid, value_set=coded.qids), -1).to_numpy().astype(np.int64)
+        r, q = _looked_up(coded, l_rid, l_qid)
         at = coded.index.get_indexer(np.where((r >= 0) & (q >= 0), r * max(len(coded.qids), 1) + q, -1))
         rows = np.flatnonzero(at >= 0)
         at = at[rows]
@@ -194,6 +210,21 @@ def _label_denominators(codes: LabelCodes, by_group: bool) -> dict:
         return dict(zip(codes.q_vals[groups].tolist(), n.tolist(), strict=True))
     qs, gs = cells.split(groups, sizes)
     return dict(zip(zip(codes.q_vals[qs].tolist(), codes.g_vals[gs].tolist(), strict=True), n.tolist(), strict=True))
+
+
+#: Label rows' lookups a :class:`CodedUnits` keeps (each holds two int64 codes per row).
+MAX_LOOKUPS = 3
+
+
+def _looked_up(coded: CodedUnits, rid: pa.Array, qid: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of label rows' keys in the units' distinct ids (``-1``: not there), looked up once per label rows."""
+    for k_rid, k_qid, r, q in coded.lookups:
+        if _same(rid, k_rid) and _same(qid, k_qid):
+            return r, q
+    r = pc.fill_null(pc.index_in(rid, value_set=coded.rids), -1).to_numpy().astype(np.int64)
+    q = pc.fill_null(pc.index_in(qid, value_set=coded.qids), -1).to_numpy().astype(np.int64)
+    coded.lookups[:] = [(rid, qid, r, q)] + coded.lookups[:MAX_LOOKUPS - 1]
+    return r, q
 
 
 def _na_as_value(codes: np.ndarray) -> np.ndarray:

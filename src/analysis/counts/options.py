@@ -77,11 +77,12 @@ def option_counts(answers_clean: pd.DataFrame, responses: pd.DataFrame, cfg: Con
     rtype = respondent_types(responses)
     by_type = labelled.assign(respondent_type=map_strings(labelled["response_id"], rtype).fillna("unknown"))
     frames = []
+    coded = None
     for mode in ("all", "unique"):
         units = counting_units(ans, mode, membership)
         units_rt = units.assign(respondent_type=map_strings(units["response_id"], rtype).fillna("unknown"))
         asked = set(units["question_id"].unique())
-        coded = prepared(units)  # encoded once for the calls of this mode
+        coded = prepared(units, like=coded)  # encoded once for the calls of this mode (keys: once for both)
         for rule in ("plurality", "majority"):  # the questions of one rule in one call, each with its own choices
             cats = {qid: list(q.choices) for qid, q in closed.items()
                     if qid in asked and ("majority" if q.multi_select else "plurality") == rule}

@@ -374,9 +374,10 @@ def position_counts(
     if membership is None:
         membership = counts.respondent_campaigns(answers_clean)
     confusion = publishable_confusion(confusion, cfg)
+    coded = None
     for mode in schemas.COUNT_MODES:
         units = _units_for_positions(answer_positions, answers_clean, mode, membership)
-        coded = prepared(units)  # encoded once for the tables of this mode
+        coded = prepared(units, like=coded)  # encoded once for the tables of this mode (keys: once for both)
         for table, lab, gcol in frames:
             if lab.empty:
                 continue

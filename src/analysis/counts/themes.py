@@ -32,12 +32,13 @@ def theme_counts(answer_themes: pd.DataFrame, answers_clean: pd.DataFrame, respo
     # every open question in one call per table and mode, each with its own themes (as one call per question)
     cats = {qid: sorted(g["theme_id"].astype(str).unique()) for qid, g in at.groupby("question_id", sort=True)}
     frames = []
+    coded = None
     for mode in ("all", "unique"):
         units = counting_units(ans, mode, membership)
         units_rt = units.assign(respondent_type=map_strings(units["response_id"], rtype).fillna("unknown"))
         if not cats:
             continue
-        coded = prepared(units)  # encoded once for both tables
+        coded = prepared(units, like=coded)  # encoded once for both tables (keys: once for both modes)
         frames.append(count_categories(at, coded, table="theme", category_col="theme_id", categories=cats,
                                        mode=mode, min_cell=cfg.settings.min_cell))
         frames.append(count_categories(at, coded, table="theme_respondent_type", category_col="theme_id",
