@@ -22,7 +22,11 @@ import results_frames as rf  # noqa: E402 - the fixture module sits beside the f
 
 
 def _string_path(monkeypatch) -> None:
-    monkeypatch.setattr(coded, "encode_units", lambda units: None)
+    def never(*args, **kwargs):
+        raise AssertionError("the coded path ran")
+
+    monkeypatch.setattr(coded, "encode_units", lambda *args, **kwargs: None)
+    monkeypatch.setattr(coded, "label_codes", never)
 
 
 def _both(monkeypatch, compute):
