@@ -145,7 +145,7 @@ def counting_units(answers_clean: pd.DataFrame, mode: str, membership: pd.Series
 
 def count_categories(
     labelled: pd.DataFrame,
-    units: pd.DataFrame,
+    units: pd.DataFrame | coded_mod.CodedUnits,
     *,
     table: str,
     category_col: str,
