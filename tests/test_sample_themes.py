@@ -11,7 +11,9 @@ coded). The issue's bound (every cell within 5 pp) is asserted as is; the others
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -135,3 +137,99 @@ def test_models_built_ahead_in_forks_give_what_building_them_in_the_calibration_
     themes.run(cfg, raw_dir=paths.raw_dir("sample"), processed_dir=former)
     for name in ("core_themes", "core_answer_themes", "out_theme_model"):
         assert (former / f"{name}.parquet").read_bytes() == (out / f"{name}.parquet").read_bytes(), name
+
+
+def _theme_all(cfg, out, root: Path, workers: int, monkeypatch) -> tuple:
+    """``theme_all`` on the sample's tables as the stage calls it, with its caches under ``root`` (empty)."""
+    from analysis.embeddings import EmbeddingCache, make_backend
+    from analysis.tables import read_optional
+    from analysis.themes.codebook import load_codebook
+
+    monkeypatch.setattr(fitcache, "WORKERS", workers)
+    inspect: dict = {}
+    with fitcache.stored_in(root / "themes"):
+        got = themes.theme_all(read_table("core_answers_clean", out), cfg,
+                               backend=make_backend(cfg.settings.themes, cfg.settings.seed),
+                               cache=EmbeddingCache(root / "embeddings"),
+                               codebook=load_codebook(paths.raw_dir("sample") / "codebook.yml"),
+                               campaigns=read_optional("core_campaigns", out),
+                               tags=read_optional("core_analyst_tags", out), inspect=inspect)
+    return got, inspect
+
+
+def _cache_files(root: Path) -> dict[str, object]:
+    """Every cache file under ``root``: ``.npz`` as their arrays, others as bytes."""
+    files: dict[str, object] = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            if p.suffix == ".npz":
+                with np.load(p, allow_pickle=False) as z:
+                    files[str(p.relative_to(root))] = {k: z[k] for k in z.files}
+            else:
+                files[str(p.relative_to(root))] = p.read_bytes()
+    return files
+
+
+def test_questions_prepared_side_by_side_equal_one_at_a_time_and_the_parent_writes_the_caches(themed, tmp_path,
+                                                                                                 monkeypatch):
+    """The tags' attribution and each question's units and embeddings computed in forked processes (their cache
+    files written by this process) against the former path, one after another here. Both from empty caches."""
+    cfg, out = themed
+    (f_themes, f_at, f_meta, _), forked = _theme_all(cfg, out, tmp_path / "forked", 2, monkeypatch)
+    (s_themes, s_at, s_meta, _), serial = _theme_all(cfg, out, tmp_path / "serial", 1, monkeypatch)
+    pd.testing.assert_frame_equal(f_themes, s_themes)
+    pd.testing.assert_frame_equal(f_at, s_at)
+    pd.testing.assert_frame_equal(f_meta, s_meta)
+    assert list(forked["prepared"]) == list(serial["prepared"])
+    for qid, a in forked["prepared"].items():
+        b = serial["prepared"][qid]
+        pd.testing.assert_frame_equal(a.units, b.units)
+        pd.testing.assert_frame_equal(a.owners, b.owners)
+        assert (a.untranslated, a.blank, a.covered) == (b.untranslated, b.blank, b.covered)
+        assert a.emb.dtype == b.emb.dtype and np.array_equal(a.emb, b.emb)
+        for got, want in ((a.unit_emb, b.unit_emb), (a.sent_mat, b.sent_mat)):
+            assert list(got) == list(want)
+            assert all(got[u].dtype == want[u].dtype and np.array_equal(got[u], want[u]) for u in want)
+        assert (a.lex is None) == (b.lex is None)
+        if a.lex is not None:
+            assert a.lex.index == b.lex.index and a.lex.spans == b.lex.spans
+            assert (a.lex.units != b.lex.units).nnz == 0 and (a.lex.sents != b.lex.sents).nnz == 0
+    f_files, s_files = _cache_files(tmp_path / "forked"), _cache_files(tmp_path / "serial")
+    assert sorted(f_files) == sorted(s_files)  # the same files, none left half-written (*.tmp)
+    assert any(k.startswith("embeddings") for k in f_files) and any("units" in k for k in f_files)
+    for name, want in s_files.items():
+        got = f_files[name]
+        if isinstance(want, dict):
+            assert list(got) == list(want) and all(np.array_equal(got[k], want[k]) for k in want), name
+        else:
+            assert got == want, name
+
+
+def test_scores_published_at_once_are_each_scores_published_alone(themed, tmp_path, monkeypatch):
+    """``published`` (the Platt curve applied to an array) against the former one call per score, on the scores
+    the sample's fitted models pick: through the model's curve, or one fitted on those scores (the sample's
+    models are not linear: the 50k consultation's are), and through the identity."""
+    from analysis.themes.codebook import load_codebook
+    from analysis.themes.linear import PriorLinear, fit_platt
+
+    cfg, out = themed
+    _, got = _theme_all(cfg, out, tmp_path, 1, monkeypatch)
+    book = load_codebook(paths.raw_dir("sample") / "codebook.yml")
+    curves = 0
+    for qid, fitted in got["fitted"].items():
+        p, model, cal = got["prepared"][qid], fitted.model, fitted.calibration
+        kw = {"max_themes": cal.max_themes or cfg.settings.themes.max_themes_per_answer,
+              "threshold_factor": cal.factors(len(book.questions[qid].themes)), "sentence_factor": cal.sentence_factor,
+              "relative_score": cal.relative_score or cfg.settings.themes.relative_score}
+        _, picks = p.scorer.pick(model, p.units["unit"].tolist(), **kw)
+        scores = [s for p_ in picks for _, s in p_]
+        assert len(scores) >= 50
+        linear = model.linear_ if model.linear_ is not None else PriorLinear(len(model.theme_ids))
+        if linear.platt_ is None:
+            linear.platt_ = fit_platt(np.array(scores), np.array(scores) > np.median(scores))
+        assert linear.platt_ is not None
+        curves += 1
+        for publish in (linear.calibrated, lambda x: x):
+            assert themes.published(publish, scores) == [float(publish(np.float32(s))) for s in scores]
+    assert curves
+    assert themes.published(lambda x: x, []) == []

@@ -97,8 +97,9 @@ def _assign_with_codebook(p: Prepared, codebook: Codebook, fitted: Fitted, *, qu
           "sentence_factor": cal.sentence_factor, "relative_score": cal.relative_score or settings.relative_score}
     _, picks = p.scorer.pick(model, p.units["unit"].tolist(), **(kw | {"threshold_factor": cal.factors(len(base))}))
     publish = model.linear_.calibrated if model.linear_ is not None else (lambda x: x)
-    rows = [{"unit": u, "theme_id": model.theme_ids[j], "score": float(publish(np.float32(s)))}
-            for u, p_ in zip(p.units["unit"], picks, strict=True) for j, s in p_]
+    picked = [(u, j, s) for u, p_ in zip(p.units["unit"], picks, strict=True) for j, s in p_]
+    rows = [{"unit": u, "theme_id": model.theme_ids[j], "score": v}
+            for (u, j, _), v in zip(picked, published(publish, [s for _, _, s in picked]), strict=True)]
     assigned = apply_operations(pd.DataFrame(rows, columns=["unit", "theme_id", "score"]), codebook.operations,
                                 question_id, scorer=p.scorer, embed=backend.encode, min_score=min_score, **kw)
     live = resolved.themes
@@ -118,6 +119,18 @@ def _assign_with_codebook(p: Prepared, codebook: Codebook, fitted: Fitted, *, qu
     threshold_of = {tid: float(publish(np.float32(t * f)))
                     for tid, t, f in zip(model.theme_ids, model.thresholds_, cal.factors(len(base)), strict=True)}
     return _Assignment(assigned, themes, "assigned", model.method_, thresholding, threshold_of, meta_ids)
+
+
+def published(publish, scores) -> list[float]:
+    """``[float(publish(np.float32(s))) for s in scores]``, the curve applied to all the scores at once.
+
+    ``publish`` (:meth:`~analysis.themes.linear.PriorLinear.calibrated`, or the identity) maps each element on
+    its own (NumPy's element-wise functions), so one call on the array gives each score's bits; one call per
+    score cost about a second of a 50k re-run.
+    """
+    if not len(scores):
+        return []
+    return np.asarray(publish(np.asarray(scores, dtype=np.float32))).tolist()
 
 
 def _assign_by_discovery(p: Prepared, discovery, *, question_id: str, settings, min_score: float) -> _Assignment:
@@ -304,15 +317,7 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
         for rid, tag in zip(whole["response_id"].astype(str), whole["tag"].astype(str), strict=True):
             respondent_tags.setdefault(rid, set()).add(tag)
     min_score = resolve_min_score(st, backend)
-    if codebook is not None and tags is not None and len(tags):
-        # whole-response tags -> the answer of that response that scores the tagged theme highest
-        attributed = attribute_response_tags(tags, sub, codebook, lambda t: embed_units(t, "tag_attribution"),
-                                             min_score=min_score)
-        tags = pd.concat([tags[tags["question_id"].fillna("").astype(str) != ""][["response_id", "question_id", "tag"]],
-                          attributed], ignore_index=True)
-    frames: dict[str, list] = {"themes": [], "at": [], "meta": []}
-    discoveries = []
-    books, prepared = {}, {}
+    books = {}
     for qid in qids:
         if codebook is not None and codebook.resolved(qid) is None:
             logger.warning("codebook has no themes for open question %s: its answers all go to 'other'", qid)
@@ -320,11 +325,29 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
         if codebook is not None and codebook.resolved(qid) is None:
             cb = _empty_codebook(qid)  # a codebook without this question: everything is 'other'
         books[qid] = cb
+
+    def prepare(task: tuple[str, str]):
+        kind, qid = task
+        if kind == "tags":  # whole-response tags -> the answer of that response that scores the tagged theme highest
+            return attribute_response_tags(tags, sub, codebook, lambda t: embed_units(t, "tag_attribution"),
+                                           min_score=min_score)
+        cb = books[qid]
         keep = procedural_filter(cb, qid, backend.encode, min_score) if cb is not None else None
-        prepared[qid] = prepare_question(sub[sub["question_id"] == qid], question_id=qid, embed_units=embed_units,
-                                         resolved=cb.resolved(qid) if cb is not None else None, campaigns=campaigns,
-                                         keep_sentence=keep, lexical=lexical, placeholders=frozenset(placeholders),
-                                         with_sentences=cb is not None)  # discovery clusters whole texts
+        return prepare_question(sub[sub["question_id"] == qid], question_id=qid, embed_units=embed_units,
+                                resolved=cb.resolved(qid) if cb is not None else None, campaigns=campaigns,
+                                keep_sentence=keep, lexical=lexical, placeholders=frozenset(placeholders),
+                                with_sentences=cb is not None)  # discovery clusters whole texts
+
+    # the tags' attribution and each question's units and embeddings do not depend on each other: side by side
+    attribute = codebook is not None and tags is not None and len(tags)
+    tasks = ([("tags", "")] if attribute else []) + [("question", qid) for qid in qids]
+    done = dict(zip(tasks, fitcache.map_forked(prepare, tasks), strict=True))
+    prepared = {qid: done["question", qid] for qid in qids}
+    if attribute:
+        tags = pd.concat([tags[tags["question_id"].fillna("").astype(str) != ""][["response_id", "question_id", "tag"]],
+                          done["tags", ""]], ignore_index=True)
+    frames: dict[str, list] = {"themes": [], "at": [], "meta": []}
+    discoveries = []
     fitted = {}
     if codebook is not None:
         fit_kw = dict(backend=backend, settings=st, seed=cfg.settings.seed, min_score=min_score, tags=tags,
