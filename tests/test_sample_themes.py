@@ -157,54 +157,6 @@ def _theme_all(cfg, out, root: Path, workers: int, monkeypatch) -> tuple:
     return got, inspect
 
 
-def _cache_files(root: Path) -> dict[str, object]:
-    """Every cache file under ``root``: ``.npz`` as their arrays, others as bytes."""
-    files: dict[str, object] = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file():
-            if p.suffix == ".npz":
-                with np.load(p, allow_pickle=False) as z:
-                    files[str(p.relative_to(root))] = {k: z[k] for k in z.files}
-            else:
-                files[str(p.relative_to(root))] = p.read_bytes()
-    return files
-
-
-def test_questions_prepared_side_by_side_equal_one_at_a_time_and_the_parent_writes_the_caches(themed, tmp_path,
-                                                                                                 monkeypatch):
-    """The tags' attribution and each question's units and embeddings computed in forked processes (their cache
-    files written by this process) against the former path, one after another here. Both from empty caches."""
-    cfg, out = themed
-    (f_themes, f_at, f_meta, _), forked = _theme_all(cfg, out, tmp_path / "forked", 2, monkeypatch)
-    (s_themes, s_at, s_meta, _), serial = _theme_all(cfg, out, tmp_path / "serial", 1, monkeypatch)
-    pd.testing.assert_frame_equal(f_themes, s_themes)
-    pd.testing.assert_frame_equal(f_at, s_at)
-    pd.testing.assert_frame_equal(f_meta, s_meta)
-    assert list(forked["prepared"]) == list(serial["prepared"])
-    for qid, a in forked["prepared"].items():
-        b = serial["prepared"][qid]
-        pd.testing.assert_frame_equal(a.units, b.units)
-        pd.testing.assert_frame_equal(a.owners, b.owners)
-        assert (a.untranslated, a.blank, a.covered) == (b.untranslated, b.blank, b.covered)
-        assert a.emb.dtype == b.emb.dtype and np.array_equal(a.emb, b.emb)
-        for got, want in ((a.unit_emb, b.unit_emb), (a.sent_mat, b.sent_mat)):
-            assert list(got) == list(want)
-            assert all(got[u].dtype == want[u].dtype and np.array_equal(got[u], want[u]) for u in want)
-        assert (a.lex is None) == (b.lex is None)
-        if a.lex is not None:
-            assert a.lex.index == b.lex.index and a.lex.spans == b.lex.spans
-            assert (a.lex.units != b.lex.units).nnz == 0 and (a.lex.sents != b.lex.sents).nnz == 0
-    f_files, s_files = _cache_files(tmp_path / "forked"), _cache_files(tmp_path / "serial")
-    assert sorted(f_files) == sorted(s_files)  # the same files, none left half-written (*.tmp)
-    assert any(k.startswith("embeddings") for k in f_files) and any("units" in k for k in f_files)
-    for name, want in s_files.items():
-        got = f_files[name]
-        if isinstance(want, dict):
-            assert list(got) == list(want) and all(np.array_equal(got[k], want[k]) for k in want), name
-        else:
-            assert got == want, name
-
-
 def test_scores_published_at_once_are_each_scores_published_alone(themed, tmp_path, monkeypatch):
     """``published`` (the Platt curve applied to an array) against the former one call per score, on the scores
     the sample's fitted models pick: through the model's curve, or one fitted on those scores (the sample's

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import io
 import json
 import logging
 import multiprocessing
@@ -38,7 +37,7 @@ import sklearn
 from sklearn.decomposition import TruncatedSVD
 from sklearn.preprocessing import normalize
 
-from analysis import cachefiles, spmm
+from analysis import spmm
 from analysis.errors import ConfigError
 from analysis.hashing import sha256_file
 from analysis.vectorize import FastTfidfVectorizer
@@ -525,9 +524,8 @@ class EmbeddingCache:
         path = self._path(backend, key)
         row: dict[str, int] = {}
         stored = np.zeros((0, 0), dtype=np.float32)
-        src = cachefiles.source(path)  # in a forked process: what it wrote there itself, kept for its parent
-        if src is not None:
-            with np.load(src, allow_pickle=False) as z:
+        if path.exists():
+            with np.load(path, allow_pickle=False) as z:
                 row = {h: i for i, h in enumerate(z["hashes"].tolist())}
                 stored = z["vectors"]
         missing = list(dict.fromkeys(h for h in hashes if h not in row))
@@ -543,12 +541,12 @@ class EmbeddingCache:
             vec = backend.encode([first[h] for h in missing])
             pool = np.concatenate([stored, vec]) if row else np.asarray(vec)
             index.update((h, len(row) + k) for k, h in enumerate(missing))
+            path.parent.mkdir(parents=True, exist_ok=True)
             order = sorted(index)
-            buf = io.BytesIO()
-            np.savez(buf, hashes=np.array(order), vectors=pool[[index[h] for h in order]].astype(np.float32))
-            cachefiles.write(path, buf.getvalue())  # from a forked process: written by its parent
-            cachefiles.write(path.parent / "backend.json",
-                             (json.dumps({"fingerprint": backend.fingerprint}) + "\n").encode())
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, hashes=np.array(order), vectors=pool[[index[h] for h in order]].astype(np.float32))
+            tmp.replace(path)
+            (path.parent / "backend.json").write_text(json.dumps({"fingerprint": backend.fingerprint}) + "\n")
         logger.info("embeddings %s/%s: %d texts, %d encoded, %d from cache", backend.name, key, len(texts),
                     len(missing), len(texts) - len(missing))
         if not texts:

@@ -40,8 +40,6 @@ import scipy.sparse as sp
 import sklearn
 from sklearn.linear_model import LogisticRegression
 
-from analysis import cachefiles
-
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 U = TypeVar("U")
@@ -77,16 +75,19 @@ def folder() -> Path | None:
 
 def cached(path: Path, compute: Callable[[], T]) -> T:
     """``compute()``, or its result pickled at ``path`` by an earlier call (``path`` names its inputs' hash)."""
-    src = cachefiles.source(path)  # in a forked process: also what it wrote there itself, kept for its parent
-    if src is not None:
+    if path.is_file():
         try:
-            with src if not isinstance(src, Path) else src.open("rb") as f:
+            with path.open("rb") as f:
                 return pickle.load(f)  # noqa: S301 - our own cache folder
         except Exception:  # noqa: BLE001 - a damaged file is recomputed
             logger.warning("unreadable cache file %s: recomputed", path.name)
     value = compute()
     try:
-        cachefiles.write(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))  # forked: by the parent
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{id(value)}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
     except OSError as err:
         logger.warning("could not store %s: %s", path, err)
     return value
@@ -153,8 +154,7 @@ def map_forked(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
     """``[fn(x) for x in items]``, computed by up to :data:`WORKERS` forked processes when there are two items or more.
 
     The forked processes inherit ``fn`` and everything it reads (nothing is pickled to them; results are pickled
-    back), and the store switched on by :func:`stored_in`, so a fit one of them makes is kept for later runs: the
-    cache files they would write (:mod:`analysis.cachefiles`) come back with their results and are written here.
+    back), and the store switched on by :func:`stored_in`, so a fit one of them makes is kept for later runs.
     Computed in this process when fork is unavailable, inside another call's worker, or in a daemonic process.
     """
     global _FORKED
@@ -165,11 +165,7 @@ def map_forked(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
     _FORKED = (fn, items, folder())
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            out = []
-            for value, writes in pool.map(_call_forked, range(len(items))):
-                cachefiles.write_all(writes)
-                out.append(value)
-            return out
+            return list(pool.map(_call_forked, range(len(items))))
     except BrokenProcessPool as err:  # a worker died (e.g. killed for memory): the same work, here
         logger.warning("forked workers stopped (%s): computed in this process", err)
     finally:
@@ -178,8 +174,7 @@ def map_forked(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
 
 
 def _call_forked(i: int):
-    """``(item i's result, the cache files it wrote)`` of :func:`map_forked`, in a forked worker: the files
-    (:mod:`analysis.cachefiles`) are written by the parent, so no two processes write one file."""
+    """Item ``i`` of :func:`map_forked`, in a forked worker."""
     fn, items, store = _FORKED
-    with stored_in(store), cachefiles.deferred() as writes:
-        return fn(items[i]), writes
+    with stored_in(store):
+        return fn(items[i])

@@ -18,7 +18,6 @@ a sparse word TF-IDF vector from :class:`LexicalSpace`.
 from __future__ import annotations
 
 import hashlib
-import io
 import pickle
 from collections import Counter
 from collections.abc import Sequence
@@ -31,7 +30,6 @@ import sklearn
 from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from analysis import cachefiles
 from analysis.vectorize import FastTfidfVectorizer, _sparse_api
 
 #: Weight of the dense cosine in the zero-shot score, per embedding backend. ``tfidf``: the largest
@@ -91,10 +89,9 @@ class LexicalSpace:
         analyze = vec.build_analyzer()
         path = self.store / f"lexical-df-{_hash([repr(vec.get_params()), sklearn.__version__, *sorted(own)])[:24]}.pkl"
         df: Counter | None = None
-        src = cachefiles.source(path)  # in a forked process: also what it wrote there itself
-        if src is not None:
+        if path.is_file():
             try:
-                with src if not isinstance(src, Path) else src.open("rb") as f:
+                with path.open("rb") as f:
                     df = pickle.load(f)  # noqa: S301 - our own cache folder
             except Exception:  # noqa: BLE001 - a damaged file is recounted
                 df = None
@@ -155,10 +152,9 @@ class LexicalSpace:
         """Word counts of ``texts`` over their own words (sorted), from the store when counted before."""
         vec = self._vectorizer()
         path = self.store / f"lexical-counts-{_hash([repr(vec.get_params()), sklearn.__version__, *texts])[:24]}.npz"
-        src = cachefiles.source(path)  # in a forked process: also what it wrote there itself
-        if src is not None:
+        if path.is_file():
             try:
-                with np.load(src, allow_pickle=False) as z:
+                with np.load(path, allow_pickle=False) as z:
                     x = sp.csr_array((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
                     return z["terms"].tolist(), x
             except Exception:  # noqa: BLE001 - a damaged file is recounted
@@ -174,10 +170,11 @@ class LexicalSpace:
         x = sp.csr_array((x.data, rank[x.indices], x.indptr), shape=x.shape)
         x.sort_indices()
         terms = [by_index[i] for i in order]
-        buf = io.BytesIO()
-        np.savez(buf, data=x.data, indices=x.indices, indptr=x.indptr, shape=np.array(x.shape),
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, data=x.data, indices=x.indices, indptr=x.indptr, shape=np.array(x.shape),
                  terms=np.array(terms, dtype=str))
-        cachefiles.write(path, buf.getvalue())  # from a forked process: written by its parent
+        tmp.replace(path)
         return terms, x
 
     def prototypes(self, texts_per_theme: list[list[str]]) -> np.ndarray:
@@ -209,7 +206,11 @@ def _hash(parts: list[str]) -> str:
 
 
 def _save(path: Path, obj) -> None:
-    cachefiles.write(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
 
 
 @dataclass
