@@ -11,7 +11,9 @@ coded). The issue's bound (every cell within 5 pp) is asserted as is; the others
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -135,3 +137,51 @@ def test_models_built_ahead_in_forks_give_what_building_them_in_the_calibration_
     themes.run(cfg, raw_dir=paths.raw_dir("sample"), processed_dir=former)
     for name in ("core_themes", "core_answer_themes", "out_theme_model"):
         assert (former / f"{name}.parquet").read_bytes() == (out / f"{name}.parquet").read_bytes(), name
+
+
+def _theme_all(cfg, out, root: Path, workers: int, monkeypatch) -> tuple:
+    """``theme_all`` on the sample's tables as the stage calls it, with its caches under ``root`` (empty)."""
+    from analysis.embeddings import EmbeddingCache, make_backend
+    from analysis.tables import read_optional
+    from analysis.themes.codebook import load_codebook
+
+    monkeypatch.setattr(fitcache, "WORKERS", workers)
+    inspect: dict = {}
+    with fitcache.stored_in(root / "themes"):
+        got = themes.theme_all(read_table("core_answers_clean", out), cfg,
+                               backend=make_backend(cfg.settings.themes, cfg.settings.seed),
+                               cache=EmbeddingCache(root / "embeddings"),
+                               codebook=load_codebook(paths.raw_dir("sample") / "codebook.yml"),
+                               campaigns=read_optional("core_campaigns", out),
+                               tags=read_optional("core_analyst_tags", out), inspect=inspect)
+    return got, inspect
+
+
+def test_scores_published_at_once_are_each_scores_published_alone(themed, tmp_path, monkeypatch):
+    """``published`` (the Platt curve applied to an array) against the former one call per score, on the scores
+    the sample's fitted models pick: through the model's curve, or one fitted on those scores (the sample's
+    models are not linear: the 50k consultation's are), and through the identity."""
+    from analysis.themes.codebook import load_codebook
+    from analysis.themes.linear import PriorLinear, fit_platt
+
+    cfg, out = themed
+    _, got = _theme_all(cfg, out, tmp_path, 1, monkeypatch)
+    book = load_codebook(paths.raw_dir("sample") / "codebook.yml")
+    curves = 0
+    for qid, fitted in got["fitted"].items():
+        p, model, cal = got["prepared"][qid], fitted.model, fitted.calibration
+        kw = {"max_themes": cal.max_themes or cfg.settings.themes.max_themes_per_answer,
+              "threshold_factor": cal.factors(len(book.questions[qid].themes)), "sentence_factor": cal.sentence_factor,
+              "relative_score": cal.relative_score or cfg.settings.themes.relative_score}
+        _, picks = p.scorer.pick(model, p.units["unit"].tolist(), **kw)
+        scores = [s for p_ in picks for _, s in p_]
+        assert len(scores) >= 50
+        linear = model.linear_ if model.linear_ is not None else PriorLinear(len(model.theme_ids))
+        if linear.platt_ is None:
+            linear.platt_ = fit_platt(np.array(scores), np.array(scores) > np.median(scores))
+        assert linear.platt_ is not None
+        curves += 1
+        for publish in (linear.calibrated, lambda x: x):
+            assert themes.published(publish, scores) == [float(publish(np.float32(s))) for s in scores]
+    assert curves
+    assert themes.published(lambda x: x, []) == []

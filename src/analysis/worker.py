@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from analysis.zygote import ForkedProcess
 
 
+#: Workers started since this process started, by how: ``forked`` by the run's zygote or as a ``fresh``
+#: interpreter (for logs and benchmarks: ``benchmarks/end_to_end.py`` reports them per stage).
+STARTED = {"forked": 0, "fresh": 0}
+
+
 class WorkerError(RuntimeError):
     """The worker could not run a function (it could not start, died, or the function raised)."""
 
@@ -61,11 +66,13 @@ class Worker:
             if z is not None:  # forked by the run's zygote, its imports done (falls back to a fresh interpreter)
                 with contextlib.suppress(OSError):
                     self._proc = z.spawn()
+                    STARTED["forked"] += 1
                     return self._proc
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)  # what this process imports
             self._proc = subprocess.Popen([sys.executable, "-m", "analysis.worker"], stdin=subprocess.PIPE,
                                           stdout=subprocess.PIPE, env=env)
+            STARTED["fresh"] += 1
         return self._proc
 
     def start(self, *modules: str) -> bool:
