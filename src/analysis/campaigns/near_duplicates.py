@@ -334,6 +334,22 @@ class ColumnIndex:
         self.order = order.astype(np.int32 if n < 2**31 else np.int64).ravel()
         self.n, self.num_perm = n, num_perm
 
+    @property
+    def size(self) -> int:
+        """Texts listed (``n`` unless :meth:`restricted`)."""
+        return len(self.order) // self.num_perm
+
+    def restricted(self, keep: np.ndarray) -> ColumnIndex:
+        """The index of the texts where ``keep`` (``n`` booleans) is true, in ``O(size * num_perm)``, no sort.
+
+        Its :meth:`agreements` are this index's restricted to those texts (the others are never listed): removing
+        entries from a sorted list leaves it sorted, and each text keeps its value under each hash function.
+        """
+        m = keep[self.order]
+        out = object.__new__(ColumnIndex)
+        out.keys, out.order, out.n, out.num_perm = self.keys[m], self.order[m], self.n, self.num_perm
+        return out
+
     def agreements(self, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Texts agreeing with signature ``ref`` on at least one hash function (sorted) and on how many.
 
@@ -406,6 +422,14 @@ class _Heaviest:
                 return np.sort(got[:k])
             width *= 4
 
+
+#: Whether :class:`_Grower` reads an index restricted to its pool (same clusters; ``False``: the full index, as
+#: before #18's session 9 — kept for the tests that compare the two).
+RESTRICT_POOL = True
+#: Share of an index's texts that must have left the pool before it is restricted again.
+_RESTRICT_SHARE = 0.25
+#: Grows between two checks of how many texts left the pool (each check reads ``n`` booleans).
+_RESTRICT_EVERY = 16
 
 #: Up to this many texts an :class:`_AliveSet` is kept compacted (cheaper there than its blocks: measured
 #: crossover about 60,000 texts).
@@ -523,6 +547,24 @@ class ShingleCache:
         return self.sh[pos], offs
 
 
+def _shared_shingles(sh: np.ndarray, offs: np.ndarray, weights: np.ndarray, share: float) -> np.ndarray:
+    """The distinct hashes of ``sh`` held by texts of total weight >= ``share`` of all (in first-seen order).
+
+    Text ``d``'s hashes are ``sh[offs[d]:offs[d + 1]]`` (the last runs to the end); a hash counts once per text.
+    Two hash tables (pandas), not a sort: the distinct hashes, then the distinct (hash, text) pairs. Each hash's
+    weight adds its texts' weights in text order, as a sort by (hash, text) would (the same sums, to the bit).
+    """
+    n_docs = len(offs)
+    if len(sh) == 0:
+        return sh
+    codes, uniq = pd.factorize(sh)
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(np.append(offs, len(sh))))
+    pairs = pd.unique(codes.astype(np.int64) * n_docs + doc)  # first occurrence of each (hash, text), in order
+    w = np.asarray(weights, dtype=np.float64)
+    wsum = np.bincount(pairs // n_docs, weights=w[pairs % n_docs], minlength=len(uniq))
+    return np.asarray(uniq, dtype=np.uint64)[wsum >= share * float(np.sum(weights))]
+
+
 def template_signature(hasher: MinHasher, texts: list[str] | ShingleCache, weights: np.ndarray,
                        share: float = 0.5, idx: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """MinHash of the shingles found in >= ``share`` of the (weighted) texts: the campaign's template.
@@ -541,17 +583,7 @@ def template_signature(hasher: MinHasher, texts: list[str] | ShingleCache, weigh
         sh, offs = texts.get(np.asarray(idx))
     else:
         sh, offs = shingle_hashes(texts, hasher.shingle_size)
-    doc = np.repeat(np.arange(len(offs)), np.diff(np.append(offs, len(sh))))
-    order = np.argsort(sh, kind="stable")  # by hash; a hash's texts stay in order, so repeats are adjacent
-    sh_s, doc_s = sh[order], doc[order]
-    new_sh = np.ones(len(sh_s), dtype=bool)
-    new_sh[1:] = sh_s[1:] != sh_s[:-1]
-    first = new_sh.copy()  # first occurrence of a (hash, text)
-    first[1:] |= doc_s[1:] != doc_s[:-1]
-    uniq = sh_s[new_sh]
-    inv = (np.cumsum(new_sh) - 1)[first]
-    wsum = np.bincount(inv, weights=np.asarray(weights, dtype=np.float64)[doc_s[first]], minlength=len(uniq))
-    keep = uniq[wsum >= share * float(np.sum(weights))]
+    keep = _shared_shingles(sh, offs, weights, share)
     if len(keep) == 0:
         return np.zeros(hasher.num_perm, dtype=np.uint32), 0
     return hasher._minhash(keep, np.zeros(1, dtype=np.int64))[0], len(keep)
@@ -669,6 +701,34 @@ class _Grower:
         self.containment, self.min_size, self.max_sample = containment, min_size, max_sample
         self.refine, self.min_template = refine, min_template
         self._index: ColumnIndex | None = None
+        #: ``(component, index of the texts that were in its pool, grow calls since)``: see :meth:`_pool_index`
+        self._local: tuple[int, ColumnIndex, int] | None = None
+
+    def _pool_index(self, centre_comp: int) -> ColumnIndex:
+        """A :class:`ColumnIndex` listing every text of the current pool (and maybe texts that left it).
+
+        The pool of a component's clusters (``alive``, or ``free`` in another component) only shrinks while that
+        component is searched (texts leave ``alive`` and ``free``, never enter), so an index restricted to the
+        pool at some point still lists every text of the pool later: its :meth:`ColumnIndex.agreements`, filtered
+        to the pool, are the full index's. A large component (the giant component of texts sharing stock
+        phrases) would otherwise read every text of the consultation at each grow, consumed or not; the index is
+        restricted again when at least :data:`_RESTRICT_SHARE` of the texts it lists left the pool (checked every
+        :data:`_RESTRICT_EVERY` grows), and starts from the full index for each new component.
+        """
+        if self._index is None:
+            self._index = ColumnIndex(self.sig)
+        if not RESTRICT_POOL:
+            return self._index
+        local = self._local
+        if local is not None and local[0] == centre_comp and local[2] < _RESTRICT_EVERY:
+            self._local = (centre_comp, local[1], local[2] + 1)
+            return local[1]
+        index = local[1] if local is not None and local[0] == centre_comp else self._index
+        pool = self.alive | (self.free & (self.comp != centre_comp))
+        if np.count_nonzero(pool) < (1 - _RESTRICT_SHARE) * index.size:
+            index = index.restricted(pool)
+        self._local = (centre_comp, index, 1)
+        return index
 
     def _pool_order(self, idx: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, ...]:
         """Sorted ``idx`` (and aligned ``extra``) reordered as the pool lists them: component first."""
@@ -692,9 +752,7 @@ class _Grower:
             tsig, tn = template_signature(self.hasher, self.shingles, self.weight[cur], idx=cur)
             if tn < self.min_template:
                 break
-            if self._index is None:
-                self._index = ColumnIndex(self.sig)
-            cand, counts = self._index.agreements(tsig)
+            cand, counts = self._pool_index(centre_comp).agreements(tsig)
             in_pool = self.alive[cand] | (self.free[cand] & (self.comp[cand] != centre_comp))
             cand, counts = cand[in_pool], counts[in_pool]
             jac, t_in_m, new_m = _similarity(counts, self.sig.shape[1], self.n_sh[cand], tn)
