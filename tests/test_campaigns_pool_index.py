@@ -8,27 +8,16 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pytest
 from generated_consultation import OPEN_QUESTIONS, generate
+from test_campaigns_fast_paths import _fixture_texts
 
 from analysis.campaigns import near_duplicates as nd
 from analysis.campaigns.stage import find_campaigns, normalise_all, submission_texts
 from analysis.config import CampaignSettings
 
-FIXTURES = Path(__file__).parent / "fixtures" / "campaigns"
 SEED = 20211
-
-
-def _fixture_texts() -> list[str]:
-    texts = []
-    for name, col in (("argkp_arguments.csv", "argument"), ("polis_nz_comments.csv", "comment-body")):
-        with (FIXTURES / name).open(encoding="utf-8") as fh:
-            texts += [r[col] for r in csv.DictReader(fh)]
-    return texts
 
 
 def _sorted_template_shingles(sh: np.ndarray, offs: np.ndarray, weights: np.ndarray, share: float) -> np.ndarray:
