@@ -13,9 +13,10 @@ import json
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -38,12 +39,65 @@ _ROLE_FIELDS = ["id_column", "submitted_at_column", "respondent_type_column", "s
                 "attachment_column"]
 
 
+class AnswerRows:
+    """``core_answers`` rows kept as four columns (lists), in file order.
+
+    A million responses give several million answers: one dict per answer cost ~230 bytes and ``DataFrame``'s
+    conversion of the dicts a pass over each of them; four lists cost 32 bytes a row and become the frame's columns
+    as they are. Reads like the list of dicts it replaces (``len``, iteration and ``+=`` of dicts), so readers
+    that build their answers as dicts (documents, Pol.is) still can.
+    """
+
+    COLUMNS = ("response_id", "question_id", "answer", "language")
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]] = ()) -> None:
+        self.response_id: list[str] = []
+        self.question_id: list[str] = []
+        self.answer: list[str] = []
+        self.language: list[str | None] = []
+        self += rows
+
+    def add(self, response_id: str, question_id: str, answer: str, language: str | None) -> None:
+        """Append one answer."""
+        self.response_id.append(response_id)
+        self.question_id.append(question_id)
+        self.answer.append(answer)
+        self.language.append(language)
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Append one answer given as a dict (``language`` may be absent: ``None``)."""
+        self.add(row["response_id"], row["question_id"], row["answer"], row.get("language"))
+
+    def __iadd__(self, rows: Iterable[Mapping[str, Any]]) -> AnswerRows:
+        if isinstance(rows, AnswerRows):
+            for name in self.COLUMNS:
+                getattr(self, name).extend(getattr(rows, name))
+        else:
+            for row in rows:
+                self.append(row)
+        return self
+
+    def __len__(self) -> int:
+        return len(self.response_id)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for values in zip(self.response_id, self.question_id, self.answer, self.language, strict=True):
+            yield dict(zip(self.COLUMNS, values, strict=True))
+
+    def frame(self, columns: Sequence[str]) -> pd.DataFrame:
+        """The rows as a DataFrame with ``columns`` (each one of :attr:`COLUMNS`), as ``DataFrame(list of dicts)``
+        gives them."""
+        if not self.response_id:
+            return pd.DataFrame([], columns=list(columns))
+        return pd.DataFrame({c: getattr(self, c) for c in columns}, columns=list(columns))
+
+
 @dataclass
 class SourceRows:
-    """Rows one source contributes to the ingest tables (lists of dicts, in file order)."""
+    """Rows one source contributes to the ingest tables (lists of dicts, answers as columns; in file order)."""
 
     responses: list[dict] = field(default_factory=list)
-    answers: list[dict] = field(default_factory=list)
+    answers: AnswerRows = field(default_factory=AnswerRows)
     tags: list[dict] = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
     ledger: list[dict] = field(default_factory=list)
@@ -261,12 +315,12 @@ def _person(row: list[str], idx: list[int] | None) -> str | None:
 
 
 def _row_answers(row: list[str], row_no: int, questions: list[tuple[str, str, list[int] | None, ChoiceMatcher | None]],
-                 unmapped: dict, file: str) -> list[dict]:
-    """One row's non-empty answers (closed ones matched to their labels; unmatched labels go to ``unmapped``).
+                 unmapped: dict, file: str) -> list[tuple[str, str]]:
+    """One row's non-empty ``(question id, answer)`` pairs (closed ones matched to their labels; unmatched labels go to ``unmapped``).
 
     ``questions``: ``(question id, configured column, column indices, matcher or None for an open question)``.
     """
-    answers: list[dict] = []
+    answers: list[tuple[str, str]] = []
     for qid, column, idx, matcher in questions:
         cells = _cells(row, idx)
         if not cells:
@@ -279,7 +333,7 @@ def _row_answers(row: list[str], row_no: int, questions: list[tuple[str, str, li
                 continue
         else:
             answer = "\n".join(cells)
-        answers.append({"question_id": qid, "answer": answer})
+        answers.append((qid, answer))
     return answers
 
 
@@ -428,10 +482,14 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
             continue
         res.responses.append(rd.response(row_no, row, rid))
         language = rd.language(row)
-        for a in answers:
-            res.answers.append({"response_id": rid, **a, "language": language if a["question_id"] in rd.open else None})
+        texts = []
+        for qid, answer in answers:
+            if qid in rd.open:
+                res.answers.add(rid, qid, answer, language)
+                texts.append(answer)
+            else:
+                res.answers.add(rid, qid, answer, None)
         res.tags += rd.tags(row, rid)
-        texts = [a["answer"] for a in answers if a["question_id"] in rd.open]
         for reason, raw in attachment_flags(bool(answers), texts, attachments):
             res.rejects.append(reject(table.file, row_no, None, WARNING_PREFIX + reason, raw))
     rd.finish()

@@ -38,7 +38,7 @@ from analysis import schemas
 from analysis.config import ConsultationConfig, SourceConfig
 from analysis.errors import ConfigError, InputError
 from analysis.hashing import sha256_file
-from analysis.ingest.build import SourceRows
+from analysis.ingest.build import AnswerRows, SourceRows
 from analysis.ingest.tabular import SYMLINK_ERROR, reject, symlink_rows
 
 log = logging.getLogger(__name__)
@@ -270,7 +270,7 @@ def source_rows(cfg: ConsultationConfig, source: SourceConfig, path: Path, label
     for r in res.responses:
         r["submitted_at"] = pd.NaT if r["submitted_at"] is None else pd.Timestamp(r["submitted_at"])
         r["consent"] = source.consent_default or r["consent"]
-    res.answers = tables["core_answers"][["response_id", "question_id", "answer"]].to_dict("records")
+    res.answers = AnswerRows(tables["core_answers"][["response_id", "question_id", "answer"]].to_dict("records"))
     res.ledger = tables["ledger"].to_dict("records")
     res.rejects = rejects.astype(object).where(rejects.notna(), None).to_dict("records")
     return res

@@ -75,14 +75,14 @@ def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser
     dup_files = [k for k, n in Counter(r["file"] for r in rows.ledger).items() if n > 1]
     if dup_files:
         raise ConfigError(f"the same file is configured as a source twice: {sorted(dup_files)}")
-    answers = _frame(rows.answers, "core_answers")
+    answers = rows.answers.frame(list(SCHEMAS["core_answers"].columns))
     kinds = {q.id: q.kind for q in cfg.questions}
     declared = (answers["language"].notna() & answers["language"].ne("und")).to_numpy()  # the export's own
     answers["language"] = answers["language"].where(declared, "und")
     if cfg.settings.language_detection and len(answers):
         todo = answers["question_id"].map(kinds).eq("open").to_numpy() & ~declared
-        # the row dicts' own strings: the DataFrame's column would build a second copy of every open answer
-        texts = [a["answer"] for a, detect in zip(rows.answers, todo.tolist(), strict=True) if detect]
+        # the rows' own strings: the DataFrame's column would build a second copy of every open answer
+        texts = [a for a, detect in zip(rows.answers.answer, todo.tolist(), strict=True) if detect]
         if texts:
             answers.loc[todo, "language"] = (guesser or default_guesser()).guess(texts)
     tags = _frame(rows.tags, "core_analyst_tags").drop_duplicates(["response_id", "question_id", "tag"])
