@@ -93,19 +93,16 @@ def _iter_spans(text: str) -> Iterator[tuple[int, int, bool]]:
     A break is a match of :data:`_SENTENCE_BREAK` (``tests/test_quote_spans.py`` compares the two searches): a match
     of :data:`_BREAK_AT` led by a sentence end starts one character later; one led by a newline starts at the first
     whitespace character before it that no earlier break took (the whitespace-and-newline alternative matched there
-    first).
+    first), which the span's end is cut back to anyway.
     """
-    pos = last = 0
+    pos = 0
     for m in _BREAK_AT.finditer(text):
         start, stop = m.span()
         if text[start] == "\n":
             brk = True
-            while start > last and text[start - 1].isspace():
-                start -= 1
         else:
             start += 1
             brk = "\n" in text[start:stop]
-        last = stop
         end = start
         while end > pos and text[end - 1].isspace():
             end -= 1
