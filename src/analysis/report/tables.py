@@ -206,11 +206,27 @@ def published_campaigns(tables: dict) -> pd.DataFrame | None:
     members = pd.DataFrame(columns=["response_id", "campaign_id"])
     if ans is not None:
         copy = ans["is_campaign_copy"].astype(bool) & ans["campaign_id"].notna()
-        members = ans.loc[copy, ["response_id", "campaign_id"]]
+        members = _sender_kinds(ans.loc[copy, ["response_id", "campaign_id"]], tables.get("core_responses"), camps)
     ok = publishable_text(members.merge(camps[["campaign_id", "template"]], on="campaign_id"),
                           tables.get("core_responses"))
     text = dict(zip(ok["campaign_id"], ok["template"], strict=True))
     return camps.assign(template=[text.get(c, WITHHELD_TEMPLATE) for c in camps["campaign_id"]])
+
+
+def _sender_kinds(members: pd.DataFrame, responses: pd.DataFrame | None, camps: pd.DataFrame) -> pd.DataFrame:
+    """The first of each campaign's senders with the same consent and organisation, in order.
+
+    :func:`~analysis.report.publishable.publishable_text` passes a sender of a letter on their consent and, for
+    the self-naming check, their organisation and the letter (one per campaign): a campaign has a sender who passes
+    exactly when one of these does. The letter was otherwise copied once per sender (at 200,000 responses, 180,000
+    copies of two letters) to be searched for each sender's organisation. Unchanged when a campaign id repeats in
+    ``camps`` (the merge then pairs a sender with several letters).
+    """
+    if responses is None or members.empty or not camps["campaign_id"].is_unique:
+        return members
+    who = responses[["response_id", "consent", "organisation"]].drop_duplicates("response_id")
+    kinds = members[["response_id", "campaign_id"]].merge(who, on="response_id", how="left", validate="many_to_one")
+    return members[~kinds.duplicated(["campaign_id", "consent", "organisation"]).to_numpy()]
 
 
 def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir: Path, *,
