@@ -61,6 +61,8 @@ def test_kept_answer_columns_give_the_bytes_of_one_to_csv(sample_results, tmp_pa
     from analysis.report.load import load_tables
 
     monkeypatch.setattr(report_tables, "INTERNAL_SHEET_MAX_ROWS", 10)  # the sample's answers go to the CSV
+    # the frame path, which keeps these columns (the Arrow path, tests/test_coded_arrow.py, keeps nothing)
+    monkeypatch.setattr(report_tables.coded_arrow, "plan", lambda *a, **k: None)
     t = load_tables(paths.processed_dir("sample"))
     ans = t["core_answers_clean"].copy()
     ans["text_redacted"] = ans["text_redacted"].astype(object)
