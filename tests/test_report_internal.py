@@ -61,6 +61,8 @@ def test_kept_answer_columns_give_the_bytes_of_one_to_csv(sample_results, tmp_pa
     from analysis.report.load import load_tables
 
     monkeypatch.setattr(report_tables, "INTERNAL_SHEET_MAX_ROWS", 10)  # the sample's answers go to the CSV
+    # the frame path, which keeps these columns (the Arrow path, tests/test_coded_arrow.py, keeps nothing)
+    monkeypatch.setattr(report_tables.coded_arrow, "plan", lambda *a, **k: None)
     t = load_tables(paths.processed_dir("sample"))
     ans = t["core_answers_clean"].copy()
     ans["text_redacted"] = ans["text_redacted"].astype(object)
@@ -92,3 +94,22 @@ def test_kept_answer_columns_give_the_bytes_of_one_to_csv(sample_results, tmp_pa
     renders.clear()
     assert _internal_csv(t | {"core_answers_clean": marker}, cached, store) == _internal_csv(
         t | {"core_answers_clean": marker}, plain)
+
+
+def test_labels_per_pair_equal_the_row_by_row_lookup(sample_results):
+    """Theme labels looked up once per (question, theme) against the former lookup of every row, on the sample's
+    theme rows: labelled themes, a theme the codebook lacks (its id), and a missing id (row by row)."""
+    from analysis import paths
+    from analysis.report.load import load_tables
+    from analysis.report.tables import _labels, _labels_each
+
+    t = load_tables(paths.processed_dir("sample"))
+    at, th = t["core_answer_themes"], t["core_themes"]
+    labels = {(str(q), str(i)): str(lab) for q, i, lab in zip(th["question_id"], th["theme_id"], th["label"],
+                                                              strict=True)}
+    labels.pop(next(iter(labels)))
+    assert _labels(at, labels) == _labels_each(at, labels)
+    assert set(_labels(at, labels)) - set(labels.values())  # a theme without a label keeps its id
+    odd = at.astype({"theme_id": object})
+    odd.loc[odd.index[0], "theme_id"] = None
+    assert _labels(odd, labels) == _labels_each(odd, labels)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from analysis.config import ConsultationConfig
 from analysis.errors import AnalysisError
+from analysis.schemas import SCHEMAS
 from analysis.tables import read_table, table_exists
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,21 @@ INPUT_TABLES = (
 )
 
 
+#: Columns the report never reads, left on disk: the raw answer text (the report publishes and writes redacted text
+#: only; at 1,000,000 answers the column is over a gigabyte in memory, in the report's process and its fork).
+UNREAD_COLUMNS = {"core_answers_clean": ("answer",)}
+
+
+def _columns(name: str) -> list[str] | None:
+    """The columns of table ``name`` the report reads (``None``: all)."""
+    if name not in UNREAD_COLUMNS:
+        return None
+    return [c for c in SCHEMAS[name].columns if c not in UNREAD_COLUMNS[name]]
+
+
 def load_tables(processed_dir: str | Path) -> dict[str, Any]:
-    """Read every input table that exists (``None`` for missing ones), plus ``stage_records``.
+    """Read every input table that exists (``None`` for missing ones), plus ``stage_records``; of
+    ``core_answers_clean`` every column but the raw ``answer`` (:data:`UNREAD_COLUMNS`).
 
     Raises:
         TableSchemaError: A table exists but does not match its schema.
@@ -51,7 +65,7 @@ def load_tables(processed_dir: str | Path) -> dict[str, Any]:
     out: dict[str, Any] = {"stage_records": load_stage_records(processed_dir)}
     for name in INPUT_TABLES:
         if table_exists(name, processed_dir):
-            out[name] = read_table(name, processed_dir)
+            out[name] = read_table(name, processed_dir, columns=_columns(name))
         else:
             log.info("table %s not found in the processed folder: its report section says so", name)
             out[name] = None

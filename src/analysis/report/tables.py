@@ -18,10 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.charts.data import theme_labels
 from analysis.config import ConsultationConfig
-from analysis.report import coded_csv
+from analysis.report import coded_arrow, coded_csv
 from analysis.report.load import public_path
 from analysis.report.publishable import publishable_text
 from analysis.report.workbook import neutralise_frame, write_workbook
@@ -81,24 +83,47 @@ def coded_answers(tables: dict, *, row_ids: bool = False) -> pd.DataFrame:
     if resp is not None:
         r = resp[["response_id", *RESPONDENT_COLUMNS]]
         out = out.merge(r, on="response_id", how="left")
-    at = tables.get("core_answer_themes")
-    if at is not None and len(at):
-        labels = {}
-        themes = tables.get("core_themes")
-        if themes is not None:
-            labels = {(str(q), str(t)): str(lab) for q, t, lab in
-                      zip(themes["question_id"], themes["theme_id"], themes["label"], strict=True)}
-        at = at.sort_values(["response_id", "question_id", "score", "theme_id"], ascending=[True, True, False, True],
-                            kind="mergesort")
-        at = at.assign(label=[labels.get((str(q), str(t)), str(t)) for q, t in
-                              zip(at["question_id"], at["theme_id"], strict=True)])
-        out = out.merge(_joined_themes(at), on=["response_id", "question_id"], how="left")
+    joined = theme_lists(tables)
+    if joined is not None:
+        out = out.merge(joined, on=["response_id", "question_id"], how="left")
     pos = tables.get("core_answer_positions")
     if pos is not None and len(pos):
         p = pos.rename(columns={"confidence": "position_confidence", "source": "position_source"})
         out = out.merge(p, on=["response_id", "question_id"], how="left")
     out = out.sort_values(["question_id", "response_id"], kind="mergesort").reset_index(drop=True)
     return out[[c for c in out.columns if c != "_row"] + ["_row"]] if row_ids else out
+
+
+def theme_lists(tables: dict) -> pd.DataFrame | None:
+    """Each answer's themes for :func:`coded_answers`: ``response_id``, ``question_id``, ``theme_ids`` and
+    ``theme_labels`` (by descending score, joined with ``"; "``), or ``None`` without theme rows."""
+    at = tables.get("core_answer_themes")
+    if at is None or not len(at):
+        return None
+    labels = {}
+    themes = tables.get("core_themes")
+    if themes is not None:
+        labels = {(str(q), str(t)): str(lab) for q, t, lab in
+                  zip(themes["question_id"], themes["theme_id"], themes["label"], strict=True)}
+    at = at.sort_values(["response_id", "question_id", "score", "theme_id"], ascending=[True, True, False, True],
+                        kind="mergesort")
+    return _joined_themes(at.assign(label=_labels(at, labels)))
+
+
+def _labels(at: pd.DataFrame, labels: dict[tuple[str, str], str]) -> list[str]:
+    """``labels.get((str(q), str(t)), str(t))`` of each row's question and theme, looked up once per pair."""
+    cq, uq = pd.factorize(at["question_id"])
+    ct, ut = pd.factorize(at["theme_id"])
+    if (cq < 0).any() or (ct < 0).any():  # a missing id: row by row, as str() renders it
+        return _labels_each(at, labels)
+    cp, up = pd.factorize(cq.astype(np.int64) * len(ut) + ct)
+    per_pair = [labels.get((str(uq[k // len(ut)]), str(ut[k % len(ut)])), str(ut[k % len(ut)])) for k in up]
+    return np.asarray(per_pair, dtype=object)[cp].tolist()
+
+
+def _labels_each(at: pd.DataFrame, labels: dict[tuple[str, str], str]) -> list[str]:
+    """:func:`_labels`, one row at a time (the code it replaces; its test compares the two)."""
+    return [labels.get((str(q), str(t)), str(t)) for q, t in zip(at["question_id"], at["theme_id"], strict=True)]
 
 
 def _joined_themes(at: pd.DataFrame) -> pd.DataFrame:
@@ -113,10 +138,19 @@ def _joined_themes(at: pd.DataFrame) -> pd.DataFrame:
     new = np.ones(len(at), dtype=bool)
     new[1:] = (rid[1:] != rid[:-1]) | (qid[1:] != qid[:-1])
     starts = np.flatnonzero(new).tolist() + [len(at)]
-    tids, labels = at["theme_id"].tolist(), at["label"].tolist()
     first = keys[new].reset_index(drop=True)
-    return first.assign(theme_ids=["; ".join(tids[a:b]) for a, b in itertools.pairwise(starts)],
-                        theme_labels=["; ".join(labels[a:b]) for a, b in itertools.pairwise(starts)])
+    joined = [_join_runs(at[c], starts) for c in ("theme_id", "label")]
+    return first.assign(theme_ids=joined[0], theme_labels=joined[1])
+
+
+def _join_runs(column: pd.Series, starts: list[int]) -> list[str]:
+    """``"; ".join`` of the values of each run ``column[starts[i]:starts[i + 1]]`` (by Arrow when all are text)."""
+    if column.dtype == object or not pd.api.types.is_string_dtype(column.dtype) or column.isna().any():
+        values = column.tolist()  # what "; ".join does with anything but text (raise, or not)
+        return ["; ".join(values[a:b]) for a, b in itertools.pairwise(starts)]
+    values = coded_arrow.arrow_text(column)
+    runs = pa.LargeListArray.from_arrays(pa.array(starts, type=pa.int64()), values)
+    return pc.binary_join(runs, pa.scalar("; ", pa.large_string())).to_pylist()
 
 
 def quote_items(quotes: pd.DataFrame, k: int) -> list[dict[str, str | None]]:
@@ -172,11 +206,27 @@ def published_campaigns(tables: dict) -> pd.DataFrame | None:
     members = pd.DataFrame(columns=["response_id", "campaign_id"])
     if ans is not None:
         copy = ans["is_campaign_copy"].astype(bool) & ans["campaign_id"].notna()
-        members = ans.loc[copy, ["response_id", "campaign_id"]]
+        members = _sender_kinds(ans.loc[copy, ["response_id", "campaign_id"]], tables.get("core_responses"), camps)
     ok = publishable_text(members.merge(camps[["campaign_id", "template"]], on="campaign_id"),
                           tables.get("core_responses"))
     text = dict(zip(ok["campaign_id"], ok["template"], strict=True))
     return camps.assign(template=[text.get(c, WITHHELD_TEMPLATE) for c in camps["campaign_id"]])
+
+
+def _sender_kinds(members: pd.DataFrame, responses: pd.DataFrame | None, camps: pd.DataFrame) -> pd.DataFrame:
+    """The first of each campaign's senders with the same consent and organisation, in order.
+
+    :func:`~analysis.report.publishable.publishable_text` passes a sender of a letter on their consent and, for
+    the self-naming check, their organisation and the letter (one per campaign): a campaign has a sender who passes
+    exactly when one of these does. The letter was otherwise copied once per sender (at 200,000 responses, 180,000
+    copies of two letters) to be searched for each sender's organisation. Unchanged when a campaign id repeats in
+    ``camps`` (the merge then pairs a sender with several letters).
+    """
+    if responses is None or members.empty or not camps["campaign_id"].is_unique:
+        return members
+    who = responses[["response_id", "consent", "organisation"]].drop_duplicates("response_id")
+    kinds = members[["response_id", "campaign_id"]].merge(who, on="response_id", how="left", validate="many_to_one")
+    return members[~kinds.duplicated(["campaign_id", "consent", "organisation"]).to_numpy()]
 
 
 def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir: Path, *,
@@ -188,9 +238,11 @@ def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir
     Above :data:`INTERNAL_SHEET_MAX_ROWS` answers, ``coded_answers`` is written to
     :data:`INTERNAL_CODED_CSV` instead (the README sheet says so).
 
-    ``csv_store``: a folder keeping that CSV's answer and respondent columns rendered between runs
-    (:mod:`analysis.report.coded_csv`); only for ``tables`` read from ``processed_dir``'s own tables, whose files
-    key what it keeps. The file is the same bytes without it.
+    The CSV is written column by column from the tables (:mod:`analysis.report.coded_arrow`) when their dtypes
+    allow, else from the :func:`coded_answers` frame. ``csv_store`` (that frame's path only): a folder keeping the
+    CSV's answer and respondent columns rendered between runs (:mod:`analysis.report.coded_csv`); only for
+    ``tables`` read from ``processed_dir``'s own tables, whose files key what it keeps. The file is the same bytes
+    either way.
 
     Returns:
         The written paths (the workbook, and the CSV when there is one).
@@ -202,15 +254,21 @@ def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir
                    "rejects: rejected rows with their raw content",
         "Publish nothing from this workbook: the report publishes only texts of respondents whose consent is "
         "publish_named or publish_anonymous (docs/user_guide.md, Consent)."]})}
-    ca = coded_answers(tables, row_ids=csv_store is not None)
-    rows = ca.pop("_row").to_numpy() if "_row" in ca.columns else None
     written = []
     csv_path = Path(processed_dir) / INTERNAL_CODED_CSV
     csv_path.unlink(missing_ok=True)  # from an earlier, larger run
+    ans = tables.get("core_answers_clean")
+    if ans is not None and len(ans) > INTERNAL_SHEET_MAX_ROWS:  # the CSV (merges add rows, never remove them)
+        plan = coded_arrow.plan(tables, ANSWER_COLUMNS, RESPONDENT_COLUMNS, theme_lists(tables))
+        if plan is not None and coded_arrow.write(plan, csv_path):
+            sheets["README"].loc[len(sheets["README"])] = _csv_readme(plan.n, csv_path)
+            if tables.get("core_rejects") is not None:
+                sheets["rejects"] = tables["core_rejects"]
+            return [write_workbook(sheets, Path(processed_dir) / INTERNAL_WORKBOOK), csv_path]
+    ca = coded_answers(tables, row_ids=csv_store is not None)
+    rows = ca.pop("_row").to_numpy() if "_row" in ca.columns else None
     if len(ca) > INTERNAL_SHEET_MAX_ROWS:
-        sheets["README"].loc[len(sheets["README"])] = [
-            "coded_answers", f"{len(ca):,} answers, more than a sheet holds comfortably: in {csv_path.name}, "
-                             "beside this workbook (the same columns; for the analysis team only)"]
+        sheets["README"].loc[len(sheets["README"])] = _csv_readme(len(ca), csv_path)
         n_static = len(ANSWER_COLUMNS) + (len(RESPONDENT_COLUMNS) if tables.get("core_responses") is not None else 0)
         if rows is not None and coded_csv.write_coded_csv(ca, rows, n_static, csv_path, store=csv_store,
                                                           key=coded_csv.static_key(Path(processed_dir))):
@@ -222,6 +280,12 @@ def write_internal_workbook(cfg: ConsultationConfig, tables: dict, processed_dir
     if tables.get("core_rejects") is not None:
         sheets["rejects"] = tables["core_rejects"]
     return [write_workbook(sheets, Path(processed_dir) / INTERNAL_WORKBOOK), *written]
+
+
+def _csv_readme(n: int, csv_path: Path) -> list[str]:
+    """The README row of a coded-answers CSV of ``n`` rows."""
+    return ["coded_answers", f"{n:,} answers, more than a sheet holds comfortably: in {csv_path.name}, "
+                             "beside this workbook (the same columns; for the analysis team only)"]
 
 
 def _csv(df: pd.DataFrame, path: Path, *, encoding: str = "utf-8", float_format: str | None = "%.4f") -> Path:
