@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import numpy as np
@@ -132,6 +133,13 @@ def test_label_all_in_a_worker_is_find_campaigns(consultation):
     assert all(np.array_equal(got[q], want[q]) for q in want)
     here = parallel.label_all(jobs, settings, SEED, None)
     assert all(np.array_equal(here[q], want[q]) for q in want)
+    for worker_or_none in (Worker(), None):  # jobs added while the worker starts on the others
+        with contextlib.ExitStack() as stack:
+            if worker_or_none is not None:
+                stack.enter_context(worker_or_none)
+                assert worker_or_none.start("analysis.campaigns.parallel")
+            got = parallel.label_all(jobs[:2], settings, SEED, worker_or_none, later=lambda: jobs[2:])
+        assert got.keys() == want.keys() and all(np.array_equal(got[q], want[q]) for q in want)
 
 
 def test_label_all_when_the_worker_fails(consultation, monkeypatch):

@@ -25,6 +25,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -416,6 +417,13 @@ def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo:
     return rids[starts].tolist(), joined, keys
 
 
+def _submission_job(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str], texts: list[str],
+                    bounds: dict[str, tuple[int, int] | None], out: dict[str, list]) -> list[tuple[object, list[str]]]:
+    """The whole submissions' detection job (``[(None, their keys)]``); their ids and texts go to ``out``."""
+    out["rids"], out["joined"], keys = submission_texts(answers, open_questions, memo, texts, bounds)
+    return [(None, [normalise(t) if k is None else k for t, k in zip(out["joined"], keys, strict=True)])]
+
+
 def detect_submission_texts(rids: list[object], texts: list[str], keys: list[str | None],
                             settings: CampaignSettings, seed: int) -> pd.DataFrame:
     """Whole-submission campaigns of :func:`submission_texts`' output (``None`` keys are normalised here).
@@ -509,24 +517,26 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         in_worker = len(redacted) >= PARALLEL_MIN_ANSWERS and s.campaigns.enabled and bool(open_q)
         if in_worker:  # it starts and imports while the answers are normalised here
             in_worker = worker.start(__name__, "analysis.campaigns.parallel")
-        rids, joined, sub_keys = [], [], []
+        rids: list[object] = []
+        joined: list[str] = []
         found: dict[object, np.ndarray] = {}
         texts = _texts(redacted["text_redacted"])  # one str per answer, shared by the memo and both detections
         if s.campaigns.enabled and open_q:
             is_open = redacted["question_id"].isin(open_q).to_numpy()
             normalise_all([t for t, o in zip(texts, is_open.tolist(), strict=True) if o], memo, bounds)
-            rids, joined, sub_keys = submission_texts(redacted, open_q, memo, texts, bounds)
-            sub_keys = [normalise(t) if k is None else k for t, k in zip(joined, sub_keys, strict=True)]
-            # every detection (whole submissions: ``None``; each question with enough answers), here and in the
-            # worker at once (keys only): each is independent of the others
+            # every detection (each question with enough answers; the whole submissions, named ``None``), here and
+            # in the worker at once (keys only): each is independent of the others
             qids = redacted["question_id"].to_numpy()
-            jobs: list[tuple[object, list[str]]] = [(None, sub_keys)]
+            jobs: list[tuple[object, list[str]]] = []
             for qid in open_q:
                 pos = np.flatnonzero(qids == qid)
                 if len(pos) and len(pos) >= s.campaigns.min_size:
                     jobs.append((qid, normalise_all([texts[i] for i in pos.tolist()], memo)))
-            found = label_all(jobs, s.campaigns, s.seed, worker if in_worker else None)
-            del jobs
+            subs_out: dict[str, list] = {}  # the submissions are joined while the worker starts on a question
+            found = label_all(jobs, s.campaigns, s.seed, worker if in_worker else None,
+                              later=partial(_submission_job, redacted, open_q, memo, texts, bounds, subs_out))
+            rids, joined = subs_out["rids"], subs_out["joined"]
+            del jobs, subs_out
         clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts, bounds, found)
         del memo, texts, bounds
         if not (s.campaigns.enabled and open_q):
