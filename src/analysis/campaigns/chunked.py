@@ -20,6 +20,9 @@ hashed as before (its one padded shingle); such a chunk cannot equal a real chun
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 import numpy as np
 
 from analysis.campaigns.near_duplicates import MinHasher, ShingleCache, shingle_hashes
@@ -31,8 +34,21 @@ _CHUNKS_PER_BLOCK = 2000
 _TEXTS_PER_BLOCK = 2048
 
 
+@lru_cache(maxsize=16)
+def _cut_re(k: int) -> re.Pattern[str]:
+    """An :data:`ANCHOR` holding ``k`` tokens from its "the" on; group 1 ends at the end of the ``k - 1``-th."""
+    return re.compile(rf" the(?=((?: [^ ]+){{{k - 2}}}) [^ ]+)")
+
+
 def chunk_strings(key: str, k: int) -> list[str]:
     """The chunks of one normalised text (single spaces between tokens), in order (see the module docstring).
+
+    What :func:`chunk_strings_find` gives, with one regex scan: a match of :func:`_cut_re` is an :data:`ANCHOR`
+    (its literal start ``" the"``, then a space in the look-ahead) whose "the" starts ``k`` tokens or more (a
+    token: a run of non-spaces), i.e. a cut; ``finditer`` goes on after the "the", where the loop's next
+    ``find(ANCHOR, c + 3)`` starts, so both find the same anchors, and the look-ahead's test is the loop's ``k - 1``
+    further spaces on a text with single spaces (no empty token). Group 1's end is where the previous chunk ends:
+    ``k - 1`` tokens from the cut (the loop's ``k - 1`` spaces from the space before the cut).
 
     Args:
         key: A normalised text.
@@ -41,6 +57,20 @@ def chunk_strings(key: str, k: int) -> list[str]:
     Returns:
         The chunks; ``[key]`` when it has fewer than ``k`` tokens or no cut.
     """
+    if k < 2:  # the cut's own "the" must be followed by a space: the pattern assumes k >= 2
+        return chunk_strings_find(key, k)
+    out, lo = [], 0
+    for m in _cut_re(k).finditer(key):
+        out.append(key[lo:m.end(1)])
+        lo = m.start() + 1
+    if not out:
+        return [key]
+    out.append(key[lo:])
+    return out
+
+
+def chunk_strings_find(key: str, k: int) -> list[str]:
+    """:func:`chunk_strings` by ``str.find`` (the definition; kept for ``k < 2`` and the tests)."""
     find = key.find
     cut = find(ANCHOR)
     if cut < 0:

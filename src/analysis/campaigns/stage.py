@@ -25,6 +25,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -32,19 +33,22 @@ import pandas as pd
 
 from analysis.campaigns import chunked
 from analysis.campaigns.near_duplicates import MinHasher, cluster
+from analysis.campaigns.parallel import label_all
 from analysis.campaigns.text import (  # noqa: F401 - re-exported
     _TOKEN_ONLY_RE,
     _key,
+    boilerplate_bounds,
     fold_sentences,
     joined_key,
     normalise,
     split_sentences,
     strip_boilerplate,
+    stripped,
 )
 from analysis.config import CampaignSettings, ConsultationConfig
 from analysis.counts.rules import counting_units
 from analysis.tables import read_table, write_table
-from analysis.worker import Worker, WorkerError
+from analysis.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +60,14 @@ PARALLEL_MIN_ANSWERS = 20_000
 # --- detection ----------------------------------------------------------------------------------
 
 
-def normalise_all(texts: Sequence[object], memo: dict[str, str] | None = None) -> list[str]:
+def normalise_all(texts: Sequence[object], memo: dict[str, str] | None = None,
+                  bounds: dict[str, tuple[int, int] | None] | None = None) -> list[str]:
     """:func:`normalise` of each text (``""`` for a non-string), computed once per distinct text.
 
     ``memo`` (text -> its key) is read and extended when given: the stage normalises every open answer once,
-    for the per-question and the whole-submission detection.
+    for the per-question and the whole-submission detection. ``bounds``, when given, is extended with each newly
+    normalised text's :func:`~analysis.campaigns.text.boilerplate_bounds` (read again by
+    :func:`~analysis.campaigns.text.stripped` and :func:`~analysis.campaigns.text.joined_key`).
     """
     memo = {} if memo is None else memo
     folded: dict[str, str] = {}  # sentence -> its fold: the copies' sentences recur (fold_sentences)
@@ -71,7 +78,12 @@ def normalise_all(texts: Sequence[object], memo: dict[str, str] | None = None) -
             continue
         k = memo.get(t)
         if k is None:
-            k = memo[t] = fold_sentences(strip_boilerplate(t), folded)  # = normalise(t)
+            if bounds is None:
+                body = strip_boilerplate(t)
+            else:
+                b = bounds[t] = boilerplate_bounds(t)
+                body = strip_boilerplate(t) if b is None else t[b[0]:b[1]].strip()  # = strip_boilerplate(t)
+            k = memo[t] = fold_sentences(body, folded)  # = normalise(t)
         out.append(k)
     return out
 
@@ -114,10 +126,12 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
     return labels
 
 
-def _template_of(texts: Sequence[str], idx: np.ndarray, share: float = 0.5, max_sample: int = 500) -> list[str]:
-    """``derive_template`` of the bodies of ``texts[idx]``, stripping only the copies it reads."""
+def _template_of(texts: Sequence[str], idx: np.ndarray, share: float = 0.5, max_sample: int = 500,
+                 bounds: dict[str, tuple[int, int] | None] | None = None) -> list[str]:
+    """``derive_template`` of the bodies of ``texts[idx]``, stripping only the copies it reads (``bounds``: see
+    :func:`normalise_all`)."""
     step = max(1, len(idx) // max_sample)
-    return derive_template([strip_boilerplate(texts[i]) for i in idx[::step][:max_sample]], share, max_sample)
+    return derive_template([stripped(texts[i], bounds) for i in idx[::step][:max_sample]], share, max_sample)
 
 
 def derive_template(bodies: Sequence[str], share: float = 0.5, max_sample: int = 500) -> list[str]:
@@ -201,7 +215,7 @@ def personal_addition(body: str, matcher: _TemplateMatcher) -> str:
 
 def describe_campaigns(
     texts: Sequence[str], labels: np.ndarray, settings: CampaignSettings,
-    known: dict[int, list[str]] | None = None,
+    known: dict[int, list[str]] | None = None, bounds: dict[str, tuple[int, int] | None] | None = None,
 ) -> tuple[dict[int, str], list[str | None]]:
     """Templates of each campaign and each member's personal addition.
 
@@ -210,6 +224,7 @@ def describe_campaigns(
         labels: Output of :func:`find_campaigns`.
         settings: ``template_share`` and ``sentence_similarity`` are used.
         known: Template sentences already known for some labels (derived otherwise).
+        bounds: The texts' :func:`~analysis.campaigns.text.boilerplate_bounds` where known (see :func:`normalise_all`).
 
     Returns:
         ``(template text per label, personal addition per text)``; non-members get ``None``, members
@@ -219,8 +234,8 @@ def describe_campaigns(
     additions: list[str | None] = [None] * len(texts)
     for lab in sorted(set(labels.tolist()) - {-1}):
         idx = np.flatnonzero(labels == lab)
-        stripped: dict[str, str] = {}  # copies often repeat a text: strip it once
-        bodies = [stripped[t] if t in stripped else stripped.setdefault(t, strip_boilerplate(t))
+        stripped_: dict[str, str] = {}  # copies often repeat a text: strip it once
+        bodies = [stripped_[t] if t in stripped_ else stripped_.setdefault(t, stripped(t, bounds))
                   for t in (texts[i] for i in idx)]
         sents = (known or {}).get(lab) or derive_template(bodies, settings.template_share)
         templates[lab] = " ".join(sents)
@@ -295,6 +310,7 @@ def _number(sort_rows: list[tuple[int, str, str, object]], prefix: str) -> dict[
 def detect(
     answers: pd.DataFrame, open_questions: Sequence[str], settings: CampaignSettings, seed: int,
     memo: dict[str, str] | None = None, texts: list[str] | None = None,
+    bounds: dict[str, tuple[int, int] | None] | None = None, found_labels: dict[str, np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Detect per-question campaigns in redacted answers.
 
@@ -305,6 +321,9 @@ def detect(
         seed: Global seed.
         memo: Normalised keys already computed (text -> :func:`normalise` of it); extended here.
         texts: ``text_redacted`` as a list of ``str`` when the caller has it (the same objects as ``memo``'s keys).
+        bounds: The texts' boilerplate bounds where known (see :func:`normalise_all`); extended here.
+        found_labels: :func:`find_campaigns` of some questions' answers when the caller has it (question -> labels,
+            updated in place).
 
     Returns:
         ``(core_answers_clean, core_campaigns)`` frames.
@@ -325,16 +344,20 @@ def detect(
             if len(pos) == 0:
                 continue
             texts = [all_texts[i] for i in pos.tolist()]
-            keys = normalise_all(texts, memo)
-            labels = (find_campaigns(texts, settings, seed, keys) if len(pos) >= settings.min_size
-                      else np.full(len(pos), -1))
+            keys = normalise_all(texts, memo, bounds)
+            if found_labels is not None and qid in found_labels:
+                labels = found_labels[qid]
+            else:
+                labels = (find_campaigns(texts, settings, seed, keys) if len(pos) >= settings.min_size
+                          else np.full(len(pos), -1))
             per_q[qid] = (pos, texts, labels, keys)
             for lab in sorted(set(labels.tolist()) - {-1}):
-                templates.append((qid, lab, _template_of(texts, np.flatnonzero(labels == lab), settings.template_share)))
+                templates.append((qid, lab, _template_of(texts, np.flatnonzero(labels == lab), settings.template_share,
+                                                         bounds=bounds)))
         fixed = _match_known_templates(per_q, templates, settings)
         for qid, (pos, texts, labels, _keys) in per_q.items():
             sents = {lab: t for q, lab, t in templates if q == qid} | fixed.get(qid, {})
-            tmpl_text, adds = describe_campaigns(texts, labels, settings, sents)
+            tmpl_text, adds = describe_campaigns(texts, labels, settings, sents, bounds)
             for lab, tmpl in tmpl_text.items():
                 members = np.flatnonzero(labels == lab)
                 found.append((qid, lab, pos[members], tmpl, [adds[i] for i in members]))
@@ -361,13 +384,14 @@ def _texts(column: pd.Series) -> list[str]:
 
 
 def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str] | None = None,
-                     texts: list[str] | None = None) -> tuple[list[object], list[str], list[str | None]]:
+                     texts: list[str] | None = None, bounds: dict[str, tuple[int, int] | None] | None = None
+                     ) -> tuple[list[object], list[str], list[str | None]]:
     """Each response's open answers joined (in question order): response ids, texts and known keys.
 
     A submission of one answer is that answer's text, so its key is the answer's when ``memo`` holds it
     (``None`` otherwise: :func:`detect_submission_texts` normalises it); a longer one's key is built from its
     answers' keys (:func:`analysis.campaigns.text.joined_key`). ``texts``: ``text_redacted`` as a list of
-    ``str`` when the caller has it.
+    ``str`` when the caller has it; ``bounds``: the answers' boilerplate bounds (see :func:`normalise_all`).
     """
     order = {q: i for i, q in enumerate(open_questions)}
     texts = _texts(answers["text_redacted"]) if texts is None else texts
@@ -388,9 +412,16 @@ def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo:
             keys.append(memo.get(text))
         else:
             text = "\n\n".join(parts[a:b])
-            keys.append(joined_key(parts[a:b], memo))
+            keys.append(joined_key(parts[a:b], memo, bounds))
         joined.append(text)
     return rids[starts].tolist(), joined, keys
+
+
+def _submission_job(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str], texts: list[str],
+                    bounds: dict[str, tuple[int, int] | None], out: dict[str, list]) -> list[tuple[object, list[str]]]:
+    """The whole submissions' detection job (``[(None, their keys)]``); their ids and texts go to ``out``."""
+    out["rids"], out["joined"], keys = submission_texts(answers, open_questions, memo, texts, bounds)
+    return [(None, [normalise(t) if k is None else k for t, k in zip(out["joined"], keys, strict=True)])]
 
 
 def detect_submission_texts(rids: list[object], texts: list[str], keys: list[str | None],
@@ -469,8 +500,8 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
 
     Reads ``core_answers_redacted`` (the redaction stage) and ``core_questions``; writes
     ``core_answers_clean``, ``core_campaigns`` and ``core_submission_campaigns``. With at least
-    :data:`PARALLEL_MIN_ANSWERS` answers, the whole submissions are searched in a second process meanwhile
-    (same result: both detections are deterministic and independent).
+    :data:`PARALLEL_MIN_ANSWERS` answers, the detections (whole submissions, each question) are shared with a
+    second process (same result: each is deterministic and independent, :func:`analysis.campaigns.parallel.label_all`).
 
     Returns:
         The written paths.
@@ -481,36 +512,37 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
               questions.set_index("question_id").loc[q, "kind"] == "open"]
     s = cfg.settings
     memo: dict[str, str] = {}  # every open answer's normalised key, computed once for both detections
+    bounds: dict[str, tuple[int, int] | None] = {}  # and where its body starts and ends (parsed once)
     with Worker() as worker:
         in_worker = len(redacted) >= PARALLEL_MIN_ANSWERS and s.campaigns.enabled and bool(open_q)
-        if in_worker:
-            in_worker = worker.start(__name__)  # it starts and imports while the answers are normalised here
-        rids, joined, sub_keys = [], [], []
+        if in_worker:  # it starts and imports while the answers are normalised here
+            in_worker = worker.start(__name__, "analysis.campaigns.parallel")
+        rids: list[object] = []
+        joined: list[str] = []
+        found: dict[object, np.ndarray] = {}
         texts = _texts(redacted["text_redacted"])  # one str per answer, shared by the memo and both detections
         if s.campaigns.enabled and open_q:
             is_open = redacted["question_id"].isin(open_q).to_numpy()
-            normalise_all([t for t, o in zip(texts, is_open.tolist(), strict=True) if o], memo)
-            rids, joined, sub_keys = submission_texts(redacted, open_q, memo, texts)
-            sub_keys = [normalise(t) if k is None else k for t, k in zip(joined, sub_keys, strict=True)]
-        if in_worker:  # whole submissions there (their keys only), per question here: the two are independent
-            try:
-                worker.send(submission_labels, sub_keys, s.campaigns, s.seed)
-            except WorkerError:
-                in_worker = False
-        clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts)
-        del memo, texts
-        labels = None
-        if in_worker:
-            try:
-                labels = worker.receive()
-            except WorkerError as err:
-                logger.warning("campaigns: whole-submission detection failed in the worker (%s); detecting here", err)
+            normalise_all([t for t, o in zip(texts, is_open.tolist(), strict=True) if o], memo, bounds)
+            # every detection (each question with enough answers; the whole submissions, named ``None``), here and
+            # in the worker at once (keys only): each is independent of the others
+            qids = redacted["question_id"].to_numpy()
+            jobs: list[tuple[object, list[str]]] = []
+            for qid in open_q:
+                pos = np.flatnonzero(qids == qid)
+                if len(pos) and len(pos) >= s.campaigns.min_size:
+                    jobs.append((qid, normalise_all([texts[i] for i in pos.tolist()], memo)))
+            subs_out: dict[str, list] = {}  # the submissions are joined while the worker starts on a question
+            found = label_all(jobs, s.campaigns, s.seed, worker if in_worker else None,
+                              later=partial(_submission_job, redacted, open_q, memo, texts, bounds, subs_out))
+            rids, joined = subs_out["rids"], subs_out["joined"]
+            del jobs, subs_out
+        clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts, bounds, found)
+        del memo, texts, bounds
         if not (s.campaigns.enabled and open_q):
             subs = pd.DataFrame(columns=["response_id", "campaign_id", "size"])
         else:
-            if labels is None:
-                labels = submission_labels(sub_keys, s.campaigns, s.seed)
-            subs = submission_rows(rids, joined, labels)
+            subs = submission_rows(rids, joined, found[None])
     rec = reconcile(clean, campaigns)
     if not rec["balanced"].all():  # cannot happen unless a table was edited by hand
         raise AssertionError(f"campaign counts do not reconcile:\n{rec[~rec['balanced']]}")

@@ -58,6 +58,22 @@ def _has_sent_from(text: str) -> bool:
     return "sent from" in low or "outlook" in low
 
 
+def boilerplate_bounds(text: str) -> tuple[int, int] | None:
+    """``body_bounds(text)`` when ``text`` holds no "Sent from ..." candidate (then :func:`strip_boilerplate` is
+    ``text[start:end].strip()``), else ``None`` (:func:`strip_boilerplate` edits such a text first).
+
+    The stage keeps these per distinct answer (:func:`analysis.campaigns.stage.normalise_all`), so that the copies'
+    greetings and sign-offs are parsed once, not again for the templates, personal additions and submissions.
+    """
+    return None if _has_sent_from(text) else body_bounds(text)
+
+
+def stripped(text: str, bounds: dict[str, tuple[int, int] | None] | None) -> str:
+    """:func:`strip_boilerplate` of ``text``, cut at its :func:`boilerplate_bounds` when ``bounds`` holds them."""
+    b = bounds.get(text) if bounds else None
+    return strip_boilerplate(text) if b is None else text[b[0]:b[1]].strip()
+
+
 def body_bounds(body: str) -> tuple[int, int]:
     """Where the body of a text without "Sent from my ..." starts and ends: :func:`strip_boilerplate` is
     ``body[start:end].strip()``.
@@ -125,7 +141,8 @@ def fold_sentences(s: str, memo: dict[str, str]) -> str:
     return " ".join(out)
 
 
-def joined_key(parts: list[str], memo: dict[str, str]) -> str:
+def joined_key(parts: list[str], memo: dict[str, str], bounds: dict[str, tuple[int, int] | None] | None = None
+               ) -> str:
     """``normalise("\\n\\n".join(parts))``, reusing the parts' keys in ``memo`` (text -> its ``normalise``).
 
     The joined text's body is cut where its own greeting ends and its sign-off starts (:func:`body_bounds`),
@@ -133,9 +150,19 @@ def joined_key(parts: list[str], memo: dict[str, str]) -> str:
     and ends. Every cut has a character folding to a space on one side (a line break, a space, or the
     punctuation :func:`body_bounds` names), so the key is the pieces' folds joined (:func:`fold`), and a part's
     own body folds to its key.
+
+    ``bounds`` (text -> :func:`boilerplate_bounds`, ``None`` for a text with a "Sent from" candidate), when given,
+    spares re-parsing the parts: the joined text holds "sent from" or "outlook" (lower-cased) exactly when a part
+    does (``str.lower`` maps each character on its own but for the Greek capital sigma, whose two lower forms are in
+    neither phrase, and neither phrase holds the line breaks between the parts), and a part's own body is cut at
+    its bounds.
     """
     text = "\n\n".join(parts)
-    if _has_sent_from(text):
+    if bounds is None:
+        sent = _has_sent_from(text)
+    else:
+        sent = any(bounds[p] is None if p in bounds else _has_sent_from(p) for p in parts)
+    if sent:
         return normalise(text)
     start, end = body_bounds(text)
     out, pos = [], 0
@@ -146,7 +173,8 @@ def joined_key(parts: list[str], memo: dict[str, str]) -> str:
             continue
         key = memo.get(part)
         if key is not None:
-            p_lo, p_hi = body_bounds(part)
+            b = bounds.get(part) if bounds is not None else None
+            p_lo, p_hi = body_bounds(part) if b is None else b
             if lo <= p_lo <= p_hi <= hi:
                 out += [fold(part[lo:p_lo]), key, fold(part[p_hi:hi])]
                 continue

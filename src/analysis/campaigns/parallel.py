@@ -1,0 +1,98 @@
+"""Campaign labels of several sets of texts (each question's answers, the whole submissions) in two processes.
+
+The stage runs :func:`analysis.campaigns.stage.find_campaigns` once per open question and once over the whole
+submissions. Each run is a pure function of its normalised keys, the settings and the seed, and the runs are
+independent, so any process may compute any of them: :func:`label_all` gives the same labels whichever process
+ran which. This process and the worker each take the largest run left (the worker, once it has sent back one,
+takes the next), so that neither waits long for the other while large runs are left; a run the worker could not
+do is done here. The worker starts on the questions while this process still joins the submissions' keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+
+import numpy as np
+
+from analysis.config import CampaignSettings
+from analysis.worker import Worker, WorkerError
+
+logger = logging.getLogger(__name__)
+
+
+def keys_labels(keys: list[str], settings: CampaignSettings, seed: int) -> np.ndarray:
+    """``find_campaigns(keys, settings, seed, keys)``: campaign labels from normalised keys alone (no text)."""
+    from analysis.campaigns.stage import find_campaigns
+
+    return find_campaigns(keys, settings, seed, keys)
+
+
+Job = tuple[Hashable, list[str]]
+
+
+def label_all(jobs: Sequence[Job], settings: CampaignSettings, seed: int, worker: Worker | None = None,
+              later: Callable[[], Sequence[Job]] | None = None) -> dict[Hashable, np.ndarray]:
+    """:func:`keys_labels` of each job's keys, in this process and (when given) in ``worker`` at the same time.
+
+    Args:
+        jobs: ``(name, normalised keys)`` pairs (distinct names).
+        settings: Campaign settings.
+        seed: Global seed.
+        worker: A started worker, or ``None`` (everything is computed here).
+        later: Called here first, while the worker starts on ``jobs``; the jobs it returns are added to them.
+
+    Returns:
+        ``{name: labels}`` for every job.
+    """
+    queue = sorted(jobs, key=lambda job: -len(job[1]))  # largest first (stable: ties keep the callers' order)
+    results: dict[Hashable, np.ndarray] = {}
+    cond, closed = threading.Condition(), [later is None]  # closed: no job will be added
+    failed: list[Job] = []
+
+    def take(wait: bool) -> Job | None:
+        with cond:
+            while wait and not queue and not closed[0]:
+                cond.wait()
+            return queue.pop(0) if queue else None
+
+    def feed() -> None:  # the worker's share
+        while (job := take(True)) is not None:
+            t0 = time.perf_counter()
+            try:
+                results[job[0]] = worker.call(keys_labels, job[1], settings, seed)
+            except WorkerError as err:  # the worker could not run: this job (and the rest) is done here
+                logger.warning("campaigns: detection failed in the worker (%s); detecting here", err)
+                failed.append(job)
+                return
+            logger.info("campaigns: %d keys (%s) labelled by the worker in %.1fs", len(job[1]),
+                        job[0] or "whole submissions", time.perf_counter() - t0)
+
+    thread = None
+    if worker is not None:
+        thread = threading.Thread(target=feed, daemon=True)
+        thread.start()
+    more: list[Job] = []
+    try:
+        if later is not None:
+            more = list(later())
+    finally:
+        with cond:  # the worker may be waiting for these
+            queue.extend(more)
+            queue.sort(key=lambda job: -len(job[1]))
+            closed[0] = True
+            cond.notify_all()
+    while (job := take(False)) is not None:
+        t0 = time.perf_counter()
+        results[job[0]] = keys_labels(job[1], settings, seed)
+        logger.info("campaigns: %d keys (%s) labelled here in %.1fs", len(job[1]), job[0] or "whole submissions",
+                    time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    if thread is not None:
+        thread.join()
+        logger.info("campaigns: waited %.1fs for the worker", time.perf_counter() - t0)
+    for name, keys in failed:
+        results[name] = keys_labels(keys, settings, seed)
+    return results
