@@ -146,8 +146,15 @@ def _assert_units_equal(got, want):
     assert got[2:] == want[2:]
 
 
+@pytest.fixture(params=[rows.CHUNK, 7], ids=["chunk", "chunk7"])
+def chunk(request, monkeypatch):
+    """Rows converted a chunk at a time: the default size, and 7 rows (many chunks, a short last one)."""
+    monkeypatch.setattr(rows, "CHUNK", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("arrow", [True, False])
-def test_placeholders_are_found_as_before(arrow):
+def test_placeholders_are_found_as_before(arrow, chunk):
     """Same placeholders and counts (same order), long letters never normalised."""
     df, _ = _answers(arrow)
     found = find_placeholders(df)
@@ -177,7 +184,7 @@ def test_short_keys_are_the_normalised_texts_of_few_words():
 @pytest.mark.parametrize("arrow", [True, False])
 @pytest.mark.parametrize("placeholders", [frozenset(), frozenset({"did not answer", "n a", "no response given"}),
                                           frozenset({""}), frozenset({"a placeholder of very many words indeed"})])
-def test_units_are_split_as_before(arrow, placeholders):
+def test_units_are_split_as_before(arrow, placeholders, chunk):
     """Same units, owners, untranslated and blank answers, question by question."""
     df, campaigns = _answers(arrow)
     for qid in ("q1", "q2"):
@@ -190,7 +197,7 @@ def test_units_are_split_as_before(arrow, placeholders):
 
 
 @pytest.mark.parametrize("arrow", [True, False])
-def test_cache_keys_are_the_ones_before(arrow, tmp_path):
+def test_cache_keys_are_the_ones_before(arrow, tmp_path, chunk):
     """The units' and placeholders' cache files keep their names (same hashes of the same values)."""
     from analysis.themes import fitcache
     from analysis.themes.stage import _placeholders
@@ -209,7 +216,7 @@ def test_cache_keys_are_the_ones_before(arrow, tmp_path):
             "\x00" if not isinstance(v, str) and pd.isna(v) else repr(v) for v in q[c].tolist())
     h1, h2 = hashlib.sha256(), hashlib.sha256()
     texts = df["text_redacted"].fillna("").astype(str)
-    rows.hash_strings(h1, rows.values(texts))
+    rows.hash_strings(h1, texts)
     for v in texts:
         h2.update(v.encode("utf-8", "surrogatepass") + b"\x1f")
     assert h1.hexdigest() == h2.hexdigest()

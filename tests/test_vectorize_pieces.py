@@ -92,3 +92,24 @@ def test_the_word_counts_are_made_by_pieces_and_the_cuts_are_where_tokens_join()
     assert not FastTfidfVectorizer(stop_words="english")._by_pieces()
     assert not FastTfidfVectorizer(ngram_range=(1, 3))._by_pieces()
     assert not FastTfidfVectorizer(token_pattern=r"\S+")._by_pieces()
+
+
+def test_pieces_are_kept_for_one_vectoriser_while_it_lives():
+    """Later batches reuse the pieces analysed (same matrix as analysing them again); the memo goes with the
+    vectoriser, is not pickled with it, and is dropped for another vectoriser or vocabulary."""
+    import gc
+
+    fit, later = _texts()
+    fast = FastTfidfVectorizer(**PARAMS["themes word"]).fit(fit)
+    first = fast.transform(later)
+    assert vectorize._PIECES and id(fast) in vectorize._PIECES
+    _same(first, fast.transform(later))  # every piece from the memo
+    ref = TfidfVectorizer(**PARAMS["themes word"]).fit(fit)
+    _same(first, ref.transform(later))
+    assert set(vars(fast)) == set(vars(ref))  # nothing more on the vectoriser (its pickle is unchanged)
+    other = FastTfidfVectorizer(**PARAMS["positions word"]).fit(fit)
+    other.transform(later[:5])
+    assert list(vectorize._PIECES) == [id(other)]
+    del other
+    gc.collect()
+    assert not vectorize._PIECES

@@ -7,6 +7,7 @@ backend (:class:`analysis.embeddings.TfidfSvdBackend`).
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,7 +31,7 @@ def _cut(text: str) -> list[str]:
     return text.split("\n")
 #: The token patterns whose tokens never hold a space or a line break: scikit-learn's default, and the themes'.
 #: Pieces analysed by :meth:`FastTfidfVectorizer._piece_terms` kept for the next batches of the same vectoriser.
-PIECES_KEPT = 200_000
+PIECES_KEPT = 100_000
 _PIECES: dict[int, tuple[dict, tuple, dict]] = {}
 _WORD_PATTERNS = (r"(?u)\b\w\w+\b", r"(?u)\b\w+\b")
 
@@ -131,7 +132,8 @@ class FastTfidfVectorizer(TfidfVectorizer):
         """The pieces analysed so far in this process against this vocabulary (:meth:`_piece_terms`).
 
         Kept beside the vectoriser, not on it (a pickled vectoriser stays the same bytes), and dropped when the
-        vocabulary is refitted or grows past :data:`PIECES_KEPT` pieces.
+        vocabulary is refitted, when it grows past :data:`PIECES_KEPT` pieces, when another vectoriser transforms,
+        and when the vectoriser is garbage-collected.
         """
         how = (self.lowercase, self.strip_accents, self.token_pattern, self.ngram_range, self.input, self.encoding,
                self.decode_error)
@@ -140,6 +142,7 @@ class FastTfidfVectorizer(TfidfVectorizer):
             memo = {}
             _PIECES.clear()  # one vectoriser's pieces at a time: the one transforming now
             _PIECES[id(self)] = (self.vocabulary_, how, memo)
+            weakref.finalize(self, _PIECES.pop, id(self), None)  # and none kept once it is gone
         return memo
 
     def _char_wb_counts(self, docs: list[Any], fixed_vocab: bool) -> tuple[dict, Any]:

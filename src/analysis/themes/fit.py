@@ -33,8 +33,7 @@ from analysis.themes.calibrate import Calibration, calibrate_pooled, coded_sets,
 from analysis.themes.codebook import Codebook, ResolvedQuestion
 from analysis.themes.lexical import DENSE_WEIGHT, LexicalSpace, PieceLex
 from analysis.themes.linear import PriorLinear
-from analysis.themes.rows import more_words_than, repr_joined
-from analysis.themes.rows import values as column_values
+from analysis.themes.rows import chunks, iter_rows, more_words_than, repr_joined
 from analysis.themes.supervised import PROBA_THRESHOLD, PieceClassifier, bag_witness, training_pieces
 
 logger = logging.getLogger(__name__)
@@ -108,12 +107,11 @@ def find_placeholders(answers: pd.DataFrame) -> dict[str, int]:
     """
     if answers.empty:
         return {}
-    texts = column_values(answers["text_redacted"].fillna("").astype(str))
-    # each distinct text once; only short keys are counted, so a text of more words is never normalised
-    key = {t: k for t in dict.fromkeys(texts.tolist()) if (k := _short_key(t)) is not None}
-    short = np.fromiter((t in key for t in texts), dtype=bool, count=len(texts))
+    # only short keys are counted: a text of more words is never normalised (its first words are counted)
+    keys = [_short_key(t) for chunk in chunks(answers["text_redacted"].fillna("").astype(str)) for t in chunk]
+    short = np.fromiter((k is not None for k in keys), dtype=bool, count=len(keys))
     df = pd.DataFrame({"q": answers["question_id"].to_numpy()[short],
-                       "key": np.array([key[t] for t in texts[short]], dtype=object)})
+                       "key": np.array([k for k in keys if k is not None], dtype=object)})
     n_q = answers.groupby("question_id").size()
     counts = df.groupby(["q", "key"]).size().rename("n").reset_index()
     if counts.empty:
@@ -182,11 +180,10 @@ def _units(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str],
     units, owners, untranslated, blank = {}, [], [], []
     seen: dict[str, bool] = {}
     content: dict[str, bool] = {}
-    # the columns as object arrays (the values itertuples gave, without a PyArrow scalar per value)
-    cols = [column_values(q[c]) for c in ("response_id", "language", "is_campaign_copy", "campaign_id",
-                                         "personal_addition", "text_redacted")]
     longest = max((k.count(" ") + 1 for k in placeholders), default=0)
-    for row in zip(*cols, strict=True):
+    # the values itertuples gave, a chunk of rows converted at a time (no PyArrow scalar per value)
+    for row in iter_rows(q, ("response_id", "language", "is_campaign_copy", "campaign_id", "personal_addition",
+                             "text_redacted")):
         response_id, language, is_campaign_copy, campaign_id, personal_addition, text_redacted = row
         rid = str(response_id)
         if str(language or "") not in covered:

@@ -32,19 +32,34 @@ def values(column: pd.Series) -> np.ndarray:
     return column.to_numpy(dtype=object)
 
 
+def iter_rows(frame: pd.DataFrame, columns: Sequence[str]):
+    """``zip`` of the ``columns``' :func:`values`, converted :data:`CHUNK` rows at a time (a column's Python
+    strings are never all made at once)."""
+    for s in range(0, len(frame), CHUNK):
+        part = frame.iloc[s:s + CHUNK]
+        yield from zip(*(values(part[c]) for c in columns), strict=True)
+
+
+def chunks(column: pd.Series):
+    """:func:`values` of ``column``, :data:`CHUNK` rows at a time."""
+    for s in range(0, len(column), CHUNK):
+        yield values(column.iloc[s:s + CHUNK])
+
+
 def more_words_than(text: str, limit: int, word: re.Pattern) -> bool:
     """Whether ``word`` matches ``text`` more than ``limit`` times (stops at the ``limit + 1``-th match)."""
     return sum(1 for _ in islice(word.finditer(text), limit + 1)) > limit
 
 
-def hash_strings(h: hashlib._Hash, texts: Sequence[str], sep: str = "\x1f") -> None:
-    """``for t in texts: h.update(t.encode("utf-8", "surrogatepass") + sep)``, fed a chunk of texts at a time.
+def hash_strings(h: hashlib._Hash, column: pd.Series, sep: str = "\x1f") -> None:
+    """``for t in column: h.update(t.encode("utf-8", "surrogatepass") + sep)`` (a column of ``str``), fed a chunk of
+    values at a time.
 
     sha256 is a stream: the same bytes give the same digest however they are split between updates.
     """
-    for s in range(0, len(texts), CHUNK):
-        chunk = texts[s:s + CHUNK]
-        h.update((sep.join(chunk) + sep).encode("utf-8", "surrogatepass") if len(chunk) else b"")
+    for chunk in chunks(column):
+        if len(chunk):
+            h.update((sep.join(chunk) + sep).encode("utf-8", "surrogatepass"))
 
 
 def repr_joined(column: pd.Series, sep: str = "\x1f") -> str:

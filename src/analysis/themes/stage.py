@@ -397,7 +397,7 @@ def _placeholders(sub: pd.DataFrame, store: Path | None) -> dict[str, int]:
         return find_placeholders(sub)
     h = hashlib.sha256(b"placeholders-v1")
     for col in ("question_id", "text_redacted"):
-        hash_strings(h, column_values(sub[col].fillna("").astype(str)))  # each value + "\x1f", a chunk at a time
+        hash_strings(h, sub[col].fillna("").astype(str))  # each value + "\x1f", a chunk at a time
         h.update(b"\x1e")
     path = store / f"placeholders-{h.hexdigest()[:24]}.json"
     if path.is_file():
