@@ -86,7 +86,9 @@ def n_distinct_rows(texts: Sequence[str], emb: np.ndarray, decimals: int = 5) ->
     of = np.fromiter((first.setdefault(t, i) for i, t in enumerate(texts)), dtype=np.intp, count=len(texts))
     if len(first) < len(texts) and rounded.ndim == 2 and len(rounded) == len(texts):
         bits = rounded.view(np.dtype(f"u{rounded.dtype.itemsize}")) if rounded.dtype.kind == "f" else rounded
-        if all(np.array_equal(bits[s:s + CHUNK], bits[of[s:s + CHUNK]]) for s in range(0, len(texts), CHUNK)):
+        same = all(np.array_equal(bits[s:s + CHUNK], bits[of[s:s + CHUNK]]) for s in range(0, len(texts), CHUNK))
+        del bits  # a view: the full rounded copy is freed once the rows are picked
+        if same:
             rounded = rounded[np.fromiter(first.values(), dtype=np.intp, count=len(first))]
     return len(np.unique(rounded, axis=0))
 
