@@ -520,7 +520,8 @@ class EmbeddingCache:
             key: Cache partition (e.g. the question id).
         """
         texts = [str(t) for t in texts]
-        hashes = [text_hash(t) for t in texts]
+        digests = {t: text_hash(t) for t in dict.fromkeys(texts)}  # each distinct text hashed once (copies repeat)
+        hashes = [digests[t] for t in texts]
         path = self._path(backend, key)
         row: dict[str, int] = {}
         stored = np.zeros((0, 0), dtype=np.float32)

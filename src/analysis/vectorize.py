@@ -6,12 +6,34 @@ backend (:class:`analysis.embeddings.TfidfSvdBackend`).
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+#: Where :meth:`FastTfidfVectorizer._word_piece_counts` cuts a document: the space after a sentence end, and a line
+#: break. Neither is in a token, and lower-casing (its final-sigma rule looks past neither) and accent stripping
+#: (NFKD reorders no mark across either) treat the text on each side alone, so the pieces' tokens, in order, are
+#: the document's.
+_CUT = re.compile(r"(?<=[.!?]) |\n")
+_CUT_SPACES = tuple((f"{end} ", f"{end}\n") for end in ".!?")
+
+
+def _cut(text: str) -> list[str]:
+    """``_CUT.split(text)``: each space after a sentence end made a line break, then split at line breaks."""
+    for space, brk in _CUT_SPACES:
+        if space in text:
+            text = text.replace(space, brk)
+    return text.split("\n")
+#: The token patterns whose tokens never hold a space or a line break: scikit-learn's default, and the themes'.
+#: Pieces analysed by :meth:`FastTfidfVectorizer._piece_terms` kept for the next batches of the same vectoriser.
+PIECES_KEPT = 100_000
+_PIECES: dict[int, tuple[dict, tuple, dict]] = {}
+_WORD_PATTERNS = (r"(?u)\b\w\w+\b", r"(?u)\b\w+\b")
 
 
 class FastTfidfVectorizer(TfidfVectorizer):
@@ -32,20 +54,114 @@ class FastTfidfVectorizer(TfidfVectorizer):
         uniq = list(first)
         if self.analyzer == "char_wb":
             vocabulary, x = self._char_wb_counts(uniq, fixed_vocab)
+        elif fixed_vocab and self._by_pieces():
+            vocabulary, x = self.vocabulary_, self._word_piece_counts(uniq)
         else:
             vocabulary, x = super()._count_vocab(uniq, fixed_vocab)
         if len(uniq) == len(docs):
             return vocabulary, x
         return vocabulary, _repeat_rows(x, inv, self.dtype)
 
+    def _by_pieces(self) -> bool:
+        """Whether the word counts of a document are its pieces' (:data:`_CUT`): scikit-learn's own preprocessing
+        (lower-casing, accent stripping) and one of its word patterns, unigrams and bigrams, no stop words."""
+        return (self.analyzer == "word" and self.preprocessor is None and self.tokenizer is None
+                and self.stop_words is None and self.strip_accents in (None, "unicode", "ascii")
+                and self.token_pattern in _WORD_PATTERNS and self.ngram_range in ((1, 1), (1, 2)))
+
+    def _word_piece_counts(self, docs: list[Any]) -> Any:
+        """``_count_vocab(docs, fixed_vocab=True)`` for words, each distinct piece of the documents analysed once.
+
+        A document is cut at :data:`_CUT` (characters no token holds and no preprocessing reads across), so its
+        tokens are its pieces' tokens in order: its unigrams and bigrams are its pieces' own, plus one bigram at
+        each cut between two pieces with tokens (the last token of one, the first of the next). Counts are
+        integers, so summing them per piece gives scikit-learn's counts exactly; the matrix is built as
+        scikit-learn builds it (``intc`` counts, ``int32`` indices, then sorted).
+        """
+        vocabulary = self.vocabulary_
+        ids: dict[str, int] = {}
+        cols: list[int] = []
+        indptr = [0]
+        split, decode = _cut, self.decode
+        for doc in docs:
+            cols.extend(ids.setdefault(p, len(ids)) for p in split(decode(doc)))
+            indptr.append(len(cols))
+        p_cols: list[int] = []
+        p_ptr = [0]
+        tok_id: dict[str, int] = {}
+        edges = np.full((len(ids), 2), -1, dtype=np.int64)  # a piece's first and last token (-1: no token)
+        memo, analysers = self._pieces_seen(), None
+        for k, piece in enumerate(ids):
+            got = memo.get(piece)
+            if got is None:
+                analysers = analysers or (self.build_analyzer(), self.build_tokenizer(), self.build_preprocessor())
+                got = memo[piece] = self._piece_terms(piece, *analysers)
+            p_cols.extend(got[0])
+            p_ptr.append(len(p_cols))
+            if got[1] is not None:
+                edges[k] = tok_id.setdefault(got[1], len(tok_id)), tok_id.setdefault(got[2], len(tok_id))
+        bigrams = self.ngram_range[1] == 2
+        shape = (len(docs), len(vocabulary))
+        doc_pieces = sp.csr_array((np.ones(len(cols), dtype=np.int64), np.asarray(cols, dtype=np.int64),
+                                   np.asarray(indptr, dtype=np.int64)), shape=(len(docs), len(ids)))
+        piece_terms = sp.csr_array((np.ones(len(p_cols), dtype=np.int64), np.asarray(p_cols, dtype=np.int64),
+                                    np.asarray(p_ptr, dtype=np.int64)), shape=(len(ids), len(vocabulary)))
+        doc_pieces.sum_duplicates()
+        piece_terms.sum_duplicates()
+        counts = (doc_pieces @ piece_terms).tocsr()
+        if bigrams and len(cols):
+            counts = counts + _cut_bigrams(np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64),
+                                           edges, list(tok_id), vocabulary, shape)
+        counts = sp.csr_array(counts)
+        counts.sum_duplicates()
+        counts.sort_indices()
+        index_dtype = np.int32 if counts.nnz <= np.iinfo(np.int32).max else np.int64
+        x = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
+                          counts.indptr.astype(index_dtype)), shape=shape, dtype=self.dtype)
+        x.sort_indices()
+        return _sparse_api(x)
+
+    def _piece_terms(self, piece: str, analyze, tokenize, preprocess) -> tuple[list[int], str | None, str | None]:  # noqa: ANN001 - scikit-learn's callables
+        """A piece's in-vocabulary term ids (scikit-learn's analyser, in its order), first and last token."""
+        vocabulary = self.vocabulary_
+        terms = [i for i in map(vocabulary.get, analyze(piece)) if i is not None]
+        toks = tokenize(preprocess(piece)) if self.ngram_range[1] == 2 else []
+        return terms, (toks[0] if toks else None), (toks[-1] if toks else None)
+
+    def _pieces_seen(self) -> dict[str, tuple[list[int], str | None, str | None]]:
+        """The pieces analysed so far in this process against this vocabulary (:meth:`_piece_terms`).
+
+        Kept beside the vectoriser, not on it (a pickled vectoriser stays the same bytes), and dropped when the
+        vocabulary is refitted, when it grows past :data:`PIECES_KEPT` pieces, when another vectoriser transforms,
+        and when the vectoriser is garbage-collected.
+        """
+        how = (self.lowercase, self.strip_accents, self.token_pattern, self.ngram_range, self.input, self.encoding,
+               self.decode_error)
+        vocab, seen_how, memo = _PIECES.get(id(self), (None, None, None))
+        if vocab is not self.vocabulary_ or seen_how != how or len(memo) > PIECES_KEPT:
+            memo = {}
+            _PIECES.clear()  # one vectoriser's pieces at a time: the one transforming now
+            _PIECES[id(self)] = (self.vocabulary_, how, memo)
+            weakref.finalize(self, _PIECES.pop, id(self), None)  # and none kept once it is gone
+        return memo
+
     def _char_wb_counts(self, docs: list[Any], fixed_vocab: bool) -> tuple[dict, Any]:
-        """``_count_vocab`` for ``char_wb``: document-word counts times word-n-gram counts."""
+        """``_count_vocab`` for ``char_wb``: document-word counts times word-n-gram counts.
+
+        A document's words (its preprocessed text split at white space) are its pieces' (:data:`_CUT`: both cut
+        characters are white space), in order, so each distinct piece is preprocessed and split once.
+        """
         preprocess, decode = self.build_preprocessor(), self.decode
         words: dict[str, int] = {}
         cols: list[int] = []
         indptr = [0]
+        piece_words: dict[str, list[int]] = {}  # each distinct piece (:func:`_cut`) preprocessed and split once
         for doc in docs:
-            cols.extend(words.setdefault(w, len(words)) for w in preprocess(decode(doc)).split())
+            for piece in _cut(decode(doc)):
+                got = piece_words.get(piece)
+                if got is None:  # words are numbered in the order first met, as the whole documents met them
+                    got = piece_words[piece] = [words.setdefault(w, len(words)) for w in preprocess(piece).split()]
+                cols.extend(got)
             indptr.append(len(cols))
         vocabulary: dict[str, int] = dict(self.vocabulary_) if fixed_vocab else {}
         w_cols: list[int] = []
@@ -72,6 +188,27 @@ class FastTfidfVectorizer(TfidfVectorizer):
                           counts.indptr.astype(index_dtype)), shape=counts.shape, dtype=self.dtype)
         x.sort_indices()
         return vocabulary, _sparse_api(x)
+
+
+def _cut_bigrams(cols: np.ndarray, indptr: np.ndarray, edges: np.ndarray, tokens: list[str], vocabulary: dict,
+                 shape: tuple[int, int]) -> sp.csr_array:
+    """The bigrams met at the cuts: documents x vocabulary counts of (last token of a piece, first of the next).
+
+    ``cols``/``indptr``: each document's pieces in order; ``edges``: each piece's first and last token ids (-1:
+    none, the piece is skipped as its tokens are); ``tokens``: token id -> token. Each distinct pair of tokens is
+    looked up in the vocabulary once.
+    """
+    doc_of = np.repeat(np.arange(shape[0], dtype=np.int64), np.diff(indptr))
+    has = edges[cols, 0] >= 0
+    kept, doc_of = cols[has], doc_of[has]
+    join = doc_of[1:] == doc_of[:-1]  # consecutive pieces with tokens, in one document
+    last, first, doc_of = edges[kept[:-1][join], 1], edges[kept[1:][join], 0], doc_of[1:][join]
+    pairs, inv = np.unique(last * max(len(tokens), 1) + first, return_inverse=True)
+    n = max(len(tokens), 1)
+    term = np.array([vocabulary.get(f"{tokens[p // n]} {tokens[p % n]}", -1) for p in pairs.tolist()],
+                    dtype=np.int64)[inv.reshape(-1)] if len(pairs) else np.zeros(0, dtype=np.int64)
+    found = term >= 0
+    return sp.csr_array((np.ones(int(found.sum()), dtype=np.int64), (doc_of[found], term[found])), shape=shape)
 
 
 def _repeat_rows(x: Any, rows: np.ndarray, dtype: Any) -> Any:

@@ -33,6 +33,7 @@ from sklearn.preprocessing import normalize
 
 from analysis.redaction.names import is_person_name
 from analysis.themes.pieces import JoinedCountVectorizer, keyword_totals
+from analysis.themes.rows import n_distinct_rows
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +234,7 @@ def discover(
         labels = np.zeros(n, dtype=int)
         return DiscoveryResult(question_id, _make_topics(texts, emb, labels, {}, label_ok), labels, "identical",
                                "all answers identical -> one topic")
-    n_distinct = len(np.unique(emb.round(5), axis=0))
+    n_distinct = n_distinct_rows(texts, emb)  # len(np.unique(emb.round(5), axis=0)), a row per distinct text
     if n_topics == "auto":
         k, rule = choose_n_topics(n, max_topics=max_topics, min_size=min_answers)
     else:

@@ -33,6 +33,7 @@ from analysis.themes.calibrate import Calibration, calibrate_pooled, coded_sets,
 from analysis.themes.codebook import Codebook, ResolvedQuestion
 from analysis.themes.lexical import DENSE_WEIGHT, LexicalSpace, PieceLex
 from analysis.themes.linear import PriorLinear
+from analysis.themes.rows import chunks, iter_rows, more_words_than, repr_joined
 from analysis.themes.supervised import PROBA_THRESHOLD, PieceClassifier, bag_witness, training_pieces
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,20 @@ def normalise(text: str) -> str:
     return " ".join(_WORD.findall(str(text))).lower()
 
 
+def _short_key(text: str) -> str | None:
+    """``normalise(text)`` when it is non-empty and has fewer than ``PLACEHOLDER_MAX_WORDS`` spaces, else ``None``.
+
+    The key joins the text's words by one space each, and lower-casing never makes or removes a space (no
+    character lower-cases to one or to nothing: ``tests/test_themes_rows.py``), so a key has one space fewer
+    than the text has words: a text of more than ``PLACEHOLDER_MAX_WORDS`` words (its first ones counted, not
+    all) has no short key.
+    """
+    if more_words_than(text, PLACEHOLDER_MAX_WORDS, _WORD):
+        return None
+    key = normalise(text)
+    return key if key != "" and key.count(" ") < PLACEHOLDER_MAX_WORDS else None
+
+
 def find_placeholders(answers: pd.DataFrame) -> dict[str, int]:
     """Placeholder texts detected from the data: one short text repeated across questions.
 
@@ -92,10 +107,11 @@ def find_placeholders(answers: pd.DataFrame) -> dict[str, int]:
     """
     if answers.empty:
         return {}
-    texts = answers["text_redacted"].fillna("").astype(str)
-    key = texts.map({t: normalise(t) for t in dict.fromkeys(texts)})  # each distinct text once
-    short = key.str.count(" ").lt(PLACEHOLDER_MAX_WORDS) & key.ne("")
-    df = pd.DataFrame({"q": answers["question_id"].to_numpy(), "key": key.to_numpy()})[short.to_numpy()]
+    # only short keys are counted: a text of more words is never normalised (its first words are counted)
+    keys = [_short_key(t) for chunk in chunks(answers["text_redacted"].fillna("").astype(str)) for t in chunk]
+    short = np.fromiter((k is not None for k in keys), dtype=bool, count=len(keys))
+    df = pd.DataFrame({"q": answers["question_id"].to_numpy()[short],
+                       "key": np.array([k for k in keys if k is not None], dtype=object)})
     n_q = answers.groupby("question_id").size()
     counts = df.groupby(["q", "key"]).size().rename("n").reset_index()
     if counts.empty:
@@ -164,25 +180,29 @@ def _units(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str],
     units, owners, untranslated, blank = {}, [], [], []
     seen: dict[str, bool] = {}
     content: dict[str, bool] = {}
-    for r in q.itertuples(index=False):
-        rid = str(r.response_id)
-        if str(r.language or "") not in covered:
+    longest = max((k.count(" ") + 1 for k in placeholders), default=0)
+    # the values itertuples gave, a chunk of rows converted at a time (no PyArrow scalar per value)
+    for row in iter_rows(q, ("response_id", "language", "is_campaign_copy", "campaign_id", "personal_addition",
+                             "text_redacted")):
+        response_id, language, is_campaign_copy, campaign_id, personal_addition, text_redacted = row
+        rid = str(response_id)
+        if str(language or "") not in covered:
             untranslated.append(rid)
             continue
-        is_copy = bool(r.is_campaign_copy) and isinstance(r.campaign_id, str) and r.campaign_id
+        is_copy = bool(is_campaign_copy) and isinstance(campaign_id, str) and campaign_id
         if is_copy:
-            key = f"campaign:{r.campaign_id}"
+            key = f"campaign:{campaign_id}"
             if key not in units:
-                units[key] = templates.get(r.campaign_id) or str(r.text_redacted)
+                units[key] = templates.get(campaign_id) or str(text_redacted)
             owners.append((key, rid))
-            extra = r.personal_addition if isinstance(r.personal_addition, str) else ""
+            extra = personal_addition if isinstance(personal_addition, str) else ""
             if extra not in content:  # additions repeat (pooled personal sentences): each text checked once
                 content[extra] = has_content(extra)
             if content[extra]:
                 units[f"own:{rid}"] = extra
                 owners.append((f"own:{rid}", rid))
-        elif _themable(r.text_redacted, placeholders, seen):
-            units[f"own:{rid}"] = str(r.text_redacted)
+        elif _themable(text_redacted, placeholders, seen, longest):
+            units[f"own:{rid}"] = str(text_redacted)
             owners.append((f"own:{rid}", rid))
         else:
             blank.append(rid)
@@ -190,11 +210,18 @@ def _units(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str],
     return udf, pd.DataFrame(owners, columns=["unit", "response_id"]), untranslated, blank
 
 
-def _themable(text, placeholders, seen: dict[str, bool]) -> bool:
-    """Whether a text has content and is no placeholder (memoised in ``seen``: answers repeat)."""
+def _themable(text, placeholders, seen: dict[str, bool], longest: int | None = None) -> bool:
+    """Whether a text has content and is no placeholder (memoised in ``seen``: answers repeat).
+
+    ``longest``: the most words of a placeholder (``None``: counted here). A text of more words normalises to a
+    key of more words (:func:`_short_key`), so it is not normalised at all; nor is any text without placeholders.
+    """
     text = str(text)
     if text not in seen:
-        seen[text] = has_content(text) and normalise(text) not in placeholders
+        if longest is None:
+            longest = max((k.count(" ") + 1 for k in placeholders), default=0)
+        seen[text] = has_content(text) and (not placeholders or more_words_than(text, longest, _WORD)
+                                            or normalise(text) not in placeholders)
     return seen[text]
 
 
@@ -253,8 +280,7 @@ def _split(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str], p
     for frame, names in frames:
         for c in names:
             h.update(f"\x1e{c}:{frame[c].dtype}\x1e".encode())
-            h.update("\x1f".join("\x00" if not isinstance(v, str) and pd.isna(v) else repr(v) for v in frame[c].tolist())
-                     .encode("utf-8", "surrogatepass"))
+            h.update(repr_joined(frame[c]).encode("utf-8", "surrogatepass"))
     return fitcache.cached(store / "units" / f"{h.hexdigest()[:32]}.pkl", compute)
 
 

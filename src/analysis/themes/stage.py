@@ -56,6 +56,8 @@ from analysis.themes.fit import (
     procedural_filter,
 )
 from analysis.themes.lexical import LexicalSpace
+from analysis.themes.rows import filter_rows, hash_strings
+from analysis.themes.rows import values as column_values
 
 logger = logging.getLogger(__name__)
 
@@ -190,8 +192,10 @@ def theme_question(p: Prepared, *, question_id: str, backend, settings, seed: in
     else:
         label_ok = None
         if consenting is not None:  # a unit (answer or campaign template) is quotable when an owner consented
-            quotable = set(p.owners.loc[p.owners["response_id"].isin(consenting), "unit"])
-            label_ok = p.units["unit"].isin(quotable).tolist()
+            # one set look-up per owner (Series.isin made a PyArrow scalar of every consenting id, per question)
+            quotable = {u for u, r in zip(column_values(p.owners["unit"]), column_values(p.owners["response_id"]),
+                                          strict=True) if isinstance(r, str) and r in consenting}
+            label_ok = [isinstance(u, str) and u in quotable for u in column_values(p.units["unit"])]
         discovery = discover(p.units["text"].tolist(), p.emb, question_id=question_id, seed=seed,
                              n_topics=settings.n_topics, max_topics=settings.max_topics,
                              min_answers=settings.min_answers, label_ok=label_ok)
@@ -216,8 +220,8 @@ def _response_themes(assigned: pd.DataFrame, p: Prepared, question_id: str, sour
     at = p.owners.merge(assigned, on="unit", how="left")
     at = at.dropna(subset=["theme_id"]).groupby(["response_id", "theme_id"], as_index=False)["score"].max()
     at["source"] = source
-    themed = set(p.owners["response_id"]) | set(p.blank)
-    missing = sorted(themed - set(at["response_id"]))
+    themed = set(column_values(p.owners["response_id"])) | set(p.blank)  # the values iterating gave, at once
+    missing = sorted(themed - set(column_values(at["response_id"])))
     extra = [pd.DataFrame({"response_id": missing, "theme_id": OTHER, "score": 0.0, "source": source})]
     if p.untranslated:
         extra.append(pd.DataFrame({"response_id": p.untranslated, "theme_id": UNTRANSLATED, "score": 0.0,
@@ -291,7 +295,7 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     """
     st = cfg.settings.themes
     qids = [q.id for q in cfg.open_questions]
-    sub = answers_clean[answers_clean["question_id"].isin(qids)]
+    sub = filter_rows(answers_clean, answers_clean["question_id"].isin(qids).to_numpy())
     answers_corpus, codebook_texts = _corpus(sub, campaigns, codebook)
     if hasattr(backend, "fit"):  # corpus-fitted backend: all themed texts + the codebook's base texts
         backend.fit(answers_corpus, extra=codebook_texts, store=cache.folder if cache is not None else None)
@@ -334,7 +338,8 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
             cb = _empty_codebook(qid)  # a codebook without this question: everything is 'other'
         books[qid] = cb
         keep = procedural_filter(cb, qid, backend.encode, min_score) if cb is not None else None
-        prepared[qid] = prepare_question(sub[sub["question_id"] == qid], question_id=qid, embed_units=embed_units,
+        rows_q = filter_rows(sub, (sub["question_id"] == qid).to_numpy(bool, na_value=False))
+        prepared[qid] = prepare_question(rows_q, question_id=qid, embed_units=embed_units,
                                          resolved=cb.resolved(qid) if cb is not None else None, campaigns=campaigns,
                                          keep_sentence=keep, lexical=lexical, placeholders=frozenset(placeholders),
                                          with_sentences=cb is not None)  # discovery clusters whole texts
@@ -392,8 +397,7 @@ def _placeholders(sub: pd.DataFrame, store: Path | None) -> dict[str, int]:
         return find_placeholders(sub)
     h = hashlib.sha256(b"placeholders-v1")
     for col in ("question_id", "text_redacted"):
-        for v in sub[col].fillna("").astype(str):
-            h.update(v.encode("utf-8", "surrogatepass") + b"\x1f")
+        hash_strings(h, sub[col].fillna("").astype(str))  # each value + "\x1f", a chunk at a time
         h.update(b"\x1e")
     path = store / f"placeholders-{h.hexdigest()[:24]}.json"
     if path.is_file():

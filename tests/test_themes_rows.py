@@ -1,0 +1,281 @@
+"""analysis.themes.rows: the stage's per-answer bookkeeping done once per distinct text gives what it replaced (#18).
+
+Each fast path is compared with the code it replaced (kept here verbatim as ``_old_*``) on real answers (the ArgKP
+and Pol.is fixtures) made into two questions with campaign copies, placeholders, blanks and missing values, in
+pandas' Arrow-backed ``str`` columns and in object columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_themes_helpers import argkp_answers, polis_texts
+
+from analysis.themes import fit, rows
+from analysis.themes.fit import (
+    PLACEHOLDER_MAX_WORDS,
+    PLACEHOLDER_MIN_COUNT,
+    PLACEHOLDER_MIN_SHARE,
+    _split,
+    _units,
+    find_placeholders,
+    has_content,
+    normalise,
+)
+
+
+def _old_find_placeholders(answers: pd.DataFrame) -> dict[str, int]:
+    if answers.empty:
+        return {}
+    texts = answers["text_redacted"].fillna("").astype(str)
+    key = texts.map({t: normalise(t) for t in dict.fromkeys(texts)})  # each distinct text once
+    short = key.str.count(" ").lt(PLACEHOLDER_MAX_WORDS) & key.ne("")
+    df = pd.DataFrame({"q": answers["question_id"].to_numpy(), "key": key.to_numpy()})[short.to_numpy()]
+    n_q = answers.groupby("question_id").size()
+    counts = df.groupby(["q", "key"]).size().rename("n").reset_index()
+    if counts.empty:
+        return {}
+    n_answers = counts["q"].map(n_q).astype(float)  # numbers, whatever string type the ids came in
+    counts = counts[(counts["n"] >= PLACEHOLDER_MIN_COUNT) & (counts["n"] >= PLACEHOLDER_MIN_SHARE * n_answers)]
+    spread = counts.groupby("key").agg(questions=("q", "nunique"), n=("n", "sum"))
+    found = spread[spread["questions"] >= 2]
+    return {str(k): int(n) for k, n in found["n"].items()}
+
+
+def _old_themable(text, placeholders, seen: dict[str, bool]) -> bool:
+    text = str(text)
+    if text not in seen:
+        seen[text] = has_content(text) and normalise(text) not in placeholders
+    return seen[text]
+
+
+def _old_units(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str],
+               placeholders: frozenset[str] | set[str] = frozenset()):
+    templates = {}
+    if campaigns is not None and len(campaigns):
+        templates = dict(zip(campaigns["campaign_id"].astype(str), campaigns["template"].astype(str), strict=True))
+    units, owners, untranslated, blank = {}, [], [], []
+    seen: dict[str, bool] = {}
+    content: dict[str, bool] = {}
+    for r in q.itertuples(index=False):
+        rid = str(r.response_id)
+        if str(r.language or "") not in covered:
+            untranslated.append(rid)
+            continue
+        is_copy = bool(r.is_campaign_copy) and isinstance(r.campaign_id, str) and r.campaign_id
+        if is_copy:
+            key = f"campaign:{r.campaign_id}"
+            if key not in units:
+                units[key] = templates.get(r.campaign_id) or str(r.text_redacted)
+            owners.append((key, rid))
+            extra = r.personal_addition if isinstance(r.personal_addition, str) else ""
+            if extra not in content:
+                content[extra] = has_content(extra)
+            if content[extra]:
+                units[f"own:{rid}"] = extra
+                owners.append((f"own:{rid}", rid))
+        elif _old_themable(r.text_redacted, placeholders, seen):
+            units[f"own:{rid}"] = str(r.text_redacted)
+            owners.append((f"own:{rid}", rid))
+        else:
+            blank.append(rid)
+    udf = pd.DataFrame({"unit": list(units), "text": list(units.values())}, dtype=object)
+    return udf, pd.DataFrame(owners, columns=["unit", "response_id"]), untranslated, blank
+
+
+def _old_split_hash(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered, placeholders, with_sentences) -> str:
+    cols = ["response_id", "language", "is_campaign_copy", "campaign_id", "personal_addition", "text_redacted"]
+    h = hashlib.sha256(f"units-v1:{sorted(covered)}:{sorted(placeholders)}:{with_sentences}".encode())
+    frames = [(q, cols)] + ([(campaigns, ["campaign_id", "template"])] if campaigns is not None else [])
+    for frame, names in frames:
+        for c in names:
+            h.update(f"\x1e{c}:{frame[c].dtype}\x1e".encode())
+            h.update("\x1f".join("\x00" if not isinstance(v, str) and pd.isna(v) else repr(v) for v in frame[c].tolist())
+                     .encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:32]
+
+
+def _old_placeholders_hash(sub: pd.DataFrame) -> str:
+    h = hashlib.sha256(b"placeholders-v1")
+    for col in ("question_id", "text_redacted"):
+        for v in sub[col].fillna("").astype(str):
+            h.update(v.encode("utf-8", "surrogatepass") + b"\x1f")
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def _answers(arrow: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two questions of real answers: plain ones, campaign copies with additions, placeholders, blanks, gaps."""
+    args = argkp_answers()["text_redacted"].tolist()
+    polis = polis_texts()
+    template = " ".join(args[:12])
+    rows_: list[dict] = []
+    for qid, texts in (("q1", (args * 4)[:300]), ("q2", (polis * 3)[:300])):
+        for i, t in enumerate(texts):
+            rid = f"r{i:04d}"
+            lang = ["en", "und", None, "mi", float("nan"), ""][i % 6]
+            if i % 4 == 0:  # a campaign copy: the template with a personal addition (repeated, or none)
+                extra = [args[i % 9], None, "", "Thanks.", polis[i % 5] + " " + args[i % 3]][i % 5]
+                rows_.append(dict(response_id=rid, question_id=qid, language=lang, is_campaign_copy=True,
+                                  campaign_id="c1" if i % 8 else "c2", personal_addition=extra,
+                                  text_redacted=template + (" " + extra if extra else "")))
+                continue
+            if i % 7 == 0:
+                t = ["Did not answer", "did NOT answer!", "N/A", "No response given", None, "-"][i % 6]
+            elif i % 11 == 0:
+                t = texts[0]  # a repeated answer
+            rows_.append(dict(response_id=rid, question_id=qid, language=lang, is_campaign_copy=False,
+                              campaign_id=None if i % 2 else float("nan"), personal_addition=None, text_redacted=t))
+    df = pd.DataFrame(rows_)
+    campaigns = pd.DataFrame({"campaign_id": ["c1", "c2"], "question_id": ["q1", "q1"], "size": [3, 2],
+                              "template": [template, args[20]]})
+    if arrow:
+        for c in ("response_id", "question_id", "language", "campaign_id", "personal_addition", "text_redacted"):
+            df[c] = df[c].astype("str")
+    else:
+        df = df.astype({c: object for c in df.columns if c != "is_campaign_copy"})
+    return df, campaigns
+
+
+def _assert_units_equal(got, want):
+    for g, w in zip(got[:2], want[:2], strict=True):
+        pd.testing.assert_frame_equal(g, w)
+    assert got[2:] == want[2:]
+
+
+@pytest.fixture(params=[rows.CHUNK, 7], ids=["chunk", "chunk7"])
+def chunk(request, monkeypatch):
+    """Rows converted a chunk at a time: the default size, and 7 rows (many chunks, a short last one)."""
+    monkeypatch.setattr(rows, "CHUNK", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_placeholders_are_found_as_before(arrow, chunk):
+    """Same placeholders and counts (same order), long letters never normalised."""
+    df, _ = _answers(arrow)
+    found = find_placeholders(df)
+    assert found == _old_find_placeholders(df) and list(found) == list(_old_find_placeholders(df))
+    assert "did not answer" in found  # the fixture does hold one
+    assert find_placeholders(df.iloc[:0]) == _old_find_placeholders(df.iloc[:0]) == {}
+    sample = df[df["question_id"] == "q1"]  # one question: nothing is a placeholder
+    assert find_placeholders(sample) == _old_find_placeholders(sample) == {}
+
+
+def test_no_character_lower_cases_to_a_space_or_to_nothing():
+    """What :func:`analysis.themes.fit._short_key` relies on: a key has one space per word after the first."""
+    chars = (chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert [c for c in chars if c != " " and (" " in c.lower() or c.lower() == "")] == []
+
+
+def test_short_keys_are_the_normalised_texts_of_few_words():
+    texts = argkp_answers()["text_redacted"].tolist()[:200] + polis_texts()[:200] + [
+        "", "-", "Did not answer", "one two three four five six", "one two three four five six seven",
+        "ΟΔΟΣ ΟΔΟΣ", "a-b c'd e’f g h i", "1 2 3 4 5 6 7 8 word"]
+    for t in texts:
+        k = normalise(t)
+        want = k if k != "" and k.count(" ") < PLACEHOLDER_MAX_WORDS else None
+        assert fit._short_key(t) == want
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+@pytest.mark.parametrize("placeholders", [frozenset(), frozenset({"did not answer", "n a", "no response given"}),
+                                          frozenset({""}), frozenset({"a placeholder of very many words indeed"})])
+def test_units_are_split_as_before(arrow, placeholders, chunk):
+    """Same units, owners, untranslated and blank answers, question by question."""
+    df, campaigns = _answers(arrow)
+    for qid in ("q1", "q2"):
+        q = df[df["question_id"] == qid]
+        for covered in ({"en", "und", ""}, {"en", "und", "", "mi", "nan"}):
+            _assert_units_equal(_units(q, campaigns, covered, placeholders),
+                                _old_units(q, campaigns, covered, placeholders))
+        _assert_units_equal(_units(q, None, {"en", "und", ""}, placeholders),
+                            _old_units(q, None, {"en", "und", ""}, placeholders))
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_cache_keys_are_the_ones_before(arrow, tmp_path, chunk):
+    """The units' and placeholders' cache files keep their names (same hashes of the same values)."""
+    from analysis.themes import fitcache
+    from analysis.themes.stage import _placeholders
+
+    df, campaigns = _answers(arrow)
+    q = df[df["question_id"] == "q1"]
+    with fitcache.stored_in(tmp_path):
+        _split(q, campaigns, {"en", "und", ""}, frozenset({"n a"}), True)
+        _placeholders(df, tmp_path)
+    assert {p.stem for p in (tmp_path / "units").iterdir()} == {
+        _old_split_hash(q, campaigns, {"en", "und", ""}, frozenset({"n a"}), True)}
+    assert {p.name for p in tmp_path.glob("placeholders-*.json")} == {
+        f"placeholders-{_old_placeholders_hash(df)[:24]}.json"}
+    for c in ("response_id", "campaign_id", "is_campaign_copy", "text_redacted"):
+        assert rows.repr_joined(q[c]) == "\x1f".join(
+            "\x00" if not isinstance(v, str) and pd.isna(v) else repr(v) for v in q[c].tolist())
+    h1, h2 = hashlib.sha256(), hashlib.sha256()
+    texts = df["text_redacted"].fillna("").astype(str)
+    rows.hash_strings(h1, texts)
+    for v in texts:
+        h2.update(v.encode("utf-8", "surrogatepass") + b"\x1f")
+    assert h1.hexdigest() == h2.hexdigest()
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_column_values_are_what_iterating_gives(arrow):
+    df, _ = _answers(arrow)
+    for c in df.columns:
+        got, want = rows.values(df[c]).tolist(), list(df[c])
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert type(g) is type(w) and (g == w or (pd.isna(g) and pd.isna(w)))
+
+
+def test_quotable_units_are_the_ones_isin_found():
+    """theme_question's consenting owners -> quotable units -> label_ok, as Series.isin gave them."""
+    df, campaigns = _answers(True)
+    units, owners, _, _ = _units(df[df["question_id"] == "q1"], campaigns, {"en", "und", "", "mi"})
+    consenting = frozenset(df["response_id"].iloc[::3])
+    want_q = set(owners.loc[owners["response_id"].isin(consenting), "unit"])
+    want = units["unit"].isin(want_q).tolist()
+    got_q = {u for u, r in zip(rows.values(owners["unit"]), rows.values(owners["response_id"]), strict=True)
+             if isinstance(r, str) and r in consenting}
+    assert got_q == want_q and [isinstance(u, str) and u in got_q for u in rows.values(units["unit"])] == want
+    assert any(want) and not all(want)
+
+
+def test_distinct_rows_are_counted_as_before():
+    """The count of distinct rounded embeddings, from one row per distinct text, and every row when a text's rows
+    differ."""
+    from analysis.embeddings import TfidfSvdBackend
+
+    texts = argkp_answers()["text_redacted"].tolist()[:150]
+    texts = texts + texts[:60] + ["same"] * 5 + texts[::7]
+    emb = TfidfSvdBackend(n_components=32, seed=3).fit(texts).encode(texts)
+    assert rows.n_distinct_rows(texts, emb) == len(np.unique(emb.round(5), axis=0))
+    bad = emb.copy()
+    bad[-1] += 1e-3  # a text whose rows differ: every row counts
+    assert rows.n_distinct_rows(texts, bad) == len(np.unique(bad.round(5), axis=0))
+    assert rows.n_distinct_rows(texts, bad) == rows.n_distinct_rows(texts, emb) + 1
+    assert rows.n_distinct_rows(texts[:1], emb[:1]) == 1
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_rows_are_filtered_as_boolean_indexing_does(arrow):
+    df, _ = _answers(arrow)
+    df.index = df.index * 3 + 1  # labels kept, not positions
+    for mask in ((df["question_id"] == "q2").to_numpy(), df["language"].isin(["en", "mi"]).to_numpy(),
+                 np.zeros(len(df), dtype=bool), np.ones(len(df), dtype=bool)):
+        got, want = rows.filter_rows(df, mask), df[mask]
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert got.dtypes.equals(want.dtypes) and got.columns.equals(want.columns) and got.index.equals(want.index)
+        assert (rows._filtered(df, mask) is None) == (not arrow)  # Arrow columns: PyArrow's filter, not the fallback
+        for c in df.columns:
+            assert rows.values(got[c]).tolist() == rows.values(want[c]).tolist() or got[c].isna().any()
+
+
+def test_response_sets_are_the_ones_iterating_gave():
+    df, campaigns = _answers(True)
+    _, owners, _, _ = _units(df[df["question_id"] == "q1"], campaigns, {"en", "und", ""})
+    assert set(rows.values(owners["response_id"])) == set(owners["response_id"]) and len(owners)
