@@ -35,6 +35,19 @@ PIECES_KEPT = 100_000
 _PIECES: dict[int, tuple[dict, tuple, dict]] = {}
 _WORD_PATTERNS = (r"(?u)\b\w\w+\b", r"(?u)\b\w+\b")
 
+def _two_step_counts(cols: list[int], indptr: list[int], mid_cols: list[int], mid_ptr: list[int],
+                     shape: tuple[int, int, int]) -> sp.csr_array:
+    """Term counts of documents made of counted parts: (documents x parts) @ (parts x terms), both given as CSR
+    column lists with unit entries (a part listed twice counts twice); ``shape`` is (documents, parts, terms)."""
+    n_docs, n_mid, n_terms = shape
+    outer = sp.csr_array((np.ones(len(cols), dtype=np.int64), np.asarray(cols, dtype=np.int64),
+                          np.asarray(indptr, dtype=np.int64)), shape=(n_docs, n_mid))
+    inner = sp.csr_array((np.ones(len(mid_cols), dtype=np.int64), np.asarray(mid_cols, dtype=np.int64),
+                          np.asarray(mid_ptr, dtype=np.int64)), shape=(n_mid, n_terms))
+    outer.sum_duplicates()
+    inner.sum_duplicates()
+    return (outer @ inner).tocsr()
+
 
 class FastTfidfVectorizer(TfidfVectorizer):
     """``TfidfVectorizer`` whose counting gives the same matrix, bit for bit, with far less Python work.
@@ -102,13 +115,7 @@ class FastTfidfVectorizer(TfidfVectorizer):
                 edges[k] = tok_id.setdefault(got[1], len(tok_id)), tok_id.setdefault(got[2], len(tok_id))
         bigrams = self.ngram_range[1] == 2
         shape = (len(docs), len(vocabulary))
-        doc_pieces = sp.csr_array((np.ones(len(cols), dtype=np.int64), np.asarray(cols, dtype=np.int64),
-                                   np.asarray(indptr, dtype=np.int64)), shape=(len(docs), len(ids)))
-        piece_terms = sp.csr_array((np.ones(len(p_cols), dtype=np.int64), np.asarray(p_cols, dtype=np.int64),
-                                    np.asarray(p_ptr, dtype=np.int64)), shape=(len(ids), len(vocabulary)))
-        doc_pieces.sum_duplicates()
-        piece_terms.sum_duplicates()
-        counts = (doc_pieces @ piece_terms).tocsr()
+        counts = _two_step_counts(cols, indptr, p_cols, p_ptr, (len(docs), len(ids), len(vocabulary)))
         if bigrams and len(cols):
             counts = counts + _cut_bigrams(np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64),
                                            edges, list(tok_id), vocabulary, shape)
@@ -175,13 +182,7 @@ class FastTfidfVectorizer(TfidfVectorizer):
             w_ptr.append(len(w_cols))
         if not fixed_vocab and not vocabulary:
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-        doc_words = sp.csr_array((np.ones(len(cols), dtype=np.int64), np.asarray(cols, dtype=np.int64),
-                                  np.asarray(indptr, dtype=np.int64)), shape=(len(docs), len(words)))
-        word_grams = sp.csr_array((np.ones(len(w_cols), dtype=np.int64), np.asarray(w_cols, dtype=np.int64),
-                                   np.asarray(w_ptr, dtype=np.int64)), shape=(len(words), len(vocabulary)))
-        doc_words.sum_duplicates()
-        word_grams.sum_duplicates()
-        counts = (doc_words @ word_grams).tocsr()
+        counts = _two_step_counts(cols, indptr, w_cols, w_ptr, (len(docs), len(words), len(vocabulary)))
         counts.sort_indices()
         index_dtype = np.int32 if counts.nnz <= np.iinfo(np.int32).max else np.int64
         x = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),

@@ -204,10 +204,17 @@ def trim_quote(text: str, max_chars: int = 300) -> Trimmed | None:
     spans = sentence_spans(text)
     if not spans:
         return None
-    s, e, _ = spans[0]
     # no window fits: the first sentence without a token, cut at a word boundary
+    s, e = _cut_first_free(text, spans, lambda s2, e2: any(s2 <= a and b <= e2 for a, b in tokens), max_chars)
+    return Trimmed(text[s:e], s, e, bool(text[:s].strip()), bool(text[e:].strip()))
+
+
+def _cut_first_free(text: str, spans: list[tuple[int, int, bool]], has_token: Callable[[int, int], bool],
+                    max_chars: int) -> tuple[int, int]:
+    """The first sentence without a redaction token (else the first), cut to ``max_chars`` at a word boundary."""
+    s, e, _ = spans[0]
     for s2, e2, _ in spans:
-        if not any(s2 <= a and b <= e2 for a, b in tokens):
+        if not has_token(s2, e2):
             s, e = s2, e2
             break
     cut = text[s:s + max_chars]
@@ -215,7 +222,7 @@ def trim_quote(text: str, max_chars: int = 300) -> Trimmed | None:
     e = s + (ws if ws > 0 else len(cut))
     while e > s and text[e - 1] in " ,;:-\u2013\u2014\t\n":
         e -= 1
-    return Trimmed(text[s:e], s, e, bool(text[:s].strip()), bool(text[e:].strip()))
+    return s, e
 
 
 def trim_quote_each(text: str, max_chars: int = 300) -> Trimmed | None:
@@ -235,16 +242,7 @@ def trim_quote_each(text: str, max_chars: int = 300) -> Trimmed | None:
             if spans[j][2]:
                 break
     if best is None:
-        s, e, _ = spans[0]
-        for s2, e2, _ in spans:
-            if not REDACTION_TOKEN.search(text[s2:e2]):
-                s, e = s2, e2
-                break
-        cut = text[s:s + max_chars]
-        ws = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
-        e = s + (ws if ws > 0 else len(cut))
-        while e > s and text[e - 1] in " ,;:-\u2013\u2014\t\n":
-            e -= 1
+        s, e = _cut_first_free(text, spans, lambda s2, e2: bool(REDACTION_TOKEN.search(text[s2:e2])), max_chars)
     else:
         _, s, e = best
     return Trimmed(text[s:e], s, e, bool(text[:s].strip()), bool(text[e:].strip()))
