@@ -458,14 +458,19 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
         ConfigError: A configured column is missing, or a consent value is not in ``consent_map``.
     """
     profile = profile or Profile()
-    res = SourceRows(rejects=list(table.rejects))
-    roles = resolve_roles(source, table, default_roles)
-    if not source.columns and source.question_id:
-        raise ConfigError(f"{table.file}: source has question_id {source.question_id!r} but no 'columns' mapping naming the text column")
-    if roles["name_column"] is None and profile.name_columns:
-        idx = [table.lookup(c) for c in profile.name_columns]
-        roles["name_column"] = [i[0] for i in idx if i] or None
-    rd = _SourceReader(cfg, source, table, profile, roles)
+    res = SourceRows()
+    try:
+        roles = resolve_roles(source, table, default_roles)
+        if not source.columns and source.question_id:
+            raise ConfigError(f"{table.file}: source has question_id {source.question_id!r} but no 'columns' mapping naming the text column")
+        if roles["name_column"] is None and profile.name_columns:
+            idx = [table.lookup(c) for c in profile.name_columns]
+            roles["name_column"] = [i[0] for i in idx if i] or None
+        rd = _SourceReader(cfg, source, table, profile, roles)
+    except ConfigError:
+        for _ in table.rows:  # a file read as it goes: its own errors (ragged rows, open quote) come first
+            pass
+        raise
     questions = [(qid, column, roles[f"q:{qid}"], rd.matchers.get(qid)) for qid, column in rd.columns.items()]
     for row_no, row in table.rows:
         skip = rd.skip_reason(row_no, row)
@@ -493,6 +498,7 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
         for reason, raw in attachment_flags(bool(answers), texts, attachments):
             res.rejects.append(reject(table.file, row_no, None, WARNING_PREFIX + reason, raw))
     rd.finish()
+    res.rejects[:0] = table.rejects  # the file's own (blank, ragged rows) first, complete once its rows are read
     _parse_submitted(res, table, roles)
     res.ledger.append({"file": table.file, "reader": table.reader, "rows_read": table.rows_read,
                        "rows_kept": len(res.responses), "rows_rejected": table.rows_read - len(res.responses),
@@ -509,7 +515,7 @@ def tabular_rows(cfg: ConsultationConfig, source: SourceConfig, path: Path, labe
         The rows and the file as read (format readers may add warnings from columns no role uses).
     """
     table = read_table(path, label, reader=source.format, sheet=source.sheet, encoding=source.encoding,
-                       delimiter=source.delimiter, header_rows=header_rows, header=header)
+                       delimiter=source.delimiter, header_rows=header_rows, header=header, stream=True)
     res = table_rows(cfg, source, table, profile, roles)
     logger.info("%s: %d rows read, %d kept, %d rejected", label, table.rows_read, len(res.responses),
                 table.rows_read - len(res.responses))
