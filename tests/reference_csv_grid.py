@@ -9,12 +9,12 @@ from pathlib import Path
 
 from analysis.errors import InputError
 from analysis.ingest.tabular import (
+    _DELIMITERS,
     EXCEL_CELL_LIMIT,
     Grid,
     HeaderBuilder,
     RawTable,
     _blank_rejects,
-    _DELIMITERS,
     dedupe_columns,
     parse_delimiter,
     reject,
