@@ -84,12 +84,15 @@ class AnswerRows:
         for values in zip(self.response_id, self.question_id, self.answer, self.language, strict=True):
             yield dict(zip(self.COLUMNS, values, strict=True))
 
-    def frame(self, columns: Sequence[str]) -> pd.DataFrame:
+    def frame(self, columns: Sequence[str], language: list[str | None] | None = None) -> pd.DataFrame:
         """The rows as a DataFrame with ``columns`` (each one of :attr:`COLUMNS`), as ``DataFrame(list of dicts)``
-        gives them."""
+        gives them; ``language``, when given, replaces the rows' own language column."""
         if not self.response_id:
             return pd.DataFrame([], columns=list(columns))
-        return pd.DataFrame({c: getattr(self, c) for c in columns}, columns=list(columns))
+        values = {c: getattr(self, c) for c in columns}
+        if language is not None:
+            values["language"] = language
+        return pd.DataFrame(values, columns=list(columns))
 
 
 @dataclass
