@@ -64,6 +64,14 @@ class AnswerRows:
         self.answer.append(answer)
         self.language.append(language)
 
+    @classmethod
+    def from_columns(cls, response_id: list[str], question_id: list[str], answer: list[str],
+                     language: list[str | None]) -> AnswerRows:
+        """Rows holding the four lists given (used as they are, not copied)."""
+        rows = cls()
+        rows.response_id, rows.question_id, rows.answer, rows.language = response_id, question_id, answer, language
+        return rows
+
     def append(self, row: Mapping[str, Any]) -> None:
         """Append one answer given as a dict (``language`` may be absent: ``None``)."""
         self.add(row["response_id"], row["question_id"], row["answer"], row.get("language"))

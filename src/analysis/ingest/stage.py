@@ -54,12 +54,15 @@ def read_source(cfg: ConsultationConfig, source: SourceConfig, raw_dir: Path) ->
     return fmt.read(fmt, cfg, source, path, label)
 
 
-def _answers_frame(cfg: ConsultationConfig, rows: AnswerRows, guesser: LanguageGuesser | None) -> pd.DataFrame:
+def _answers_frame(cfg: ConsultationConfig, rows: AnswerRows, guesser: LanguageGuesser | None,
+                   key_order: bool = False) -> pd.DataFrame:
     """``core_answers`` of ``rows``: an export's own language kept, else ``und`` or (open answers, when
     ``settings.language_detection``) the guessed one.
 
     The guess reads the rows' own strings before the frame exists, so the texts are never held three times
-    (Python strings, the frame's Arrow copy, the guesser's distinct texts) at once.
+    (Python strings, the frame's Arrow copy, the guesser's distinct texts) at once. With ``key_order`` the rows
+    are put in key order (response, question) first: :func:`~analysis.tables.write_table` then stores the frame
+    as it is instead of copying every column into that order.
     """
     open_ids = {q.id for q in cfg.questions if q.kind == "open"}
     # the export's own language (a code); None, NaN and "und" are not one
@@ -71,6 +74,13 @@ def _answers_frame(cfg: ConsultationConfig, rows: AnswerRows, guesser: LanguageG
             texts = [rows.answer[i] for i in todo]
             for i, code in zip(todo, (guesser or default_guesser()).guess(texts), strict=True):
                 language[i] = code
+    if key_order:  # the order write_table stores them in, found on the keys alone: the frame is built sorted
+        keys = pd.DataFrame({"response_id": rows.response_id, "question_id": rows.question_id})
+        order = keys.sort_values(["response_id", "question_id"], kind="mergesort").index.tolist()
+        del keys
+        rows = AnswerRows.from_columns(*([col[i] for i in order] for col in
+                                         (rows.response_id, rows.question_id, rows.answer, language)))
+        language = rows.language
     return rows.frame(list(SCHEMAS["core_answers"].columns), language)
 
 
@@ -83,7 +93,8 @@ def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser
         rows: All sources' rows (see :func:`~analysis.ingest.build.merge`).
         guesser: Language guesser (default: the module-level lingua one).
         consume: ``rows`` is the caller's to give up: its answers are emptied once the answers table holds them
-            (a million answers' texts are not kept twice).
+            (a million answers' texts are not kept twice), and the answers table is in key order (response,
+            question), the order it is stored in, rather than file order.
 
     Returns:
         ``(tables, rejects)`` as :func:`ingest`.
@@ -99,7 +110,7 @@ def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser
     dup_files = [k for k, n in Counter(r["file"] for r in rows.ledger).items() if n > 1]
     if dup_files:
         raise ConfigError(f"the same file is configured as a source twice: {sorted(dup_files)}")
-    answers = _answers_frame(cfg, rows.answers, guesser)
+    answers = _answers_frame(cfg, rows.answers, guesser, key_order=consume)
     if consume:  # the frame holds its own (Arrow) copy of the texts: the rows' strings can go now
         rows.answers = AnswerRows()
     tags = _frame(rows.tags, "core_analyst_tags").drop_duplicates(["response_id", "question_id", "tag"])
