@@ -16,7 +16,9 @@ import pytest
 import reference_csv_grid as ref
 
 from analysis.errors import InputError
-from analysis.ingest.tabular import read_table, single_header
+from analysis.ingest import streamtext
+from analysis.ingest.tabular import read_table, single_header, text_lines
+from analysis.ingest.text import decode_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CSV_FILES = sorted(p for p in FIXTURES.rglob("*.csv") if not p.is_symlink())
@@ -70,11 +72,17 @@ EDGE_CASES = {
     "long_cell": "id,text\n1," + "x" * 33_000 + "\n2,b\n",
     "crlf_and_cr": "id,text\r\n1,a\r\n2,\"b\rc\"\r\n",
     "non_ascii": "id,te\u0304xt\n1,Ma\u0304ori\n2,cafe\u0301\n",
+    "no_final_newline": "id,text\n1,a\n2,the last row without a line feed",
 }
 
 
+@pytest.mark.parametrize("blocks", [False, True])
 @pytest.mark.parametrize("name", sorted(EDGE_CASES))
-def test_edge_files_read_alike(name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_edge_files_read_alike(name: str, blocks: bool, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    if blocks:  # read a block of 16 bytes at a time
+        monkeypatch.setattr(streamtext, "STREAM_MIN_BYTES", 1)
+        monkeypatch.setattr(streamtext, "BLOCK_BYTES", 16)
     path = tmp_path / f"{name}.csv"
     path.write_text(EDGE_CASES[name], encoding="utf-8", newline="")
     for header_rows in (1, 2, 3):
@@ -102,3 +110,56 @@ def test_rows_are_not_held(tmp_path: Path) -> None:
     next(it)
     assert table.rows_read == 1
     assert sum(1 for _ in it) == 999 and table.rows_read == 1000
+
+
+# --- large UTF-8 files read a block at a time (analysis.ingest.streamtext) ----------------------------------------
+
+
+@pytest.fixture()
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file counts as large and is read in blocks of 256 bytes (many blocks per fixture)."""
+    monkeypatch.setattr(streamtext, "STREAM_MIN_BYTES", 1)
+    monkeypatch.setattr(streamtext, "BLOCK_BYTES", 256)
+
+
+@pytest.mark.parametrize("path", CSV_FILES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_fixture_files_read_alike_in_blocks(path: Path, caplog: pytest.LogCaptureFixture, small_blocks) -> None:
+    if path.read_bytes()[:4] == b"PK\x03\x04":
+        pytest.skip("a workbook saved as .csv")
+    old = _outcome(_old, path, caplog)
+    assert _outcome(_new, path, caplog) == old
+
+
+@pytest.mark.parametrize("block", [64, 1000, 1 << 20])
+@pytest.mark.parametrize("path", CSV_FILES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_blocks_give_the_decoded_lines(path: Path, block: int) -> None:
+    blocks = streamtext.open_utf8(path, None, min_bytes=1, block=block)
+    if blocks is None:
+        return  # read whole, as before (not UTF-8, a sep= line, ...): nothing to compare
+    text, used = decode_bytes(path.read_bytes(), path.name)
+    assert used in ("utf-8", "utf-8-sig")
+    assert list(blocks.lines()) == list(text_lines(text))
+    assert blocks.prefix(1000) == text[:1001]
+
+
+def test_files_that_are_read_whole(tmp_path: Path) -> None:
+    cases = {
+        "cp1252": "id,text\n1,caf\u00e9 na\u00efve\n".encode("cp1252"),
+        "utf16": "\ufeffid,text\n1,a\n".encode("utf-16"),
+        "sep_line": b"sep=;\nid;text\n1;a\n",
+        "vertical_tab": b"id,text\n1,a\x0bb\n",
+        "line_separator": "id,text\n1,a\u2028b\n".encode(),
+        "binary": b"PK\x03\x04rest",
+        "blank": b"\n\n  \n",
+    }
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(data)
+        assert streamtext.open_utf8(path, None, min_bytes=1, block=8) is None, name
+    path = tmp_path / "plain.csv"
+    path.write_bytes("\ufeffid,text\n1,Ma\u0304ori\r\n2,\"two\nlines\"\n".encode())
+    assert streamtext.open_utf8(path, "utf-8", min_bytes=1) is None  # a forced encoding: read whole
+    assert streamtext.open_utf8(path, None) is None  # small: read whole
+    blocks = streamtext.open_utf8(path, None, min_bytes=1, block=8)
+    assert blocks is not None
+    assert "".join(blocks.lines()) == "id,text\n1,M\u0101ori\r\n2,\"two\nlines\"\n"  # BOM gone, NFC

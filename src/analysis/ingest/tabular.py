@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.errors import ConfigError, InputError
+from analysis.ingest import streamtext
 from analysis.ingest.text import decode_bytes, fix_cell, has_content, norm_key, sha256_file, sniff_binary
 
 logger = logging.getLogger(__name__)
@@ -256,8 +257,9 @@ def _csv_text(path: Path, file: str, encoding: str | None, delimiter: str | None
     return text, delimiter or sniff_delimiter(text, file), 1 + offset
 
 
-def iter_csv_records(text: str, delim: str, first_row: int, file: str) -> Iterator[tuple[int, list[str]]]:
-    """``(row number, cells)`` of every record of ``text``, parsed strictly first.
+def iter_csv_records(lines: Callable[[], Iterator[str]], delim: str, first_row: int,
+                     file: str) -> Iterator[tuple[int, list[str]]]:
+    """``(row number, cells)`` of every record of the text whose lines ``lines()`` gives, parsed strictly first.
 
     A strict parse catches a quote that is never closed (it would swallow the rest of the file: an
     :class:`InputError`). Any other strictness error (a character after a closing quote) switches to a lenient
@@ -265,7 +267,7 @@ def iter_csv_records(text: str, delim: str, first_row: int, file: str) -> Iterat
     line, and the strict parser only adds errors, so the records before it are what a lenient parse of the whole
     file gives (tests compare the two on such files).
     """
-    reader = csv.reader(text_lines(text), delimiter=delim, strict=True)
+    reader = csv.reader(lines(), delimiter=delim, strict=True)
     row, lines_done = first_row, 0
     try:
         for rec in reader:
@@ -276,8 +278,20 @@ def iter_csv_records(text: str, delim: str, first_row: int, file: str) -> Iterat
         if "unexpected end of data" in str(err):
             raise InputError(file, "a quoted cell is never closed (unbalanced \" quote): it would swallow every row "
                              "after it; fix the quote in the file", row=row) from None
-        rest = itertools.islice(text_lines(text), lines_done, None)
+        rest = itertools.islice(lines(), lines_done, None)
         yield from enumerate(csv.reader(rest, delimiter=delim), start=row)
+
+
+def _stream_records(path: Path, file: str, encoding: str | None,
+                    delimiter: str | None) -> tuple[Iterator[tuple[int, list[str]]], str]:
+    """The records of a delimited file as they are parsed, and its delimiter: a large UTF-8 file read a block at a
+    time (:mod:`analysis.ingest.streamtext`), any other decoded whole (:func:`_csv_text`)."""
+    blocks = streamtext.open_utf8(path, encoding)
+    if blocks is None:
+        text, delim, first_row = _csv_text(path, file, encoding, delimiter)
+        return iter_csv_records(lambda: text_lines(text), delim, first_row, file), delim
+    delim = parse_delimiter(delimiter) or sniff_delimiter(blocks.prefix(SNIFF_CHARS), file)
+    return iter_csv_records(blocks.lines, delim, 1, file), delim
 
 
 def read_csv_grid(path: Path, file: str, encoding: str | None = None, delimiter: str | None = None) -> tuple[Grid, str]:
@@ -296,7 +310,7 @@ def read_csv_grid(path: Path, file: str, encoding: str | None = None, delimiter:
         InputError: Empty, binary or unparseable file.
     """
     text, delim, first_row = _csv_text(path, file, encoding, delimiter)
-    return list(iter_csv_records(text, delim, first_row, file)), delim
+    return list(iter_csv_records(lambda: text_lines(text), delim, first_row, file)), delim
 
 
 # --- XLSX -----------------------------------------------------------------------------------------
@@ -627,9 +641,9 @@ def read_table(path: Path, file: str, *, reader: str, sheet: str | None = None, 
         if path.suffix.lower() == ".xls":
             raise InputError(file, "old binary .xls workbooks are not supported: save it as .xlsx or .csv")
         if stream:
-            text, delim, first_row = _csv_text(path, file, encoding, delimiter)
-            return records_to_table(iter_csv_records(text, delim, first_row, file), file=file, reader=reader,
-                                    sha256=sha, header_rows=header_rows, header=header, delimiter=delim)
+            records, delim = _stream_records(path, file, encoding, delimiter)
+            return records_to_table(records, file=file, reader=reader, sha256=sha, header_rows=header_rows,
+                                    header=header, delimiter=delim)
         grid, delim = read_csv_grid(path, file, encoding, delimiter)
         problems = {}
     return grid_to_table(grid, file=file, reader=reader, sha256=sha, header_rows=header_rows, header=header,
