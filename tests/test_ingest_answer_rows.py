@@ -65,3 +65,45 @@ def test_a_missing_language_is_none_and_empty_rows_give_an_empty_frame():
                           {"response_id": "r2", "question_id": "q1", "answer": "No", "language": "en"}]
     empty = AnswerRows().frame(COLUMNS)
     pd.testing.assert_frame_equal(empty, pd.DataFrame([], columns=COLUMNS))
+
+
+def _old_language_column(cfg, rows, guesser) -> pd.DataFrame:
+    """The replaced path (e55ef97): the frame first, then the language settled on its columns."""
+    answers = rows.answers.frame(COLUMNS)
+    kinds = {q.id: q.kind for q in cfg.questions}
+    declared = (answers["language"].notna() & answers["language"].ne("und")).to_numpy()
+    answers["language"] = answers["language"].where(declared, "und")
+    if cfg.settings.language_detection and len(answers):
+        todo = answers["question_id"].map(kinds).eq("open").to_numpy() & ~declared
+        texts = [a for a, detect in zip(rows.answers.answer, todo.tolist(), strict=True) if detect]
+        if texts:
+            answers.loc[todo, "language"] = guesser.guess(texts)
+    return answers
+
+
+class _Guesser:
+    """A stand-in guesser that records what it was asked (the language of a text: its length's parity)."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[str]] = []
+
+    def guess(self, texts):
+        self.asked.append(list(texts))
+        return ["en" if len(t) % 2 else "mi" for t in texts]
+
+
+def test_languages_settled_before_the_frame_match_the_frame_path(source_rows):
+    cfg, results = source_rows
+    rows = merge(results)
+    # declared languages of every kind the readers give: a code, "und", None, an empty string
+    declared = ["mi", "und", None, "", "en"]
+    rows.answers.language = [declared[i % 5] if i % 3 == 0 else lang for i, lang in enumerate(rows.answers.language)]
+    old_guesser, new_guesser = _Guesser(), _Guesser()
+    expected = _old_language_column(cfg, rows, old_guesser)
+    n = len(rows.answers)
+    tables, _ = stage.assemble(cfg, rows, new_guesser, consume=True)
+    # consumed rows give the table in key order, the order write_table stores it in
+    expected = expected.sort_values(["response_id", "question_id"], kind="mergesort").reset_index(drop=True)
+    pd.testing.assert_frame_equal(tables["core_answers"], expected)
+    assert new_guesser.asked == old_guesser.asked and sum(map(len, new_guesser.asked)) > 50
+    assert len(rows.answers) == 0 and len(expected) == n  # consumed: the table holds the answers now

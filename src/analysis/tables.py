@@ -70,6 +70,22 @@ def _canonical(out: pd.DataFrame, table: str) -> pd.DataFrame:
     return out
 
 
+def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``df`` sorted by ``keys`` (stable, missing first), with a fresh index.
+
+    The order is found on the key columns alone; a table already in that order (a stage that wrote its rows in key
+    order, or kept the order of a table it read) is not copied: ``take`` would copy every column, long texts
+    included, for the identity.
+    """
+    df = df.reset_index(drop=True)
+    if not len(df):
+        return df
+    order = df[keys].sort_values(keys, kind="mergesort", na_position="first").index.to_numpy()
+    if np.array_equal(order, np.arange(len(df))):
+        return df
+    return df.take(order).reset_index(drop=True)
+
+
 def write_table(df: pd.DataFrame, table: str, folder: str | Path) -> Path:
     """Validate ``df`` as ``table`` and write ``<folder>/<table>.parquet``.
 
@@ -82,9 +98,7 @@ def write_table(df: pd.DataFrame, table: str, folder: str | Path) -> Path:
         The written path.
     """
     out = validate(df, table)
-    keys = _sort_keys(table, out)
-    if len(out):
-        out = out.sort_values(keys, kind="mergesort", na_position="first").reset_index(drop=True)
+    out = _sorted(out, _sort_keys(table, out))
     out = _canonical(out, table)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

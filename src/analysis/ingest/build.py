@@ -64,6 +64,14 @@ class AnswerRows:
         self.answer.append(answer)
         self.language.append(language)
 
+    @classmethod
+    def from_columns(cls, response_id: list[str], question_id: list[str], answer: list[str],
+                     language: list[str | None]) -> AnswerRows:
+        """Rows holding the four lists given (used as they are, not copied)."""
+        rows = cls()
+        rows.response_id, rows.question_id, rows.answer, rows.language = response_id, question_id, answer, language
+        return rows
+
     def append(self, row: Mapping[str, Any]) -> None:
         """Append one answer given as a dict (``language`` may be absent: ``None``)."""
         self.add(row["response_id"], row["question_id"], row["answer"], row.get("language"))
@@ -84,12 +92,15 @@ class AnswerRows:
         for values in zip(self.response_id, self.question_id, self.answer, self.language, strict=True):
             yield dict(zip(self.COLUMNS, values, strict=True))
 
-    def frame(self, columns: Sequence[str]) -> pd.DataFrame:
+    def frame(self, columns: Sequence[str], language: list[str | None] | None = None) -> pd.DataFrame:
         """The rows as a DataFrame with ``columns`` (each one of :attr:`COLUMNS`), as ``DataFrame(list of dicts)``
-        gives them."""
+        gives them; ``language``, when given, replaces the rows' own language column."""
         if not self.response_id:
             return pd.DataFrame([], columns=list(columns))
-        return pd.DataFrame({c: getattr(self, c) for c in columns}, columns=list(columns))
+        values = {c: getattr(self, c) for c in columns}
+        if language is not None:
+            values["language"] = language
+        return pd.DataFrame(values, columns=list(columns))
 
 
 @dataclass
@@ -458,14 +469,19 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
         ConfigError: A configured column is missing, or a consent value is not in ``consent_map``.
     """
     profile = profile or Profile()
-    res = SourceRows(rejects=list(table.rejects))
-    roles = resolve_roles(source, table, default_roles)
-    if not source.columns and source.question_id:
-        raise ConfigError(f"{table.file}: source has question_id {source.question_id!r} but no 'columns' mapping naming the text column")
-    if roles["name_column"] is None and profile.name_columns:
-        idx = [table.lookup(c) for c in profile.name_columns]
-        roles["name_column"] = [i[0] for i in idx if i] or None
-    rd = _SourceReader(cfg, source, table, profile, roles)
+    res = SourceRows()
+    try:
+        roles = resolve_roles(source, table, default_roles)
+        if not source.columns and source.question_id:
+            raise ConfigError(f"{table.file}: source has question_id {source.question_id!r} but no 'columns' mapping naming the text column")
+        if roles["name_column"] is None and profile.name_columns:
+            idx = [table.lookup(c) for c in profile.name_columns]
+            roles["name_column"] = [i[0] for i in idx if i] or None
+        rd = _SourceReader(cfg, source, table, profile, roles)
+    except ConfigError:
+        for _ in table.rows:  # a file read as it goes: its own errors (ragged rows, open quote) come first
+            pass
+        raise
     questions = [(qid, column, roles[f"q:{qid}"], rd.matchers.get(qid)) for qid, column in rd.columns.items()]
     for row_no, row in table.rows:
         skip = rd.skip_reason(row_no, row)
@@ -493,6 +509,7 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
         for reason, raw in attachment_flags(bool(answers), texts, attachments):
             res.rejects.append(reject(table.file, row_no, None, WARNING_PREFIX + reason, raw))
     rd.finish()
+    res.rejects[:0] = table.rejects  # the file's own (blank, ragged rows) first, complete once its rows are read
     _parse_submitted(res, table, roles)
     res.ledger.append({"file": table.file, "reader": table.reader, "rows_read": table.rows_read,
                        "rows_kept": len(res.responses), "rows_rejected": table.rows_read - len(res.responses),
@@ -509,7 +526,7 @@ def tabular_rows(cfg: ConsultationConfig, source: SourceConfig, path: Path, labe
         The rows and the file as read (format readers may add warnings from columns no role uses).
     """
     table = read_table(path, label, reader=source.format, sheet=source.sheet, encoding=source.encoding,
-                       delimiter=source.delimiter, header_rows=header_rows, header=header)
+                       delimiter=source.delimiter, header_rows=header_rows, header=header, stream=True)
     res = table_rows(cfg, source, table, profile, roles)
     logger.info("%s: %d rows read, %d kept, %d rejected", label, table.rows_read, len(res.responses),
                 table.rows_read - len(res.responses))

@@ -16,6 +16,7 @@ from analysis.config import ConsultationConfig, SourceConfig, source_path
 from analysis.errors import ConfigError, InputError
 from analysis.ingest import polis
 from analysis.ingest.build import (
+    AnswerRows,
     SourceRows,
     merge,
     questions_table,
@@ -53,13 +54,47 @@ def read_source(cfg: ConsultationConfig, source: SourceConfig, raw_dir: Path) ->
     return fmt.read(fmt, cfg, source, path, label)
 
 
-def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser | None = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+def _answers_frame(cfg: ConsultationConfig, rows: AnswerRows, guesser: LanguageGuesser | None,
+                   key_order: bool = False) -> pd.DataFrame:
+    """``core_answers`` of ``rows``: an export's own language kept, else ``und`` or (open answers, when
+    ``settings.language_detection``) the guessed one.
+
+    The guess reads the rows' own strings before the frame exists, so the texts are never held three times
+    (Python strings, the frame's Arrow copy, the guesser's distinct texts) at once. With ``key_order`` the rows
+    are put in key order (response, question) first: :func:`~analysis.tables.write_table` then stores the frame
+    as it is instead of copying every column into that order.
+    """
+    open_ids = {q.id for q in cfg.questions if q.kind == "open"}
+    # the export's own language (a code); None, NaN and "und" are not one
+    language = [lang if isinstance(lang, str) and lang != "und" else "und" for lang in rows.language]
+    if cfg.settings.language_detection:
+        todo = [i for i, (qid, own) in enumerate(zip(rows.question_id, rows.language, strict=True))
+                if qid in open_ids and not (isinstance(own, str) and own != "und")]
+        if todo:
+            texts = [rows.answer[i] for i in todo]
+            for i, code in zip(todo, (guesser or default_guesser()).guess(texts), strict=True):
+                language[i] = code
+    if key_order:  # the order write_table stores them in, found on the keys alone: the frame is built sorted
+        keys = pd.DataFrame({"response_id": rows.response_id, "question_id": rows.question_id})
+        order = keys.sort_values(["response_id", "question_id"], kind="mergesort").index.tolist()
+        del keys
+        rows = AnswerRows.from_columns(*([col[i] for i in order] for col in
+                                         (rows.response_id, rows.question_id, rows.answer, language)))
+        language = rows.language
+    return rows.frame(list(SCHEMAS["core_answers"].columns), language)
+
+
+def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser | None = None, *,
+             consume: bool = False) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Turn merged source rows into the ingest tables (pure: no I/O).
 
     Args:
         cfg: The config (questions; ``settings.language_detection``).
         rows: All sources' rows (see :func:`~analysis.ingest.build.merge`).
         guesser: Language guesser (default: the module-level lingua one).
+        consume: ``rows`` is the caller's to give up: its answers are emptied once the answers table holds them
+            (a million answers' texts are not kept twice), and the answers table is in key order (response,
+            question), the order it is stored in, rather than file order.
 
     Returns:
         ``(tables, rejects)`` as :func:`ingest`.
@@ -75,16 +110,9 @@ def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser
     dup_files = [k for k, n in Counter(r["file"] for r in rows.ledger).items() if n > 1]
     if dup_files:
         raise ConfigError(f"the same file is configured as a source twice: {sorted(dup_files)}")
-    answers = rows.answers.frame(list(SCHEMAS["core_answers"].columns))
-    kinds = {q.id: q.kind for q in cfg.questions}
-    declared = (answers["language"].notna() & answers["language"].ne("und")).to_numpy()  # the export's own
-    answers["language"] = answers["language"].where(declared, "und")
-    if cfg.settings.language_detection and len(answers):
-        todo = answers["question_id"].map(kinds).eq("open").to_numpy() & ~declared
-        # the rows' own strings: the DataFrame's column would build a second copy of every open answer
-        texts = [a for a, detect in zip(rows.answers.answer, todo.tolist(), strict=True) if detect]
-        if texts:
-            answers.loc[todo, "language"] = (guesser or default_guesser()).guess(texts)
+    answers = _answers_frame(cfg, rows.answers, guesser, key_order=consume)
+    if consume:  # the frame holds its own (Arrow) copy of the texts: the rows' strings can go now
+        rows.answers = AnswerRows()
     tags = _frame(rows.tags, "core_analyst_tags").drop_duplicates(["response_id", "question_id", "tag"])
     responses = _frame(rows.responses, "core_responses")
     responses["submitted_at"] = pd.to_datetime(responses["submitted_at"]).astype("datetime64[ns]")
@@ -118,8 +146,10 @@ def ingest(cfg: ConsultationConfig, raw_dir: Path, guesser: LanguageGuesser | No
         ConfigError: The config does not fit the files (every problem of one kind listed at once).
     """
     results = [read_source(cfg, s, Path(raw_dir)) for s in cfg.sources]
-    tables, rejects = assemble(cfg, merge(results), guesser)
     votes = [r.statement_votes for r in results if isinstance(r, polis.PolisRows)]
+    rows = merge(results)
+    del results  # the merged rows hold everything now; the answers' strings go once the table holds them
+    tables, rejects = assemble(cfg, rows, guesser, consume=True)
     if votes:
         tables["core_statement_votes"] = pd.concat(votes, ignore_index=True)
     return tables, rejects

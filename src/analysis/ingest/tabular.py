@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.errors import ConfigError, InputError
-from analysis.ingest.text import decode_bytes, fix_cell, norm_key, sha256_file, sniff_binary
+from analysis.ingest import streamtext
+from analysis.ingest.text import decode_bytes, fix_cell, has_content, norm_key, sha256_file, sniff_binary
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +232,68 @@ def text_lines(text: str, chunk: int = LINE_CHUNK) -> Iterator[str]:
     return itertools.chain.from_iterable(c.splitlines(keepends=True) for c in _chunks(text, chunk))
 
 
+def _csv_text(path: Path, file: str, encoding: str | None, delimiter: str | None) -> tuple[str, str, int]:
+    """The decoded text of a delimited file, its delimiter and the row number of its first line (2 after a
+    ``sep=`` line, else 1).
+
+    Raises:
+        InputError: Empty, binary or undecodable file, or columns that cannot be told apart.
+    """
+    data = path.read_bytes()
+    if not has_content(data):
+        raise InputError(file, "the file is empty (0 bytes or only whitespace): export it again")
+    text, _ = decode_bytes(data, file, encoding)
+    del data  # the text is all that is parsed: the bytes need not stay beside it
+    if not has_content(text):
+        raise InputError(file, "the file is empty (only a byte-order mark or whitespace): export it again")
+    offset = 0
+    delimiter = parse_delimiter(delimiter)
+    nl = text.find("\n")  # not split(): that would copy the whole text
+    first = (text if nl < 0 else text[:nl]).strip()
+    if first.lower().startswith("sep=") and len(first) == 5:
+        delimiter = delimiter or first[4]
+        text = text[nl + 1:] if nl >= 0 else ""
+        offset = 1
+    return text, delimiter or sniff_delimiter(text, file), 1 + offset
+
+
+def iter_csv_records(lines: Callable[[], Iterator[str]], delim: str, first_row: int,
+                     file: str) -> Iterator[tuple[int, list[str]]]:
+    """``(row number, cells)`` of every record of the text whose lines ``lines()`` gives, parsed strictly first.
+
+    A strict parse catches a quote that is never closed (it would swallow the rest of the file: an
+    :class:`InputError`). Any other strictness error (a character after a closing quote) switches to a lenient
+    parse from the start of the record that failed: records are parsed independently, each from the start of a
+    line, and the strict parser only adds errors, so the records before it are what a lenient parse of the whole
+    file gives (tests compare the two on such files).
+    """
+    reader = csv.reader(lines(), delimiter=delim, strict=True)
+    row, lines_done = first_row, 0
+    try:
+        for rec in reader:
+            yield row, rec
+            row += 1
+            lines_done = reader.line_num
+    except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            raise InputError(file, "a quoted cell is never closed (unbalanced \" quote): it would swallow every row "
+                             "after it; fix the quote in the file", row=row) from None
+        rest = itertools.islice(lines(), lines_done, None)
+        yield from enumerate(csv.reader(rest, delimiter=delim), start=row)
+
+
+def _stream_records(path: Path, file: str, encoding: str | None,
+                    delimiter: str | None) -> tuple[Iterator[tuple[int, list[str]]], str]:
+    """The records of a delimited file as they are parsed, and its delimiter: a large UTF-8 file read a block at a
+    time (:mod:`analysis.ingest.streamtext`), any other decoded whole (:func:`_csv_text`)."""
+    blocks = streamtext.open_utf8(path, encoding)
+    if blocks is None:
+        text, delim, first_row = _csv_text(path, file, encoding, delimiter)
+        return iter_csv_records(lambda: text_lines(text), delim, first_row, file), delim
+    delim = parse_delimiter(delimiter) or sniff_delimiter(blocks.prefix(SNIFF_CHARS), file)
+    return iter_csv_records(blocks.lines, delim, 1, file), delim
+
+
 def read_csv_grid(path: Path, file: str, encoding: str | None = None, delimiter: str | None = None) -> tuple[Grid, str]:
     """Read a delimited text file into ``(row number, cells)`` records.
 
@@ -246,33 +309,8 @@ def read_csv_grid(path: Path, file: str, encoding: str | None = None, delimiter:
     Raises:
         InputError: Empty, binary or unparseable file.
     """
-    data = path.read_bytes()
-    if not data.strip():
-        raise InputError(file, "the file is empty (0 bytes or only whitespace): export it again")
-    text, _ = decode_bytes(data, file, encoding)
-    del data  # the text is all that is parsed: the bytes need not stay beside it
-    if not text.strip():
-        raise InputError(file, "the file is empty (only a byte-order mark or whitespace): export it again")
-    offset = 0
-    delimiter = parse_delimiter(delimiter)
-    first = text.split("\n", 1)[0].strip()
-    if first.lower().startswith("sep=") and len(first) == 5:
-        delimiter = delimiter or first[4]
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        offset = 1
-    delim = delimiter or sniff_delimiter(text, file)
-    grid: Grid = []
-    try:  # strict first: catches a quote that is never closed (it would swallow the rest of the file)
-        for i, rec in enumerate(csv.reader(text_lines(text), delimiter=delim, strict=True), start=1 + offset):
-            grid.append((i, rec))
-    except csv.Error as err:
-        if "unexpected end of data" in str(err):
-            raise InputError(file, "a quoted cell is never closed (unbalanced \" quote): it would swallow every row "
-                             "after it; fix the quote in the file", row=len(grid) + 1 + offset) from None
-        grid = []
-        for i, rec in enumerate(csv.reader(text_lines(text), delimiter=delim), start=1 + offset):
-            grid.append((i, rec))
-    return grid, delim
+    text, delim, first_row = _csv_text(path, file, encoding, delimiter)
+    return list(iter_csv_records(lambda: text_lines(text), delim, first_row, file)), delim
 
 
 # --- XLSX -----------------------------------------------------------------------------------------
@@ -443,25 +481,45 @@ def grid_to_table(grid: Grid, *, file: str, reader: str, sha256: str, header_row
         InputError: No header row at all, or (CSV) so many rows have more fields than the header that the
             separator is surely wrong.
     """
+    table = records_to_table(iter(grid), file=file, reader=reader, sha256=sha256, header_rows=header_rows,
+                             header=header, delimiter=delimiter, problems=problems)
+    table.rows = list(table.rows)
+    return table
+
+
+def records_to_table(records: Iterator[tuple[int, list[str]]], *, file: str, reader: str, sha256: str,
+                     header_rows: int = 1, header: HeaderBuilder = single_header, delimiter: str | None = None,
+                     problems: dict[tuple[int, int], str] | None = None) -> RawTable:
+    """:func:`grid_to_table` reading the records once, as they come: the header now, the data rows later.
+
+    The returned table's ``rows`` is an iterator to be read once; ``rows_read``, ``rejects`` (blank and ragged
+    rows) and the warnings about short rows are complete only when it is exhausted, and the "separator is surely
+    wrong" :class:`InputError` is raised at its end. Only when the last header cell is empty are the data rows
+    read up front (whether trailing columns without a name hold data decides the columns).
+
+    Raises:
+        InputError: No header row at all, or fewer header rows than ``header_rows``.
+    """
     problems = problems or {}
     problem_rows = {r for r, _ in problems}
-    content = [k for k, (r, cells) in enumerate(grid) if any(map(str.strip, cells)) or r in problem_rows]
-    if not content:
+    first = next(((r, cells) for r, cells in records if any(map(str.strip, cells)) or r in problem_rows), None)
+    if first is None:
         raise InputError(file, "the file has no header row (it is empty or blank)")
-    start, end = content[0], content[-1] + 1
-    head = grid[start:start + header_rows]
+    head = [first, *itertools.islice(records, header_rows - 1)]
     if len(head) < header_rows:
-        raise InputError(file, f"expected {header_rows} header rows, found {len(head)}", row=grid[start][0])
+        raise InputError(file, f"expected {header_rows} header rows, found {len(head)}", row=first[0])
     width = max(len(c) for _, c in head)
     head_cells = [[fix_cell(c) for c in cells] + [""] * (width - len(cells)) for _, cells in head]
     names, aliases = header(head_cells)
-    body = grid[start + header_rows:end]
+    body: Iterator[tuple[int, list[str]]] = records
     # trailing columns with no name and no data are dropped
     ncols = len(names)
     if ncols and not names[ncols - 1]:  # only then can a trailing column go: find the last one with data
-        used = max((max((j + 1 for j, x in enumerate(c) if x.strip()), default=0) for _, c in body), default=0)
+        rest = list(records)
+        used = max((max((j + 1 for j, x in enumerate(c) if x.strip()), default=0) for _, c in rest), default=0)
         while ncols and not names[ncols - 1] and ncols > used:
             ncols -= 1
+        body = iter(rest)
     if ncols < len(names):
         logger.info("%s: dropped %d trailing empty column(s)", file, len(names) - ncols)
     if delimiter is not None and ncols == 1:
@@ -474,13 +532,17 @@ def grid_to_table(grid: Grid, *, file: str, reader: str, sha256: str, header_row
     table = RawTable(file=file, reader=reader, columns=names, rows=[], sha256=sha256,
                      aliases={k: v for k, v in aliases.items() if all(i < ncols for i in v)}, delimiter=delimiter)
     table.problems = {k: v for k, v in problems.items() if k[1] < ncols}
-    _body_rows(table, body, head[-1][0], ncols)
+    table.rows = _body_rows(table, body, head[-1][0], ncols)  # type: ignore[assignment] - read once, see above
     return table
 
 
-def _body_rows(table: RawTable, body: Grid, header_row: int, ncols: int) -> None:
-    """Fill ``table`` with the data rows of ``body`` (blank, ragged and short rows handled; see module docstring)."""
-    short = ragged = 0
+def _body_rows(table: RawTable, body: Iterator[tuple[int, list[str]]], header_row: int,
+               ncols: int) -> Iterator[tuple[int, list[str]]]:
+    """The data rows of ``body`` (blank, ragged and short rows handled; see module docstring).
+
+    Blank rows after the last data row are neither rows read nor rejects (the table ends at its last content).
+    """
+    short = ragged = kept = 0
     prev = header_row
     problem_rows = {r for r, _ in table.problems}
     blank_from: int | None = None
@@ -511,10 +573,11 @@ def _body_rows(table: RawTable, body: Grid, header_row: int, ncols: int) -> None
                     logger.warning("%s, row %d, column %r: cell of %d characters (over Excel's 32,767 limit; kept in full)", table.file, row_no, table.columns[j], len(c))
         if not "".join(cells).isascii():  # one test for the row; most rows are plain ASCII
             cells = [c if c.isascii() else fix_cell(c) for c in cells]
-        table.rows.append((row_no, cells))
+        kept += 1
+        yield row_no, cells
     if short:
         logger.warning("%s: %d row(s) had fewer fields than the header and were padded with empty cells", table.file, short)
-    data_rows = len(table.rows) + ragged
+    data_rows = kept + ragged
     if table.delimiter is not None and ragged >= 3 and ragged > 0.3 * data_rows:
         raise InputError(table.file, f"{ragged} of {data_rows} rows have more fields than the header's {ncols} when "
                          f"split on {table.delimiter!r}: the separator or the quoting is probably wrong; set "
@@ -545,7 +608,8 @@ def is_xlsx(path: Path) -> bool:
 
 
 def read_table(path: Path, file: str, *, reader: str, sheet: str | None = None, encoding: str | None = None,
-               delimiter: str | None = None, header_rows: int = 1, header: HeaderBuilder = single_header) -> RawTable:
+               delimiter: str | None = None, header_rows: int = 1, header: HeaderBuilder = single_header,
+               stream: bool = False) -> RawTable:
     """Read a CSV/TSV/XLSX file into a :class:`RawTable`.
 
     Args:
@@ -557,6 +621,8 @@ def read_table(path: Path, file: str, *, reader: str, sheet: str | None = None, 
         delimiter: Forced CSV delimiter.
         header_rows: Number of header rows (SurveyMonkey 2, Qualtrics 3).
         header: Builds column names from the header rows.
+        stream: A CSV file's data rows are parsed as the table's ``rows`` iterator is read (once), not held as a
+            list: see :func:`records_to_table` (a workbook's rows are always a list).
 
     Raises:
         InputError: The file is a symbolic link (never followed), missing, or cannot be read.
@@ -574,6 +640,10 @@ def read_table(path: Path, file: str, *, reader: str, sheet: str | None = None, 
     else:
         if path.suffix.lower() == ".xls":
             raise InputError(file, "old binary .xls workbooks are not supported: save it as .xlsx or .csv")
+        if stream:
+            records, delim = _stream_records(path, file, encoding, delimiter)
+            return records_to_table(records, file=file, reader=reader, sha256=sha, header_rows=header_rows,
+                                    header=header, delimiter=delim)
         grid, delim = read_csv_grid(path, file, encoding, delimiter)
         problems = {}
     return grid_to_table(grid, file=file, reader=reader, sha256=sha, header_rows=header_rows, header=header,

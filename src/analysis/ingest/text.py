@@ -168,13 +168,18 @@ def decode_bytes(data: bytes, file: str, encoding: str | None = None) -> tuple[s
                 raise InputError(file, "not a text file: no text encoding fits its bytes (binary content?)") from None
             text, used = str(best), best.encoding
     text = text.lstrip("\ufeff")
-    if text.strip():
+    if has_content(text):
         controls = len(_CONTROL.findall(text[:20000]))
         if controls > 0.05 * min(len(text), 20000):
             raise InputError(file, f"not a text file: {controls} control characters in the first 20,000 (binary content?)")
     if used not in ("utf-8", "utf-8-sig"):
         logger.info("%s: decoded as %s", file, used)
     return _finish(text, file), str(used)
+
+
+def has_content(value: str | bytes) -> bool:
+    """``bool(value.strip())`` without the copy ``strip`` makes of a whole file (same whitespace: ``isspace``)."""
+    return bool(value) and not value.isspace()
 
 
 def _finish(text: str, file: str) -> str:
