@@ -330,9 +330,8 @@ def cross_fit(
         back = None
     else:
         X = _take_rows(feats, rows[: len(texts)])  # noqa: N806
-        wanted, back = np.unique(rows[len(texts):], return_inverse=True)
-        Xp = _take_rows(feats, wanted)  # noqa: N806
-    del feats  # the rows are in X and Xp (or viewed by them)
+        Xp, back = feats, rows[len(texts):]  # noqa: N806 - every distinct text scored once (no copy of the rows)
+    del feats  # held by X and Xp only
     counts = np.unique(y, return_counts=True)[1]
     k = int(min(folds, counts.min()))
     oof = pd.DataFrame(columns=["true", "position", "confidence"])
