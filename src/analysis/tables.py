@@ -109,7 +109,8 @@ def write_table(df: pd.DataFrame, table: str, folder: str | Path) -> Path:
     return path
 
 
-def read_table(table: str, folder: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def read_table(table: str, folder: str | Path, columns: Sequence[str] | None = None,
+               where: tuple[str, Sequence[str]] | None = None) -> pd.DataFrame:
     """Read ``<folder>/<table>.parquet`` and validate it.
 
     Args:
@@ -118,6 +119,9 @@ def read_table(table: str, folder: str | Path, columns: Sequence[str] | None = N
         columns: Read only these columns (in schema order), validated against their part of the schema; they
             must include the table's key (its ``unique`` columns). Default: every column. A stage that needs
             a few short columns of a table holding long texts reads much less this way (counts at 1M answers).
+        where: ``(column, values)``: read only the rows whose ``column`` holds one of ``values``, in file order,
+            filtered a batch of rows at a time (the rows left out are never held whole, nor converted; the key
+            is checked on the rows read).
 
     Raises:
         FileNotFoundError: Naming the missing table and the stage that writes it.
@@ -129,12 +133,28 @@ def read_table(table: str, folder: str | Path, columns: Sequence[str] | None = N
     path = table_path(table, folder)
     if not path.exists():
         raise FileNotFoundError(f"table {table!r} not found at {path}: run the stage that writes it first")
-    df = pd.read_parquet(path, engine="pyarrow", columns=wanted)
+    df = pd.read_parquet(path, engine="pyarrow", columns=wanted) if where is None else _read_where(path, wanted, *where)
     # text columns that are non-nullable come back as "" rather than missing
     for name, col in schema.columns.items():
         if name in df.columns and str(col.dtype).startswith(("str", "string")) and not col.nullable:
             df[name] = df[name].fillna("")
     return validate(df, table, columns=wanted)
+
+
+def _read_where(path: Path, columns: list[str] | None, column: str, values: Sequence[str]) -> pd.DataFrame:
+    """The rows of the Parquet file ``path`` whose ``column`` is in ``values`` (:func:`read_table`'s ``where``)."""
+    import pyarrow as pa  # noqa: PLC0415 - pandas imports it anyway; only this path names it
+    import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    if columns is not None and column not in columns:
+        raise ValueError(f"where= filters on {column!r}, which is not among the columns read")
+    pf = pq.ParquetFile(path)
+    wanted = pa.array(list(values), type=pf.schema_arrow.field(column).type)
+    parts = [b.filter(pc.is_in(b.column(column), value_set=wanted))
+             for b in pf.iter_batches(batch_size=65_536, columns=columns)]
+    got = pa.Table.from_batches(parts) if parts else pf.read(columns=columns).slice(0, 0)
+    return got.to_pandas()
 
 
 def _column_subset(table: str, columns: Sequence[str]) -> list[str]:

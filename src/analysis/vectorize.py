@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 
 #: Where :meth:`FastTfidfVectorizer._word_piece_counts` cuts a document: the space after a sentence end, and a line
 #: break. Neither is in a token, and lower-casing (its final-sigma rule looks past neither) and accent stripping
@@ -59,6 +59,52 @@ class FastTfidfVectorizer(TfidfVectorizer):
     in the order scikit-learn first meets each term, and rows keep its storage order, so everything after
     counting (feature sorting, idf, normalisation) runs unchanged on identical input.
     """
+
+    def counts_distinct(self) -> bool:
+        """Whether :meth:`fit_transform` takes ``doc_counts``: no setting of this vectoriser reads how many
+        documents there are except the idf (scikit-learn's defaults ``max_df=1.0``, ``min_df=1``, no
+        ``max_features``), so fitting on the distinct documents, each counted as often as it occurs, is fitting on
+        all of them."""
+        return (isinstance(self.max_df, float) and self.max_df == 1.0 and self.min_df == 1
+                and isinstance(self.min_df, int) and self.max_features is None)
+
+    def fit_transform(self, raw_documents: Iterable[Any], y: Any = None, doc_counts: np.ndarray | None = None) -> Any:
+        """``TfidfVectorizer.fit_transform``; with ``doc_counts``, of documents each standing for that many.
+
+        Args:
+            raw_documents: The documents (distinct ones when ``doc_counts`` is given).
+            y: Ignored.
+            doc_counts: How many times each document occurs in the collection fitted (``None``: once each). The
+                vocabulary and idf are those of the whole collection, bit for bit (the document frequencies are
+                the same integers, then the same float operations), and the rows returned are the distinct
+                documents' rows of the whole collection's matrix (every step after counting is row by row).
+                Only when :meth:`counts_distinct`.
+
+        Returns:
+            The TF-IDF matrix, one row per document given.
+        """
+        if doc_counts is None:
+            return super().fit_transform(raw_documents, y)
+        if not self.counts_distinct():
+            raise ValueError("doc_counts needs max_df=1.0, min_df=1 and no max_features")
+        self._check_params()
+        self._tfidf = TfidfTransformer(norm=self.norm, use_idf=self.use_idf, smooth_idf=self.smooth_idf,
+                                       sublinear_tf=self.sublinear_tf)
+        x = CountVectorizer.fit_transform(self, raw_documents)
+        self._tfidf.fit(x)
+        if self.use_idf:  # TfidfTransformer.fit's steps, on the whole collection's document frequencies
+            dtype = x.dtype if x.dtype in (np.float64, np.float32) else np.float64
+            counts = np.asarray(doc_counts, dtype=np.int64)
+            df = np.bincount(x.indices, weights=np.repeat(counts, np.diff(x.indptr)), minlength=x.shape[1])
+            df = df.astype(np.int64).astype(dtype, copy=False)
+            df += float(self.smooth_idf)
+            n_samples = int(counts.sum()) + int(self.smooth_idf)
+            idf = np.full_like(df, fill_value=n_samples, dtype=dtype)
+            idf /= df
+            np.log(idf, out=idf)
+            idf += 1.0
+            self._tfidf.idf_ = idf
+        return self._tfidf.transform(x, copy=False)
 
     def _count_vocab(self, raw_documents: Iterable[Any], fixed_vocab: bool) -> tuple[dict, Any]:
         docs = list(raw_documents)

@@ -36,7 +36,7 @@ from analysis.counts.prevalence import position_counts
 from analysis.counts.reuse import input_key, reused
 from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
 from analysis.counts.themes import theme_counts
-from analysis.tables import read_optional, read_table, write_table
+from analysis.tables import read_optional, read_table, table_path, write_table
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,9 @@ def campaign_counts(answers_clean: pd.DataFrame, min_cell: int, membership: pd.S
 #: The columns of ``core_answers_clean`` the counts read (not the redacted texts: at 200k answers with 90%
 #: campaign letters, reading and filtering those was a fifth of the stage).
 ANSWER_COLUMNS = ("response_id", "question_id", "answer", "campaign_id", "is_campaign_copy")
+#: The columns of ``core_answer_themes`` the counts read (not the scores and sources of its million rows at 200k
+#: answers with 90% campaign letters).
+THEME_COLUMNS = ("response_id", "question_id", "theme_id")
 #: Tables the counts that read no themes and no positions are computed from (:func:`build_counts`).
 BASE_TABLES = ("core_responses", "core_answers_clean", "core_submission_campaigns")
 #: Tables the position counts that are not crossed with themes are computed from.
@@ -109,7 +112,8 @@ def build_counts(cfg: ConsultationConfig, processed_dir: Path, *, reuse: bool = 
     """
     responses = read_table("core_responses", processed_dir)
     answers_clean = read_table("core_answers_clean", processed_dir, columns=ANSWER_COLUMNS)
-    answer_themes = read_optional("core_answer_themes", processed_dir)
+    answer_themes = (read_table("core_answer_themes", processed_dir, columns=THEME_COLUMNS)
+                     if table_path("core_answer_themes", processed_dir).is_file() else None)
     answer_positions = read_optional("core_answer_positions", processed_dir)
     min_cell = cfg.settings.min_cell
     members = respondent_campaigns(answers_clean, read_optional("core_submission_campaigns", processed_dir))

@@ -31,6 +31,40 @@ def tfidf_featurizer() -> FeatureUnion:
     )
 
 
+def _counts_distinct(featurizer: Any) -> bool:
+    """Whether ``featurizer.fit_transform`` takes ``doc_counts`` (:meth:`FastTfidfVectorizer.fit_transform`): one
+    such vectoriser, or a plain union of them (which hands its ``fit_transform`` keywords to each)."""
+    if isinstance(featurizer, FastTfidfVectorizer):
+        return featurizer.counts_distinct()
+    return (isinstance(featurizer, FeatureUnion) and featurizer.transformer_weights is None
+            and all(isinstance(t, FastTfidfVectorizer) and t.counts_distinct() for _, t in featurizer.transformer_list))
+
+
+def fit_distinct(featurizer: Any, docs: list[str]) -> tuple[Any, np.ndarray | None]:
+    """Fit ``featurizer`` on ``docs`` and return the features of each distinct document once.
+
+    With a TF-IDF featurizer (:func:`tfidf_featurizer`) and repeated documents, it is fitted on the distinct
+    documents, each counted as often as it occurs: the same vocabulary and idf as fitted on ``docs``, and each
+    distinct document's row is its rows of ``featurizer.fit_transform(docs)``, bit for bit. Otherwise it is
+    ``featurizer.fit_transform(docs)``.
+
+    Args:
+        featurizer: An unfitted featurizer (fitted here).
+        docs: The documents.
+
+    Returns:
+        ``(features, rows)``: ``rows[i]`` is the row of ``docs[i]`` in ``features``; ``rows`` is ``None`` when
+        ``features`` has one row per document (no document repeats, or another featurizer).
+    """
+    if not _counts_distinct(featurizer):
+        return featurizer.fit_transform(docs), None
+    first: dict[str, int] = {}
+    rows = np.fromiter((first.setdefault(d, len(first)) for d in docs), dtype=np.intp, count=len(docs))
+    if len(first) == len(docs):
+        return featurizer.fit_transform(docs), None
+    return featurizer.fit_transform(list(first), doc_counts=np.bincount(rows, minlength=len(first))), rows
+
+
 class SentenceEmbedder(BaseEstimator, TransformerMixin):
     """Featurizer wrapping a sentence-transformers model (stateless: ``fit`` does nothing).
 

@@ -34,6 +34,7 @@ from analysis.positions.features import (  # noqa: F401  (re-exported)
     BalancedPlatt,
     SentenceEmbedder,
     _balanced_weights,
+    fit_distinct,
     minilm_featurizer,
     tfidf_featurizer,
 )
@@ -209,6 +210,19 @@ def _split_rows(X: Any, n: int) -> tuple[Any, Any]:  # noqa: N803
     return head, tail
 
 
+def _take_rows(X: Any, rows: np.ndarray) -> Any:  # noqa: N803
+    """``X[rows]`` of a CSR matrix with sorted indices, as the same type with the same index dtypes, each row's
+    storage kept (so row by row the same as the rows of a matrix featurised with repeated documents)."""
+    lengths = np.diff(X.indptr)[rows]
+    indptr = np.zeros(len(rows) + 1, dtype=X.indptr.dtype)
+    np.cumsum(lengths, out=indptr[1:])
+    take = np.arange(indptr[-1], dtype=np.int64) - np.repeat(indptr[:-1] - X.indptr[rows], lengths)
+    out = type(X)((len(rows), X.shape[1]), dtype=X.dtype)
+    out.data, out.indices, out.indptr = X.data[take], X.indices[take], indptr
+    out.has_sorted_indices = True
+    return out
+
+
 def _score_columns(clf: Any, X: Any) -> np.ndarray:  # noqa: N803
     d = clf.decision_function(X)
     return np.column_stack([-d, d]) if d.ndim == 1 else d
@@ -308,8 +322,16 @@ def cross_fit(
     y = _labels(labels)
     m = model.clone()
     m.featurizer_ = m._new_featurizer()
-    feats = _canonical(m.featurizer_.fit_transform(texts + predict))
-    X, Xp = _split_rows(feats, len(texts))  # noqa: N806
+    # each distinct text featurised (and predicted) once: copies and identical short answers repeat
+    feats, rows = fit_distinct(m.featurizer_, texts + predict)
+    feats = _canonical(feats)
+    if rows is None:
+        X, Xp = _split_rows(feats, len(texts))  # noqa: N806
+        back = None
+    else:
+        X = _take_rows(feats, rows[: len(texts)])  # noqa: N806
+        Xp, back = feats, rows[len(texts):]  # noqa: N806 - every distinct text scored once (no copy of the rows)
+    del feats  # held by X and Xp only
     counts = np.unique(y, return_counts=True)[1]
     k = int(min(folds, counts.min()))
     oof = pd.DataFrame(columns=["true", "position", "confidence"])
@@ -329,8 +351,10 @@ def cross_fit(
         dec = _decide(proba, m.classes_, m.confidence_threshold)
         oof = pd.DataFrame({"true": y.astype(str), "position": dec["position"].to_numpy(),
                             "confidence": dec["confidence"].to_numpy()})
-    pred = _decide(m.proba_features(Xp), m.classes_, m.confidence_threshold) if predict else _empty_pred()
-    return m, oof, pred
+    if not predict:
+        return m, oof, _empty_pred()
+    proba = m.proba_features(Xp)
+    return m, oof, _decide(proba if back is None else proba[back], m.classes_, m.confidence_threshold)
 
 
 def cross_val_predictions(

@@ -29,6 +29,7 @@ import logging
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import schemas
@@ -36,7 +37,7 @@ from analysis.config import ConsultationConfig
 from analysis.errors import ConfigError, InputError
 from analysis.hashing import sha256_file
 from analysis.positions.model import StanceModel, propose_for_coding
-from analysis.positions.text_stance import POS_COLS, text_column, text_positions
+from analysis.positions.text_stance import POS_COLS, text_column, text_positions, text_questions
 from analysis.tables import read_optional, read_table, table_path, write_table
 
 log = logging.getLogger(__name__)
@@ -90,19 +91,28 @@ def closed_positions(
         multi = bool(qc and qc.multi_select)
         sep = qc.choice_separator if qc else ";"
         other = _norm(qc.other_choice) if qc and qc.other_choice else None
-        sub = answers[answers["question_id"] == qid]
-        memo: dict[str, tuple[str | None, str]] = {}  # tick-box answers repeat a handful of values: each read once
-        for rid, ans in zip(sub["response_id"].tolist(), sub["answer"].fillna("").tolist(), strict=True):
-            hit = memo.get(ans)
-            if hit is None:
-                hit = memo[ans] = _closed_answer(str(ans), rid, q, choices, multi, sep, other)
-            pos, other_text = hit
-            if pos is not None:
-                rows.append((rid, qid, pos, 1.0, "closed"))
-            elif other_text:
-                others.append((rid, qid, other_text))
-    return (pd.DataFrame(rows, columns=POS_COLS),
-            pd.DataFrame(others, columns=["response_id", "question_id", "text"]))
+        sub = answers[(answers["question_id"] == qid).to_numpy()]
+        # tick-box answers repeat a handful of values: each distinct one read once, in the order first met (so a
+        # label matching no choice is reported with the first response giving it, as row by row)
+        codes, values = pd.factorize(sub["answer"].fillna(""), sort=False)
+        rids = sub["response_id"].to_numpy(dtype=object)
+        firsts = np.unique(codes, return_index=True)[1]
+        hits = [_closed_answer(str(ans), rids[i], q, choices, multi, sep, other)
+                for ans, i in zip(values.tolist(), firsts.tolist(), strict=True)]
+        pos = np.array([h[0] for h in hits], dtype=object)[codes]  # no code is -1: missing answers were filled
+        text = np.array([h[1] for h in hits], dtype=object)[codes]
+        has = np.array([h[0] is not None for h in hits], dtype=bool)[codes]
+        oth = ~has & np.array([bool(h[1]) for h in hits], dtype=bool)[codes]
+        rows.append(pd.DataFrame({"response_id": rids[has], "question_id": qid, "position": pos[has],
+                                  "confidence": 1.0, "source": "closed"}))
+        others.append(pd.DataFrame({"response_id": rids[oth], "question_id": qid, "text": text[oth]}))
+    return _frame(rows, POS_COLS), _frame(others, ["response_id", "question_id", "text"])
+
+
+def _frame(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The parts one after the other; with no row, the empty frame of ``columns`` a list of no rows gives."""
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame([], columns=columns)
 
 
 def _closed_answer(ans: str, rid: str, q: pd.Series, choices: dict[str, str], multi: bool, sep: str,
@@ -215,10 +225,19 @@ def positions_inputs(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path
     from analysis.positions import polis_votes as statement_support
 
     questions = read_table("core_questions", processed_dir)
-    answers = _answers(processed_dir)
+    table = "core_answers_clean" if table_path("core_answers_clean", processed_dir).is_file() else "core_answers"
     analyst = load_analyst_positions(raw_dir, cfg)
     votes = statement_support.load_statement_votes(cfg, processed_dir)
-    stmt_pos = None if votes is None else statement_support.statement_positions(votes, answers)
+    stmt_pos = None
+    if votes is not None:  # statements present among every answer (the keys only)
+        keys = read_table(table, processed_dir, columns=["response_id", "question_id"])
+        stmt_pos = statement_support.statement_positions(votes, keys)
+    # the answers the positions read, of the questions they read: ticks, and the texts of the open questions
+    # text_positions reads (not the letters of a question whose positions from text are off: at 200,000
+    # responses with 90% campaign copies those were 40% of the characters read), nor the columns they do not
+    read = sorted(set(questions.loc[questions["kind"] == "closed", "question_id"].tolist()) | set(text_questions(cfg)))
+    columns = ["response_id", "question_id", "answer"] + (["text_redacted"] if table == "core_answers_clean" else [])
+    answers = read_table(table, processed_dir, columns=columns, where=("question_id", read))
     return questions, answers, analyst, votes, stmt_pos
 
 
