@@ -149,3 +149,30 @@ def test_redact_answers_is_the_same_for_any_block_and_process_count(monkeypatch)
         red, log = redact_answers(answers, responses, workers=workers)
         assert red["text_redacted"].tolist() == [w[0] for w in want]
         assert int(log["count"].sum()) == sum(len(w[1]) for w in want)
+
+
+def test_blocks_give_one_column_and_true_reject_rows(monkeypatch):
+    """Each block's texts become Arrow strings at once (not a Python str per row until the end); the column is one
+    contiguous array, as before (the Parquet file's bytes depend on it), and a reject names its table row."""
+    import pandas as pd
+
+    texts = [f"Answer {i}. Kind regards, Jane" for i in range(250)]
+    answers = pd.DataFrame({"response_id": [f"r{i}" for i in range(250)], "question_id": "q1", "answer": texts})
+    responses = pd.DataFrame({"response_id": [f"r{i}" for i in range(250)], "respondent_name": None,
+                              "respondent_email": None})
+    monkeypatch.setattr(R, "BLOCK_ROWS", 97)
+    real = R._redact_terms
+
+    def failing(text, terms, det=None):
+        if text == texts[200]:
+            raise ValueError("boom")
+        return real(text, terms, det)
+
+    monkeypatch.setattr(R, "_redact_terms", failing)
+    rejects: list[dict] = []
+    red, _log = redact_answers(answers, responses, rejects=rejects, workers=1)
+    want = pd.Series([R.redact(t)[0] if i != 200 else "" for i, t in enumerate(texts)], dtype=object).astype(str)
+    assert red["text_redacted"].dtype == want.dtype
+    assert red["text_redacted"].tolist() == want.tolist()
+    assert red["text_redacted"].array.__arrow_array__().num_chunks == 1
+    assert [r["row"] for r in rejects] == [201]

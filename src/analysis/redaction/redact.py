@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import pandas as pd
+import pyarrow as pa
 
 from analysis.redaction import addresses, pieces
 from analysis.redaction import names as person_names
@@ -281,6 +282,17 @@ def _is_choice_answer(answer: str, choices: dict[str, str], sep: str) -> bool:
     return bool(choices) and all(p in choices for p in parts if p)
 
 
+def _one_column(blocks: list[pd.Series], index: pd.Index) -> pd.Series:
+    """The blocks' texts as one column, in one contiguous Arrow array: what ``pd.Series(every_text,
+    dtype=object).astype(str)`` gives (one chunk: the Parquet file's pages, hence its bytes, are the same)."""
+    if not blocks:
+        return pd.Series([], index=index, dtype=object).astype(str)
+    column = pd.concat(blocks, ignore_index=True)
+    blocks.clear()
+    whole = pa.chunked_array([column.array.__arrow_array__().combine_chunks()])
+    return pd.Series(pd.arrays.ArrowStringArray(whole, dtype=column.dtype), index=index)
+
+
 def redact_answers(
     answers: pd.DataFrame,
     responses: pd.DataFrame,
@@ -326,14 +338,17 @@ def redact_answers(
             is_choice[key] = _is_choice_answer(text, *choice_map[qid])
         return is_choice[key]
 
-    redacted, log_rows = [], []
-    rows = list(zip(answers["response_id"].tolist(), answers["question_id"].tolist(),
-                    [t if isinstance(t, str) else "" for t in answers["answer"].tolist()], strict=True))
+    blocks: list[pd.Series] = []  # each block's redacted texts, as the column's dtype (not a Python str per row)
+    log_rows: list[dict] = []
+    response_ids, question_ids, texts = answers["response_id"].tolist(), answers["question_id"].tolist(), answers["answer"]
     known: dict[str, _Detected] = {}  # detections of the previous block's texts (campaign copies recur)
     known_pieces: dict[str, _Piece] = {}  # detections of the previous block's pieces
     with Detector(_detect_piece, workers) as detector:
-        for lo in range(0, len(rows), BLOCK_ROWS):
-            block = rows[lo:lo + BLOCK_ROWS]
+        for lo in range(0, len(answers), BLOCK_ROWS):
+            block = list(zip(response_ids[lo:lo + BLOCK_ROWS], question_ids[lo:lo + BLOCK_ROWS],
+                             [t if isinstance(t, str) else "" for t in texts.iloc[lo:lo + BLOCK_ROWS].tolist()],
+                             strict=True))
+            redacted: list[str] = []
             todo = list(dict.fromkeys(t for _r, q, t in block if t and t not in known and not verbatim(q, t)))
             known = {t: known[t] for _r, _q, t in block if t in known} | _detect_texts(todo, known_pieces, detector)
             for rid, qid, text in block:
@@ -347,18 +362,21 @@ def redact_answers(
                 except Exception as err:  # noqa: BLE001 - any failure becomes a reject row, never a leak
                     if rejects is None:
                         raise
-                    rejects.append({"file": "core_answers", "row": len(redacted) + 1, "column": str(qid),
+                    rejects.append({"file": "core_answers", "row": lo + len(redacted) + 1, "column": str(qid),
                                     "reason": f"redaction failed for response {rid}: {type(err).__name__}: {err}",
                                     "raw": None})
                     out, reds = "", []
                 redacted.append(out)
                 for kind, n in sorted(Counter(r.kind for r in reds).items()):
                     log_rows.append({"response_id": rid, "question_id": qid, "kind": kind, "count": n})
+            blocks.append(pd.Series(redacted, dtype=object).astype(str))
+            del block, redacted
         if detector.in_worker:
-            logger.info("redaction: %d distinct texts of %d answers detected by a second process", detector.in_worker,
-                        len(rows))
+            logger.info("redaction: %d distinct pieces of %d answers detected by a second process",
+                        detector.in_worker, len(answers))
+    del known, known_pieces
     _detect.cache_clear()  # the texts of this table are done: do not pin them for the rest of the run
     result = answers.copy()
-    result["text_redacted"] = pd.Series(redacted, index=answers.index, dtype=object).astype(str)
+    result["text_redacted"] = _one_column(blocks, answers.index)
     log = pd.DataFrame(log_rows, columns=["response_id", "question_id", "kind", "count"])
     return result, log.astype({"count": int})
