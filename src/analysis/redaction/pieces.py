@@ -1,34 +1,43 @@
-"""Detection per paragraph: campaign copies are distinct texts made of the same paragraphs, detected once each.
+"""Detection per piece: campaign copies are distinct texts made of the same sentences, each detected once.
 
-A text is cut at its paragraph breaks (runs of two or more ``"\\n"``) into **pieces**; each distinct piece is
-detected once (:func:`analysis.redaction.redact._detect_piece`) and a text's spans are its pieces' spans, moved
-by the piece's offset. That is exactly what the detectors find in the whole text (:func:`_detect_uncached`) when
+A text is cut into **pieces** at its paragraph breaks (runs of two or more ``"\\n"``) and, inside a paragraph
+without digits, at the space of a ``". "`` after a lower-case letter; each distinct piece is detected once
+(:func:`analysis.redaction.redact._detect_piece`) and a text's spans are its pieces' spans, moved by the piece's
+offset. That is exactly what the detectors find in the whole text (``redact._detect_uncached``) when
 
 1. **nothing a detector reads crosses a cut**. Every pattern of :mod:`~analysis.redaction.names`,
    :mod:`~analysis.redaction.patterns` and :mod:`~analysis.redaction.addresses` matches within one line
-   (``[ \\t]`` separators, ``\\S``, ``\\w``), and its look-arounds read one character (a line break reads as the
-   string's edge for every class they test: ``\\w``, ``.``, ``$``, ``\\b``, ``^``/``$`` in multi-line mode) or a
-   word ("section ") that a line break cannot end. The line-level reads (``_line_bounds``, ``_ends_line``,
-   ``_city_lines``, the first clause start) see the same line in a piece. Three reads go further:
+   (``[ \\t]`` separators, ``\\S``, ``\\w``) and, apart from those named below, never across ``"x. Y"``; their
+   look-arounds read one character (a line break or a space reads as the string's edge for every class they
+   test: ``\\w``, ``.``, ``$``, ``\\b``, ``^``/``$`` in multi-line mode) or a word ("section ") that neither
+   ends. What reads further, and what keeps it from crossing a cut:
 
-   * a sign-off's name may follow after up to two line breaks (``names._AFTER_RE``: "Kind regards,\\n\\nJane"):
-     no cut after a line whose sign-off ends it (:func:`_signoff_ends`, the detector's own clause starts and
-     pattern; only spaces, punctuation or ``\\r`` after it);
-   * address growth (``_grow_forward`` / ``_grow_backward``) crosses one line break per segment, each segment
-     starting with a capitalised word, a region or a postcode, never with a line break: an empty line stops it;
-   * the phone matcher reads two characters either side of a digit run: no cut with a digit in the last two
-     characters before it or the first four after it (a run starts with ``+(`` at most before its first digit).
+   * a sign-off's name may follow after its punctuation and up to two line breaks ("Kind regards,\\n\\nJane",
+     "Thanks. Jane"), must end its line (``_ends_line``), and a greeting's addressee ends its clause: no cut
+     after a sign-off on the rest of its line, nor at the paragraph break after it (``_SIGNOFF``: the detector's
+     own clause starts and pattern; a weak one followed by a word is skipped by the detector too);
+   * a name run continues after an initial or a title ("Dr. Aroha", "U.S. Jane"), the title pattern reads the
+     word after it and "..., Jane Smith." reads up to the line's end: no cut after them (``_ENDS_BADLY``);
+   * "Love" and "Nā" close a letter only at the start of a line, an obfuscated address's "at" / "@" may follow
+     its user part's full stop, and the speaker gate (" said") reads the space before the verb: no cut before
+     them (``_STARTS_BADLY``);
+   * address growth crosses one line break per segment (each segment starts with a capitalised word, a region
+     or a postcode, never a line break: an empty line stops it) and every address needs a digit in its
+     paragraph; the phone matcher reads two characters around a digit run: no sentence cut in a paragraph with
+     a digit, no paragraph cut with a digit in the two characters before it or the four after it.
 
 2. **each detector's gate reads the same**. Most gates are necessary for a match inside the match itself
    ("@", ``://``, a title, "ingoa", three dots for an IPv4 address): a piece holding a match passes them. The
    others (:data:`GATES`) can be on for the whole text and off for a piece that their scan would still find
    something in ("I am" in one paragraph, "my name  is" in another): the text is then detected whole. A gate's
-   hint never spans a line break, so the whole text's is on exactly when one of its pieces' is.
+   hint never spans a cut (no hint holds a line break or ``". "``; " said" is kept from it above), so the whole
+   text's is on exactly when one of its pieces' is.
 
 3. **spans of different pieces never interact**: ``_resolve`` only splits overlapping spans, and names merge
-   when at most one character apart; a cut is two line breaks at least.
+   when at most one character apart; a cut leaves two characters at least between them (``"\\n\\n"``, ``". "``).
 
-Everything here is a pure function of the text: the result is the same in either process.
+``tests/test_redaction_pieces.py`` compares both paths on real and crafted texts, and shows that a naive cut
+breaks each crafted one. Everything here is a pure function of the text: the same in either process.
 """
 
 from __future__ import annotations
