@@ -143,11 +143,21 @@ def _grow_backward(text: str, start: int, max_lines: int = 3) -> int:
     return start
 
 
+def street_hint(text: str) -> bool:
+    """The gate of the street-address scan: a number then a capitalised word, or a box / bag / RD / French type."""
+    return _STREET_HINT.search(text) is not None or any(h in text for h in _STREET_WORDS_HINT)
+
+
+def city_hint(text: str) -> bool:
+    """The gate of the city-line scan: four digits, or a capital letter then a digit."""
+    return _FOUR_DIGITS.search(text) is not None or _LETTER_DIGIT.search(text) is not None
+
+
 def _city_lines(text: str) -> list[re.Match[str]]:
     """City-line matches, searched only on the lines (up to 120 characters before) of postcode-shaped tokens."""
     matches: list[re.Match[str]] = []
     done = -1
-    if not (_FOUR_DIGITS.search(text) or _LETTER_DIGIT.search(text)):
+    if not city_hint(text):
         return matches
     for hint in _POSTCODE_HINT.finditer(text):
         if hint.start() < done:
@@ -169,7 +179,7 @@ def find_addresses(text: str) -> list[Span]:
     """
     if not has_digit(text):
         return []
-    streets = STREET_RE.finditer(text) if _STREET_HINT.search(text) or any(h in text for h in _STREET_WORDS_HINT) else ()
+    streets = STREET_RE.finditer(text) if street_hint(text) else ()
     spans = [(m.start(), _grow_forward(text, m.end()), "ADDRESS") for m in streets]
     for m in _city_lines(text):
         if _DATE_TAIL.search(m.group(0)) or (_YEAR_LINE.match(m.group(0)) and _ordinary(m.group(0).split()[0])):

@@ -450,6 +450,22 @@ def _intro_ok(kind: str, run: NameRun, words: list[str]) -> bool:
     return run.tokens > 1 and not any(common) and all(name_like(w) for w in words if not _INITIAL_RE.fullmatch(w))
 
 
+def intro_hint(text: str) -> bool:
+    """The gate of the self-introduction scan ("I'm", "I am", "This is", "It's", "name is", "name's")."""
+    return _INTRO_HINT_RE.search(text) is not None
+
+
+def speech_hint(text: str) -> bool:
+    """The gate of the speaker scan (:data:`_SPEECH_RE`): " said", " told", " wrote", " says" or " asked"."""
+    return " said" in text or " told" in text or " wrote" in text or " says" in text or " asked" in text
+
+
+def relative_hint(text: str) -> bool:
+    """The gate of the relative scan ("my neighbour Jane Smith"): "my " or "our ", in any case."""
+    low = lowered(text)
+    return "my " in low or "our " in low
+
+
 def _context_names(text: str) -> list[Span]:
     """Names after titles ("Dr Smith") and in self-introductions ("My name is ...", "Ko ... tōku ingoa")."""
     spans = []
@@ -458,7 +474,7 @@ def _context_names(text: str) -> list[Span]:
             run = name_run(text, m.start(), _line_bounds(text, m.start())[1])
             if run is not None:
                 spans.append((run.start, run.end, "NAME"))
-    if _INTRO_HINT_RE.search(text):
+    if intro_hint(text):
         for m in scan.finditer(_INTRO_RE, _INTRO_GATE, text):
             kind = m.lastgroup or ""
             run = name_run(text, m.end(), _line_bounds(text, m.end())[1], allow_lower=kind == "named")
@@ -533,10 +549,9 @@ def _cued_names(text: str) -> list[Span]:
     line, "my neighbour Jane Smith", "Jane Smith said"."""
     spans = []
     cued = [m.span(1) for m in _TRAIL_RE.finditer(text)]
-    if " said" in text or " told" in text or " wrote" in text or " says" in text or " asked" in text:
+    if speech_hint(text):
         cued += [m.span(1) for m in _SPEECH_RE.finditer(text)]
-    low = lowered(text)
-    if "my " in low or "our " in low:
+    if relative_hint(text):
         for m in scan.finditer(_RELATIVE_RE, _RELATIVE_GATE, text):
             run = name_run(text, m.end(), _line_bounds(text, m.end())[1], max_tokens=3)
             if run is not None and run.tokens > 1:

@@ -187,8 +187,7 @@ def find_emails(text: str) -> Iterator[Span]:
     if "@" in text:
         for m in EMAIL_RE.finditer(text):
             yield m.start(), m.end(), "EMAIL"
-    low = lowered(text)
-    if not (any(h in low for h in _OBFUSCATION_HINTS) or " AT " in text):
+    if not obfuscation_hint(text):
         return
     for m in OBFUSCATED_EMAIL_RE.finditer(text):
         raw = m.group(0)
@@ -204,6 +203,18 @@ _OBFUSCATION_HINTS = ("at)", "at]", "at}", "at>", "dot")
 
 
 _BIRTH_HINTS = ("born", "birth", "dob", "d.o.b")
+
+
+def obfuscation_hint(text: str) -> bool:
+    """The gate of the obfuscated-address scan (:func:`find_emails`): "dot", a bracketed "at" or " AT "."""
+    low = lowered(text)
+    return any(h in low for h in _OBFUSCATION_HINTS) or " AT " in text
+
+
+def birth_hint(text: str) -> bool:
+    """The gate of :func:`find_dobs`: "born", "birth", "dob" or "d.o.b", in any case."""
+    low = lowered(text)
+    return any(h in low for h in _BIRTH_HINTS)
 _URL_HINT = re.compile(rf"://|www\.|\.(?:{_TLDS})")
 
 
@@ -296,8 +307,7 @@ def find_ips(text: str) -> Iterator[Span]:
 
 def find_dobs(text: str) -> Iterator[Span]:
     """Dates of birth: a full date right after "DOB", "date of birth", "born (on)" or "birthday"."""
-    low = lowered(text)
-    if not any(h in low for h in _BIRTH_HINTS):
+    if not birth_hint(text):
         return
     for m in DOB_RE.finditer(text):
         yield m.start("date"), m.end("date"), "DATE_OF_BIRTH"

@@ -24,8 +24,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import pandas as pd
+import pyarrow as pa
 
-from analysis.redaction import addresses
+from analysis.redaction import addresses, pieces
 from analysis.redaction import names as person_names
 from analysis.redaction import patterns as pp
 from analysis.redaction.parallel import Detector
@@ -116,6 +117,35 @@ def _detect_uncached(text: str) -> _Detected:
     return _Detected({k: v for k, v in found.items() if v}, _apply(text, spans), tuple(spans))
 
 
+class _Piece(NamedTuple):
+    """:class:`_Detected` of one piece of a text (:mod:`~analysis.redaction.pieces`), and the gates it passes."""
+
+    det: _Detected
+    hints: int  # bits of pieces.GATES (pieces.hints)
+
+
+def _detect_piece(piece: str) -> _Piece:
+    """:func:`_detect_uncached` of one piece of a text, and the gates it passes."""
+    return _Piece(_detect_uncached(piece) if piece else _Detected({}, piece, ()), pieces.hints(piece))
+
+
+def _assemble(text: str, bounds: list[tuple[int, int]], parts: list[_Detected]) -> _Detected:
+    """``_detect_uncached(text)`` from the detections of its pieces that found something (whose gates agree with
+    the text's), at ``bounds`` in ``text``."""
+    found: dict[str, list[pp.Span]] = {}
+    spans: list[pp.Span] = []
+    out: list[str] = []
+    pos = 0
+    for (start, end), part in zip(bounds, parts, strict=True):
+        for kind, kind_spans in part.found.items():
+            found.setdefault(kind, []).extend([(s + start, e + start, k) for s, e, k in kind_spans])
+        spans += [(s + start, e + start, k) for s, e, k in part.spans]
+        out += [text[pos:start], part.redacted]
+        pos = end
+    out.append(text[pos:])
+    return _Detected({k: found[k] for k in KINDS if k in found}, "".join(out), tuple(spans))
+
+
 #: Answers whose distinct texts are detected together (in two processes when there are many): bounds the memory
 #: the detections hold.
 BLOCK_ROWS = 100_000
@@ -123,6 +153,78 @@ BLOCK_ROWS = 100_000
 #: Campaign copies and repeated answers repeat the same text: detect once per text (short texts only: long ones
 #: would pin memory), then add each respondent's own names.
 _detect = lru_cache(maxsize=65536)(_detect_uncached)
+
+
+def _detect_texts(texts: list[str], known_pieces: dict[str, _Piece], detector: Detector) -> dict[str, _Detected]:
+    """``{text: _detect_uncached(text)}`` for distinct ``texts``, each distinct piece detected once.
+
+    ``known_pieces`` holds the previous call's pieces and is replaced by this call's. A text is left out when one
+    of its pieces raised, or when a gate on for the text is off for a piece whose scan could find something in it
+    (:data:`analysis.redaction.pieces.GATES`): its caller detects it whole.
+    """
+    seen: dict = {}
+    ids: dict[str, int] = {}  # piece -> its index in `order`
+    plans = []
+    for text in texts:
+        bounds = pieces.cuts(text, seen)
+        strs = [text[s:e] for s, e in bounds] if len(bounds) > 1 else [text]
+        plans.append((text, bounds, [ids.setdefault(p, len(ids)) for p in strs]))
+    del seen
+    order = list(ids)
+    del ids
+    todo = [p for p in order if p not in known_pieces]
+    found = detector.many(todo)
+    for piece in todo:
+        if piece not in found:
+            try:
+                found[piece] = _detect_piece(piece)
+            except Exception:  # noqa: BLE001 - the text is detected whole by the caller, where it becomes a reject
+                continue
+    records = [found.get(p) or known_pieces.get(p) for p in order]
+    known_pieces.clear()
+    known_pieces.update((p, r) for p, r in zip(order, records, strict=True) if r is not None)
+    del found, todo
+    hints = [r.hints if r is not None else -1 for r in records]  # -1: the piece raised
+    dets = [r.det if r is not None else None for r in records]
+    del records
+    could: dict[int, list[int]] = {}  # piece -> [gates asked about, gates whose scan could find something]
+    out: dict[str, _Detected] = {}
+    for text, bounds, idx in plans:
+        if len(idx) == 1:
+            det = dets[idx[0]]
+            if det is not None:
+                out[text] = det
+            continue
+        whole = 0
+        for i in idx:
+            whole |= hints[i]
+        if whole < 0 or _clash(order, idx, hints, whole, could):
+            continue
+        if any(dets[i].found for i in idx):  # type: ignore[union-attr]
+            with_spans = [(b, dets[i]) for b, i in zip(bounds, idx, strict=True) if dets[i].found]  # type: ignore[union-attr]
+            out[text] = _assemble(text, [b for b, _d in with_spans], [d for _b, d in with_spans])  # type: ignore[misc]
+        else:
+            out[text] = _Detected({}, text, ())
+    return out
+
+
+def _clash(order: list[str], idx: list[int], hints: list[int], whole: int, could: dict[int, list[int]]) -> bool:
+    """Whether a gate on for a text (``whole``, bits) is off for one of its pieces (``idx``) whose scan could
+    find something in it (:func:`analysis.redaction.pieces.could`; ``could`` keeps, per piece, the gates asked
+    about and those answered yes)."""
+    for i in idx:
+        missing = whole & ~hints[i]
+        if missing:
+            asked = could.get(i)
+            if asked is None:
+                asked = could[i] = [0, 0]
+            new = missing & ~asked[0]
+            if new:
+                asked[0] |= new
+                asked[1] |= pieces.could(order[i], new)
+            if missing & asked[1]:
+                return True
+    return False
 
 
 def redact(text: str, names: Sequence[str] = ()) -> tuple[str, list[Redaction]]:
@@ -180,6 +282,17 @@ def _is_choice_answer(answer: str, choices: dict[str, str], sep: str) -> bool:
     return bool(choices) and all(p in choices for p in parts if p)
 
 
+def _one_column(blocks: list[pd.Series], index: pd.Index) -> pd.Series:
+    """The blocks' texts as one column, in one contiguous Arrow array: what ``pd.Series(every_text,
+    dtype=object).astype(str)`` gives (one chunk: the Parquet file's pages, hence its bytes, are the same)."""
+    if not blocks:
+        return pd.Series([], index=index, dtype=object).astype(str)
+    column = pd.concat(blocks, ignore_index=True)
+    blocks.clear()
+    whole = pa.chunked_array([column.array.__arrow_array__().combine_chunks()])
+    return pd.Series(pd.arrays.ArrowStringArray(whole, dtype=column.dtype), index=index)
+
+
 def redact_answers(
     answers: pd.DataFrame,
     responses: pd.DataFrame,
@@ -225,16 +338,19 @@ def redact_answers(
             is_choice[key] = _is_choice_answer(text, *choice_map[qid])
         return is_choice[key]
 
-    redacted, log_rows = [], []
-    rows = list(zip(answers["response_id"].tolist(), answers["question_id"].tolist(),
-                    [t if isinstance(t, str) else "" for t in answers["answer"].tolist()], strict=True))
+    blocks: list[pd.Series] = []  # each block's redacted texts, as the column's dtype (not a Python str per row)
+    log_rows: list[dict] = []
+    response_ids, question_ids, texts = answers["response_id"].tolist(), answers["question_id"].tolist(), answers["answer"]
     known: dict[str, _Detected] = {}  # detections of the previous block's texts (campaign copies recur)
-    with Detector(_detect_uncached, workers) as detector:
-        for lo in range(0, len(rows), BLOCK_ROWS):
-            block = rows[lo:lo + BLOCK_ROWS]
+    known_pieces: dict[str, _Piece] = {}  # detections of the previous block's pieces
+    with Detector(_detect_piece, workers) as detector:
+        for lo in range(0, len(answers), BLOCK_ROWS):
+            block = list(zip(response_ids[lo:lo + BLOCK_ROWS], question_ids[lo:lo + BLOCK_ROWS],
+                             [t if isinstance(t, str) else "" for t in texts.iloc[lo:lo + BLOCK_ROWS].tolist()],
+                             strict=True))
+            redacted: list[str] = []
             todo = list(dict.fromkeys(t for _r, q, t in block if t and t not in known and not verbatim(q, t)))
-            found = detector.many(todo)
-            known = {t: known[t] for _r, _q, t in block if t in known} | found
+            known = {t: known[t] for _r, _q, t in block if t in known} | _detect_texts(todo, known_pieces, detector)
             for rid, qid, text in block:
                 if verbatim(qid, text):
                     redacted.append(text)
@@ -246,18 +362,21 @@ def redact_answers(
                 except Exception as err:  # noqa: BLE001 - any failure becomes a reject row, never a leak
                     if rejects is None:
                         raise
-                    rejects.append({"file": "core_answers", "row": len(redacted) + 1, "column": str(qid),
+                    rejects.append({"file": "core_answers", "row": lo + len(redacted) + 1, "column": str(qid),
                                     "reason": f"redaction failed for response {rid}: {type(err).__name__}: {err}",
                                     "raw": None})
                     out, reds = "", []
                 redacted.append(out)
                 for kind, n in sorted(Counter(r.kind for r in reds).items()):
                     log_rows.append({"response_id": rid, "question_id": qid, "kind": kind, "count": n})
+            blocks.append(pd.Series(redacted, dtype=object).astype(str))
+            del block, redacted
         if detector.in_worker:
-            logger.info("redaction: %d distinct texts of %d answers detected by a second process", detector.in_worker,
-                        len(rows))
+            logger.info("redaction: %d distinct pieces of %d answers detected by a second process",
+                        detector.in_worker, len(answers))
+    del known, known_pieces
     _detect.cache_clear()  # the texts of this table are done: do not pin them for the rest of the run
     result = answers.copy()
-    result["text_redacted"] = pd.Series(redacted, index=answers.index, dtype=object).astype(str)
+    result["text_redacted"] = _one_column(blocks, answers.index)
     log = pd.DataFrame(log_rows, columns=["response_id", "question_id", "kind", "count"])
     return result, log.astype({"count": int})
