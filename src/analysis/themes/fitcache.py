@@ -165,6 +165,7 @@ def map_forked(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
         return [fn(x) for x in items]
     _FORKED = (fn, items, folder())
     release_unused()
+    frozen = gc.get_freeze_count()  # objects some caller froze already stay frozen
     gc.freeze()  # the workers' collections leave this process's objects (and so their pages) alone
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -173,7 +174,8 @@ def map_forked(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
         logger.warning("forked workers stopped (%s): computed in this process", err)
     finally:
         _FORKED = None
-        gc.unfreeze()
+        if not frozen:
+            gc.unfreeze()
     return [fn(x) for x in items]
 
 
