@@ -279,3 +279,89 @@ def test_response_sets_are_the_ones_iterating_gave():
     df, campaigns = _answers(True)
     _, owners, _, _ = _units(df[df["question_id"] == "q1"], campaigns, {"en", "und", ""})
     assert set(rows.values(owners["response_id"])) == set(owners["response_id"]) and len(owners)
+
+
+def _old_corpus(sub: pd.DataFrame, campaigns: pd.DataFrame | None) -> list[str]:
+    """The corpus ``_corpus`` gave before: every row's text, then the additions, then the templates."""
+    corpus = sub["text_redacted"].astype(str).tolist() + sub["personal_addition"].dropna().astype(str).tolist()
+    if campaigns is not None and len(campaigns):
+        corpus += campaigns["template"].astype(str).tolist()
+    return corpus
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_corpus_is_the_distinct_texts_in_order_and_fits_the_same(arrow, chunk):
+    """The fits get the distinct texts in the order first met: the same texts, hash and sample as every row gave."""
+    from analysis.embeddings import TfidfSvdBackend
+    from analysis.themes.lexical import LexicalSpace
+    from analysis.themes.stage import _corpus
+
+    df, campaigns = _answers(arrow)
+    df["text_redacted"] = df["text_redacted"].fillna("")  # as read_table gives the non-nullable column
+    for camp in (campaigns, None):
+        old = _old_corpus(df, camp)
+        got, book = _corpus(df, camp, None)
+        assert got == list(dict.fromkeys(old)) and len(got) < len(old) and book == []
+        for sample in (5_000, 40):  # the whole corpus, and a seeded sample of it
+            a = TfidfSvdBackend(n_components=16, seed=3, fit_sample=sample).fit(old, extra=["a theme", "Thanks."])
+            b = TfidfSvdBackend(n_components=16, seed=3, fit_sample=sample).fit(got, extra=["a theme", "Thanks."])
+            assert a.fingerprint == b.fingerprint
+            np.testing.assert_array_equal(a.encode(old[:50]), b.encode(old[:50]))
+        la, lb = LexicalSpace().fit(old, extra=["a theme"]), LexicalSpace().fit(got, extra=["a theme"])
+        assert la.vectorizer_.vocabulary_ == lb.vectorizer_.vocabulary_
+        assert (la.transform(old[:40]) != lb.transform(old[:40])).nnz == 0
+    assert rows.distinct([df["response_id"], ["x", "r0001"]]) == list(dict.fromkeys([*df["response_id"], "x"]))
+
+
+def test_joined_corpus_hash_is_the_hash_of_the_joined_texts():
+    from analysis.embeddings import _joined_hash, text_hash
+
+    texts = sorted(argkp_answers()["text_redacted"].tolist() + polis_texts() + ["", "é ü ß", "\x1f"])
+    for chunk_ in (1, 7, 4096):
+        assert _joined_hash(texts, chunk=chunk_) == text_hash("\x1f".join(texts))
+    assert _joined_hash([]) == text_hash("") and _joined_hash(["one"], chunk=1) == text_hash("one")
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_joined_reprs_are_hashed_as_before(arrow, chunk):
+    """Fed a chunk at a time, the same bytes as the whole joined text (missing values, bools, empty columns)."""
+    df, campaigns = _answers(arrow)
+    for frame in (df, df.iloc[:0], df.iloc[:1], campaigns):
+        for c in frame.columns:
+            h1, h2 = hashlib.sha256(), hashlib.sha256()
+            rows.hash_repr_joined(h1, frame[c])
+            h2.update(rows.repr_joined(frame[c]).encode("utf-8", "surrogatepass"))
+            assert h1.hexdigest() == h2.hexdigest(), c
+    assert df["campaign_id"].isna().any() and not df["response_id"].isna().any()
+
+
+def test_themed_answers_are_the_rows_theme_all_filtered(tmp_path):
+    """The stage reads the open questions' rows without ``answer``: the values theme_all filtered from the table."""
+    from analysis.config import load_config
+    from analysis.tables import read_table, write_table
+    from analysis.themes.stage import ANSWER_COLUMNS, themed_answers
+
+    df, _ = _answers(True)
+    for c in ("response_id", "question_id", "language", "text_redacted"):  # the table's non-nullable columns
+        df[c] = df[c].fillna("")
+    df["answer"] = df["text_redacted"].str.upper()
+    closed = df[df["question_id"] == "q1"].assign(question_id="c1")
+    write_table(pd.concat([df, closed], ignore_index=True), "core_answers_clean", tmp_path)
+    full = read_table("core_answers_clean", tmp_path)
+    cfg = load_config(_config(tmp_path, ["q1", "q2"]))
+    got = themed_answers(cfg, tmp_path)
+    want = rows.filter_rows(full, full["question_id"].isin(["q1", "q2"]).to_numpy())[ANSWER_COLUMNS]
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got.dtypes.equals(want.dtypes) and len(got) < len(full)
+
+
+def _config(folder, open_ids: list[str]):
+    """A consultation.yml with the given open questions and one closed question (``c1``)."""
+    import yaml
+
+    qs = [{"id": q, "text": q, "kind": "open"} for q in open_ids]
+    qs.append({"id": "c1", "text": "c1", "kind": "closed", "choices": {"Yes": "support", "No": "oppose"}})
+    path = folder / "consultation.yml"
+    path.write_text(yaml.safe_dump({"id": "t", "title": "t", "organisation": "o", "opened": "2021-01-01",
+                                    "closed": "2021-02-01", "sources": [], "questions": qs}), encoding="utf-8")
+    return path

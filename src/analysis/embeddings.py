@@ -63,6 +63,18 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _joined_hash(texts: list[str], sep: str = "\x1f", chunk: int = 4096) -> str:
+    """``text_hash(sep.join(texts))``, fed ``chunk`` texts at a time (the joined corpus is never made whole).
+
+    sha256 is a stream and UTF-8 encodes each character on its own: the same bytes, the same digest. At 200,000
+    responses with 90% personalised campaign letters the joined corpus was ~300 MB, twice (text and bytes).
+    """
+    h = hashlib.sha256()
+    for s in range(0, len(texts), chunk):
+        h.update(((sep if s else "") + sep.join(texts[s:s + chunk])).encode("utf-8"))
+    return h.hexdigest()
+
+
 def _l2(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 1:
@@ -165,7 +177,7 @@ class TfidfSvdBackend:
         self.extra_set_aside_ = self.sampled_ and len(own_docs) < len(docs)
         if self.extra_set_aside_:
             docs = own_docs
-        self.corpus_hash_ = text_hash("\x1f".join(sorted(docs)))[:16]
+        self.corpus_hash_ = _joined_hash(sorted(docs))[:16]
         if len(docs) > self.fit_sample:
             rows = np.sort(np.random.default_rng(self.seed).choice(len(docs), self.fit_sample, replace=False))
             docs = [docs[i] for i in rows]

@@ -260,7 +260,7 @@ def _bertopic(texts: list[str], emb: np.ndarray, k: int, seed: int, seed_topics,
     n_comp = int(min(50, emb.shape[1], len(texts) - 1))
     if bool(seed_topics) and backend is not None:
         return _bertopic_guided(texts, emb, k, seed, seed_topics, backend, n_comp)
-    raw = _pca_kmeans(emb.copy(), n_comp, k, seed)
+    raw = _pca_kmeans(emb, n_comp, k, seed)  # PCA centres a copy (copy=True): emb is never written
     try:
         words = _ctfidf_keywords(texts, raw)
     except ValueError as err:  # e.g. empty vocabulary after stop words: cluster without c-TF-IDF

@@ -33,7 +33,7 @@ from analysis.themes.calibrate import Calibration, calibrate_pooled, coded_sets,
 from analysis.themes.codebook import Codebook, ResolvedQuestion
 from analysis.themes.lexical import DENSE_WEIGHT, LexicalSpace, PieceLex
 from analysis.themes.linear import PriorLinear
-from analysis.themes.rows import chunks, iter_rows, more_words_than, repr_joined
+from analysis.themes.rows import chunks, hash_repr_joined, iter_rows, more_words_than
 from analysis.themes.supervised import PROBA_THRESHOLD, PieceClassifier, bag_witness, training_pieces
 
 logger = logging.getLogger(__name__)
@@ -280,7 +280,7 @@ def _split(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str], p
     for frame, names in frames:
         for c in names:
             h.update(f"\x1e{c}:{frame[c].dtype}\x1e".encode())
-            h.update(repr_joined(frame[c]).encode("utf-8", "surrogatepass"))
+            hash_repr_joined(h, frame[c])  # the bytes of the joined reprs, a chunk at a time
     return fitcache.cached(store / "units" / f"{h.hexdigest()[:32]}.pkl", compute)
 
 

@@ -22,6 +22,7 @@ side by side.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import multiprocessing
@@ -163,6 +164,9 @@ def map_forked(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
             or multiprocessing.current_process().daemon):
         return [fn(x) for x in items]
     _FORKED = (fn, items, folder())
+    release_unused()
+    frozen = gc.get_freeze_count()  # objects some caller froze already stay frozen
+    gc.freeze()  # the workers' collections leave this process's objects (and so their pages) alone
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             return list(pool.map(_call_forked, range(len(items))))
@@ -170,11 +174,34 @@ def map_forked(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
         logger.warning("forked workers stopped (%s): computed in this process", err)
     finally:
         _FORKED = None
+        if not frozen:
+            gc.unfreeze()
     return [fn(x) for x in items]
 
 
+def release_unused() -> None:
+    """Give back to the system the memory this process has freed (before forking, and in a worker between items).
+
+    A forked worker shares its parent's pages until it writes them, so what the parent freed but kept (glibc's
+    and PyArrow's allocators keep freed memory for reuse) is resident for the whole map; a worker that finished its
+    items keeps its freed memory while it waits for the others. Collects reference cycles, trims glibc's heap
+    (:func:`analysis.pipeline.release_memory`) and PyArrow's pool. Nothing computed depends on it.
+    """
+    from analysis.pipeline import release_memory  # noqa: PLC0415 - the pipeline imports the stages, not the reverse
+
+    release_memory()
+    try:
+        import pyarrow  # noqa: PLC0415 - loaded already wherever tables were read
+
+        pyarrow.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):  # pragma: no cover - PyArrow is a dependency
+        pass
+
+
 def _call_forked(i: int):
-    """Item ``i`` of :func:`map_forked`, in a forked worker."""
+    """Item ``i`` of :func:`map_forked`, in a forked worker (which then frees what computing it left)."""
     fn, items, store = _FORKED
     with stored_in(store):
-        return fn(items[i])
+        out = fn(items[i])
+    release_unused()
+    return out
