@@ -163,3 +163,14 @@ def test_files_that_are_read_whole(tmp_path: Path) -> None:
     blocks = streamtext.open_utf8(path, None, min_bytes=1, block=8)
     assert blocks is not None
     assert "".join(blocks.lines()) == "id,text\n1,M\u0101ori\r\n2,\"two\nlines\"\n"  # BOM gone, NFC
+
+
+def test_a_file_changed_after_its_check_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"id,text\n" + b"".join(b"%d,answer %d\n" % (i, i) for i in range(100)))
+    blocks = streamtext.open_utf8(path, None, min_bytes=1, block=64, file="raw/export.csv")
+    assert blocks is not None
+    path.write_bytes(path.read_bytes() + b"101,caf\xe9\n")  # a Windows-1252 line appended while the run reads it
+    with pytest.raises(InputError, match="changed while it was being read") as err:
+        list(blocks.lines())
+    assert "raw/export.csv" in str(err.value)

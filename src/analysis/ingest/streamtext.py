@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
+from analysis.errors import InputError
 from analysis.ingest.text import _BOMS, _CONTROL, _looks_utf16, has_content, sniff_binary
 
 #: Files from this size are read a block at a time (smaller ones are decoded whole, as before).
@@ -52,13 +53,24 @@ def _clean(text: str) -> str:
 class Utf8Blocks:
     """A UTF-8 file as cleaned text a block at a time; see the module docstring (built by :func:`open_utf8`)."""
 
-    def __init__(self, path: Path, bom: bool, block: int):
-        self.path, self.bom, self.block = path, bom, block
+    def __init__(self, path: Path, bom: bool, block: int, file: str | None = None):
+        self.path, self.bom, self.block, self.file = path, bom, block, file or path.name
 
     def chunks(self) -> Iterator[str]:
-        """The cleaned text, a block at a time."""
+        """The cleaned text, a block at a time.
+
+        Raises:
+            InputError: The file is no longer all UTF-8 (it was replaced while the run read it).
+        """
+        done = 0
         for i, data in enumerate(_blocks(self.path, self.block)):
-            text = data.decode("utf-8-sig" if i == 0 and self.bom else "utf-8")
+            try:
+                text = data.decode("utf-8-sig" if i == 0 and self.bom else "utf-8")
+            except UnicodeDecodeError as err:
+                raise InputError(self.file, f"the file changed while it was being read (not UTF-8 at byte "
+                                 f"{done + err.start:,}, which it was when the run checked it): run again on a "
+                                 "copy nobody is writing to") from None
+            done += len(data)
             yield _clean(text.lstrip("\ufeff") if i == 0 else text)
 
     def lines(self) -> Iterator[str]:
@@ -77,7 +89,7 @@ class Utf8Blocks:
 
 
 def open_utf8(path: Path, encoding: str | None, min_bytes: int | None = None,
-              block: int = BLOCK_BYTES) -> Utf8Blocks | None:
+              block: int = BLOCK_BYTES, file: str | None = None) -> Utf8Blocks | None:
     """The file as :class:`Utf8Blocks` when it can be read a block at a time with the same result, else ``None``.
 
     Args:
@@ -85,6 +97,7 @@ def open_utf8(path: Path, encoding: str | None, min_bytes: int | None = None,
         encoding: The source's forced encoding (any: ``None`` is returned).
         min_bytes: Smallest file read in blocks (default :data:`STREAM_MIN_BYTES`; tests lower it).
         block: Bytes read at a time.
+        file: The file's display name (in error messages).
     """
     min_bytes = STREAM_MIN_BYTES if min_bytes is None else min_bytes
     if encoding is not None or path.stat().st_size < max(min_bytes, 1):
@@ -112,4 +125,4 @@ def open_utf8(path: Path, encoding: str | None, min_bytes: int | None = None,
     first = _clean(head.split("\n", 1)[0]).strip()
     if first.lower().startswith("sep="):
         return None
-    return Utf8Blocks(path, bom, block)
+    return Utf8Blocks(path, bom, block, file)

@@ -286,7 +286,7 @@ def _stream_records(path: Path, file: str, encoding: str | None,
                     delimiter: str | None) -> tuple[Iterator[tuple[int, list[str]]], str]:
     """The records of a delimited file as they are parsed, and its delimiter: a large UTF-8 file read a block at a
     time (:mod:`analysis.ingest.streamtext`), any other decoded whole (:func:`_csv_text`)."""
-    blocks = streamtext.open_utf8(path, encoding)
+    blocks = streamtext.open_utf8(path, encoding, file=file)
     if blocks is None:
         text, delim, first_row = _csv_text(path, file, encoding, delimiter)
         return iter_csv_records(lambda: text_lines(text), delim, first_row, file), delim
