@@ -30,6 +30,11 @@ class InputError(AnalysisError):
             where += f", column {column!r}"
         super().__init__(f"{where}: {reason}")
 
+    def __reduce__(self) -> tuple:
+        """Rebuilt from its fields (a stage's error crosses from its process to the pipeline's:
+        :mod:`analysis.stageproc`)."""
+        return (type(self), (self.file, self.reason, self.row, self.column))
+
 
 class TableSchemaError(AnalysisError):
     """A persisted table does not match its schema (wrong dtype, missing column, duplicate key)."""

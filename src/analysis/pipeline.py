@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import gc
 import hashlib
 import importlib
@@ -30,7 +31,7 @@ from types import ModuleType
 
 from threadpoolctl import threadpool_limits
 
-from analysis import paths
+from analysis import paths, stageproc
 from analysis.config import ConsultationConfig, load_config
 from analysis.errors import AnalysisError
 from analysis.hashing import sha256_file
@@ -378,7 +379,9 @@ def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None
         # One BLAS thread: the models here are small and sparse, where BLAS threads only spin (20x slower on
         # a busy 2-core machine, measured), and single-threaded sums keep floats byte-identical across runs.
         with threadpool_limits(limits=1, user_api="blas"):
-            outputs = [Path(p) for p in mod.run(cfg, **kwargs)]
+            call = functools.partial(_call_stage, mod, cfg, kwargs)
+            # a large consultation: each stage in a child process, so what it held is returned when it ends
+            outputs = stageproc.run_in_child(stage.name, call) if stageproc.wanted(raw_dir) else call()
         release_memory()
         log.info("stage %s wrote %d files in %.1fs", stage.name, len(outputs), time.perf_counter() - t0)
         say(f"[{stage.name}] done: {len(outputs)} files")
@@ -392,6 +395,11 @@ def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None
         results[stage.name] = outputs
         _end_early(early, stage.name)
     return results
+
+
+def _call_stage(mod: ModuleType, cfg: ConsultationConfig, kwargs: dict) -> list[Path]:
+    """``mod.run(cfg, **kwargs)``: a stage's outputs."""
+    return [Path(p) for p in mod.run(cfg, **kwargs)]
 
 
 def release_memory() -> bool:

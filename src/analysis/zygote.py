@@ -182,6 +182,22 @@ class Zygote:
                 first._pid = pid
             return proc._pid or 0
 
+    def settle(self, *, drain: bool = False) -> None:
+        """Read the replies of every worker spawned here (and, ``drain``: any other waiting on the socket, left by a
+        process forked from this one that spawned workers through :meth:`adopt`), so none is left for the wrong
+        reader."""
+        for proc in list(self._waiting):
+            self._pid_of(proc)
+        if drain and self._sock is not None:
+            with self._lock, contextlib.suppress(OSError):
+                while self._sock.recv(_BUFSIZE, socket.MSG_DONTWAIT):
+                    pass
+
+    def adopt(self) -> None:
+        """(In a process forked from this zygote's owner, while the owner waits for it.) Fork this process's
+        workers through the zygote: the owner reads no reply until it is done (:meth:`settle` first)."""
+        self._owner = os.getpid()
+
     def close(self, timeout: float = 5.0) -> None:
         """End the zygote: it ends once the workers it forked have ended (their callers end them first), so
         their CPU time is counted in this process's children's. One still importing or waiting after
