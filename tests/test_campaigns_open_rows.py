@@ -4,7 +4,9 @@
   table only to write (:func:`~analysis.campaigns.stage.with_campaign_columns`): its tables are compared, byte for
   byte, with the tables of the code it replaces (:func:`detect` and :func:`detect_submissions` of the whole table);
 * :class:`~analysis.campaigns.stage.JoinedTexts` (submissions joined when read) against the list
-  :func:`submission_texts` builds, through :func:`submission_rows`.
+  :func:`submission_texts` builds, through :func:`submission_rows`;
+* :class:`analysis.campaigns.near_duplicates.ColumnIndex` built one hash function at a time against the batched
+  sort it replaces, on the signatures of real and generated texts.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from generated_consultation import OPEN_QUESTIONS, generate
 from test_campaigns import _write_inputs, arguments  # noqa: F401 - a fixture
 from test_campaigns_fast_paths import _fixture_texts
 
-from analysis.campaigns import stage
+from analysis.campaigns import chunked, stage
+from analysis.campaigns.near_duplicates import ColumnIndex, MinHasher
 from analysis.campaigns.stage import (
     detect,
     detect_submissions,
@@ -106,3 +109,26 @@ def test_run_writes_the_tables_of_detect_on_the_whole_table(arguments, tmp_path,
                                                  write_table(camps, "core_campaigns", ref_dir),
                                                  write_table(subs, "core_submission_campaigns", ref_dir))}
         assert got == want, name
+
+
+def _column_index_batched(sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The index's keys and order as :class:`ColumnIndex` built them before session 12 (one batched sort)."""
+    n, num_perm = sig.shape
+    sig_t = np.ascontiguousarray(sig.T)
+    order = np.argsort(sig_t, axis=1, kind="stable")
+    keys = (np.take_along_axis(sig_t, order, axis=1).astype(np.uint64)
+            | (np.arange(num_perm, dtype=np.uint64)[:, None] << np.uint64(32))).ravel()
+    return keys, order.astype(np.int32 if n < 2**31 else np.int64).ravel()
+
+
+def test_column_index_row_by_row_is_the_batched_sort(answers):
+    keys = sorted(set(normalise_all(answers["text_redacted"].tolist())))
+    hasher = MinHasher(128, 5, SEED)
+    sig = chunked.signatures(hasher, keys)[0]
+    assert len(np.unique(sig[:, 0])) < len(sig)  # ties: the sort's stability matters
+    for part in (sig, sig[:1], sig[:0], np.ascontiguousarray(sig[::7, :64])):
+        index = ColumnIndex(part)
+        want_keys, want_order = _column_index_batched(part)
+        assert index.keys.dtype == want_keys.dtype and index.order.dtype == want_order.dtype
+        assert np.array_equal(index.keys, want_keys) and np.array_equal(index.order, want_order)
+        assert index.size == len(part)
