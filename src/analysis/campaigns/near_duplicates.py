@@ -327,11 +327,17 @@ class ColumnIndex:
     def __init__(self, sig: np.ndarray):
         n, num_perm = sig.shape
         sig_t = np.ascontiguousarray(sig.T)
-        order = np.argsort(sig_t, axis=1, kind="stable")
-        # one sorted key per (hash function, value): (j << 32) | value, so all columns are searched at once
-        self.keys = (np.take_along_axis(sig_t, order, axis=1).astype(np.uint64)
-                     | (np.arange(num_perm, dtype=np.uint64)[:, None] << np.uint64(32))).ravel()
-        self.order = order.astype(np.int32 if n < 2**31 else np.int64).ravel()
+        # one sorted key per (hash function, value): (j << 32) | value, so all columns are searched at once; built
+        # one hash function at a time (each row's stable argsort, as ``argsort(sig_t, axis=1)`` sorts each row), so
+        # that no ``n x num_perm`` temporary of 8-byte positions or keys is held beside the index
+        self.keys = np.empty(num_perm * n, dtype=np.uint64)
+        self.order = np.empty(num_perm * n, dtype=np.int32 if n < 2**31 else np.int64)
+        for j in range(num_perm):
+            row, keys = sig_t[j], self.keys[j * n:(j + 1) * n]
+            order = np.argsort(row, kind="stable")
+            self.order[j * n:(j + 1) * n] = order
+            keys[:] = row[order]  # uint32 values into the uint64 keys (a safe cast)
+            keys |= np.uint64(j) << np.uint64(32)
         self.n, self.num_perm = n, num_perm
 
     @property

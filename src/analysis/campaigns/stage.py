@@ -47,7 +47,7 @@ from analysis.campaigns.text import (  # noqa: F401 - re-exported
 )
 from analysis.config import CampaignSettings, ConsultationConfig
 from analysis.counts.rules import counting_units
-from analysis.tables import read_table, write_table
+from analysis.tables import read_table, table_path, write_table
 from analysis.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -383,16 +383,41 @@ def _texts(column: pd.Series) -> list[str]:
     return ["" if not isinstance(t, str) else t for t in column.tolist()]
 
 
-def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str] | None = None,
-                     texts: list[str] | None = None, bounds: dict[str, tuple[int, int] | None] | None = None
-                     ) -> tuple[list[object], list[str], list[str | None]]:
-    """Each response's open answers joined (in question order): response ids, texts and known keys.
+class JoinedTexts(Sequence[str]):
+    """Each response's open answers joined by a blank line, built when read (:func:`submission_parts`).
 
-    A submission of one answer is that answer's text, so its key is the answer's when ``memo`` holds it
-    (``None`` otherwise: :func:`detect_submission_texts` normalises it); a longer one's key is built from its
-    answers' keys (:func:`analysis.campaigns.text.joined_key`). ``texts``: ``text_redacted`` as a list of
-    ``str`` when the caller has it; ``bounds``: the answers' boilerplate bounds (see :func:`normalise_all`).
+    The stage reads only the few hundred submissions it samples for a template (:func:`submission_rows`), so the
+    joined texts of every submission are never held at once: this holds the answers' texts (the caller's) and where
+    each submission's run of them starts.
+
+    Args:
+        parts: The answers' texts, each submission's in question order, submissions one after the other.
+        starts: Where each submission's answers start in ``parts`` (ascending); the last ends at ``len(parts)``.
     """
+
+    def __init__(self, parts: list[str], starts: np.ndarray):
+        self.parts = parts
+        self.bounds = np.append(starts, len(parts)).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def __getitem__(self, i):  # type: ignore[override]  # an int (a slice: the list of those)
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        a, b = int(self.bounds[i]), int(self.bounds[i + 1])
+        return self.parts[a] if b - a == 1 else "\n\n".join(self.parts[a:b])
+
+
+def submission_parts(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str] | None = None,
+                     texts: list[str] | None = None, bounds: dict[str, tuple[int, int] | None] | None = None
+                     ) -> tuple[list[object], JoinedTexts, list[str | None]]:
+    """:func:`submission_texts` with the joined texts as a :class:`JoinedTexts` (joined when read, not held)."""
     order = {q: i for i, q in enumerate(open_questions)}
     texts = _texts(answers["text_redacted"]) if texts is None else texts
     o = answers["question_id"].map(order)
@@ -404,24 +429,33 @@ def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo:
     parts = [texts[i] for i in sub["_i"].tolist()]
     starts = np.flatnonzero(np.r_[True, rids[1:] != rids[:-1]]) if len(rids) else np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], len(rids)].astype(np.int64)
-    joined, keys = [], []
+    keys = []
     memo = {} if memo is None else memo
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        if b - a == 1:
-            text = parts[a]
-            keys.append(memo.get(text))
-        else:
-            text = "\n\n".join(parts[a:b])
-            keys.append(joined_key(parts[a:b], memo, bounds))
-        joined.append(text)
-    return rids[starts].tolist(), joined, keys
+        keys.append(memo.get(parts[a]) if b - a == 1 else joined_key(parts[a:b], memo, bounds))
+    return rids[starts].tolist(), JoinedTexts(parts, starts), keys
+
+
+def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str] | None = None,
+                     texts: list[str] | None = None, bounds: dict[str, tuple[int, int] | None] | None = None
+                     ) -> tuple[list[object], list[str], list[str | None]]:
+    """Each response's open answers joined (in question order): response ids, texts and known keys.
+
+    A submission of one answer is that answer's text, so its key is the answer's when ``memo`` holds it
+    (``None`` otherwise: :func:`detect_submission_texts` normalises it); a longer one's key is built from its
+    answers' keys (:func:`analysis.campaigns.text.joined_key`). ``texts``: ``text_redacted`` as a list of
+    ``str`` when the caller has it; ``bounds``: the answers' boilerplate bounds (see :func:`normalise_all`).
+    """
+    rids, joined, keys = submission_parts(answers, open_questions, memo, texts, bounds)
+    return rids, list(joined), keys
 
 
 def _submission_job(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str], texts: list[str],
-                    bounds: dict[str, tuple[int, int] | None], out: dict[str, list]) -> list[tuple[object, list[str]]]:
-    """The whole submissions' detection job (``[(None, their keys)]``); their ids and texts go to ``out``."""
-    out["rids"], out["joined"], keys = submission_texts(answers, open_questions, memo, texts, bounds)
-    return [(None, [normalise(t) if k is None else k for t, k in zip(out["joined"], keys, strict=True)])]
+                    bounds: dict[str, tuple[int, int] | None], out: dict[str, object]) -> list[tuple[object, list[str]]]:
+    """The whole submissions' detection job (``[(None, their keys)]``); their ids and (lazy) texts go to ``out``."""
+    out["rids"], joined, keys = submission_parts(answers, open_questions, memo, texts, bounds)
+    out["joined"] = joined
+    return [(None, [normalise(joined[i]) if k is None else k for i, k in enumerate(keys)])]
 
 
 def detect_submission_texts(rids: list[object], texts: list[str], keys: list[str | None],
@@ -495,6 +529,43 @@ def reconcile(answers_clean: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFr
     return out.rename_axis("question_id").reset_index()
 
 
+def _open_rows(processed_dir: Path, open_q: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """The open questions' answers (``response_id, question_id, text_redacted``, in file order) and how many
+    answers the whole table holds: what the detection reads (the closed answers and the ``answer`` and ``language``
+    columns are read only to write :func:`with_campaign_columns`'s table, once the detection's state is gone)."""
+    import pyarrow.parquet as pq  # noqa: PLC0415 - pandas imports it anyway
+
+    n_all = pq.ParquetFile(table_path("core_answers_redacted", processed_dir)).metadata.num_rows
+    rows = read_table("core_answers_redacted", processed_dir, columns=["response_id", "question_id", "text_redacted"],
+                      where=("question_id", list(open_q)))
+    return rows, n_all
+
+
+def with_campaign_columns(answers: pd.DataFrame, open_q: Sequence[str], found: pd.DataFrame) -> pd.DataFrame:
+    """``answers`` (every answer) with :func:`detect`'s campaign columns, ``found`` being :func:`detect` of its open
+    questions' rows alone (in the same order): what :func:`detect` of ``answers`` gives.
+
+    :func:`detect` reads only the open questions' rows and their order (closed answers keep ``campaign_id`` and
+    ``personal_addition`` missing and ``is_campaign_copy`` false), so its result on the open rows, put back in their
+    places, is its result on the whole table.
+
+    Raises:
+        AssertionError: ``found``'s rows are not ``answers``' open rows (ids and questions, in order).
+    """
+    pos = np.flatnonzero(answers["question_id"].isin(list(open_q)).to_numpy())
+    for col in ("response_id", "question_id"):
+        if len(pos) != len(found) or not answers[col].iloc[pos].reset_index(drop=True).equals(
+                found[col].reset_index(drop=True)):
+            raise AssertionError(f"campaigns: the open answers read for detection differ from the table's ({col})")
+    out = answers.copy(deep=False)
+    for col, fill, dtype in (("campaign_id", None, object), ("is_campaign_copy", False, bool),
+                             ("personal_addition", None, object)):
+        values = np.full(len(out), fill, dtype=dtype)
+        values[pos] = found[col].to_numpy(dtype=dtype)
+        out[col] = pd.Series(values, index=out.index, dtype=dtype)
+    return out
+
+
 def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[Path]:
     """Stage: detect campaigns in the redacted answers, write the clean tables.
 
@@ -502,28 +573,29 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     ``core_answers_clean``, ``core_campaigns`` and ``core_submission_campaigns``. With at least
     :data:`PARALLEL_MIN_ANSWERS` answers, the detections (whole submissions, each question) are shared with a
     second process (same result: each is deterministic and independent, :func:`analysis.campaigns.parallel.label_all`).
+    The detection holds the open answers' ids and texts only (:func:`_open_rows`); the whole table is read again to
+    write (:func:`with_campaign_columns`), after the detection's texts, keys and signatures are gone.
 
     Returns:
         The written paths.
     """
-    redacted = read_table("core_answers_redacted", processed_dir)
     questions = read_table("core_questions", processed_dir)
     open_q = [q for q in questions.sort_values("order")["question_id"] if
               questions.set_index("question_id").loc[q, "kind"] == "open"]
+    redacted, n_all = _open_rows(processed_dir, open_q)
     s = cfg.settings
     memo: dict[str, str] = {}  # every open answer's normalised key, computed once for both detections
     bounds: dict[str, tuple[int, int] | None] = {}  # and where its body starts and ends (parsed once)
     with Worker() as worker:
-        in_worker = len(redacted) >= PARALLEL_MIN_ANSWERS and s.campaigns.enabled and bool(open_q)
+        in_worker = n_all >= PARALLEL_MIN_ANSWERS and s.campaigns.enabled and bool(open_q)
         if in_worker:  # it starts and imports while the answers are normalised here
             in_worker = worker.start(__name__, "analysis.campaigns.parallel")
         rids: list[object] = []
-        joined: list[str] = []
+        joined: Sequence[str] = []
         found: dict[object, np.ndarray] = {}
-        texts = _texts(redacted["text_redacted"])  # one str per answer, shared by the memo and both detections
+        texts = _texts(redacted["text_redacted"])  # one str per open answer, shared by the memo and both detections
         if s.campaigns.enabled and open_q:
-            is_open = redacted["question_id"].isin(open_q).to_numpy()
-            normalise_all([t for t, o in zip(texts, is_open.tolist(), strict=True) if o], memo, bounds)
+            normalise_all(texts, memo, bounds)
             # every detection (each question with enough answers; the whole submissions, named ``None``), here and
             # in the worker at once (keys only): each is independent of the others
             qids = redacted["question_id"].to_numpy()
@@ -532,17 +604,20 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
                 pos = np.flatnonzero(qids == qid)
                 if len(pos) and len(pos) >= s.campaigns.min_size:
                     jobs.append((qid, normalise_all([texts[i] for i in pos.tolist()], memo)))
-            subs_out: dict[str, list] = {}  # the submissions are joined while the worker starts on a question
+            subs_out: dict[str, object] = {}  # the submissions are joined while the worker starts on a question
             found = label_all(jobs, s.campaigns, s.seed, worker if in_worker else None,
                               later=partial(_submission_job, redacted, open_q, memo, texts, bounds, subs_out))
             rids, joined = subs_out["rids"], subs_out["joined"]
-            del jobs, subs_out
-        clean, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts, bounds, found)
-        del memo, texts, bounds
+            del jobs, subs_out, qids
+        found_open, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts, bounds, found)
+        del memo, bounds
         if not (s.campaigns.enabled and open_q):
             subs = pd.DataFrame(columns=["response_id", "campaign_id", "size"])
         else:
             subs = submission_rows(rids, joined, found[None])
+        del texts, joined, rids, found, redacted
+    clean = with_campaign_columns(read_table("core_answers_redacted", processed_dir), open_q, found_open)
+    del found_open
     rec = reconcile(clean, campaigns)
     if not rec["balanced"].all():  # cannot happen unless a table was edited by hand
         raise AssertionError(f"campaign counts do not reconcile:\n{rec[~rec['balanced']]}")
