@@ -444,6 +444,8 @@ def _shared(column: pd.Series) -> list:
         return values(column)
     codes, uniques = pd.factorize(column)
     return np.asarray([*values(pd.Series(uniques, dtype=column.dtype)), None], dtype=object)[codes].tolist()
+
+
 #: The dtype pandas gives a column built from a list of Python strings (what the former rows were built from).
 _TEXT = pd.Series(["x"]).dtype
 
