@@ -23,6 +23,9 @@ workbook under the processed folder (:func:`analysis.report.tables.write_interna
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -88,6 +91,9 @@ def attribution(respondent_type: object, sector: object = None, organisation: ob
 def publishable_text(frame: pd.DataFrame, responses: pd.DataFrame | None) -> pd.DataFrame:
     """The rows of ``frame`` whose text may be published, with who-said-it columns safe to print.
 
+    The rows are chosen by :func:`publishable_rows` and taken once (no merged copy of the texts, then a filtered
+    one); attributions are worked out once per distinct respondent type, sector, organisation and consent.
+
     Args:
         frame: Texts to publish, one row per text, keyed by ``response_id`` (redacted text and derived
             columns only).
@@ -103,13 +109,100 @@ def publishable_text(frame: pd.DataFrame, responses: pd.DataFrame | None) -> pd.
     Raises:
         PublicationError: ``frame`` has a column of :data:`RAW_COLUMNS`.
     """
-    raw = [c for c in RAW_COLUMNS if c in frame.columns]
-    if raw:
-        raise PublicationError(f"refusing to publish raw or identifying columns {raw}: publish only redacted text")
+    _refuse_raw(frame)
     base = frame.drop(columns=[c for c in [*WHO_COLUMNS, "consent"] if c in frame.columns]).reset_index(drop=True)
     if responses is None or base.empty:
         return base.iloc[0:0].reindex(columns=[*base.columns, *WHO_COLUMNS])
-    who = responses[["response_id", "respondent_type", "sector", "organisation", "consent"]]
+    kept = publishable_rows(base, responses)
+    if kept is None:
+        return _publishable_merged(base, responses)
+    rows, who = kept
+    return safe_who(pd.concat([base.iloc[rows].reset_index(drop=True), who], axis=1))
+
+
+def _refuse_raw(frame: pd.DataFrame) -> None:
+    raw = [c for c in RAW_COLUMNS if c in frame.columns]
+    if raw:
+        raise PublicationError(f"refusing to publish raw or identifying columns {raw}: publish only redacted text")
+
+
+def publishable_rows(frame: pd.DataFrame, responses: pd.DataFrame,
+                     texts: Callable[[np.ndarray], list[list]] | None = None) -> tuple[np.ndarray, pd.DataFrame] | None:
+    """The rows of ``frame`` :func:`publishable_text` keeps, and their respondents, without copying a text.
+
+    The respondents are joined by row number; the self-naming check reads the texts of the rows it may drop only
+    (an organisation name of at least 3 characters, consent other than ``publish_named``).
+
+    Args:
+        frame: ``response_id`` of each text (no column of :data:`RAW_COLUMNS`, nor of :data:`WHO_COLUMNS`).
+        responses: ``core_responses``.
+        texts: The values of the text columns (:data:`TEXT_COLUMNS` order) of the given rows of ``frame``, for the
+            self-naming check (default: ``frame``'s own columns of :data:`TEXT_COLUMNS`).
+
+    Returns:
+        ``(rows, who)``: the kept rows' positions in ``frame``, ascending, and their ``respondent_type``,
+        ``sector``, ``organisation`` and ``consent`` (one row each, index reset; finish with :func:`safe_who`);
+        ``None`` when a respondent column is neither text nor ``object`` (a missing match would change its dtype in
+        the merge :func:`publishable_text` stands for: merge instead).
+    """
+    _refuse_raw(frame)
+    who = responses[["response_id", *WHO_COLUMNS[:3], "consent"]].drop_duplicates("response_id")
+    if not all(who[c].dtype == object or isinstance(who[c].dtype, pd.StringDtype) for c in who.columns[1:]):
+        return None
+    if texts is None:
+        def texts(rows: np.ndarray) -> list[list]:
+            return [values(frame[c].iloc[rows]) for c in TEXT_COLUMNS if c in frame.columns]
+    at = frame[["response_id"]].merge(who[["response_id"]].assign(_w=np.arange(len(who))), on="response_id",
+                                      how="left", validate="many_to_one")["_w"].to_numpy(dtype=float, na_value=np.nan)
+    found = ~np.isnan(at)
+    w = np.where(found, at, 0).astype(np.int64)
+    consent = who["consent"].to_numpy(dtype=object, na_value=None)[w]
+    rows = np.flatnonzero(found & np.logical_or.reduce([consent == c for c in PUBLISHABLE_CONSENT]))
+    org_codes, orgs = pd.factorize(who["organisation"])
+    long_org = np.array([len(_s(o).casefold()) >= 3 for o in orgs] + [False], dtype=bool)  # [-1]: missing
+    check = rows[long_org[org_codes[w[rows]]] & (consent[rows] != "publish_named")]
+    if len(check):
+        cols = texts(check)
+        names = [orgs[k] for k in org_codes[w[check]].tolist()]
+        named_self = np.array([_names(o, tuple(col[i] for col in cols)) for i, o in enumerate(names)], dtype=bool)
+        rows = np.setdiff1d(rows, check[named_self])
+    return rows, who.iloc[w[rows], 1:].reset_index(drop=True)
+
+
+def safe_who(out: pd.DataFrame) -> pd.DataFrame:
+    """``out`` (rows of :func:`publishable_rows` with their respondents) with an organisation named only when it
+    chose ``publish_named``, the ``attribution`` column added and ``consent`` dropped."""
+    named = (out["consent"] == "publish_named") & (out["respondent_type"] == "organisation")
+    out["organisation"] = out["organisation"].where(named, None)
+    out["attribution"] = _attributions(out)
+    return out.drop(columns="consent")
+
+
+def _attributions(out: pd.DataFrame) -> list[str]:
+    """:func:`attribution` of each row of ``out``, called once per distinct combination of its four columns."""
+    code = np.zeros(len(out), dtype=np.int64)
+    uniques = []
+    for c in ("respondent_type", "sector", "organisation", "consent"):
+        k, u = pd.factorize(out[c])
+        code = code * (len(u) + 1) + (k + 1)  # 0: missing
+        uniques.append([None, *u])
+    if not len(out):
+        return []
+    combos, inverse = np.unique(code, return_inverse=True)
+    found = []
+    for v in combos.tolist():
+        parts = []
+        for u in reversed(uniques):
+            v, k = divmod(v, len(u))
+            parts.append(u[k])
+        found.append(attribution(*reversed(parts)))
+    return np.asarray(found, dtype=object)[inverse.reshape(-1)].tolist()
+
+
+def _publishable_merged(base: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
+    """:func:`publishable_text` by merging the respondents into the texts (the code it replaces; its test compares
+    the two); still used when a respondent column is neither text nor ``object``."""
+    who = responses[["response_id", *WHO_COLUMNS[:3], "consent"]]
     out = base.merge(who.drop_duplicates("response_id"), on="response_id", how="left", validate="many_to_one")
     out = out[out["consent"].isin(PUBLISHABLE_CONSENT)].reset_index(drop=True)
     texts = [values(out[c]) for c in TEXT_COLUMNS if c in out.columns]

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.report.publishable import publishable_text, values
+from analysis.report.publishable import TEXT_COLUMNS, publishable_rows, publishable_text, safe_who, values
 from analysis.schemas import POSITIONS
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class QuoteError(AssertionError):
     """A selected quote is not a verbatim substring of the redacted answer (a bug, never silenced)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trimmed:
     """A verbatim span of a text.
 
@@ -347,8 +347,8 @@ def _answer_quote(text: object, add: object, is_copy: bool,
     if is_copy:
         if isinstance(add, str) and add.strip():
             t = trim(add)
-            if t is not None and t.text in text:
-                start = text.index(t.text)
+            start = text.find(t.text) if t is not None else -1
+            if start >= 0:
                 trimmed = Trimmed(t.text, start, start + len(t.text), bool(text[:start].strip()),
                                   bool(text[start + len(t.text):].strip()))
         if trimmed is None:
@@ -365,8 +365,10 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
     """One row per (answer, theme) that may be quoted, in ``answer_themes`` order.
 
     The theme rows are joined to the answers by row number only (narrow merges); consent, attribution and the
-    quote are worked out once per answer (an answer raises several themes) and each text is trimmed once (or
-    taken from ``trim_store``, :class:`TrimStore`).
+    quote are worked out once per answer (an answer raises several themes), :data:`BLOCK` answers at a time (their
+    texts are Python strings only while their block is worked on), and each text is trimmed once (or taken from
+    ``trim_store``, :class:`TrimStore`). The id, position and score columns are taken from the joined rows
+    (:func:`_take`), not rebuilt value by value.
     """
     on = ["response_id", "question_id"]
     keys = answers_clean[on].assign(_a=np.arange(len(answers_clean)))
@@ -376,13 +378,9 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
     else:
         c["position"] = None
     used = np.unique(c["_a"].to_numpy())
-    keep = ["response_id", "text_redacted", "personal_addition", "campaign_id", "is_campaign_copy"]
-    a = answers_clean[keep].iloc[used].assign(_a=used)
-    a = publishable_text(a, responses)  # consent, redacted text only, safe attribution (per answer)
     trim = TrimStore(trim_store, max_chars)  # a campaign letter, or an addition repeated, is trimmed once
     quotes: dict[int, tuple[Trimmed, bool, object, str]] = {}
-    names = ("_a", "text_redacted", "personal_addition", "is_campaign_copy", "campaign_id", "attribution")
-    for ai, text, add, copy, cid, attrib in zip(*(values(a[k]) for k in names), strict=True):
+    for ai, text, add, copy, cid, attrib in _publishable_answers(answers_clean, used, responses):
         is_copy = bool(copy) and isinstance(cid, str)
         q = _answer_quote(text, add, is_copy, trim)
         if q is not None:
@@ -390,22 +388,94 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
             quotes[ai] = (trimmed, letter, cid if is_copy else None,
                           f"{attrib} (campaign letter)" if letter else attrib)
     trim.save()
-    ais = values(c["_a"])
-    rows = [i for i, ai in enumerate(ais) if ai in quotes]
-    if not rows:
+    quoted = np.zeros(len(answers_clean) + 1, dtype=bool)
+    quoted[np.fromiter(quotes, dtype=np.int64, count=len(quotes))] = True
+    ais = c["_a"].to_numpy()
+    rows = np.flatnonzero(quoted[ais])
+    if not len(rows):
         return pd.DataFrame()
-    got = [quotes[ais[i]] for i in rows]
-
-    def take(k: str) -> list:
-        v = values(c[k])
-        return [v[i] for i in rows]
-
+    got = [quotes[ai] for ai in ais[rows].tolist()]
+    sel = c.iloc[rows]
     return pd.DataFrame(dict(
-        question_id=[str(v) for v in take("question_id")], theme_id=[str(v) for v in take("theme_id")],
-        position=[v if isinstance(v, str) else None for v in take("position")],
-        response_id=[str(v) for v in take("response_id")], score=[float(v) for v in take("score")],
-        trimmed=[g[0] for g in got], attribution=[g[3] for g in got], campaign_id=[g[2] for g in got],
-        is_campaign_letter=[g[1] for g in got]))
+        question_id=_take(sel["question_id"], "id"), theme_id=_take(sel["theme_id"], "id"),
+        position=_take(sel["position"], "position"), response_id=_take(sel["response_id"], "id"),
+        score=_take(sel["score"], "score"), trimmed=[g[0] for g in got], attribution=[g[3] for g in got],
+        campaign_id=[g[2] for g in got], is_campaign_letter=[g[1] for g in got]))
+
+
+#: Answers whose quotes :func:`_candidates` works out at a time (:func:`_publishable_answers`).
+BLOCK = 65_536
+#: Columns of the answers a quote is worked out from (with ``attribution``, from the respondents).
+_ANSWER = ("text_redacted", "personal_addition", "is_campaign_copy", "campaign_id")
+
+
+def _publishable_answers(answers: pd.DataFrame, used: np.ndarray, responses: pd.DataFrame | None) -> Iterator[tuple]:
+    """``(row, text_redacted, personal_addition, is_campaign_copy, campaign_id, attribution)`` of the answers at rows
+    ``used`` (ascending) that :func:`~analysis.report.publishable.publishable_text` keeps, in order.
+
+    The kept rows are found on the answers' ids (the texts are read only for the self-naming check of the rows it
+    may drop) and their values read :data:`BLOCK` rows at a time from ``answers`` itself: no copy of the text
+    columns is made, and their Python strings live for one block.
+    """
+    keep = ["response_id", "text_redacted", "personal_addition", "campaign_id", "is_campaign_copy"]
+    kept = None
+    if responses is not None and len(used):
+        def texts(rows: np.ndarray) -> list[list]:
+            return [values(answers[c].iloc[used[rows]]) for c in TEXT_COLUMNS if c in keep]
+
+        kept = publishable_rows(answers[["response_id"]].iloc[used].reset_index(drop=True), responses, texts)
+    if kept is None:  # the merge (a respondent column neither text nor object), or nothing to publish
+        a = publishable_text(answers[keep].iloc[used].assign(_a=used), responses)
+        yield from zip(*(values(a[k]) for k in ("_a", *_ANSWER, "attribution")), strict=True)
+        return
+    rows, who = kept
+    at, attrib = used[rows], _shared(safe_who(who)["attribution"])
+    for start in range(0, len(at), BLOCK):
+        block = at[start:start + BLOCK]
+        cols = [_shared(answers[k].iloc[block]) if k == "campaign_id" else values(answers[k].iloc[block])
+                for k in _ANSWER]
+        yield from zip(block.tolist(), *cols, attrib[start:start + BLOCK], strict=True)
+
+
+def _shared(column: pd.Series) -> list:
+    """:func:`~analysis.report.publishable.values` of a column with few distinct values, each one Python object
+    however often it repeats (a campaign id or an attribution is kept with every quotable answer)."""
+    if not isinstance(column.dtype, pd.StringDtype | pd.ArrowDtype):
+        return values(column)
+    codes, uniques = pd.factorize(column)
+    return np.asarray([*values(pd.Series(uniques, dtype=column.dtype)), None], dtype=object)[codes].tolist()
+
+
+#: The dtype pandas gives a column built from a list of Python strings (what the former rows were built from).
+_TEXT = pd.Series(["x"]).dtype
+
+
+def _take(column: pd.Series, kind: str) -> pd.Series | list:
+    """A candidate column as :func:`_take_each` builds it, from ``column`` itself when its dtype allows.
+
+    ``kind``: ``"id"`` (``str(v)`` of every value), ``"position"`` (text, else ``None``) or ``"score"``
+    (``float(v)``). A text column of the dtype a list of strings gets, with no missing id (``str(None)`` is
+    ``"None"``) and at least one position (a list of ``None`` only is an ``object`` column), or a ``float64``
+    score column, is taken as it is; any other column is rebuilt value by value.
+    """
+    if kind == "score":
+        if column.dtype == np.float64:
+            return pd.Series(column.to_numpy(), dtype=np.float64)
+    elif column.dtype == _TEXT:
+        missing = column.isna()
+        if (kind == "id" and not missing.any()) or (kind == "position" and not missing.all()):
+            return column.reset_index(drop=True)
+    return _take_each(column, kind)
+
+
+def _take_each(column: pd.Series, kind: str) -> list:
+    """:func:`_take` value by value (the code it replaces; its test compares the two)."""
+    v = values(column)
+    if kind == "id":
+        return [str(x) for x in v]
+    if kind == "position":
+        return [x if isinstance(x, str) else None for x in v]
+    return [float(x) for x in v]
 
 
 def select_quotes(
@@ -452,7 +522,7 @@ def select_quotes(
     cand = cand.sort_values(["question_id", "theme_id", "response_id"], kind="mergesort").reset_index(drop=True)
     rng = np.random.default_rng(seed)
     cand["tiebreak"] = rng.permutation(len(cand))
-    cand["has_redaction"] = [t.has_redaction for t in cand["trimmed"]]
+    cand["has_redaction"] = _has_redaction(cand["trimmed"])
     out = []
     for _qid, q in cand.groupby("question_id", sort=True):
         used: set[str] = set()
@@ -475,6 +545,19 @@ def select_quotes(
 
 
 _MISSING = object()
+
+
+def _has_redaction(trimmed: pd.Series) -> list[bool]:
+    """``[t.has_redaction for t in trimmed]``, searched once per quote object (an answer raising several themes
+    shares one)."""
+    seen: dict[int, bool] = {}
+    out = []
+    for t in trimmed:
+        k = id(t)
+        if k not in seen:
+            seen[k] = t.has_redaction
+        out.append(seen[k])
+    return out
 
 
 class _LazyRecords:

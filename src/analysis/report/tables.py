@@ -134,23 +134,38 @@ def _joined_themes(at: pd.DataFrame) -> pd.DataFrame:
         g = at.groupby(["response_id", "question_id"], sort=False)
         agg = pd.DataFrame({"theme_ids": g["theme_id"].agg("; ".join), "theme_labels": g["label"].agg("; ".join)})
         return agg.reset_index()
-    rid, qid = keys["response_id"].to_numpy(), keys["question_id"].to_numpy()
     new = np.ones(len(at), dtype=bool)
-    new[1:] = (rid[1:] != rid[:-1]) | (qid[1:] != qid[:-1])
+    if len(at) > 1 and all(_arrow_text_dtype(keys[c]) for c in keys.columns):  # compared by Arrow, no str objects
+        changed = [pc.not_equal(a.slice(1), a.slice(0, len(a) - 1)) for a in map(coded_arrow.arrow_text, map(
+            keys.__getitem__, keys.columns))]
+        new[1:] = pc.or_(*changed).to_numpy(zero_copy_only=False)
+    else:
+        rid, qid = keys["response_id"].to_numpy(), keys["question_id"].to_numpy()
+        new[1:] = (rid[1:] != rid[:-1]) | (qid[1:] != qid[:-1])
     starts = np.flatnonzero(new).tolist() + [len(at)]
     first = keys[new].reset_index(drop=True)
     joined = [_join_runs(at[c], starts) for c in ("theme_id", "label")]
     return first.assign(theme_ids=joined[0], theme_labels=joined[1])
 
 
-def _join_runs(column: pd.Series, starts: list[int]) -> list[str]:
-    """``"; ".join`` of the values of each run ``column[starts[i]:starts[i + 1]]`` (by Arrow when all are text)."""
+def _join_runs(column: pd.Series, starts: list[int]) -> list[str] | pd.api.extensions.ExtensionArray:
+    """``"; ".join`` of the values of each run ``column[starts[i]:starts[i + 1]]`` (by Arrow when all are text: then
+    as the text array a list of the joined strings would become, without making the strings)."""
     if column.dtype == object or not pd.api.types.is_string_dtype(column.dtype) or column.isna().any():
         values = column.tolist()  # what "; ".join does with anything but text (raise, or not)
         return ["; ".join(values[a:b]) for a, b in itertools.pairwise(starts)]
     values = coded_arrow.arrow_text(column)
     runs = pa.LargeListArray.from_arrays(pa.array(starts, type=pa.int64()), values)
-    return pc.binary_join(runs, pa.scalar("; ", pa.large_string())).to_pylist()
+    return pd.array(pc.binary_join(runs, pa.scalar("; ", pa.large_string())), dtype=_TEXT)
+
+
+#: The dtype pandas gives a column assigned a list of Python strings.
+_TEXT = pd.Series(["x"]).dtype
+
+
+def _arrow_text_dtype(column: pd.Series) -> bool:
+    """Whether ``column`` is text held by Arrow (compared there as Python compares the strings)."""
+    return isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"
 
 
 def quote_items(quotes: pd.DataFrame, k: int) -> list[dict[str, str | None]]:
