@@ -64,3 +64,43 @@ def _noisy(text: str) -> str:
         os._exit(0)
     os.waitpid(pid, 0)
     return text
+
+
+class _FailsToPickle:
+    def __reduce__(self):
+        raise TypeError("cannot travel")
+
+
+def test_an_argument_failing_part_way_ends_the_worker_and_the_next_call_starts_a_new_one():
+    with Worker() as w:
+        assert w.call(len, ["x" * 100] * 10) == 10
+        with pytest.raises(WorkerError, match="cannot travel"):
+            w.send(len, ["y" * 70_000] * 8 + [_FailsToPickle()])  # frames of the list already in the pipe
+        assert not w.started
+        assert w.call(len, "abc") == 3
+
+
+def test_a_large_argument_is_not_pickled_whole_before_it_is_sent():
+    import threading
+    import time
+
+    import psutil
+
+    me = psutil.Process()
+    texts = [f"letter {i} " * 30 for i in range(300_000)]  # ~120 MB of characters, ~130 MB pickled
+    size = sum(map(len, texts))
+    peak, stop = [0], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            peak[0] = max(peak[0], me.memory_info().rss)
+            time.sleep(0.002)
+
+    start = me.memory_info().rss
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    with Worker() as w:
+        assert w.call(len, texts) == len(texts)
+    stop.set()
+    thread.join()
+    assert peak[0] - start < size / 4  # a whole pickle would add about the texts' size

@@ -89,13 +89,23 @@ class Worker:
         return True
 
     def send(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Start ``fn(*args)`` in the worker (its result is read by :meth:`receive`)."""
+        """Start ``fn(*args)`` in the worker (its result is read by :meth:`receive`).
+
+        The message is pickled straight into the pipe, a frame at a time, not built whole first (the campaigns'
+        question of 187,055 letters at 200,000 responses was a 200 MB pickle beside the texts it copies). A
+        function that cannot travel is found before anything is written; arguments that fail part way end the
+        worker (a message cut short is in its pipe) and raise here as every other failure does.
+        """
         try:
-            data = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL)  # by reference: a few bytes
             proc = self._start()
-            proc.stdin.write(data)
+        except Exception as err:  # noqa: BLE001 - unpicklable function, no interpreter
+            raise WorkerError(f"{type(err).__name__}: {err}") from err
+        try:
+            pickle.dump((fn, args), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             proc.stdin.flush()
-        except Exception as err:  # noqa: BLE001 - unpicklable function, no interpreter, closed pipe
+        except Exception as err:  # noqa: BLE001 - unpicklable argument, closed pipe
+            self.kill()
             raise WorkerError(f"{type(err).__name__}: {err}") from err
 
     def receive(self) -> Any:
