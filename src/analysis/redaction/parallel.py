@@ -66,13 +66,19 @@ class Detector:
     def __exit__(self, *exc: object) -> None:
         self._worker.close()
 
-    def many(self, texts: list[str]) -> dict[str, Any]:
+    def many(self, texts: list[str], meanwhile: Callable[[], None] | None = None) -> dict[str, Any]:
         """``{text: detect(text)}`` for distinct ``texts`` (those whose detection raised are left out).
+
+        ``meanwhile()`` is called once, here, while the worker starts on the texts (this process joins the
+        detection when it returns): the caller's other work overlaps the worker's share. What it raises is
+        raised here, once the worker has stopped taking chunks.
 
         Returns ``{}`` when there are too few texts for the worker: the caller then detects each text itself.
         """
         enough = len(texts) >= (2 * CHUNK if self._worker.started else self.min_texts)
         if self.workers < 2 or self.broken or not enough:
+            if meanwhile is not None:
+                meanwhile()
             return {}
         chunks = [texts[i:i + CHUNK] for i in range(0, len(texts), CHUNK)]
         results: list[list[Any] | None] = [None] * len(chunks)
@@ -95,6 +101,14 @@ class Detector:
 
         thread = threading.Thread(target=feed, daemon=True)
         thread.start()
+        if meanwhile is not None:
+            try:
+                meanwhile()
+            except BaseException:
+                with lock:  # the worker takes no further chunk
+                    ends[0] = ends[1]
+                thread.join()
+                raise
         while True:  # this process's share, from the back
             with lock:
                 if ends[1] <= ends[0]:

@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -155,8 +155,10 @@ BLOCK_ROWS = 100_000
 _detect = lru_cache(maxsize=65536)(_detect_uncached)
 
 
-def _detect_texts(texts: list[str], known_pieces: dict[str, _Piece], detector: Detector) -> dict[str, _Detected]:
-    """``{text: _detect_uncached(text)}`` for distinct ``texts``, each distinct piece detected once.
+def _detect_texts(texts: list[str], known_pieces: dict[str, _Piece], detector: Detector,
+                  meanwhile: Callable[[], None] | None = None) -> dict[str, _Detected]:
+    """``{text: _detect_uncached(text)}`` for distinct ``texts``, each distinct piece detected once;
+    ``meanwhile()`` runs while the worker detects (:meth:`Detector.many`).
 
     ``known_pieces`` holds the previous call's pieces and is replaced by this call's. A text is left out when one
     of its pieces raised, or when a gate on for the text is off for a piece whose scan could find something in it
@@ -173,7 +175,7 @@ def _detect_texts(texts: list[str], known_pieces: dict[str, _Piece], detector: D
     order = list(ids)
     del ids
     todo = [p for p in order if p not in known_pieces]
-    found = detector.many(todo)
+    found = detector.many(todo, meanwhile)
     for piece in todo:
         if piece not in found:
             try:
@@ -343,34 +345,46 @@ def redact_answers(
     response_ids, question_ids, texts = answers["response_id"].tolist(), answers["question_id"].tolist(), answers["answer"]
     known: dict[str, _Detected] = {}  # detections of the previous block's texts (campaign copies recur)
     known_pieces: dict[str, _Piece] = {}  # detections of the previous block's pieces
+
+    def finish(lo: int, block: list[tuple], known: dict[str, _Detected]) -> None:
+        """Redact the rows of the block starting at row ``lo`` (its texts' detections in ``known``)."""
+        redacted: list[str] = []
+        for rid, qid, text in block:
+            if verbatim(qid, text):
+                redacted.append(text)
+                continue
+            try:
+                if rid not in terms_of:
+                    terms_of[rid] = person_names.name_terms(_respondent_names(*people.get(rid, (None, None))))
+                out, reds = _redact_terms(text, terms_of[rid], known.get(text)) if text else (text, [])
+            except Exception as err:  # noqa: BLE001 - any failure becomes a reject row, never a leak
+                if rejects is None:
+                    raise
+                rejects.append({"file": "core_answers", "row": lo + len(redacted) + 1, "column": str(qid),
+                                "reason": f"redaction failed for response {rid}: {type(err).__name__}: {err}",
+                                "raw": None})
+                out, reds = "", []
+            redacted.append(out)
+            for kind, n in sorted(Counter(r.kind for r in reds).items()):
+                log_rows.append({"response_id": rid, "question_id": qid, "kind": kind, "count": n})
+        blocks.append(pd.Series(redacted, dtype=object).astype(str))
+
     with Detector(_detect_piece, workers) as detector:
+        pending: tuple | None = None  # the previous block, redacted here while the worker detects this one's
         for lo in range(0, len(answers), BLOCK_ROWS):
             block = list(zip(response_ids[lo:lo + BLOCK_ROWS], question_ids[lo:lo + BLOCK_ROWS],
                              [t if isinstance(t, str) else "" for t in texts.iloc[lo:lo + BLOCK_ROWS].tolist()],
                              strict=True))
-            redacted: list[str] = []
             todo = list(dict.fromkeys(t for _r, q, t in block if t and t not in known and not verbatim(q, t)))
-            known = {t: known[t] for _r, _q, t in block if t in known} | _detect_texts(todo, known_pieces, detector)
-            for rid, qid, text in block:
-                if verbatim(qid, text):
-                    redacted.append(text)
-                    continue
-                try:
-                    if rid not in terms_of:
-                        terms_of[rid] = person_names.name_terms(_respondent_names(*people.get(rid, (None, None))))
-                    out, reds = _redact_terms(text, terms_of[rid], known.get(text)) if text else (text, [])
-                except Exception as err:  # noqa: BLE001 - any failure becomes a reject row, never a leak
-                    if rejects is None:
-                        raise
-                    rejects.append({"file": "core_answers", "row": lo + len(redacted) + 1, "column": str(qid),
-                                    "reason": f"redaction failed for response {rid}: {type(err).__name__}: {err}",
-                                    "raw": None})
-                    out, reds = "", []
-                redacted.append(out)
-                for kind, n in sorted(Counter(r.kind for r in reds).items()):
-                    log_rows.append({"response_id": rid, "question_id": qid, "kind": kind, "count": n})
-            blocks.append(pd.Series(redacted, dtype=object).astype(str))
-            del block, redacted
+            carried = {t: known[t] for _r, _q, t in block if t in known}
+            meanwhile = (lambda p=pending: finish(*p)) if pending is not None else None
+            found = _detect_texts(todo, known_pieces, detector, meanwhile)
+            known = carried | found
+            pending = (lo, block, known)
+            del block, carried, found
+        if pending is not None:
+            finish(*pending)
+        del pending
         if detector.in_worker:
             logger.info("redaction: %d distinct pieces of %d answers detected by a second process",
                         detector.in_worker, len(answers))
