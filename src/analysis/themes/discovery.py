@@ -234,12 +234,12 @@ def discover(
         labels = np.zeros(n, dtype=int)
         return DiscoveryResult(question_id, _make_topics(texts, emb, labels, {}, label_ok), labels, "identical",
                                "all answers identical -> one topic")
-    n_distinct = n_distinct_rows(texts, emb)  # len(np.unique(emb.round(5), axis=0)), a row per distinct text
     if n_topics == "auto":
         k, rule = choose_n_topics(n, max_topics=max_topics, min_size=min_answers)
     else:
         k, rule = int(n_topics), f"fixed k={n_topics}"
-    k = max(1, min(k, n_distinct))
+    # min(k, len(np.unique(emb.round(5), axis=0))): the distinct rows are counted only as far as k
+    k = max(1, n_distinct_rows(texts, emb, at_most=k))
     labels, keywords = _bertopic(texts, emb, k, seed, seed_topics, backend)
     topics = _make_topics(texts, emb, labels, keywords, label_ok)
     logger.info("question %s: %d answers -> %d topics (%s)", question_id, n, len(topics), rule)
