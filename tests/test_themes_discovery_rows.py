@@ -139,3 +139,54 @@ def test_units_cache_key_changes_with_any_value_and_hits_on_the_same_values(tmp_
     keys.add(_split_key(tmp_path, q, changed)[0])
     keys.add(_split_key(tmp_path, q.iloc[:-1], campaigns)[0])
     assert len(keys) == 10
+
+
+def _old_representatives(texts, emb, centroid, n=3):
+    sims = emb @ centroid
+    order = sorted(range(len(texts)), key=lambda i: (-round(float(sims[i]), 6), i))
+    out: list[str] = []
+    for i in order:
+        if texts[i] not in out:
+            out.append(texts[i])
+        if len(out) == n:
+            break
+    return out
+
+
+@pytest.mark.parametrize("head", [64, 2, 1])
+def test_representatives_are_the_sorted_ones(discovered, monkeypatch, head):
+    """The nearest distinct texts of each topic as sorting every member gave them: repeated texts (equal
+    similarities), similarities equal once rounded, and more texts asked for than a head holds."""
+    from analysis.themes import discovery
+
+    monkeypatch.setattr(discovery, "HEAD", head)
+    texts, emb, disc = discovered
+    many = texts * 3  # every similarity three times
+    many_emb = np.vstack([emb] * 3)
+    for t in disc.topics:
+        for n in (1, 3, 10, 40):
+            assert discovery._representatives(many, many_emb, t.centroid, n=n) == _old_representatives(
+                many, many_emb, t.centroid, n=n)
+    rounded = (np.round(emb, 3) + 1e-9).astype(np.float32)  # many similarities equal once rounded to 6 places
+    for t in disc.topics:
+        assert discovery._representatives(texts, rounded, t.centroid, n=10) == _old_representatives(
+            texts, rounded, t.centroid, n=10)
+    assert discovery._representatives(texts[:3], emb[:3], disc.topics[0].centroid, n=5) == _old_representatives(
+        texts[:3], emb[:3], disc.topics[0].centroid, n=5)
+
+
+@pytest.mark.parametrize("head", [64, 3, 1])
+def test_ranked_head_is_the_head_of_the_full_sort(discovered, monkeypatch, head):
+    """Members whose similarities round to the same 6 places are ordered by index whatever their raw order: a head
+    cut inside such a run is extended over it (raw similarities rising with the index inside each run)."""
+    from analysis.themes import discovery
+
+    monkeypatch.setattr(discovery, "HEAD", head)
+    _, emb, disc = discovered
+    raw = (emb @ disc.topics[0].centroid).astype(np.float64)
+    runs = np.round(raw, 3) + np.arange(len(raw)) * 1e-10  # runs of equal rounded values, rising inside
+    for sims in (raw, runs, np.round(raw, 2)):
+        full = sorted(range(len(sims)), key=lambda i: (-round(float(sims[i]), 6), i))
+        for n in (1, 2, 5, 17, 100, len(sims)):
+            got = discovery._ranked_head(sims, lambda h, n=n: len(h) >= n)
+            assert got[:n] == full[:n] and got == full[:len(got)]
