@@ -198,7 +198,9 @@ def test_units_are_split_as_before(arrow, placeholders, chunk):
 
 @pytest.mark.parametrize("arrow", [True, False])
 def test_cache_keys_are_the_ones_before(arrow, tmp_path, chunk):
-    """The units' and placeholders' cache files keep their names (same hashes of the same values)."""
+    """The placeholders' cache files keep their names (same hashes of the same values); the units' files are
+    named by the hash of the columns' Arrow buffers since #18 (``test_themes_discovery_rows.py``), the reprs' hash
+    being what other columns still feed it."""
     from analysis.themes import fitcache
     from analysis.themes.stage import _placeholders
 
@@ -207,8 +209,7 @@ def test_cache_keys_are_the_ones_before(arrow, tmp_path, chunk):
     with fitcache.stored_in(tmp_path):
         _split(q, campaigns, {"en", "und", ""}, frozenset({"n a"}), True)
         _placeholders(df, tmp_path)
-    assert {p.stem for p in (tmp_path / "units").iterdir()} == {
-        _old_split_hash(q, campaigns, {"en", "und", ""}, frozenset({"n a"}), True)}
+    assert len(list((tmp_path / "units").iterdir())) == 1
     assert {p.name for p in tmp_path.glob("placeholders-*.json")} == {
         f"placeholders-{_old_placeholders_hash(df)[:24]}.json"}
     for c in ("response_id", "campaign_id", "is_campaign_copy", "text_redacted"):

@@ -33,7 +33,7 @@ from analysis.themes.calibrate import Calibration, calibrate_pooled, coded_sets,
 from analysis.themes.codebook import Codebook, ResolvedQuestion
 from analysis.themes.lexical import DENSE_WEIGHT, LexicalSpace, PieceLex
 from analysis.themes.linear import PriorLinear
-from analysis.themes.rows import chunks, hash_repr_joined, iter_rows, more_words_than
+from analysis.themes.rows import chunks, hash_column, iter_rows, more_words_than
 from analysis.themes.supervised import PROBA_THRESHOLD, PieceClassifier, bag_witness, training_pieces
 
 logger = logging.getLogger(__name__)
@@ -275,12 +275,13 @@ def _split(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str], p
     if store is None:
         return compute()
     cols = ["response_id", "language", "is_campaign_copy", "campaign_id", "personal_addition", "text_redacted"]
-    h = hashlib.sha256(f"units-v1:{sorted(covered)}:{sorted(placeholders)}:{with_sentences}".encode())
+    # v2: columns hashed by their Arrow buffers (:func:`~analysis.themes.rows.hash_column`), not their reprs
+    h = hashlib.sha256(f"units-v2:{sorted(covered)}:{sorted(placeholders)}:{with_sentences}".encode())
     frames = [(q, cols)] + ([(campaigns, ["campaign_id", "template"])] if campaigns is not None else [])
     for frame, names in frames:
         for c in names:
-            h.update(f"\x1e{c}:{frame[c].dtype}\x1e".encode())
-            hash_repr_joined(h, frame[c])  # the bytes of the joined reprs, a chunk at a time
+            h.update(f"\x1e{c}:{frame[c].dtype}:{len(frame)}\x1e".encode())
+            hash_column(h, frame[c])
     return fitcache.cached(store / "units" / f"{h.hexdigest()[:32]}.pkl", compute)
 
 

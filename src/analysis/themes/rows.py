@@ -19,6 +19,8 @@ import pandas as pd
 
 #: Rows hashed or compared at a time (bounds the memory of a joined chunk or a gathered block).
 CHUNK = 16_384
+#: Rows of the first prefix :func:`n_distinct_rows` counts with ``at_most``.
+PREFIX = 4_096
 
 
 def values(column: pd.Series) -> np.ndarray:
@@ -91,6 +93,33 @@ def hash_repr_joined(h: hashlib._Hash, column: pd.Series, sep: str = "\x1f") -> 
         first = False
 
 
+def hash_column(h: hashlib._Hash, column: pd.Series) -> None:
+    """Feed ``h`` what identifies ``column``'s values: its Arrow buffers, or (other columns) its joined reprs.
+
+    A cache key, not a published value. An Arrow-backed column is fed, chunk by chunk, its type, length, offset
+    and null count and then each buffer's size and bytes (validity, offsets, data): these determine every value,
+    so different values never give the same bytes (the same values stored otherwise, e.g. sliced, only miss the
+    cache). Reading the buffers as they are skips making, quoting and encoding a Python string per row
+    (:func:`hash_repr_joined`): 0.13 against 2.5 CPU s for the 187,055 answers (225 MB) of one question at
+    200,000 responses with 90% campaign letters. Other columns (object, NumPy) are fed ``b"repr:"`` and
+    :func:`hash_repr_joined`'s bytes.
+    """
+    chunked = getattr(column.array, "_pa_array", None)
+    if chunked is None or not hasattr(chunked, "chunks"):
+        h.update(b"repr:")
+        hash_repr_joined(h, column)
+        return
+    h.update(f"arrow:{chunked.type}:{len(chunked)}:{chunked.num_chunks}".encode())
+    for c in chunked.chunks:
+        h.update(f"\x1d{len(c)}:{c.offset}:{c.null_count}:{len(c.buffers())}".encode())
+        for b in c.buffers():
+            if b is None:
+                h.update(b"\x1c-")
+                continue
+            h.update(f"\x1c{b.size}:".encode())
+            h.update(memoryview(b))
+
+
 def distinct(parts) -> list[str]:
     """``list(dict.fromkeys(str(v) for column in parts for v in column))``, a column converted a chunk at a time.
 
@@ -104,14 +133,31 @@ def distinct(parts) -> list[str]:
     return list(seen)
 
 
-def n_distinct_rows(texts: Sequence[str], emb: np.ndarray, decimals: int = 5) -> int:
-    """``len(np.unique(emb.round(decimals), axis=0))``, sorting one row per distinct text.
+def n_distinct_rows(texts: Sequence[str], emb: np.ndarray, decimals: int = 5, at_most: int | None = None) -> int:
+    """``len(np.unique(emb.round(decimals), axis=0))``, sorting one row per distinct text; with ``at_most``, the
+    smaller of that and ``at_most``.
+
+    Discovery needs only ``min(k, distinct rows)`` for its ``k`` (30 at most) topics: the first rows have that
+    many distinct rows already (a part of the rows never has more than the whole), so with ``at_most`` the rows
+    are counted by growing prefixes, and the whole only when a prefix has fewer (the 150,000 units of one question
+    at 200,000 responses were all rounded and their 95,000 distinct rows sorted, for 30).
 
     Rows of one text are the same vector (the embedding cache and the backends give a text one vector), so the
     other rows are left out of the sort once they are checked to be byte for byte the first row of their text
     once rounded: a row equal in every byte to a kept row never adds a distinct row. Only the distinct rows are
     rounded whole (the others :data:`CHUNK` rows at a time, to be checked). Any difference: every row is sorted.
     """
+    if at_most is not None:
+        if not (np.ndim(emb) == 2 and len(emb) == len(texts)):
+            return min(n_distinct_rows(texts, emb, decimals), at_most)
+        if at_most <= 1 and len(texts):  # one row is one distinct row
+            return at_most
+        size = PREFIX
+        while size < len(texts):
+            if n_distinct_rows(texts[:size], emb[:size], decimals) >= at_most:
+                return at_most
+            size *= 8
+        return min(n_distinct_rows(texts, emb, decimals), at_most)
     first: dict[str, int] = {}
     of = np.fromiter((first.setdefault(t, i) for i, t in enumerate(texts)), dtype=np.intp, count=len(texts))
     if len(first) < len(texts) and np.ndim(emb) == 2 and len(emb) == len(texts):

@@ -142,30 +142,53 @@ def published(publish, scores) -> list[float]:
 def _assign_by_discovery(p: Prepared, discovery, *, question_id: str, settings, min_score: float) -> _Assignment:
     """Each unit to its nearest discovered topic, plus other topics almost as close (multi-label)."""
     emb = p.emb
-    rows = []
     cent = np.vstack([t.centroid for t in discovery.topics]) if discovery.topics else np.zeros((0, emb.shape[1]))
     sims = emb @ cent.T if len(cent) else np.zeros((len(emb), 0))
     top = np.argsort(-sims, axis=1, kind="stable")[:, : settings.max_themes_per_answer]
-    for i, u in enumerate(p.units["unit"]):
-        lab = int(discovery.labels[i]) if len(discovery.labels) else -1
-        if lab < 0:
-            continue
-        rows.append({"unit": u, "theme_id": discovery.topics[lab].topic_id, "score": float(sims[i, lab])})
-        # multi-label: other topics almost as close as the answer's own topic centre (units are distinct, so
-        # the unit's rows so far are the ones added here)
-        n_rows = 1
-        for j in top[i]:
-            if j != lab and sims[i, j] >= max(min_score, settings.relative_score * sims[i, lab]) and \
-                    n_rows < settings.max_themes_per_answer:
-                rows.append({"unit": u, "theme_id": discovery.topics[j].topic_id, "score": float(sims[i, j])})
-                n_rows += 1
+    assigned = discovery_rows(column_values(p.units["unit"]), np.asarray(discovery.labels), sims, top,
+                              [t.topic_id for t in discovery.topics], min_score=min_score,
+                              relative_score=settings.relative_score, max_themes=settings.max_themes_per_answer)
     themes = pd.DataFrame([{"question_id": question_id, "theme_id": t.topic_id, "label": t.label,
                             "description": DISCOVERED_PREFIX + " | ".join(t.representative),
                             "parent_id": None, "keywords": "; ".join(t.keywords)} for t in discovery.topics],
                           columns=THEME_COLS)
     thresholding = f"discovery: nearest topic centre; extra themes need {min_score:g} and the relative score"
-    return _Assignment(pd.DataFrame(rows, columns=["unit", "theme_id", "score"]), themes, "discovered",
+    return _Assignment(assigned, themes, "discovered",
                        discovery.method, thresholding, {}, [(t.topic_id, t.size, 0) for t in discovery.topics])
+
+
+def discovery_rows(units: np.ndarray, labels: np.ndarray, sims: np.ndarray, top: np.ndarray, topic_ids: list[str], *,
+                   min_score: float, relative_score: float, max_themes: int) -> pd.DataFrame:
+    """``unit, theme_id, score`` rows of :func:`_assign_by_discovery`, chosen for every unit at once.
+
+    A unit of topic ``lab >= 0`` gets that topic (its cosine to the centre), then, in the order of ``top`` (each
+    unit's closest centres, stable), every other topic whose cosine reaches ``min_score`` and ``relative_score``
+    times its own topic's, while it has fewer than ``max_themes``. The loop this replaces made a dictionary per
+    row: 150,000 units of one question at 200,000 responses with 90% campaign letters. The comparisons are the
+    loop's: a Python float against a float32 is compared as a float32 (NumPy's weak scalars), and the relative
+    score times a float32 is a float32; ``tests/test_themes_rows.py`` compares the rows with the loop's.
+    """
+    cols = ["unit", "theme_id", "score"]
+    if not len(labels):
+        return pd.DataFrame([], columns=cols)
+    labels = labels.astype(np.intp, copy=False)
+    mine = np.flatnonzero(labels >= 0)
+    if not len(mine):
+        return pd.DataFrame([], columns=cols)
+    lab = labels[mine]
+    own = sims[mine, lab]  # float32
+    cand = top[mine]
+    cs = np.take_along_axis(sims[mine], cand, axis=1)
+    ok = (cand != lab[:, None]) & (cs >= np.maximum(np.float32(min_score), relative_score * own)[:, None])
+    before = np.cumsum(ok, axis=1) - ok  # extra topics accepted before this one
+    ok &= before < max_themes - 1
+    themes = np.concatenate([lab[:, None], cand], axis=1)
+    scores = np.concatenate([own[:, None], cs], axis=1)
+    keep = np.concatenate([np.ones((len(mine), 1), dtype=bool), ok], axis=1)
+    rows = np.repeat(mine, keep.sum(axis=1))
+    ids = np.asarray(topic_ids, dtype=object)
+    return pd.DataFrame({"unit": np.asarray(units, dtype=object)[rows], "theme_id": ids[themes[keep]],
+                         "score": scores[keep].astype(np.float64)}, columns=cols)
 
 
 def theme_question(p: Prepared, *, question_id: str, backend, settings, seed: int,
