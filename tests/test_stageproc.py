@@ -76,6 +76,7 @@ def test_a_child_killed_without_a_result_is_an_error_naming_the_stage_and_signal
 
 
 def test_the_mode_comes_from_the_environment_and_auto_follows_the_raw_folder_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(stageproc.threading, "active_count", lambda: 1)  # threads other tests left: next test
     (tmp_path / "small.csv").write_bytes(b"a,b\n1,2\n")
     monkeypatch.setenv(stageproc.ENV, "auto")
     assert not stageproc.wanted(tmp_path)
@@ -91,12 +92,27 @@ def test_the_mode_comes_from_the_environment_and_auto_follows_the_raw_folder_siz
         stageproc.wanted(tmp_path)
 
 
+def test_a_process_running_other_threads_runs_its_stages_itself(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.setenv(stageproc.ENV, "always")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert not stageproc.wanted(tmp_path)  # a fork would copy a lock another thread may hold
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _worker_pid() -> int:
     with worker.Worker() as w:
         return w.call(os.getpid)
 
 
-def test_the_childs_workers_are_forked_by_the_runs_zygote_and_counted_here():
+def test_the_childs_workers_are_forked_by_the_runs_zygote_and_counted_here(monkeypatch):
+    monkeypatch.setattr(zygote.threading, "active_count", lambda: 1)  # as in the test below
     with zygote.running() as z:
         assert z is not None
         before = dict(worker.STARTED)
@@ -116,6 +132,8 @@ def _hashes(folder):
 @pytest.mark.parametrize("mode", ["always"])
 def test_a_run_with_every_stage_in_a_child_writes_the_same_files(tmp_path, monkeypatch, mode):
     monkeypatch.setattr(prefetch, "MIN_TEXTS", 0)  # the positions computed ahead too, taken in the child
+    # idle daemon threads other tests leave in this process would keep the run from forking (as they should)
+    monkeypatch.setattr(stageproc.threading, "active_count", lambda: 1)
     outs = {}
     for m in ("never", mode):
         root = tmp_path / m
