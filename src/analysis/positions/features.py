@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse._sputils import get_index_dtype
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
@@ -16,14 +18,65 @@ from sklearn.pipeline import FeatureUnion
 from analysis.embeddings import load_local_sentence_model
 from analysis.vectorize import FastTfidfVectorizer
 
+#: Rows of the blocks placed per step by :meth:`LeanUnion._hstack`.
+STACK_ROWS = 4096
+
+
+class LeanUnion(FeatureUnion):
+    """``FeatureUnion`` whose blocks of CSR features are put side by side without scipy's concatenated copies.
+
+    ``scipy.sparse.hstack`` of CSR blocks concatenates every block's data and indices before it stacks them:
+    the blocks, those copies and the result are held together (36 bytes a nonzero at the peak with float64
+    values and int32 indices, the featurizing's peak at 200,000 responses). Here the result is filled a few rows
+    at a time straight from the blocks (24 bytes a nonzero): each row's entries block after block, in each
+    block's storage order, columns shifted by the blocks before, with the index dtype and container scipy
+    chooses, so the same arrays. Anything else is stacked by ``FeatureUnion``.
+    """
+
+    def _hstack(self, Xs: list[Any]) -> Any:  # noqa: N803 - scikit-learn's name
+        """The blocks side by side (see the class docstring)."""
+        if len(Xs) < 2 or not all(sp.issparse(x) and x.format == "csr" for x in Xs):
+            return super()._hstack(Xs)
+        return lean_hstack(Xs)
+
+
+def lean_hstack(blocks: list[Any]) -> Any:
+    """``scipy.sparse.hstack(blocks).tocsr()`` of two or more CSR blocks with the same number of rows, filled a few
+    rows at a time (:class:`LeanUnion`)."""
+    n = blocks[0].shape[0]
+    if any(b.shape[0] != n for b in blocks):
+        return sp.hstack(blocks).tocsr()
+    nnz = sum(len(b.indices) for b in blocks)
+    idx_dtype = get_index_dtype([b.indptr for b in blocks], maxval=max(sum(b.shape[1] for b in blocks) - 1, nnz))
+    lens = [np.diff(b.indptr) for b in blocks]
+    indptr = np.zeros(n + 1, dtype=idx_dtype)
+    np.cumsum(np.sum(lens, axis=0), out=indptr[1:])
+    start = indptr[:-1].astype(np.int64)  # where each row's entries of the next block go
+    data = np.empty(nnz, dtype=np.result_type(*[b.data.dtype for b in blocks]))
+    indices = np.empty(nnz, dtype=idx_dtype)
+    offset = 0
+    for b, ln in zip(blocks, lens, strict=True):
+        ptr = b.indptr.astype(np.int64)
+        for r0 in range(0, n, STACK_ROWS):
+            r1 = min(n, r0 + STACK_ROWS)
+            a0, a1 = int(ptr[r0]), int(ptr[r1])
+            pos = np.arange(a0, a1, dtype=np.int64) + np.repeat(start[r0:r1] - ptr[r0:r1], ln[r0:r1])
+            data[pos] = b.data[a0:a1]
+            indices[pos] = b.indices[a0:a1].astype(idx_dtype) + offset
+        start += ln
+        offset += b.shape[1]
+    array = any(isinstance(b, sp.sparray) for b in blocks)
+    return (sp.csr_array if array else sp.csr_matrix)((data, indices, indptr), shape=(n, offset))
+
 
 def tfidf_featurizer() -> FeatureUnion:
     """Default featurizer: TF-IDF word 1-2 grams + char_wb 2-5 grams (sublinear tf).
 
     Both are :class:`FastTfidfVectorizer`: the same matrices as scikit-learn's ``TfidfVectorizer``, bit for bit,
-    counted once per distinct text (and, for character n-grams, once per distinct word).
+    counted once per distinct text (and, for character n-grams, once per distinct word); put side by side by
+    :class:`LeanUnion` (the same matrix as ``FeatureUnion``'s).
     """
-    return FeatureUnion(
+    return LeanUnion(
         [
             ("word", FastTfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True)),
             ("char", FastTfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1)),

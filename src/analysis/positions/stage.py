@@ -238,7 +238,19 @@ def positions_inputs(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path
     read = sorted(set(questions.loc[questions["kind"] == "closed", "question_id"].tolist()) | set(text_questions(cfg)))
     columns = ["response_id", "question_id", "answer"] + (["text_redacted"] if table == "core_answers_clean" else [])
     answers = read_table(table, processed_dir, columns=columns, where=("question_id", read))
-    return questions, answers, analyst, votes, stmt_pos
+    return questions, _one_text_column(answers, set(text_questions(cfg))), analyst, votes, stmt_pos
+
+
+def _one_text_column(answers: pd.DataFrame, open_ids: set[str]) -> pd.DataFrame:
+    """``answers`` without ``text_redacted``: an open question's ``answer`` is its text to model (:func:`text_column`,
+    the redacted text, the raw answer where there is none), a closed one's its tick as read. What the positions
+    read is the same (the ticks from ``answer``, the texts through :func:`text_column`), and each open answer is
+    held once, not twice, while the stance models are fitted."""
+    if "text_redacted" not in answers.columns:
+        return answers
+    is_open = answers["question_id"].isin(open_ids).to_numpy()
+    answer = answers["answer"].where(~is_open, answers["text_redacted"].fillna(answers["answer"]))
+    return answers[["response_id", "question_id"]].assign(answer=answer)
 
 
 def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[Path]:

@@ -246,7 +246,8 @@ def text_positions(
     letters = [q for q in cfg.open_questions if cfg.reported_under(q.id) == q.id]
     # each question's texts once (row order kept): the helpers below filter one question's rows, not all of them
     by_q = {str(k): g for k, g in texts.groupby("question_id", sort=False, observed=True)}
-    q_texts = lambda qid: by_q.get(qid, texts.head(0))  # noqa: E731
+    by_q_none = texts.head(0)
+    q_texts = lambda qid, by_q=by_q, none=by_q_none: by_q.get(qid, none)  # noqa: E731
     why_pairs = {q.id: _pairs_for(q.id, q.related_question, q_texts(q.id), exact) for q in linked}
     pooled = pd.concat(list(why_pairs.values()) or [pd.DataFrame(
         columns=["response_id", "text", "label", "label_source"])], ignore_index=True)
@@ -290,6 +291,8 @@ def text_positions(
                          fit=FitJob(train["text"].tolist(), train["label"].tolist(), folds,
                                     todo["text"].tolist() + rest["text"].tolist())))
         pos_parts.append(None)  # filled below, in question order
+    # what the questions' rows were drawn from is let go before the fits, the stage's peak (each job keeps its own)
+    del texts, exact, by_q, by_q_none, q_texts, why_pairs, pooled
     fitted = cross_fit_all(template, [j["fit"] for j in jobs])
     for j, (m, oof, pred) in zip(jobs, fitted, strict=True):
         res.models[j["q"]] = m
