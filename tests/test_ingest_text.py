@@ -37,6 +37,26 @@ def test_language_guesses() -> None:
     assert guess_languages(texts) == ["en", "mi", "zh", "fr", "es", "de", "ko", "und", "und", "und"]
 
 
+def _guess_within_a_minute(texts: list[str]) -> list[str]:
+    import signal
+
+    signal.alarm(60)  # a hang ends the child (SIGALRM), which the parent reports as an error
+    return guess_languages(texts)
+
+
+def test_a_process_forked_after_guessing_guesses_the_same_without_lingua_s_threads() -> None:
+    from analysis import stageproc
+
+    texts = [
+        "Je ne suis pas d'accord avec cette proposition, elle coûte trop cher aux familles.",
+        "Ich bin gegen diesen Vorschlag, weil er zu teuer für die Gemeinden ist.",
+        "Kei te tautoko ahau i tēnei kaupapa, nā te mea he pai mō ō tātou tamariki me ō tātou mokopuna.",
+    ]
+    here = guess_languages(texts)  # lingua's pool of threads started in this process
+    assert here == ["fr", "de", "mi"]
+    assert stageproc.run_in_child("ingest", lambda: _guess_within_a_minute(texts)) == here
+
+
 def test_language_guesser_is_a_singleton_and_dedupes() -> None:
     assert default_guesser() is default_guesser()
     same = ["The proposal is fair to everyone in the region."] * 3

@@ -75,6 +75,26 @@ def test_a_child_killed_without_a_result_is_an_error_naming_the_stage_and_signal
         stageproc.run_in_child("campaigns", _killed)
 
 
+def _leave_a_grandchild():
+    pid = os.fork()
+    if pid == 0:  # holds the pipe to the parent open after the child has gone
+        os.read(os.pipe()[0], 1)  # blocks until killed
+        os._exit(0)
+    return ["sent", pid]
+
+
+def test_a_process_the_child_left_behind_holding_its_pipe_does_not_hold_up_the_result():
+    import time
+
+    start = time.monotonic()
+    value = stageproc.run_in_child("themes", _leave_a_grandchild)
+    try:
+        assert value[0] == "sent" and time.monotonic() - start < 20
+        os.kill(value[1], 0)  # the grandchild is still alive, its end of the pipe open
+    finally:
+        os.kill(value[1], signal.SIGKILL)
+
+
 def test_the_mode_comes_from_the_environment_and_auto_follows_the_raw_folder_size(tmp_path, monkeypatch):
     monkeypatch.setattr(stageproc.threading, "active_count", lambda: 1)  # threads other tests left: next test
     (tmp_path / "small.csv").write_bytes(b"a,b\n1,2\n")

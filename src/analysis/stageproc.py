@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -95,9 +96,7 @@ def run_in_child(name: str, fn: Callable[[], list[Path]]) -> list[Path]:
         _child(fn, write_fd, z, dict(worker.STARTED))
     os.close(write_fd)
     try:
-        with os.fdopen(read_fd, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(pid, 0)
+        data, status = _collect(read_fd, pid)
     except BaseException:  # Ctrl-C or another error here: the child does not outlive the run
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -106,13 +105,16 @@ def run_in_child(name: str, fn: Callable[[], list[Path]]) -> list[Path]:
         raise
     if z is not None:
         z.settle(drain=True)
-    if not data:
+    try:
+        ok, value, started = pickle.loads(data) if data else (None, None, None)  # noqa: S301 - its own child's
+    except Exception:  # noqa: BLE001 - cut short: the child ended while writing
+        ok = None
+    if ok is None:
         how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                else f"exited with status {os.WEXITSTATUS(status)}")
         hint = " (SIGKILL: often the system's out-of-memory killer)" if os.WIFSIGNALED(status) and \
             os.WTERMSIG(status) == signal.SIGKILL else ""
         raise StageProcessError(f"stage {name}: its process {how}{hint} before it finished")
-    ok, value, started = pickle.loads(data)  # noqa: S301 - written by this process's own child
     for key, n in started.items():
         worker.STARTED[key] = worker.STARTED.get(key, 0) + n
     if ok:
@@ -122,6 +124,35 @@ def run_in_child(name: str, fn: Callable[[], list[Path]]) -> list[Path]:
         raise StageProcessError(f"stage {name} failed in its process:\n{text}")
     err.add_note(f"(raised in stage {name}'s process)\n{text}")
     raise err
+
+
+def _collect(fd: int, pid: int) -> tuple[bytes, int]:
+    """What the child ``pid`` wrote to ``fd`` until it ended, and its wait status.
+
+    The end of the pipe is not waited for: a process the child forked (a worker it did not end) may hold the pipe's
+    other end open after the child has gone. Once the child has ended, what it wrote is all in the pipe.
+    """
+    chunks: list[bytes] = []
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                continue
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                os.set_blocking(fd, False)
+                with contextlib.suppress(BlockingIOError):
+                    while chunk := os.read(fd, 1 << 20):
+                        chunks.append(chunk)
+                return b"".join(chunks), status
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return b"".join(chunks), status
 
 
 def _child(fn: Callable[[], list[Path]], fd: int, z: Any, started_before: dict[str, int]) -> None:  # pragma: no cover

@@ -38,9 +38,11 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import os
 import re
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -242,13 +244,31 @@ class LanguageGuesser:
         if not todo:
             return out
         uniq = list(todo)
-        results = self.detector.compute_language_confidence_values_in_parallel(uniq)
+        results = _confidences(self.detector, uniq)
         for text, conf in zip(uniq, results, strict=True):
             if conf and conf[0].value >= self.min_confidence:
                 code = conf[0].language.iso_code_639_1.name.lower()
                 for i in todo[text]:
                     out[i] = code
         return out
+
+
+#: The process that started lingua's pool of threads (its first parallel detection), ``None`` before.
+_POOL_PID: int | None = None
+
+
+def _confidences(detector: Any, texts: list[str]) -> list:
+    """lingua's confidence values for each text: in parallel on lingua's pool of threads, or one text after another
+    in a process forked from the one that started the pool. A fork copies no thread, and lingua, not knowing, would
+    wait forever for the pool's threads (measured: a pipeline stage forked after the same process had guessed
+    languages hung there). The values are the same but for the last digit (1,889 Pol.is comments: no language
+    and no value differing by more than 1e-9)."""
+    global _POOL_PID
+    if _POOL_PID is None:
+        _POOL_PID = os.getpid()
+    if _POOL_PID == os.getpid():
+        return detector.compute_language_confidence_values_in_parallel(texts)
+    return [detector.compute_language_confidence_values(t) for t in texts]
 
 
 _DEFAULT: LanguageGuesser | None = None
