@@ -10,18 +10,11 @@ import signal
 
 import pytest
 from test_pipeline import _consultation
+from test_pipeline_memory import _rss_mb
 
 from analysis import pipeline, stageproc, worker, zygote
 from analysis.errors import AnalysisError, InputError
 from analysis.positions import prefetch
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def _allocate(mb: int) -> list:
