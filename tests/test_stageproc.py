@@ -4,6 +4,7 @@ run's zygote."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -70,8 +71,10 @@ def test_a_child_killed_without_a_result_is_an_error_naming_the_stage_and_signal
 
 def _leave_a_grandchild():
     pid = os.fork()
-    if pid == 0:  # holds the pipe to the parent open after the child has gone
-        os.read(os.pipe()[0], 1)  # blocks until killed
+    if pid == 0:  # holds the pipe to the parent open after the child has gone, for 30 s unless killed
+        import select
+
+        select.select([], [], [], 30)
         os._exit(0)
     return ["sent", pid]
 
@@ -85,7 +88,8 @@ def test_a_process_the_child_left_behind_holding_its_pipe_does_not_hold_up_the_r
         assert value[0] == "sent" and time.monotonic() - start < 20
         os.kill(value[1], 0)  # the grandchild is still alive, its end of the pipe open
     finally:
-        os.kill(value[1], signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(value[1], signal.SIGKILL)
 
 
 def test_the_mode_comes_from_the_environment_and_auto_follows_the_raw_folder_size(tmp_path, monkeypatch):
