@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analysis.config import PUBLISHABLE_CONSENT
+from analysis.report.joins import key_rows
 
 #: Columns that never reach a published output (raw text, identities, file names that may hold names).
 RAW_COLUMNS = ("answer", "respondent_name", "respondent_email", "raw", "source_file")
@@ -152,20 +153,25 @@ def publishable_rows(frame: pd.DataFrame, responses: pd.DataFrame,
     if texts is None:
         def texts(rows: np.ndarray) -> list[list]:
             return [values(frame[c].iloc[rows]) for c in TEXT_COLUMNS if c in frame.columns]
-    at = frame[["response_id"]].merge(who[["response_id"]].assign(_w=np.arange(len(who))), on="response_id",
-                                      how="left", validate="many_to_one")["_w"].to_numpy(dtype=float, na_value=np.nan)
-    found = ~np.isnan(at)
-    w = np.where(found, at, 0).astype(np.int64)
+    found_at = key_rows(frame, who, "response_id")  # who's ids are unique: the merge's rows, by Arrow
+    if found_at is None:
+        at = frame[["response_id"]].merge(who[["response_id"]].assign(_w=np.arange(len(who))), on="response_id",
+                                          how="left", validate="many_to_one")["_w"].to_numpy(dtype=float,
+                                                                                             na_value=np.nan)
+        found_at = np.where(np.isnan(at), -1, at).astype(np.int64)
+    found = found_at >= 0
+    w = np.where(found, found_at, 0)
     consent = who["consent"].to_numpy(dtype=object, na_value=None)[w]
     rows = np.flatnonzero(found & np.logical_or.reduce([consent == c for c in PUBLISHABLE_CONSENT]))
     org_codes, orgs = pd.factorize(who["organisation"])
     long_org = np.array([len(_s(o).casefold()) >= 3 for o in orgs] + [False], dtype=bool)  # [-1]: missing
-    check = rows[long_org[org_codes[w[rows]]] & (consent[rows] != "publish_named")]
-    if len(check):
+    at_check = np.flatnonzero(long_org[org_codes[w[rows]]] & (consent[rows] != "publish_named"))
+    if len(at_check):
+        check = rows[at_check]
         cols = texts(check)
         names = [orgs[k] for k in org_codes[w[check]].tolist()]
         named_self = np.array([_names(o, tuple(col[i] for col in cols)) for i, o in enumerate(names)], dtype=bool)
-        rows = np.setdiff1d(rows, check[named_self])
+        rows = np.delete(rows, at_check[named_self])  # rows ascending and distinct: np.setdiff1d's result
     return rows, who.iloc[w[rows], 1:].reset_index(drop=True)
 
 
