@@ -310,16 +310,19 @@ def _labelled_frames(
     responses: pd.DataFrame | None,
     answer_themes: pd.DataFrame | None,
     cfg: ConsultationConfig,
+    tables: Sequence[str] | None = None,
 ) -> list[tuple[str, pd.DataFrame, str | None]]:
-    """(table name, labelled frame, group column) for each count family."""
+    """(table name, labelled frame, group column) for each count family (of ``tables`` only, when given)."""
+    wanted = set(tables) if tables is not None else {"position", "position_respondent_type", "theme_position"}
     pos = answer_positions[["response_id", "question_id", "position", "source", "confidence"]].copy()
-    frames: list[tuple[str, pd.DataFrame, str | None]] = [("position", pos, None)]
-    rtype = pd.Series(dtype=str)
-    if responses is not None and not responses.empty:
-        rtype = responses.set_index("response_id")["respondent_type"].astype(str)
-    pos_rt = pos.assign(respondent_type=map_strings(pos["response_id"], rtype).fillna("unknown").astype(str))
-    frames.append(("position_respondent_type", pos_rt, "respondent_type"))
-    if answer_themes is not None and not answer_themes.empty:
+    frames: list[tuple[str, pd.DataFrame, str | None]] = [("position", pos, None)] if "position" in wanted else []
+    if "position_respondent_type" in wanted:
+        rtype = pd.Series(dtype=str)
+        if responses is not None and not responses.empty:
+            rtype = responses.set_index("response_id")["respondent_type"].astype(str)
+        pos_rt = pos.assign(respondent_type=map_strings(pos["response_id"], rtype).fillna("unknown").astype(str))
+        frames.append(("position_respondent_type", pos_rt, "respondent_type"))
+    if "theme_position" in wanted and answer_themes is not None and not answer_themes.empty:
         target = {q.id: cfg.reported_under(q.id) for q in cfg.questions}
         th = answer_themes[["response_id", "question_id", "theme_id"]].copy()
         th["question_id"] = th["question_id"].map({q: target.get(q, q) for q in th["question_id"].unique()})
@@ -368,9 +371,7 @@ def position_counts(
     """
     min_cell = cfg.settings.min_cell
     parts = []
-    frames = _labelled_frames(answer_positions, responses, answer_themes, cfg)
-    if tables is not None:
-        frames = [f for f in frames if f[0] in set(tables)]
+    frames = _labelled_frames(answer_positions, responses, answer_themes, cfg, tables)
     if membership is None:
         membership = counts.respondent_campaigns(answers_clean)
     confusion = publishable_confusion(confusion, cfg)

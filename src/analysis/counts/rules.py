@@ -89,20 +89,23 @@ def respondent_campaigns(answers_clean: pd.DataFrame | None,
 
     linked = pairs_df[pairs_df.duplicated("response_id", keep=False)]  # members of several campaigns link them
     linked = linked.sort_values(["response_id", "campaign_id"], kind="mergesort")
-    prev, first = None, None
-    for rid, cid in zip(linked["response_id"].tolist(), linked["campaign_id"].tolist(), strict=True):
-        if rid != prev:  # each member's smallest campaign id links its other ones
-            prev, first = rid, cid
-        else:
-            parent[find(cid)] = find(first)
+    # each member's smallest campaign id links its other ones: the distinct (smallest, other) links, in the order
+    # first met (a component does not depend on the order its links are joined in; a million members share a few)
+    rids, cids = linked["response_id"].to_numpy(dtype=object), linked["campaign_id"].to_numpy(dtype=object)
+    new = np.ones(len(rids), dtype=bool)
+    new[1:] = rids[1:] != rids[:-1]
+    firsts = cids[np.maximum.accumulate(np.where(new, np.arange(len(rids)), 0))] if len(rids) else cids
+    for first, cid in dict.fromkeys(zip(firsts[~new].tolist(), cids[~new].tolist(), strict=True)):
+        parent[find(cid)] = find(first)
     size = pairs_df["campaign_id"].value_counts()
     rank = sorted(size.index, key=lambda c: (c.startswith("S"), -int(size[c]), c))
     name: dict[str, str] = {}
     for cid in rank:  # best-ranked campaign of each component names it
         name.setdefault(find(cid), cid)
     first_id = pairs_df.sort_values(["response_id", "campaign_id"]).drop_duplicates("response_id")
-    out = pd.Series([name[find(c)] for c in first_id["campaign_id"]], index=first_id["response_id"].to_numpy(),
-                    dtype=object, name="campaign_id")
+    codes, firsts = pd.factorize(first_id["campaign_id"])  # each member's campaign named once per campaign id
+    named = np.asarray([name[find(c)] for c in firsts] + [None], dtype=object)
+    out = pd.Series(named[codes], index=first_id["response_id"].to_numpy(), dtype=object, name="campaign_id")
     return out.sort_index()
 
 

@@ -19,6 +19,7 @@ timestamps or absolute paths, so re-runs are byte-identical.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -427,7 +428,8 @@ def _fill_quotes(questions: list[dict], quotes: pd.DataFrame) -> None:
 
 
 def _asked_context(cfg: ConsultationConfig, tables: dict, all_counts: pd.DataFrame, polis: bool, source: str,
-                   charts_dir: Path, written: list[Path]) -> dict:
+                   charts_dir: Path, written: list[Path],
+                   campaigns: Callable[[], pd.DataFrame | None] | None = None) -> dict:
     """"We asked": responses by channel and respondent type, campaigns (or Pol.is statements and votes).
 
     Every number is an ``out_counts`` cell (``all_counts`` holds both count modes): responses and unique
@@ -453,7 +455,8 @@ def _asked_context(cfg: ConsultationConfig, tables: dict, all_counts: pd.DataFra
                 all_counts, min_cell=min_cell, footnote="Every response counted. " + source),
                 charts.responses_alt(all_counts, min_cell=min_cell), "responses", charts_dir, written,
                 "Responses by channel and respondent type"))
-    camps = published_campaigns(tables)  # a letter's words are quoted only when one of its senders consented
+    # a letter's words are quoted only when one of its senders consented
+    camps = campaigns() if campaigns is not None else published_campaigns(tables)
     if camps is not None:
         camps = camps.assign(template=camps["template"].where(camps["template"] != WITHHELD_TEMPLATE, ""))
     camp = campaign_summary(all_counts, camps, max_campaigns=50)
@@ -472,6 +475,7 @@ def _asked_context(cfg: ConsultationConfig, tables: dict, all_counts: pd.DataFra
 def build_context(
     cfg: ConsultationConfig, tables: dict, reports_dir: Path, raw_dir: Path | None = None,
     charts_queued: Callable[[], None] | None = None, quote_cache: Path | None = None,
+    campaigns: Callable[[], pd.DataFrame | None] | None = None,
 ) -> tuple[dict, list[Path], pd.DataFrame, pd.DataFrame]:
     """Everything the templates need; charts are written on the way.
 
@@ -483,7 +487,8 @@ def build_context(
     folder) is read for an attribution statement and the analyst's ``we_did.md`` only. ``charts_queued`` is
     called once every chart is queued, before the quotes are selected (e.g. to start drawing them meanwhile).
     ``quote_cache``: folder keeping the answers' trimmed quotes between runs
-    (:class:`~analysis.report.quotes.TrimStore`; the quotes are the same without it).
+    (:class:`~analysis.report.quotes.TrimStore`; the quotes are the same without it). ``campaigns``: returns
+    :func:`~analysis.report.tables.published_campaigns` of ``tables`` (computed here when not given).
 
     Returns:
         ``(template context, written chart files, counts used (one count mode), selected quotes)``.
@@ -512,7 +517,7 @@ def build_context(
     if polis:  # Pol.is statements' quotes are part of their questions' context
         quotes = polis_quotes(pick_quotes())
         shown = with_languages(quotes, ans)
-    asked = _asked_context(cfg, tables, all_counts, polis, source, charts_dir, written)
+    asked = _asked_context(cfg, tables, all_counts, polis, source, charts_dir, written, campaigns)
     if polis:
         footnote = f"Each statement counted once; support from participants' votes. {source}"
     headings = question_headings(cfg.questions)
@@ -584,6 +589,7 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
     reports_dir.mkdir(parents=True, exist_ok=True)
     tables = load_tables(processed_dir)
     report_counts(tables, cfg.settings.count_mode)  # no counts: stop before anything is written
+    campaigns = functools.cache(partial(published_campaigns, tables))  # "We asked" and the workbook: worked out once
     # full text, analysts only; written by a forked process while the charts and the rest are drawn
     internal = Background(lambda: write_internal_workbook(cfg, tables, Path(processed_dir),
                                                           csv_store=Path(processed_dir) / "cache" / CODED_CACHE))
@@ -595,8 +601,10 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
             ctx, written, counts, quotes = build_context(cfg, tables, reports_dir,
                                                          Path(raw_dir) if raw_dir is not None else None,
                                                          charts_queued=lambda: batch.start(take_worker(processed_dir)),
-                                                         quote_cache=Path(processed_dir) / "cache" / QUOTE_CACHE)
-            table_files = write_tables(cfg, tables, quotes, reports_dir, attribution=ctx["methods"]["attribution"])
+                                                         quote_cache=Path(processed_dir) / "cache" / QUOTE_CACHE,
+                                                         campaigns=campaigns)
+            table_files = write_tables(cfg, tables, quotes, reports_dir, attribution=ctx["methods"]["attribution"],
+                                       campaigns=campaigns)
             batch.finish()
         env = _env()
         for name in ("summary.md", "summary.html"):

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 from analysis.charts.data import theme_labels
 from analysis.config import ConsultationConfig
 from analysis.report import coded_arrow, coded_csv
+from analysis.report.joins import key_rows
 from analysis.report.load import public_path
 from analysis.report.publishable import publishable_text
 from analysis.report.workbook import neutralise_frame, write_workbook
@@ -240,7 +242,13 @@ def _sender_kinds(members: pd.DataFrame, responses: pd.DataFrame | None, camps: 
     if responses is None or members.empty or not camps["campaign_id"].is_unique:
         return members
     who = responses[["response_id", "consent", "organisation"]].drop_duplicates("response_id")
-    kinds = members[["response_id", "campaign_id"]].merge(who, on="response_id", how="left", validate="many_to_one")
+    at = key_rows(members, who, "response_id")  # the merge's rows by Arrow (who's ids are unique)
+    if at is None:
+        kinds = members[["response_id", "campaign_id"]].merge(who, on="response_id", how="left",
+                                                              validate="many_to_one")
+    else:
+        kinds = pd.DataFrame({"campaign_id": members["campaign_id"].to_numpy(), **{
+            c: pd.api.extensions.take(who[c].array, at, allow_fill=True) for c in ("consent", "organisation")}})
     return members[~kinds.duplicated(["campaign_id", "consent", "organisation"]).to_numpy()]
 
 
@@ -389,7 +397,8 @@ def about_sheet(cfg: ConsultationConfig, attribution: list[str] | None = None,
 
 
 def write_tables(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, reports_dir: Path,
-                 attribution: list[str] | None = None) -> list[Path]:
+                 attribution: list[str] | None = None,
+                 campaigns: Callable[[], pd.DataFrame | None] | None = None) -> list[Path]:
     """Write ``tables.xlsx`` and ``tables/<count table>.csv``.
 
     Args:
@@ -399,6 +408,7 @@ def write_tables(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, re
         quotes: Selected quotes.
         reports_dir: Output folder.
         attribution: Paragraphs of the data licence's attribution statement (the "about" sheet prints them).
+        campaigns: Returns :func:`published_campaigns` of ``tables`` (computed here when not given).
 
     Returns:
         The written paths.
@@ -429,9 +439,9 @@ def write_tables(cfg: ConsultationConfig, tables: dict, quotes: pd.DataFrame, re
         sheets["quotes"] = quotes.drop(columns=["display"], errors="ignore")
     if tables.get("core_themes") is not None:
         sheets["themes"] = public_themes(tables["core_themes"])
-    campaigns = published_campaigns(tables)
-    if campaigns is not None:
-        sheets["campaigns"] = campaigns
+    published = campaigns() if campaigns is not None else published_campaigns(tables)
+    if published is not None:
+        sheets["campaigns"] = published
     if tables.get("ledger") is not None:
         sheets["ledger"] = tables["ledger"].assign(file=tables["ledger"]["file"].map(public_path))
     if tables.get("core_rejects") is not None:
