@@ -10,7 +10,9 @@ import pytest
 
 from analysis.config import load_config
 from analysis.ingest import stage
+from analysis.ingest import build
 from analysis.ingest.build import AnswerRows, merge
+from analysis.ingest.language import MAX_CHARS
 from analysis.schemas import SCHEMAS
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
@@ -82,18 +84,59 @@ def _old_language_column(cfg, rows, guesser) -> pd.DataFrame:
 
 
 class _Guesser:
-    """A stand-in guesser that records what it was asked (the language of a text: its length's parity)."""
+    """A stand-in guesser that records what it was asked (the language of a text: the parity of the length of its
+    first MAX_CHARS characters, which are all the real guesser reads)."""
 
     def __init__(self) -> None:
         self.asked: list[list[str]] = []
 
     def guess(self, texts):
         self.asked.append(list(texts))
-        return ["en" if len(t) % 2 else "mi" for t in texts]
+        return ["en" if len(t[:MAX_CHARS]) % 2 else "mi" for t in texts]
 
 
-def test_languages_settled_before_the_frame_match_the_frame_path(source_rows):
+def _in_blocks(rows: AnswerRows, size: int) -> AnswerRows:
+    out = AnswerRows()
+    for i, row in enumerate(rows, start=1):
+        out.append(row)
+        if i % size == 0:
+            out.flush()
+    assert len(out._blocks) == len(rows) // size
+    return out
+
+
+def test_blocks_read_like_the_rows_they_hold(source_rows):
+    _, results = source_rows
+    rows = merge(results)
+    dicts = list(rows.answers)
+    blocked = _in_blocks(rows.answers, 64)
+    assert len(blocked) == len(dicts) and list(blocked) == dicts
+    assert blocked.table().num_rows == len(dicts)
+    both = AnswerRows(dicts[:10])
+    both += blocked  # rows, then blocks and the rows after them: file order kept
+    assert list(both) == dicts[:10] + dicts
+    assert both.answer == [d["answer"] for d in dicts[:10] + dicts]  # the lists give every row
+    assert not both._blocks
+
+
+def test_a_reader_flushes_its_answers_a_block_at_a_time(monkeypatch):
+    cfg = load_config(RAW / "sample" / "consultation.yml")
+    tabular = [s for s in cfg.sources if s.format != "folder"]
+    monkeypatch.setattr(build, "ANSWER_BLOCK", 100)
+    res = stage.read_source(cfg, tabular[0], RAW / "sample")
+    assert len(res.answers._blocks) >= 5 and res.answers.pending() < 100 + len(tabular[0].columns)
+    monkeypatch.setattr(build, "ANSWER_BLOCK", 1 << 30)
+    whole = stage.read_source(cfg, tabular[0], RAW / "sample")
+    assert not whole.answers._blocks and list(res.answers) == list(whole.answers)
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+def test_languages_settled_before_the_frame_match_the_frame_path(source_rows, blocks, monkeypatch):
     cfg, results = source_rows
+    if blocks:  # answers turned into Arrow blocks of 50 rows (as a reader flushes them), beginnings guessed 7 at a time
+        monkeypatch.setattr(stage, "GUESS_BATCH", 7)
+        for r in results:
+            r.answers = _in_blocks(r.answers, 50)
     rows = merge(results)
     # declared languages of every kind the readers give: a code, "und", None, an empty string
     declared = ["mi", "und", None, "", "en"]
@@ -105,5 +148,9 @@ def test_languages_settled_before_the_frame_match_the_frame_path(source_rows):
     # consumed rows give the table in key order, the order write_table stores it in
     expected = expected.sort_values(["response_id", "question_id"], kind="mergesort").reset_index(drop=True)
     pd.testing.assert_frame_equal(tables["core_answers"], expected)
-    assert new_guesser.asked == old_guesser.asked and sum(map(len, new_guesser.asked)) > 50
+    # each distinct beginning is asked about once, in the order the old path first met it
+    (asked_before,) = old_guesser.asked
+    beginnings = list(dict.fromkeys(t[:MAX_CHARS] for t in asked_before))
+    assert [t for batch in new_guesser.asked for t in batch] == beginnings and len(beginnings) > 50
+    assert max(map(len, new_guesser.asked)) <= stage.GUESS_BATCH
     assert len(rows.answers) == 0 and len(expected) == n  # consumed: the table holds the answers now

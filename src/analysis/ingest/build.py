@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from analysis.config import Consent, ConsultationConfig, QuestionConfig, SourceConfig
 from analysis.errors import ConfigError
@@ -34,42 +35,91 @@ logger = logging.getLogger(__name__)
 
 WARNING_PREFIX = "warning (response kept): "
 _TAG_SPLIT = re.compile(r"[;,\n]+")
+#: Answers a tabular reader collects as Python objects before turning them into an Arrow block.
+ANSWER_BLOCK = 1 << 16
 _ROLE_FIELDS = ["id_column", "submitted_at_column", "respondent_type_column", "sector_column", "country_column",
                 "organisation_column", "consent_column", "name_column", "email_column", "language_column",
                 "attachment_column"]
 
 
 class AnswerRows:
-    """``core_answers`` rows kept as four columns (lists), in file order.
+    """``core_answers`` rows kept as four columns, in file order: Arrow blocks, then the rows added since.
 
-    A million responses give several million answers: one dict per answer cost ~230 bytes and ``DataFrame``'s
-    conversion of the dicts a pass over each of them; four lists cost 32 bytes a row and become the frame's columns
-    as they are. Reads like the list of dicts it replaces (``len``, iteration and ``+=`` of dicts), so readers
-    that build their answers as dicts (documents, Pol.is) still can.
+    A million responses give several million answers: one dict per answer cost ~230 bytes, a Python string per
+    text ~50 bytes besides its characters. Rows are added to four lists (32 bytes a row); :meth:`flush` turns the
+    lists into an Arrow block (the texts' characters and 8-byte offsets), so a reader that flushes every few
+    thousand rows (:func:`table_rows`) never holds its answers as Python objects. :meth:`table` gives every row as
+    one Arrow table. Reads like the list of dicts it once replaced (``len``, iteration and ``+=`` of dicts), so
+    readers that build their answers as dicts (documents, Pol.is) still can; the column attributes
+    (``response_id``, ``answer``, ...) give and take whole columns as lists (blocks are turned back into lists
+    first: for tests and small sources).
     """
 
     COLUMNS = ("response_id", "question_id", "answer", "language")
 
     def __init__(self, rows: Iterable[Mapping[str, Any]] = ()) -> None:
-        self.response_id: list[str] = []
-        self.question_id: list[str] = []
-        self.answer: list[str] = []
-        self.language: list[str | None] = []
+        self._lists: dict[str, list] = {c: [] for c in self.COLUMNS}
+        self._blocks: list[pa.Table] = []
+        self._n_blocks = 0
         self += rows
+
+    # the columns as lists (blocks turned back into lists first)
+    def _column(self, name: str) -> list:
+        self._unblock()
+        return self._lists[name]
+
+    def _set_column(self, name: str, values: list) -> None:
+        self._unblock()
+        self._lists[name] = values
+
+    response_id = property(lambda self: self._column("response_id"),
+                           lambda self, v: self._set_column("response_id", v), doc="Response ids (a list).")
+    question_id = property(lambda self: self._column("question_id"),
+                           lambda self, v: self._set_column("question_id", v), doc="Question ids (a list).")
+    answer = property(lambda self: self._column("answer"),
+                      lambda self, v: self._set_column("answer", v), doc="Answers (a list).")
+    language = property(lambda self: self._column("language"),
+                        lambda self, v: self._set_column("language", v), doc="Declared languages or None (a list).")
+
+    def _unblock(self) -> None:
+        if self._blocks:
+            whole = pa.concat_tables(self._blocks)
+            self._lists = {c: whole.column(c).to_pylist() + self._lists[c] for c in self.COLUMNS}
+            self._blocks, self._n_blocks = [], 0
 
     def add(self, response_id: str, question_id: str, answer: str, language: str | None) -> None:
         """Append one answer."""
-        self.response_id.append(response_id)
-        self.question_id.append(question_id)
-        self.answer.append(answer)
-        self.language.append(language)
+        lists = self._lists
+        lists["response_id"].append(response_id)
+        lists["question_id"].append(question_id)
+        lists["answer"].append(answer)
+        lists["language"].append(language)
+
+    def pending(self) -> int:
+        """Rows added since the last :meth:`flush`."""
+        return len(self._lists["response_id"])
+
+    def flush(self) -> None:
+        """Turn the rows added since the last flush into an Arrow block (their Python strings can go)."""
+        if not self._lists["response_id"]:
+            return
+        self._blocks.append(_arrow_block(self._lists))
+        self._n_blocks += self._blocks[-1].num_rows
+        self._lists = {c: [] for c in self.COLUMNS}
+
+    def table(self) -> pa.Table:
+        """Every row as one Arrow table (``large_string`` columns, ``language`` null when absent); flushes."""
+        self.flush()
+        if not self._blocks:
+            return _arrow_block(self._lists)
+        return pa.concat_tables(self._blocks)
 
     @classmethod
     def from_columns(cls, response_id: list[str], question_id: list[str], answer: list[str],
                      language: list[str | None]) -> AnswerRows:
         """Rows holding the four lists given (used as they are, not copied)."""
         rows = cls()
-        rows.response_id, rows.question_id, rows.answer, rows.language = response_id, question_id, answer, language
+        rows._lists = dict(zip(cls.COLUMNS, (response_id, question_id, answer, language), strict=True))
         return rows
 
     def append(self, row: Mapping[str, Any]) -> None:
@@ -78,29 +128,42 @@ class AnswerRows:
 
     def __iadd__(self, rows: Iterable[Mapping[str, Any]]) -> AnswerRows:
         if isinstance(rows, AnswerRows):
+            if rows._blocks:
+                self.flush()
+                self._blocks += rows._blocks
+                self._n_blocks += rows._n_blocks
             for name in self.COLUMNS:
-                getattr(self, name).extend(getattr(rows, name))
+                self._lists[name].extend(rows._lists[name])
         else:
             for row in rows:
                 self.append(row)
         return self
 
     def __len__(self) -> int:
-        return len(self.response_id)
+        return self._n_blocks + self.pending()
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        for values in zip(self.response_id, self.question_id, self.answer, self.language, strict=True):
+        for block in self._blocks:
+            yield from block.to_pylist()
+        lists = self._lists
+        for values in zip(*(lists[c] for c in self.COLUMNS), strict=True):
             yield dict(zip(self.COLUMNS, values, strict=True))
 
     def frame(self, columns: Sequence[str], language: list[str | None] | None = None) -> pd.DataFrame:
         """The rows as a DataFrame with ``columns`` (each one of :attr:`COLUMNS`), as ``DataFrame(list of dicts)``
         gives them; ``language``, when given, replaces the rows' own language column."""
-        if not self.response_id:
+        if not len(self):
             return pd.DataFrame([], columns=list(columns))
-        values = {c: getattr(self, c) for c in columns}
+        values = {c: self._column(c) for c in columns}
         if language is not None:
             values["language"] = language
         return pd.DataFrame(values, columns=list(columns))
+
+
+def _arrow_block(lists: Mapping[str, list]) -> pa.Table:
+    """The four answer lists as an Arrow table (a declared language that is not a string, NaN included: null)."""
+    return pa.table({c: pa.array(lists[c], type=pa.large_string(), from_pandas=c == "language")
+                     for c in AnswerRows.COLUMNS})
 
 
 @dataclass
@@ -508,6 +571,8 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
         res.tags += rd.tags(row, rid)
         for reason, raw in attachment_flags(bool(answers), texts, attachments):
             res.rejects.append(reject(table.file, row_no, None, WARNING_PREFIX + reason, raw))
+        if res.answers.pending() >= ANSWER_BLOCK:
+            res.answers.flush()
     rd.finish()
     res.rejects[:0] = table.rejects  # the file's own (blank, ragged rows) first, complete once its rows are read
     _parse_submitted(res, table, roles)

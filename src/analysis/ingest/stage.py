@@ -6,11 +6,15 @@ export on every run: the positions stage reads them only from the processed fold
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.config import ConsultationConfig, SourceConfig, source_path
 from analysis.errors import ConfigError, InputError
@@ -23,13 +27,15 @@ from analysis.ingest.build import (
     unmapped_error,
 )
 from analysis.ingest.formats import export_format
-from analysis.ingest.language import LanguageGuesser, default_guesser
+from analysis.ingest.language import MAX_CHARS, UNDETERMINED, LanguageGuesser, default_guesser
 from analysis.schemas import SCHEMAS
 from analysis.tables import table_path, write_table
 
 logger = logging.getLogger(__name__)
 
 #: Tables :func:`run` writes (the rejects table last); ``core_statement_votes`` only when a source is Pol.is.
+#: Distinct answer beginnings given to the language guesser at a time (lingua holds 75 values for each).
+GUESS_BATCH = 20_000
 OUTPUT_TABLES = ("core_questions", "core_responses", "core_answers", "core_analyst_tags", "ledger",
                  "core_statement_votes", "core_rejects")
 
@@ -59,29 +65,87 @@ def _answers_frame(cfg: ConsultationConfig, rows: AnswerRows, guesser: LanguageG
     """``core_answers`` of ``rows``: an export's own language kept, else ``und`` or (open answers, when
     ``settings.language_detection``) the guessed one.
 
-    The guess reads the rows' own strings before the frame exists, so the texts are never held three times
-    (Python strings, the frame's Arrow copy, the guesser's distinct texts) at once. With ``key_order`` the rows
-    are put in key order (response, question) first: :func:`~analysis.tables.write_table` then stores the frame
-    as it is instead of copying every column into that order.
+    The answers stay Arrow columns (:meth:`~analysis.ingest.build.AnswerRows.table`) until the frame wraps them;
+    languages are settled a block of rows at a time (:func:`_languages`). With ``key_order`` the rows are put in
+    key order (response, question) first: :func:`~analysis.tables.write_table` then stores the frame as it is
+    instead of copying every column into that order.
     """
-    open_ids = {q.id for q in cfg.questions if q.kind == "open"}
-    # the export's own language (a code); None, NaN and "und" are not one
-    language = [lang if isinstance(lang, str) and lang != "und" else "und" for lang in rows.language]
+    columns = list(SCHEMAS["core_answers"].columns)
+    table = rows.table()
+    if not table.num_rows:
+        return pd.DataFrame([], columns=columns)
+    open_ids = None
     if cfg.settings.language_detection:
-        todo = [i for i, (qid, own) in enumerate(zip(rows.question_id, rows.language, strict=True))
-                if qid in open_ids and not (isinstance(own, str) and own != "und")]
-        if todo:
-            texts = [rows.answer[i] for i in todo]
-            for i, code in zip(todo, (guesser or default_guesser()).guess(texts), strict=True):
-                language[i] = code
-    if key_order:  # the order write_table stores them in, found on the keys alone: the frame is built sorted
-        keys = pd.DataFrame({"response_id": rows.response_id, "question_id": rows.question_id})
-        order = keys.sort_values(["response_id", "question_id"], kind="mergesort").index.tolist()
-        del keys
-        rows = AnswerRows.from_columns(*([col[i] for i in order] for col in
-                                         (rows.response_id, rows.question_id, rows.answer, language)))
-        language = rows.language
-    return rows.frame(list(SCHEMAS["core_answers"].columns), language)
+        open_ids = pa.array(sorted(q.id for q in cfg.questions if q.kind == "open"), pa.large_string())
+    language = _languages(table, open_ids, guesser)
+    order = _key_order(table) if key_order else None
+    out = {}
+    for name in columns:
+        col = language if name == "language" else table.column(name)
+        if name == "language":
+            del language
+        out[name] = _one_chunk(col if order is None else col.take(order))
+        del col
+    del table
+    return pa.table(out).to_pandas()
+
+
+def _languages(table: pa.Table, open_ids: pa.Array | None, guesser: LanguageGuesser | None) -> pa.ChunkedArray:
+    """The ``language`` column: the export's own code, else ``und``, else (an answer to a question in ``open_ids``)
+    the guess.
+
+    The guess depends on a text's first :data:`~analysis.ingest.language.MAX_CHARS` characters alone, so each
+    distinct beginning is guessed once, in the order they first occur (the order the guesser met them when it was
+    given every text), :data:`GUESS_BATCH` at a time: only those beginnings become Python strings, and lingua's
+    confidence values (75 objects a text) are never held for every text at once. The beginnings are found a block
+    of rows at a time, so no copy of every text is made.
+    """
+    langs, todos, local, dicts = [], [], [], []
+    for block in table.to_batches():
+        own = block.column("language")
+        declared = pc.fill_null(pc.not_equal(own, UNDETERMINED), False)  # None and "und" are not a language
+        langs.append(pc.if_else(declared, own, pa.scalar(UNDETERMINED, pa.large_string())))
+        if open_ids is None:
+            continue
+        todo = pc.and_(pc.is_in(block.column("question_id"), value_set=open_ids), pc.invert(declared))
+        starts = pc.utf8_slice_codeunits(pc.filter(block.column("answer"), todo), 0, MAX_CHARS)
+        encoded = pc.dictionary_encode(starts)  # the block's distinct beginnings, and each text's among them
+        todos.append(todo)
+        local.append(encoded.indices)
+        dicts.append(encoded.dictionary)
+    if not sum(map(len, dicts)):
+        return pa.chunked_array(langs, pa.large_string())
+    sizes = [len(d) for d in dicts]
+    merged = pc.dictionary_encode(pa.concat_arrays(dicts))  # every distinct beginning once, in order of first use
+    del dicts
+    distinct, where = merged.dictionary, merged.indices  # where: a block's beginning -> its distinct one
+    del merged
+    guesser = guesser or default_guesser()
+    codes = pa.array([code for i in range(0, len(distinct), GUESS_BATCH)
+                      for code in guesser.guess(distinct.slice(i, GUESS_BATCH).to_pylist())], pa.large_string())
+    del distinct
+    starts_at = itertools.accumulate(sizes, initial=0)
+    for i, (todo, at, start, size) in enumerate(zip(todos, local, starts_at, sizes, strict=False)):
+        if size:
+            guessed = codes.take(where.slice(start, size).take(at))
+            langs[i] = pc.replace_with_mask(langs[i], todo, guessed)
+    return pa.chunked_array(langs, pa.large_string())
+
+
+def _key_order(table: pa.Table) -> pa.Array | None:
+    """Row indices putting ``table`` in key order (response, question; stable), ``None`` when it already is."""
+    keys = table.select(["response_id", "question_id"])
+    order = pc.sort_indices(keys, sort_keys=[("response_id", "ascending"), ("question_id", "ascending")])
+    if pc.all(pc.equal(order, pa.array(np.arange(len(order), dtype=np.uint64)))).as_py():
+        return None
+    return order
+
+
+def _one_chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """``col`` as one array (the frame's columns are one chunk each, as a frame built from lists has them)."""
+    if isinstance(col, pa.ChunkedArray):
+        return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    return col
 
 
 def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser | None = None, *,
