@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.config import load_config
-from analysis.ingest import stage
-from analysis.ingest import build
+from analysis.ingest import build, stage
 from analysis.ingest.build import AnswerRows, merge
 from analysis.ingest.language import MAX_CHARS
 from analysis.schemas import SCHEMAS
