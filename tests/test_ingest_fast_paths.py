@@ -85,7 +85,7 @@ def _total_row_before(cells: list[str]) -> bool:
 def _pointer_before(text: str) -> bool:
     low = text.lower()
     if ("attach" not in low and "enclos" not in low and "see" not in low
-            and (text.isascii() or flags._FOLD_ODD.isdisjoint(text))):
+            and (text.isascii() or frozenset("\u212a\u017f\u0130\u0131").isdisjoint(text))):
         return False
     return bool(flags._POINTER.search(text)) and word_count(text) <= flags.POINTER_MAX_WORDS
 

@@ -95,6 +95,11 @@ class AnswerRows:
         lists["answer"].append(answer)
         lists["language"].append(language)
 
+    def appenders(self) -> tuple[Callable[[Any], None], ...]:
+        """The ``append`` of each column's list of pending rows (a reader's fast :meth:`add`; valid until the next
+        :meth:`flush` or a column is set)."""
+        return tuple(self._lists[c].append for c in self.COLUMNS)
+
     def pending(self) -> int:
         """Rows added since the last :meth:`flush`."""
         return len(self._lists["response_id"])
@@ -107,12 +112,17 @@ class AnswerRows:
         self._n_blocks += self._blocks[-1].num_rows
         self._lists = {c: [] for c in self.COLUMNS}
 
-    def table(self) -> pa.Table:
-        """Every row as one Arrow table (``large_string`` columns, ``language`` null when absent); flushes."""
+    def table(self, consume: bool = False) -> pa.Table:
+        """Every row as one Arrow table (``large_string`` columns, ``language`` null when absent); flushes.
+
+        Args:
+            consume: Empty the rows (the table is then the only holder of the blocks, which can go with it).
+        """
         self.flush()
-        if not self._blocks:
-            return _arrow_block(self._lists)
-        return pa.concat_tables(self._blocks)
+        whole = pa.concat_tables(self._blocks) if self._blocks else _arrow_block(self._lists)
+        if consume:
+            self._blocks, self._n_blocks = [], 0
+        return whole
 
     @classmethod
     def from_columns(cls, response_id: list[str], question_id: list[str], answer: list[str],
@@ -378,6 +388,10 @@ def _cells(row: list[str], idx: list[int] | None) -> list[str]:
 
 
 def _value(row: list[str], idx: list[int] | None) -> str | None:
+    if not idx:
+        return None
+    if len(idx) == 1:  # the usual case, without the list _cells makes (called ~10 times a row)
+        return row[idx[0]].strip() or None
     vals = _cells(row, idx)
     return " ".join(vals) if vals else None
 
@@ -546,6 +560,7 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
             pass
         raise
     questions = [(qid, column, roles[f"q:{qid}"], rd.matchers.get(qid)) for qid, column in rd.columns.items()]
+    add_rid, add_qid, add_answer, add_language = res.answers.appenders()
     for row_no, row in table.rows:
         skip = rd.skip_reason(row_no, row)
         if skip:
@@ -563,16 +578,20 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
         language = rd.language(row)
         texts = []
         for qid, answer in answers:
+            add_rid(rid)
+            add_qid(qid)
+            add_answer(answer)
             if qid in rd.open:
-                res.answers.add(rid, qid, answer, language)
+                add_language(language)
                 texts.append(answer)
             else:
-                res.answers.add(rid, qid, answer, None)
+                add_language(None)
         res.tags += rd.tags(row, rid)
         for reason, raw in attachment_flags(bool(answers), texts, attachments):
             res.rejects.append(reject(table.file, row_no, None, WARNING_PREFIX + reason, raw))
         if res.answers.pending() >= ANSWER_BLOCK:
             res.answers.flush()
+            add_rid, add_qid, add_answer, add_language = res.answers.appenders()
     rd.finish()
     res.rejects[:0] = table.rejects  # the file's own (blank, ragged rows) first, complete once its rows are read
     _parse_submitted(res, table, roles)

@@ -68,25 +68,25 @@ def _answers_frame(cfg: ConsultationConfig, rows: AnswerRows, guesser: LanguageG
     The answers stay Arrow columns (:meth:`~analysis.ingest.build.AnswerRows.table`) until the frame wraps them;
     languages are settled a block of rows at a time (:func:`_languages`). With ``key_order`` the rows are put in
     key order (response, question) first: :func:`~analysis.tables.write_table` then stores the frame as it is
-    instead of copying every column into that order.
+    instead of copying every column into that order; ``rows`` is then emptied, and a column's blocks go once it
+    is one array, before it is put in order (at most two copies of the texts at a time).
     """
     columns = list(SCHEMAS["core_answers"].columns)
-    table = rows.table()
+    table = rows.table(consume=key_order)
     if not table.num_rows:
         return pd.DataFrame([], columns=columns)
     open_ids = None
     if cfg.settings.language_detection:
         open_ids = pa.array(sorted(q.id for q in cfg.questions if q.kind == "open"), pa.large_string())
-    language = _languages(table, open_ids, guesser)
+    cols = dict(zip(table.column_names, table.columns, strict=True))
+    cols["language"] = _languages(table, open_ids, guesser)
     order = _key_order(table) if key_order else None
-    out = {}
-    for name in columns:
-        col = language if name == "language" else table.column(name)
-        if name == "language":
-            del language
-        out[name] = _one_chunk(col if order is None else col.take(order))
-        del col
     del table
+    out = {}
+    for name in columns:  # one column at a time: a consumed column's blocks go once it is one array
+        col = _one_chunk(cols.pop(name))
+        out[name] = col if order is None else col.take(order)
+        del col
     return pa.table(out).to_pandas()
 
 
