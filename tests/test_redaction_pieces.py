@@ -161,14 +161,14 @@ def test_blocks_give_one_column_and_true_reject_rows(monkeypatch):
     responses = pd.DataFrame({"response_id": [f"r{i}" for i in range(250)], "respondent_name": None,
                               "respondent_email": None})
     monkeypatch.setattr(R, "BLOCK_ROWS", 97)
-    real = R._redact_terms
+    real = R._redact_spans
 
     def failing(text, terms, det=None):
         if text == texts[200]:
             raise ValueError("boom")
         return real(text, terms, det)
 
-    monkeypatch.setattr(R, "_redact_terms", failing)
+    monkeypatch.setattr(R, "_redact_spans", failing)
     rejects: list[dict] = []
     red, _log = redact_answers(answers, responses, rejects=rejects, workers=1)
     want = pd.Series([R.redact(t)[0] if i != 200 else "" for i, t in enumerate(texts)], dtype=object).astype(str)

@@ -610,17 +610,29 @@ def name_terms(names: tuple[str, ...]) -> tuple[str, ...]:
     for name in names:
         if not name or not isinstance(name, str):
             continue
-        name = " ".join(name.split())
-        if len(name) >= 3:
-            terms.add(name)
-        parts = [p.strip(".'\"()") for p in re.split(r"[\s,]+", name)]
-        for part in parts:
-            if len(part) >= 3 and sum(map(str.isalpha, part)) >= 3:
-                terms.add(part)
-        for i in range(len(parts)):
-            for j in range(i + 2, len(parts) + 1):
-                terms.add(" ".join(parts[i:j]))
-    return tuple(sorted({t.lower() for t in terms if t.strip()}, key=lambda t: (-len(t), t)))
+        terms |= _name_terms_of(name)
+    return tuple(sorted(terms, key=_longest_first))
+
+
+def _longest_first(term: str) -> tuple[int, str]:
+    return -len(term), term
+
+
+@lru_cache(maxsize=65536)
+def _name_terms_of(name: str) -> frozenset[str]:
+    """:func:`name_terms` of one name (cached: first names and surnames recur among respondents)."""
+    terms: set[str] = set()
+    name = " ".join(name.split())
+    if len(name) >= 3:
+        terms.add(name)
+    parts = [p.strip(".'\"()") for p in re.split(r"[\s,]+", name)]
+    for part in parts:
+        if len(part) >= 3 and sum(map(str.isalpha, part)) >= 3:
+            terms.add(part)
+    for i in range(len(parts)):
+        for j in range(i + 2, len(parts) + 1):
+            terms.add(" ".join(parts[i:j]))
+    return frozenset(t.lower() for t in terms if t.strip())
 
 
 def _is_word_char(c: str) -> bool:

@@ -103,13 +103,19 @@ GATES: tuple[Gate, ...] = (
 
 def hints(piece: str) -> int:
     """The :data:`GATES` that ``piece`` passes, as bits."""
-    return sum(1 << i for i, g in enumerate(GATES) if g.hint(piece))
+    bits = 0
+    for bit, hint in _HINTS:
+        if hint(piece):
+            bits |= bit
+    return bits
 
 
 def could(piece: str, gates: int) -> int:
     """Those of ``gates`` (bits) whose scan could find something in ``piece``, as bits."""
     return sum(1 << i for i, g in enumerate(GATES) if gates >> i & 1 and g.could(piece))
 
+
+_HINTS = tuple((1 << i, g.hint) for i, g in enumerate(GATES))
 
 _NEW_LINE, _SIGNOFF, _ENDS_BADLY, _STARTS_BADLY, _DIGIT = 1, 2, 4, 8, 16
 
@@ -175,21 +181,9 @@ def _paragraph(text: str, lo: int, hi: int, seen: dict, out: list[tuple[int, int
     return bool(blocked)
 
 
-_ASCII_BYTES = bytes(range(128))
-
-
 def _has_digit(text: str) -> bool:
-    """Whether ``text`` holds a digit (``\\d``: any script; searched among the non-ASCII characters only, which
-    UTF-8 writes with bytes above 127 only)."""
-    if any(d in text for d in "0123456789"):
-        return True
-    if text.isascii():
-        return False
-    try:
-        rest = text.encode("utf-8").translate(None, _ASCII_BYTES).decode("utf-8")
-    except UnicodeError:  # a lone surrogate
-        rest = text
-    return _DIGIT_RE.search(rest) is not None
+    """Whether ``text`` holds a digit (``\\d``: any script; ASCII digits are the ASCII characters ``\\d`` matches)."""
+    return _DIGIT_RE.search(text) is not None
 
 
 def cuts(text: str, seen: dict) -> list[tuple[int, int]]:

@@ -17,14 +17,16 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.redaction import addresses, pieces
 from analysis.redaction import names as person_names
@@ -149,29 +151,74 @@ def _assemble(text: str, bounds: list[tuple[int, int]], parts: list[_Detected]) 
 #: Answers whose distinct texts are detected together (in two processes when there are many): bounds the memory
 #: the detections hold.
 BLOCK_ROWS = 100_000
+#: Distinct pieces whose detections are kept from one block to the next, the least recently used dropped first:
+#: campaign copies and short answers bring the same sentences back a few blocks later (at 200,000 responses, 90%
+#: copies: 97,391 distinct pieces, 162,170 detections when only the previous block's were kept, 97,391 with this).
+KEEP_PIECES = 100_000
+#: Texts between sentence breaks whose reading by :func:`analysis.redaction.pieces.cuts` is kept from one block to
+#: the next (all are dropped once there are more).
+KEEP_SENTENCES = 100_000
 
 #: Campaign copies and repeated answers repeat the same text: detect once per text (short texts only: long ones
 #: would pin memory), then add each respondent's own names.
 _detect = lru_cache(maxsize=65536)(_detect_uncached)
 
 
-def _detect_texts(texts: list[str], known_pieces: dict[str, _Piece], detector: Detector,
+class PieceMemo:
+    """What :func:`_detect_texts` keeps from one call to the next (every value a pure function of its key).
+
+    Attributes:
+        pieces: piece -> its :class:`_Piece`, the least recently used first (at most ``keep`` once a call ends).
+        sentences: :func:`analysis.redaction.pieces.cuts`' reading of the texts between sentence breaks.
+        could: piece -> [gates asked about, gates whose scan could find something in it] (:func:`_clash`).
+        keep: Most pieces kept (:data:`KEEP_PIECES`).
+    """
+
+    def __init__(self, keep: int | None = None) -> None:
+        self.pieces: dict[str, _Piece] = {}
+        self.sentences: dict[str, int] = {}
+        self.could: dict[str, list[int]] = {}
+        self.keep = KEEP_PIECES if keep is None else keep
+
+    def remember(self, order: list[str], records: list[_Piece | None]) -> None:
+        """Keep this call's pieces (the most recently used, at the end) and drop the oldest beyond ``keep``."""
+        kept = self.pieces
+        for piece, record in zip(order, records, strict=True):
+            if record is not None:
+                kept.pop(piece, None)
+                kept[piece] = record
+        excess = len(kept) - self.keep
+        if excess > 0:
+            for piece in list(islice(kept, excess)):
+                del kept[piece]
+        if len(self.could) > self.keep:
+            self.could.clear()
+        if len(self.sentences) > KEEP_SENTENCES:
+            self.sentences.clear()
+
+
+def _detect_texts(texts: list[str], memo: PieceMemo | dict, detector: Detector,
                   meanwhile: Callable[[], None] | None = None) -> dict[str, _Detected]:
     """``{text: _detect_uncached(text)}`` for distinct ``texts``, each distinct piece detected once;
     ``meanwhile()`` runs while the worker detects (:meth:`Detector.many`).
 
-    ``known_pieces`` holds the previous call's pieces and is replaced by this call's. A text is left out when one
-    of its pieces raised, or when a gate on for the text is off for a piece whose scan could find something in it
-    (:data:`analysis.redaction.pieces.GATES`): its caller detects it whole.
+    ``memo`` holds what earlier calls detected (a ``dict`` stands for a new :class:`PieceMemo`). A text is left
+    out when one of its pieces raised, or when a gate on for the text is off for a piece whose scan could find
+    something in it (:data:`analysis.redaction.pieces.GATES`): its caller detects it whole.
     """
-    seen: dict = {}
+    if not isinstance(memo, PieceMemo):
+        memo = PieceMemo()
+    known_pieces = memo.pieces
+    seen = memo.sentences
+    cuts = pieces.cuts
     ids: dict[str, int] = {}  # piece -> its index in `order`
     plans = []
     for text in texts:
-        bounds = pieces.cuts(text, seen)
-        strs = [text[s:e] for s, e in bounds] if len(bounds) > 1 else [text]
-        plans.append((text, bounds, [ids.setdefault(p, len(ids)) for p in strs]))
-    del seen
+        bounds = cuts(text, seen)
+        if len(bounds) == 1:
+            plans.append((text, bounds, (ids.setdefault(text, len(ids)),)))
+        else:
+            plans.append((text, bounds, [ids.setdefault(text[s:e], len(ids)) for s, e in bounds]))
     order = list(ids)
     del ids
     todo = [p for p in order if p not in known_pieces]
@@ -183,13 +230,13 @@ def _detect_texts(texts: list[str], known_pieces: dict[str, _Piece], detector: D
             except Exception:  # noqa: BLE001 - the text is detected whole by the caller, where it becomes a reject
                 continue
     records = [found.get(p) or known_pieces.get(p) for p in order]
-    known_pieces.clear()
-    known_pieces.update((p, r) for p, r in zip(order, records, strict=True) if r is not None)
+    memo.remember(order, records)
     del found, todo
     hints = [r.hints if r is not None else -1 for r in records]  # -1: the piece raised
     dets = [r.det if r is not None else None for r in records]
+    has = [r is not None and bool(r.det.found) for r in records]  # the piece's detection found something
     del records
-    could: dict[int, list[int]] = {}  # piece -> [gates asked about, gates whose scan could find something]
+    could = memo.could
     out: dict[str, _Detected] = {}
     for text, bounds, idx in plans:
         if len(idx) == 1:
@@ -198,32 +245,37 @@ def _detect_texts(texts: list[str], known_pieces: dict[str, _Piece], detector: D
                 out[text] = det
             continue
         whole = 0
+        differ = False
+        first = hints[idx[0]]
         for i in idx:
-            whole |= hints[i]
-        if whole < 0 or _clash(order, idx, hints, whole, could):
-            continue
-        if any(dets[i].found for i in idx):  # type: ignore[union-attr]
-            with_spans = [(b, dets[i]) for b, i in zip(bounds, idx, strict=True) if dets[i].found]  # type: ignore[union-attr]
-            out[text] = _assemble(text, [b for b, _d in with_spans], [d for _b, d in with_spans])  # type: ignore[misc]
+            h = hints[i]
+            whole |= h
+            differ = differ or h != first
+        if whole < 0 or (differ and _clash(order, idx, hints, whole, could)):
+            continue  # (every piece passing the same gates: none is missing one the text passes)
+        with_spans = [k for k, i in enumerate(idx) if has[i]]
+        if with_spans:
+            out[text] = _assemble(text, [bounds[k] for k in with_spans], [dets[idx[k]] for k in with_spans])  # type: ignore[misc]
         else:
             out[text] = _Detected({}, text, ())
     return out
 
 
-def _clash(order: list[str], idx: list[int], hints: list[int], whole: int, could: dict[int, list[int]]) -> bool:
+def _clash(order: list[str], idx: list[int], hints: list[int], whole: int, could: dict[str, list[int]]) -> bool:
     """Whether a gate on for a text (``whole``, bits) is off for one of its pieces (``idx``) whose scan could
     find something in it (:func:`analysis.redaction.pieces.could`; ``could`` keeps, per piece, the gates asked
     about and those answered yes)."""
     for i in idx:
         missing = whole & ~hints[i]
         if missing:
-            asked = could.get(i)
+            piece = order[i]
+            asked = could.get(piece)
             if asked is None:
-                asked = could[i] = [0, 0]
+                asked = could[piece] = [0, 0]
             new = missing & ~asked[0]
             if new:
                 asked[0] |= new
-                asked[1] |= pieces.could(order[i], new)
+                asked[1] |= pieces.could(piece, new)
             if missing & asked[1]:
                 return True
     return False
@@ -253,15 +305,30 @@ def _redact_terms(text: str, terms: tuple[str, ...], det: _Detected | None = Non
 
     ``det`` is ``_detect_uncached(text)`` when the caller already has it.
     """
+    out, spans = _redact_spans(text, terms, det)
+    return out, [Redaction(k, s, e) for s, e, k in spans]
+
+
+def _redact_spans(text: str, terms: tuple[str, ...], det: _Detected | None = None) -> tuple[str, Sequence[pp.Span]]:
+    """:func:`_redact_terms` with the redactions as ``(start, end, kind)`` spans."""
     if det is None:
         det = _detect(text) if len(text) < 20_000 else _detect_uncached(text)
     own = person_names.find_own_names(text, terms) if terms else []
     if not own:
-        out, spans = det.redacted, det.spans
-    else:  # what find_person_names(text, terms) gives: the candidates and the own names, merged
-        spans = _resolve(text, {**det.found, "NAME": person_names.merge_spans(det.found.get("NAME", []) + own)})
-        out = _apply(text, spans)
-    return out, [Redaction(k, s, e) for s, e, k in spans]
+        return det.redacted, det.spans
+    # what find_person_names(text, terms) gives: the candidates and the own names, merged
+    spans = _resolve(text, {**det.found, "NAME": person_names.merge_spans(det.found.get("NAME", []) + own)})
+    return _apply(text, spans), spans
+
+
+def _kind_counts(spans: Sequence[pp.Span]) -> list[tuple[str, int]]:
+    """``sorted(Counter(kind of each span).items())``."""
+    if len(spans) == 1:
+        return [(spans[0][2], 1)]
+    counts: dict[str, int] = {}
+    for _s, _e, kind in spans:
+        counts[kind] = counts.get(kind, 0) + 1
+    return sorted(counts.items())
 
 
 @lru_cache(maxsize=4096)
@@ -284,15 +351,32 @@ def _is_choice_answer(answer: str, choices: dict[str, str], sep: str) -> bool:
     return bool(choices) and all(p in choices for p in parts if p)
 
 
-def _one_column(blocks: list[pd.Series], index: pd.Index) -> pd.Series:
-    """The blocks' texts as one column, in one contiguous Arrow array: what ``pd.Series(every_text,
-    dtype=object).astype(str)`` gives (one chunk: the Parquet file's pages, hence its bytes, are the same)."""
-    if not blocks:
-        return pd.Series([], index=index, dtype=object).astype(str)
-    column = pd.concat(blocks, ignore_index=True)
-    blocks.clear()
-    whole = pa.chunked_array([column.array.__arrow_array__().combine_chunks()])
-    return pd.Series(pd.arrays.ArrowStringArray(whole, dtype=column.dtype), index=index)
+def _block_texts(texts: pd.Series, arrow: pa.ChunkedArray | None, lo: int, hi: int) -> pa.Array:
+    """The answers of rows ``[lo, hi)`` as one Arrow ``large_string`` array, a missing or non-text answer as ``""``
+    (``arrow``: the column's Arrow data, when it has any)."""
+    if arrow is not None:
+        return pc.fill_null(arrow.slice(lo, hi - lo).combine_chunks().cast(pa.large_string()), "")
+    return pa.array([t if isinstance(t, str) else "" for t in texts.iloc[lo:hi].tolist()], type=pa.large_string())
+
+
+def _to_redact(answers: pd.DataFrame, choice_map: dict[str, tuple[dict[str, str], str]]) -> np.ndarray:
+    """Positions of the answers to redact: a text (not empty) that is not made only of its closed question's
+    choice labels (those stay verbatim)."""
+    texts = answers["answer"]
+    if isinstance(texts.dtype, pd.StringDtype):
+        need = (texts.notna() & texts.str.len().gt(0)).to_numpy(dtype=bool, na_value=False).copy()
+    else:
+        need = np.fromiter((isinstance(t, str) and t != "" for t in texts.tolist()), dtype=bool, count=len(texts))
+    qids = answers["question_id"]
+    for qid, (choices, sep) in choice_map.items():
+        rows = (qids == qid).to_numpy(dtype=bool, na_value=False) & need
+        if not rows.any():
+            continue
+        sub = texts[rows]
+        labels = [t for t in pd.unique(sub) if _is_choice_answer(t, choices, sep)]
+        if labels:
+            need[np.flatnonzero(rows)[sub.isin(labels).to_numpy(dtype=bool)]] = False
+    return np.flatnonzero(need)
 
 
 def redact_answers(
@@ -329,58 +413,67 @@ def redact_answers(
             if q["kind"] == "closed":
                 choices = json.loads(q["choices"]) if isinstance(q["choices"], str) and q["choices"] else {}
                 choice_map[q["question_id"]] = (choices, ";")
+    # Only the rows to redact are read into Python: every other row keeps its text ("" when missing), no log row.
+    rows = _to_redact(answers, choice_map)
     terms_of: dict[object, tuple[str, ...]] = {}  # response id -> its respondent's name terms
-    is_choice: dict[tuple[object, str], bool] = {}  # (question, answer) -> made only of choice labels
-
-    def verbatim(qid: object, text: str) -> bool:
-        if qid not in choice_map:
-            return False
-        key = (qid, text)
-        if key not in is_choice:
-            is_choice[key] = _is_choice_answer(text, *choice_map[qid])
-        return is_choice[key]
-
-    blocks: list[pd.Series] = []  # each block's redacted texts, as the column's dtype (not a Python str per row)
-    log_rows: list[dict] = []
-    response_ids, question_ids, texts = answers["response_id"].tolist(), answers["question_id"].tolist(), answers["answer"]
+    blocks: list[pa.Array] = []  # each block's redacted texts (not a Python str per row until the end)
+    log_rid: list[object] = []
+    log_qid: list[object] = []
+    log_kind: list[str] = []
+    log_count: list[int] = []
     known: dict[str, _Detected] = {}  # detections of the previous block's texts (campaign copies recur)
-    known_pieces: dict[str, _Piece] = {}  # detections of the previous block's pieces
+    memo = PieceMemo()  # detections of the pieces of earlier blocks
 
-    def finish(lo: int, block: list[tuple], known: dict[str, _Detected]) -> None:
-        """Redact the rows of the block starting at row ``lo`` (its texts' detections in ``known``)."""
+    texts = answers["answer"]
+    arrow = (pa.chunked_array(texts.array.__arrow_array__())
+             if isinstance(texts.dtype, pd.StringDtype) and texts.dtype.storage == "pyarrow" else None)
+
+    def finish(lo: int, pos: np.ndarray, block: list[tuple], known: dict[str, _Detected]) -> None:
+        """Redact the rows at ``pos`` (``block``: their response, question and text; the detections in ``known``),
+        those of the block of rows starting at ``lo``."""
         redacted: list[str] = []
-        for rid, qid, text in block:
-            if verbatim(qid, text):
-                redacted.append(text)
-                continue
+        for at, (rid, qid, text) in zip(pos.tolist(), block, strict=True):
             try:
-                if rid not in terms_of:
-                    terms_of[rid] = person_names.name_terms(_respondent_names(*people.get(rid, (None, None))))
-                out, reds = _redact_terms(text, terms_of[rid], known.get(text)) if text else (text, [])
+                terms = terms_of.get(rid)
+                if terms is None:
+                    terms = terms_of[rid] = person_names.name_terms(_respondent_names(*people.get(rid, (None, None))))
+                out, spans = _redact_spans(text, terms, known.get(text))
             except Exception as err:  # noqa: BLE001 - any failure becomes a reject row, never a leak
                 if rejects is None:
                     raise
-                rejects.append({"file": "core_answers", "row": lo + len(redacted) + 1, "column": str(qid),
+                rejects.append({"file": "core_answers", "row": at + 1, "column": str(qid),
                                 "reason": f"redaction failed for response {rid}: {type(err).__name__}: {err}",
                                 "raw": None})
-                out, reds = "", []
+                out, spans = "", ()
             redacted.append(out)
-            for kind, n in sorted(Counter(r.kind for r in reds).items()):
-                log_rows.append({"response_id": rid, "question_id": qid, "kind": kind, "count": n})
-        blocks.append(pd.Series(redacted, dtype=object).astype(str))
+            if spans:
+                for kind, n in _kind_counts(spans):
+                    log_rid.append(rid)
+                    log_qid.append(qid)
+                    log_kind.append(kind)
+                    log_count.append(n)
+        hi = min(lo + BLOCK_ROWS, len(answers))
+        column = _block_texts(texts, arrow, lo, hi)
+        if redacted:
+            mask = np.zeros(hi - lo, dtype=bool)
+            mask[pos - lo] = True
+            column = pc.replace_with_mask(column, pa.array(mask), pa.array(redacted, type=pa.large_string()))
+        blocks.append(column)
 
     with Detector(_detect_piece, workers) as detector:
         pending: tuple | None = None  # the previous block, redacted here while the worker detects this one's
         for lo in range(0, len(answers), BLOCK_ROWS):
-            block = list(zip(response_ids[lo:lo + BLOCK_ROWS], question_ids[lo:lo + BLOCK_ROWS],
-                             [t if isinstance(t, str) else "" for t in texts.iloc[lo:lo + BLOCK_ROWS].tolist()],
+            pos = rows[np.searchsorted(rows, lo):np.searchsorted(rows, lo + BLOCK_ROWS)]
+            hi, at = lo + BLOCK_ROWS, pos - lo  # (a take from the block's rows: from the whole column, Arrow would
+            block = list(zip(answers["response_id"].iloc[lo:hi].take(at).tolist(),  # join all its chunks first)
+                             answers["question_id"].iloc[lo:hi].take(at).tolist(), texts.iloc[lo:hi].take(at).tolist(),
                              strict=True))
-            todo = list(dict.fromkeys(t for _r, q, t in block if t and t not in known and not verbatim(q, t)))
+            todo = list(dict.fromkeys(t for _r, _q, t in block if t not in known))
             carried = {t: known[t] for _r, _q, t in block if t in known}
             meanwhile = (lambda p=pending: finish(*p)) if pending is not None else None
-            found = _detect_texts(todo, known_pieces, detector, meanwhile)
+            found = _detect_texts(todo, memo, detector, meanwhile)
             known = carried | found
-            pending = (lo, block, known)
+            pending = (lo, pos, block, known)
             del block, carried, found
         if pending is not None:
             finish(*pending)
@@ -388,9 +481,19 @@ def redact_answers(
         if detector.in_worker:
             logger.info("redaction: %d distinct pieces of %d answers detected by a second process",
                         detector.in_worker, len(answers))
-    del known, known_pieces
+    del known, memo
     _detect.cache_clear()  # the texts of this table are done: do not pin them for the rest of the run
     result = answers.copy()
     result["text_redacted"] = _one_column(blocks, answers.index)
-    log = pd.DataFrame(log_rows, columns=["response_id", "question_id", "kind", "count"])
+    log = pd.DataFrame({"response_id": log_rid, "question_id": log_qid, "kind": log_kind, "count": log_count},
+                       columns=["response_id", "question_id", "kind", "count"])
     return result, log.astype({"count": int})
+
+
+def _one_column(blocks: list[pa.Array], index: pd.Index) -> pd.Series:
+    """The blocks' texts as one column, in one contiguous Arrow array (the Parquet file's pages, hence its bytes,
+    depend on it), as the ``str`` dtype: what ``pd.Series(every_text, dtype=object).astype(str)`` gives."""
+    dtype = pd.Series([], dtype=object).astype(str).dtype
+    whole = pa.chunked_array([pa.concat_arrays(blocks) if blocks else pa.array([], type=pa.large_string())])
+    blocks.clear()
+    return pd.Series(pd.arrays.ArrowStringArray(whole, dtype=dtype), index=index)
