@@ -352,7 +352,9 @@ def test_themed_answers_are_the_rows_theme_all_filtered(tmp_path):
     cfg = load_config(_config(tmp_path, ["q1", "q2"]))
     got = themed_answers(cfg, tmp_path)
     want = rows.filter_rows(full, full["question_id"].isin(["q1", "q2"]).to_numpy())[ANSWER_COLUMNS]
-    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    # the closed question's rows are left out as the file is read: the rows are numbered from 0 (theme_all reads
+    # values, never the index)
+    pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_exact=True)
     assert got.dtypes.equals(want.dtypes) and len(got) < len(full)
 
 

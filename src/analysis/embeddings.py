@@ -258,7 +258,8 @@ class TfidfSvdBackend:
 
         Texts are vectorised and projected ``ENCODE_BATCH`` at a time, by ``ENCODE_WORKERS`` forked
         processes when there are two batches or more: every step is row by row, so the vectors are the same
-        as in one pass, and memory stays bounded whatever the number of texts.
+        as in one pass, and memory stays bounded whatever the number of texts. Each batch (float32) is written
+        into the result as it arrives, so the batches and the result are never all held at once.
         """
         if self.corpus_hash_ is None:
             self.fit(texts)
@@ -269,14 +270,14 @@ class TfidfSvdBackend:
         starts = list(range(0, len(texts), ENCODE_BATCH))
         workers = min(ENCODE_WORKERS, len(starts))
         if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            return np.concatenate([self._encode_batch(texts[s:s + ENCODE_BATCH]) for s in starts])
+            return _gathered(len(texts), (self._encode_batch(texts[s:s + ENCODE_BATCH]) for s in starts))
         if self.svd_ is not None:
             self._projection_matrix()  # made once, here, and inherited
         global _FORKED
         _FORKED = (self, texts)  # inherited by the forked workers (nothing large is pickled)
         try:
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                return np.concatenate(list(pool.map(_encode_forked, starts)))
+                return _gathered(len(texts), pool.map(_encode_forked, starts))
         finally:
             _FORKED = None
 
@@ -309,6 +310,20 @@ class TfidfSvdBackend:
 
 
 _FORKED: tuple[TfidfSvdBackend, list[str]] | None = None
+
+
+def _gathered(n: int, parts) -> np.ndarray:
+    """The ``parts`` (row blocks, in order) written one after the other into one array of ``n`` rows:
+    ``np.concatenate(list(parts))`` without holding every block and the result at once."""
+    out = None
+    at = 0
+    for part in parts:
+        if out is None:
+            out = np.empty((n, *part.shape[1:]), dtype=part.dtype)
+        out[at:at + len(part)] = part
+        at += len(part)
+    assert out is not None and at == n  # noqa: S101 - every text is in one batch
+    return out
 
 
 class _ThreadedCSR(sp.csr_matrix):
