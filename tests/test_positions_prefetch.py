@@ -62,6 +62,27 @@ def test_the_result_computed_ahead_is_the_one_computed_in_the_stage(argkp):
         pd.testing.assert_frame_equal(a, b)
 
 
+def test_the_worker_gives_back_what_computing_freed_before_it_waits(argkp, monkeypatch):
+    """The worker holds its result until the positions stage takes it (after the whole themes stage): what the
+    computation freed is returned to the system first, once the positions are computed (and before they are sent)."""
+    cfg, raw, proc = argkp
+    events = []
+    real = positions.assign_positions
+
+    def assign(*a, **k):
+        out = real(*a, **k)
+        events.append("computed")
+        return out
+
+    monkeypatch.setattr(positions, "assign_positions", assign)
+    monkeypatch.setattr(pipeline, "release_memory", lambda: events.append("released") or True)
+    key, frames = prefetch.compute(cfg, raw, proc)
+    assert events == ["computed", "released"]
+    for a, b in zip(frames, _in_process(cfg, raw, proc), strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert key == positions._result_key(cfg, raw, proc)
+
+
 def test_a_result_of_other_inputs_is_not_used(argkp):
     cfg, raw, proc = argkp
     key = positions._result_key(cfg, raw, proc)

@@ -54,7 +54,24 @@ def compute(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path) -> tupl
         if stage._result_key(cfg, raw_dir, processed_dir) != key:  # an input changed while it was read
             return "", ()
         final, dis, conf, _ = stage.assign_positions(cfg, answers, questions, analyst, statement_positions=stmt_pos)
+    del questions, answers, analyst, _votes, stmt_pos
+    _give_back()
     return key, (final, dis, conf)
+
+
+def _give_back() -> None:
+    """Return to the system what computing the positions freed (the worker then waits, holding only its result,
+    until the positions stage takes it: without this its heap stayed at the computation's peak for the rest of
+    the themes stage, beside the themes' own peak)."""
+    from analysis.pipeline import release_memory
+
+    release_memory()
+    try:
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):  # pragma: no cover - PyArrow is a dependency
+        pass
 
 
 def text_answers(cfg: ConsultationConfig, processed_dir: Path, table: str = "core_answers_clean") -> int:
