@@ -45,6 +45,23 @@ def test_nothing_is_started_for_a_few_texts(argkp, monkeypatch):
         assert started == [1]
 
 
+def test_nothing_is_started_for_more_texts_than_fit_beside_the_themes(argkp, monkeypatch):
+    """Above MAX_TEXTS the positions' peak would add to the themes': the positions stage computes them itself."""
+    cfg, raw, proc = argkp
+    n = prefetch.text_answers(cfg, proc)
+    started = []
+    monkeypatch.setattr(prefetch, "Worker", lambda: started.append(1) or Worker())
+    monkeypatch.setattr(prefetch, "MAX_TEXTS", n - 1)
+    with prefetch.start_early(cfg, raw_dir=raw, processed_dir=proc):
+        assert prefetch.take(proc, positions._result_key(cfg, raw, proc)) is None
+    assert started == []
+    assert prefetch.worker_modules(cfg, raw_dir=raw, processed_dir=proc) == ()  # nothing imported ahead for it
+    monkeypatch.setattr(prefetch, "MAX_TEXTS", n)
+    assert prefetch.worker_modules(cfg, raw_dir=raw, processed_dir=proc) == prefetch.PRELOAD
+    with prefetch.start_early(cfg, raw_dir=raw, processed_dir=proc):
+        assert started == [1]
+
+
 def _in_process(cfg, raw, proc):
     questions, answers, analyst, _votes, stmt_pos = positions.positions_inputs(cfg, raw, proc)
     return positions.assign_positions(cfg, answers, questions, analyst, statement_positions=stmt_pos)[:3]

@@ -14,7 +14,8 @@ Nothing is started when the positions' cache already holds a result of the same 
 stage reuses it, :func:`~analysis.positions.stage._load_result`), nor when fewer than :data:`MIN_TEXTS` answers
 have positions from their text (the second interpreter's imports would cost more than the fits it hides: the
 Pol.is example's 154 statements took 4.7 CPU s more and longer, measured under load), so the second core is not
-spent for nothing.
+spent for nothing; nor when more than :data:`MAX_TEXTS` do: the two computations' peaks would then add up past
+the run's memory budget, and the positions are computed by their own stage once the themes' memory is returned.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ log = logging.getLogger(__name__)
 #: Answers with positions from their text (open questions with ``text_positions`` on) below which nothing is
 #: started ahead. The bundled sample has 2,782; the Pol.is example 154.
 MIN_TEXTS = 1000
+#: Answers with positions from their text above which nothing is started ahead: the positions' peak would come on
+#: top of the themes' (memory summed over the process tree, shared pages counted once). Measured with 90% campaign
+#: copies: at 200,000 responses (209,856 such answers) themes 1.8 GB + positions 1.3 GB, which fit side by side;
+#: at 1,000,000 (1,050,254) the two side by side peaked at 14.9 GB against an 8 GB budget, the positions
+#: alone at 3.2 GB (a stage taking a result: more while computing). Off above it, the positions cost their own
+#: stage's wall time after the themes instead of running on the second core beside them.
+MAX_TEXTS = 500_000
 #: Modules the worker computing the positions ahead imports (:func:`compute` and the stance models).
 PRELOAD = ("analysis.positions.prefetch", "analysis.positions.stage")
 #: Workers computing the positions ahead, by processed folder.
@@ -100,7 +108,13 @@ def worker_modules(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Pat
         return ()
     clean = text_answers(cfg, processed_dir)
     n = clean if clean else text_answers(cfg, processed_dir, "core_answers")
-    return PRELOAD if n >= MIN_TEXTS else ()
+    return PRELOAD if worth_ahead(n) else ()
+
+
+def worth_ahead(n: int) -> bool:
+    """Whether the positions of ``n`` answers with positions from their text are computed ahead: from
+    :data:`MIN_TEXTS` (the worker's imports pay off) up to :data:`MAX_TEXTS` (both peaks fit side by side)."""
+    return MIN_TEXTS <= n <= MAX_TEXTS
 
 
 def _cached_key(processed_dir: Path) -> str | None:
@@ -127,8 +141,12 @@ def start_early(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) 
     raw_dir, processed_dir = Path(raw_dir), Path(processed_dir)
     worker: Worker | None = None
     try:
-        if (text_answers(cfg, processed_dir) >= MIN_TEXTS
-                and _cached_key(processed_dir) != _result_key(cfg, raw_dir, processed_dir)):
+        n = text_answers(cfg, processed_dir)
+        if not worth_ahead(n):
+            if n > MAX_TEXTS:
+                log.info("positions: not computed ahead (%d answers with positions from text > MAX_TEXTS=%d: their "
+                         "peak would add to the themes'); computed by their own stage", n, MAX_TEXTS)
+        elif _cached_key(processed_dir) != _result_key(cfg, raw_dir, processed_dir):
             worker = Worker()
             worker.send(compute, cfg, raw_dir, processed_dir)
             _PENDING[processed_dir] = worker
