@@ -1,6 +1,6 @@
 """The cluster search's fast paths give what the code they replace gives, on real and generated texts (#18).
 
-* :class:`analysis.campaigns.near_duplicates._Grower` reads a :class:`ColumnIndex` restricted to its pool
+* :class:`analysis.campaigns.near_duplicates._Grower` reads a :class:`SignatureScan` restricted to its pool
   (``RESTRICT_POOL``) instead of the index of every text: the same clusters;
 * :func:`analysis.campaigns.near_duplicates._shared_shingles` (two hash tables) against the sort by hash it
   replaces in :func:`template_signature`: the same template shingles, signature and count.
@@ -56,13 +56,13 @@ def _corpora(consultations) -> dict[str, list[str]]:
 def test_pool_index_finds_the_same_campaigns(consultations, monkeypatch):
     settings = CampaignSettings()
     restricted = []
-    real = nd.ColumnIndex.restricted
+    real = nd.SignatureScan.restricted
 
     def counting(self, keep):
         restricted.append(int(keep.sum()))
         return real(self, keep)
 
-    monkeypatch.setattr(nd.ColumnIndex, "restricted", counting)
+    monkeypatch.setattr(nd.SignatureScan, "restricted", counting)
     monkeypatch.setattr(nd, "_RESTRICT_EVERY", 1)  # restrict as often as possible: every grow may read a new index
     monkeypatch.setattr(nd, "_RESTRICT_SHARE", 0.001)
     for name, keys in _corpora(consultations).items():

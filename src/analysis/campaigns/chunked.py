@@ -32,6 +32,8 @@ ANCHOR = " the "
 #: Distinct chunks hashed per block, texts' signatures reduced per block.
 _CHUNKS_PER_BLOCK = 2000
 _TEXTS_PER_BLOCK = 2048
+#: Hash functions whose chunk signatures are made (and held) at a time.
+_FUNCS_PER_GROUP = 32
 
 
 @lru_cache(maxsize=16)
@@ -156,23 +158,37 @@ def signatures(hasher: MinHasher, texts: list[str]) -> tuple[np.ndarray, np.ndar
                 chunks.append(part)
             ids.append(j)
     del memo
-    chunk_sig = np.empty((len(chunks), hasher.num_perm), dtype=np.uint32)
-    sh_parts, counts = [], np.empty(len(chunks), dtype=np.int64)
+    # every chunk's shingle hashes in one array, made a block of chunks at a time (a chunk of t tokens has
+    # max(1, t - k + 1) shingles: see shingle_hashes)
+    counts = np.fromiter((max(1, (c.count(" ") + 1 if c else 0) - k + 1) for c in chunks), dtype=np.int64,
+                         count=len(chunks))
+    chunk_bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    all_sh = np.empty(int(chunk_bounds[-1]), dtype=np.uint64)
     for lo in range(0, len(chunks), _CHUNKS_PER_BLOCK):
         sh, offs = shingle_hashes(chunks[lo:lo + _CHUNKS_PER_BLOCK], k)
-        counts[lo:lo + len(offs)] = np.diff(np.append(offs, len(sh)))
-        chunk_sig[lo:lo + len(offs)] = hasher._minhash(sh, offs)
-        sh_parts.append(sh)
+        got = np.diff(np.append(offs, len(sh)))
+        if not np.array_equal(got, counts[lo:lo + len(offs)]):  # cannot happen: the count's rule is shingle_hashes'
+            raise AssertionError("chunked.signatures: a chunk's shingle count differs from its tokens'")
+        all_sh[chunk_bounds[lo]:chunk_bounds[lo] + len(sh)] = sh
+    n_chunks = len(chunks)
     del chunks
-    chunk_bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     id_arr = np.asarray(ids, dtype=np.int64)
     del ids
     text_bounds = np.concatenate([[0], np.cumsum(n_ids)]).astype(np.int64)
     sig = np.empty((len(texts), hasher.num_perm), dtype=np.uint32)
-    for lo in range(0, len(texts), _TEXTS_PER_BLOCK):
-        hi = min(len(texts), lo + _TEXTS_PER_BLOCK)
-        a, b = text_bounds[lo], text_bounds[hi]
-        sig[lo:hi] = np.minimum.reduceat(chunk_sig[id_arr[a:b]], text_bounds[lo:hi] - a, axis=0)
+    # the chunks' signatures a group of hash functions at a time (each column is its own minimum), so that they are
+    # never held whole (4 bytes a chunk and hash function: more than the texts' own when copies are edited)
+    for f0 in range(0, hasher.num_perm, _FUNCS_PER_GROUP):
+        funcs = slice(f0, min(hasher.num_perm, f0 + _FUNCS_PER_GROUP))
+        chunk_sig = np.empty((n_chunks, funcs.stop - funcs.start), dtype=np.uint32)
+        for lo in range(0, n_chunks, _CHUNKS_PER_BLOCK):
+            hi = min(n_chunks, lo + _CHUNKS_PER_BLOCK)
+            a, b = chunk_bounds[lo], chunk_bounds[hi]
+            chunk_sig[lo:hi] = hasher._minhash(all_sh[a:b], chunk_bounds[lo:hi] - a, funcs)
+        for lo in range(0, len(texts), _TEXTS_PER_BLOCK):
+            hi = min(len(texts), lo + _TEXTS_PER_BLOCK)
+            a, b = text_bounds[lo], text_bounds[hi]
+            sig[lo:hi, funcs] = np.minimum.reduceat(chunk_sig[id_arr[a:b]], text_bounds[lo:hi] - a, axis=0)
+        del chunk_sig
     n_sh = np.add.reduceat(counts[id_arr], text_bounds[:-1]) if len(texts) else np.zeros(0, dtype=np.int64)
-    all_sh = np.concatenate(sh_parts) if sh_parts else np.zeros(0, np.uint64)
     return sig, n_sh.astype(np.int64), ChunkedShingles(all_sh, chunk_bounds, id_arr, text_bounds)

@@ -23,18 +23,22 @@ from analysis.worker import Worker, WorkerError
 logger = logging.getLogger(__name__)
 
 
-def keys_labels(keys: list[str], settings: CampaignSettings, seed: int) -> np.ndarray:
-    """``find_campaigns(keys, settings, seed, keys)``: campaign labels from normalised keys alone (no text)."""
+def keys_labels(keys: list[str], settings: CampaignSettings, seed: int, consume: bool = False) -> np.ndarray:
+    """``find_campaigns(keys, settings, seed, keys)``: campaign labels from normalised keys alone (no text).
+
+    ``consume``: ``keys`` is emptied once its signatures are made (see :func:`find_campaigns`); the worker always
+    consumes its own (unpickled) copy.
+    """
     from analysis.campaigns.stage import find_campaigns
 
-    return find_campaigns(keys, settings, seed, keys)
+    return find_campaigns(keys, settings, seed, keys, consume=consume)
 
 
 Job = tuple[Hashable, list[str]]
 
 
 def label_all(jobs: Sequence[Job], settings: CampaignSettings, seed: int, worker: Worker | None = None,
-              later: Callable[[], Sequence[Job]] | None = None) -> dict[Hashable, np.ndarray]:
+              later: Callable[[], Sequence[Job]] | None = None, consume: bool = False) -> dict[Hashable, np.ndarray]:
     """:func:`keys_labels` of each job's keys, in this process and (when given) in ``worker`` at the same time.
 
     Args:
@@ -43,6 +47,9 @@ def label_all(jobs: Sequence[Job], settings: CampaignSettings, seed: int, worker
         seed: Global seed.
         worker: A started worker, or ``None`` (everything is computed here).
         later: Called here first, while the worker starts on ``jobs``; the jobs it returns are added to them.
+        consume: Empty the keys of each job labelled here once its signatures are made (:func:`find_campaigns`'s
+            ``consume``: the strings are not held beside the clustering's arrays); the keys of the jobs the worker
+            labelled stay (it consumes its own copy).
 
     Returns:
         ``{name: labels}`` for every job.
@@ -62,7 +69,7 @@ def label_all(jobs: Sequence[Job], settings: CampaignSettings, seed: int, worker
         while (job := take(True)) is not None:
             t0 = time.perf_counter()
             try:
-                results[job[0]] = worker.call(keys_labels, job[1], settings, seed)
+                results[job[0]] = worker.call(keys_labels, job[1], settings, seed, True)
             except WorkerError as err:  # the worker could not run: this job (and the rest) is done here
                 logger.warning("campaigns: detection failed in the worker (%s); detecting here", err)
                 failed.append(job)
@@ -85,14 +92,14 @@ def label_all(jobs: Sequence[Job], settings: CampaignSettings, seed: int, worker
             closed[0] = True
             cond.notify_all()
     while (job := take(False)) is not None:
-        t0 = time.perf_counter()
-        results[job[0]] = keys_labels(job[1], settings, seed)
-        logger.info("campaigns: %d keys (%s) labelled here in %.1fs", len(job[1]), job[0] or "whole submissions",
+        t0, n = time.perf_counter(), len(job[1])
+        results[job[0]] = keys_labels(job[1], settings, seed, consume)
+        logger.info("campaigns: %d keys (%s) labelled here in %.1fs", n, job[0] or "whole submissions",
                     time.perf_counter() - t0)
     t0 = time.perf_counter()
     if thread is not None:
         thread.join()
         logger.info("campaigns: waited %.1fs for the worker", time.perf_counter() - t0)
     for name, keys in failed:
-        results[name] = keys_labels(keys, settings, seed)
+        results[name] = keys_labels(keys, settings, seed, consume)
     return results

@@ -20,6 +20,7 @@ privileged as "the original" (submission times are often missing or meaningless 
 
 from __future__ import annotations
 
+import ctypes
 import difflib
 import logging
 import time
@@ -89,7 +90,7 @@ def normalise_all(texts: Sequence[object], memo: dict[str, str] | None = None,
 
 
 def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
-                   keys: list[str] | None = None) -> np.ndarray:
+                   keys: list[str] | None = None, *, consume: bool = False) -> np.ndarray:
     """Label each text with a campaign number (``-1``: not in a campaign).
 
     Args:
@@ -98,11 +99,16 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
             ``shingle_size``, ``min_chars``).
         seed: Seed of every random step.
         keys: ``normalise_all(texts)`` when the caller already has it.
+        consume: Empty ``keys`` (and ``texts`` when it is the same list) once the signatures are made, and give the
+            freed memory back (:func:`release_heap`): the clustering reads signatures only, so the strings need not
+            be held beside its arrays (the whole submissions' keys at 1,000,000 responses: about 1 GB). For a
+            caller that does not read its keys again.
 
     Returns:
         One integer per text; campaign numbers are arbitrary but deterministic.
     """
     t0 = time.perf_counter()
+    n_texts = len(texts)
     keys = normalise_all(texts) if keys is None else keys
     labels = np.full(len(keys), -1, dtype=np.int64)
     eligible = np.flatnonzero(np.fromiter((len(k) >= settings.min_chars for k in keys), bool, len(keys)))
@@ -110,10 +116,18 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
         return labels
     codes, uniques = pd.factorize(pd.Series([keys[i] for i in eligible], dtype=object), sort=True)
     weight = np.bincount(codes, minlength=len(uniques))
+    n_distinct = len(uniques)
+    distinct = list(uniques)
+    del uniques
+    if consume:
+        keys.clear()  # the distinct keys stay (``distinct``) until the signatures are made
+        del texts
     t1 = time.perf_counter()
     hasher = MinHasher(settings.num_perm, settings.shingle_size, seed)
-    distinct = list(uniques)
     sig, n_sh, shingles = chunked.signatures(hasher, distinct)  # hasher.signatures(distinct, keep_shingles=True)
+    if consume:
+        distinct = []  # ``cluster`` reads the shingles kept, not the texts
+        release_heap()
     t2 = time.perf_counter()
     distinct_labels = cluster(distinct, sig, n_sh, weight, hasher, threshold=settings.near_threshold,
                               containment=settings.containment, min_size=settings.min_size, seed=seed,
@@ -121,9 +135,22 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
                               min_coverage=settings.template_coverage, shingles=shingles)
     labels[eligible] = distinct_labels[codes]
     logger.info("find_campaigns: %d texts, %d eligible, %d distinct; normalise+dedupe %.1fs, minhash %.1fs, "
-                "lsh+verify %.1fs", len(texts), len(eligible), len(distinct), t1 - t0, t2 - t1,
+                "lsh+verify %.1fs", n_texts, len(eligible), n_distinct, t1 - t0, t2 - t1,
                 time.perf_counter() - t2)
     return labels
+
+
+def release_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; nothing elsewhere).
+
+    Strings of a few hundred bytes and more are allocated by the C library in its heap, among other objects that
+    live on: freed, their pages stay this process's (and count in its memory) until trimmed. Large numpy arrays
+    are mapped apart and never reuse them.
+    """
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _template_of(texts: Sequence[str], idx: np.ndarray, share: float = 0.5, max_sample: int = 500,
@@ -529,16 +556,39 @@ def reconcile(answers_clean: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFr
     return out.rename_axis("question_id").reset_index()
 
 
-def _open_rows(processed_dir: Path, open_q: Sequence[str]) -> tuple[pd.DataFrame, int]:
-    """The open questions' answers (``response_id, question_id, text_redacted``, in file order) and how many
-    answers the whole table holds: what the detection reads (the closed answers and the ``answer`` and ``language``
-    columns are read only to write :func:`with_campaign_columns`'s table, once the detection's state is gone)."""
-    import pyarrow.parquet as pq  # noqa: PLC0415 - pandas imports it anyway
+def _open_rows(processed_dir: Path, open_q: Sequence[str]) -> tuple[pd.DataFrame, list[str], int]:
+    """The open questions' answers (``response_id, question_id``, in file order), their texts (``text_redacted`` as
+    :func:`_texts` gives it) and how many answers the whole table holds: what the detection reads (the closed
+    answers and the ``answer`` and ``language`` columns are read only to write :func:`with_campaign_columns`'s
+    table, once the detection's state is gone).
 
-    n_all = pq.ParquetFile(table_path("core_answers_redacted", processed_dir)).metadata.num_rows
-    rows = read_table("core_answers_redacted", processed_dir, columns=["response_id", "question_id", "text_redacted"],
+    The texts are made Python strings a batch of rows at a time (:data:`_TEXT_BATCH`), so the column is never held
+    whole as Arrow beside them (1.3 GB of open answers at 1,000,000 responses).
+
+    Raises:
+        AssertionError: The texts read are not as many as the rows (the file changed between the two reads).
+    """
+    import pyarrow as pa  # noqa: PLC0415 - pandas imports it anyway
+    import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    path = table_path("core_answers_redacted", processed_dir)
+    pf = pq.ParquetFile(path)
+    n_all = pf.metadata.num_rows
+    rows = read_table("core_answers_redacted", processed_dir, columns=["response_id", "question_id"],
                       where=("question_id", list(open_q)))
-    return rows, n_all
+    wanted = pa.array(list(open_q), type=pf.schema_arrow.field("question_id").type)
+    texts: list[str] = []
+    for batch in pf.iter_batches(batch_size=_TEXT_BATCH, columns=["question_id", "text_redacted"]):
+        col = batch.filter(pc.is_in(batch.column("question_id"), value_set=wanted)).column("text_redacted")
+        texts += ["" if not isinstance(t, str) else t for t in col.to_numpy(zero_copy_only=False).tolist()]
+    if len(texts) != len(rows):
+        raise AssertionError("campaigns: the open answers' texts and rows read differ in number")
+    return rows, texts, n_all
+
+
+#: Rows of ``core_answers_redacted`` whose texts :func:`_open_rows` converts at a time.
+_TEXT_BATCH = 65_536
 
 
 def with_campaign_columns(answers: pd.DataFrame, open_q: Sequence[str], found: pd.DataFrame) -> pd.DataFrame:
@@ -582,7 +632,8 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     questions = read_table("core_questions", processed_dir)
     open_q = [q for q in questions.sort_values("order")["question_id"] if
               questions.set_index("question_id").loc[q, "kind"] == "open"]
-    redacted, n_all = _open_rows(processed_dir, open_q)
+    redacted, texts, n_all = _open_rows(processed_dir, open_q)  # one str per open answer: the memo's and both
+    # detections'; ``redacted`` holds their ids
     s = cfg.settings
     memo: dict[str, str] = {}  # every open answer's normalised key, computed once for both detections
     bounds: dict[str, tuple[int, int] | None] = {}  # and where its body starts and ends (parsed once)
@@ -593,7 +644,6 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         rids: list[object] = []
         joined: Sequence[str] = []
         found: dict[object, np.ndarray] = {}
-        texts = _texts(redacted["text_redacted"])  # one str per open answer, shared by the memo and both detections
         if s.campaigns.enabled and open_q:
             normalise_all(texts, memo, bounds)
             # every detection (each question with enough answers; the whole submissions, named ``None``), here and
@@ -606,7 +656,8 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
                     jobs.append((qid, normalise_all([texts[i] for i in pos.tolist()], memo)))
             subs_out: dict[str, object] = {}  # the submissions are joined while the worker starts on a question
             found = label_all(jobs, s.campaigns, s.seed, worker if in_worker else None,
-                              later=partial(_submission_job, redacted, open_q, memo, texts, bounds, subs_out))
+                              later=partial(_submission_job, redacted, open_q, memo, texts, bounds, subs_out),
+                              consume=True)
             rids, joined = subs_out["rids"], subs_out["joined"]
             del jobs, subs_out, qids
         found_open, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts, bounds, found)
