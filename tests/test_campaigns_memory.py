@@ -147,3 +147,24 @@ def test_open_rows_are_read_tables_rows(tmp_path, monkeypatch):
     assert n_all == len(answers) and 0 < len(rows) < len(answers)
     pd.testing.assert_frame_equal(rows, want[["response_id", "question_id"]])
     assert texts == stage._texts(want["text_redacted"]) and "" in texts
+
+
+def test_positional_keys_restore_the_memo_and_bounds():
+    answers = generate(300, SEED, share_1=0.8, share_2=0.1).answers
+    answers = answers[answers["question_id"].isin(OPEN_QUESTIONS)].reset_index(drop=True)
+    texts = stage._texts(answers["text_redacted"]) + ["Dear Sir, hello.\nSent from my iPhone", ""]
+    memo: dict = {}
+    bounds: dict = {}
+    normalise_all(texts, memo, bounds)
+    assert any(b is None for b in bounds.values())  # a text with "Sent from": no bounds kept
+    ids = pd.DataFrame({"response_id": list(answers["response_id"]) + ["X1", "X2"],
+                        "question_id": list(answers["question_id"]) + [OPEN_QUESTIONS[0]] * 2})
+    rids, joined, keys = stage.submission_parts(ids, OPEN_QUESTIONS, memo, texts, bounds)
+    positional = stage._Positional(texts, memo, bounds)
+    again = [(t + ".")[:-1] for t in texts]  # equal strings, other objects (read again)
+    got_memo, got_bounds = positional.restore(again)
+    assert got_memo == memo and got_bounds == bounds
+    lazy = joined.over(again)
+    assert list(lazy) == list(joined) and len(lazy) == len(rids)
+    with pytest.raises(AssertionError):
+        positional.restore(again[:-1])

@@ -420,11 +420,19 @@ class JoinedTexts(Sequence[str]):
     Args:
         parts: The answers' texts, each submission's in question order, submissions one after the other.
         starts: Where each submission's answers start in ``parts`` (ascending); the last ends at ``len(parts)``.
+        positions: Where each of ``parts`` is in the caller's list of texts, when known (see :meth:`over`).
     """
 
-    def __init__(self, parts: list[str], starts: np.ndarray):
+    def __init__(self, parts: list[str], starts: np.ndarray, positions: np.ndarray | None = None):
         self.parts = parts
         self.bounds = np.append(starts, len(parts)).astype(np.int64)
+        self.positions = positions
+
+    def over(self, texts: list[str]) -> JoinedTexts:
+        """The same submissions joined from ``texts`` (equal to the list ``positions`` pointed into: read again)."""
+        if self.positions is None:
+            raise ValueError("JoinedTexts.over: the parts' positions are not known")
+        return JoinedTexts([texts[i] for i in self.positions.tolist()], self.bounds[:-1], self.positions)
 
     def __len__(self) -> int:
         return len(self.bounds) - 1
@@ -460,7 +468,7 @@ def submission_parts(answers: pd.DataFrame, open_questions: Sequence[str], memo:
     memo = {} if memo is None else memo
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         keys.append(memo.get(parts[a]) if b - a == 1 else joined_key(parts[a:b], memo, bounds))
-    return rids[starts].tolist(), JoinedTexts(parts, starts), keys
+    return rids[starts].tolist(), JoinedTexts(parts, starts, sub["_i"].to_numpy()), keys
 
 
 def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str] | None = None,
@@ -483,6 +491,44 @@ def _submission_job(answers: pd.DataFrame, open_questions: Sequence[str], memo: 
     out["rids"], joined, keys = submission_parts(answers, open_questions, memo, texts, bounds)
     out["joined"] = joined
     return [(None, [normalise(joined[i]) if k is None else k for i, k in enumerate(keys)])]
+
+
+def _submission_job_held(answers: pd.DataFrame, open_questions: Sequence[str], held: dict[str, object],
+                         out: dict[str, object]) -> list[tuple[object, list[str]]]:
+    """:func:`_submission_job` of ``held``'s texts, memo and bounds, which it then lets go (:class:`_Positional`)."""
+    job = _submission_job(answers, open_questions, held["memo"], held["texts"], held["bounds"], out)
+    out["joined"].parts = None  # its texts are read again (JoinedTexts.over)
+    out["positional"] = _Positional(held.pop("texts"), held.pop("memo"), held.pop("bounds"))
+    release_heap()  # the texts' strings (about 1.6 GB at 1,000,000 responses)
+    return job
+
+
+class _Positional:
+    """Each open answer's key and boilerplate bounds by position, while its text is not held (the detection).
+
+    The detection reads keys alone; the templates and personal additions read the texts again (:meth:`restore`):
+    the memo and bounds (text -> key, text -> bounds) are rebuilt from the texts read again, the same maps.
+
+    Args:
+        texts: The open answers' texts (:func:`_open_rows`); not kept.
+        memo: Their keys (:func:`normalise_all`): every text's.
+        bounds: Their :func:`~analysis.campaigns.text.boilerplate_bounds`: every text's.
+    """
+
+    def __init__(self, texts: list[str], memo: dict[str, str], bounds: dict[str, tuple[int, int] | None]):
+        self.keys = [memo[t] for t in texts]
+        lo_hi = [bounds[t] or (-1, -1) for t in texts]
+        self.lo = np.fromiter((b[0] for b in lo_hi), dtype=np.int64, count=len(texts))
+        self.hi = np.fromiter((b[1] for b in lo_hi), dtype=np.int64, count=len(texts))
+
+    def restore(self, texts: list[str]) -> tuple[dict[str, str], dict[str, tuple[int, int] | None]]:
+        """The memo and bounds of ``texts`` (the texts read again, in the same order)."""
+        if len(texts) != len(self.keys):
+            raise AssertionError("campaigns: the open answers read again differ in number")
+        memo = dict(zip(texts, self.keys, strict=True))
+        bounds = {t: None if lo < 0 else (lo, hi)
+                  for t, lo, hi in zip(texts, self.lo.tolist(), self.hi.tolist(), strict=True)}
+        return memo, bounds
 
 
 def detect_submission_texts(rids: list[object], texts: list[str], keys: list[str | None],
@@ -568,23 +614,30 @@ def _open_rows(processed_dir: Path, open_q: Sequence[str]) -> tuple[pd.DataFrame
     Raises:
         AssertionError: The texts read are not as many as the rows (the file changed between the two reads).
     """
+    import pyarrow.parquet as pq  # noqa: PLC0415 - pandas imports it anyway
+
+    n_all = pq.ParquetFile(table_path("core_answers_redacted", processed_dir)).metadata.num_rows
+    rows = read_table("core_answers_redacted", processed_dir, columns=["response_id", "question_id"],
+                      where=("question_id", list(open_q)))
+    texts = _open_texts(processed_dir, open_q)
+    if len(texts) != len(rows):
+        raise AssertionError("campaigns: the open answers' texts and rows read differ in number")
+    return rows, texts, n_all
+
+
+def _open_texts(processed_dir: Path, open_q: Sequence[str]) -> list[str]:
+    """The open answers' texts of :func:`_open_rows` (made ``str`` a batch of rows at a time)."""
     import pyarrow as pa  # noqa: PLC0415 - pandas imports it anyway
     import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    path = table_path("core_answers_redacted", processed_dir)
-    pf = pq.ParquetFile(path)
-    n_all = pf.metadata.num_rows
-    rows = read_table("core_answers_redacted", processed_dir, columns=["response_id", "question_id"],
-                      where=("question_id", list(open_q)))
+    pf = pq.ParquetFile(table_path("core_answers_redacted", processed_dir))
     wanted = pa.array(list(open_q), type=pf.schema_arrow.field("question_id").type)
     texts: list[str] = []
     for batch in pf.iter_batches(batch_size=_TEXT_BATCH, columns=["question_id", "text_redacted"]):
         col = batch.filter(pc.is_in(batch.column("question_id"), value_set=wanted)).column("text_redacted")
         texts += ["" if not isinstance(t, str) else t for t in col.to_numpy(zero_copy_only=False).tolist()]
-    if len(texts) != len(rows):
-        raise AssertionError("campaigns: the open answers' texts and rows read differ in number")
-    return rows, texts, n_all
+    return texts
 
 
 #: Rows of ``core_answers_redacted`` whose texts :func:`_open_rows` converts at a time.
@@ -655,11 +708,18 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
                 if len(pos) and len(pos) >= s.campaigns.min_size:
                     jobs.append((qid, normalise_all([texts[i] for i in pos.tolist()], memo)))
             subs_out: dict[str, object] = {}  # the submissions are joined while the worker starts on a question
+            # the texts, memo and bounds are let go once the submissions are keyed (the detection reads keys only),
+            # and read again for the templates and personal additions
+            held: dict[str, object] = {"texts": texts, "memo": memo, "bounds": bounds}
+            del texts, memo, bounds
             found = label_all(jobs, s.campaigns, s.seed, worker if in_worker else None,
-                              later=partial(_submission_job, redacted, open_q, memo, texts, bounds, subs_out),
-                              consume=True)
-            rids, joined = subs_out["rids"], subs_out["joined"]
-            del jobs, subs_out, qids
+                              later=partial(_submission_job_held, redacted, open_q, held, subs_out), consume=True)
+            del jobs, qids
+            texts = _open_texts(processed_dir, open_q)
+            positional: _Positional = subs_out["positional"]
+            memo, bounds = positional.restore(texts)
+            rids, joined = subs_out["rids"], subs_out["joined"].over(texts)
+            del subs_out, positional, held
         found_open, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts, bounds, found)
         del memo, bounds
         if not (s.campaigns.enabled and open_q):
