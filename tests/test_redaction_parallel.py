@@ -61,3 +61,33 @@ def test_redact_answers_in_two_processes_matches_one(monkeypatch, caplog):
     pd.testing.assert_frame_equal(one, two)
     pd.testing.assert_frame_equal(log_one, log_two)
     assert (one["text_redacted"] != one["answer"]).sum() > n // 2  # identifiers were found and replaced
+
+
+def test_texts_detected_a_chunk_at_a_time_by_their_pieces_match_whole_detection():
+    """The worker cuts texts into pieces and detects each distinct piece once (detect_batch): per text, what
+    detecting it whole finds; a text where nothing is found comes back as NOTHING (its text does not travel)."""
+    corpus = build_corpus(seed=5, n_letters=120, n_short=200)
+    plain = [f"I support option {i}. The plan is sensible.\n\nIt should go further on cycleways." for i in range(50)]
+    texts = list(dict.fromkeys(corpus.docs + plain))
+    memo = redact_mod.PieceMemo()
+    got = redact_mod.detect_batch(texts, memo)
+    assert len(got) == len(texts) and memo.pieces  # pieces were detected and kept for the next chunk
+    for text, det in zip(texts, got, strict=True):
+        whole = _detect_uncached(text)
+        if not whole.found:
+            assert det == redact_mod.NOTHING, text
+            continue
+        # as tests/test_redaction_pieces.py: the same redaction and spans; a kind's candidates in another order
+        assert (det.redacted, det.spans, list(det.found)) == (whole.redacted, whole.spans, list(whole.found)), text
+        assert {k: sorted(v) for k, v in det.found.items()} == {k: sorted(v) for k, v in whole.found.items()}
+    assert any(det == redact_mod.NOTHING for det in got) and any(det != redact_mod.NOTHING for det in got)
+    with Detector(redact_mod.detect_batch, workers=2, min_texts=1, batch=True) as det:
+        both = det.many(texts)  # chunks from the front in the worker (its own memo), from the back here
+        assert 0 < det.in_worker < len(texts)
+    assert both == dict(zip(texts, got, strict=True))
+
+
+def test_a_batch_detector_that_cannot_run_in_the_worker_runs_here():
+    texts = [f"Kind regards,\n\nJane Smith {i}" for i in range(3 * parallel.CHUNK)]
+    with Detector(lambda chunk: [t.upper() for t in chunk], workers=2, min_texts=1, batch=True) as det:
+        assert det.many(texts) == {t: t.upper() for t in texts} and det.broken

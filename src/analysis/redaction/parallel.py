@@ -47,15 +47,23 @@ class Detector:
     """Detects distinct texts in :data:`DETECT_WORKERS` processes (a context manager: the worker ends on exit).
 
     Args:
-        detect: The detector, a module-level function (the worker imports it by name).
+        detect: The detector, a module-level function (the worker imports it by name): of one text, or with
+            ``batch`` of a list of texts (a list of results in their order, ``None`` where a text's detection
+            raised).
         workers: Processes (default :data:`DETECT_WORKERS`).
         min_texts: Fewest texts for which the worker is used (default :data:`PARALLEL_MIN_TEXTS`).
+        batch: ``detect`` takes a chunk of texts at a time.
+        here: What this process calls for its own share instead of ``detect`` (same results; e.g. ``detect``
+            with this process's own caches, a ``functools.partial`` the worker could not import).
     """
 
-    def __init__(self, detect: Callable[[str], Any], workers: int | None = None, min_texts: int | None = None):
+    def __init__(self, detect: Callable[..., Any], workers: int | None = None, min_texts: int | None = None, *,
+                 batch: bool = False, here: Callable[..., Any] | None = None):
         self.detect = detect
         self.workers = DETECT_WORKERS if workers is None else workers
         self.min_texts = PARALLEL_MIN_TEXTS if min_texts is None else min_texts
+        self.batch = batch
+        self.here = detect if here is None else here
         self._worker = Worker()
         self.broken = False
         self.in_worker = 0  # texts detected by the worker (for the log and the tests)
@@ -92,7 +100,8 @@ class Detector:
                         return
                     i, ends[0] = ends[0], ends[0] + 1
                 try:
-                    results[i] = worker.call(detect_chunk, self.detect, chunks[i])
+                    results[i] = (worker.call(self.detect, chunks[i]) if self.batch
+                                  else worker.call(detect_chunk, self.detect, chunks[i]))
                 except WorkerError as err:  # the worker could not run: the rest is detected here
                     logger.warning("redaction worker failed (%s); detecting here", err)
                     self.broken = True
@@ -115,11 +124,15 @@ class Detector:
                     break
                 ends[1] -= 1
                 i = ends[1]
-            results[i] = detect_chunk(self.detect, chunks[i])
+            results[i] = self._here(chunks[i])
         thread.join()
         for i, res in enumerate(results):
             if res is None:  # only after a worker failure
-                results[i] = detect_chunk(self.detect, chunks[i])
+                results[i] = self._here(chunks[i])
         return {t: d for chunk, res in zip(chunks, results, strict=True)
                 for t, d in zip(chunk, res, strict=True) if d is not None}
+
+    def _here(self, texts: list[str]) -> list[Any]:
+        """This process's detection of one chunk."""
+        return self.here(texts) if self.batch else detect_chunk(self.here, texts)
 

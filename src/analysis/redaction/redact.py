@@ -19,7 +19,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import islice
 from typing import NamedTuple
 
@@ -197,10 +197,11 @@ class PieceMemo:
             self.sentences.clear()
 
 
-def _detect_texts(texts: list[str], memo: PieceMemo | dict, detector: Detector,
+def _detect_texts(texts: list[str], memo: PieceMemo | dict, detector: Detector | None = None,
                   meanwhile: Callable[[], None] | None = None) -> dict[str, _Detected]:
-    """``{text: _detect_uncached(text)}`` for distinct ``texts``, each distinct piece detected once;
-    ``meanwhile()`` runs while the worker detects (:meth:`Detector.many`).
+    """``{text: _detect_uncached(text)}`` for distinct ``texts``, each distinct piece detected once (by
+    ``detector``'s processes, or here when it is ``None``); ``meanwhile()`` runs while the worker detects
+    (:meth:`Detector.many`).
 
     ``memo`` holds what earlier calls detected (a ``dict`` stands for a new :class:`PieceMemo`). A text is left
     out when one of its pieces raised, or when a gate on for the text is off for a piece whose scan could find
@@ -222,7 +223,7 @@ def _detect_texts(texts: list[str], memo: PieceMemo | dict, detector: Detector,
     order = list(ids)
     del ids
     todo = [p for p in order if p not in known_pieces]
-    found = detector.many(todo, meanwhile)
+    found = detector.many(todo, meanwhile) if detector is not None else {}
     for piece in todo:
         if piece not in found:
             try:
@@ -258,6 +259,41 @@ def _detect_texts(texts: list[str], memo: PieceMemo | dict, detector: Detector,
             out[text] = _assemble(text, [bounds[k] for k in with_spans], [dets[idx[k]] for k in with_spans])  # type: ignore[misc]
         else:
             out[text] = _Detected({}, text, ())
+    return out
+
+
+#: A text in which nothing was found, as :func:`detect_batch` hands it back (the caller makes its
+#: ``_Detected({}, text, ())``: the text does not travel back from the worker).
+NOTHING = ()
+#: The pieces :func:`detect_batch` detected in this process when no memo is passed (the worker's own).
+_PROCESS_MEMO = PieceMemo()
+
+
+def detect_batch(texts: list[str], memo: PieceMemo | None = None) -> list[_Detected | tuple | None]:
+    """What the detectors find in each of distinct ``texts`` (``_detect_uncached(text)``), in their order: a text
+    cut into pieces and each distinct piece detected once (:func:`_detect_texts`), a text that cannot be
+    detected by its pieces detected whole. Run in either process of :class:`Detector` (a pure function of each
+    text: the same in both).
+
+    Args:
+        texts: Distinct texts.
+        memo: Pieces detected before (default: this process's own, kept from call to call).
+
+    Returns:
+        Per text its :class:`_Detected`, :data:`NOTHING` when nothing was found, ``None`` when its detection
+        raised (the caller detects it again, where the error becomes a reject row).
+    """
+    found = _detect_texts(texts, _PROCESS_MEMO if memo is None else memo)
+    out: list[_Detected | tuple | None] = []
+    for text in texts:
+        det = found.get(text)
+        if det is None:
+            try:
+                det = _detect_uncached(text)
+            except Exception:  # noqa: BLE001 - re-raised by the caller's own detection, where it becomes a reject
+                out.append(None)
+                continue
+        out.append(det if det.found else NOTHING)
     return out
 
 
@@ -460,7 +496,7 @@ def redact_answers(
             column = pc.replace_with_mask(column, pa.array(mask), pa.array(redacted, type=pa.large_string()))
         blocks.append(column)
 
-    with Detector(_detect_piece, workers) as detector:
+    with Detector(detect_batch, workers, batch=True, here=partial(detect_batch, memo=memo)) as detector:
         pending: tuple | None = None  # the previous block, redacted here while the worker detects this one's
         for lo in range(0, len(answers), BLOCK_ROWS):
             pos = rows[np.searchsorted(rows, lo):np.searchsorted(rows, lo + BLOCK_ROWS)]
@@ -471,15 +507,18 @@ def redact_answers(
             todo = list(dict.fromkeys(t for _r, _q, t in block if t not in known))
             carried = {t: known[t] for _r, _q, t in block if t in known}
             meanwhile = (lambda p=pending: finish(*p)) if pending is not None else None
-            found = _detect_texts(todo, memo, detector, meanwhile)
-            known = carried | found
+            found = detector.many(todo, meanwhile)  # {} when too few for the worker (and after `meanwhile()`)
+            rest = [t for t in todo if t not in found]
+            if rest:
+                found.update(zip(rest, detect_batch(rest, memo), strict=True))
+            known = carried | {t: det or _Detected({}, t, ()) for t, det in found.items() if det is not None}
             pending = (lo, pos, block, known)
             del block, carried, found
         if pending is not None:
             finish(*pending)
         del pending
         if detector.in_worker:
-            logger.info("redaction: %d distinct pieces of %d answers detected by a second process",
+            logger.info("redaction: %d distinct texts of %d answers detected by a second process",
                         detector.in_worker, len(answers))
     del known, memo
     _detect.cache_clear()  # the texts of this table are done: do not pin them for the rest of the run
