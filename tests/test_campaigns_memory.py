@@ -5,7 +5,7 @@
   campaigns when the clustering reads one or the other;
 * :func:`~analysis.campaigns.near_duplicates.verified_neighbours` (``int32`` pairs, neighbours grouped by scipy)
   against the ``int64`` pairs and stable argsort it replaces;
-* :func:`analysis.campaigns.chunked.signatures` made a group of hash functions at a time, for several group sizes;
+* :func:`analysis.campaigns.chunked.signatures` made a block of texts at a time, for several block sizes;
 * ``consume`` (:func:`~analysis.campaigns.stage.find_campaigns`, :func:`~analysis.campaigns.parallel.label_all`):
   the same labels, the keys emptied;
 * :func:`analysis.campaigns.stage._open_rows` (texts made Python strings a batch at a time) against
@@ -106,9 +106,9 @@ def test_verified_neighbours_are_the_argsort_ones(corpora):
     assert np.array_equal(reach, want)
 
 
-@pytest.mark.parametrize("group", [1, 7, 32, 128, 500])
-def test_chunked_signatures_by_groups_of_hash_functions(corpora, monkeypatch, group):
-    monkeypatch.setattr(chunked, "_FUNCS_PER_GROUP", group)
+@pytest.mark.parametrize("texts_per_block", [1, 7, 32, 128, 500])
+def test_chunked_signatures_by_blocks_of_texts(corpora, monkeypatch, texts_per_block):
+    monkeypatch.setattr(chunked, "_TEXTS_PER_BLOCK", texts_per_block)  # session 15: no groups of hash functions
     monkeypatch.setattr(chunked, "_CHUNKS_PER_BLOCK", 97)  # several blocks of chunks
     keys = sorted(set(corpora["submissions"])) + ["", "one", "two words", "the the the the"]
     hasher = nd.MinHasher(128, 3, SEED)

@@ -32,8 +32,6 @@ ANCHOR = " the "
 #: Distinct chunks hashed per block, texts' signatures reduced per block.
 _CHUNKS_PER_BLOCK = 2000
 _TEXTS_PER_BLOCK = 2048
-#: Hash functions whose chunk signatures are made (and held) at a time.
-_FUNCS_PER_GROUP = 32
 
 
 @lru_cache(maxsize=16)
@@ -136,6 +134,13 @@ def _ranges(lo: np.ndarray, lens: np.ndarray) -> np.ndarray:
 def signatures(hasher: MinHasher, texts: list[str]) -> tuple[np.ndarray, np.ndarray, ChunkedShingles]:
     """``hasher.signatures(texts, keep_shingles=True)``, each distinct chunk hashed once.
 
+    A chunk held by several texts (a campaign's sentences) is MinHashed once and its signature (every hash function)
+    kept while the texts' signatures are reduced; a chunk held by one text only (most of a personalised copy's own
+    words) is MinHashed as part of that text: its shingles, with those of the text's other such chunks, form one
+    segment of the text's block. A text's signature is the minimum of both (a minimum over a partition of its
+    shingles: the module docstring), so the chunks' signatures are held only for the shared chunks, with every hash
+    function at once (a block of texts reads them once, not once per group of hash functions).
+
     Args:
         hasher: The MinHasher.
         texts: Normalised texts (tokens separated by single spaces, as :func:`analysis.campaigns.normalise`).
@@ -144,20 +149,16 @@ def signatures(hasher: MinHasher, texts: list[str]) -> tuple[np.ndarray, np.ndar
         ``(signatures, shingle counts, shingles)`` equal to the MinHasher's.
     """
     k = hasher.shingle_size
-    memo: dict[str, int] = {}
-    chunks: list[str] = []
+    memo: dict[str, int] = {}  # chunk -> its id (ids in order of first appearance: ``list(memo)`` is the chunks)
+    setdefault = memo.setdefault
     ids: list[int] = []
     n_ids = np.empty(len(texts), dtype=np.int64)
     for i, text in enumerate(texts):
         parts = chunk_strings(text, k) if text.count(" ") >= k - 1 else [text]
         n_ids[i] = len(parts)
-        for part in parts:
-            j = memo.get(part)
-            if j is None:
-                j = memo[part] = len(chunks)
-                chunks.append(part)
-            ids.append(j)
-    del memo
+        ids += [setdefault(part, len(memo)) for part in parts]  # len(memo) is read before each part is added
+    chunks = list(memo)
+    del memo, setdefault  # the bound method holds the dict
     # every chunk's shingle hashes in one array, made a block of chunks at a time (a chunk of t tokens has
     # max(1, t - k + 1) shingles: see shingle_hashes)
     counts = np.fromiter((max(1, (c.count(" ") + 1 if c else 0) - k + 1) for c in chunks), dtype=np.int64,
@@ -175,20 +176,54 @@ def signatures(hasher: MinHasher, texts: list[str]) -> tuple[np.ndarray, np.ndar
     id_arr = np.asarray(ids, dtype=np.int64)
     del ids
     text_bounds = np.concatenate([[0], np.cumsum(n_ids)]).astype(np.int64)
+    shared = np.bincount(id_arr, minlength=n_chunks) > 1
+    rank = np.cumsum(shared) - 1  # a shared chunk's row in shared_sig
+    shared_sig = _chunk_signatures(hasher, all_sh, chunk_bounds, np.flatnonzero(shared))
     sig = np.empty((len(texts), hasher.num_perm), dtype=np.uint32)
-    # the chunks' signatures a group of hash functions at a time (each column is its own minimum), so that they are
-    # never held whole (4 bytes a chunk and hash function: more than the texts' own when copies are edited)
-    for f0 in range(0, hasher.num_perm, _FUNCS_PER_GROUP):
-        funcs = slice(f0, min(hasher.num_perm, f0 + _FUNCS_PER_GROUP))
-        chunk_sig = np.empty((n_chunks, funcs.stop - funcs.start), dtype=np.uint32)
-        for lo in range(0, n_chunks, _CHUNKS_PER_BLOCK):
-            hi = min(n_chunks, lo + _CHUNKS_PER_BLOCK)
-            a, b = chunk_bounds[lo], chunk_bounds[hi]
-            chunk_sig[lo:hi] = hasher._minhash(all_sh[a:b], chunk_bounds[lo:hi] - a, funcs)
-        for lo in range(0, len(texts), _TEXTS_PER_BLOCK):
-            hi = min(len(texts), lo + _TEXTS_PER_BLOCK)
-            a, b = text_bounds[lo], text_bounds[hi]
-            sig[lo:hi, funcs] = np.minimum.reduceat(chunk_sig[id_arr[a:b]], text_bounds[lo:hi] - a, axis=0)
-        del chunk_sig
+    for lo in range(0, len(texts), _TEXTS_PER_BLOCK):
+        hi = min(len(texts), lo + _TEXTS_PER_BLOCK)
+        a, b = text_bounds[lo], text_bounds[hi]
+        sig[lo:hi] = _block_signatures(hasher, all_sh, chunk_bounds, id_arr[a:b], n_ids[lo:hi], shared,
+                                       rank, shared_sig)
+    del shared_sig
     n_sh = np.add.reduceat(counts[id_arr], text_bounds[:-1]) if len(texts) else np.zeros(0, dtype=np.int64)
     return sig, n_sh.astype(np.int64), ChunkedShingles(all_sh, chunk_bounds, id_arr, text_bounds)
+
+
+def _chunk_signatures(hasher: MinHasher, all_sh: np.ndarray, chunk_bounds: np.ndarray, which: np.ndarray
+                      ) -> np.ndarray:
+    """The signatures (every hash function) of chunks ``which``, a block of :data:`_CHUNKS_PER_BLOCK` at a time."""
+    out = np.empty((len(which), hasher.num_perm), dtype=np.uint32)
+    for lo in range(0, len(which), _CHUNKS_PER_BLOCK):
+        part = which[lo:lo + _CHUNKS_PER_BLOCK]
+        c_lo, c_len = chunk_bounds[part], chunk_bounds[part + 1] - chunk_bounds[part]
+        out[lo:lo + len(part)] = hasher._minhash(all_sh[_ranges(c_lo, c_len)], np.cumsum(c_len) - c_len)
+    return out
+
+
+def _block_signatures(hasher: MinHasher, all_sh: np.ndarray, chunk_bounds: np.ndarray, ids: np.ndarray,
+                      n_ids: np.ndarray, shared: np.ndarray, rank: np.ndarray, shared_sig: np.ndarray) -> np.ndarray:
+    """Signatures of a block of texts whose chunk ids are ``ids`` (``n_ids`` each, every text at least one).
+
+    Per text: the minimum of its shared chunks' signatures (rows of ``shared_sig``) and of the MinHash of its own
+    chunks' shingles (one segment); each part is taken over the texts that have one.
+    """
+    m = len(n_ids)
+    out = np.full((m, hasher.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)  # the identity of the minimum
+    text = np.repeat(np.arange(m, dtype=np.int64), n_ids)
+    is_shared = shared[ids]
+    s_ids, s_text = ids[is_shared], text[is_shared]  # by text (a mask keeps the order)
+    if len(s_ids):
+        n_s = np.bincount(s_text, minlength=m)
+        has = np.flatnonzero(n_s)
+        starts = (np.cumsum(n_s) - n_s)[has]
+        out[has] = np.minimum.reduceat(shared_sig[rank[s_ids]], starts, axis=0)
+    o_ids, o_text = ids[~is_shared], text[~is_shared]
+    if len(o_ids):
+        c_lo, c_len = chunk_bounds[o_ids], chunk_bounds[o_ids + 1] - chunk_bounds[o_ids]
+        n_o = np.bincount(o_text, weights=c_len, minlength=m).astype(np.int64)  # each text's own shingles
+        has = np.flatnonzero(n_o)
+        own = hasher._minhash(all_sh[_ranges(c_lo, c_len)], (np.cumsum(n_o) - n_o)[has])
+        np.minimum(out[has], own, out=own)
+        out[has] = own
+    return out

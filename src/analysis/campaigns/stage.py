@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.campaigns import chunked
+from analysis.campaigns.clean import write_clean
 from analysis.campaigns.near_duplicates import MinHasher, cluster
 from analysis.campaigns.parallel import label_all
 from analysis.campaigns.text import (  # noqa: F401 - re-exported
@@ -677,7 +678,8 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     :data:`PARALLEL_MIN_ANSWERS` answers, the detections (whole submissions, each question) are shared with a
     second process (same result: each is deterministic and independent, :func:`analysis.campaigns.parallel.label_all`).
     The detection holds the open answers' ids and texts only (:func:`_open_rows`); the whole table is read again to
-    write (:func:`with_campaign_columns`), after the detection's texts, keys and signatures are gone.
+    write (:func:`with_campaign_columns`), after the detection's texts, keys and signatures are gone, a row group at a
+    time (:func:`analysis.campaigns.clean.write_clean`).
 
     Returns:
         The written paths.
@@ -727,13 +729,12 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         else:
             subs = submission_rows(rids, joined, found[None])
         del texts, joined, rids, found, redacted
-    clean = with_campaign_columns(read_table("core_answers_redacted", processed_dir), open_q, found_open)
-    del found_open
-    rec = reconcile(clean, campaigns)
+    # the open rows alone: a closed question's answers are each their own unit in both counts (balanced)
+    rec = reconcile(found_open, campaigns)
     if not rec["balanced"].all():  # cannot happen unless a table was edited by hand
         raise AssertionError(f"campaign counts do not reconcile:\n{rec[~rec['balanced']]}")
     return [
-        write_table(clean, "core_answers_clean", processed_dir),
+        write_clean(processed_dir, open_q, found_open),
         write_table(campaigns, "core_campaigns", processed_dir),
         write_table(subs, "core_submission_campaigns", processed_dir),
     ]

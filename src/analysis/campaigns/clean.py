@@ -1,0 +1,179 @@
+"""``core_answers_clean`` written a row group at a time: the redacted answers read, joined and written block-wise.
+
+The stage's detection reads the open answers only; the whole redacted table (every answer, the ``answer`` and
+``language`` columns included: 5.7 million rows at 1,000,000 responses) is read again only to write
+``core_answers_clean``. :func:`write_clean` reads it one row group's worth of rows at a time, puts the campaign
+columns in (:func:`analysis.campaigns.stage.with_campaign_columns` of the block and its share of the open rows) and
+writes the block as one row group, so the table is never held whole.
+
+Why the file is the one :func:`analysis.tables.write_table` writes of the whole table (byte for byte):
+
+* ``write_table`` validates, sorts by the key, canonicalises and hands the frame to pandas, which converts it with
+  ``pyarrow.Table.from_pandas`` and writes it with one ``pyarrow.parquet.write_table`` call: a
+  :class:`pyarrow.parquet.ParquetWriter` given the table's schema and one ``write_table(table)``, which cuts row
+  groups of :data:`ROW_GROUP_ROWS` rows. Here the same writer (same schema, same options) is given blocks of
+  exactly that many rows, each becoming the same row group;
+* every step before the conversion is row by row (validation, the campaign columns, canonical values), except the
+  sort and the key's uniqueness: the redacted table is already in key order (written by ``write_table`` with the
+  same key), which is checked within each block (the sort of ``write_table``, found to be the identity) and across
+  blocks (each block's first key after the previous block's last), and keys in strictly increasing order are
+  distinct. A table found out of order is written the former way, whole;
+* a column chunk's pages depend on where its Arrow chunks are cut (the writer cuts pages between batches of 1,024
+  values, and a batch ends at a chunk's end): the columns read are cut every :data:`_READ_BATCH` rows, as
+  ``pandas.read_parquet`` reads them, and the columns made here are one chunk per block, as the whole table's are
+  one chunk cut at the row groups' bounds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.schemas import SCHEMAS, validate
+from analysis.tables import _canonical, _sort_keys, read_table, table_path, write_table
+
+#: Rows per row group of a table written by one ``pyarrow.parquet.write_table`` call (pyarrow's default maximum).
+ROW_GROUP_ROWS = 1024 * 1024
+#: Rows per Arrow chunk of a column ``pandas.read_parquet`` reads (the batch size of pyarrow's dataset scan).
+_READ_BATCH = 131_072
+
+_SOURCE = "core_answers_redacted"
+_TABLE = "core_answers_clean"
+
+
+def write_clean(processed_dir: Path, open_q: Sequence[str], found: pd.DataFrame, rows: int = ROW_GROUP_ROWS) -> Path:
+    """Write ``core_answers_clean``: :func:`~analysis.tables.write_table` of
+    ``with_campaign_columns(read_table("core_answers_redacted"), open_q, found)``, a block of rows at a time.
+
+    Args:
+        processed_dir: The folder holding ``core_answers_redacted`` and receiving ``core_answers_clean``.
+        open_q: The open questions.
+        found: The campaign columns of the open questions' rows, in file order (:func:`detect` of them).
+        rows: Rows per block and row group: :data:`ROW_GROUP_ROWS` gives ``write_table``'s file (another value
+            gives the file of ``pyarrow.parquet.write_table(..., row_group_size=rows)``: the tests).
+
+    Returns:
+        The written path.
+
+    Raises:
+        AssertionError: ``found``'s rows are not the table's open rows (ids and questions, in order).
+    """
+    from analysis.campaigns.stage import with_campaign_columns  # noqa: PLC0415 - stage imports this module
+
+    path = table_path(_TABLE, processed_dir)
+    tmp = path.with_suffix(".parquet.tmp")
+    try:
+        written = _write_blocks(processed_dir, open_q, found, rows, tmp)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    if not written:  # not in key order (cannot happen for a table write_table wrote): the former way, whole
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        return write_table(with_campaign_columns(read_table(_SOURCE, processed_dir), open_q, found), _TABLE,
+                           processed_dir)
+    tmp.replace(path)
+    return path
+
+
+def _write_blocks(processed_dir: Path, open_q: Sequence[str], found: pd.DataFrame, rows: int, tmp: Path) -> bool:
+    """Write the blocks to ``tmp``; ``False`` (the file unfinished) when the table is not in key order."""
+    import pyarrow as pa  # noqa: PLC0415 - pandas imports it anyway
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    from analysis.campaigns.stage import with_campaign_columns  # noqa: PLC0415
+
+    done, last, writer = 0, None, None
+    try:
+        for block in _blocks(table_path(_SOURCE, processed_dir), rows):
+            answers = _as_read(block)
+            del block
+            n_open = int(answers["question_id"].isin(list(open_q)).sum())
+            part = found.iloc[done:done + n_open].reset_index(drop=True)
+            if len(part) != n_open:
+                raise AssertionError("campaigns: the open answers read for detection differ from the table's (rows)")
+            done += n_open
+            out = validate(with_campaign_columns(answers, open_q, part), _TABLE)
+            del answers, part
+            keys = _sort_keys(_TABLE, out)
+            first, last_here = _key_at(out, keys, 0), _key_at(out, keys, len(out) - 1)
+            if (last is not None and not last < first) or not _in_order(out, keys):
+                return False
+            last = last_here
+            table = pa.Table.from_pandas(_canonical(out, _TABLE), preserve_index=False)
+            del out
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd", write_statistics=False)
+            elif not table.schema.equals(writer.schema, check_metadata=True):
+                return False
+            writer.write_table(table, row_group_size=rows)
+            del table
+    finally:
+        if writer is not None:
+            writer.close()
+    if done != len(found):
+        raise AssertionError("campaigns: the open answers read for detection differ from the table's (rows)")
+    return writer is not None
+
+
+def _blocks(path: Path, rows: int) -> Iterator[object]:
+    """The Parquet file ``path`` as Arrow tables of ``rows`` rows (the last: what is left), in file order.
+
+    The columns' chunks are cut every :data:`_READ_BATCH` rows when ``rows`` is a multiple of it (as
+    ``pandas.read_parquet`` cuts them), else once per block.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    pf = pq.ParquetFile(path)
+    batch = _READ_BATCH if rows % _READ_BATCH == 0 else rows
+    held: list[object] = []
+    n = 0
+    for b in pf.iter_batches(batch_size=batch):
+        while len(b):
+            take = b.slice(0, rows - n)
+            held.append(take)
+            n += len(take)
+            b = b.slice(len(take))
+            if n == rows:
+                yield _aligned(pa.Table.from_batches(held), batch)
+                held, n = [], 0
+    if n or not held and pf.metadata.num_rows == 0:
+        yield _aligned(pa.Table.from_batches(held, schema=pf.schema_arrow), batch)
+
+
+def _aligned(table, batch: int):  # noqa: ANN001, ANN202 - pyarrow tables
+    """``table`` with its columns' chunks cut every ``batch`` rows (the batches read may end at a row group's end)."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    lens = [len(c) for c in table.column(0).chunks] if table.num_columns else []
+    if all(n == batch for n in lens[:-1]):
+        return table
+    return pa.Table.from_batches(table.combine_chunks().to_batches(max_chunksize=batch), schema=table.schema)
+
+
+def _as_read(block) -> pd.DataFrame:  # noqa: ANN001 - a pyarrow table
+    """``block`` as :func:`~analysis.tables.read_table` gives ``core_answers_redacted``'s rows."""
+    df = block.to_pandas()
+    for name, col in SCHEMAS[_SOURCE].columns.items():
+        if name in df.columns and str(col.dtype).startswith(("str", "string")) and not col.nullable:
+            df[name] = df[name].fillna("")
+    return validate(df, _SOURCE)
+
+
+def _key_at(df: pd.DataFrame, keys: list[str], i: int) -> tuple[object, ...] | None:
+    """Row ``i``'s key (``None`` for an empty frame)."""
+    return tuple(df[k].iloc[i] for k in keys) if len(df) else None
+
+
+def _in_order(df: pd.DataFrame, keys: list[str]) -> bool:
+    """Whether ``write_table``'s sort (:func:`analysis.tables._sorted`) leaves ``df`` as it is."""
+    if not len(df):
+        return True
+    order = df[keys].sort_values(keys, kind="mergesort", na_position="first").index.to_numpy()
+    return bool(np.array_equal(order, np.arange(len(df))))
