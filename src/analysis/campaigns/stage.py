@@ -126,6 +126,7 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
     t1 = time.perf_counter()
     hasher = MinHasher(settings.num_perm, settings.shingle_size, seed)
     sig, n_sh, shingles = chunked.signatures(hasher, distinct)  # hasher.signatures(distinct, keep_shingles=True)
+    t_sig = time.perf_counter()
     if consume:
         distinct = []  # ``cluster`` reads the shingles kept, not the texts
         release_heap()
@@ -135,9 +136,9 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
                               min_template=max(1, settings.min_template_words - settings.shingle_size + 1),
                               min_coverage=settings.template_coverage, shingles=shingles)
     labels[eligible] = distinct_labels[codes]
-    logger.info("find_campaigns: %d texts, %d eligible, %d distinct; normalise+dedupe %.1fs, minhash %.1fs, "
-                "lsh+verify %.1fs", n_texts, len(eligible), n_distinct, t1 - t0, t2 - t1,
-                time.perf_counter() - t2)
+    logger.info("find_campaigns: %d texts, %d eligible, %d distinct; normalise+dedupe %.1fs, minhash %.1fs "
+                "(signatures %.1fs, keys freed and heap trimmed %.1fs), lsh+verify %.1fs", n_texts, len(eligible),
+                n_distinct, t1 - t0, t2 - t1, t_sig - t1, t2 - t_sig, time.perf_counter() - t2)
     return labels
 
 
