@@ -60,16 +60,24 @@ def test_written_block_wise_is_the_whole_table_written(redacted, tmp_path):
     assert not table_path("core_answers_clean", folder).with_suffix(".parquet.tmp").exists()
 
 
-@pytest.mark.parametrize("rows", [1000, 4096, 2 * 131_072])
-def test_several_row_groups_are_the_whole_tables(redacted, tmp_path, monkeypatch, rows):
+@pytest.mark.parametrize(("rows", "batch", "groups"), [(1000, None, None), (2048, None, None), (2048, 1024, None),
+                                                      (2048, 1024, 700)])
+def test_several_row_groups_are_the_whole_tables(redacted, tmp_path, monkeypatch, rows, batch, groups):
     folder, open_q, found = redacted
-    if rows > 131_072:  # blocks of several chunks read (the stage's layout), at this fixture's size
-        monkeypatch.setattr(clean, "_READ_BATCH", rows // 8)
+    if batch is not None:  # blocks read as several chunks (the stage's layout)
+        monkeypatch.setattr(clean, "_READ_BATCH", batch)
+    if groups is not None:  # an input whose row groups cut the batches read elsewhere (chunks realigned)
+        source = tmp_path / "groups"
+        source.mkdir()
+        read_table("core_answers_redacted", folder).to_parquet(table_path("core_answers_redacted", source),
+                                                                index=False, row_group_size=groups)
+        folder = source
     n = pq.ParquetFile(table_path("core_answers_redacted", folder)).metadata.num_rows
+    assert n >= 3 * rows
     with monkeypatch.context() as m:  # the former code with row groups of ``rows`` (what pandas calls)
-        m.setattr(pq, "write_table", functools.partial(pq.write_table, row_group_size=min(rows, n // 3)))
+        m.setattr(pq, "write_table", functools.partial(pq.write_table, row_group_size=rows))
         want = _former(folder, open_q, found, tmp_path / "former")
-    got = clean.write_clean(folder, open_q, found, rows=min(rows, n // 3)).read_bytes()
+    got = clean.write_clean(folder, open_q, found, rows=rows).read_bytes()
     assert pq.ParquetFile(table_path("core_answers_clean", folder)).metadata.num_row_groups >= 3
     assert got == want
 
