@@ -64,15 +64,17 @@ class Plan:
 
 
 def _field_source(s: pd.Series, may_miss: bool) -> tuple[str, object] | None:
-    """How the fields of column ``s`` are rendered, or ``None`` when this module does not render its dtype."""
+    """How the fields of column ``s`` are rendered, or ``None`` when this module does not render its dtype.
+
+    ``("plain", numbers)``: a numpy column, rendered a block at a time (:func:`_plain`); ``("text", values)``: text as
+    Arrow strings, kept as the column holds them (a string column's chunks are not joined into one copy: at a million
+    responses the texts are over a gigabyte, in the forked process writing the file); a block takes its rows from
+    them (:func:`take_rows`).
+    """
     if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
         if may_miss and s.dtype.kind != "f":
             return None  # a missing match makes it float in the merged frame
-        v = s.to_numpy()
-        text = v.astype(str).astype(object)
-        if v.dtype.kind == "f":
-            text[np.isnan(v)] = ""
-        return "plain", pa.array(text, type=pa.large_string())
+        return "plain", s.to_numpy()
     if s.dtype == object:
         if infer_dtype(s, skipna=True) not in ("string", "empty"):
             return None
@@ -81,6 +83,9 @@ def _field_source(s: pd.Series, may_miss: bool) -> tuple[str, object] | None:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return None
     if is_string_dtype(s.dtype):
+        arr = pa.array(s.array)
+        if isinstance(arr, pa.ChunkedArray) and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            return "text", arr
         return "text", arrow_text(s)
     return None
 
@@ -90,6 +95,41 @@ def arrow_text(s: pd.Series) -> pa.Array:
     arr = pa.array(s.array)
     arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
     return arr.cast(pa.large_string())
+
+
+def _plain(v: np.ndarray, idx: np.ndarray) -> pa.Array:
+    """The fields of rows ``idx`` (``-1``: none, an empty field) of a numpy column: ``values.astype(str)``, each value
+    rendered on its own (what pandas hands the ``csv`` module), ``nan`` as the empty field."""
+    got = v[np.where(idx < 0, 0, idx)] if len(v) else np.zeros(len(idx), dtype=v.dtype)
+    text = got.astype(str).astype(object)
+    if got.dtype.kind == "f":
+        text[np.isnan(got)] = ""
+    text[idx < 0] = ""
+    return pa.array(text, type=pa.large_string())
+
+
+def take_rows(arr: pa.Array | pa.ChunkedArray, idx: np.ndarray) -> pa.Array:
+    """``arr``'s values at rows ``idx`` (``-1``: missing) as one ``large_string`` array, each taken from its chunk.
+
+    Arrow's ``take`` on a chunked array joins every chunk first (each block would cost the whole column); here each
+    chunk gives its own rows and the few taken values are put back in ``idx``'s order.
+    """
+    if isinstance(arr, pa.Array):
+        return arr.take(pa.array(idx, mask=idx < 0)).cast(pa.large_string())
+    valid = np.flatnonzero(idx >= 0)
+    pos = idx[valid]
+    ends = np.cumsum([len(c) for c in arr.chunks], dtype=np.int64)
+    chunk = np.searchsorted(ends, pos, side="right")
+    order = np.argsort(chunk, kind="stable")
+    pieces = []
+    for k in np.unique(chunk).tolist():
+        at = order[chunk[order] == k]
+        start = int(ends[k - 1]) if k else 0
+        pieces.append(arr.chunk(k).take(pa.array(pos[at] - start)).cast(pa.large_string()))
+    got = pa.concat_arrays(pieces) if pieces else pa.array([], type=pa.large_string())
+    where = np.full(len(idx), -1, dtype=np.int64)
+    where[valid[order]] = np.arange(len(pos))
+    return got.take(pa.array(where, mask=where < 0))
 
 
 def _source(frame: pd.DataFrame, columns: list[str], rows: np.ndarray) -> Source | None:
@@ -208,10 +248,8 @@ def _block(p: Plan, start: int, stop: int) -> pa.Array:
     fields = []
     for s in p.sources:
         idx = s.rows[start:stop]
-        take = pa.array(idx, mask=idx < 0)
         for kind, arr in s.fields:
-            got = arr.take(take)
-            fields.append(render_text(got) if kind == "text" else pc.fill_null(got, _s("")))
+            fields.append(render_text(take_rows(arr, idx)) if kind == "text" else _plain(arr, idx))
     fields[-1] = pc.binary_join_element_wise(fields[-1], _s(""), _s("\n"))  # the row's end, then one join
     return pc.binary_join_element_wise(*fields, _s(","))
 
