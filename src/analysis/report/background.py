@@ -7,6 +7,7 @@ function writes the same bytes wherever it runs, so outputs do not depend on it.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import traceback
 from collections.abc import Callable
@@ -29,7 +30,13 @@ class Background:
         ctx = multiprocessing.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_forked_main, args=(fn, send), name="analysis-background")
-        self._proc.start()
+        # the objects alive now are frozen for the fork: the child's collections then leave their pages alone (a
+        # collection writes to every object it visits, and each page written is copied into the child)
+        gc.freeze()
+        try:
+            self._proc.start()
+        finally:
+            gc.unfreeze()
         send.close()
 
     def result(self) -> Any:
