@@ -52,10 +52,11 @@ from analysis.charts.draw import chart_entry, deferred_charts
 from analysis.charts.parallel import take as take_worker
 from analysis.config import ConsultationConfig
 from analysis.report.background import Background
+from analysis.report.coded_arrow import release_unused
 from analysis.report.load import is_polis, load_tables, report_counts
 from analysis.report.methods import methods_context
 from analysis.report.polis import polis_asked, polis_question_context, polis_quotes
-from analysis.report.quotes import release_unused, select_quotes
+from analysis.report.quotes import select_quotes
 from analysis.report.tables import (
     WITHHELD_TEMPLATE,
     published_campaigns,
