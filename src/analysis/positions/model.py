@@ -32,8 +32,10 @@ from sklearn.multiclass import OneVsRestClassifier
 
 from analysis.positions.features import (  # noqa: F401  (re-exported)
     BalancedPlatt,
+    Blocks,
     SentenceEmbedder,
     _balanced_weights,
+    deferred_stacking,
     fit_distinct,
     minilm_featurizer,
     tfidf_featurizer,
@@ -322,15 +324,24 @@ def cross_fit(
     y = _labels(labels)
     m = model.clone()
     m.featurizer_ = m._new_featurizer()
-    # each distinct text featurised (and predicted) once: copies and identical short answers repeat
-    feats, rows = fit_distinct(m.featurizer_, texts + predict)
-    feats = _canonical(feats)
-    if rows is None:
-        X, Xp = _split_rows(feats, len(texts))  # noqa: N806
-        back = None
+    # each distinct text featurised (and predicted) once: copies and identical short answers repeat; the TF-IDF
+    # union's blocks are not stacked whole (Blocks: the training rows stacked, the rest predicted a chunk at a time)
+    with deferred_stacking(m.featurizer_):
+        feats, rows = fit_distinct(m.featurizer_, texts + predict)
+    if isinstance(feats, Blocks):
+        feats.sort_indices()
+        first = np.arange(len(texts)) if rows is None else rows[: len(texts)]
+        X, Xp = feats.take(first), feats  # noqa: N806
+        start, back = (len(texts), None) if rows is None else (0, rows[len(texts):])
     else:
-        X = _take_rows(feats, rows[: len(texts)])  # noqa: N806
-        Xp, back = feats, rows[len(texts):]  # noqa: N806 - every distinct text scored once (no copy of the rows)
+        feats = _canonical(feats)
+        start = 0
+        if rows is None:
+            X, Xp = _split_rows(feats, len(texts))  # noqa: N806
+            back = None
+        else:
+            X = _take_rows(feats, rows[: len(texts)])  # noqa: N806
+            Xp, back = feats, rows[len(texts):]  # noqa: N806 - every distinct text scored once (no copy of the rows)
     del feats  # held by X and Xp only
     counts = np.unique(y, return_counts=True)[1]
     k = int(min(folds, counts.min()))
@@ -353,7 +364,10 @@ def cross_fit(
                             "confidence": dec["confidence"].to_numpy()})
     if not predict:
         return m, oof, _empty_pred()
-    proba = m.proba_features(Xp)
+    if isinstance(Xp, Blocks):  # row by row the same probabilities as of the stacked matrix
+        proba = np.concatenate([m.proba_features(chunk) for chunk in Xp.row_chunks(start)])
+    else:
+        proba = m.proba_features(Xp)
     return m, oof, _decide(proba if back is None else proba[back], m.classes_, m.confidence_threshold)
 
 
