@@ -77,9 +77,9 @@ class Blocks(list):
         """The stacked rows ``rows`` (a CSR matrix, sorted indices once :meth:`sort_indices` ran)."""
         return _stacked([take_rows(b, rows) for b in self])
 
-    def row_chunks(self, start: int = 0, step: int = CHUNK_ROWS) -> Iterator[Any]:
-        """The stacked rows from ``start`` on, ``step`` rows at a time."""
-        n = self[0].shape[0]
+    def row_chunks(self, start: int = 0, step: int | None = None) -> Iterator[Any]:
+        """The stacked rows from ``start`` on, ``step`` rows at a time (default :data:`CHUNK_ROWS`)."""
+        n, step = self[0].shape[0], step or CHUNK_ROWS
         for r0 in range(start, n, step):
             yield _stacked([row_slice(b, r0, min(n, r0 + step)) for b in self])
 
