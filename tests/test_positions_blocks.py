@@ -16,7 +16,13 @@ from test_positions import _argkp_consultation
 from analysis.positions import features
 from analysis.positions import model as model_mod
 from analysis.positions import stage as positions
-from analysis.positions.features import Blocks, LeanTfidfVectorizer, deferred_stacking, fit_distinct, tfidf_featurizer
+from analysis.positions.features import (
+    Blocks,
+    LeanTfidfVectorizer,
+    deferred_stacking,
+    fit_distinct,
+    tfidf_featurizer,
+)
 from analysis.positions.model import StanceModel, cross_fit
 from analysis.vectorize import FastTfidfVectorizer
 
