@@ -244,14 +244,18 @@ def positions_inputs(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path
 
 
 def give_back() -> None:
-    """Return to the system the memory freed so far: PyArrow's pool keeps what its buffers freed, glibc its heap
-    (:func:`analysis.pipeline.release_memory`)."""
+    """Return to the system the memory freed so far, in the middle of the stage: PyArrow's pool keeps what its
+    buffers freed, glibc its heap (``malloc_trim``, as :func:`analysis.pipeline.release_memory` does between stages,
+    without its garbage collection)."""
+    import ctypes
+
     import pyarrow
 
-    from analysis.pipeline import release_memory  # noqa: PLC0415 - the pipeline imports this stage
-
-    release_memory()
     pyarrow.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc (macOS, Windows)
+        pass
 
 
 def _one_text_column(answers: pd.DataFrame, open_ids: set[str]) -> pd.DataFrame:
