@@ -129,3 +129,49 @@ def test_stage_positions_are_the_stacked_codes(tmp_path, monkeypatch):
     for g, w in zip(got[:3], want[:3], strict=True):
         pd.testing.assert_frame_equal(g, w, check_exact=True)
     assert (got[0]["source"] == "text_model").sum() > 0 and len(got[2]) > 0
+
+
+def _pieced(cannabis, seed: int) -> list[str]:  # noqa: ANN001
+    """Documents made of real arguments' sentences: shared sentences, line breaks, pieces with no token, one-letter
+    words, repeated documents and sentences repeated inside a document (seeded)."""
+    rng = np.random.default_rng(seed)
+    sentences = [s for t in cannabis["text"] for s in t.replace("? ", ". ").split(". ") if s]
+    extra = ["!!!", "", "A b", "I agree.", "No\nYes", "  ", "über Straße", "x"]
+    pool = sentences[:60] + extra
+    docs = []
+    for _ in range(400):
+        k = int(rng.integers(1, 6))
+        parts = [pool[i] for i in rng.integers(0, len(pool), size=k)]
+        seps = [". ", "\n", "! ", "? ", " "]
+        doc = parts[0]
+        for p in parts[1:]:
+            doc += seps[int(rng.integers(0, len(seps)))] + p
+        docs.append(doc)
+    return docs + docs[:25]
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 2), (1, 1)])
+def test_word_fit_by_pieces_numbers_terms_as_scikit_learn(cannabis, ngram_range):
+    """The counting itself, before the terms are sorted: the same vocabulary numbers (the order scikit-learn meets
+    the terms in) and the same rows in the same storage order."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    docs = _pieced(cannabis, seed=21)
+    lean = LeanTfidfVectorizer(ngram_range=ngram_range, sublinear_tf=True)
+    assert lean._by_pieces()
+    vocab, got = lean._count_vocab(docs, fixed_vocab=False)
+    want_vocab, want = CountVectorizer._count_vocab(FastTfidfVectorizer(ngram_range=ngram_range), docs, False)
+    assert vocab == dict(want_vocab)
+    assert list(vocab.values()) == list(range(len(vocab)))
+    _same_csr(sp_csr(got), sp_csr(want))
+    assert got.indices.dtype == want.indices.dtype and got.indptr.dtype == want.indptr.dtype
+    fast = FastTfidfVectorizer(ngram_range=ngram_range, sublinear_tf=True)
+    _same_csr(lean.fit_transform(docs), fast.fit_transform(docs))
+    assert lean.idf_.tobytes() == fast.idf_.tobytes()
+
+
+def sp_csr(x):  # noqa: ANN001, ANN201
+    """``x`` as a ``csr_matrix`` (counting returns a matrix or an array, per scikit-learn's configuration)."""
+    import scipy.sparse as sp
+
+    return sp.csr_matrix(x)

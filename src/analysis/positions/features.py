@@ -17,7 +17,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
 from analysis.embeddings import load_local_sentence_model
-from analysis.vectorize import FastTfidfVectorizer
+from analysis.vectorize import (
+    FastTfidfVectorizer,
+    _cut,
+    _cut_bigrams,
+    _repeat_rows,
+    _sparse_api,
+    _two_step_counts,
+)
 
 #: Rows of the blocks placed per step by :meth:`LeanUnion._hstack`.
 STACK_ROWS = 4096
@@ -184,6 +191,94 @@ class LeanTfidfVectorizer(FastTfidfVectorizer):
             indices[s:s + SORT_CHUNK] = map_index.take(indices[s:s + SORT_CHUNK], mode="clip")
         X.indices = indices  # as scikit-learn sets it (the container's flags are not trusted: see Blocks)
         return X
+
+    def _count_vocab(self, raw_documents: Any, fixed_vocab: bool) -> tuple[dict, Any]:
+        """:class:`FastTfidfVectorizer`'s counting; fitting word n-grams, each distinct piece of the documents is
+        analysed once (:meth:`_word_piece_fit`)."""
+        if fixed_vocab or not self._by_pieces():
+            return super()._count_vocab(raw_documents, fixed_vocab)
+        docs = list(raw_documents)
+        first: dict[Any, int] = {}
+        inv = np.fromiter((first.setdefault(d, len(first)) for d in docs), dtype=np.intp, count=len(docs))
+        vocabulary, x = self._word_piece_fit(list(first))
+        return (vocabulary, x) if len(first) == len(docs) else (vocabulary, _repeat_rows(x, inv, self.dtype))
+
+    def _word_piece_fit(self, docs: list[Any]) -> tuple[dict, Any]:
+        """scikit-learn's ``_count_vocab(docs, fixed_vocab=False)`` for word unigrams (and bigrams), each distinct
+        piece of the documents (:func:`analysis.vectorize._cut`: no token, nor preprocessing, crosses a cut) analysed
+        once.
+
+        scikit-learn numbers the terms in the order it first meets them: document by document, its unigrams in
+        order, then its bigrams in order; each row is stored in that numbering's order (which fixes the order the
+        row's norm is summed in, so the bits of its values). A piece met before brings no new term, so only the
+        pieces new to a document are read for new unigrams, then, in the document's order, the bigrams inside new
+        pieces and those across each cut (the last token of a piece with tokens and the first of the next): the
+        same numbers in the same order. The counts are then the pieces' (plus the cut bigrams), as
+        :meth:`FastTfidfVectorizer._word_piece_counts` counts them, built and sorted as scikit-learn builds them.
+        """
+        analyze, tokenize, preprocess = self.build_analyzer(), self.build_tokenizer(), self.build_preprocessor()
+        bigrams = self.ngram_range[1] == 2
+        vocabulary: dict[str, int] = {}
+        add = vocabulary.setdefault
+        ids: dict[str, int] = {}
+        terms: list[list[str]] = []  # each piece's terms (scikit-learn's analyser, in its order)
+        toks: list[list[str]] = []  # each piece's tokens
+        cols: list[int] = []
+        indptr = [0]
+        split, decode = _cut, self.decode
+        for doc in docs:
+            known = len(ids)
+            pieces = []
+            for piece in split(decode(doc)):
+                k = ids.get(piece)
+                if k is None:  # a new piece: analysed once
+                    k = ids[piece] = len(ids)
+                    terms.append(analyze(piece))
+                    toks.append(tokenize(preprocess(piece)) if bigrams else [])
+                pieces.append(k)
+            if len(ids) > known:  # the new pieces' unigrams, in the document's order
+                for k in pieces:
+                    if k >= known:
+                        for t in terms[k][: len(toks[k])] if bigrams else terms[k]:
+                            add(t, len(vocabulary))
+            if bigrams:
+                last = None
+                for k in pieces:
+                    tk = toks[k]
+                    if not tk:
+                        continue
+                    if last is not None:
+                        add(f"{last} {tk[0]}", len(vocabulary))
+                    if k >= known:
+                        for t in terms[k][len(tk):]:
+                            add(t, len(vocabulary))
+                    last = tk[-1]
+            cols.extend(pieces)
+            indptr.append(len(cols))
+        if not vocabulary:
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        p_cols: list[int] = []
+        p_ptr = [0]
+        tok_id: dict[str, int] = {}
+        edges = np.full((len(ids), 2), -1, dtype=np.int64)  # a piece's first and last token (-1: no token)
+        for k, (tm, tk) in enumerate(zip(terms, toks, strict=True)):
+            p_cols.extend(vocabulary[t] for t in tm)
+            p_ptr.append(len(p_cols))
+            if tk:
+                edges[k] = tok_id.setdefault(tk[0], len(tok_id)), tok_id.setdefault(tk[-1], len(tok_id))
+        shape = (len(docs), len(vocabulary))
+        counts = _two_step_counts(cols, indptr, p_cols, p_ptr, (len(docs), len(ids), len(vocabulary)))
+        if bigrams and len(cols):
+            counts = counts + _cut_bigrams(np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64),
+                                           edges, list(tok_id), vocabulary, shape)
+        counts = sp.csr_array(counts)
+        counts.sum_duplicates()
+        counts.sort_indices()
+        index_dtype = np.int32 if counts.nnz <= np.iinfo(np.int32).max else np.int64
+        x = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
+                          counts.indptr.astype(index_dtype)), shape=shape, dtype=self.dtype)
+        x.sort_indices()
+        return vocabulary, _sparse_api(x)
 
 
 def tfidf_featurizer() -> FeatureUnion:
