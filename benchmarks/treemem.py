@@ -11,6 +11,7 @@ Usage: ``python benchmarks/treemem.py <command...>``; a timeline every 10 s and 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -21,11 +22,17 @@ LEAD = "root RSS + descendants' USS"
 
 def _children(pid: int) -> list[int]:
     out: list[int] = []
+    kids = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
-            kids = [int(c) for c in f.read().split()]
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return out
+    for tid in tasks:  # every thread's children: a process started from a thread is listed under that thread
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as f:
+                kids += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
     for c in kids:
         out += [c, *_children(c)]
     return out
