@@ -14,7 +14,6 @@ outputs, so every output can be traced to the versions of the analyst's files it
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import gc
 import hashlib
@@ -35,6 +34,7 @@ from analysis import paths, stageproc
 from analysis.config import ConsultationConfig, load_config
 from analysis.errors import AnalysisError
 from analysis.hashing import sha256_file
+from analysis.memory import trim_heap
 
 log = logging.getLogger(__name__)
 
@@ -412,13 +412,7 @@ def release_memory() -> bool:
     macOS or Windows, where only the collection runs).
     """
     gc.collect()
-    try:
-        libc = ctypes.CDLL(None)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return False
-    trim(0)
-    return True
+    return trim_heap()
 
 
 def _preload_workers(stage: Stage, cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path,

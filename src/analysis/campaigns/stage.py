@@ -20,7 +20,6 @@ privileged as "the original" (submission times are often missing or meaningless 
 
 from __future__ import annotations
 
-import ctypes
 import difflib
 import logging
 import time
@@ -49,6 +48,7 @@ from analysis.campaigns.text import (  # noqa: F401 - re-exported
 )
 from analysis.config import CampaignSettings, ConsultationConfig
 from analysis.counts.rules import counting_units
+from analysis.memory import trim_heap
 from analysis.tables import read_table, table_path, write_table
 from analysis.worker import Worker
 
@@ -101,7 +101,7 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
         seed: Seed of every random step.
         keys: ``normalise_all(texts)`` when the caller already has it.
         consume: Empty ``keys`` (and ``texts`` when it is the same list) once the signatures are made, and give the
-            freed memory back (:func:`release_heap`): the clustering reads signatures only, so the strings need not
+            freed memory back (:func:`analysis.memory.trim_heap`): the clustering reads signatures only, so the strings need not
             be held beside its arrays (the whole submissions' keys at 1,000,000 responses: about 1 GB). For a
             caller that does not read its keys again.
 
@@ -129,7 +129,7 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
     t_sig = time.perf_counter()
     if consume:
         distinct = []  # ``cluster`` reads the shingles kept, not the texts
-        release_heap()
+        trim_heap()
     t2 = time.perf_counter()
     distinct_labels = cluster(distinct, sig, n_sh, weight, hasher, threshold=settings.near_threshold,
                               containment=settings.containment, min_size=settings.min_size, seed=seed,
@@ -140,19 +140,6 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
                 "(signatures %.1fs, keys freed and heap trimmed %.1fs), lsh+verify %.1fs", n_texts, len(eligible),
                 n_distinct, t1 - t0, t2 - t1, t_sig - t1, t2 - t_sig, time.perf_counter() - t2)
     return labels
-
-
-def release_heap() -> None:
-    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``; nothing elsewhere).
-
-    Strings of a few hundred bytes and more are allocated by the C library in its heap, among other objects that
-    live on: freed, their pages stay this process's (and count in its memory) until trimmed. Large numpy arrays
-    are mapped apart and never reuse them.
-    """
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def _template_of(texts: Sequence[str], idx: np.ndarray, share: float = 0.5, max_sample: int = 500,
@@ -501,7 +488,7 @@ def _submission_job_held(answers: pd.DataFrame, open_questions: Sequence[str], h
     job = _submission_job(answers, open_questions, held["memo"], held["texts"], held["bounds"], out)
     out["joined"].parts = None  # its texts are read again (JoinedTexts.over)
     out["positional"] = _Positional(held.pop("texts"), held.pop("memo"), held.pop("bounds"))
-    release_heap()  # the texts' strings (about 1.6 GB at 1,000,000 responses)
+    trim_heap()  # the texts' strings (about 1.6 GB at 1,000,000 responses)
     return job
 
 

@@ -36,6 +36,7 @@ from analysis import schemas
 from analysis.config import ConsultationConfig
 from analysis.errors import ConfigError, InputError
 from analysis.hashing import sha256_file
+from analysis.memory import give_back
 from analysis.positions.model import StanceModel, propose_for_coding
 from analysis.positions.text_stance import POS_COLS, text_column, text_positions, text_questions
 from analysis.tables import read_optional, read_table, table_path, write_table
@@ -241,21 +242,6 @@ def positions_inputs(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path
                                set(text_questions(cfg)))
     give_back()  # the batches read and the redacted column (at 200,000 responses 220 MB kept by the pools)
     return questions, answers, analyst, votes, stmt_pos
-
-
-def give_back() -> None:
-    """Return to the system the memory freed so far, in the middle of the stage: PyArrow's pool keeps what its
-    buffers freed, glibc its heap (``malloc_trim``, as :func:`analysis.pipeline.release_memory` does between stages,
-    without its garbage collection)."""
-    import ctypes
-
-    import pyarrow
-
-    pyarrow.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # pragma: no cover - not glibc (macOS, Windows)
-        pass
 
 
 def _one_text_column(answers: pd.DataFrame, open_ids: set[str]) -> pd.DataFrame:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import ConsultationConfig
+from analysis.memory import give_back
 from analysis.positions.cues import explicit_position
 from analysis.positions.features import tfidf_minilm_featurizer
 from analysis.positions.model import UNCLEAR, StanceModel, capped_sample, minilm_featurizer
@@ -65,13 +66,6 @@ def text_questions(cfg: ConsultationConfig) -> list[str]:
     the pooled letters model even when its own positions from text are off) and the letters (open questions
     reported under themselves) whose positions from text are on."""
     return [q.id for q in cfg.open_questions if cfg.reported_under(q.id) != q.id or cfg.text_positions_on(q.id)]
-
-
-def _give_back() -> None:
-    """Return what was freed to the system before the fits (:func:`analysis.positions.stage.give_back`)."""
-    from analysis.positions.stage import give_back  # noqa: PLC0415 - the stage imports this module
-
-    give_back()
 
 
 def _featurizer(name: str):
@@ -300,7 +294,7 @@ def text_positions(
         pos_parts.append(None)  # filled below, in question order
     # what the questions' rows were drawn from is let go before the fits, the stage's peak (each job keeps its own)
     del texts, exact, by_q, by_q_none, q_texts, why_pairs, pooled
-    _give_back()
+    give_back()
     fitted = cross_fit_all(template, [j["fit"] for j in jobs])
     for j, (m, oof, pred) in zip(jobs, fitted, strict=True):
         res.models[j["q"]] = m

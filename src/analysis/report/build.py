@@ -51,8 +51,8 @@ from analysis.charts.data import (
 from analysis.charts.draw import chart_entry, deferred_charts
 from analysis.charts.parallel import take as take_worker
 from analysis.config import ConsultationConfig
+from analysis.memory import give_back
 from analysis.report.background import Background
-from analysis.report.coded_arrow import release_unused
 from analysis.report.load import is_polis, load_tables, report_counts
 from analysis.report.methods import methods_context
 from analysis.report.polis import polis_asked, polis_question_context, polis_quotes
@@ -606,7 +606,7 @@ def build_report(cfg: ConsultationConfig, processed_dir: str | Path, reports_dir
     def start_internal() -> None:
         if not internal:
             gc.collect()
-            release_unused()  # what the selection freed is not the fork's to hold
+            give_back()  # what the selection freed is not the fork's to hold
             internal.append(Background(lambda: write_internal_workbook(
                 cfg, tables, Path(processed_dir), csv_store=Path(processed_dir) / "cache" / CODED_CACHE)))
 

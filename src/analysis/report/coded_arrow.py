@@ -21,7 +21,6 @@ caller then writes the frame with ``to_csv``. ``tests/test_coded_arrow.py`` comp
 
 from __future__ import annotations
 
-import ctypes
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,22 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api.types import infer_dtype, is_string_dtype
 
+from analysis.memory import give_back
 from analysis.report.workbook import FORMULA_PREFIXES, neutralise
-
-
-def release_unused() -> None:
-    """Give freed memory back to the system: glibc's free heap pages (``malloc_trim``) and PyArrow's pool.
-
-    Both keep what a block of rows freed (texts made Python strings, Arrow buffers): at 200,000 responses (90%
-    campaign letters) the quote candidates' loop over the answers grew the report's process by 318 MB, against 67 MB
-    calling this after each block. Nothing computed depends on it.
-    """
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
-    pa.default_memory_pool().release_unused()
-
 
 #: Rows rendered at a time (memory: a block's fields, not the whole file's).
 BLOCK = 131_072
@@ -289,7 +274,7 @@ def write(p: Plan, path: Path, *, encoding: str = "utf-8-sig", block: int = BLOC
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
         f.write(header.encode(encoding))
-        release_unused()  # what planning the rows freed
+        give_back()  # what planning the rows freed
         for start in range(0, p.n, block):
             f.write(_data(_block(p, start, min(start + block, p.n)).cast(pa.large_string())))
     return True

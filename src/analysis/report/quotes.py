@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.report.coded_arrow import release_unused
+from analysis.memory import give_back
 from analysis.report.publishable import TEXT_COLUMNS, publishable_rows, publishable_text, safe_who, values
 from analysis.schemas import POSITIONS
 
@@ -457,7 +457,7 @@ def _texts_at(answers: pd.DataFrame, rows: np.ndarray) -> Iterator[object]:
             yield add
             yield text if isinstance(text, str) else ""  # what _answer_quote trims for a missing text
         del adds, texts
-        release_unused()
+        give_back()
 
 
 def _distinct(codes: np.ndarray, size: int) -> np.ndarray:
@@ -500,7 +500,7 @@ def _publishable_answers(answers: pd.DataFrame, used: np.ndarray, responses: pd.
                 for k in _ANSWER]
         yield from zip(block.tolist(), *cols, attrib[start:start + BLOCK], strict=True)
         del cols
-        release_unused()
+        give_back()
 
 
 def _block_rows(column: pd.Series, rows: np.ndarray) -> pd.Series:
