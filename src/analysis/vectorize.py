@@ -178,20 +178,8 @@ class FastTfidfVectorizer(TfidfVectorizer):
             p_ptr.append(len(p_cols))
             if got[1] is not None:
                 edges[k] = tok_id.setdefault(got[1], len(tok_id)), tok_id.setdefault(got[2], len(tok_id))
-        bigrams = self.ngram_range[1] == 2
-        shape = (len(docs), len(vocabulary))
-        counts = _two_step_counts(cols, indptr, p_cols, p_ptr, (len(docs), len(ids), len(vocabulary)))
-        if bigrams and len(cols):
-            counts = counts + _cut_bigrams(np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64),
-                                           edges, list(tok_id), vocabulary, shape)
-        counts = sp.csr_array(counts)
-        counts.sum_duplicates()
-        counts.sort_indices()
-        index_dtype = np.int32 if counts.nnz <= np.iinfo(np.int32).max else np.int64
-        x = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
-                          counts.indptr.astype(index_dtype)), shape=shape, dtype=self.dtype)
-        x.sort_indices()
-        return _sparse_api(x)
+        return _sparse_api(piece_counts(cols, indptr, p_cols, p_ptr, edges, tok_id, vocabulary,
+                                        self.ngram_range[1] == 2, self.dtype))
 
     def _piece_terms(self, piece: str, analyze, tokenize, preprocess) -> tuple[list[int], str | None, str | None]:  # noqa: ANN001 - scikit-learn's callables
         """A piece's in-vocabulary term ids (scikit-learn's analyser, in its order), first and last token."""
@@ -262,6 +250,36 @@ class FastTfidfVectorizer(TfidfVectorizer):
         del data, indices, indptr_
         x.sort_indices()
         return vocabulary, _sparse_api(x)
+
+
+def piece_counts(cols: list[int], indptr: list[int], p_cols: list[int], p_ptr: list[int], edges: np.ndarray,
+                 tok_id: dict[str, int], vocabulary: dict, bigrams: bool, dtype: Any) -> Any:
+    """The documents' term counts from their pieces' (:func:`_two_step_counts`), with the bigrams across piece cuts
+    (:func:`_cut_bigrams`) when ``bigrams``: a CSR array of ``dtype``, indices sorted, ``int32`` indices when they fit.
+
+    Args:
+        cols, indptr: Each document's piece ids (CSR layout).
+        p_cols, p_ptr: Each piece's term columns (CSR layout).
+        edges: Each piece's first and last token ids (``-1``: no token).
+        tok_id: Token -> id of ``edges``.
+        vocabulary: Term -> column.
+        bigrams: Whether the n-gram range reaches 2.
+        dtype: The matrix's value dtype.
+    """
+    n_docs, n_pieces = len(indptr) - 1, len(p_ptr) - 1
+    shape = (n_docs, len(vocabulary))
+    counts = _two_step_counts(cols, indptr, p_cols, p_ptr, (n_docs, n_pieces, len(vocabulary)))
+    if bigrams and len(cols):
+        counts = counts + _cut_bigrams(np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64),
+                                       edges, list(tok_id), vocabulary, shape)
+    counts = sp.csr_array(counts)
+    counts.sum_duplicates()
+    counts.sort_indices()
+    index_dtype = np.int32 if counts.nnz <= np.iinfo(np.int32).max else np.int64
+    x = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
+                      counts.indptr.astype(index_dtype)), shape=shape, dtype=dtype)
+    x.sort_indices()
+    return x
 
 
 def _cut_bigrams(cols: np.ndarray, indptr: np.ndarray, edges: np.ndarray, tokens: list[str], vocabulary: dict,

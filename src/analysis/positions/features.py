@@ -20,10 +20,9 @@ from analysis.embeddings import load_local_sentence_model
 from analysis.vectorize import (
     FastTfidfVectorizer,
     _cut,
-    _cut_bigrams,
     _repeat_rows,
     _sparse_api,
-    _two_step_counts,
+    piece_counts,
 )
 
 #: Rows of the blocks placed per step by :meth:`LeanUnion._hstack`.
@@ -266,18 +265,7 @@ class LeanTfidfVectorizer(FastTfidfVectorizer):
             p_ptr.append(len(p_cols))
             if tk:
                 edges[k] = tok_id.setdefault(tk[0], len(tok_id)), tok_id.setdefault(tk[-1], len(tok_id))
-        shape = (len(docs), len(vocabulary))
-        counts = _two_step_counts(cols, indptr, p_cols, p_ptr, (len(docs), len(ids), len(vocabulary)))
-        if bigrams and len(cols):
-            counts = counts + _cut_bigrams(np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64),
-                                           edges, list(tok_id), vocabulary, shape)
-        counts = sp.csr_array(counts)
-        counts.sum_duplicates()
-        counts.sort_indices()
-        index_dtype = np.int32 if counts.nnz <= np.iinfo(np.int32).max else np.int64
-        x = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
-                          counts.indptr.astype(index_dtype)), shape=shape, dtype=self.dtype)
-        x.sort_indices()
+        x = piece_counts(cols, indptr, p_cols, p_ptr, edges, tok_id, vocabulary, bigrams, self.dtype)
         return vocabulary, _sparse_api(x)
 
 

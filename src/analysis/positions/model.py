@@ -38,6 +38,7 @@ from analysis.positions.features import (  # noqa: F401  (re-exported)
     deferred_stacking,
     fit_distinct,
     minilm_featurizer,
+    take_rows,
     tfidf_featurizer,
 )
 
@@ -215,12 +216,7 @@ def _split_rows(X: Any, n: int) -> tuple[Any, Any]:  # noqa: N803
 def _take_rows(X: Any, rows: np.ndarray) -> Any:  # noqa: N803
     """``X[rows]`` of a CSR matrix with sorted indices, as the same type with the same index dtypes, each row's
     storage kept (so row by row the same as the rows of a matrix featurised with repeated documents)."""
-    lengths = np.diff(X.indptr)[rows]
-    indptr = np.zeros(len(rows) + 1, dtype=X.indptr.dtype)
-    np.cumsum(lengths, out=indptr[1:])
-    take = np.arange(indptr[-1], dtype=np.int64) - np.repeat(indptr[:-1] - X.indptr[rows], lengths)
-    out = type(X)((len(rows), X.shape[1]), dtype=X.dtype)
-    out.data, out.indices, out.indptr = X.data[take], X.indices[take], indptr
+    out = take_rows(X, rows)
     out.has_sorted_indices = True
     return out
 
