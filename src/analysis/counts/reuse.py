@@ -45,22 +45,31 @@ def input_key(cfg: ConsultationConfig, processed_dir: Path, tables: Iterable[str
     return h.hexdigest()
 
 
-def reused(processed_dir: Path, part: str, key: str, compute: Callable[[], T]) -> T:
-    """``compute()`` (count frames), or what it returned by the last run whose inputs had the same ``key`` (:func:`input_key`).
+#: :func:`stored`'s answer when nothing usable is stored.
+MISSING = object()
 
-    One result is kept per ``part`` (the latest); an unreadable file is recomputed.
+
+def stored(processed_dir: Path, part: str, key: str) -> object:
+    """What the last run whose inputs had the same ``key`` stored for ``part``, or :data:`MISSING`.
+
+    An unreadable file counts as missing (it is computed again).
     """
     path = Path(processed_dir) / "cache" / "counts" / f"{part}.pkl"
     if path.is_file():
         try:
             with path.open("rb") as f:
-                stored = pickle.load(f)  # noqa: S301 - written by this stage, in the consultation's own cache
-            if isinstance(stored, dict) and stored.get("key") == key:
+                value = pickle.load(f)  # noqa: S301 - written by this stage, in the consultation's own cache
+            if isinstance(value, dict) and value.get("key") == key:
                 log.info("counts: %s reused (its input tables are unchanged)", part)
-                return stored["value"]
+                return value["value"]
         except Exception:  # noqa: BLE001 - a damaged file is recomputed
             log.warning("unreadable counts cache %s: recomputed", path.name)
-    value = compute()
+    return MISSING
+
+
+def store(processed_dir: Path, part: str, key: str, value: object) -> None:
+    """Keep ``value`` as ``part``'s result for inputs ``key`` (a failure to write is logged, not raised)."""
+    path = Path(processed_dir) / "cache" / "counts" / f"{part}.pkl"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -69,4 +78,15 @@ def reused(processed_dir: Path, part: str, key: str, compute: Callable[[], T]) -
         tmp.replace(path)
     except OSError as err:
         log.warning("could not store %s: %s", path, err)
+
+
+def reused(processed_dir: Path, part: str, key: str, compute: Callable[[], T]) -> T:
+    """``compute()`` (count frames), or what it returned by the last run whose inputs had the same ``key`` (:func:`input_key`).
+
+    One result is kept per ``part`` (the latest); an unreadable file is recomputed.
+    """
+    value = stored(processed_dir, part, key)
+    if value is MISSING:
+        value = compute()
+        store(processed_dir, part, key, value)
     return value

@@ -29,12 +29,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import ConsultationConfig
+from analysis.counts import parallel
 from analysis.counts.breakdowns import breakdown_counts
 from analysis.counts.cells import map_strings
 from analysis.counts.options import option_counts
 from analysis.counts.polis import polis_counts
 from analysis.counts.prevalence import position_counts
-from analysis.counts.reuse import input_key, reused
+from analysis.counts.reuse import MISSING, input_key, reused, store, stored
 from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
 from analysis.counts.themes import theme_counts
 from analysis.errors import TableSchemaError
@@ -122,8 +123,30 @@ def counted_answers(cfg: ConsultationConfig, processed_dir: Path) -> pd.DataFram
     return answers
 
 
+def base_counts(cfg: ConsultationConfig, responses: pd.DataFrame, answers_clean: pd.DataFrame,
+                membership: pd.Series) -> list[pd.DataFrame]:
+    """The families that read no themes and no positions: responses, campaigns, closed options, breakdowns."""
+    min_cell = cfg.settings.min_cell
+    return [response_counts(responses, answers_clean, min_cell, membership),
+            campaign_counts(answers_clean, min_cell, membership, responses),
+            option_counts(answers_clean, responses, cfg, membership=membership),
+            breakdown_counts(answers_clean, responses, cfg, membership=membership)]
+
+
+def base_counts_from(cfg: ConsultationConfig, processed_dir: Path) -> list[pd.DataFrame]:
+    """:func:`base_counts` from the tables it is computed from (what :func:`build_counts`'s second process runs)."""
+    responses = read_table("core_responses", processed_dir)
+    answers_clean = counted_answers(cfg, processed_dir)
+    members = respondent_campaigns(answers_clean, read_optional("core_submission_campaigns", processed_dir))
+    return base_counts(cfg, responses, answers_clean, members)
+
+
 def build_counts(cfg: ConsultationConfig, processed_dir: Path, *, reuse: bool = False) -> pd.DataFrame:
     """Assemble every count table for one consultation (pure apart from reading tables).
+
+    With two CPUs and a large consultation (:data:`analysis.counts.parallel.MIN_ROWS`), the base family is
+    computed by a second process from the same tables while this one counts themes and positions
+    (:mod:`analysis.counts.parallel`); the frames are the same either way.
 
     Args:
         cfg: The consultation.
@@ -132,30 +155,44 @@ def build_counts(cfg: ConsultationConfig, processed_dir: Path, *, reuse: bool = 
             and reuse them while their input tables are unchanged (:mod:`analysis.counts.reuse`): a codebook
             edit recounts only the themes. The result is the same either way.
     """
+    base_key = input_key(cfg, processed_dir, BASE_TABLES, "base") if reuse else ""
+    base = stored(processed_dir, "base", base_key) if reuse else MISSING
+    beside = None
+    if (base is MISSING and parallel.WORKERS > 1
+            and parallel.table_rows("core_answers_clean", processed_dir) >= parallel.MIN_ROWS):
+        beside = parallel.Beside(base_counts_from, cfg, processed_dir)
+    try:
+        rest, responses, answers_clean, members = _themed_counts(cfg, processed_dir, reuse)
+        if base is MISSING:
+            ok, base = beside.result() if beside is not None else (False, None)
+            if not ok:
+                base = base_counts(cfg, responses, answers_clean, members)
+            if reuse:
+                store(processed_dir, "base", base_key, base)
+    finally:
+        if beside is not None:
+            beside.close()
+    frames = [f for f in [*base, *rest] if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _themed_counts(cfg: ConsultationConfig, processed_dir: Path, reuse: bool):
+    """The theme, position and Pol.is families, with the responses, answers and membership they were counted on."""
     responses = read_table("core_responses", processed_dir)
     answers_clean = counted_answers(cfg, processed_dir)
     answer_themes = (read_table("core_answer_themes", processed_dir, columns=THEME_COLUMNS)
                      if table_path("core_answer_themes", processed_dir).is_file() else None)
     answer_positions = read_optional("core_answer_positions", processed_dir)
-    min_cell = cfg.settings.min_cell
     members = respondent_campaigns(answers_clean, read_optional("core_submission_campaigns", processed_dir))
-
-    def part(name: str, tables: tuple[str, ...], compute):
-        if not reuse:
-            return compute()
-        return reused(processed_dir, name, input_key(cfg, processed_dir, tables, name), compute)
-
-    frames = part("base", BASE_TABLES, lambda: [
-        response_counts(responses, answers_clean, min_cell, members),
-        campaign_counts(answers_clean, min_cell, members, responses),
-        option_counts(answers_clean, responses, cfg, membership=members),
-        breakdown_counts(answers_clean, responses, cfg, membership=members)])
+    frames = []
     if answer_themes is not None:
         frames.append(theme_counts(answer_themes, answers_clean, responses, cfg, membership=members))
     if answer_positions is not None:
         confusion = read_optional("core_position_confusion", processed_dir)
-        plain = part("positions", POSITION_TABLES, lambda: position_counts(
-            answer_positions, answers_clean, responses, None, cfg, confusion=confusion, membership=members))
+        compute = lambda: position_counts(  # noqa: E731
+            answer_positions, answers_clean, responses, None, cfg, confusion=confusion, membership=members)
+        plain = (reused(processed_dir, "positions", input_key(cfg, processed_dir, POSITION_TABLES, "positions"),
+                        compute) if reuse else compute())
         themed = None
         if answer_themes is not None:
             themed = position_counts(answer_positions, answers_clean, responses, answer_themes, cfg,
@@ -163,8 +200,7 @@ def build_counts(cfg: ConsultationConfig, processed_dir: Path, *, reuse: bool = 
         frames.append(_merged(plain, themed))
     frames.append(polis_counts(read_optional("core_statement_votes", processed_dir),
                                read_optional("core_rejects", processed_dir), read_optional("ledger", processed_dir)))
-    frames = [f for f in frames if f is not None and len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return frames, responses, answers_clean, members
 
 
 def _merged(plain: pd.DataFrame, themed: pd.DataFrame | None) -> pd.DataFrame:
