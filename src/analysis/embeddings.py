@@ -56,6 +56,9 @@ ENCODE_WORKERS = min(2, os.cpu_count() or 1)
 #: Threads sharing the sparse products of the SVD fit (scipy releases the GIL in them). Each output row is
 #: computed by the same operations in the same order as in one call, so the SVD does not depend on it.
 SVD_THREADS = min(2, os.cpu_count() or 1)
+#: Texts from which an encoding takes the compiled path (:mod:`analysis.themes.fastencode`: the same vectors,
+#: counted and projected by one compiled pass per text, in threads); fewer are not worth loading numba for.
+FUSED_MIN_TEXTS = 2 * ENCODE_BATCH
 
 
 def text_hash(text: str) -> str:
@@ -200,6 +203,7 @@ class TfidfSvdBackend:
         """The backend's state without the projection copy :meth:`_project` keeps (rebuilt on use)."""
         state = dict(self.__dict__)
         state.pop("_projection", None)
+        state.pop("_fused", None)
         return state
 
     def _load_fitted(self, path: Path) -> bool:
@@ -259,7 +263,8 @@ class TfidfSvdBackend:
         Texts are vectorised and projected ``ENCODE_BATCH`` at a time, by ``ENCODE_WORKERS`` forked
         processes when there are two batches or more: every step is row by row, so the vectors are the same
         as in one pass, and memory stays bounded whatever the number of texts. Each batch (float32) is written
-        into the result as it arrives, so the batches and the result are never all held at once.
+        into the result as it arrives, so the batches and the result are never all held at once. From
+        :data:`FUSED_MIN_TEXTS` texts the compiled path computes the same vectors (:meth:`_fused_encoder`).
         """
         if self.corpus_hash_ is None:
             self.fit(texts)
@@ -267,6 +272,9 @@ class TfidfSvdBackend:
             dim = self.svd_.n_components if self.svd_ is not None else 0
             return np.zeros((0, dim), dtype=np.float32)
         texts = [str(t) for t in texts]
+        fused = self._fused_encoder() if len(texts) >= FUSED_MIN_TEXTS else None
+        if fused is not None:
+            return fused.encode(texts, _l2)
         starts = list(range(0, len(texts), ENCODE_BATCH))
         workers = min(ENCODE_WORKERS, len(starts))
         if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
@@ -280,6 +288,21 @@ class TfidfSvdBackend:
                 return _gathered(len(texts), pool.map(_encode_forked, starts))
         finally:
             _FORKED = None
+
+    def _fused_encoder(self):  # noqa: ANN202 - analysis.themes.fastencode.FusedEncoder, imported on use
+        """The compiled encoder of the fitted vectorisers and SVD (made once per fit), or ``None`` where it does not
+        apply or does not give :meth:`_encode_batch`'s bits on its probe (:func:`analysis.themes.fastencode.fused_encoder`).
+        """
+        if self.svd_ is None:
+            return None
+        got = getattr(self, "_fused", None)
+        if got is None or got[0] is not self.svd_ or got[1] is not self.word_ or got[2] is not self.char_:
+            from analysis.themes.fastencode import fused_encoder  # noqa: PLC0415 - numba, only for large encodings
+
+            enc = fused_encoder(self.word_, self.char_, self.svd_, self._projection_matrix(), self.char_weight,
+                                lambda t: self._project(self._sparse(t)))
+            got = self._fused = (self.svd_, self.word_, self.char_, enc)
+        return got[3]
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         x = self._sparse(texts)
