@@ -158,17 +158,17 @@ def test_blocks_give_one_column_and_true_reject_rows(monkeypatch):
 
     texts = [f"Answer {i}. Kind regards, Jane" for i in range(250)]
     answers = pd.DataFrame({"response_id": [f"r{i}" for i in range(250)], "question_id": "q1", "answer": texts})
-    responses = pd.DataFrame({"response_id": [f"r{i}" for i in range(250)], "respondent_name": None,
-                              "respondent_email": None})
+    responses = pd.DataFrame({"response_id": [f"r{i}" for i in range(250)],
+                              "respondent_name": [None] * 200 + ["Zed Quux"] + [None] * 49, "respondent_email": None})
     monkeypatch.setattr(R, "BLOCK_ROWS", 97)
-    real = R._redact_spans
+    real = R.person_names.find_own_names
 
-    def failing(text, terms, det=None):
+    def failing(text, terms):  # the own-name search fails for row 200 (the only respondent with a name)
         if text == texts[200]:
             raise ValueError("boom")
-        return real(text, terms, det)
+        return real(text, terms)
 
-    monkeypatch.setattr(R, "_redact_spans", failing)
+    monkeypatch.setattr(R.person_names, "find_own_names", failing)
     rejects: list[dict] = []
     red, _log = redact_answers(answers, responses, rejects=rejects, workers=1)
     want = pd.Series([R.redact(t)[0] if i != 200 else "" for i, t in enumerate(texts)], dtype=object).astype(str)
@@ -176,3 +176,4 @@ def test_blocks_give_one_column_and_true_reject_rows(monkeypatch):
     assert red["text_redacted"].tolist() == want.tolist()
     assert red["text_redacted"].array.__arrow_array__().num_chunks == 1
     assert [r["row"] for r in rejects] == [201]
+    assert rejects[0]["reason"] == "redaction failed for response r200: ValueError: boom"

@@ -382,6 +382,71 @@ def _respondent_names(name: object, email: object) -> tuple[str, ...]:
     return tuple(names)
 
 
+@lru_cache(maxsize=65536)
+def _pair_terms(pair: tuple[object, object]) -> tuple[str, ...]:
+    """A respondent's name terms from their ``(name, email)`` (:func:`_respondent_names`, then
+    :func:`analysis.redaction.names.name_terms`)."""
+    return person_names.name_terms(_respondent_names(*pair))
+
+
+def _own_redaction(text: str, pair: tuple[object, object], det: _Detected | tuple) -> tuple | None | bool:
+    """``_redact_spans(text, terms of pair, det)`` when the respondent's own names are in ``text``; ``None`` when
+    none is (the redaction is ``det``'s); ``False`` when it raised (the caller redacts the row again, where the
+    error becomes a reject row). ``det`` may be :data:`NOTHING`."""
+    try:
+        terms = _pair_terms(pair)
+        own = person_names.find_own_names(text, terms) if terms else None
+        if not own:
+            return None
+        found = det.found if det is not NOTHING else {}  # type: ignore[union-attr]
+        spans = _resolve(text, {**found, "NAME": person_names.merge_spans(found.get("NAME", []) + own)})
+        return _apply(text, spans), spans
+    except Exception:  # noqa: BLE001 - redacted again by the caller, where it becomes a reject row
+        return False
+
+
+def detect_rows(items: list[tuple[str, tuple]], memo: PieceMemo | None = None) -> list[tuple | None]:
+    """:func:`detect_batch` of the items' texts, and each text redacted with each of its respondents' own names:
+    the redaction's whole work on an answer, in either process of :class:`Detector` (pure functions of the item).
+
+    Args:
+        items: ``(text, pairs)``: distinct texts, each with the ``(name, email)`` of the respondents who wrote it.
+        memo: As for :func:`detect_batch`.
+
+    Returns:
+        Per item ``None`` when its text's detection raised, else ``(detection, owns)``: the detection as
+        :func:`detect_batch` gives it, and per pair what :func:`_own_redaction` gives.
+    """
+    dets = detect_batch([text for text, _pairs in items], memo)
+    return [None if det is None else (det, tuple(_own_redaction(text, pair, det) for pair in pairs))
+            for (text, pairs), det in zip(items, dets, strict=True)]
+
+
+def _new_items(block: list[tuple], known: dict[str, _Detected | tuple], people: dict[object, tuple]
+               ) -> tuple[list[tuple[str, tuple]], list[int], dict[str, _Detected | tuple]]:
+    """The block's texts not in ``known`` as :func:`detect_rows` items (each with its respondents' ``(name,
+    email)``, in the order they first come), each row's place among its text's respondents (0 for a carried
+    text), and the detections of the texts carried over from ``known``."""
+    respondents: dict[str, dict[object, int]] = {}
+    slot: list[int] = []
+    carried: dict[str, _Detected | tuple] = {}
+    for rid, _qid, text in block:
+        if text in known:
+            carried[text] = known[text]
+            slot.append(0)
+            continue
+        mine = respondents.get(text)
+        if mine is None:
+            mine = respondents[text] = {}
+        k = mine.get(rid)
+        if k is None:
+            k = mine[rid] = len(mine)
+        slot.append(k)
+    none = (None, None)
+    items = [(text, tuple(people.get(rid, none) for rid in mine)) for text, mine in respondents.items()]
+    return items, slot, carried
+
+
 def _is_choice_answer(answer: str, choices: dict[str, str], sep: str) -> bool:
     parts = [p.strip() for p in answer.split(sep)] if sep else [answer.strip()]
     return bool(choices) and all(p in choices for p in parts if p)
@@ -451,36 +516,44 @@ def redact_answers(
                 choice_map[q["question_id"]] = (choices, ";")
     # Only the rows to redact are read into Python: every other row keeps its text ("" when missing), no log row.
     rows = _to_redact(answers, choice_map)
-    terms_of: dict[object, tuple[str, ...]] = {}  # response id -> its respondent's name terms
     blocks: list[pa.Array] = []  # each block's redacted texts (not a Python str per row until the end)
     log_rid: list[object] = []
     log_qid: list[object] = []
     log_kind: list[str] = []
     log_count: list[int] = []
-    known: dict[str, _Detected] = {}  # detections of the previous block's texts (campaign copies recur)
+    known: dict[str, _Detected | tuple] = {}  # detections of the previous block's texts (campaign copies recur)
     memo = PieceMemo()  # detections of the pieces of earlier blocks
 
     texts = answers["answer"]
     arrow = (pa.chunked_array(texts.array.__arrow_array__())
              if isinstance(texts.dtype, pd.StringDtype) and texts.dtype.storage == "pyarrow" else None)
 
-    def finish(lo: int, pos: np.ndarray, block: list[tuple], known: dict[str, _Detected]) -> None:
-        """Redact the rows at ``pos`` (``block``: their response, question and text; the detections in ``known``),
-        those of the block of rows starting at ``lo``."""
+    def finish(lo: int, pos: np.ndarray, block: list[tuple], found: dict[str, tuple], slot: list[int],
+               known: dict[str, _Detected | tuple]) -> None:
+        """Redact the rows at ``pos`` (``block``: their response, question and text), those of the block of rows
+        starting at ``lo``: ``found`` holds what :func:`detect_rows` gave for the block's new texts (``slot``: each
+        row's place among its text's respondents there), ``known`` the detections of the texts carried over."""
         redacted: list[str] = []
-        for at, (rid, qid, text) in zip(pos.tolist(), block, strict=True):
-            try:
-                terms = terms_of.get(rid)
-                if terms is None:
-                    terms = terms_of[rid] = person_names.name_terms(_respondent_names(*people.get(rid, (None, None))))
-                out, spans = _redact_spans(text, terms, known.get(text))
-            except Exception as err:  # noqa: BLE001 - any failure becomes a reject row, never a leak
-                if rejects is None:
-                    raise
-                rejects.append({"file": "core_answers", "row": at + 1, "column": str(qid),
-                                "reason": f"redaction failed for response {rid}: {type(err).__name__}: {err}",
-                                "raw": None})
-                out, spans = "", ()
+        for at, (rid, qid, text), k in zip(pos.tolist(), block, slot, strict=True):
+            res = found.get(text)
+            own = res[1][k] if res is not None else False
+            if own is None:  # no own name in the text: its detection's redaction
+                det = res[0]  # type: ignore[index]
+                out, spans = (text, ()) if det is NOTHING else (det.redacted, det.spans)
+            elif own is not False:
+                out, spans = own
+            else:  # a text carried over, or one whose redaction raised: here, row by row
+                try:
+                    det = res[0] if res is not None else known.get(text)
+                    out, spans = _redact_spans(text, _pair_terms(people.get(rid, (None, None))),
+                                               _Detected({}, text, ()) if det is NOTHING else det)
+                except Exception as err:  # noqa: BLE001 - any failure becomes a reject row, never a leak
+                    if rejects is None:
+                        raise
+                    rejects.append({"file": "core_answers", "row": at + 1, "column": str(qid),
+                                    "reason": f"redaction failed for response {rid}: {type(err).__name__}: {err}",
+                                    "raw": None})
+                    out, spans = "", ()
             redacted.append(out)
             if spans:
                 for kind, n in _kind_counts(spans):
@@ -496,7 +569,7 @@ def redact_answers(
             column = pc.replace_with_mask(column, pa.array(mask), pa.array(redacted, type=pa.large_string()))
         blocks.append(column)
 
-    with Detector(detect_batch, workers, batch=True, here=partial(detect_batch, memo=memo)) as detector:
+    with Detector(detect_rows, workers, batch=True, here=partial(detect_rows, memo=memo)) as detector:
         pending: tuple | None = None  # the previous block, redacted here while the worker detects this one's
         for lo in range(0, len(answers), BLOCK_ROWS):
             pos = rows[np.searchsorted(rows, lo):np.searchsorted(rows, lo + BLOCK_ROWS)]
@@ -504,16 +577,17 @@ def redact_answers(
             block = list(zip(answers["response_id"].iloc[lo:hi].take(at).tolist(),  # join all its chunks first)
                              answers["question_id"].iloc[lo:hi].take(at).tolist(), texts.iloc[lo:hi].take(at).tolist(),
                              strict=True))
-            todo = list(dict.fromkeys(t for _r, _q, t in block if t not in known))
-            carried = {t: known[t] for _r, _q, t in block if t in known}
+            items, slot, carried = _new_items(block, known, people)
             meanwhile = (lambda p=pending: finish(*p)) if pending is not None else None
-            found = detector.many(todo, meanwhile)  # {} when too few for the worker (and after `meanwhile()`)
-            rest = [t for t in todo if t not in found]
+            found = detector.many(items, meanwhile)  # {} when too few for the worker (and after `meanwhile()`)
+            rest = [item for item in items if item not in found]
             if rest:
-                found.update(zip(rest, detect_batch(rest, memo), strict=True))
-            known = carried | {t: det or _Detected({}, t, ()) for t, det in found.items() if det is not None}
-            pending = (lo, pos, block, known)
-            del block, carried, found
+                found.update(zip(rest, detect_rows(rest, memo), strict=True))
+            by_text = {item[0]: res for item, res in found.items() if res is not None}
+            del items, found, rest
+            pending = (lo, pos, block, by_text, slot, carried)
+            known = carried | {t: res[0] for t, res in by_text.items()}
+            del block, carried, by_text, slot
         if pending is not None:
             finish(*pending)
         del pending
@@ -522,6 +596,7 @@ def redact_answers(
                         detector.in_worker, len(answers))
     del known, memo
     _detect.cache_clear()  # the texts of this table are done: do not pin them for the rest of the run
+    _pair_terms.cache_clear()
     result = answers.copy()
     result["text_redacted"] = _one_column(blocks, answers.index)
     log = pd.DataFrame({"response_id": log_rid, "question_id": log_qid, "kind": log_kind, "count": log_count},
