@@ -422,19 +422,12 @@ def detect_rows(items: list[tuple[str, tuple]], memo: PieceMemo | None = None) -
             for (text, pairs), det in zip(items, dets, strict=True)]
 
 
-def _new_items(block: list[tuple], known: dict[str, _Detected | tuple], people: dict[object, tuple]
-               ) -> tuple[list[tuple[str, tuple]], list[int], dict[str, _Detected | tuple]]:
-    """The block's texts not in ``known`` as :func:`detect_rows` items (each with its respondents' ``(name,
-    email)``, in the order they first come), each row's place among its text's respondents (0 for a carried
-    text), and the detections of the texts carried over from ``known``."""
+def _group_rows(block: list[tuple]) -> tuple[dict[str, dict[object, int]], list[int]]:
+    """The block's distinct texts, each with its respondents in the order they first come (response id -> place),
+    and each row's place among its text's respondents."""
     respondents: dict[str, dict[object, int]] = {}
     slot: list[int] = []
-    carried: dict[str, _Detected | tuple] = {}
     for rid, _qid, text in block:
-        if text in known:
-            carried[text] = known[text]
-            slot.append(0)
-            continue
         mine = respondents.get(text)
         if mine is None:
             mine = respondents[text] = {}
@@ -442,9 +435,23 @@ def _new_items(block: list[tuple], known: dict[str, _Detected | tuple], people: 
         if k is None:
             k = mine[rid] = len(mine)
         slot.append(k)
+    return respondents, slot
+
+
+def _new_items(respondents: dict[str, dict[object, int]], known: dict[str, _Detected | tuple],
+               people: dict[object, tuple]) -> tuple[list[tuple[str, tuple]], dict[str, _Detected | tuple]]:
+    """The texts of ``respondents`` (:func:`_group_rows`) not in ``known`` as :func:`detect_rows` items (each
+    with its respondents' ``(name, email)``), and the detections of the others, carried over from ``known``."""
     none = (None, None)
-    items = [(text, tuple(people.get(rid, none) for rid in mine)) for text, mine in respondents.items()]
-    return items, slot, carried
+    items = []
+    carried: dict[str, _Detected | tuple] = {}
+    for text, mine in respondents.items():
+        det = known.get(text)
+        if det is None:
+            items.append((text, tuple(people.get(rid, none) for rid in mine)))
+        else:
+            carried[text] = det
+    return items, carried
 
 
 def _is_choice_answer(answer: str, choices: dict[str, str], sep: str) -> bool:
@@ -571,16 +578,31 @@ def redact_answers(
 
     with Detector(detect_rows, workers, batch=True, here=partial(detect_rows, memo=memo)) as detector:
         pending: tuple | None = None  # the previous block, redacted here while the worker detects this one's
-        for lo in range(0, len(answers), BLOCK_ROWS):
+
+        def take(lo: int) -> tuple:
+            """Block ``lo``'s rows to redact: positions, (response, question, text) and :func:`_group_rows`."""
             pos = rows[np.searchsorted(rows, lo):np.searchsorted(rows, lo + BLOCK_ROWS)]
             hi, at = lo + BLOCK_ROWS, pos - lo  # (a take from the block's rows: from the whole column, Arrow would
             block = list(zip(answers["response_id"].iloc[lo:hi].take(at).tolist(),  # join all its chunks first)
                              answers["question_id"].iloc[lo:hi].take(at).tolist(), texts.iloc[lo:hi].take(at).tolist(),
                              strict=True))
-            items, slot, carried = _new_items(block, known, people)
-            meanwhile = (lambda p=pending: finish(*p)) if pending is not None else None
-            found = detector.many(items, meanwhile)  # {} when too few for the worker (and after `meanwhile()`)
-            rest = [item for item in items if item not in found]
+            return (pos, block, *_group_rows(block))
+
+        ahead: list[tuple] = [take(0)] if len(answers) else []  # the next block's rows, taken while detecting
+
+        def meanwhile(lo: int, pending: tuple | None) -> None:
+            """While the worker detects block ``lo``'s texts: redact the previous block, take the next one's rows."""
+            if pending is not None:
+                finish(*pending)
+            if lo + BLOCK_ROWS < len(answers):
+                ahead.append(take(lo + BLOCK_ROWS))
+
+        for lo in range(0, len(answers), BLOCK_ROWS):
+            pos, block, respondents, slot = ahead.pop()
+            items, carried = _new_items(respondents, known, people)
+            del respondents
+            found = detector.many(items, partial(meanwhile, lo, pending))  # {} when too few for the worker
+            rest = [item for item in items if item not in found]  # (and after `meanwhile()`)
             if rest:
                 found.update(zip(rest, detect_rows(rest, memo), strict=True))
             by_text = {item[0]: res for item, res in found.items() if res is not None}
