@@ -93,3 +93,9 @@ def test_detect_rows_marks_a_failing_own_name_search_for_the_caller(monkeypatch)
     monkeypatch.setattr(R.person_names, "find_own_names", failing)
     [(det, owns)] = R.detect_rows([("Jane agrees", (("Jane Smith", None), (None, None)))], R.PieceMemo())
     assert owns == (False, None)  # redacted again by the caller, where the error becomes a reject row
+
+
+def test_pair_terms_are_the_respondents_name_terms_for_any_value():
+    for pair in [("Jane Smith", "jane.smith@example.com"), (None, None), (np.nan, "x@y"), (["not", "hashable"], None),
+                 ("  ", "tama-park99@example.com")]:
+        assert R._pair_terms(pair) == R.person_names.name_terms(R._respondent_names(*pair))

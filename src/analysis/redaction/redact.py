@@ -382,10 +382,17 @@ def _respondent_names(name: object, email: object) -> tuple[str, ...]:
     return tuple(names)
 
 
-@lru_cache(maxsize=65536)
 def _pair_terms(pair: tuple[object, object]) -> tuple[str, ...]:
     """A respondent's name terms from their ``(name, email)`` (:func:`_respondent_names`, then
-    :func:`analysis.redaction.names.name_terms`)."""
+    :func:`analysis.redaction.names.name_terms`; kept per pair while a table is redacted)."""
+    try:
+        return _cached_pair_terms(pair)
+    except TypeError:  # an unhashable value in a hand-made table: the same terms, not kept
+        return person_names.name_terms(_respondent_names(*pair))
+
+
+@lru_cache(maxsize=65536)
+def _cached_pair_terms(pair: tuple[object, object]) -> tuple[str, ...]:
     return person_names.name_terms(_respondent_names(*pair))
 
 
@@ -618,7 +625,7 @@ def redact_answers(
                         detector.in_worker, len(answers))
     del known, memo
     _detect.cache_clear()  # the texts of this table are done: do not pin them for the rest of the run
-    _pair_terms.cache_clear()
+    _cached_pair_terms.cache_clear()
     result = answers.copy()
     result["text_redacted"] = _one_column(blocks, answers.index)
     log = pd.DataFrame({"response_id": log_rid, "question_id": log_qid, "kind": log_kind, "count": log_count},
