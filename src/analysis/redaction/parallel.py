@@ -15,6 +15,7 @@ detects everything.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,10 @@ DETECT_WORKERS = 2
 PARALLEL_MIN_TEXTS = 10_000
 #: Texts per chunk handed to one process at a time.
 CHUNK = 256
+#: The interpreter's thread switch interval (s) while the worker detects: the thread feeding it needs the
+#: interpreter lock, held by this process's own detection, after each read from or write to the worker's pipes;
+#: at Python's default (0.005 s) the worker waited for it between chunks.
+SWITCH_INTERVAL = 0.0005
 
 
 def detect_chunk(detect: Callable[[str], Any], texts: list[str]) -> list[Any]:
@@ -108,6 +113,16 @@ class Detector:
                     return
                 self.in_worker += len(chunks[i])
 
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, SWITCH_INTERVAL))
+        try:
+            return self._run(chunks, results, lock, ends, feed, meanwhile)
+        finally:
+            sys.setswitchinterval(switch)
+
+    def _run(self, chunks: list, results: list, lock: threading.Lock, ends: list[int], feed: Callable[[], None],
+             meanwhile: Callable[[], None] | None) -> dict[str, Any]:
+        """:meth:`many` once its chunks are cut: the worker's share fed from a thread, this process's here."""
         thread = threading.Thread(target=feed, daemon=True)
         thread.start()
         if meanwhile is not None:
