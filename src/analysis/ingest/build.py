@@ -8,6 +8,8 @@ labels that are not in the config are *collected* (file, column, label, first ro
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import logging
@@ -40,6 +42,22 @@ ANSWER_BLOCK = 1 << 16
 _ROLE_FIELDS = ["id_column", "submitted_at_column", "respondent_type_column", "sector_column", "country_column",
                 "organisation_column", "consent_column", "name_column", "email_column", "language_column",
                 "attachment_column"]
+
+
+#: Called with each block of answers :meth:`AnswerRows.flush` makes (see :func:`block_listener`).
+_BLOCK_LISTENER: contextvars.ContextVar[Callable[[pa.Table], None] | None] = contextvars.ContextVar(
+    "block_listener", default=None)
+
+
+@contextlib.contextmanager
+def block_listener(listener: Callable[[pa.Table], None] | None) -> Iterator[None]:
+    """Within the block, every Arrow block of answers :meth:`AnswerRows.flush` makes is also given to ``listener``
+    (the stage's language prefetch sees the answers while the file is still being read)."""
+    token = _BLOCK_LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _BLOCK_LISTENER.reset(token)
 
 
 class AnswerRows:
@@ -111,6 +129,9 @@ class AnswerRows:
         self._blocks.append(_arrow_block(self._lists))
         self._n_blocks += self._blocks[-1].num_rows
         self._lists = {c: [] for c in self.COLUMNS}
+        listener = _BLOCK_LISTENER.get()
+        if listener is not None:
+            listener(self._blocks[-1])
 
     def table(self, consume: bool = False) -> pa.Table:
         """Every row as one Arrow table (``large_string`` columns, ``language`` null when absent); flushes.
@@ -295,13 +316,17 @@ class ConsentReader:
         self.by_key = {norm_key(k): v for k, v in source.consent_map.items()}
         self.default: Consent = source.consent_default or fallback
         self.unmapped: dict[str, list[int]] = {}
+        self._of_value: dict[str, Consent | None] = {}  # cell value -> its mapped consent (norm_key once a value)
 
     def __call__(self, row: list[str], row_no: int) -> Consent:
         """Consent of one row (``do_not_publish`` for an unmapped value, which :meth:`check` reports)."""
         value = _value(row, self.column)
         if value is None:
             return self.default
-        consent = self.by_key.get(norm_key(value))
+        try:
+            consent = self._of_value[value]
+        except KeyError:
+            consent = self._of_value[value] = self.by_key.get(norm_key(value))
         if consent is None:
             self.unmapped.setdefault(value, []).append(row_no)
             return "do_not_publish"
@@ -398,6 +423,9 @@ def _value(row: list[str], idx: list[int] | None) -> str | None:
 
 def _person(row: list[str], idx: list[int] | None) -> str | None:
     """The respondent's name or e-mail from its column(s), without the placeholders of anonymous responses."""
+    if idx is not None and len(idx) == 1:  # the usual case, without the lists
+        v = row[idx[0]].strip()
+        return v if v and v.lower() not in ANONYMOUS_VALUES else None
     vals = [v for v in _cells(row, idx) if v.lower() not in ANONYMOUS_VALUES]
     return " ".join(vals) if vals else None
 
@@ -410,9 +438,18 @@ def _row_answers(row: list[str], row_no: int, questions: list[tuple[str, str, li
     """
     answers: list[tuple[str, str]] = []
     for qid, column, idx, matcher in questions:
-        cells = _cells(row, idx)
-        if not cells:
-            continue
+        if idx is not None and len(idx) == 1:  # the usual case: one column (what _cells gives, without its call)
+            cell = row[idx[0]].strip()
+            if not cell:
+                continue
+            if matcher is None:
+                answers.append((qid, cell))
+                continue
+            cells = [cell]
+        else:
+            cells = _cells(row, idx)
+            if not cells:
+                continue
         if matcher is not None:
             answer, bad = matcher.match_cached(cells)
             for label in bad:
@@ -435,6 +472,7 @@ class _SourceReader:
         self.open = {qid for qid in self.columns if cfg.question(qid).kind == "open"}
         self.matchers = {qid: ChoiceMatcher(cfg.question(qid)) for qid in self.columns if qid not in self.open}
         self.type_map = {norm_key(k): v for k, v in source.respondent_type_map.items()}
+        self._type_of: dict[str, str | None] = {}  # cell value -> its mapped type, None when unmapped
         self.consent_of = ConsentReader(source, roles["consent_column"], profile.consent_default)
         self.stem = Path(table.file).stem
         self.seen_ids: dict[str, int] = {}
@@ -485,9 +523,13 @@ class _SourceReader:
         if roles["respondent_type_column"]:
             raw_type = _value(row, roles["respondent_type_column"])
             if raw_type is not None:
-                rtype = self.type_map.get(norm_key(raw_type), "unknown")
-                if norm_key(raw_type) not in self.type_map:
+                try:
+                    mapped = self._type_of[raw_type]
+                except KeyError:
+                    mapped = self._type_of[raw_type] = self.type_map.get(norm_key(raw_type))
+                if mapped is None:
                     self.unmapped_types[raw_type] += 1
+                rtype = "unknown" if mapped is None else mapped
         elif self.profile.organisation_means_type:
             rtype = "organisation" if organisation else "individual"
         return {
@@ -561,6 +603,8 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
         raise
     questions = [(qid, column, roles[f"q:{qid}"], rd.matchers.get(qid)) for qid, column in rd.columns.items()]
     add_rid, add_qid, add_answer, add_language = res.answers.appenders()
+    open_ids = rd.open
+    has_language = bool(roles["language_column"])
     for row_no, row in table.rows:
         skip = rd.skip_reason(row_no, row)
         if skip:
@@ -575,13 +619,13 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
         if rid is None:
             continue
         res.responses.append(rd.response(row_no, row, rid))
-        language = rd.language(row)
+        language = rd.language(row) if has_language else None
         texts = []
         for qid, answer in answers:
             add_rid(rid)
             add_qid(qid)
             add_answer(answer)
-            if qid in rd.open:
+            if qid in open_ids:
                 add_language(language)
                 texts.append(answer)
             else:

@@ -32,7 +32,9 @@ POINTER = "an answer only points to an attachment (\"see attached\"): read the a
 
 def is_total_row(cells: list[str]) -> bool:
     """Whether a row is a total someone added under the data (first filled cell ``Total``, the rest numbers)."""
-    first = next((c for c in cells if not c.isspace() and c), None)  # the first filled cell decides most rows
+    first = cells[0] if cells and cells[0] and not cells[0].isspace() else None  # most rows: their first cell
+    if first is None:
+        first = next((c for c in cells if not c.isspace() and c), None)  # the first filled cell decides most rows
     if first is None or not _TOTAL.match(first.strip()):
         return False
     filled = [c.strip() for c in cells if c.strip()]

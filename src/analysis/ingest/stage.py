@@ -6,6 +6,7 @@ export on every run: the positions stage reads them only from the processed fold
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 from collections import Counter
@@ -22,12 +23,14 @@ from analysis.ingest import polis
 from analysis.ingest.build import (
     AnswerRows,
     SourceRows,
+    block_listener,
     merge,
     questions_table,
     unmapped_error,
 )
 from analysis.ingest.formats import export_format
-from analysis.ingest.language import MAX_CHARS, UNDETERMINED, LanguageGuesser, default_guesser
+from analysis.ingest.langprefetch import Prefetch, todo_starts
+from analysis.ingest.language import UNDETERMINED, LanguageGuesser, default_guesser
 from analysis.schemas import SCHEMAS
 from analysis.tables import table_path, write_table
 
@@ -60,8 +63,15 @@ def read_source(cfg: ConsultationConfig, source: SourceConfig, raw_dir: Path) ->
     return fmt.read(fmt, cfg, source, path, label)
 
 
+def _open_ids(cfg: ConsultationConfig) -> pa.Array | None:
+    """Ids of the open questions whose answers' languages are guessed (``None``: no detection)."""
+    if not cfg.settings.language_detection:
+        return None
+    return pa.array(sorted(q.id for q in cfg.questions if q.kind == "open"), pa.large_string())
+
+
 def _answers_frame(cfg: ConsultationConfig, rows: AnswerRows, guesser: LanguageGuesser | None,
-                   key_order: bool = False) -> pd.DataFrame:
+                   key_order: bool = False, prefetch: Prefetch | None = None) -> pd.DataFrame:
     """``core_answers`` of ``rows``: an export's own language kept, else ``und`` or (open answers, when
     ``settings.language_detection``) the guessed one.
 
@@ -69,17 +79,15 @@ def _answers_frame(cfg: ConsultationConfig, rows: AnswerRows, guesser: LanguageG
     languages are settled a block of rows at a time (:func:`_languages`). With ``key_order`` the rows are put in
     key order (response, question) first: :func:`~analysis.tables.write_table` then stores the frame as it is
     instead of copying every column into that order; ``rows`` is then emptied, and a column's blocks go once it
-    is one array, before it is put in order (at most two copies of the texts at a time).
+    is one array, before it is put in order (at most two copies of the texts at a time). ``prefetch``: the worker
+    that guessed languages while the rows were read (:mod:`analysis.ingest.langprefetch`).
     """
     columns = list(SCHEMAS["core_answers"].columns)
     table = rows.table(consume=key_order)
     if not table.num_rows:
         return pd.DataFrame([], columns=columns)
-    open_ids = None
-    if cfg.settings.language_detection:
-        open_ids = pa.array(sorted(q.id for q in cfg.questions if q.kind == "open"), pa.large_string())
     cols = dict(zip(table.column_names, table.columns, strict=True))
-    cols["language"] = _languages(table, open_ids, guesser)
+    cols["language"] = _languages(table, _open_ids(cfg), guesser, prefetch)
     order = _key_order(table) if key_order else None
     del table
     out = {}
@@ -90,7 +98,8 @@ def _answers_frame(cfg: ConsultationConfig, rows: AnswerRows, guesser: LanguageG
     return pa.table(out).to_pandas()
 
 
-def _languages(table: pa.Table, open_ids: pa.Array | None, guesser: LanguageGuesser | None) -> pa.ChunkedArray:
+def _languages(table: pa.Table, open_ids: pa.Array | None, guesser: LanguageGuesser | None,
+               prefetch: Prefetch | None = None) -> pa.ChunkedArray:
     """The ``language`` column: the export's own code, else ``und``, else (an answer to a question in ``open_ids``)
     the guess.
 
@@ -98,7 +107,8 @@ def _languages(table: pa.Table, open_ids: pa.Array | None, guesser: LanguageGues
     distinct beginning is guessed once, in the order they first occur (the order the guesser met them when it was
     given every text), :data:`GUESS_BATCH` at a time: only those beginnings become Python strings, and lingua's
     confidence values (75 objects a text) are never held for every text at once. The beginnings are found a block
-    of rows at a time, so no copy of every text is made.
+    of rows at a time, so no copy of every text is made. With ``prefetch`` the codes come from its worker when it
+    has them (the same codes: a guess depends on the text alone).
     """
     langs, todos, local, dicts = [], [], [], []
     for block in table.to_batches():
@@ -107,8 +117,7 @@ def _languages(table: pa.Table, open_ids: pa.Array | None, guesser: LanguageGues
         langs.append(pc.if_else(declared, own, pa.scalar(UNDETERMINED, pa.large_string())))
         if open_ids is None:
             continue
-        todo = pc.and_(pc.is_in(block.column("question_id"), value_set=open_ids), pc.invert(declared))
-        starts = pc.utf8_slice_codeunits(pc.filter(block.column("answer"), todo), 0, MAX_CHARS)
+        todo, starts = todo_starts(block, open_ids)
         encoded = pc.dictionary_encode(starts)  # the block's distinct beginnings, and each text's among them
         todos.append(todo)
         local.append(encoded.indices)
@@ -120,9 +129,11 @@ def _languages(table: pa.Table, open_ids: pa.Array | None, guesser: LanguageGues
     del dicts
     distinct, where = merged.dictionary, merged.indices  # where: a block's beginning -> its distinct one
     del merged
-    guesser = guesser or default_guesser()
-    codes = pa.array([code for i in range(0, len(distinct), GUESS_BATCH)
-                      for code in guesser.guess(distinct.slice(i, GUESS_BATCH).to_pylist())], pa.large_string())
+    codes = prefetch.codes(distinct) if prefetch is not None else None
+    if codes is None:
+        guesser = guesser or default_guesser()
+        codes = pa.array([code for i in range(0, len(distinct), GUESS_BATCH)
+                          for code in guesser.guess(distinct.slice(i, GUESS_BATCH).to_pylist())], pa.large_string())
     del distinct
     starts_at = itertools.accumulate(sizes, initial=0)
     for i, (todo, at, start, size) in enumerate(zip(todos, local, starts_at, sizes, strict=False)):
@@ -149,7 +160,7 @@ def _one_chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser | None = None, *,
-             consume: bool = False) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+             consume: bool = False, prefetch: Prefetch | None = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Turn merged source rows into the ingest tables (pure: no I/O).
 
     Args:
@@ -159,6 +170,7 @@ def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser
         consume: ``rows`` is the caller's to give up: its answers are emptied once the answers table holds them
             (a million answers' texts are not kept twice), and the answers table is in key order (response,
             question), the order it is stored in, rather than file order.
+        prefetch: Languages guessed in a worker while the rows were read (see :func:`ingest`).
 
     Returns:
         ``(tables, rejects)`` as :func:`ingest`.
@@ -174,7 +186,7 @@ def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser
     dup_files = [k for k, n in Counter(r["file"] for r in rows.ledger).items() if n > 1]
     if dup_files:
         raise ConfigError(f"the same file is configured as a source twice: {sorted(dup_files)}")
-    answers = _answers_frame(cfg, rows.answers, guesser, key_order=consume)
+    answers = _answers_frame(cfg, rows.answers, guesser, key_order=consume, prefetch=prefetch)
     if consume:  # the frame holds its own (Arrow) copy of the texts: the rows' strings can go now
         rows.answers = AnswerRows()
     tags = _frame(rows.tags, "core_analyst_tags").drop_duplicates(["response_id", "question_id", "tag"])
@@ -209,11 +221,16 @@ def ingest(cfg: ConsultationConfig, raw_dir: Path, guesser: LanguageGuesser | No
         InputError: A file cannot be read (names the file, and row/column when known).
         ConfigError: The config does not fit the files (every problem of one kind listed at once).
     """
-    results = [read_source(cfg, s, Path(raw_dir)) for s in cfg.sources]
-    votes = [r.statement_votes for r in results if isinstance(r, polis.PolisRows)]
-    rows = merge(results)
-    del results  # the merged rows hold everything now; the answers' strings go once the table holds them
-    tables, rejects = assemble(cfg, rows, guesser, consume=True)
+    open_ids = _open_ids(cfg)
+    # the default guesser's work goes to a worker, a block of answers at a time, while the files are read
+    prefetch = Prefetch(open_ids) if guesser is None and open_ids is not None and len(open_ids) else None
+    with prefetch or contextlib.nullcontext():
+        with block_listener(prefetch):
+            results = [read_source(cfg, s, Path(raw_dir)) for s in cfg.sources]
+        votes = [r.statement_votes for r in results if isinstance(r, polis.PolisRows)]
+        rows = merge(results)
+        del results  # the merged rows hold everything now; the answers' strings go once the table holds them
+        tables, rejects = assemble(cfg, rows, guesser, consume=True, prefetch=prefetch)
     if votes:
         tables["core_statement_votes"] = pd.concat(votes, ignore_index=True)
     return tables, rejects
