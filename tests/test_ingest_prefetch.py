@@ -1,7 +1,8 @@
 """Languages guessed in a worker while an export is read (:mod:`analysis.ingest.langprefetch`) and the per-row
 shortcuts of :func:`analysis.ingest.build.table_rows` give exactly the tables and rejects the stage gives when it
 guesses every language itself, on a messy export (byte-order mark, a quoted cell spanning lines, a ragged row, blank
-rows, an empty and a repeated response id, declared languages, attachments, unmapped types and consent values)."""
+rows, an empty and a repeated response id, declared languages, attachments, unmapped types and consent values, dates
+that cannot be read)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def _export(n: int) -> str:
     for i in range(n):
         why = TEXTS[i % len(TEXTS)] + ("" if i % 3 else f" Point {i}.")
         more = "Line one\nline two of a quoted cell" if i % 11 == 0 else TEXTS[(i * 5) % len(TEXTS)]
-        rows.append([f"R{i}", f"{1 + i % 28:02d}/03/2024 10:{i % 60:02d}", ["", "en", "fr", "Deutsch", "zz"][i % 5],
+        when = "" if i % 23 == 0 else "next week" if i % 19 == 0 else f"{1 + i % 28:02d}/03/2024 10:{i % 60:02d}"
+        rows.append([f"R{i}", when, ["", "en", "fr", "Deutsch", "zz"][i % 5],
                      ["Individual", "Organisation", "Someone else"][i % 3], ["Ann Lee", "anonymous", ""][i % 3],
                      ["Yes", "No", "Maybe"][i % 3] if i % 13 else "", ["Agree", "Disagree", ""][i % 3], why,
                      more if i % 4 else "", "letter.pdf" if i % 17 == 0 else ""])
@@ -115,6 +117,7 @@ def test_prefetched_languages_give_the_same_tables(raw: Path, small_blocks: None
     assert any(r.startswith("ragged row") for r in reasons) and "blank row" in reasons
     assert "empty response id" in reasons and any(r.startswith("duplicate response id 'R2'") for r in reasons)
     assert any("points to an attachment" in r for r in reasons)
+    assert any("unparseable date 'next week'" in r for r in reasons)
     assert any("\n" in a for a in tables["core_answers"]["answer"])  # the quoted cell spanning lines
     ledger = tables["ledger"].iloc[0]
     assert ledger["rows_read"] == ledger["rows_kept"] + ledger["rows_rejected"] == 400

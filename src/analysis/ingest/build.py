@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -473,6 +474,7 @@ class _SourceReader:
         self.matchers = {qid: ChoiceMatcher(cfg.question(qid)) for qid in self.columns if qid not in self.open}
         self.type_map = {norm_key(k): v for k, v in source.respondent_type_map.items()}
         self._type_of: dict[str, str | None] = {}  # cell value -> its mapped type, None when unmapped
+        self._tag_columns = [(col, qid, roles[f"tag:{col}"]) for col, qid in source.analyst_tag_columns.items()]
         self.consent_of = ConsentReader(source, roles["consent_column"], profile.consent_default)
         self.stem = Path(table.file).stem
         self.seen_ids: dict[str, int] = {}
@@ -552,8 +554,8 @@ class _SourceReader:
     def tags(self, row: list[str], rid: str) -> list[dict]:
         """Analyst tags of one row (cells split on ``;``, ``,`` and new lines)."""
         out = []
-        for col, qid in self.source.analyst_tag_columns.items():
-            for cell in _cells(row, self.roles[f"tag:{col}"]):
+        for col, qid, idx in self._tag_columns:
+            for cell in _cells(row, idx):
                 for tag in dict.fromkeys(t.strip() for t in _TAG_SPLIT.split(cell)):
                     if tag:
                         out.append({"response_id": rid, "question_id": qid, "tag": tag, "source_column": col})
@@ -665,9 +667,13 @@ def _parse_submitted(res: SourceRows, table: RawTable, roles: dict) -> None:
     raw = [r["submitted_at"] for r in res.responses]
     parsed = parse_datetimes(raw)
     col = table.columns[roles["submitted_at_column"][0]] if roles["submitted_at_column"] else None
-    for r, v, p in zip(res.responses, raw, list(parsed.array), strict=True):
+    values = parsed.to_numpy()  # numpy datetime64 values: no Timestamp object made a row (the frame reads both)
+    for r, p in zip(res.responses, values, strict=True):
         r["submitted_at"] = p
-        if v is not None and pd.isna(p):
+    for i in np.flatnonzero(np.isnat(values)):
+        v = raw[i]
+        if v is not None:
+            r = res.responses[i]
             res.rejects.append(reject(table.file, r["source_row"], col,
                                       f"{WARNING_PREFIX}unparseable date {v!r}: submitted_at left empty", v))
 

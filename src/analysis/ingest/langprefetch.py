@@ -79,7 +79,7 @@ class Prefetch:
     def __init__(self, open_ids: pa.Array, worker: Worker | None = None):
         self.open_ids = open_ids
         self._worker = worker or Worker()
-        self._queue: queue.Queue[pa.Array | None] = queue.Queue()
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._sent = 0
         self.failed = False
@@ -95,20 +95,20 @@ class Prefetch:
         """Take one block of answers (``response_id``, ``question_id``, ``answer``, ``language``) as it is made."""
         if self.failed:
             return
-        _, starts = todo_starts(block, self.open_ids)
-        distinct = pc.unique(starts)
-        if not len(distinct):
-            return
         if self._thread is None:
             self._thread = threading.Thread(target=self._send_all, name="language-prefetch", daemon=True)
             self._thread.start()
         self.blocks += 1
-        self._queue.put(distinct)
+        self._queue.put(block)  # its beginnings are found in the thread (Arrow's kernels let this one run on)
 
     def _send_all(self) -> None:
-        """The sending thread: each block to the worker until ``None`` (stops sending at the first failure)."""
-        while (texts := self._queue.get()) is not None:
+        """The sending thread: each block's distinct beginnings to the worker until ``None`` (stops sending at the
+        first failure)."""
+        while (block := self._queue.get()) is not None:
             if self.failed:
+                continue
+            texts = pc.unique(todo_starts(block, self.open_ids)[1])
+            if not len(texts):
                 continue
             try:
                 self._worker.send(guess_new, texts)
