@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import heapq
 import json
 import logging
 import re
@@ -23,12 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.config import Consent, ConsultationConfig, QuestionConfig, SourceConfig
 from analysis.errors import ConfigError
 from analysis.ingest.dates import parse_datetimes
 from analysis.ingest.documents import Document
-from analysis.ingest.flags import attachment_flags, is_total_row
+from analysis.ingest.flags import POINTER, attachment_flags, is_total_row, points_to_attachment
 from analysis.ingest.language import language_code
 from analysis.ingest.platforms import ANONYMOUS_VALUES
 from analysis.ingest.tabular import HeaderBuilder, RawTable, read_table, reject
@@ -607,6 +609,9 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
     add_rid, add_qid, add_answer, add_language = res.answers.appenders()
     open_ids = rd.open
     has_language = bool(roles["language_column"])
+    listener = _BLOCK_LISTENER.get()
+    pointing = getattr(listener, "pointing", None)  # the answers pointing to an attachment, found in a worker
+    attached: dict[int, str] = {}  # row -> its attachment cell(s) (the rows naming one), when pointing is used
     for row_no, row in table.rows:
         skip = rd.skip_reason(row_no, row)
         if skip:
@@ -633,18 +638,58 @@ def table_rows(cfg: ConsultationConfig, source: SourceConfig, table: RawTable, p
             else:
                 add_language(None)
         res.tags += rd.tags(row, rid)
-        for reason, raw in attachment_flags(bool(answers), texts, attachments):
+        if pointing is not None and attachments:
+            attached[row_no] = attachments
+        for reason, raw in attachment_flags(bool(answers), texts if pointing is None else [], attachments):
             res.rejects.append(reject(table.file, row_no, None, WARNING_PREFIX + reason, raw))
         if res.answers.pending() >= ANSWER_BLOCK:
             res.answers.flush()
             add_rid, add_qid, add_answer, add_language = res.answers.appenders()
     rd.finish()
+    if pointing is not None:
+        res.answers.flush()  # the last rows to the worker too
+        _add_pointers(res, table.file, open_ids, attached, pointing())
     res.rejects[:0] = table.rejects  # the file's own (blank, ragged rows) first, complete once its rows are read
     _parse_submitted(res, table, roles)
     res.ledger.append({"file": table.file, "reader": table.reader, "rows_read": table.rows_read,
                        "rows_kept": len(res.responses), "rows_rejected": table.rows_read - len(res.responses),
                        "sha256": table.sha256})
     return res
+
+
+def _add_pointers(res: SourceRows, file: str, open_ids: set[str], attached: dict[int, str],
+                  pointing: set[str] | None) -> None:
+    """Add the warning of each response with an open answer that only points to an attachment to ``res.rejects``,
+    where :func:`table_rows` adds it when it tests the answers row by row: after the row's other entries, before the
+    next row's (a kept row's entries come in row order).
+
+    Args:
+        res: One tabular source's rows, every answer in an Arrow block.
+        file: The source's file.
+        open_ids: Its open questions.
+        attached: Row -> attachment cell(s), of the rows naming one (the warning's ``raw``).
+        pointing: The open answers that point to an attachment (found in a worker), or ``None``: every open answer
+            is tested here (:func:`~analysis.ingest.flags.points_to_attachment`).
+    """
+    if pointing is not None and not pointing:
+        return
+    ids = pa.array(sorted(open_ids), pa.large_string())
+    found = None if pointing is None else pa.array(sorted(pointing), pa.large_string())
+    rids: set[str] = set()
+    for block in res.answers._blocks:
+        keep = pc.is_in(block.column("question_id"), value_set=ids)
+        if found is not None:
+            keep = pc.and_(keep, pc.is_in(block.column("answer"), value_set=found))
+        sub = block.filter(keep)
+        answers = sub.column("answer").to_pylist() if found is None else None
+        for i, rid in enumerate(sub.column("response_id").to_pylist()):
+            if answers is None or points_to_attachment(answers[i]):
+                rids.add(rid)
+    if not rids:
+        return
+    rows = sorted(r["source_row"] for r in res.responses if r["response_id"] in rids)
+    flags = [reject(file, row, None, WARNING_PREFIX + POINTER, attached.get(row)) for row in rows]
+    res.rejects = list(heapq.merge(res.rejects, flags, key=lambda r: r["row"]))  # stable: a row's flag goes last
 
 
 def tabular_rows(cfg: ConsultationConfig, source: SourceConfig, path: Path, label: str, *, header_rows: int,

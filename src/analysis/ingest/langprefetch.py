@@ -24,6 +24,7 @@ import threading
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analysis.ingest.flags import points_to_attachment
 from analysis.ingest.language import MAX_CHARS, UNDETERMINED, default_guesser
 from analysis.worker import Worker, WorkerError
 
@@ -34,6 +35,8 @@ GUESS_BATCH = 20_000
 
 #: The worker's codes so far: beginning -> code (in the worker process only).
 _CODES: dict[str, str] = {}
+#: Open answers the worker found to only point to an attachment, since they were last taken.
+_POINTING: set[str] = set()
 
 
 def todo_starts(block: pa.Table, open_ids: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -57,6 +60,25 @@ def guess_new(texts: pa.Array) -> int:
         batch = new[i:i + GUESS_BATCH]
         _CODES.update(zip(batch, guesser.guess(batch), strict=True))
     return len(new)
+
+
+def pointers_new(texts: pa.Array) -> int:
+    """Keep those of ``texts`` (open answers) that only point to an attachment (worker side).
+
+    Returns:
+        How many do.
+    """
+    hits = [t for t in texts.to_pylist() if points_to_attachment(t)]
+    _POINTING.update(hits)
+    return len(hits)
+
+
+def take_pointing() -> list[str]:
+    """The open answers kept by :func:`pointers_new` since the last call, then forget them (worker side)."""
+    try:
+        return sorted(_POINTING)
+    finally:
+        _POINTING.clear()
 
 
 def codes_of(texts: pa.Array) -> pa.Array:
@@ -108,11 +130,15 @@ class Prefetch:
             if self.failed:
                 continue
             texts = pc.unique(todo_starts(block, self.open_ids)[1])
-            if not len(texts):
-                continue
+            answers = pc.unique(pc.filter(block.column("answer"), pc.is_in(block.column("question_id"),
+                                                                           value_set=self.open_ids)))
             try:
-                self._worker.send(guess_new, texts)
-                self._sent += 1
+                if len(texts):
+                    self._worker.send(guess_new, texts)
+                    self._sent += 1
+                if len(answers):
+                    self._worker.send(pointers_new, answers)
+                    self._sent += 1
             except WorkerError as err:
                 logger.info("language guesses in a worker failed (%s): guessed here instead", err)
                 self.failed = True
@@ -123,10 +149,28 @@ class Prefetch:
             self._thread.join()
             self._thread = None
 
+    def pointing(self) -> set[str] | None:
+        """The open answers of the blocks given since the last call that only point to an attachment
+        (:func:`~analysis.ingest.flags.points_to_attachment`), or ``None`` when the worker failed."""
+        self._join()
+        if self.failed:
+            return None
+        if not self._worker.started:
+            return set()  # nothing was sent: no open answer
+        try:
+            for _ in range(self._sent):
+                self._worker.receive()
+            self._sent = 0
+            return set(self._worker.call(take_pointing))
+        except WorkerError as err:
+            logger.info("attachment pointers in a worker failed (%s): tested here instead", err)
+            self.failed = True
+            return None
+
     def codes(self, distinct: pa.Array) -> pa.Array | None:
         """The code of each of ``distinct`` from the worker, or ``None`` (nothing was sent, or the worker failed)."""
         self._join()
-        if self.failed or not self._sent:
+        if self.failed or not self._worker.started:
             return None
         try:
             for _ in range(self._sent):
