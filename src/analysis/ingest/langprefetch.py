@@ -18,6 +18,7 @@ Blocks are sent from a thread of their own, so the reader never waits for the wo
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 #: Distinct beginnings given to the guesser at a time (lingua holds 75 values for each; as the stage's batch).
 GUESS_BATCH = 20_000
 
+#: Threads of lingua's pool in the worker (the same confidence values whatever the number: each text is computed
+#: alone by the same code; only how many run at once changes).
+WORKER_THREADS = 1
 #: The worker's codes so far: beginning -> code (in the worker process only).
 _CODES: dict[str, str] = {}
 #: Open answers the worker found to only point to an attachment, since they were last taken.
@@ -51,9 +55,12 @@ def todo_starts(block: pa.Table, open_ids: pa.Array) -> tuple[pa.Array, pa.Array
 def guess_new(texts: pa.Array) -> int:
     """Guess (default guesser) each of ``texts`` not guessed yet in this process and keep its code (worker side).
 
+    lingua's pool gets one thread (:data:`WORKER_THREADS`): the reader's process has the other core.
+
     Returns:
         How many were new.
     """
+    os.environ.setdefault("RAYON_NUM_THREADS", str(WORKER_THREADS))  # read once, when lingua's pool starts
     new = [t for t in dict.fromkeys(texts.to_pylist()) if t not in _CODES]
     guesser = default_guesser()
     for i in range(0, len(new), GUESS_BATCH):
