@@ -155,3 +155,12 @@ def test_unmapped_consent_values_listed_with_every_row(raw: Path) -> None:
         ingest(_cfg({"Yes": "publish_named", "No": "do_not_publish"}), raw, guesser=default_guesser())
     msg = str(err.value)
     assert "'Maybe': rows 4, 7, 16, 19, 22 and 116 more" in msg  # the memo of mapped values still records every row
+
+
+def test_one_core_reads_without_a_worker(raw: Path, small_blocks: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(langprefetch, "worth_it", lambda: False)
+    started = []
+    monkeypatch.setattr(langprefetch.Prefetch, "__init__", lambda *a, **k: started.append(1))
+    cfg = _cfg(CONSENT)
+    _same(ingest(cfg, raw), ingest(cfg, raw, guesser=default_guesser()))
+    assert not started

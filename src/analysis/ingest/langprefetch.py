@@ -43,6 +43,14 @@ _CODES: dict[str, str] = {}
 _POINTING: set[str] = set()
 
 
+def worth_it() -> bool:
+    """Whether this process may use a second core (a worker beside the reader only slows it on one core)."""
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except AttributeError:  # no sched_getaffinity (macOS, Windows)
+        return (os.cpu_count() or 1) >= 2
+
+
 def todo_starts(block: pa.Table, open_ids: pa.Array) -> tuple[pa.Array, pa.Array]:
     """``(todo, starts)`` of a block of answers: which rows need a guess (an open question's answer without a
     declared language) and those rows' beginnings (their first :data:`MAX_CHARS` characters), in row order."""

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from analysis.config import ConsultationConfig, SourceConfig, source_path
 from analysis.errors import ConfigError, InputError
-from analysis.ingest import polis
+from analysis.ingest import langprefetch, polis
 from analysis.ingest.build import (
     AnswerRows,
     SourceRows,
@@ -223,7 +223,8 @@ def ingest(cfg: ConsultationConfig, raw_dir: Path, guesser: LanguageGuesser | No
     """
     open_ids = _open_ids(cfg)
     # the default guesser's work goes to a worker, a block of answers at a time, while the files are read
-    prefetch = Prefetch(open_ids) if guesser is None and open_ids is not None and len(open_ids) else None
+    use = guesser is None and open_ids is not None and len(open_ids) and langprefetch.worth_it()
+    prefetch = Prefetch(open_ids) if use else None
     with prefetch or contextlib.nullcontext():
         with block_listener(prefetch):
             results = [read_source(cfg, s, Path(raw_dir)) for s in cfg.sources]
