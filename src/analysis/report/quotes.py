@@ -38,7 +38,6 @@ import pandas as pd
 
 from analysis.memory import give_back
 from analysis.report.publishable import TEXT_COLUMNS, publishable_rows, publishable_text, safe_who, values
-from analysis.report.quote_parts import as_objects, quote_parts
 from analysis.schemas import POSITIONS
 
 log = logging.getLogger(__name__)
@@ -424,13 +423,15 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
     quoted, letters = np.zeros(n + 1, dtype=bool), np.zeros(n + 1, dtype=bool)
     trims, cids, attribs = (np.full(n + 1, None, dtype=object) for _ in range(3))
     seen = np.zeros(n, dtype=bool)  # the answers whose texts were trimmed (their texts are kept with the trims)
-    for part in quote_parts(answers_clean, used, responses, trim):
-        seen[part.seen] = True
-        at = np.asarray(part.rows, dtype=np.int64)
-        quoted[at] = True
-        for array, got in ((trims, part.trims), (letters, part.letters), (cids, part.cids), (attribs, part.attribs)):
-            if len(at):
-                array[at] = as_objects(got) if array.dtype == object else got
+    for ai, text, add, copy, cid, attrib in _publishable_answers(answers_clean, used, responses):
+        seen[ai] = True
+        is_copy = bool(copy) and isinstance(cid, str)
+        q = _answer_quote(text, add, is_copy, trim)
+        if q is not None:
+            trimmed, letter = q
+            quoted[ai], trims[ai], letters[ai] = True, trimmed, letter
+            cids[ai] = cid if is_copy else None
+            attribs[ai] = f"{attrib} (campaign letter)" if letter else attrib
     trim.save(lambda: _texts_at(answers_clean, np.flatnonzero(seen)))
     ais = c["_a"].to_numpy()
     rows = np.flatnonzero(quoted[ais])
