@@ -20,6 +20,7 @@ when the worker fails (:class:`WorkerError`), so results never depend on it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pickle
 import subprocess
@@ -36,6 +37,78 @@ if TYPE_CHECKING:
 STARTED = {"forked": 0, "fresh": 0}
 
 
+#: Bytes a pipe to or from the worker holds (Linux's default most for a user, ``/proc/sys/fs/pipe-max-size``), and the
+#: buffer each end reads and writes through: a message up to this size crosses in one write and one read. With
+#: Linux's default pipe (64 KiB) and Python's buffers (8 KiB), a 300 KB result took a dozen system calls, and the
+#: caller's thread reading it needed the interpreter lock back after each, from a caller busy computing, while
+#: the worker waited for the pipe to empty.
+PIPE_BYTES = 1 << 20
+
+
+#: What a pipe holds when its size cannot be read (Linux's default; POSIX promises only 512 bytes).
+_DEFAULT_PIPE = 1 << 16
+
+
+def _widen(fd: int) -> int:
+    """Make the pipe of ``fd`` hold :data:`PIPE_BYTES` (best effort: not when the system refuses).
+
+    Returns:
+        The bytes it holds (:data:`_DEFAULT_PIPE` when that cannot be read).
+    """
+    try:
+        size = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    except (OSError, AttributeError):  # not a pipe, not Linux
+        return _DEFAULT_PIPE
+    if size < PIPE_BYTES:
+        with contextlib.suppress(OSError):  # over the user's limit
+            size = fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    return size
+
+
+class _Outbox:
+    """What :func:`pickle.dump` writes, held here and written to a descriptor in pieces of :data:`PIPE_BYTES`: a
+    message that fits crosses in one system call, a larger one is never held whole (at most one piece)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._parts: list[bytes | memoryview] = []
+        self._size = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        """Take ``data`` (the pickler's frames; written out once a piece is full)."""
+        n = len(data)
+        if n >= PIPE_BYTES:  # a large buffer (protocol 5 writes it apart): out as it is, not copied
+            self.flush()
+            self._write_all(memoryview(data))
+            return n
+        self._parts.append(data if type(data) is bytes else bytes(data))  # (a copy of what may change)
+        self._size += n
+        if self._size >= PIPE_BYTES:
+            self.flush()
+        return n
+
+    def flush(self) -> None:
+        """Write out what is held."""
+        if self._parts:
+            data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+            self._parts, self._size = [], 0
+            self._write_all(memoryview(data))
+
+    def _write_all(self, view: memoryview) -> None:
+        while view:
+            view = view[os.write(self._fd, view):]
+
+
+def _inbox(stream: IO[bytes]) -> IO[bytes]:
+    """A reader of ``stream``'s descriptor with a buffer of :data:`PIPE_BYTES` (``stream`` itself when it has no
+    descriptor; its own buffer must be empty: nothing was read from it)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return stream
+    return open(fd, "rb", buffering=PIPE_BYTES, closefd=False)  # noqa: SIM115 - the caller closes ``stream``
+
+
 class WorkerError(RuntimeError):
     """The worker could not run a function (it could not start, died, or the function raised)."""
 
@@ -46,6 +119,9 @@ class Worker:
     def __init__(self) -> None:
         self._proc: subprocess.Popen | ForkedProcess | None = None
         self._preloads = 0  # replies of :meth:`start`'s imports not read yet
+        self._out: _Outbox | None = None  # the requests' writer and the results' reader (see PIPE_BYTES)
+        self._in: IO[bytes] | None = None
+        self.room = 0  # bytes the pipe to the worker holds once it started (see :meth:`send`)
 
     def __enter__(self) -> Worker:
         return self
@@ -60,20 +136,29 @@ class Worker:
 
     def _start(self) -> subprocess.Popen | ForkedProcess:
         if self._proc is None:
-            from analysis import zygote
-
-            z = zygote.current()
-            if z is not None:  # forked by the run's zygote, its imports done (falls back to a fresh interpreter)
-                with contextlib.suppress(OSError):
-                    self._proc = z.spawn()
-                    STARTED["forked"] += 1
-                    return self._proc
-            env = dict(os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)  # what this process imports
-            self._proc = subprocess.Popen([sys.executable, "-m", "analysis.worker"], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, env=env)
-            STARTED["fresh"] += 1
+            proc = self._spawn()
+            self.room = _widen(proc.stdin.fileno())
+            _widen(proc.stdout.fileno())
+            self._out, self._in = _Outbox(proc.stdin.fileno()), _inbox(proc.stdout)
+            self._proc = proc
         return self._proc
+
+    @staticmethod
+    def _spawn() -> subprocess.Popen | ForkedProcess:
+        from analysis import zygote
+
+        z = zygote.current()
+        if z is not None:  # forked by the run's zygote, its imports done (falls back to a fresh interpreter)
+            with contextlib.suppress(OSError):
+                proc = z.spawn()
+                STARTED["forked"] += 1
+                return proc
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)  # what this process imports
+        proc = subprocess.Popen([sys.executable, "-m", "analysis.worker"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, env=env)
+        STARTED["fresh"] += 1
+        return proc
 
     def start(self, *modules: str) -> bool:
         """Start the process now and import ``modules`` there, while the caller prepares what it will send.
@@ -91,19 +176,25 @@ class Worker:
     def send(self, fn: Callable[..., Any], *args: Any) -> None:
         """Start ``fn(*args)`` in the worker (its result is read by :meth:`receive`).
 
-        The message is pickled straight into the pipe, a frame at a time, not built whole first (the campaigns'
-        question of 187,055 letters at 200,000 responses was a 200 MB pickle beside the texts it copies). A
+        The message is pickled straight into the pipe, a piece of :data:`PIPE_BYTES` at a time, not built whole
+        first (the campaigns' question of 187,055 letters at 200,000 responses was a 200 MB pickle beside the
+        texts it copies); a message that fits a piece is one write.
+
+        Sending again before receiving is safe while the messages not read yet by the worker fit in its pipe
+        (:attr:`room` bytes): a message that does not fit waits for the worker to read, which may be writing a
+        result that does not fit its own pipe, waiting for this process to read. A
         function that cannot travel is found before anything is written; arguments that fail part way end the
         worker (a message cut short is in its pipe) and raise here as every other failure does.
         """
         try:
             pickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL)  # by reference: a few bytes
-            proc = self._start()
+            self._start()
         except Exception as err:  # noqa: BLE001 - unpicklable function, no interpreter
             raise WorkerError(f"{type(err).__name__}: {err}") from err
         try:
-            pickle.dump((fn, args), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            proc.stdin.flush()
+            out = self._out
+            pickle.dump((fn, args), out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.flush()
         except Exception as err:  # noqa: BLE001 - unpicklable argument, closed pipe
             self.kill()
             raise WorkerError(f"{type(err).__name__}: {err}") from err
@@ -119,7 +210,7 @@ class Worker:
 
     def _read(self) -> Any:
         try:
-            ok, value = pickle.load(self._proc.stdout)
+            ok, value = pickle.load(self._in)
         except Exception as err:  # noqa: BLE001 - the worker died (EOF) or wrote something else
             raise WorkerError(f"the worker stopped ({type(err).__name__}: {err})") from err
         if not ok:
@@ -134,7 +225,8 @@ class Worker:
     def kill(self) -> None:
         """End the worker at once, dropping what it was computing (its results are not wanted)."""
         proc, self._proc = self._proc, None
-        self._preloads = 0
+        self._preloads = self.room = 0
+        self._out = self._in = None  # (what a failed message left in the outbox is dropped, never written)
         if proc is None:
             return
         proc.kill()
@@ -146,11 +238,13 @@ class Worker:
     def close(self) -> None:
         """End the worker (it finishes what it was sent first)."""
         proc, self._proc = self._proc, None
-        self._preloads = 0
+        self._preloads = self.room = 0
+        out, self._out, self._in = self._out, None, None
         if proc is None:
             return
         try:
-            pickle.dump(None, proc.stdin)
+            pickle.dump(None, out)
+            out.flush()
             proc.stdin.close()
             proc.wait(timeout=60)
         except (OSError, ValueError, subprocess.TimeoutExpired):
@@ -179,10 +273,10 @@ def serve(inp: IO[bytes] | None = None) -> None:
     # function (they inherit file descriptor 1), so the pipe is moved to a descriptor of its own and
     # descriptor 1 becomes a copy of standard error.
     sys.stdout.flush()
-    out = os.fdopen(os.dup(1), "wb")
+    out = os.fdopen(os.dup(1), "wb", buffering=PIPE_BYTES)  # a result that fits is one write (see PIPE_BYTES)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    inp = inp if inp is not None else sys.stdin.buffer
+    inp = _inbox(inp if inp is not None else sys.stdin.buffer)
     while True:
         try:
             msg = pickle.load(inp)

@@ -15,8 +15,10 @@ detects everything.
 from __future__ import annotations
 
 import logging
+import pickle
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +37,31 @@ CHUNK = 256
 #: interpreter lock, held by this process's own detection, after each read from or write to the worker's pipes;
 #: at Python's default (0.005 s) the worker waited for it between chunks.
 SWITCH_INTERVAL = 0.0005
+#: Chunks the worker is sent ahead of the one it detects (its next one waits in its pipe: it starts on it as soon
+#: as it has written the last one's results, without waiting for the thread feeding it to get the interpreter
+#: lock back from this process's detection) ...
+AHEAD = 1
+#: ... while at least this many chunks are left to hand out (near the end, one at a time: a chunk sent ahead is
+#: the worker's, and this process would wait for it once it has no chunk left of its own), and only a chunk
+#: whose message surely fits half the worker's pipe (:func:`message_bound`, :attr:`analysis.worker.Worker.room`).
+AHEAD_MIN_LEFT = 4
+
+
+def message_bound(obj: Any) -> int:
+    """Bytes the pickle of ``obj`` (texts, and tuples and lists of them and of small values) surely stays within: at
+    most 4 bytes a character (UTF-8) and a few bytes of framing per object (any other object: its pickle's size)."""
+    if isinstance(obj, str):
+        return 4 * len(obj) + 16
+    if isinstance(obj, (tuple, list)):
+        return 16 + sum(message_bound(x) for x in obj)
+    if obj is None or isinstance(obj, (bool, float)):
+        return 16
+    if isinstance(obj, int):
+        return 16 + obj.bit_length() // 8
+    try:
+        return len(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)) + 16
+    except Exception:  # noqa: BLE001 - it cannot travel: Worker.send will say so
+        return 16
 
 
 def detect_chunk(detect: Callable[[str], Any], texts: list[str]) -> list[Any]:
@@ -98,18 +125,26 @@ class Detector:
         lock, ends = threading.Lock(), [0, len(chunks)]  # next chunk of the worker; one past the last of ours
         worker = self._worker
 
-        def feed() -> None:  # the worker's share, from the front
+        def feed() -> None:  # the worker's share, from the front; AHEAD more sent while it detects one
+            sent: deque[int] = deque()
             while True:
-                with lock:
-                    if ends[0] >= ends[1]:
+                while len(sent) <= (AHEAD if sent else 0):
+                    with lock:
+                        left = ends[1] - ends[0]
+                        if left <= 0 or (sent and (left < AHEAD_MIN_LEFT
+                                                   or message_bound(chunks[ends[0]]) > worker.room // 2)):
+                            break
+                        i, ends[0] = ends[0], ends[0] + 1
+                    sent.append(i)
+                    if not self._send(chunks[i]):
                         return
-                    i, ends[0] = ends[0], ends[0] + 1
+                if not sent:
+                    return
+                i = sent.popleft()
                 try:
-                    results[i] = (worker.call(self.detect, chunks[i]) if self.batch
-                                  else worker.call(detect_chunk, self.detect, chunks[i]))
+                    results[i] = worker.receive()
                 except WorkerError as err:  # the worker could not run: the rest is detected here
-                    logger.warning("redaction worker failed (%s); detecting here", err)
-                    self.broken = True
+                    self._fail(err)
                     return
                 self.in_worker += len(chunks[i])
 
@@ -146,6 +181,25 @@ class Detector:
                 results[i] = self._here(chunks[i])
         return {t: d for chunk, res in zip(chunks, results, strict=True)
                 for t, d in zip(chunk, res, strict=True) if d is not None}
+
+    def _send(self, texts: list[str]) -> bool:
+        """Send the worker one chunk to detect (``False``: it could not run, see :meth:`_fail`)."""
+        try:
+            if self.batch:
+                self._worker.send(self.detect, texts)
+            else:
+                self._worker.send(detect_chunk, self.detect, texts)
+        except WorkerError as err:
+            self._fail(err)
+            return False
+        return True
+
+    def _fail(self, err: WorkerError) -> None:
+        """The worker could not run: it is ended (results it still owes are not read) and this process detects the
+        rest (every chunk without results, those sent to the worker included)."""
+        logger.warning("redaction worker failed (%s); detecting here", err)
+        self.broken = True
+        self._worker.kill()
 
     def _here(self, texts: list[str]) -> list[Any]:
         """This process's detection of one chunk."""
