@@ -53,6 +53,17 @@ def _run_delay(pid: int | None) -> float:
         return 0.0
 
 
+def _switches(pid: int | None) -> int:
+    """Voluntary context switches of process ``pid``'s main thread so far (each a wait: on a pipe, for a lock)."""
+    if not pid:
+        return 0
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
 def _timed(key: str, fn: Any) -> Any:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
@@ -75,6 +86,7 @@ def _instrument() -> None:
         proc = self._worker._proc
         pid = getattr(proc, "pid", None) if proc is not None else None
         cpu0, delay0, t = _proc_cpu(pid), _run_delay(pid), time.perf_counter()
+        waits0 = _switches(pid)
         if LAST[0]:
             TOTALS["between many() calls"] += t - LAST[0]
         else:
@@ -96,6 +108,7 @@ def _instrument() -> None:
             if pid:
                 cpu, delay = _proc_cpu(pid) - cpu0, _run_delay(pid) - delay0  # (0 at the start: not started yet)
                 TOTALS["worker cpu in many()"] += cpu
+                TOTALS["worker waits (voluntary switches) in many()"] += _switches(pid) - waits0
                 TOTALS["worker waiting for a cpu in many()"] += delay
                 TOTALS["worker idle in many() (wall - cpu - waiting for a cpu)"] += wall - cpu - delay
                 if os.environ.get("SPLIT_VERBOSE"):
@@ -124,6 +137,10 @@ def main(consultation: str) -> None:
         print(f"  {key:45s} {TOTALS[key]:8.2f}")
     print(f"  {'outside many() (rest of the stage)':45s} {wall - TOTALS['many() wall']:8.2f}")
     print(f"  {'after the last many()':45s} {time.perf_counter() - LAST[0]:8.2f}")
+    import resource
+
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"  {'this process: voluntary / forced switches':45s} {use.ru_nvcsw} / {use.ru_nivcsw}")
 
 
 if __name__ == "__main__":
