@@ -21,7 +21,9 @@ hashed as before (its one padded shingle); such a chunk cannot equal a real chun
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from functools import lru_cache
+from itertools import count, repeat
 
 import numpy as np
 
@@ -149,20 +151,30 @@ def signatures(hasher: MinHasher, texts: list[str]) -> tuple[np.ndarray, np.ndar
         ``(signatures, shingle counts, shingles)`` equal to the MinHasher's.
     """
     k = hasher.shingle_size
-    memo: dict[str, int] = {}  # chunk -> its id (ids in order of first appearance: ``list(memo)`` is the chunks)
-    setdefault = memo.setdefault
+    # chunk -> its id, ids in order of first appearance (``list(memo)`` is the chunks): a missing chunk is given the
+    # counter's next value by the dict itself (no Python call per chunk)
+    memo: defaultdict[str, int] = defaultdict(count().__next__)
     ids: list[int] = []
     n_ids = np.empty(len(texts), dtype=np.int64)
-    for i, text in enumerate(texts):
-        parts = chunk_strings(text, k) if text.count(" ") >= k - 1 else [text]
-        n_ids[i] = len(parts)
-        ids += [setdefault(part, len(memo)) for part in parts]  # len(memo) is read before each part is added
+    if k < 2:
+        for i, text in enumerate(texts):
+            parts = chunk_strings(text, k) if text.count(" ") >= k - 1 else [text]
+            n_ids[i] = len(parts)
+            ids += [memo[part] for part in parts]
+    else:  # chunk_strings inlined: a text of fewer than k tokens has no cut (it is its own chunk)
+        finditer, append = _cut_re(k).finditer, ids.append
+        for i, text in enumerate(texts):
+            lo, n0 = 0, len(ids)
+            for m in finditer(text):
+                append(memo[text[lo:m.end(1)]])
+                lo = m.start() + 1
+            append(memo[text[lo:] if lo else text])
+            n_ids[i] = len(ids) - n0
     chunks = list(memo)
-    del memo, setdefault  # the bound method holds the dict
+    del memo
     # every chunk's shingle hashes in one array, made a block of chunks at a time (a chunk of t tokens has
-    # max(1, t - k + 1) shingles: see shingle_hashes)
-    counts = np.fromiter((max(1, (c.count(" ") + 1 if c else 0) - k + 1) for c in chunks), dtype=np.int64,
-                         count=len(chunks))
+    # max(1, t - k + 1) shingles: see shingle_hashes; t is its spaces + 1, or 0 for "", which has one shingle too)
+    counts = np.maximum(1, _spaces(chunks) + (2 - k))
     chunk_bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     all_sh = np.empty(int(chunk_bounds[-1]), dtype=np.uint64)
     for lo in range(0, len(chunks), _CHUNKS_PER_BLOCK):
@@ -188,6 +200,11 @@ def signatures(hasher: MinHasher, texts: list[str]) -> tuple[np.ndarray, np.ndar
     del shared_sig
     n_sh = np.add.reduceat(counts[id_arr], text_bounds[:-1]) if len(texts) else np.zeros(0, dtype=np.int64)
     return sig, n_sh.astype(np.int64), ChunkedShingles(all_sh, chunk_bounds, id_arr, text_bounds)
+
+
+def _spaces(strings: list[str]) -> np.ndarray:
+    """The number of spaces in each string (``str.count`` mapped in C: no Python frame per string)."""
+    return np.fromiter(map(str.count, strings, repeat(" ")), dtype=np.int64, count=len(strings))
 
 
 def _chunk_signatures(hasher: MinHasher, all_sh: np.ndarray, chunk_bounds: np.ndarray, which: np.ndarray
