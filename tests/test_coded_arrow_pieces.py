@@ -67,7 +67,9 @@ def test_ascending_rows_come_in_pieces_and_scattered_rows_in_one(column) -> None
     assert coded_arrow.take_pieces(arr, scattered).num_chunks == 1  # past MAX_RUNS: take_rows
 
 
-def test_texts_rendered_piece_by_piece_are_to_csv_s_fields(column) -> None:
+@pytest.mark.parametrize("regex_from", [0, 1 << 40])  # quoted rows found by Arrow's regex search, or by numpy
+def test_texts_rendered_piece_by_piece_are_to_csv_s_fields(column, regex_from, monkeypatch) -> None:
+    monkeypatch.setattr(coded_arrow, "REGEX_FROM", regex_from)
     values, arr = column
     for idx in _orders(len(values)):
         idx = idx.astype(np.int64)

@@ -265,6 +265,51 @@ def _patch(arr: pa.Array, rows: np.ndarray, new: pa.Array) -> pa.Array:
 
 #: A value holding one of these is quoted in the CSV (the ``csv`` module's minimal quoting, ``\n`` line ends).
 _QUOTED = '[,"\n]'
+_QUOTED_BYTES = (44, 34, 10)
+#: Mean bytes per value of a block's column from which :data:`_QUOTED` is searched by Arrow's regex engine (about
+#: 100 ns a value) rather than by numpy, byte by byte (a few passes over every byte): letters by the regex, ids by numpy.
+REGEX_FROM = 32
+#: :data:`~analysis.report.workbook.FORMULA_PREFIXES` as bytes, when each is one ASCII character (else ``None``: then
+#: Arrow's ``starts_with`` finds them).
+_FORMULA_BYTES = (np.frombuffer("".join(FORMULA_PREFIXES).encode(), dtype=np.uint8)
+                  if all(len(p) == 1 and p.isascii() for p in FORMULA_PREFIXES) else None)
+
+
+def _formula_rows(arr: pa.Array, b: np.ndarray) -> np.ndarray:
+    """Rows of ``arr`` (large strings, offset 0, bytes ``b``) starting with a formula character, ascending."""
+    if _FORMULA_BYTES is None:
+        formula = pc.starts_with(arr, pattern=FORMULA_PREFIXES[0])
+        for p in FORMULA_PREFIXES[1:]:
+            formula = pc.or_(formula, pc.starts_with(arr, pattern=p))
+        return np.flatnonzero(formula.to_numpy(zero_copy_only=False))
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[:len(arr) + 1]
+    rows = np.flatnonzero(offsets[1:] > offsets[:-1])
+    return rows[np.isin(b[offsets[rows]], _FORMULA_BYTES)]
+
+
+def _fixed(arr: pa.Array, look: bool) -> tuple[pa.Array, np.ndarray | None]:
+    """One piece of :func:`render_text` before quoting: neutralised, ``"`` doubled; and, with ``look``, which rows
+    are to be quoted (``None``: not looked for)."""
+    arr = pc.fill_null(arr, _s("")).cast(pa.large_string())
+    arr = pa.concat_arrays([arr]) if arr.offset else arr  # offset 0: buffers index rows from 0
+    if not len(arr):
+        return arr, np.zeros(0, dtype=bool)
+    b = _bytes(arr)
+    low = np.flatnonzero(b < 32)
+    control = low[(b[low] != 9) & (b[low] != 10) & (b[low] != 13)]
+    fix = np.union1d(_rows_at(arr, control), _formula_rows(arr, b))
+    if len(fix):
+        arr = _patch(arr, fix, pa.array([neutralise(v) for v in arr.take(pa.array(fix)).to_pylist()],
+                                        type=pa.large_string()))
+        b = _bytes(arr)
+    quoted = None
+    if look:
+        quoted = np.zeros(len(arr), dtype=bool)
+        quoted[_rows_at(arr, np.flatnonzero(np.logical_or.reduce([b == c for c in _QUOTED_BYTES])))] = True
+    doubled = _rows_at(arr, np.flatnonzero(b == 34))
+    if len(doubled):
+        arr = _patch(arr, doubled, pc.replace_substring(arr.take(pa.array(doubled)), '"', '""'))
+    return arr, quoted
 
 
 def render_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -275,33 +320,23 @@ def render_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     and ``"`` (doubled). Only the rows holding one, or starting with a formula character, are changed: those
     neutralised by :func:`analysis.report.workbook.neutralise` itself, the others by Arrow. A value holding ``,``,
     ``"`` or a newline is then put between quotes (one join of the column with the quote or nothing on each side).
-    A chunked array is rendered piece by piece.
+    A chunked array is rendered piece by piece (the quoted rows of a large one found by one regex search).
     """
-    if isinstance(arr, pa.ChunkedArray):
-        return pa.chunked_array([render_text(c) for c in arr.chunks], type=pa.large_string())
-    arr = pc.fill_null(arr, _s("")).cast(pa.large_string())
-    arr = pa.concat_arrays([arr]) if arr.offset else arr  # offset 0: buffers index rows from 0
-    if not len(arr):
-        return arr
-    b = _bytes(arr)
-    low = np.flatnonzero(b < 32)
-    control = low[(b[low] != 9) & (b[low] != 10) & (b[low] != 13)]
-    formula = pc.starts_with(arr, pattern=FORMULA_PREFIXES[0])
-    for p in FORMULA_PREFIXES[1:]:
-        formula = pc.or_(formula, pc.starts_with(arr, pattern=p))
-    fix = np.union1d(_rows_at(arr, control), np.flatnonzero(formula.to_numpy(zero_copy_only=False)))
-    if len(fix):
-        arr = _patch(arr, fix, pa.array([neutralise(v) for v in arr.take(pa.array(fix)).to_pylist()],
-                                        type=pa.large_string()))
-        b = _bytes(arr)
-    quoted = pc.match_substring_regex(arr, _QUOTED)
-    doubled = _rows_at(arr, np.flatnonzero(b == 34))
-    if len(doubled):
-        arr = _patch(arr, doubled, pc.replace_substring(arr.take(pa.array(doubled)), '"', '""'))
-    if not pc.any(quoted).as_py():
-        return arr
+    chunked = isinstance(arr, pa.ChunkedArray)
+    look = (pc.sum(pc.binary_length(arr)).as_py() or 0) < REGEX_FROM * len(arr)
+    parts = [_fixed(c, look) for c in (arr.chunks if chunked else [arr])]
+    out = pa.chunked_array([a for a, _ in parts], type=pa.large_string()) if chunked else parts[0][0]
+    if all(q is not None for _, q in parts):
+        quoted = np.concatenate([q for _, q in parts]) if parts else np.zeros(0, dtype=bool)
+        if not quoted.any():
+            return out
+        quoted = pa.array(quoted)
+    else:
+        quoted = pc.match_substring_regex(out, _QUOTED)
+        if not pc.any(quoted).as_py():
+            return out
     mark = pc.if_else(quoted, _s('"'), _s(""))
-    return pc.binary_join_element_wise(mark, arr, mark, _s(""))
+    return pc.binary_join_element_wise(mark, out, mark, _s(""))
 
 
 def _block(p: Plan, start: int, stop: int) -> pa.Array | pa.ChunkedArray:
