@@ -198,9 +198,9 @@ def test_units_are_split_as_before(arrow, placeholders, chunk):
 
 @pytest.mark.parametrize("arrow", [True, False])
 def test_cache_keys_are_the_ones_before(arrow, tmp_path, chunk):
-    """The placeholders' cache files keep their names (same hashes of the same values); the units' files are
-    named by the hash of the columns' Arrow buffers since #18 (``test_themes_discovery_rows.py``), the reprs' hash
-    being what other columns still feed it."""
+    """The units' and (since the second round of #18) the placeholders' cache files are named by the hash of the
+    columns' Arrow buffers (``test_themes_discovery_rows.py``), the reprs' hash being what other columns still feed
+    it: the same values give the same file, another text another one."""
     from analysis.themes import fitcache
     from analysis.themes.stage import _placeholders
 
@@ -210,8 +210,14 @@ def test_cache_keys_are_the_ones_before(arrow, tmp_path, chunk):
         _split(q, campaigns, {"en", "und", ""}, frozenset({"n a"}), True)
         _placeholders(df, tmp_path)
     assert len(list((tmp_path / "units").iterdir())) == 1
-    assert {p.name for p in tmp_path.glob("placeholders-*.json")} == {
-        f"placeholders-{_old_placeholders_hash(df)[:24]}.json"}
+    names = {p.name for p in tmp_path.glob("placeholders-*.json")}
+    assert len(names) == 1 and names != {f"placeholders-{_old_placeholders_hash(df)[:24]}.json"}  # v2 keys
+    with fitcache.stored_in(tmp_path):
+        assert _placeholders(df.copy(), tmp_path) == find_placeholders(df)  # the same values: the same file
+        assert {p.name for p in tmp_path.glob("placeholders-*.json")} == names
+        edited = df.assign(text_redacted=df["text_redacted"].where(df.index != df.index[0], "an edited answer"))
+        assert _placeholders(edited, tmp_path) == find_placeholders(edited)
+    assert len(list(tmp_path.glob("placeholders-*.json"))) == 2  # another text: another key
     for c in ("response_id", "campaign_id", "is_campaign_copy", "text_redacted"):
         assert rows.repr_joined(q[c]) == "\x1f".join(
             "\x00" if not isinstance(v, str) and pd.isna(v) else repr(v) for v in q[c].tolist())
@@ -368,3 +374,26 @@ def _config(folder, open_ids: list[str]):
     path.write_text(yaml.safe_dump({"id": "t", "title": "t", "organisation": "o", "opened": "2021-01-01",
                                     "closed": "2021-02-01", "sources": [], "questions": qs}), encoding="utf-8")
     return path
+
+
+def test_more_words_than_is_the_count_of_finditer_matches():
+    """One match of the atomic-group pattern says what counting ``finditer``'s matches (up to ``limit + 1``) said,
+    for the themes' word pattern and another, on real answers and on texts made to trip a backtracking pattern."""
+    import re
+    from itertools import islice
+
+    def old(text: str, limit: int, word: re.Pattern) -> bool:
+        return sum(1 for _ in islice(word.finditer(text), limit + 1)) > limit
+
+    df, _ = _answers(True)
+    texts = [str(t) for t in df["text_redacted"].fillna("").tolist()] + polis_texts() + [
+        "", " ", "a", "1 2 3 4 5 6 7 8", "a1 b2 c3 d4 e5 f6 g7", "'a' 'b' 'c' 'd' 'e' 'f'", "x-y-z a b c d e f",
+        "é ü ß ω ç ñ ø", "__a__ b_ c_ d_ e_ f_ g_", "a\nb\nc\nd\ne\nf\ng", "abc" * 2000, "a " * 6, "a " * 7,
+        "1a 2b 3c 4d 5e 6f 7g", "’a ’b ’c ’d ’e ’f ’g", "ab-cd'ef gh", "a" + "-" * 50 + "b c d e f g", "ΣΊΣΥΦΟΣ ς x",
+    ]
+    other = re.compile(r"\d+")
+    for limit in (-1, 0, 1, 2, 5, 6, 7, 12):
+        for word in (fit._WORD, other):
+            got = [rows.more_words_than(t, limit, word) for t in texts]
+            assert got == [old(t, limit, word) for t in texts], (limit, word.pattern)
+    assert rows.more_words_than("a b c d e f g", 6, fit._WORD) and not rows.more_words_than("a b c d e f", 6, fit._WORD)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from itertools import islice
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -49,8 +49,24 @@ def chunks(column: pd.Series):
 
 
 def more_words_than(text: str, limit: int, word: re.Pattern) -> bool:
-    """Whether ``word`` matches ``text`` more than ``limit`` times (stops at the ``limit + 1``-th match)."""
-    return sum(1 for _ in islice(word.finditer(text), limit + 1)) > limit
+    """Whether ``word`` matches ``text`` more than ``limit`` times (``word.finditer(text)`` has a ``limit + 1``-th
+    match), by one match of :func:`_at_least`'s pattern (no match object per word)."""
+    return _at_least(word.pattern, word.flags, limit + 1).match(text) is not None
+
+
+@lru_cache(maxsize=64)
+def _at_least(pattern: str, flags: int, n: int) -> re.Pattern:
+    """A pattern matching (at the start) the texts where ``re.compile(pattern, flags).finditer`` finds ``n`` matches.
+
+    Each of the ``n`` atomic groups ``(?>.*?(?:pattern))`` takes the leftmost match of ``pattern`` after the previous
+    one, the match ``search`` (so ``finditer``) gives there: the lazy ``.*?`` tries the nearest start first, and the
+    atomic group keeps the first match found and never retries it shorter or later (so no backtracking: a text with
+    fewer matches fails in one pass). ``pattern`` must not match the empty string (``finditer``'s rule for empty
+    matches is not reproduced); the themes' word pattern needs a letter. For ``n < 1`` every text matches.
+    """
+    if n < 1:
+        return re.compile("")
+    return re.compile(f"(?:(?>.*?(?:{pattern}))){{{n}}}", flags | re.DOTALL)
 
 
 def hash_strings(h: hashlib._Hash, column: pd.Series, sep: str = "\x1f") -> None:
