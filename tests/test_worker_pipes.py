@@ -108,3 +108,18 @@ def test_results_larger_than_the_pipe_and_requests_sent_ahead_arrive_whole_and_i
         assert w.receive() == 1000
         assert w.receive() == bytes(2 * PIPE_BYTES)
         assert w.call(sorted, [3, 1, 2]) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("nbytes", [100_000, 3 * PIPE_BYTES + 5])
+def test_arrays_pickled_out_of_frame_cross_whole(nbytes):
+    # protocol 5 hands the writer a numpy or Arrow array's buffer of 64 KiB or more as a PickleBuffer (no len()):
+    # before the fix every such send failed and the callers (languages, counts, charts) silently computed here
+    import numpy as np
+    import pyarrow as pa
+
+    arr = np.arange(nbytes // 8 + 1, dtype=np.int64)
+    texts = pa.array([f"answer {i}" for i in range(nbytes // 16)], type=pa.large_string())
+    with Worker() as w:
+        assert w.call(bytes, arr) == arr.tobytes()
+        assert w.call(len, texts) == len(texts)
+        assert w.call(bytes, arr[::2]) == arr[::2].tobytes()  # not contiguous: pickled in the frame, as before

@@ -74,8 +74,13 @@ class _Outbox:
         self._parts: list[bytes | memoryview] = []
         self._size = 0
 
-    def write(self, data: bytes | memoryview) -> int:
-        """Take ``data`` (the pickler's frames; written out once a piece is full)."""
+    def write(self, data: bytes | memoryview | pickle.PickleBuffer) -> int:
+        """Take ``data`` (the pickler's frames, or a buffer protocol 5 writes as it is: a numpy or Arrow array's;
+        written out once a piece is full)."""
+        if type(data) is not bytes:
+            data = memoryview(data)  # a PickleBuffer has no len(): its bytes, flat
+            if data.ndim != 1 or data.format != "B":
+                data = data.cast("B")
         n = len(data)
         if n >= PIPE_BYTES:  # a large buffer (protocol 5 writes it apart): out as it is, not copied
             self.flush()
