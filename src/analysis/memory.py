@@ -5,11 +5,20 @@ objects that live on) and PyArrow's pool keeps freed buffers for reuse: both sta
 memory (and in a forked child's, which shares them), until handed back. Large numpy arrays are mapped apart and
 never reuse them. Nothing computed depends on these calls. Between stages the pipeline also collects reference
 cycles (:func:`analysis.pipeline.release_memory`).
+
+A run also asks the kernel for no transparent huge pages for NumPy's arrays (:func:`small_pages`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
+from collections.abc import Callable, Iterator
+
+#: NumPy's environment variable for its huge-page advice, read when NumPy is imported (``0``: no advice). A run
+#: leaves it, and the advice, as the user set it when it is set.
+HUGE_PAGES_ENV = "NUMPY_MADVISE_HUGEPAGE"
 
 
 def trim_heap() -> bool:
@@ -29,3 +38,41 @@ def give_back() -> None:
 
     pyarrow.default_memory_pool().release_unused()
     trim_heap()
+
+
+def _advice_switch() -> Callable[[bool], bool] | None:
+    """NumPy's ``_set_madvise_hugepage`` (sets the advice, returns the previous setting), or ``None`` when absent."""
+    try:
+        from numpy._core import multiarray  # noqa: PLC0415 - NumPy 2
+    except ImportError:  # pragma: no cover - NumPy 1
+        from numpy.core import multiarray  # noqa: PLC0415
+    return getattr(multiarray, "_set_madvise_hugepage", None)
+
+
+@contextlib.contextmanager
+def small_pages() -> Iterator[bool]:
+    """Inside the block, NumPy asks for no transparent huge pages for its new arrays (this process, the processes
+    forked in the block, which inherit the setting, and the interpreters started in it, through
+    :data:`HUGE_PAGES_ENV`); both are restored after. Yields whether the advice was switched off here.
+
+    NumPy advises the kernel to back every array of 4 MiB or more with transparent huge pages
+    (``madvise(MADV_HUGEPAGE)``). Where the kernel honours the advice (``/sys/kernel/mm/transparent_hugepage/
+    enabled`` set to ``madvise`` or ``always``, as here), the first write to each 2 MiB of a new array makes it find
+    (compacting memory when it is fragmented) and zero a whole huge page. The stages make many short-lived large
+    arrays: at 200,000 responses with 90% campaign letters ``perf`` put a third of the themes stage's samples in
+    the kernel's ``clear_page_erms`` under ``do_huge_pmd_anonymous_page`` (found by session 18's themes helper),
+    and the stages' system CPU time fell without the advice (see ``docs/performance.md``). The advice changes where
+    memory comes from, never what is computed. When the user has set :data:`HUGE_PAGES_ENV`, nothing is changed.
+    """
+    if HUGE_PAGES_ENV in os.environ:
+        yield False
+        return
+    switch = _advice_switch()
+    os.environ[HUGE_PAGES_ENV] = "0"
+    before = switch(False) if switch is not None else None
+    try:
+        yield True
+    finally:
+        if switch is not None:
+            switch(before)
+        os.environ.pop(HUGE_PAGES_ENV, None)
