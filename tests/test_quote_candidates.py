@@ -131,19 +131,19 @@ def test_stored_trims_give_the_rows_of_a_fresh_trim(tmp_path) -> None:
     args = (f["answers_clean"], f["answer_themes"], f["answer_positions"], f["responses"])
     former = _former_candidates(*args, 300)
     first = quotes._candidates(*args, 300, trim_store=tmp_path)
-    (path,) = tmp_path.glob("trims-300-*.pkl")
+    (path,) = tmp_path.glob("trims-300-*.npy")
     again = quotes._candidates(*args, 300, trim_store=tmp_path)
     pd.testing.assert_frame_equal(first, former, check_exact=True)
     pd.testing.assert_frame_equal(again, former, check_exact=True)
     short = quotes._candidates(*args, 60, trim_store=tmp_path)  # another length: its own file, the other removed
     pd.testing.assert_frame_equal(short, _former_candidates(*args, 60), check_exact=True)
-    assert not path.exists() and len(list(tmp_path.glob("trims-60-*.pkl"))) == 1
+    assert not path.exists() and len(list(tmp_path.glob("trims-60-*.npy"))) == 1
     fewer = {k: v[f["answers_clean"]["question_id"] != f["answers_clean"]["question_id"].iloc[0]]
              if k == "answers_clean" else v for k, v in f.items()}
     quotes._candidates(fewer["answers_clean"], *args[1:], 60, trim_store=tmp_path)
     store = quotes.TrimStore(tmp_path, 60)
-    assert set(store.stored) and set(store.stored) <= set(fewer["answers_clean"]["text_redacted"]) | set(
-        fewer["answers_clean"]["personal_addition"].dropna())
+    assert set(store.stored) and set(store.stored) <= {quotes.text_key(t) for t in set(
+        fewer["answers_clean"]["text_redacted"]) | set(fewer["answers_clean"]["personal_addition"].dropna())}
 
 
 def test_a_stored_trim_is_what_is_used_and_a_changed_module_starts_afresh(tmp_path, monkeypatch) -> None:
@@ -152,19 +152,28 @@ def test_a_stored_trim_is_what_is_used_and_a_changed_module_starts_afresh(tmp_pa
     f = _generated(300)
     args = (f["answers_clean"], f["answer_themes"], f["answer_positions"], f["responses"], 300)
     quotes._candidates(*args, trim_store=tmp_path)
-    (path,) = tmp_path.glob("trims-300-*.pkl")
-    import pickle
-
-    stored = pickle.loads(path.read_bytes())
+    (path,) = tmp_path.glob("trims-300-*.npy")
+    stored = np.load(path)
+    row = {k: i for i, k in enumerate(stored["key"].tolist())}
     cand = quotes._candidates(*args)
-    text = next(t for t in f["answers_clean"]["text_redacted"] if t in stored and stored[t] is not None
+    text = next(t for t in f["answers_clean"]["text_redacted"] if quotes.text_key(t) in row
+                and stored["start"][row[quotes.text_key(t)]] >= 0 and len(t) > 9
                 and t in set(cand["trimmed"].map(lambda x: x.text)))
-    planted = ("PLANTED", 0, 7, False, True)
-    path.write_bytes(pickle.dumps(stored | {text: planted}))
+    i = row[quotes.text_key(text)]
+    stored["start"][i], stored["end"][i], stored["leading"][i], stored["trailing"][i] = 2, 9, True, True
+    np.save(path, stored)  # a planted span: the quote is text[2:9]
     got = quotes._candidates(*args, trim_store=tmp_path)
-    assert (got["trimmed"].map(lambda x: x.text) == "PLANTED").any()
+    assert (2, 9) in set(got["trimmed"].map(lambda x: (x.start, x.end)))
+    assert any((x.text, x.leading, x.trailing) == (text[2:9], True, True) for x in got["trimmed"])
     # the same store, read by a module whose source differs: a new file, the planted trim is not used
     real = quotes.Path.read_bytes
     monkeypatch.setattr(quotes.Path, "read_bytes",
                         lambda self: real(self) + b"# changed" if self == quotes.Path(quotes.__file__) else real(self))
+    pd.testing.assert_frame_equal(quotes._candidates(*args, trim_store=tmp_path), cand, check_exact=True)
+    monkeypatch.undo()
+    assert not path.exists()
+    quotes._candidates(*args, trim_store=tmp_path)  # the module's own file again
+    stored = np.load(path)
+    stored["end"][i] = len(text) + 1  # a span beyond its text (a damaged file): trimmed again
+    np.save(path, stored)
     pd.testing.assert_frame_equal(quotes._candidates(*args, trim_store=tmp_path), cand, check_exact=True)

@@ -4,7 +4,6 @@ store written from the texts read again, and the internal workbook forked once t
 
 from __future__ import annotations
 
-import pickle
 import random
 from pathlib import Path
 
@@ -72,7 +71,7 @@ def test_csv_of_texts_held_in_many_chunks_is_to_csv_s(sample_tables, real_texts,
 
 
 def test_trim_store_keeps_each_trimmed_text_once_and_a_warm_run_trims_none(tmp_path) -> None:
-    """A cold run stores ``trim_quote`` of exactly the texts it trimmed (keyed by the text, as before); a second run
+    """A cold run stores ``trim_quote`` of exactly the texts it trimmed (keyed by the text's digest); a second run
     reads every trim from the file (none computed) and both give the former code's candidates and quotes."""
     f = _generated(1200, seed=11)
     args = (f["answers_clean"], f["answer_themes"], f["answer_positions"], f["responses"])
@@ -95,12 +94,14 @@ def test_trim_store_keeps_each_trimmed_text_once_and_a_warm_run_trims_none(tmp_p
     pd.testing.assert_frame_equal(cold, former, check_exact=True)
     pd.testing.assert_frame_equal(warm, former, check_exact=True)
     assert n_cold == len(set(calls)) > 100 and len(calls) == n_cold  # each text trimmed once; the warm run: none
-    (path,) = tmp_path.glob("trims-300-*.pkl")
-    stored = pickle.loads(path.read_bytes())
-    assert set(stored) == set(calls[:n_cold])
-    for text, v in random.Random(2).sample(sorted(stored.items(), key=lambda kv: kv[0]), 200):
-        t = real(text, 300)
-        assert v == ((t.text, t.start, t.end, t.leading, t.trailing) if t is not None else None)
+    (path,) = tmp_path.glob("trims-300-*.npy")
+    stored = np.load(path)
+    by_key = {quotes.text_key(t): t for t in calls[:n_cold]}
+    assert stored["key"].tolist() == list(by_key)  # each trimmed text once, in the order trimmed
+    for i in random.Random(2).sample(range(len(stored)), 200):
+        t = real(by_key[stored["key"][i].tobytes()], 300)
+        want = (t.start, t.end, t.leading, t.trailing) if t is not None else (-1, -1, False, False)
+        assert stored[i].item()[1:] == want
     picked = [quotes.select_quotes(*args, seed=4, trim_store=store) for store in (None, tmp_path)]
     pd.testing.assert_frame_equal(picked[0], picked[1], check_exact=True)
     assert len(picked[0]) > 20

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import pickle
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -280,28 +279,25 @@ def text_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-class _DictItems:
-    """Pickles as a ``dict`` whose items are drawn from an iterator while they are written (the dict is never built)."""
-
-    def __init__(self, items: Iterator[tuple]) -> None:
-        self.items = items
-
-    def __reduce_ex__(self, protocol: int) -> tuple:
-        return dict, (), None, None, self.items
+#: A stored trim (:class:`TrimStore`'s file): the text's :func:`text_key`, then where its quote lies in it
+#: (``text[start:end]``; ``start`` -1: :func:`trim_quote` returned ``None``) and the quote's two cut flags.
+_STORED = np.dtype([("key", "V16"), ("start", "<i8"), ("end", "<i8"), ("leading", "?"), ("trailing", "?")])
 
 
 class TrimStore:
     """:func:`trim_quote` of each text, kept in a folder between runs (a report re-run after a codebook edit trims the
     same answers again: a third of the quote selection at 50,000 responses).
 
-    A stored trim is looked up by the text itself, in a file named by ``max_chars`` and the sha256 of this module's
-    source (any change to the trimming rules starts a new file), so a stored value is what :func:`trim_quote` returns
-    for that text. The file is rewritten with the texts of the last run only when that run trimmed a text it did not
-    hold (or used fewer), and files of other keys are removed then.
+    A stored trim is found by the digest of its text (:func:`text_key`), in a file named by ``max_chars`` and the
+    sha256 of this module's source (any change to the trimming rules starts a new file), so a stored value is what
+    :func:`trim_quote` returns for that text. The file holds no text: a quote is a span of its text, so each entry is
+    the digest, the span's offsets and its two flags (:data:`_STORED`, 34 bytes; the former file of texts and quotes
+    was ~880 MB at a million responses with 90% campaign letters, and writing it read every text again). It is
+    rewritten with the trims of the last run only when that run trimmed a text it did not hold (or used fewer), and
+    files of other keys are removed then.
 
-    During a run a trim is found by a digest of its text (:func:`text_key`), not by the text: at a million responses
-    with 90% campaign letters, the distinct texts trimmed held over a gigabyte until the quotes were chosen. The file
-    still maps texts to trims; :meth:`save` reads the texts again (``texts``) and writes them as they come.
+    During a run a trim is found by the same digest: at a million responses the distinct texts trimmed held over a
+    gigabyte until the quotes were chosen.
 
     Args:
         folder: Where the file is kept (``None``: nothing is kept, every text is trimmed).
@@ -310,68 +306,68 @@ class TrimStore:
 
     def __init__(self, folder: Path | None, max_chars: int) -> None:
         self.max_chars, self.folder = max_chars, Path(folder) if folder is not None else None
-        self.stored: dict[str, tuple | None] = {}
+        self.stored: dict[bytes, int] = {}  # text key -> row of self.rows
+        self.rows = np.zeros(0, dtype=_STORED)
         self.used: dict[bytes, Trimmed | None] = {}
         self.computed = 0
         if self.folder is not None:
             digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
-            self.path = self.folder / f"trims-{max_chars}-{digest}.pkl"
+            self.path = self.folder / f"trims-{max_chars}-{digest}.npy"
             if self.path.is_file():
                 try:
-                    with self.path.open("rb") as f:
-                        self.stored = pickle.load(f)  # noqa: S301 - written here, in the consultation's own cache
+                    rows = np.load(self.path, allow_pickle=False)
+                    if rows.dtype != _STORED or rows.ndim != 1:
+                        raise ValueError(f"not a trims file: {rows.dtype}")
+                    self.rows, self.stored = rows, dict(zip(rows["key"].tolist(), range(len(rows)), strict=True))
                 except Exception:  # noqa: BLE001 - a damaged file is recomputed
                     log.warning("unreadable quote cache %s: trimmed again", self.path.name)
-                    self.stored = {}
 
     def __call__(self, text: str) -> Trimmed | None:
         """``trim_quote(text, max_chars)``."""
         key = text_key(text)
         if key in self.used:
             return self.used[key]
-        if text in self.stored:
-            v = self.stored[text]
-            t = Trimmed(*v) if v is not None else None
-        else:
+        t = self._stored(key, text)
+        if t is False:
             t = trim_quote(text, self.max_chars)
             self.computed += 1
         self.used[key] = t
         return t
 
-    def save(self, texts: Callable[[], Iterator[object]]) -> None:
-        """Keep this run's trims (when it trimmed a new text, or fewer texts than are kept).
+    def _stored(self, key: bytes, text: str) -> Trimmed | None | bool:
+        """The stored trim of ``text`` (``False``: none, or one that is no span of it)."""
+        i = self.stored.get(key)
+        if i is None:
+            return False
+        _, start, end, leading, trailing = self.rows[i].item()
+        if start < 0:
+            return None
+        if not 0 <= start <= end <= len(text):
+            return False
+        return Trimmed(text[start:end], start, end, leading, trailing)
 
-        Args:
-            texts: Returns the texts this run was asked to trim (others, and repeats, may come too: only each trimmed
-                text's first occurrence is written).
-        """
+    def save(self) -> None:
+        """Keep this run's trims (when it trimmed a new text, or fewer texts than are kept)."""
         if self.folder is None or (not self.computed and len(self.used) == len(self.stored)):
             return
+        trims = list(self.used.values())
+        rows = np.zeros(len(trims), dtype=_STORED)
+        rows["key"] = np.frombuffer(b"".join(self.used), dtype="V16")
+        rows["start"] = [t.start if t is not None else -1 for t in trims]
+        rows["end"] = [t.end if t is not None else -1 for t in trims]
+        rows["leading"] = [t is not None and t.leading for t in trims]
+        rows["trailing"] = [t is not None and t.trailing for t in trims]
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".tmp")
             with tmp.open("wb") as f:
-                pickler = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL)
-                pickler.fast = True  # no memo: it would keep every text written alive until the end
-                pickler.dump(_DictItems(self._items(texts())))
+                np.save(f, rows, allow_pickle=False)
             tmp.replace(self.path)
-            for old in self.folder.glob("trims-*.pkl"):
-                if old != self.path:
+            for old in self.folder.glob("trims-*"):
+                if old != self.path and old.suffix in (".pkl", ".npy"):
                     old.unlink(missing_ok=True)
         except OSError as err:
             log.warning("could not store %s: %s", self.path, err)
-
-    def _items(self, texts: Iterator[object]) -> Iterator[tuple[str, tuple | None]]:
-        written: set[bytes] = set()
-        for text in texts:
-            if not isinstance(text, str):
-                continue
-            key = text_key(text)
-            if key in written or key not in self.used:
-                continue
-            written.add(key)
-            v = self.used[key]
-            yield text, (v.text, v.start, v.end, v.leading, v.trailing) if v is not None else None
 
 
 def shingles(text: str, k: int = 3) -> set[tuple[str, ...]]:
@@ -448,9 +444,7 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
     n = len(answers_clean)
     quoted, letters = np.zeros(n + 1, dtype=bool), np.zeros(n + 1, dtype=bool)
     trims, cids, attribs = (np.full(n + 1, None, dtype=object) for _ in range(3))
-    seen = np.zeros(n, dtype=bool)  # the answers whose texts were trimmed (their texts are kept with the trims)
     for ai, text, add, copy, cid, attrib in _publishable_answers(answers_clean, used, responses):
-        seen[ai] = True
         is_copy = bool(copy) and isinstance(cid, str)
         q = _answer_quote(text, add, is_copy, trim)
         if q is not None:
@@ -458,7 +452,7 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
             quoted[ai], trims[ai], letters[ai] = True, trimmed, letter
             cids[ai] = cid if is_copy else None
             attribs[ai] = f"{attrib} (campaign letter)" if letter else attrib
-    trim.save(lambda: _texts_at(answers_clean, np.flatnonzero(seen)))
+    trim.save()
     ais = c["_a"].to_numpy()
     rows = np.flatnonzero(quoted[ais])
     if not len(rows):
@@ -470,20 +464,6 @@ def _candidates(answers_clean: pd.DataFrame, answer_themes: pd.DataFrame, answer
         position=_take(sel["position"], "position"), response_id=_take(sel["response_id"], "id"),
         score=_take(sel["score"], "score"), trimmed=trims[at].tolist(), attribution=attribs[at].tolist(),
         campaign_id=cids[at].tolist(), is_campaign_letter=letters[at].tolist()))
-
-
-def _texts_at(answers: pd.DataFrame, rows: np.ndarray) -> Iterator[object]:
-    """Each answer's ``personal_addition`` and ``text_redacted`` at ``rows`` (ascending), :data:`BLOCK` rows at a
-    time (the texts :func:`_answer_quote` may have trimmed: :meth:`TrimStore.save` writes those)."""
-    for start in range(0, len(rows), BLOCK):
-        block = rows[start:start + BLOCK]
-        adds = values(_block_rows(answers["personal_addition"], block))
-        texts = values(_block_rows(answers["text_redacted"], block))
-        for add, text in zip(adds, texts, strict=True):
-            yield add
-            yield text if isinstance(text, str) else ""  # what _answer_quote trims for a missing text
-        del adds, texts
-        give_back()
 
 
 def _distinct(codes: np.ndarray, size: int) -> np.ndarray:
