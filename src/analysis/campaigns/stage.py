@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.campaigns import chunked
+from analysis.campaigns import chunked, describe
 from analysis.campaigns.clean import write_clean
 from analysis.campaigns.near_duplicates import MinHasher, cluster
 from analysis.campaigns.parallel import label_all
@@ -206,6 +206,11 @@ class _TemplateMatcher:
             hit = self._memo[sentence] = self._is_template(sentence)
         return hit
 
+    def learn(self, sentences: Sequence[str], flags: Sequence[bool]) -> None:
+        """Take the decisions made elsewhere of ``sentences`` (:func:`analysis.campaigns.describe.template_flags`
+        with this template and similarity: the same decisions)."""
+        self._memo.update(zip(sentences, flags, strict=True))
+
     def _is_template(self, sentence: str) -> bool:
         k = _key(sentence)
         if not k or k in self.keys:
@@ -232,6 +237,7 @@ def personal_addition(body: str, matcher: _TemplateMatcher) -> str:
 def describe_campaigns(
     texts: Sequence[str], labels: np.ndarray, settings: CampaignSettings,
     known: dict[int, list[str]] | None = None, bounds: dict[str, tuple[int, int] | None] | None = None,
+    worker: Worker | None = None,
 ) -> tuple[dict[int, str], list[str | None]]:
     """Templates of each campaign and each member's personal addition.
 
@@ -241,6 +247,8 @@ def describe_campaigns(
         settings: ``template_share`` and ``sentence_similarity`` are used.
         known: Template sentences already known for some labels (derived otherwise).
         bounds: The texts' :func:`~analysis.campaigns.text.boilerplate_bounds` where known (see :func:`normalise_all`).
+        worker: A started worker, or ``None``: part of each campaign's sentences are then decided there
+            (:func:`analysis.campaigns.describe.additions`: the same additions).
 
     Returns:
         ``(template text per label, personal addition per text)``; non-members get ``None``, members
@@ -256,11 +264,17 @@ def describe_campaigns(
         sents = (known or {}).get(lab) or derive_template(bodies, settings.template_share)
         templates[lab] = " ".join(sents)
         matcher = _TemplateMatcher(sents, settings.sentence_similarity)
-        cache: dict[str, str] = {}
-        for i, body in zip(idx, bodies, strict=True):
-            if body not in cache:
-                cache[body] = personal_addition(body, matcher)
-            additions[i] = cache[body]
+        if worker is None:
+            cache: dict[str, str] = {}
+            for i, body in zip(idx, bodies, strict=True):
+                if body not in cache:
+                    cache[body] = personal_addition(body, matcher)
+                additions[i] = cache[body]
+        else:
+            cache = describe.additions(list(dict.fromkeys(bodies)), sents, matcher, worker)
+            for i, body in zip(idx, bodies, strict=True):
+                additions[i] = cache[body]
+        del cache
     return templates, additions
 
 
@@ -327,6 +341,7 @@ def detect(
     answers: pd.DataFrame, open_questions: Sequence[str], settings: CampaignSettings, seed: int,
     memo: dict[str, str] | None = None, texts: list[str] | None = None,
     bounds: dict[str, tuple[int, int] | None] | None = None, found_labels: dict[str, np.ndarray] | None = None,
+    worker: Worker | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Detect per-question campaigns in redacted answers.
 
@@ -340,6 +355,7 @@ def detect(
         bounds: The texts' boilerplate bounds where known (see :func:`normalise_all`); extended here.
         found_labels: :func:`find_campaigns` of some questions' answers when the caller has it (question -> labels,
             updated in place).
+        worker: A started worker (idle) or ``None``: shares the personal additions' work (:func:`describe_campaigns`).
 
     Returns:
         ``(core_answers_clean, core_campaigns)`` frames.
@@ -373,7 +389,7 @@ def detect(
         fixed = _match_known_templates(per_q, templates, settings)
         for qid, (pos, texts, labels, _keys) in per_q.items():
             sents = {lab: t for q, lab, t in templates if q == qid} | fixed.get(qid, {})
-            tmpl_text, adds = describe_campaigns(texts, labels, settings, sents, bounds)
+            tmpl_text, adds = describe_campaigns(texts, labels, settings, sents, bounds, worker)
             for lab, tmpl in tmpl_text.items():
                 members = np.flatnonzero(labels == lab)
                 found.append((qid, lab, pos[members], tmpl, [adds[i] for i in members]))
@@ -710,7 +726,8 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
             memo, bounds = positional.restore(texts)
             rids, joined = subs_out["rids"], subs_out["joined"].over(texts)
             del subs_out, positional, held
-        found_open, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts, bounds, found)
+        found_open, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts, bounds, found,
+                                       worker if in_worker and worker.started else None)
         del memo, bounds
         if not (s.campaigns.enabled and open_q):
             subs = pd.DataFrame(columns=["response_id", "campaign_id", "size"])
