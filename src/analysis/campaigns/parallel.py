@@ -36,6 +36,78 @@ def keys_labels(keys: list[str], settings: CampaignSettings, seed: int, consume:
 
 Job = tuple[Hashable, list[str]]
 
+#: Fewest distinct texts for which :func:`normalise_shared` gives the worker a share.
+SHARE_MIN_TEXTS = 20_000
+#: Share of the distinct texts (the last ones) that the worker normalises.
+WORKER_SHARE = 0.5
+
+
+def normalise_part(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``normalise_all(texts, {}, bounds)`` of distinct texts, in the worker: their keys and boilerplate bounds
+    (``lo, hi`` arrays; ``-1, -1`` for a text whose bounds are ``None``)."""
+    from analysis.campaigns.stage import normalise_all  # noqa: PLC0415 - stage imports this module
+
+    bounds: dict[str, tuple[int, int] | None] = {}
+    keys = normalise_all(texts, {}, bounds)
+    lo_hi = [bounds[t] or (-1, -1) for t in texts]
+    del bounds
+    return (keys, np.fromiter((b[0] for b in lo_hi), dtype=np.int64, count=len(texts)),
+            np.fromiter((b[1] for b in lo_hi), dtype=np.int64, count=len(texts)))
+
+
+def normalise_shared(texts: Sequence[str], memo: dict[str, str], bounds: dict[str, tuple[int, int] | None],
+                     worker: Worker | None, share: float = WORKER_SHARE, min_texts: int = SHARE_MIN_TEXTS) -> None:
+    """Fill ``memo`` and ``bounds`` as ``normalise_all(texts, memo, bounds)`` does, the worker normalising a share.
+
+    Each text's key and bounds are a function of the text alone (:func:`~analysis.campaigns.stage.normalise_all`
+    computes them once per distinct text), so the worker normalises the last ``share`` of the distinct texts not in
+    ``memo`` while this process normalises the others; the maps get the same entries (in another order, which no
+    reader depends on: they are looked up by text).
+
+    Args:
+        texts: The texts (``str``).
+        memo: Text -> its key; extended.
+        bounds: Text -> its boilerplate bounds; extended.
+        worker: A started worker, or ``None`` (everything here).
+        share: Share of the distinct texts sent to the worker.
+        min_texts: Fewer distinct texts: everything here.
+    """
+    from analysis.campaigns.stage import normalise_all  # noqa: PLC0415
+
+    distinct = [t for t in dict.fromkeys(texts) if isinstance(t, str) and t not in memo]
+    cut = len(distinct) - int(len(distinct) * share)
+    if worker is None or len(distinct) < min_texts or cut == len(distinct):
+        normalise_all(distinct, memo, bounds)
+        return
+    there = distinct[cut:]
+    del distinct[cut:]
+    box: dict[str, object] = {}
+
+    def call() -> None:
+        try:
+            box["out"] = worker.call(normalise_part, there)
+        except WorkerError as err:
+            box["error"] = err
+
+    thread = threading.Thread(target=call, daemon=True)
+    t0 = time.perf_counter()
+    thread.start()
+    normalise_all(distinct, memo, bounds)
+    t1 = time.perf_counter()
+    thread.join()
+    out = box.get("out")
+    if out is None:
+        logger.warning("campaigns: normalising in the worker failed (%s); normalising here", box.get("error"))
+        normalise_all(there, memo, bounds)
+        return
+    keys, lo, hi = out
+    if len(keys) != len(there):
+        raise AssertionError("campaigns: the worker normalised another number of texts")
+    memo.update(zip(there, keys, strict=True))
+    bounds.update((t, None if a < 0 else (a, b)) for t, a, b in zip(there, lo.tolist(), hi.tolist(), strict=True))
+    logger.info("campaigns: %d distinct texts normalised here in %.1fs, %d in the worker (waited %.1fs)", len(distinct),
+                t1 - t0, len(there), time.perf_counter() - t1)
+
 
 def label_all(jobs: Sequence[Job], settings: CampaignSettings, seed: int, worker: Worker | None = None,
               later: Callable[[], Sequence[Job]] | None = None, consume: bool = False) -> dict[Hashable, np.ndarray]:
