@@ -76,7 +76,6 @@ def test_template_flags_are_the_matchers_decisions(questions):
 def test_describe_campaigns_with_a_worker(questions, monkeypatch):
     settings = CampaignSettings()
     monkeypatch.setattr(describe, "MIN_BODIES", 1)
-    monkeypatch.setattr(describe.additions, "__defaults__", (describe.FIRST_SHARE, 1))
     with Worker() as worker:
         assert worker.start("analysis.campaigns.describe")
         for texts, labels in questions:

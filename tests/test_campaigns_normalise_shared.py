@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from generated_consultation import generate
+from test_campaigns import _write_inputs, arguments  # noqa: F401 - a fixture
 from test_campaigns_fast_paths import ODD, _fixture_texts
 from test_campaigns_parse_once import SENT
 
@@ -62,3 +63,25 @@ def test_normalise_part_encodes_bounds(texts):
     want_memo, want_bounds = _want(texts)
     for t, k, a, b in zip(dict.fromkeys(texts), keys, lo.tolist(), hi.tolist(), strict=True):
         assert k == want_memo[t] and want_bounds[t] == (None if a < 0 else (a, b))
+
+
+def test_run_with_every_share_in_the_worker_writes_the_same_tables(arguments, tmp_path, monkeypatch):  # noqa: F811
+    from analysis.campaigns import describe, stage
+    from analysis.config import parse_config
+    from analysis.redaction import stage as redaction_stage
+
+    cfg = parse_config({
+        "id": "t", "title": "t", "sources": [{"file": "export.csv", "format": "generic"}],
+        "questions": [{"id": "q1", "text": "Agree?", "kind": "closed", "choices": {"Support": "support"}},
+                      {"id": "q2", "text": "Why?", "kind": "open"}, {"id": "q3", "text": "Else?", "kind": "open"}],
+    })
+    got = {}
+    for threshold, name in ((10**9, "here"), (1, "worker")):
+        processed = tmp_path / name
+        _write_inputs(arguments, processed)
+        redaction_stage.run(cfg, raw_dir=tmp_path / "raw", processed_dir=processed)
+        monkeypatch.setattr(stage, "PARALLEL_MIN_ANSWERS", threshold)
+        monkeypatch.setattr(parallel, "SHARE_MIN_TEXTS", threshold)  # the normalising shared
+        monkeypatch.setattr(describe, "MIN_BODIES", threshold)  # and the template sentences' decisions
+        got[name] = {p.name: p.read_bytes() for p in stage.run(cfg, raw_dir=tmp_path / "raw", processed_dir=processed)}
+    assert got["worker"] == got["here"] and len(got["here"]) == 3

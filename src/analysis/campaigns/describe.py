@@ -45,7 +45,7 @@ def template_flags(template: Sequence[str], similarity: float, sentences: list[s
 
 
 def additions(bodies: list[str], template: Sequence[str], matcher: _TemplateMatcher, worker: Worker | None,
-              first: float = FIRST_SHARE, min_bodies: int = MIN_BODIES) -> dict[str, str]:
+              first: float | None = None, min_bodies: int | None = None) -> dict[str, str]:
     """Each distinct body's personal addition (``{body: personal_addition(body, matcher)}``).
 
     Args:
@@ -53,12 +53,15 @@ def additions(bodies: list[str], template: Sequence[str], matcher: _TemplateMatc
         template: The campaign's template sentences (``matcher``'s).
         matcher: The campaign's matcher; the sentences decided in the worker are added to its memo.
         worker: A started worker, or ``None`` (everything is decided here).
-        first: Share of ``bodies`` (the first ones) whose sentences are sent to the worker.
-        min_bodies: Fewer bodies: no worker.
+        first: Share of ``bodies`` (the first ones) whose sentences are sent to the worker (:data:`FIRST_SHARE`
+            when ``None``).
+        min_bodies: Fewer bodies: no worker (:data:`MIN_BODIES` when ``None``).
 
     Returns:
         ``{body: its personal addition}`` for every body.
     """
+    first = FIRST_SHARE if first is None else first
+    min_bodies = MIN_BODIES if min_bodies is None else min_bodies
     canon: dict[str, str] = {}  # distinct sentence -> itself, in order of first appearance (the lists share them)
     setdefault = canon.setdefault
     n_first = int(len(bodies) * first) if worker is not None and len(bodies) >= min_bodies else -1

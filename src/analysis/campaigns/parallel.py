@@ -56,7 +56,7 @@ def normalise_part(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]
 
 
 def normalise_shared(texts: Sequence[str], memo: dict[str, str], bounds: dict[str, tuple[int, int] | None],
-                     worker: Worker | None, share: float = WORKER_SHARE, min_texts: int = SHARE_MIN_TEXTS) -> None:
+                     worker: Worker | None, share: float | None = None, min_texts: int | None = None) -> None:
     """Fill ``memo`` and ``bounds`` as ``normalise_all(texts, memo, bounds)`` does, the worker normalising a share.
 
     Each text's key and bounds are a function of the text alone (:func:`~analysis.campaigns.stage.normalise_all`
@@ -69,11 +69,13 @@ def normalise_shared(texts: Sequence[str], memo: dict[str, str], bounds: dict[st
         memo: Text -> its key; extended.
         bounds: Text -> its boilerplate bounds; extended.
         worker: A started worker, or ``None`` (everything here).
-        share: Share of the distinct texts sent to the worker.
-        min_texts: Fewer distinct texts: everything here.
+        share: Share of the distinct texts sent to the worker (:data:`WORKER_SHARE` when ``None``).
+        min_texts: Fewer distinct texts: everything here (:data:`SHARE_MIN_TEXTS` when ``None``).
     """
     from analysis.campaigns.stage import normalise_all  # noqa: PLC0415
 
+    share = WORKER_SHARE if share is None else share
+    min_texts = SHARE_MIN_TEXTS if min_texts is None else min_texts
     distinct = [t for t in dict.fromkeys(texts) if isinstance(t, str) and t not in memo]
     cut = len(distinct) - int(len(distinct) * share)
     if worker is None or len(distinct) < min_texts or cut == len(distinct):
