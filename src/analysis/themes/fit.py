@@ -243,7 +243,7 @@ def prepare_question(q: pd.DataFrame, *, question_id: str, embed_units, resolved
         with_sentences: Split and embed the units' sentences (``False``: whole texts only, as discovery
             clusters whole texts and never scores sentences).
     """
-    covered = EN_LIKE | (resolved.languages() if resolved else set())
+    covered = covered_languages(resolved)
     (units, owners, untranslated, blank), sent_of = _split(q, campaigns, covered, placeholders, with_sentences)
     emb = embed_units(units["text"].tolist(), question_id) if len(units) else np.zeros((0, 1), np.float32)
     unit_emb = dict(zip(units["unit"], emb, strict=True))
@@ -262,6 +262,23 @@ def prepare_question(q: pd.DataFrame, *, question_id: str, embed_units, resolved
     lex = _piece_lex(lexical, units, [sent_of[i] for i in kept]) if lexical is not None else None
     return Prepared(question_id, resolved, covered, units, owners, untranslated, blank, emb, unit_emb, sent_mat,
                     UnitScorer(unit_emb, sent_mat, lex), lex)
+
+
+def covered_languages(resolved: ResolvedQuestion | None) -> set[str]:
+    """Languages a question's answers are themed in (the others go to ``_untranslated``)."""
+    return EN_LIKE | (resolved.languages() if resolved else set())
+
+
+def store_units(q: pd.DataFrame, *, resolved: ResolvedQuestion | None, campaigns: pd.DataFrame | None = None,
+                placeholders: frozenset[str] = frozenset(), with_sentences: bool = True) -> None:
+    """Compute the text units :func:`prepare_question` splits ``q`` into, with these arguments, into the themes
+    store (:func:`analysis.themes.fitcache.stored_in`; nothing without one), where it finds them.
+
+    Computed ahead by a forked process (:func:`analysis.themes.fitcache.fork_ahead`) while the stage fits its
+    embedding backend.
+    """
+    if fitcache.folder() is not None:
+        _split(q, campaigns, covered_languages(resolved), placeholders, with_sentences)
 
 
 def _split(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered: set[str], placeholders, with_sentences: bool):

@@ -179,6 +179,52 @@ def map_forked(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
     return [fn(x) for x in items]
 
 
+class Ahead:
+    """A forked process computing ahead (:func:`fork_ahead`): :meth:`wait` for it before reading what it stores."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
+        self._process = process
+
+    def wait(self) -> bool:
+        """Wait for the process to end; whether it finished its work (otherwise the caller computes what is missing)."""
+        self._process.join()
+        if self._process.exitcode:
+            logger.warning("work computed ahead stopped (exit code %s): the rest is computed here",
+                           self._process.exitcode)
+        return self._process.exitcode == 0
+
+
+def fork_ahead(fn: Callable[[], object]) -> Ahead | None:
+    """Start ``fn()`` in a forked process, to store in the store switched on by :func:`stored_in` what this process
+    will look up there later, while it computes something else meanwhile.
+
+    ``fn`` must only fill the store (its result is dropped) with the very calls, on the very inputs, this process
+    makes later: those then find their results stored (:func:`cached`), and whatever the forked process did not
+    store in time, or at all, is computed by this process as without it. Call :meth:`Ahead.wait` before those
+    look-ups, so no file is written by both. The forked process inherits ``fn`` and everything it reads (nothing
+    is pickled). Returns ``None`` (nothing started) without a store, without fork, inside a :func:`map_forked`
+    worker or in a daemonic process.
+    """
+    store = folder()
+    if (store is None or _FORKED is not None or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):
+        return None
+    process = multiprocessing.get_context("fork").Process(target=_run_ahead, args=(fn, store), daemon=True)
+    try:
+        process.start()
+    except OSError as err:  # no memory or processes left for a fork: computed here later
+        logger.warning("could not fork to compute ahead (%s)", err)
+        return None
+    return Ahead(process)
+
+
+def _run_ahead(fn: Callable[[], object], store: Path) -> None:
+    """:func:`fork_ahead`'s forked process."""
+    gc.freeze()  # this process's collections leave the objects it inherited (and so their pages) alone
+    with stored_in(store):
+        fn()
+
+
 def release_unused() -> None:
     """Give back to the system the memory this process has freed (before forking, and in a worker between items).
 

@@ -17,6 +17,7 @@ Analyst overrides (``<raw_dir>/overrides.csv``) are applied last, on every run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -54,6 +55,7 @@ from analysis.themes.fit import (
     fit_questions,
     prepare_question,
     procedural_filter,
+    store_units,
 )
 from analysis.themes.lexical import LexicalSpace
 from analysis.themes.rows import distinct, filter_rows, hash_column
@@ -325,6 +327,10 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     themed = answers_clean["question_id"].isin(qids).to_numpy()
     sub = answers_clean if themed.all() else filter_rows(answers_clean, themed)  # read only, never modified
     del answers_clean  # the caller may hold no reference (run(), themed_answers()): the rows go with ``sub``
+    books = {qid: _book(codebook, qid) for qid in qids}
+    # the placeholders and the units, computed into the store by a second process while this one fits the backend
+    ahead = (fitcache.fork_ahead(functools.partial(_units_ahead, sub, campaigns, books, qids))
+             if len(sub) >= AHEAD_MIN_ROWS else None)
     answers_corpus, codebook_texts = _corpus(sub, campaigns, codebook)
     if hasattr(backend, "fit"):  # corpus-fitted backend: all themed texts + the codebook's base texts
         backend.fit(answers_corpus, extra=codebook_texts, store=cache.folder if cache is not None else None)
@@ -337,6 +343,9 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     lexical = (LexicalSpace(store / "lexical" if store is not None else None).fit(answers_corpus, extra=codebook_texts)
                if codebook is not None else None)
     del answers_corpus  # the distinct texts, read by the two fits only
+    if ahead is not None:
+        ahead.wait()
+        ahead = None
     placeholders = _placeholders(sub, fitcache.folder())
     if placeholders:
         logger.info("placeholders set apart (not themed): %s",
@@ -362,17 +371,13 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     # from here on a campaign copy's letter is read only through its campaign's template (prepare_question): the
     # copies' own texts are let go (at a million responses with 90% copies, 1.2 GB of the 1.4 GB of text read)
     sub = without_template_texts(sub, campaigns)
-    books, prepared = {}, {}
+    prepared = {}
     # the largest question first: its rows, units and vectors are the stage's peak, then held beside no other
     # question's prepared units (each question is prepared on its own: the order changes nothing it computes)
-    sizes = sub["question_id"].value_counts(sort=False)
-    for qid in sorted(qids, key=lambda q: (-int(sizes.get(q, 0)), qids.index(q))):
+    for qid in _largest_first(sub, qids):
         if codebook is not None and codebook.resolved(qid) is None:
             logger.warning("codebook has no themes for open question %s: its answers all go to 'other'", qid)
-        cb = codebook
-        if codebook is not None and codebook.resolved(qid) is None:
-            cb = _empty_codebook(qid)  # a codebook without this question: everything is 'other'
-        books[qid] = cb
+        cb = books[qid]
         keep = procedural_filter(cb, qid, backend.encode, min_score) if cb is not None else None
         # the question's rows: a copy, let go as soon as its units are prepared
         prepared[qid] = prepare_question(filter_rows(sub, (sub["question_id"] == qid).to_numpy(bool, na_value=False)),
@@ -411,6 +416,43 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     themes = pd.concat(frames["themes"], ignore_index=True) if frames["themes"] else pd.DataFrame(columns=THEME_COLS)
     meta = pd.concat(frames["meta"], ignore_index=True) if frames["meta"] else None
     return themes, at, meta, discoveries
+
+
+#: Themed answers from which the placeholders and units are computed ahead (:func:`_units_ahead`): below, the fork
+#: costs more than it saves.
+AHEAD_MIN_ROWS = 50_000
+
+
+def _book(codebook: Codebook | None, qid: str) -> Codebook | None:
+    """The codebook a question is themed with: ``codebook``, or an empty one when it has no themes for the question
+    (everything is ``other``); ``None`` (discovery) without a codebook."""
+    if codebook is not None and codebook.resolved(qid) is None:
+        return _empty_codebook(qid)
+    return codebook
+
+
+def _largest_first(sub: pd.DataFrame, qids: list[str]) -> list[str]:
+    """The questions by decreasing number of rows in ``sub`` (ties in ``qids`` order)."""
+    sizes = sub["question_id"].value_counts(sort=False)
+    return sorted(qids, key=lambda q: (-int(sizes.get(q, 0)), qids.index(q)))
+
+
+def _units_ahead(sub: pd.DataFrame, campaigns: pd.DataFrame | None, books: dict[str, Codebook | None],
+                 qids: list[str]) -> None:
+    """The placeholders and each question's units, into the themes store, as :func:`theme_all` computes them next.
+
+    Run by a forked process (:func:`analysis.themes.fitcache.fork_ahead`) while :func:`theme_all` fits the
+    embedding backend: the same calls on the same inputs (:func:`_placeholders` on the themed answers, then
+    :func:`analysis.themes.fit.store_units` on each question's rows of :func:`without_template_texts`, with the
+    arguments :func:`theme_all` hands :func:`analysis.themes.fit.prepare_question`), so its look-ups find them.
+    """
+    placeholders = frozenset(_placeholders(sub, fitcache.folder()))
+    sub = without_template_texts(sub, campaigns)
+    for qid in _largest_first(sub, qids):
+        cb = books[qid]
+        store_units(filter_rows(sub, (sub["question_id"] == qid).to_numpy(bool, na_value=False)),
+                    resolved=cb.resolved(qid) if cb is not None else None, campaigns=campaigns,
+                    placeholders=placeholders, with_sentences=cb is not None)
 
 
 def without_template_texts(sub: pd.DataFrame, campaigns: pd.DataFrame | None) -> pd.DataFrame:

@@ -1,0 +1,85 @@
+"""The placeholders and units computed ahead by a forked process (``fitcache.fork_ahead``, ``stage._units_ahead``)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis import ingest, paths
+from analysis.campaigns import stage as campaigns
+from analysis.config import load_config
+from analysis.redaction import stage as redaction
+from analysis.themes import fit, fitcache
+from analysis.themes import stage as themes
+
+
+def test_fork_ahead_stores_what_this_process_then_finds(tmp_path: Path) -> None:
+    computed = []
+
+    def compute() -> list[int]:
+        computed.append(1)
+        return [1, 2, 3]
+
+    with fitcache.stored_in(tmp_path / "store"):
+        ahead = fitcache.fork_ahead(lambda: fitcache.cached(tmp_path / "store" / "x.pkl", compute))
+        assert ahead is not None
+        assert ahead.wait() is True
+        assert fitcache.cached(tmp_path / "store" / "x.pkl", compute) == [1, 2, 3]
+    assert computed == []  # computed by the forked process only
+
+
+def test_fork_ahead_that_fails_leaves_the_work_to_this_process(tmp_path: Path) -> None:
+    def fail() -> None:
+        raise RuntimeError("boom")
+
+    with fitcache.stored_in(tmp_path / "store"):
+        ahead = fitcache.fork_ahead(fail)
+        assert ahead is not None and ahead.wait() is False
+        assert fitcache.cached(tmp_path / "store" / "x.pkl", lambda: 7) == 7
+
+
+def test_fork_ahead_needs_a_store() -> None:
+    assert fitcache.fork_ahead(lambda: None) is None
+
+
+@pytest.fixture(scope="module")
+def cleaned(tmp_path_factory) -> tuple:
+    mp = pytest.MonkeyPatch()
+    cfg = load_config("sample")
+    raw = paths.raw_dir("sample")
+    out = tmp_path_factory.mktemp("sample_ahead")
+    mp.setenv("ANALYSIS_DATA_PROCESSED", str(out.parent))
+    ingest.run(cfg, raw_dir=raw, processed_dir=out)
+    redaction.run(cfg, raw_dir=raw, processed_dir=out)
+    campaigns.run(cfg, raw_dir=raw, processed_dir=out)
+    yield cfg, raw, out
+    mp.undo()
+
+
+def test_units_computed_ahead_give_the_tables_computed_here(cleaned, tmp_path, monkeypatch) -> None:
+    """With the work ahead on (every size) the stage's process splits no answers into units and finds no
+    placeholders itself (the forked process did, into the empty store), and writes the same bytes as with it off."""
+    cfg, raw, out = cleaned
+    units, found = fit._units, fit.find_placeholders
+    calls: list[str] = []
+    monkeypatch.setattr(fit, "_units", lambda *a, **k: calls.append("units") or units(*a, **k))
+    monkeypatch.setattr(themes, "find_placeholders", lambda *a, **k: calls.append("placeholders") or found(*a, **k))
+    written = {}
+    for name, least in (("here", 10**12), ("ahead", 0)):
+        monkeypatch.setattr(themes, "AHEAD_MIN_ROWS", least)
+        monkeypatch.setenv("ANALYSIS_DATA_PROCESSED", str(tmp_path / f"{name}-root"))  # an empty store each
+        folder = tmp_path / name
+        shutil.copytree(out, folder)
+        calls.clear()
+        themes.run(cfg, raw_dir=raw, processed_dir=folder)
+        written[name] = {t: (folder / f"{t}.parquet").read_bytes()
+                         for t in ("core_themes", "core_answer_themes", "out_theme_model")}
+        n_questions = len(cfg.open_questions)
+        if name == "here":
+            assert sorted(calls) == ["placeholders"] + ["units"] * n_questions
+        else:
+            assert calls == []  # all of it found in the store
+            assert len(list((tmp_path / f"{name}-root").rglob("units/*.pkl"))) == n_questions
+    assert written["ahead"] == written["here"]
