@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from generated_consultation import OPEN_QUESTIONS, generate
+from test_campaigns import _write_inputs, arguments  # noqa: F401 - a fixture
 
 from analysis.campaigns import describe
 from analysis.campaigns.stage import (
@@ -82,3 +83,24 @@ def test_describe_campaigns_with_a_worker(questions, monkeypatch):
             want = describe_campaigns(texts, labels, settings)
             assert describe_campaigns(texts, labels, settings, worker=worker) == want
             assert describe_campaigns(texts, labels, settings, worker=_Broken()) == want
+
+
+def test_run_with_every_share_in_the_worker_writes_the_same_tables(arguments, tmp_path, monkeypatch):  # noqa: F811
+    from analysis.campaigns import stage
+    from analysis.config import parse_config
+    from analysis.redaction import stage as redaction_stage
+
+    cfg = parse_config({
+        "id": "t", "title": "t", "sources": [{"file": "export.csv", "format": "generic"}],
+        "questions": [{"id": "q1", "text": "Agree?", "kind": "closed", "choices": {"Support": "support"}},
+                      {"id": "q2", "text": "Why?", "kind": "open"}, {"id": "q3", "text": "Else?", "kind": "open"}],
+    })
+    got = {}
+    for threshold, name in ((10**9, "here"), (1, "worker")):
+        processed = tmp_path / name
+        _write_inputs(arguments, processed)
+        redaction_stage.run(cfg, raw_dir=tmp_path / "raw", processed_dir=processed)
+        monkeypatch.setattr(stage, "PARALLEL_MIN_ANSWERS", threshold)
+        monkeypatch.setattr(describe, "MIN_BODIES", threshold)  # the template sentences' decisions
+        got[name] = {p.name: p.read_bytes() for p in stage.run(cfg, raw_dir=tmp_path / "raw", processed_dir=processed)}
+    assert got["worker"] == got["here"] and len(got["here"]) == 3

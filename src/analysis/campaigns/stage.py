@@ -34,7 +34,7 @@ import pandas as pd
 from analysis.campaigns import chunked, describe
 from analysis.campaigns.clean import write_clean
 from analysis.campaigns.near_duplicates import MinHasher, cluster
-from analysis.campaigns.parallel import label_all, normalise_shared
+from analysis.campaigns.parallel import label_all
 from analysis.campaigns.text import (  # noqa: F401 - re-exported
     _TOKEN_ONLY_RE,
     _key,
@@ -704,7 +704,7 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         joined: Sequence[str] = []
         found: dict[object, np.ndarray] = {}
         if s.campaigns.enabled and open_q:
-            normalise_shared(texts, memo, bounds, worker if in_worker else None)  # = normalise_all(texts, memo, bounds)
+            normalise_all(texts, memo, bounds)
             # every detection (each question with enough answers; the whole submissions, named ``None``), here and
             # in the worker at once (keys only): each is independent of the others
             qids = redacted["question_id"].to_numpy()
