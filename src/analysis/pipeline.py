@@ -34,7 +34,7 @@ from analysis import paths, stageproc
 from analysis.config import ConsultationConfig, load_config
 from analysis.errors import AnalysisError
 from analysis.hashing import sha256_file
-from analysis.memory import small_pages, trim_heap
+from analysis.memory import arrow_jemalloc, small_pages, trim_heap
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +220,9 @@ def run(
     cfg = load_config(cfg_path)
     processed_dir = paths.processed_dir(cfg.id)
     processed_dir.mkdir(parents=True, exist_ok=True)
-    # no huge pages for NumPy's arrays during the run (analysis.memory.small_pages: the kernel zeroed 2 MiB for each)
-    with run_lock(processed_dir, cfg.id), fewer_collections(), small_pages():
+    # no huge pages for NumPy's arrays during the run (analysis.memory.small_pages: the kernel zeroed 2 MiB for each),
+    # and PyArrow's buffers from jemalloc (analysis.memory.arrow_jemalloc: mimalloc's cost several times more system time)
+    with run_lock(processed_dir, cfg.id), fewer_collections(), small_pages(), arrow_jemalloc():
         return _run_stages(cfg_path, cfg, stages=stages, force=force, echo=echo)
 
 
