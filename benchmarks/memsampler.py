@@ -105,28 +105,30 @@ class PeakRSS:
         return self.peak / 2**20
 
 
-def _proc_cpu(p: psutil.Process, skip: frozenset[int]) -> float:
-    """CPU seconds of ``p``, of its descendants it waited for, and of its live (or unreaped) descendants."""
+def _proc_cpu(p: psutil.Process, skip: frozenset[int], system_only: bool = False) -> float:
+    """CPU seconds of ``p``, of its descendants it waited for, and of its live (or unreaped) descendants
+    (``system_only``: the system time alone)."""
     try:
         t = p.cpu_times()
         children = p.children()
     except psutil.Error:  # ended (and waited for: counted by its parent) meanwhile
         return 0.0
-    return (t.user + t.system + t.children_user + t.children_system
-            + sum(_proc_cpu(c, skip) for c in children if c.pid not in skip))
+    own = t.system + t.children_system if system_only else t.user + t.system + t.children_user + t.children_system
+    return own + sum(_proc_cpu(c, skip, system_only) for c in children if c.pid not in skip)
 
 
-def cpu_seconds() -> float:
-    """User + system CPU seconds of this process (all threads) and of its descendants, ended or running.
+def cpu_seconds(system_only: bool = False) -> float:
+    """User + system CPU seconds of this process (all threads) and of its descendants, ended or running
+    (``system_only``: the system, i.e. kernel, seconds alone: page faults, zeroing new memory, reads).
 
     Ended children waited for by this process come from ``getrusage(RUSAGE_CHILDREN)``; running ones (the
     run's zygote, whose workers it waits for itself) from ``/proc``, with what they waited for. The memory
     sampler is left out (never waited for before this process exits).
     """
-    own = sum(r.ru_utime + r.ru_stime
+    own = sum(r.ru_stime if system_only else r.ru_utime + r.ru_stime
               for r in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
     skip = frozenset({sampler_pid()} - {None})
-    return own + sum(_proc_cpu(c, skip) for c in psutil.Process().children() if c.pid not in skip)
+    return own + sum(_proc_cpu(c, skip, system_only) for c in psutil.Process().children() if c.pid not in skip)
 
 
 def _serve(pid: int) -> None:  # pragma: no cover - the sampler process (tests/test_memsampler.py drives it)

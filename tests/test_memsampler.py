@@ -79,3 +79,24 @@ print(json.dumps({"before": busy.peak, "peak": mem.peak, "spent": spent, "sample
     assert got["sampler_cpu"] > 0.05  # the sampler did work during the block ...
     assert got["spent"] < 0.03  # ... that is not counted in this process tree's CPU seconds
     assert got["peak"] - got["before"] >= 180 * 2**20  # a child's own pages are
+
+
+def test_system_seconds_count_a_childs_page_faults_and_not_its_computing():
+    got = _run("""
+import json, subprocess, sys
+from memsampler import cpu_seconds
+
+def measured(code):
+    c, s = cpu_seconds(), cpu_seconds(system_only=True)
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return cpu_seconds() - c, cpu_seconds(system_only=True) - s
+
+# 1 GB of new pages, each written once: the kernel maps and zeroes every one (system time)
+faults = measured("b = bytearray(2**30); b[::4096] = b'x' * len(b[::4096])")
+# arithmetic in Python touching no new memory (and no clock: reading the CPU clock is a system call): user time
+loop = measured("x = 0\\nfor i in range(10**7): x += i * i")
+print(json.dumps({"faults": faults, "loop": loop}))
+""")
+    (f_cpu, f_sys), (l_cpu, l_sys) = got["faults"], got["loop"]
+    assert 0.05 < f_sys <= f_cpu  # the page faults are system time, part of the CPU time
+    assert l_cpu >= 0.2 and l_sys < 0.5 * l_cpu  # the loop's time is mostly user time
