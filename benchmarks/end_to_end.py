@@ -35,6 +35,7 @@ import argparse
 import contextlib
 import csv
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -123,8 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     if (raw_root / name / "consultation.yml").exists():
         print(f"reusing the generated consultation under {work}")
-    else:
-        generate(raw_root / name, args.n, args.seed, args.campaign_share)
+    else:  # in a child process: the generator's memory is not this process's (nor its stages' children's)
+        gen = multiprocessing.get_context("fork").Process(
+            target=generate, args=(raw_root / name, args.n, args.seed, args.campaign_share))
+        gen.start()
+        gen.join()
+        if gen.exitcode != 0:
+            raise SystemExit(f"generating the consultation failed (exit code {gen.exitcode})")
         print(f"generated {args.n:,} responses in {time.perf_counter() - t0:.1f}s under {work}")
 
     from analysis import pipeline, worker
