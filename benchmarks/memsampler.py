@@ -107,14 +107,25 @@ class PeakRSS:
 
 def _proc_cpu(p: psutil.Process, skip: frozenset[int], system_only: bool = False) -> float:
     """CPU seconds of ``p``, of its descendants it waited for, and of its live (or unreaped) descendants
-    (``system_only``: the system time alone)."""
+    (``system_only``: the system time alone).
+
+    A child that ``p`` waits for between the reading of ``p``'s times and of the child's would be counted in
+    neither: its times are then read again, until a reading of ``p``'s waited-for children's times is the same
+    before and after its live children's.
+    """
     try:
         t = p.cpu_times()
-        children = p.children()
+        for _ in range(5):
+            live = sum(_proc_cpu(c, skip, system_only) for c in p.children() if c.pid not in skip)
+            again = p.cpu_times()
+            waited, t = (t.children_user, t.children_system), again
+            if (again.children_user, again.children_system) == waited:
+                break
     except psutil.Error:  # ended (and waited for: counted by its parent) meanwhile
         return 0.0
-    own = t.system + t.children_system if system_only else t.user + t.system + t.children_user + t.children_system
-    return own + sum(_proc_cpu(c, skip, system_only) for c in children if c.pid not in skip)
+    if system_only:
+        return t.system + t.children_system + live
+    return t.user + t.system + t.children_user + t.children_system + live
 
 
 def cpu_seconds(system_only: bool = False) -> float:

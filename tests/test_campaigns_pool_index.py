@@ -2,6 +2,8 @@
 
 * :class:`analysis.campaigns.near_duplicates._Grower` reads a :class:`SignatureScan` restricted to its pool
   (``RESTRICT_POOL``) instead of the index of every text: the same clusters;
+* ``BYTE_BOUND``: the pool's texts compared on one byte of each hash value first, the agreements counted only for
+  those that could join at that bound: the same clusters;
 * :func:`analysis.campaigns.near_duplicates._shared_shingles` (two hash tables) against the sort by hash it
   replaces in :func:`template_signature`: the same template shingles, signature and count.
 """
@@ -113,3 +115,54 @@ def test_shared_shingles_are_the_sorted_ones(consultations, share):
                     assert np.array_equal(sig, hasher._minhash(want, np.zeros(1, dtype=np.int64))[0])
                 checked += n > 0
     assert checked > 8  # some samples share template shingles (campaign copies)
+
+
+def test_byte_bound_finds_the_same_campaigns(consultations, monkeypatch):
+    settings = CampaignSettings()
+    calls, kept = [], []
+    real = nd.SignatureScan._agreements_bounded
+
+    def counting(self, ref, could):
+        texts, counts = real(self, ref, could)
+        calls.append(len(self.rows))
+        kept.append(len(texts))
+        return texts, counts
+
+    monkeypatch.setattr(nd.SignatureScan, "_agreements_bounded", counting)
+    labelled = listed = 0
+    for name, keys in _corpora(consultations).items():
+        with monkeypatch.context() as m:
+            m.setattr(nd, "BYTE_BOUND", False)
+            before = find_campaigns(keys, settings, SEED, keys)
+        assert not calls
+        after = find_campaigns(keys, settings, SEED, keys)
+        assert np.array_equal(before, after), name
+        labelled += int((after >= 0).sum())
+        listed += sum(calls)
+        calls.clear()
+    assert labelled > 100
+    assert kept and sum(kept) < listed  # texts were left out at the bound
+
+
+@pytest.mark.parametrize("restrict", [False, True])
+def test_bounded_agreements_are_the_exact_ones_where_the_test_holds_at_the_bound(consultations, restrict):
+    keys = _corpora(consultations)["90% copies submissions"]
+    sig, n_sh = nd.MinHasher(128, 3, SEED).signatures(keys)
+    scan = nd.SignatureScan(sig)
+    rng = np.random.default_rng(SEED)
+    if restrict:
+        scan = scan.restricted(rng.random(len(keys)) < 0.6)
+    left_out = 0
+    for ref in sig[rng.choice(len(keys), 25)]:
+        for need in (1, 20, 45, 90):
+            def could(texts, bound, need=need):
+                return (bound >= need) & (n_sh[texts] > 2)
+
+            texts, counts = scan.agreements(ref)
+            b_texts, b_counts = scan.agreements(ref, could)
+            want = could(texts, counts)  # the test at the exact counts: every such text is returned, exactly counted
+            assert np.isin(texts[want], b_texts).all()
+            pos = np.searchsorted(texts, b_texts)
+            assert np.array_equal(texts[pos], b_texts) and np.array_equal(counts[pos], b_counts)
+            left_out += len(texts) - len(b_texts)
+    assert left_out > 0

@@ -19,6 +19,8 @@ All randomness (hash functions, samples) comes from one seed: same input, same o
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
@@ -419,6 +421,17 @@ class SignatureScan:
         self.n, self.num_perm = sig.shape
         self.listed = listed
         self.rows = np.ascontiguousarray(sig) if listed is None else sig  # the listed texts' signatures
+        self._bytes: np.ndarray | None = None  # their values' lowest bytes (:meth:`low_bytes`)
+
+    def low_bytes(self) -> np.ndarray:
+        """The lowest byte of each listed text's hash values (``size x num_perm``, ``uint8``; made once, a quarter
+        of the signatures' size): equal values have equal lowest bytes, so the texts agreeing on a byte include
+        every text agreeing on the value, and their number of agreeing bytes bounds its number of agreements."""
+        if self._bytes is None:
+            low = 0 if sys.byteorder == "little" else self.rows.dtype.itemsize - 1
+            as_bytes = self.rows.view(np.uint8).reshape(len(self.rows), self.num_perm, self.rows.dtype.itemsize)
+            self._bytes = np.ascontiguousarray(as_bytes[:, :, low])
+        return self._bytes
 
     @property
     def size(self) -> int:
@@ -431,12 +444,22 @@ class SignatureScan:
         mask = keep[listed]
         out = object.__new__(SignatureScan)
         out.n, out.num_perm, out.listed, out.rows = self.n, self.num_perm, listed[mask], self.rows[mask]
+        out._bytes = None if self._bytes is None else self._bytes[mask]
         return out
 
-    def agreements(self, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def agreements(self, ref: np.ndarray, could: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
         """Texts agreeing with signature ``ref`` on at least one hash function (sorted) and on how many: what
-        :meth:`ColumnIndex.agreements` gives."""
+        :meth:`ColumnIndex.agreements` gives.
+
+        With ``could`` (texts, an upper bound of their agreements -> booleans), only the texts for which it is true
+        at the bound are counted exactly and returned: the bound is the number of hash values whose lowest byte
+        agrees (:meth:`low_bytes`: a quarter of the bytes to compare). When ``could`` can only become false as the
+        agreements fall (as a minimum similarity), the texts left out are texts it is false for.
+        """
         ref = np.ascontiguousarray(ref, dtype=self.rows.dtype)
+        if could is not None:
+            return self._agreements_bounded(ref, could)
         texts, counts = [], []
         for lo in range(0, len(self.rows), _SCAN_ROWS):
             c = matches(self.rows[lo:lo + _SCAN_ROWS], ref)
@@ -448,6 +471,28 @@ class SignatureScan:
         pos = np.concatenate(texts)
         got = pos if self.listed is None else self.listed[pos]
         return got.astype(np.int64, copy=False), np.concatenate(counts).astype(np.int64, copy=False)
+
+    def _agreements_bounded(self, ref: np.ndarray, could: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`agreements` with ``could``: bytes compared first, values only where ``could`` holds."""
+        low = 0 if sys.byteorder == "little" else ref.dtype.itemsize - 1
+        ref_byte = np.ascontiguousarray(ref.view(np.uint8).reshape(len(ref), ref.dtype.itemsize)[:, low])
+        rows = self.low_bytes()
+        pos_parts, bound_parts = [], []
+        for lo in range(0, len(rows), _SCAN_ROWS):
+            c = matches(rows[lo:lo + _SCAN_ROWS], ref_byte)
+            hit = np.flatnonzero(c)
+            pos_parts.append(hit + lo)
+            bound_parts.append(c[hit])
+        if not pos_parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        pos = np.concatenate(pos_parts)
+        got = (pos if self.listed is None else self.listed[pos]).astype(np.int64, copy=False)
+        keep = np.asarray(could(got, np.concatenate(bound_parts).astype(np.int64, copy=False)), dtype=bool)
+        pos, got = pos[keep], got[keep]
+        exact = matches(self.rows[pos], ref) if len(pos) else np.zeros(0, dtype=np.int64)
+        agree = exact > 0
+        return got[agree], exact[agree].astype(np.int64, copy=False)
 
 
 def _seed(sig: np.ndarray, buckets: Buckets, alive: np.ndarray, centre: int, threshold: float) -> np.ndarray:
@@ -505,6 +550,10 @@ class _Heaviest:
 #: Whether :class:`_Grower` reads an index restricted to its pool (same clusters; ``False``: the full index, as
 #: before #18's session 9 — kept for the tests that compare the two).
 RESTRICT_POOL = True
+#: Whether :class:`_Grower` compares the lowest byte of each hash value first and counts the agreements of only the
+#: texts that could join at that bound (same clusters; ``False``: every agreeing text counted, as before #18's
+#: session 20 — kept for the tests that compare the two).
+BYTE_BOUND = True
 #: Share of an index's texts that must have left the pool before it is restricted again.
 _RESTRICT_SHARE = 0.25
 #: Grows between two checks of how many texts left the pool (each check reads ``n`` booleans).
@@ -809,6 +858,17 @@ class _Grower:
         self._local = (centre_comp, index, 1)
         return index
 
+    def _could_join(self, centre_comp: int, tn: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """Whether texts in the pool would join a template of ``tn`` shingles with so many agreements: the test
+        :meth:`__call__` applies to the exact counts. Both similarities rise with the agreements, so a text that
+        fails at an upper bound of its agreements fails at their number (:meth:`SignatureScan.agreements`)."""
+        def could(cand: np.ndarray, bound: np.ndarray) -> np.ndarray:
+            in_pool = self.alive[cand] | (self.free[cand] & (self.comp[cand] != centre_comp))
+            jac, t_in_m, _ = _similarity(bound, self.sig.shape[1], self.n_sh[cand], tn)
+            return in_pool & ((t_in_m >= self.containment) | (jac >= self.containment))
+
+        return could
+
     def _pool_order(self, idx: np.ndarray, *extra: np.ndarray) -> tuple[np.ndarray, ...]:
         """Sorted ``idx`` (and aligned ``extra``) reordered as the pool lists them: component first."""
         inside = self.alive[idx]
@@ -831,7 +891,8 @@ class _Grower:
             tsig, tn = template_signature(self.hasher, self.shingles, self.weight[cur], idx=cur)
             if tn < self.min_template:
                 break
-            cand, counts = self._pool_index(centre_comp).agreements(tsig)
+            could = self._could_join(centre_comp, tn) if BYTE_BOUND else None
+            cand, counts = self._pool_index(centre_comp).agreements(tsig, could)
             in_pool = self.alive[cand] | (self.free[cand] & (self.comp[cand] != centre_comp))
             cand, counts = cand[in_pool], counts[in_pool]
             jac, t_in_m, new_m = _similarity(counts, self.sig.shape[1], self.n_sh[cand], tn)
