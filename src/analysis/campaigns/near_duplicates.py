@@ -378,11 +378,20 @@ class ColumnIndex:
         out.keys, out.order, out.n, out.num_perm = self.keys[m], self.order[m], self.n, self.num_perm
         return out
 
-    def agreements(self, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def agreements(self, ref: np.ndarray, could: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
         """Texts agreeing with signature ``ref`` on at least one hash function (sorted) and on how many.
 
-        Every other text agrees on none (estimated Jaccard 0).
+        Every other text agrees on none (estimated Jaccard 0). With ``could`` (texts, their agreements ->
+        booleans), only the texts for which it is true (:meth:`SignatureScan.agreements`).
         """
+        texts, counts = self._agreements(ref)
+        if could is None:
+            return texts, counts
+        keep = np.asarray(could(texts, counts), dtype=bool)
+        return texts[keep], counts[keep]
+
+    def _agreements(self, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q = ref.astype(np.uint64) | (np.arange(self.num_perm, dtype=np.uint64) << np.uint64(32))
         lo, hi = np.searchsorted(self.keys, q, side="left"), np.searchsorted(self.keys, q, side="right")
         lens = hi - lo
@@ -428,9 +437,7 @@ class SignatureScan:
         of the signatures' size): equal values have equal lowest bytes, so the texts agreeing on a byte include
         every text agreeing on the value, and their number of agreeing bytes bounds its number of agreements."""
         if self._bytes is None:
-            low = 0 if sys.byteorder == "little" else self.rows.dtype.itemsize - 1
-            as_bytes = self.rows.view(np.uint8).reshape(len(self.rows), self.num_perm, self.rows.dtype.itemsize)
-            self._bytes = np.ascontiguousarray(as_bytes[:, :, low])
+            self._bytes = _lowest_byte(self.rows)
         return self._bytes
 
     @property
@@ -458,42 +465,37 @@ class SignatureScan:
         agreements fall (as a minimum similarity), the texts left out are texts it is false for.
         """
         ref = np.ascontiguousarray(ref, dtype=self.rows.dtype)
-        if could is not None:
-            return self._agreements_bounded(ref, could)
-        texts, counts = [], []
-        for lo in range(0, len(self.rows), _SCAN_ROWS):
-            c = matches(self.rows[lo:lo + _SCAN_ROWS], ref)
-            hit = np.flatnonzero(c)
-            texts.append(hit + lo)
-            counts.append(c[hit])
-        if not texts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        pos = np.concatenate(texts)
-        got = pos if self.listed is None else self.listed[pos]
-        return got.astype(np.int64, copy=False), np.concatenate(counts).astype(np.int64, copy=False)
-
-    def _agreements_bounded(self, ref: np.ndarray, could: Callable[[np.ndarray, np.ndarray], np.ndarray]
-                            ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`agreements` with ``could``: bytes compared first, values only where ``could`` holds."""
-        low = 0 if sys.byteorder == "little" else ref.dtype.itemsize - 1
-        ref_byte = np.ascontiguousarray(ref.view(np.uint8).reshape(len(ref), ref.dtype.itemsize)[:, low])
-        rows = self.low_bytes()
-        pos_parts, bound_parts = [], []
-        for lo in range(0, len(rows), _SCAN_ROWS):
-            c = matches(rows[lo:lo + _SCAN_ROWS], ref_byte)
-            hit = np.flatnonzero(c)
-            pos_parts.append(hit + lo)
-            bound_parts.append(c[hit])
-        if not pos_parts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        pos = np.concatenate(pos_parts)
+        if could is None:
+            pos, counts = _scan(self.rows, ref)
+            got = pos if self.listed is None else self.listed[pos]
+            return got.astype(np.int64, copy=False), counts
+        pos, bound = _scan(self.low_bytes(), _lowest_byte(ref))  # bytes compared first
         got = (pos if self.listed is None else self.listed[pos]).astype(np.int64, copy=False)
-        keep = np.asarray(could(got, np.concatenate(bound_parts).astype(np.int64, copy=False)), dtype=bool)
+        keep = np.asarray(could(got, bound), dtype=bool)
         pos, got = pos[keep], got[keep]
-        exact = matches(self.rows[pos], ref) if len(pos) else np.zeros(0, dtype=np.int64)
+        exact = matches(self.rows[pos], ref) if len(pos) else np.zeros(0, dtype=np.int64)  # values where it holds
         agree = exact > 0
         return got[agree], exact[agree].astype(np.int64, copy=False)
 
+
+def _lowest_byte(values: np.ndarray) -> np.ndarray:
+    """The lowest byte of each of ``values`` (unsigned integers, last axis contiguous), as ``uint8``, contiguous."""
+    size = values.dtype.itemsize
+    as_bytes = values.view(np.uint8).reshape(*values.shape, size)
+    return np.ascontiguousarray(as_bytes[..., 0 if sys.byteorder == "little" else size - 1])
+
+
+def _scan(rows: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows agreeing with ``ref`` at one position or more (ascending) and at how many (:func:`matches`), a block of
+    :data:`_SCAN_ROWS` at a time."""
+    pos_parts, count_parts = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for lo in range(0, len(rows), _SCAN_ROWS):
+        c = matches(rows[lo:lo + _SCAN_ROWS], ref)
+        hit = np.flatnonzero(c)
+        pos_parts.append(hit + lo)
+        count_parts.append(c[hit])
+    return (np.concatenate(pos_parts).astype(np.int64, copy=False),
+            np.concatenate(count_parts).astype(np.int64, copy=False))
 
 def _seed(sig: np.ndarray, buckets: Buckets, alive: np.ndarray, centre: int, threshold: float) -> np.ndarray:
     """The centre and its remaining (``alive``) texts at estimated Jaccard >= ``threshold``, sorted.
