@@ -20,7 +20,7 @@ import pytest
 from generated_consultation import OPEN_QUESTIONS, generate
 from test_campaigns_fast_paths import _fixture_texts
 
-from analysis.campaigns import chunked, parallel, stage
+from analysis.campaigns import agreement_scan, chunked, parallel, stage
 from analysis.campaigns import near_duplicates as nd
 from analysis.campaigns.stage import find_campaigns, normalise_all, submission_texts
 from analysis.config import CampaignSettings
@@ -45,9 +45,9 @@ def _signatures(keys: list[str]) -> np.ndarray:
     return chunked.signatures(nd.MinHasher(128, 3, SEED), sorted(set(keys)))[0]
 
 
-@pytest.mark.parametrize("rows", [nd._SCAN_ROWS, 7])
+@pytest.mark.parametrize("rows", [agreement_scan._SCAN_ROWS, 7])
 def test_signature_scan_agreements_are_the_index_ones(corpora, monkeypatch, rows):
-    monkeypatch.setattr(nd, "_SCAN_ROWS", rows)  # several blocks, and blocks cut anywhere
+    monkeypatch.setattr(agreement_scan, "_SCAN_ROWS", rows)  # several blocks, and blocks cut anywhere
     sig = _signatures(corpora["submissions"])
     rng = np.random.default_rng(SEED)
     index, scan = nd.ColumnIndex(sig), nd.SignatureScan(sig)
