@@ -27,6 +27,11 @@ from pathlib import Path
 
 import psutil
 
+#: The sampler waits at least this many times as long as its last reading took, so it takes at most about 1/31 of
+#: one core. Reading the ``smaps_rollup`` of a large process tree is mostly the kernel's time: at 1,000,000
+#: responses the CPU time outside the stages' figures (the sampler's, and the benchmark's own start) was 54 s of a
+#: 607 s run with a factor of 10 (up to 9% of one core, on a core the measured run wanted), 22 s with 30.
+WAIT_FACTOR = 30
 #: The sampler process (:func:`_sampler`), started on first use.
 _SAMPLER: subprocess.Popen | None = None
 
@@ -77,9 +82,9 @@ class PeakRSS:
     """Context manager: the peak memory of this process tree while the block ran (``peak_mb`` after exit).
 
     The memory is this process's RSS plus the USS of each live descendant (:func:`tree_memory`), sampled every
-    ``every`` seconds by the sampler process, which waits at least ten times as long as its last reading took
-    (reading a child's ``/proc/<pid>/smaps`` costs CPU, on a core the measured run may want). Its CPU is not
-    in :func:`cpu_seconds`. Blocks may follow each other, not nest.
+    ``every`` seconds by the sampler process, which waits at least :data:`WAIT_FACTOR` times as long as its last
+    reading took (reading a child's ``/proc/<pid>/smaps`` costs CPU, on a core the measured run may want). Its CPU
+    is not in :func:`cpu_seconds`. Blocks may follow each other, not nest.
     """
 
     def __init__(self, every: float = 0.02):
@@ -156,7 +161,7 @@ def _serve(pid: int) -> None:  # pragma: no cover - the sampler process (tests/t
             value = tree_memory(target, me)
         except psutil.Error:  # the measured process ended
             sys.exit(0)
-        wait = max(every, 10 * (time.process_time() - c))
+        wait = max(every, WAIT_FACTOR * (time.process_time() - c))
         return value
 
     while True:

@@ -64,7 +64,7 @@ from memsampler import PeakRSS, cpu_seconds, sampler_pid
 with PeakRSS(every=0.001) as busy:  # the sampler reading as often as it may while this process sleeps
     c = cpu_seconds()
     before = sum(psutil.Process(sampler_pid()).cpu_times()[:2])
-    time.sleep(1.5)
+    time.sleep(3.0)  # about 1/31 of it reading (memsampler.WAIT_FACTOR)
     sampler_cpu = sum(psutil.Process(sampler_pid()).cpu_times()[:2]) - before
     spent = cpu_seconds() - c
 code = "import time; b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); print(1, flush=True); time.sleep(3)"

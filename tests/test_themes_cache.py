@@ -110,6 +110,30 @@ def _square_then_pid(x: int) -> tuple[int, int]:
     return x * x, os.getpid()
 
 
+def _pid_and_clock(x: int) -> tuple[int, int, int]:
+    import os
+    import time
+
+    time.sleep(0.01)
+    return x, os.getpid(), time.monotonic_ns()
+
+
+def test_map_forked_hands_out_the_costliest_items_first_and_returns_them_in_order(monkeypatch) -> None:
+    monkeypatch.setattr(fitcache, "WORKERS", 2)
+    items, cost = list(range(8)), [3, 9, 1, 9, 5, 0, 7, 2]  # handed out 1, 3 (a tie: items order), 6, 4, 0, 7, 2, 5
+    order = sorted(items, key=lambda i: (-cost[i], i))
+    for kw, expected in (({"cost": cost}, order), ({}, items)):
+        got = fitcache.map_forked(_pid_and_clock, items, **kw)
+        assert [x for x, _, _ in got] == items  # the items' order, whatever order they were computed in
+        by_worker: dict[int, list[tuple[int, int]]] = {}
+        for x, pid, clock in got:
+            by_worker.setdefault(pid, []).append((clock, x))
+        assert len(by_worker) <= 2
+        for seq in by_worker.values():  # each worker took its items in the order they were handed out
+            taken = [x for _, x in sorted(seq)]
+            assert taken == [x for x in expected if x in taken]
+
+
 def test_map_forked_computes_in_forks_in_order_and_falls_back_when_a_worker_dies(monkeypatch) -> None:
     import os
 

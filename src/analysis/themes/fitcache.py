@@ -151,25 +151,31 @@ def fit_logistic(x, y, *, rows=None, x_digest: str | None = None, **params) -> L
 _FORKED: tuple[Callable, Sequence, Path | None] | None = None
 
 
-def map_forked(fn: Callable[[U], T], items: Sequence[U]) -> list[T]:
+def map_forked(fn: Callable[[U], T], items: Sequence[U], cost: Sequence[float] | None = None) -> list[T]:
     """``[fn(x) for x in items]``, computed by up to :data:`WORKERS` forked processes when there are two items or more.
 
     The forked processes inherit ``fn`` and everything it reads (nothing is pickled to them; results are pickled
     back), and the store switched on by :func:`stored_in`, so a fit one of them makes is kept for later runs.
     Computed in this process when fork is unavailable, inside another call's worker, or in a daemonic process.
+
+    ``cost``: an estimate of each item's work. The items are then handed to the workers from the costliest down
+    (ties in ``items`` order), so the last one left running is a small one, not the largest started last while the
+    other worker waits; the results are in ``items`` order whatever order they were computed in.
     """
     global _FORKED
     workers = min(WORKERS, len(items))
     if (workers < 2 or _FORKED is not None or "fork" not in multiprocessing.get_all_start_methods()
             or multiprocessing.current_process().daemon):
         return [fn(x) for x in items]
+    order = list(range(len(items))) if cost is None else sorted(range(len(items)), key=lambda i: (-cost[i], i))
     _FORKED = (fn, items, folder())
     release_unused()
     frozen = gc.get_freeze_count()  # objects some caller froze already stay frozen
     gc.freeze()  # the workers' collections leave this process's objects (and so their pages) alone
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_call_forked, range(len(items))))
+            done = dict(zip(order, pool.map(_call_forked, order), strict=True))
+            return [done[i] for i in range(len(items))]
     except BrokenProcessPool as err:  # a worker died (e.g. killed for memory): the same work, here
         logger.warning("forked workers stopped (%s): computed in this process", err)
     finally:

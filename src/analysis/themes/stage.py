@@ -403,8 +403,9 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
         return theme_question(prepared[qid], question_id=qid, backend=backend, settings=st, seed=cfg.settings.seed,
                               codebook=books[qid], fitted=fitted.get(qid), consenting=consenting)
 
-    # each question is themed on its own (pure): side by side, in forked processes
-    for themes, at, meta, disc in fitcache.map_forked(theme_one, qids):
+    # each question is themed on its own (pure): side by side, in forked processes, the questions with the most
+    # answers handed out first (a 1M consultation's letters question, 3x the others, had been started last)
+    for themes, at, meta, disc in fitcache.map_forked(theme_one, qids, cost=[len(prepared[q].owners) for q in qids]):
         frames["themes"].append(themes)
         frames["at"].append(at)
         frames["meta"].append(meta)
