@@ -1,7 +1,7 @@
 """End-to-end benchmark: a generated 50,000-response consultation through the whole ``analysis run``.
 
 Prints each stage's wall time and peak memory (RSS of this process plus the USS of its descendants, sampled every 20 ms by a
-separate process: ``memsampler.py``), the whole run's
+separate process, or less often when a reading is slow: ``memsampler.py``), the whole run's
 time against the 2-minute target, and — in the same process, on the same open-answer texts — the default
 BERTopic pipeline (same offline TF-IDF+SVD embeddings, or a local sentence-transformers model with
 ``--st-model``; UMAP + HDBSCAN defaults), with the ratio of the two theme steps.
