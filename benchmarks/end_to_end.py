@@ -10,6 +10,7 @@ Usage::
 
     python benchmarks/end_to_end.py [--n 50000] [--no-baseline] [--work DIR] [--stages ingest,campaigns,positions]
                                     [--campaign-share 0.9] [--json results.json] [--one-run [--cold]]
+                                    [--engine dask [--scheduler ADDRESS]]
 
 ``--one-run`` times one ``pipeline.run`` of every stage instead (what ``analysis run`` does: the positions computed
 ahead while the themes are), each stage between its progress lines; PeakRSS blocks then do not nest, the whole
@@ -33,48 +34,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
 import multiprocessing
 import os
-import random
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
 from memsampler import PeakRSS, cpu_seconds
 
-
-def generate(raw: Path, n: int, seed: int, campaign_share: float | None = None) -> None:
-    """Write a survey-only consultation of ``n`` responses under ``raw``.
-
-    ``campaign_share``: the share of respondents who send a campaign letter (default: the sample's 22.7%).
-    """
-    import importlib
-
-    sample = importlib.import_module("analysis.sample.generate")  # the module (the package exports the function)
-    from analysis.sample.survey import generate_survey
-
-    raw.mkdir(parents=True, exist_ok=True)
-    scale = n / 1500
-    c1, c2 = int(300 * scale), int(40 * scale)
-    if campaign_share is not None:
-        c1, c2 = int(n * campaign_share * 8 / 9), int(n * campaign_share / 9)
-    sv = generate_survey(random.Random(f"{seed}:survey"), n=n, n_campaign_1=c1,
-                         n_campaign_2=c2, n_te_reo_respondents=int(8 * scale))
-    with (raw / "survey_export.csv").open("w", encoding="utf-8", newline="") as fh:  # streamed: no copy of the file
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(sv.header)
-        w.writerows(sv.rows)
-    del sv
-    cfg = sample.config_dict(seed)
-    cfg["id"] = raw.name
-    cfg["sources"] = [s for s in cfg["sources"] if s["format"] != "folder"]
-    cfg["questions"] = [q for q in cfg["questions"] if q["id"] != sample.EMAIL_QUESTION]
-    (raw / "consultation.yml").write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from generated_consultation import write_survey as generate  # noqa: E402 - the tests' generator, beside them
 
 
 def baseline_bertopic(texts_by_question: dict[str, list[str]], seed: int, st_model: str | None) -> tuple[float, float, dict]:
@@ -113,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="all stages in one `analysis run` (work started ahead included), timed at its stage lines")
     ap.add_argument("--cold", action="store_true",
                     help="with --one-run: empty the consultation's cache folder first (a first run on an export)")
+    ap.add_argument("--engine", choices=["local", "dask"], default="local",
+                    help="with --one-run: the run's engine (dask: a 2-worker LocalCluster started here, or --scheduler)")
+    ap.add_argument("--scheduler", default=None, help="with --engine dask: an existing scheduler's address")
     ap.add_argument("--stages", default=None,
                     help="comma-separated stages to run (default: all); others' outputs are reused from --work")
     args = ap.parse_args(argv)
@@ -140,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {"n": args.n, "campaign_share": args.campaign_share, "stages": {}}
     print(f"{'stage':<10} {'wall s':>8} {'cpu s':>8} {'peak MB':>9}")
     if args.one_run:
-        figures = one_run(name, cold=args.cold)
+        figures = one_run(name, cold=args.cold, engine=args.engine, scheduler=args.scheduler)
         _dump(args.json, figures)
         return 0
     wanted = [s.name for s in pipeline.STAGES]
@@ -205,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def one_run(name: str, cold: bool = False) -> dict:
+def one_run(name: str, cold: bool = False, engine: str = "local", scheduler: str | None = None) -> dict:
     """One ``pipeline.run`` of every stage (``force``), as ``analysis run`` runs them: the positions computed ahead
     while the themes are, each stage of a large consultation in its own process. Each stage's wall time, CPU
     seconds and peak memory are taken between the run's progress lines (``[stage] running`` to ``done``; the
@@ -214,8 +189,39 @@ def one_run(name: str, cold: bool = False) -> dict:
     ``force`` re-runs every stage but keeps the consultation's cache folder (``paths.cache_dir``: embeddings,
     themes, positions, quotes, charts, the guard's record of clean files), so a second run on the same ``--work``
     is a warm re-run; ``cold`` empties that folder first (what a first run on an export costs). The figures say
-    which (``"cache"``: ``"emptied"`` or the number of files found in it)."""
+    which (``"cache"``: ``"emptied"`` or the number of files found in it).
+
+    ``engine="dask"``: the run on a Dask cluster (:mod:`analysis.engine`); without ``scheduler`` a 2-worker
+    LocalCluster is started here first (its start is not timed; its workers are this process's descendants, so
+    their CPU and memory are in the figures), and each worker's peak resident memory is added
+    (``dask_worker_peak_mb``)."""
     from analysis import paths, pipeline
+    from analysis.engine import DaskEngine
+
+    with contextlib.ExitStack() as stack:
+        if engine == "dask" and scheduler is None:
+            scheduler = stack.enter_context(DaskEngine()).address_
+        figures = _one_run(name, cold, engine, scheduler, paths, pipeline)
+        if engine == "dask":
+            figures |= {"engine": "dask", "dask_worker_peak_mb": _worker_peaks(scheduler)}
+            print("dask workers' peak resident memory (MB):",
+                  ", ".join(f"{mb:,.0f}" for mb in figures["dask_worker_peak_mb"].values()))
+    return figures
+
+
+def _worker_peaks(address: str) -> dict[str, float]:
+    """Each Dask worker's peak resident memory (MB, ``getrusage``'s maximum resident set size)."""
+    import resource
+
+    from distributed import Client
+
+    with Client(address, set_as_default=False) as client:
+        peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return {worker: kb / 1024 for worker, kb in sorted(peaks.items())}
+
+
+def _one_run(name: str, cold: bool, engine: str, scheduler: str | None, paths, pipeline) -> dict:
+    """:func:`one_run`'s run."""
 
     cache = paths.cache_dir(name)
     if cold:
@@ -245,7 +251,7 @@ def one_run(name: str, cold: bool = False) -> dict:
             close()
 
     t, c, s0 = time.perf_counter(), cpu_seconds(), cpu_seconds(system_only=True)
-    pipeline.run(name, force=True, echo=echo)
+    pipeline.run(name, force=True, echo=echo, engine=engine, scheduler=scheduler)
     secs, cpu, system = time.perf_counter() - t, cpu_seconds() - c, cpu_seconds(system_only=True) - s0
     close()
     peak = max((v["peak_mb"] for v in figures["stages"].values()), default=0)

@@ -8,10 +8,14 @@ stands in for ``text_redacted`` (sign-off names are stripped by campaign normali
 
 from __future__ import annotations
 
+import csv
+import importlib
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from analysis.sample.survey import CLOSED, OTHER_HEADER, OTHER_ID, WHY_HEADER, generate_survey
 
@@ -43,3 +47,30 @@ def generate(n: int, seed: int = 20211, share_1: float = 0.2, share_2: float = 4
                                                                 strict=True)]
     by_resp = {rid: cid for (rid, qid), cid in truth.items() if qid == OTHER_ID}
     return GeneratedConsultation(answers, {row[0]: by_resp.get(row[0], "") for row in sv.rows})
+
+
+def write_survey(raw: Path, n: int, seed: int = 20211, campaign_share: float | None = None) -> None:
+    """Write a survey-only consultation of ``n`` responses under ``raw`` (its ``consultation.yml`` and export), as
+    ``benchmarks/end_to_end.py`` runs it.
+
+    ``campaign_share``: the share of respondents who send a campaign letter, 8:1 between the two campaigns
+    (default: the sample's 22.7%).
+    """
+    sample = importlib.import_module("analysis.sample.generate")  # the module (the package exports the function)
+    raw.mkdir(parents=True, exist_ok=True)
+    scale = n / 1500
+    c1, c2 = int(300 * scale), int(40 * scale)
+    if campaign_share is not None:
+        c1, c2 = int(n * campaign_share * 8 / 9), int(n * campaign_share / 9)
+    sv = generate_survey(random.Random(f"{seed}:survey"), n=n, n_campaign_1=c1,
+                         n_campaign_2=c2, n_te_reo_respondents=int(8 * scale))
+    with (raw / "survey_export.csv").open("w", encoding="utf-8", newline="") as fh:  # streamed: no copy of the file
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(sv.header)
+        w.writerows(sv.rows)
+    del sv
+    cfg = sample.config_dict(seed)
+    cfg["id"] = raw.name
+    cfg["sources"] = [s for s in cfg["sources"] if s["format"] != "folder"]
+    cfg["questions"] = [q for q in cfg["questions"] if q["id"] != sample.EMAIL_QUESTION]
+    (raw / "consultation.yml").write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -45,9 +45,10 @@ def _signatures(keys: list[str]) -> np.ndarray:
     return chunked.signatures(nd.MinHasher(128, 3, SEED), sorted(set(keys)))[0]
 
 
-@pytest.mark.parametrize("rows", [agreement_scan._SCAN_ROWS, 7])
-def test_signature_scan_agreements_are_the_index_ones(corpora, monkeypatch, rows):
+@pytest.mark.parametrize(("rows", "kernel_from"), [(agreement_scan._SCAN_ROWS, 2**62), (7, 2**62), (7, 0)])
+def test_signature_scan_agreements_are_the_index_ones(corpora, monkeypatch, rows, kernel_from):
     monkeypatch.setattr(agreement_scan, "_SCAN_ROWS", rows)  # several blocks, and blocks cut anywhere
+    monkeypatch.setattr(agreement_scan, "KERNEL_MIN_ROWS", kernel_from)  # numpy's blocks, or the compiled loop
     sig = _signatures(corpora["submissions"])
     rng = np.random.default_rng(SEED)
     index, scan = nd.ColumnIndex(sig), nd.SignatureScan(sig)
@@ -63,6 +64,26 @@ def test_signature_scan_agreements_are_the_index_ones(corpora, monkeypatch, rows
             assert got[0].dtype == want[0].dtype == np.int64 and got[1].dtype == want[1].dtype
             assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     assert len(want[0]) == 0  # nothing listed at the end
+
+
+def test_the_compiled_scan_counts_what_the_blocks_count(corpora, monkeypatch):
+    sig = _signatures(corpora["submissions"])
+    rng = np.random.default_rng(SEED)
+    refs = np.concatenate([sig[rng.choice(len(sig), 10)], rng.integers(0, 2**32, (2, 128), dtype=np.uint32)])
+    keep = rng.random(len(sig)) < 0.5
+    found = [0, 0]
+    for scan in (nd.SignatureScan(sig), nd.SignatureScan(sig).restricted(keep)):
+        for ref in refs:
+            could = (lambda texts, bound: (bound >= 2) & (texts % 3 > 0))  # noqa: E731 - a minimum, and a filter
+            got = []
+            for kernel_from in (0, 2**62):  # every scan compiled, then none
+                monkeypatch.setattr(agreement_scan, "KERNEL_MIN_ROWS", kernel_from)
+                got.append((scan.agreements(ref), scan.agreements(ref, could)))
+            for (a_texts, a_counts), (b_texts, b_counts) in zip(got[0], got[1], strict=True):
+                assert a_texts.dtype == b_texts.dtype == a_counts.dtype == b_counts.dtype == np.int64
+                assert np.array_equal(a_texts, b_texts) and np.array_equal(a_counts, b_counts)
+            found = [found[0] + len(got[0][0][0]), found[1] + len(got[0][1][0])]
+    assert min(found) > 0
 
 
 def test_the_scan_finds_the_index_campaigns(corpora, monkeypatch):

@@ -84,6 +84,11 @@ Consultation = Annotated[str, typer.Argument(
     callback=_check_consultation,
 )]
 Force = Annotated[bool, typer.Option("--force", help="Re-run even when inputs are unchanged.")]
+Engine = Annotated[str | None, typer.Option(
+    "--engine", help="Where independent work is computed: local or dask (default: settings.engine).")]
+Scheduler = Annotated[str | None, typer.Option(
+    "--scheduler", help="An existing Dask scheduler's address (tcp://host:8786); implies --engine dask. "
+    "Without it the dask engine starts a LocalCluster.")]
 
 
 @app.callback()
@@ -95,19 +100,22 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log eve
     )
 
 
-def _run(consultation: str, stages: list[str] | None, force: bool) -> None:
+def _run(consultation: str, stages: list[str] | None, force: bool, engine: str | None = None,
+         scheduler: str | None = None) -> None:
     from analysis import pipeline
 
     try:
-        pipeline.run(consultation, stages=stages, force=force, echo=lambda m: typer.echo(m, err=True))
+        pipeline.run(consultation, stages=stages, force=force, echo=lambda m: typer.echo(m, err=True),
+                     engine=engine, scheduler=scheduler)
     except (AnalysisError, FileNotFoundError, ValueError) as err:
         _fail(err)
 
 
 @app.command()
-def run(consultation: Consultation, force: Force = False) -> None:
+def run(consultation: Consultation, force: Force = False, engine: Engine = None,
+        scheduler: Scheduler = None) -> None:
     """Run the whole pipeline: raw → processed tables → reports, then the publication guard."""
-    _run(consultation, None, force)
+    _run(consultation, None, force, engine, scheduler)
     cid = _consultation_id(consultation)
     typer.echo(f"reports written to {paths.reports_dir(cid)}")
 

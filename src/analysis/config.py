@@ -348,6 +348,9 @@ class Settings(_Strict):
             ``respondent_type`` (always broken down), ``sector`` (``sector_column``), ``country``
             (``country_column``: country or region). Each adds responses by value and, per closed question,
             options by value, with the small-cell rules of every published cell.
+        engine: Where the independent work is computed: ``local`` (this machine's processes) or ``dask`` (a
+            Dask cluster: a LocalCluster, or the scheduler given by ``analysis run --scheduler``; see
+            :mod:`analysis.engine`). The outputs are the same either way.
     """
 
     seed: int = 20211
@@ -355,6 +358,7 @@ class Settings(_Strict):
     min_cell: int = Field(5, ge=0)
     breakdowns: list[Breakdown] = Field(default_factory=lambda: ["respondent_type"])
     language_detection: bool = True
+    engine: Literal["local", "dask"] = "local"
     campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     themes: ThemeSettings = Field(default_factory=ThemeSettings)
     positions: PositionSettings = Field(default_factory=PositionSettings)

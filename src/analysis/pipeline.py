@@ -30,6 +30,7 @@ from types import ModuleType
 
 from threadpoolctl import threadpool_limits
 
+from analysis import engine as engine_mod
 from analysis import paths, stageproc
 from analysis.config import ConsultationConfig, load_config
 from analysis.errors import AnalysisError
@@ -201,6 +202,8 @@ def run(
     stages: Iterable[str] | None = None,
     force: bool = False,
     echo: Callable[[str], None] | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, list[Path]]:
     """Run the pipeline for one consultation.
 
@@ -209,6 +212,9 @@ def run(
         stages: Subset of stage names to run (default: all, in order).
         force: Ignore the cache and re-run every selected stage.
         echo: Called with one progress line per stage (the CLI prints them).
+        engine: ``local`` or ``dask`` (default: ``settings.engine``; :mod:`analysis.engine`). The outputs are the
+            same either way.
+        scheduler: A Dask scheduler's address (implies ``dask``); without it the dask engine starts a LocalCluster.
 
     Returns:
         Stage name → output paths (empty for skipped stages).
@@ -218,11 +224,16 @@ def run(
     """
     cfg_path = paths.resolve_config(consultation)  # a plain name, or a .yml inside data/raw (else ConfigError)
     cfg = load_config(cfg_path)
+    engine_name, scheduler = engine_mod.resolve(cfg.settings.engine, engine, scheduler)
     processed_dir = paths.processed_dir(cfg.id)
     processed_dir.mkdir(parents=True, exist_ok=True)
     # no huge pages for NumPy's arrays during the run (analysis.memory.small_pages: the kernel zeroed 2 MiB for each),
     # and PyArrow's buffers from jemalloc (analysis.memory.arrow_jemalloc: mimalloc's cost several times more system time)
-    with run_lock(processed_dir, cfg.id), fewer_collections(), small_pages(), arrow_jemalloc():
+    with (run_lock(processed_dir, cfg.id), fewer_collections(), small_pages(), arrow_jemalloc(),
+          engine_mod.activated(engine_name, scheduler) as eng):
+        if eng is not None:
+            (echo or (lambda _m: None))(f"[engine] dask, scheduler {eng.address_}"
+                                        + (f", dashboard {eng.dashboard_}" if eng.dashboard_ else ""))
         return _run_stages(cfg_path, cfg, stages=stages, force=force, echo=echo)
 
 
@@ -400,8 +411,12 @@ def _stage_loop(cfg_path: Path, cfg: ConsultationConfig, wanted: set[str] | None
 
 
 def _call_stage(mod: ModuleType, cfg: ConsultationConfig, kwargs: dict) -> list[Path]:
-    """``mod.run(cfg, **kwargs)``: a stage's outputs."""
-    return [Path(p) for p in mod.run(cfg, **kwargs)]
+    """``mod.run(cfg, **kwargs)``: a stage's outputs (the stage's client of a Dask cluster, if any, is closed after
+    it: the process holds no Dask thread when it next forks)."""
+    try:
+        return [Path(p) for p in mod.run(cfg, **kwargs)]
+    finally:
+        engine_mod.release()
 
 
 def release_memory() -> bool:

@@ -6,6 +6,10 @@ independent, so any process may compute any of them: :func:`label_all` gives the
 ran which. This process and the worker each take the largest run left (the worker, once it has sent back one,
 takes the next), so that neither waits long for the other while large runs are left; a run the worker could not
 do is done here. The worker starts on the questions while this process still joins the submissions' keys.
+
+With the Dask engine (:mod:`analysis.engine`) every run is a task on the cluster instead (``campaigns-labels``,
+the largest first): the questions' are sent before this process joins the submissions' keys, the submissions'
+after; if the cluster fails, the runs are done here.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 
+from analysis import engine
 from analysis.config import CampaignSettings
 from analysis.worker import Worker, WorkerError
 
@@ -54,6 +59,9 @@ def label_all(jobs: Sequence[Job], settings: CampaignSettings, seed: int, worker
     Returns:
         ``{name: labels}`` for every job.
     """
+    eng = engine.active()
+    if eng is not None:
+        return _label_on_cluster(eng, jobs, settings, seed, later, consume)
     queue = sorted(jobs, key=lambda job: -len(job[1]))  # largest first (stable: ties keep the callers' order)
     results: dict[Hashable, np.ndarray] = {}
     cond, closed = threading.Condition(), [later is None]  # closed: no job will be added
@@ -102,4 +110,42 @@ def label_all(jobs: Sequence[Job], settings: CampaignSettings, seed: int, worker
         logger.info("campaigns: waited %.1fs for the worker", time.perf_counter() - t0)
     for name, keys in failed:
         results[name] = keys_labels(keys, settings, seed, consume)
+    return results
+
+
+def _labels_task(keys: list[str], *, settings: CampaignSettings, seed: int) -> np.ndarray:
+    """:func:`keys_labels` of one run's keys on a cluster's worker (which consumes its own copy)."""
+    return keys_labels(keys, settings, seed, True)
+
+
+def _label_on_cluster(eng: engine.DaskEngine, jobs: Sequence[Job], settings: CampaignSettings, seed: int,
+                      later: Callable[[], Sequence[Job]] | None, consume: bool) -> dict[Hashable, np.ndarray]:
+    """:func:`label_all` on the Dask engine: ``jobs`` sent, ``later()`` called while the cluster labels them, its
+    jobs sent too; a run the cluster could not do is done here."""
+    batches: list[tuple[list[Job], engine.Submitted | None]] = []
+
+    def send(batch: Sequence[Job]) -> None:
+        batch = list(batch)
+        try:
+            sent = eng.submit(_labels_task, [keys for _name, keys in batch], label="campaigns-labels",
+                              cost=[len(keys) for _name, keys in batch], shared=dict(settings=settings, seed=seed),
+                              large=True)
+        except engine.EngineError as err:
+            logger.warning("campaigns: %s; detecting here", err)
+            sent = None
+        batches.append((batch, sent))
+
+    send(jobs)
+    if later is not None:
+        send(later())
+    results: dict[Hashable, np.ndarray] = {}
+    for batch, sent in batches:
+        try:
+            labels = sent.result() if sent is not None else None
+        except engine.EngineError as err:
+            logger.warning("campaigns: %s; detecting here", err)
+            labels = None
+        if labels is None:
+            labels = [keys_labels(keys, settings, seed, consume) for _name, keys in batch]
+        results.update((name, lab) for (name, _keys), lab in zip(batch, labels, strict=True))
     return results

@@ -8,6 +8,9 @@ way wherever it runs: the results do not depend on where (or whether) a question
 worker fails its questions are fitted here.
 
 A single large question keeps :func:`~analysis.positions.model.cross_fit`'s own spreading of its folds.
+
+With the Dask engine (:mod:`analysis.engine`) each question's fit is a task on the cluster instead
+(``positions-question``, the costliest first), for the default (TF-IDF) features.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from analysis import engine
 from analysis.positions.model import FIT_WORKERS, PARALLEL_MIN_ROWS, StanceModel, cross_fit
 from analysis.worker import Worker, WorkerError
 
@@ -62,6 +66,11 @@ def _fit_many(model: StanceModel, jobs: list[FitJob]) -> list[tuple[StanceModel,
     return [_fit_one(model, job, False) for job in jobs]
 
 
+def _fit_task(job: FitJob, *, model: StanceModel) -> tuple[StanceModel, pd.DataFrame, pd.DataFrame]:
+    """:func:`_fit_one` of one job on a cluster's worker (its folds one after another: one thread a worker)."""
+    return _fit_one(model, job, False)
+
+
 def split_jobs(jobs: list[FitJob]) -> tuple[list[int], list[int]]:
     """Indices of the jobs fitted here and of those sent to the worker: the largest first, each to the side with
     less work so far (the worker on ties), so both sides finish at about the same time."""
@@ -93,6 +102,10 @@ def cross_fit_all(model: StanceModel, jobs: list[FitJob]) -> list[tuple[StanceMo
     Returns:
         ``(fitted model, oof, predicted)`` per job, as :func:`~analysis.positions.model.cross_fit` returns them.
     """
+    eng = engine.active()
+    if eng is not None and model.featurizer is None and jobs:
+        return eng.map(_fit_task, jobs, label="positions-question", cost=[job.cost() for job in jobs],
+                       shared=dict(model=model), large=True)
     if not use_worker(model, jobs):
         return [_fit_one(model, job, True) for job in jobs]
     here, there = split_jobs(jobs)

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from analysis import engine
 from analysis.worker import Worker, WorkerError
 
 logger = logging.getLogger(__name__)
@@ -114,7 +115,12 @@ class Detector:
         raised here, once the worker has stopped taking chunks.
 
         Returns ``{}`` when there are too few texts for the worker: the caller then detects each text itself.
+        With the Dask engine (:mod:`analysis.engine`) every text is detected on the cluster instead,
+        :data:`analysis.engine.DETECT_CHUNK` a task.
         """
+        eng = engine.active()
+        if eng is not None and self.batch and not self.broken:
+            return self._on_cluster(eng, texts, meanwhile)
         enough = len(texts) >= (2 * CHUNK if self._worker.started else self.min_texts)
         if self.workers < 2 or self.broken or not enough:
             if meanwhile is not None:
@@ -179,6 +185,31 @@ class Detector:
         for i, res in enumerate(results):
             if res is None:  # only after a worker failure
                 results[i] = self._here(chunks[i])
+        return {t: d for chunk, res in zip(chunks, results, strict=True)
+                for t, d in zip(chunk, res, strict=True) if d is not None}
+
+    def _on_cluster(self, eng: engine.DaskEngine, texts: list[str],
+                    meanwhile: Callable[[], None] | None) -> dict[str, Any]:
+        """:meth:`many` on the Dask engine: the chunks sent to the cluster, ``meanwhile()`` called while it detects
+        them. If the cluster fails, the texts are detected here (as when the local worker fails)."""
+        chunks = [texts[i:i + engine.DETECT_CHUNK] for i in range(0, len(texts), engine.DETECT_CHUNK)]
+        try:
+            sent = eng.submit(self.detect, chunks, label="redaction-detect")
+        except engine.EngineError as err:
+            logger.warning("redaction on the Dask cluster failed (%s); detecting here", err)
+            self.broken = True
+            sent = None
+        if meanwhile is not None:
+            meanwhile()
+        if sent is None:
+            return {}
+        try:
+            results = sent.result()
+        except engine.EngineError as err:
+            logger.warning("%s; detecting here", err)
+            self.broken = True
+            return {}
+        self.in_worker += len(texts)
         return {t: d for chunk, res in zip(chunks, results, strict=True)
                 for t, d in zip(chunk, res, strict=True) if d is not None}
 

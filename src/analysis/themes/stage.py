@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import paths, schemas
+from analysis import engine, paths, schemas
 from analysis.config import PUBLISHABLE_CONSENT, ConsultationConfig
 from analysis.embeddings import EmbeddingCache, make_backend
 from analysis.tables import read_optional, read_table, table_exists, table_path, write_table
@@ -405,7 +405,15 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
 
     # each question is themed on its own (pure): side by side, in forked processes, the questions with the most
     # answers handed out first (a 1M consultation's letters question, 3x the others, had been started last)
-    for themes, at, meta, disc in fitcache.map_forked(theme_one, qids, cost=[len(prepared[q].owners) for q in qids]):
+    cost = [len(prepared[q].owners) for q in qids]
+    eng = engine.active()
+    if eng is not None:  # the Dask engine: a task a question, sent what it reads (the shared models once)
+        results = eng.map(_theme_item, [(q, prepared[q], books[q], fitted.get(q)) for q in qids], cost=cost,
+                          label="themes-question", large=True, shared=dict(backend=backend, settings=st, seed=cfg.settings.seed,
+                                                               consenting=consenting))
+    else:
+        results = fitcache.map_forked(theme_one, qids, cost=cost)
+    for themes, at, meta, disc in results:
         frames["themes"].append(themes)
         frames["at"].append(at)
         frames["meta"].append(meta)
@@ -417,6 +425,13 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     themes = pd.concat(frames["themes"], ignore_index=True) if frames["themes"] else pd.DataFrame(columns=THEME_COLS)
     meta = pd.concat(frames["meta"], ignore_index=True) if frames["meta"] else None
     return themes, at, meta, discoveries
+
+
+def _theme_item(item: tuple, *, backend, settings, seed: int, consenting: frozenset[str] | None):
+    """:func:`theme_question` of one ``(question_id, prepared, codebook, fitted)`` (a Dask task)."""
+    qid, prepared, codebook, fitted = item
+    return theme_question(prepared, question_id=qid, backend=backend, settings=settings, seed=seed,
+                          codebook=codebook, fitted=fitted, consenting=consenting)
 
 
 #: Themed answers from which the placeholders and units are computed ahead (:func:`_units_ahead`): below, the fork

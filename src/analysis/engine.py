@@ -1,0 +1,288 @@
+"""Where a run's independent work is computed: this machine's processes (``local``, the default) or a Dask cluster.
+
+``settings.engine: dask`` in ``consultation.yml`` (or ``analysis run --engine dask``) hands the work that splits
+into independent pieces to Dask (``dask.distributed``): with ``--scheduler tcp://host:8786`` to an existing
+cluster, without it to a :class:`~distributed.LocalCluster` this module starts in a process of its own (so the
+pipeline's process holds no Dask threads when it forks a stage's child). What runs on the cluster so far:
+
+- redaction: the distinct texts' detection, :data:`DETECT_CHUNK` texts a task (:mod:`analysis.redaction.parallel`);
+- themes: each question's assignment (or discovery), one task a question (:mod:`analysis.themes.stage`).
+
+Each task is a pure function of what it is sent, computed with one BLAS thread as in the local engine, and its
+results are put back in the order of its inputs, so a run gives byte-identical outputs on either engine (tested
+on the sample and a 20,000-response consultation). The rest of the run is computed where the pipeline runs.
+
+A stage asks :func:`active` for the run's engine (``None``: local) and calls :meth:`DaskEngine.map`; the client it
+uses is opened on first use in the stage's process and closed when the stage ends (:func:`release`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from analysis.errors import AnalysisError
+
+log = logging.getLogger(__name__)
+
+#: The engines a run can use.
+ENGINES = ("local", "dask")
+#: Workers of the LocalCluster started when no scheduler is given (one thread each: the tasks are pure Python
+#: or single-threaded BLAS).
+LOCAL_WORKERS = 2
+#: Distinct texts a redaction task detects.
+DETECT_CHUNK = 2048
+#: Seconds to wait for a started LocalCluster to report its address, or for a scheduler to answer.
+START_TIMEOUT = 120
+#: Environment set in a LocalCluster's workers: one thread per numerical library, as in the local engine.
+WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MPLBACKEND": "Agg"}
+
+_ACTIVE: DaskEngine | None = None
+_CLIENT: tuple[int, Any] | None = None  # (pid, distributed.Client) of the process that opened it
+
+
+class EngineError(AnalysisError):
+    """The Dask engine could not start, reach its scheduler, or finish a task."""
+
+
+def active() -> DaskEngine | None:
+    """The run's Dask engine, or ``None`` when the run computes locally."""
+    return _ACTIVE
+
+
+def resolve(setting: str, engine: str | None, scheduler: str | None) -> tuple[str, str | None]:
+    """The engine a run uses: ``engine`` (the command line's) over ``setting`` (``settings.engine``); a scheduler
+    address alone means ``dask``."""
+    name = engine or ("dask" if scheduler else setting)
+    if name not in ENGINES:
+        raise EngineError(f"engine {name!r}: expected one of {', '.join(ENGINES)}")
+    if scheduler and name != "dask":
+        raise EngineError(f"a scheduler ({scheduler}) is only used by the dask engine, not {name!r}")
+    return name, scheduler
+
+
+@contextlib.contextmanager
+def activated(name: str, scheduler: str | None = None, *, workers: int = LOCAL_WORKERS) -> Iterator[DaskEngine | None]:
+    """Inside the block, :func:`active` is the run's engine (``None`` for ``local``)."""
+    global _ACTIVE
+    if name == "local":
+        yield None
+        return
+    with DaskEngine(scheduler, workers=workers) as eng:
+        previous, _ACTIVE = _ACTIVE, eng
+        try:
+            yield eng
+        finally:
+            release()
+            _ACTIVE = previous
+
+
+class DaskEngine:
+    """A Dask cluster the run's independent work is sent to (a context manager).
+
+    Args:
+        scheduler: An existing scheduler's address (``tcp://host:8786``); ``None`` starts a LocalCluster of
+            ``workers`` processes, ended on exit.
+        workers: The LocalCluster's workers (one thread each).
+        timeout: Seconds to wait for the scheduler to answer.
+
+    Attributes:
+        address_: The scheduler's address, once entered.
+        dashboard_: The LocalCluster's dashboard link (``None``: none, e.g. without bokeh installed).
+        tasks_: Tasks this process sent, by label (for the log and the tests).
+    """
+
+    def __init__(self, scheduler: str | None = None, *, workers: int = LOCAL_WORKERS, timeout: float = START_TIMEOUT):
+        self.scheduler = scheduler
+        self.workers = workers
+        self.timeout = timeout
+        self.address_: str | None = None
+        self.dashboard_: str | None = None
+        self.tasks_: dict[str, int] = {}
+        self._proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> DaskEngine:
+        try:
+            import distributed  # noqa: F401, PLC0415 - only the dask engine needs it
+        except ImportError as err:
+            raise EngineError("the dask engine needs dask.distributed: pip install 'dask[distributed]'") from err
+        if self.scheduler:
+            self.address_ = self.scheduler
+        else:
+            self._start_local()
+        log.info("dask engine: scheduler %s%s", self.address_,
+                 f", dashboard {self.dashboard_}" if self.dashboard_ else "")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()  # the cluster's process ends when its input closes
+            try:
+                self._proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+
+    def _start_local(self) -> None:
+        """Start a LocalCluster in a process of its own (``python -m analysis.engine``) and read its address."""
+        cmd = [sys.executable, "-m", "analysis.engine", "--workers", str(self.workers)]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                      env={**os.environ, **WORKER_ENV})
+        line = self._proc.stdout.readline().strip()
+        if not line.startswith("tcp://"):
+            self.__exit__()
+            raise EngineError(f"the LocalCluster did not start (it printed {line!r}; see its messages above)")
+        self.address_, _, dashboard = line.partition(" ")
+        self.dashboard_ = dashboard or None
+
+    def client(self) -> Any:
+        """This process's client of the cluster (opened on first use; :func:`release` closes it)."""
+        global _CLIENT
+        if _CLIENT is not None and _CLIENT[0] == os.getpid():
+            return _CLIENT[1]
+        from distributed import Client  # noqa: PLC0415
+
+        try:
+            client = Client(self.address_, timeout=self.timeout, set_as_default=False)
+        except OSError as err:
+            raise EngineError(f"cannot reach the Dask scheduler at {self.address_}: {err}") from err
+        _CLIENT = (os.getpid(), client)
+        return client
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], *, label: str, cost: Sequence[float] | None = None,
+            shared: dict[str, Any] | None = None, large: bool = False) -> list[Any]:
+        """``[fn(x, **shared) for x in items]`` computed on the cluster, in ``items`` order.
+
+        Args:
+            fn: A module-level function (the workers import it by name).
+            items: One task each.
+            label: The tasks' name on the cluster (its dashboard and task counts).
+            cost: Each item's expected work: the costliest are submitted first.
+            shared: Keyword arguments every task reads, sent to the cluster once.
+            large: The items are large (megabytes each): each is sent straight to a worker, not inside the task
+                through the scheduler.
+
+        Raises:
+            EngineError: A task failed on the cluster (its error is chained).
+        """
+        return self.submit(fn, items, label=label, cost=cost, shared=shared, large=large).result()
+
+    def submit(self, fn: Callable[..., Any], items: Sequence[Any], *, label: str,
+               cost: Sequence[float] | None = None, shared: dict[str, Any] | None = None,
+               large: bool = False) -> Submitted:
+        """:meth:`map`'s tasks sent to the cluster; :meth:`Submitted.result` waits for them (this process does other
+        work meanwhile)."""
+        if not items:
+            return Submitted(self, label, [], [])
+        client = self.client()
+        order = list(range(len(items))) if cost is None else sorted(range(len(items)), key=lambda i: (-cost[i], i))
+        try:
+            # each shared value sent once, not once a task; in a list, so that a set or dict travels whole (scatter
+            # would send a collection's elements one by one)
+            kwargs = {name: client.scatter([value], hash=False)[0] for name, value in (shared or {}).items()}
+            args = client.scatter([items[i] for i in order], hash=False) if large else [items[i] for i in order]
+            stamp = f"{os.getpid()}-{time.monotonic_ns()}"
+            futures = [client.submit(_call, fn, arg, key=f"{label}-{stamp}-{i}", pure=False,
+                                     priority=len(order) - rank, **kwargs)  # the costliest first
+                       for rank, (i, arg) in enumerate(zip(order, args, strict=True))]
+        except Exception as err:  # noqa: BLE001 - e.g. an item that cannot be pickled, a lost connection
+            raise EngineError(f"{label} tasks could not be sent to the Dask cluster at {self.address_}: "
+                              f"{type(err).__name__}: {err}") from err
+        return Submitted(self, label, order, futures)
+
+
+class Submitted:
+    """Tasks sent to the cluster by :meth:`DaskEngine.submit`."""
+
+    def __init__(self, engine: DaskEngine, label: str, order: list[int], futures: list):
+        self.engine, self.label, self.order, self.futures = engine, label, order, futures
+
+    def result(self) -> list[Any]:
+        """The tasks' results in their items' order.
+
+        Raises:
+            EngineError: A task failed on the cluster (its error is chained).
+        """
+        if not self.futures:
+            return []
+        _progress(self.futures)
+        try:
+            done = dict(zip(self.order, self.engine.client().gather(self.futures), strict=True))
+        except Exception as err:
+            raise EngineError(f"a {self.label} task failed on the Dask cluster at {self.engine.address_}: "
+                              f"{type(err).__name__}: {err}") from err
+        finally:
+            self.futures = []
+        tasks = self.engine.tasks_
+        tasks[self.label] = tasks.get(self.label, 0) + len(self.order)
+        log.info("dask engine: %d %s tasks computed on the cluster", len(self.order), self.label)
+        return [done[i] for i in range(len(self.order))]
+
+
+def _call(fn: Callable[..., Any], item: Any, **shared: Any) -> Any:
+    """One task, on a worker: ``fn(item, **shared)`` with one BLAS thread (as every local process computes)."""
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return fn(item, **shared)
+
+
+def _progress(futures: list) -> None:
+    """Dask's own progress bar on a terminal (the dashboard shows the same on a cluster)."""
+    if sys.stdout.isatty():
+        from distributed import progress  # noqa: PLC0415
+
+        progress(futures, notebook=False)
+
+
+def release() -> None:
+    """Close this process's client of the cluster (the pipeline calls it when a stage ends)."""
+    global _CLIENT
+    if _CLIENT is not None:
+        pid, client = _CLIENT
+        _CLIENT = None
+        if pid == os.getpid():
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+def _serve(workers: int) -> None:
+    """``python -m analysis.engine``: a LocalCluster of ``workers`` processes; prints its address, then runs until
+    its standard input closes."""
+    import logging as _logging  # noqa: PLC0415
+    import warnings  # noqa: PLC0415
+
+    from distributed import LocalCluster  # noqa: PLC0415
+
+    try:
+        import bokeh  # noqa: F401, PLC0415
+        dashboard = ":0"
+    except ImportError:
+        dashboard = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard,
+                               silence_logs=_logging.WARNING, env=WORKER_ENV)
+    link = cluster.dashboard_link if dashboard else ""
+    print(cluster.scheduler_address, link, flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        cluster.close()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="A LocalCluster for the dask engine (started by the pipeline).")
+    ap.add_argument("--workers", type=int, default=LOCAL_WORKERS)
+    _serve(ap.parse_args().workers)

@@ -1,0 +1,132 @@
+"""The Dask engine (:mod:`analysis.engine`): the same outputs, byte for byte, as the local engine.
+
+A 2-worker LocalCluster (started as ``analysis run --engine dask`` starts one) serves the module. The pipeline
+runs in a child process (``analysis run ... --scheduler ADDRESS``), as an analyst's command would; this process
+records the tasks the cluster computed (Dask's task stream), so a run that computed nothing on the cluster fails.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from distributed import Client, get_task_stream
+from generated_consultation import write_survey
+
+from analysis import engine, paths
+from analysis.config import Settings
+from analysis.errors import AnalysisError
+
+CLI = "import sys; from analysis.cli import main; sys.argv[0] = 'analysis'; main()"
+
+
+@pytest.fixture(scope="module")
+def cluster(sample_results):
+    """``(address, client)`` of a 2-worker LocalCluster (the sample's local outputs are produced first, before this
+    process holds a client's threads)."""
+    with engine.DaskEngine(workers=2) as eng, Client(eng.address_, set_as_default=False) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        yield eng.address_, client
+
+
+def _run(raw: Path, out: Path, consultation: str, *extra: str, env: dict | None = None) -> str:
+    """``analysis run consultation *extra`` in a child process, into ``out``; returns its stderr."""
+    environ = {**os.environ, "ANALYSIS_DATA_RAW": str(raw), "ANALYSIS_DATA_PROCESSED": str(out / "processed"),
+               "ANALYSIS_REPORTS": str(out / "reports"), "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", **(env or {})}
+    proc = subprocess.run([sys.executable, "-c", CLI, "run", consultation, *extra], env=environ,
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc.stderr
+
+
+def _files(folder: Path, pattern: str) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.glob(pattern)) if p.is_file()}
+
+
+def _assert_same(local_processed: Path, local_reports: Path, other_processed: Path, other_reports: Path) -> None:
+    """Every published file and every processed table (Parquet) byte-identical."""
+    want, got = _files(local_reports, "**/*"), _files(other_reports, "**/*")
+    assert sorted(got) == sorted(want)
+    assert [name for name in want if want[name] != got[name]] == []
+    want, got = _files(local_processed, "*.parquet"), _files(other_processed, "*.parquet")
+    assert len(want) > 10 and sorted(got) == sorted(want)
+    assert [name for name in want if want[name] != got[name]] == []
+
+
+def _keys(stream: get_task_stream, label: str) -> list[str]:
+    return [t["key"] for t in stream.data if str(t["key"]).startswith(f"{label}-")]
+
+
+def test_sample_on_a_two_worker_cluster_is_byte_identical(cluster, sample_results, tmp_path):
+    address, client = cluster
+    with get_task_stream(client=client) as stream:
+        log = _run(paths.data_raw(), tmp_path, "sample", "--scheduler", address)
+    assert f"[engine] dask, scheduler {address}" in log
+    assert len(_keys(stream, "redaction-detect")) >= 2  # the sample's distinct texts, 2,048 a task
+    assert len(_keys(stream, "themes-question")) == 6  # each open question (the email letters' included)
+    assert len(_keys(stream, "campaigns-labels")) == 7  # each open question, and the whole submissions
+    assert len(_keys(stream, "positions-question")) == 5  # each question with a text stance model
+    _assert_same(paths.processed_dir("sample"), sample_results, tmp_path / "processed" / "sample",
+                 tmp_path / "reports" / "sample")
+
+
+def test_a_20000_response_consultation_on_a_two_worker_cluster_is_byte_identical(cluster, tmp_path_factory):
+    address, client = cluster
+    raw = tmp_path_factory.mktemp("raw20k")
+    write_survey(raw / "gen20k", 20_000)
+    local, dask = tmp_path_factory.mktemp("local"), tmp_path_factory.mktemp("dask")
+    _run(raw, local, "gen20k")
+    with get_task_stream(client=client) as stream:  # each stage in a forked child, as for a large consultation
+        _run(raw, dask, "gen20k", "--engine", "dask", "--scheduler", address,
+             env={"ANALYSIS_STAGE_PROCESS": "always"})
+    assert len(_keys(stream, "redaction-detect")) >= 10
+    assert len(_keys(stream, "themes-question")) == 5
+    assert len(_keys(stream, "campaigns-labels")) == 6
+    assert len(_keys(stream, "positions-question")) == 4
+    _assert_same(local / "processed" / "gen20k", local / "reports" / "gen20k", dask / "processed" / "gen20k",
+                 dask / "reports" / "gen20k")
+
+
+def test_the_engine_is_local_unless_asked_and_names_a_bad_choice():
+    assert Settings().engine == "local"
+    assert engine.resolve("local", None, None) == ("local", None)
+    assert engine.resolve("dask", None, None) == ("dask", None)
+    assert engine.resolve("local", "dask", None) == ("dask", None)
+    assert engine.resolve("local", None, "tcp://10.0.0.1:8786") == ("dask", "tcp://10.0.0.1:8786")
+    with pytest.raises(engine.EngineError, match="engine 'spark'"):
+        engine.resolve("local", "spark", None)
+    with pytest.raises(engine.EngineError, match="only used by the dask engine"):
+        engine.resolve("local", "local", "tcp://10.0.0.1:8786")
+    assert issubclass(engine.EngineError, AnalysisError)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+    with engine.DaskEngine("tcp://127.0.0.1:9", timeout=3) as eng, pytest.raises(engine.EngineError, match="cannot reach"):
+        eng.client()
+    engine.release()
+
+
+def test_a_task_that_raises_on_the_cluster_names_its_label(cluster):
+    address, _client = cluster
+    with engine.DaskEngine(address) as eng:
+        try:
+            assert eng.map(abs, [-2, 3, -1], label="probe", cost=[1, 3, 2]) == [2, 3, 1]  # the items' order
+            with pytest.raises(engine.EngineError, match="a probe task failed on the Dask cluster"):
+                eng.map(abs, ["x"], label="probe")
+            assert eng.tasks_ == {"probe": 3}
+        finally:
+            engine.release()
+
+
+def test_shared_sets_and_dicts_reach_every_task_whole(cluster):
+    address, _client = cluster
+    with engine.DaskEngine(address) as eng:
+        try:  # (a standard-library function: the cluster's workers cannot import this test module)
+            got = eng.map("{0} {pool} {table}".format, ["a", "b"], label="probe-shared",
+                          shared=dict(pool=frozenset({1, 2}), table={"b": 2}))
+        finally:
+            engine.release()
+    assert got == ["a frozenset({1, 2}) {'b': 2}", "b frozenset({1, 2}) {'b': 2}"]
