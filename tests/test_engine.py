@@ -130,3 +130,14 @@ def test_shared_sets_and_dicts_reach_every_task_whole(cluster):
         finally:
             engine.release()
     assert got == ["a frozenset({1, 2}) {'b': 2}", "b frozenset({1, 2}) {'b': 2}"]
+
+
+def test_on_a_terminal_dask_draws_its_progress_bar(cluster, monkeypatch, capsys):
+    address, _client = cluster
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    with engine.DaskEngine(address) as eng:
+        try:
+            assert eng.map(abs, [-4, 5], label="probe-bar") == [4, 5]
+        finally:
+            engine.release()
+    assert "100% Completed" in capsys.readouterr().out

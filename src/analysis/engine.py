@@ -214,7 +214,7 @@ class Submitted:
         """
         if not self.futures:
             return []
-        _progress(self.futures)
+        _progress(self.futures, self.engine.client())
         try:
             done = dict(zip(self.order, self.engine.client().gather(self.futures), strict=True))
         except Exception as err:
@@ -236,12 +236,17 @@ def _call(fn: Callable[..., Any], item: Any, **shared: Any) -> Any:
         return fn(item, **shared)
 
 
-def _progress(futures: list) -> None:
-    """Dask's own progress bar on a terminal (the dashboard shows the same on a cluster)."""
-    if sys.stdout.isatty():
-        from distributed import progress  # noqa: PLC0415
+def _progress(futures: list, client: Any) -> None:
+    """Dask's own progress bar on a terminal, until the tasks end (the dashboard shows the same on a cluster); a bar
+    that cannot be drawn is only logged."""
+    if not sys.stdout.isatty():
+        return
+    from distributed import progress  # noqa: PLC0415
 
-        progress(futures, notebook=False)
+    try:
+        progress(futures, notebook=False, scheduler=client.scheduler.address)
+    except Exception as err:  # noqa: BLE001 - the tasks' results are gathered anyway
+        log.info("dask engine: no progress bar (%s: %s)", type(err).__name__, err)
 
 
 def release() -> None:
