@@ -6,7 +6,10 @@ cluster, without it to a :class:`~distributed.LocalCluster` this module starts i
 pipeline's process holds no Dask threads when it forks a stage's child). What runs on the cluster so far:
 
 - redaction: the distinct texts' detection, :data:`DETECT_CHUNK` texts a task (:mod:`analysis.redaction.parallel`);
-- themes: each question's assignment (or discovery), one task a question (:mod:`analysis.themes.stage`).
+- campaigns: each detection run (each open question's, the whole submissions'), a task each
+  (:mod:`analysis.campaigns.parallel`);
+- themes: each question's assignment (or discovery), one task a question (:mod:`analysis.themes.stage`);
+- positions: each question's stance model with the default features (:mod:`analysis.positions.parallel`).
 
 Each task is a pure function of what it is sent, computed with one BLAS thread as in the local engine, and its
 results are put back in the order of its inputs, so a run gives byte-identical outputs on either engine (tested
