@@ -26,7 +26,8 @@ from analysis.campaigns import chunked, clean
 from analysis.campaigns import near_duplicates as nd
 from analysis.campaigns.stage import detect, with_campaign_columns
 from analysis.config import CampaignSettings
-from analysis.tables import read_table, table_path, write_table
+from analysis import tables
+from analysis.tables import read_table, table_files, table_path, write_table
 
 SEED = 20211
 
@@ -80,6 +81,26 @@ def test_several_row_groups_are_the_whole_tables(redacted, tmp_path, monkeypatch
     got = clean.write_clean(folder, open_q, found, rows=rows).read_bytes()
     assert pq.ParquetFile(table_path("core_answers_clean", folder)).metadata.num_row_groups >= 3
     assert got == want
+
+
+@pytest.mark.parametrize(("per", "rows"), [(2500, 1000), (2048, 2048), (3000, 1024)])
+def test_partitioned_the_parts_are_write_tables(redacted, tmp_path, monkeypatch, per, rows):
+    """A table of more than ``per`` rows (#17): written block-wise, each part file is the one ``write_table`` of the
+    whole table writes (blocks end at the parts' ends, each part has a writer of its own)."""
+    folder, open_q, found = redacted
+    monkeypatch.setenv(tables.PARTITION_ENV, str(per))
+    source = tmp_path / "source"
+    write_table(read_table("core_answers_redacted", folder), "core_answers_redacted", source)  # partitioned too
+    assert len(table_files("core_answers_redacted", source)) >= 3
+    with monkeypatch.context() as m:
+        m.setattr(pq, "write_table", functools.partial(pq.write_table, row_group_size=rows))
+        whole = with_campaign_columns(read_table("core_answers_redacted", source), open_q, found)
+        write_table(whole, "core_answers_clean", tmp_path / "former")
+    want = [f.read_bytes() for f in table_files("core_answers_clean", tmp_path / "former")]
+    path = clean.write_clean(source, open_q, found, rows=rows)
+    assert path.is_dir() and len(want) >= 3
+    assert [f.read_bytes() for f in table_files("core_answers_clean", source)] == want
+    assert sorted(p.name for p in source.iterdir()) == ["core_answers_clean.parquet", "core_answers_redacted.parquet"]
 
 
 def test_a_table_out_of_key_order_is_written_whole(redacted, tmp_path):

@@ -160,8 +160,12 @@ def stage_inputs(
         if t == "*":  # every table and stage record in the processed folder
             skip = {Path(o).name for o in own_outputs}
             for p in sorted(processed_dir.glob("*")):
-                if p.is_file() and p.suffix in (".parquet", ".csv", ".json", ".yml") and p.name not in skip:
+                if p.name in skip:
+                    continue
+                if p.is_file() and p.suffix in (".parquet", ".csv", ".json", ".yml"):
                     hashes[f"table:{p.name}"] = sha256_file(p)
+                elif p.is_dir() and p.suffix == TABLE_SUFFIX:  # a partitioned table (analysis.tables)
+                    hashes[f"table:{p.name}"] = _hash_tree(p)
         elif table_path(t, processed_dir).name not in {Path(o).name for o in own_outputs}:
             hashes[f"table:{t}"] = _hash_tree(table_path(t, processed_dir))
     for t, only_with in stage.tables_if:

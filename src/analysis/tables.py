@@ -2,7 +2,11 @@
 
 Every table is validated against :mod:`analysis.schemas` on write *and* on read, sorted by its key, and
 written as ``<folder>/<table>.parquet`` (pyarrow, zstd, no index, statistics off) so the same content gives a
-byte-identical file. Parquet keeps the dtypes, so a stage no longer re-parses text: reading a 60,000-row
+byte-identical file. A table of more than :func:`partition_rows` rows (1,048,576 unless
+``ANALYSIS_PARTITION_ROWS`` says otherwise) is written partitioned: ``<folder>/<table>.parquet/`` is then a folder of
+``part-00000.parquet``, ``part-00001.parquet``, ... holding the sorted rows in order, that many to a file, so a
+stage can read it a partition at a time (:func:`iter_table`, :func:`iter_batches`); :func:`read_table` reads either
+form whole and gives the same frame. Parquet keeps the dtypes, so a stage no longer re-parses text: reading a 60,000-row
 answers table costs a fraction of parsing its CSV (``docs/performance.md``).
 
 The values stored are exactly those the earlier CSV tables held, so the outputs downstream did not change:
@@ -13,7 +17,10 @@ a nullable text column is stored as missing. Published tables stay CSV/XLSX (the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,16 +30,144 @@ from analysis.schemas import SCHEMAS, validate
 
 #: File suffix of persisted internal tables.
 SUFFIX = ".parquet"
+#: Rows per partition of a partitioned table (pyarrow's default row group: one row group a partition).
+PARTITION_ROWS = 1024 * 1024
+#: Environment variable overriding :data:`PARTITION_ROWS` (a positive whole number; the tests use small ones).
+PARTITION_ENV = "ANALYSIS_PARTITION_ROWS"
+#: File name of partition ``i`` inside a partitioned table's folder.
+PART_NAME = "part-{:05d}.parquet"
+
+
+def partition_rows() -> int:
+    """Rows per partition: :data:`PARTITION_ROWS`, or ``ANALYSIS_PARTITION_ROWS`` when set.
+
+    Raises:
+        ValueError: ``ANALYSIS_PARTITION_ROWS`` is not a positive whole number.
+    """
+    value = os.environ.get(PARTITION_ENV, "").strip()
+    if not value:
+        return PARTITION_ROWS
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{PARTITION_ENV}={value!r}: give a positive whole number of rows per partition")
+    return int(value)
 
 
 def table_path(table: str, folder: str | Path) -> Path:
-    """Where ``table`` is stored under ``folder``."""
+    """Where ``table`` is stored under ``folder`` (a file, or the folder of a partitioned table's files)."""
     return Path(folder) / f"{table}{SUFFIX}"
 
 
 def table_exists(table: str, folder: str | Path) -> bool:
     """Whether ``table`` has been written under ``folder``."""
     return table_path(table, folder).exists()
+
+
+def table_files(table: str, folder: str | Path) -> list[Path]:
+    """The Parquet files holding ``table``, in row order: the one file, or a partitioned table's parts (``[]``
+    when it was not written).
+
+    Raises:
+        ValueError: A partitioned table's folder whose parts are not numbered 0, 1, ... without a gap.
+    """
+    path = table_path(table, folder)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        return []
+    parts = sorted(path.glob("part-*.parquet"))
+    expected = [path / PART_NAME.format(i) for i in range(len(parts))]
+    if parts != expected:
+        raise ValueError(f"table {table!r} at {path}: its partitions are not part-00000.parquet, part-00001.parquet, "
+                         f"... without a gap ({[p.name for p in parts][:5]})")
+    return parts
+
+
+def table_rows(table: str, folder: str | Path) -> int:
+    """Rows of ``table`` from its Parquet footers (raises as :func:`read_table` when it is missing)."""
+    import pyarrow.parquet as pq  # noqa: PLC0415 - pandas imports it anyway
+
+    files = _files_or_raise(table, folder)
+    return sum(pq.read_metadata(f).num_rows for f in files)
+
+
+def table_digest(table: str, folder: str | Path) -> str:
+    """sha256 of ``table``'s stored bytes (and its partitions' names), or ``absent``: what a cache key hashes."""
+    import hashlib  # noqa: PLC0415
+
+    from analysis.hashing import sha256_file  # noqa: PLC0415
+
+    path = table_path(table, folder)
+    if path.is_file():
+        return sha256_file(path)
+    files = table_files(table, folder)
+    if not files:
+        return "absent"
+    h = hashlib.sha256(b"partitioned:")
+    for f in files:
+        h.update(f"{f.name}:{sha256_file(f)};".encode())
+    return h.hexdigest()
+
+
+def remove_table(table: str, folder: str | Path) -> None:
+    """Delete ``table`` under ``folder`` (either form; nothing when it is not there)."""
+    _remove(table_path(table, folder))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _files_or_raise(table: str, folder: str | Path) -> list[Path]:
+    files = table_files(table, folder)
+    if not files:
+        path = table_path(table, folder)
+        raise FileNotFoundError(f"table {table!r} not found at {path}: run the stage that writes it first")
+    return files
+
+
+class PartitionWriter:
+    """Write a table's Parquet file(s) under a temporary name, then put them in place at once.
+
+    ``parts`` files are made (one: ``<table>.parquet``; more: ``<table>.parquet/part-NNNNN.parquet``); :meth:`path`
+    gives where part ``i`` is written; :meth:`commit` replaces whatever was stored for the table (either form) with
+    them; leaving the ``with`` block without committing removes them.
+    """
+
+    def __init__(self, table: str, folder: str | Path, parts: int) -> None:
+        self.final = table_path(table, folder)
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.partitioned = parts > 1
+        self.tmp = self.final.with_name(self.final.name + ".tmp")
+        _remove(self.tmp)
+        if self.partitioned:
+            self.tmp.mkdir()
+        self._done = False
+
+    def path(self, i: int) -> Path:
+        """Where part ``i`` is written (before :meth:`commit`)."""
+        return self.tmp / PART_NAME.format(i) if self.partitioned else self.tmp
+
+    def commit(self) -> Path:
+        """Put the written file(s) in place of the table's former ones; returns the table's path."""
+        old = self.final.with_name(self.final.name + ".old")
+        _remove(old)
+        if self.final.is_dir() or (self.partitioned and self.final.exists()):
+            self.final.rename(old)  # a folder cannot replace, nor be replaced, in one rename
+        self.tmp.replace(self.final)
+        _remove(old)
+        self._done = True
+        return self.final
+
+    def __enter__(self) -> PartitionWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._done:
+            with contextlib.suppress(OSError):
+                _remove(self.tmp)
 
 
 def _sort_keys(table: str, df: pd.DataFrame) -> list[str]:
@@ -87,7 +222,8 @@ def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def write_table(df: pd.DataFrame, table: str, folder: str | Path) -> Path:
-    """Validate ``df`` as ``table`` and write ``<folder>/<table>.parquet``.
+    """Validate ``df`` as ``table`` and write ``<folder>/<table>.parquet`` (partitioned when it has more than
+    :func:`partition_rows` rows: the sorted rows cut every that many rows, one file each).
 
     Args:
         df: The table (not modified).
@@ -100,18 +236,26 @@ def write_table(df: pd.DataFrame, table: str, folder: str | Path) -> Path:
     out = validate(df, table)
     out = _sorted(out, _sort_keys(table, out))
     out = _canonical(out, table)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = table_path(table, folder)
-    tmp = path.with_suffix(".parquet.tmp")
-    out.to_parquet(tmp, engine="pyarrow", index=False, compression="zstd", write_statistics=False)
-    tmp.replace(path)
-    return path
+    per = partition_rows()
+    if len(out) <= per:
+        with PartitionWriter(table, folder, 1) as writer:
+            out.to_parquet(writer.path(0), engine="pyarrow", index=False, compression="zstd", write_statistics=False)
+            return writer.commit()
+    import pyarrow as pa  # noqa: PLC0415 - pandas imports it anyway
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    arrow = pa.Table.from_pandas(out, preserve_index=False)  # one schema for every part (as to_parquet converts)
+    del out
+    starts = range(0, arrow.num_rows, per)
+    with PartitionWriter(table, folder, len(starts)) as writer:
+        for i, start in enumerate(starts):
+            pq.write_table(arrow.slice(start, per), writer.path(i), compression="zstd", write_statistics=False)
+        return writer.commit()
 
 
 def read_table(table: str, folder: str | Path, columns: Sequence[str] | None = None,
                where: tuple[str, Sequence[str]] | None = None) -> pd.DataFrame:
-    """Read ``<folder>/<table>.parquet`` and validate it.
+    """Read ``<folder>/<table>.parquet`` (either form: a partitioned table's parts in order) and validate it.
 
     Args:
         table: Schema name.
@@ -128,31 +272,79 @@ def read_table(table: str, folder: str | Path, columns: Sequence[str] | None = N
         TableSchemaError: The file does not match its schema.
         ValueError: ``columns`` names a column the schema does not have, or leaves out part of the key.
     """
-    schema = SCHEMAS[table]
     wanted = None if columns is None else _column_subset(table, columns)
-    path = table_path(table, folder)
-    if not path.exists():
-        raise FileNotFoundError(f"table {table!r} not found at {path}: run the stage that writes it first")
-    df = pd.read_parquet(path, engine="pyarrow", columns=wanted) if where is None else _read_where(path, wanted, *where)
-    # text columns that are non-nullable come back as "" rather than missing
-    for name, col in schema.columns.items():
+    files = _files_or_raise(table, folder)
+    if where is not None:
+        df = _read_where(files, wanted, *where)
+    elif len(files) == 1:
+        df = pd.read_parquet(files[0], engine="pyarrow", columns=wanted)
+    else:
+        df = pd.concat([pd.read_parquet(f, engine="pyarrow", columns=wanted) for f in files], ignore_index=True)
+    return _checked(df, table, wanted)
+
+
+def _checked(df: pd.DataFrame, table: str, wanted: list[str] | None) -> pd.DataFrame:
+    """``df`` as read, with non-nullable text columns' missing values as "" (as stored), validated."""
+    for name, col in SCHEMAS[table].columns.items():
         if name in df.columns and str(col.dtype).startswith(("str", "string")) and not col.nullable:
             df[name] = df[name].fillna("")
     return validate(df, table, columns=wanted)
 
 
-def _read_where(path: Path, columns: list[str] | None, column: str, values: Sequence[str]) -> pd.DataFrame:
-    """The rows of the Parquet file ``path`` whose ``column`` is in ``values`` (:func:`read_table`'s ``where``)."""
+def iter_table(table: str, folder: str | Path, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+    """``table`` a partition at a time (the whole table when it is one file), each part validated as read.
+
+    The parts, concatenated, are :func:`read_table`'s frame; the key's uniqueness and the table-wide checks are
+    checked within each part (the parts are cut from one sorted table, so their keys do not overlap when
+    :func:`write_table` wrote it).
+
+    Raises:
+        As :func:`read_table` (a part that does not match the schema is named).
+    """
+    from analysis.errors import TableSchemaError  # noqa: PLC0415
+
+    wanted = None if columns is None else _column_subset(table, columns)
+    for f in _files_or_raise(table, folder):
+        try:
+            part = _checked(pd.read_parquet(f, engine="pyarrow", columns=wanted), table, wanted)
+        except TableSchemaError as err:
+            raise TableSchemaError(f"{f}: {err}") from None
+        yield part
+
+
+def iter_batches(table: str, folder: str | Path, columns: Sequence[str] | None = None,
+                 batch_size: int = 65_536) -> Iterator[object]:
+    """``table``'s rows as Arrow record batches of at most ``batch_size`` rows, in order, across its partitions
+    (not validated: for stages that stream a column and check what they read themselves).
+
+    Raises:
+        FileNotFoundError: As :func:`read_table`.
+    """
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    for f in _files_or_raise(table, folder):
+        yield from pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=columns)
+
+
+def arrow_schema(table: str, folder: str | Path) -> object:
+    """The stored Arrow schema of ``table`` (its first file's)."""
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    return pq.read_schema(_files_or_raise(table, folder)[0])
+
+
+def _read_where(files: list[Path], columns: list[str] | None, column: str, values: Sequence[str]) -> pd.DataFrame:
+    """The rows of the Parquet ``files`` whose ``column`` is in ``values`` (:func:`read_table`'s ``where``)."""
     import pyarrow as pa  # noqa: PLC0415 - pandas imports it anyway; only this path names it
     import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     if columns is not None and column not in columns:
         raise ValueError(f"where= filters on {column!r}, which is not among the columns read")
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(files[0])
     wanted = pa.array(list(values), type=pf.schema_arrow.field(column).type)
     parts = [b.filter(pc.is_in(b.column(column), value_set=wanted))
-             for b in pf.iter_batches(batch_size=65_536, columns=columns)]
+             for f in files for b in pq.ParquetFile(f).iter_batches(batch_size=65_536, columns=columns)]
     got = pa.Table.from_batches(parts) if parts else pf.read(columns=columns).slice(0, 0)
     return got.to_pandas()
 

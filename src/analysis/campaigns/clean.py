@@ -18,6 +18,8 @@ Why the file is the one :func:`analysis.tables.write_table` writes of the whole 
   same key), which is checked within each block (the sort of ``write_table``, found to be the identity) and across
   blocks (each block's first key after the previous block's last), and keys in strictly increasing order are
   distinct. A table found out of order is written the former way, whole;
+* a table of more than :func:`~analysis.tables.partition_rows` rows is partitioned as ``write_table`` cuts it: the
+  blocks also end at every partition's end, and each partition's blocks go to a file (and a writer) of its own;
 * a column chunk's pages depend on where its Arrow chunks are cut (the writer cuts pages between batches of 1,024
   values, and a batch ends at a chunk's end): the columns read are cut every :data:`_READ_BATCH` rows, as
   ``pandas.read_parquet`` reads them, and the columns made here are one chunk per block, as the whole table's are
@@ -26,7 +28,6 @@ Why the file is the one :func:`analysis.tables.write_table` writes of the whole 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -34,7 +35,16 @@ import numpy as np
 import pandas as pd
 
 from analysis.schemas import SCHEMAS, validate
-from analysis.tables import _canonical, _sort_keys, read_table, table_path, write_table
+from analysis.tables import (
+    PartitionWriter,
+    _canonical,
+    _sort_keys,
+    partition_rows,
+    read_table,
+    table_files,
+    table_rows,
+    write_table,
+)
 
 #: Rows per row group of a table written by one ``pyarrow.parquet.write_table`` call (pyarrow's default maximum).
 ROW_GROUP_ROWS = 1024 * 1024
@@ -57,40 +67,36 @@ def write_clean(processed_dir: Path, open_q: Sequence[str], found: pd.DataFrame,
             gives the file of ``pyarrow.parquet.write_table(..., row_group_size=rows)``: the tests).
 
     Returns:
-        The written path.
+        The written path (a partitioned table's folder when the table has more than
+        :func:`~analysis.tables.partition_rows` rows).
 
     Raises:
         AssertionError: ``found``'s rows are not the table's open rows (ids and questions, in order).
     """
     from analysis.campaigns.stage import with_campaign_columns  # noqa: PLC0415 - stage imports this module
 
-    path = table_path(_TABLE, processed_dir)
-    tmp = path.with_suffix(".parquet.tmp")
-    try:
-        written = _write_blocks(processed_dir, open_q, found, rows, tmp)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    if not written:  # not in key order (cannot happen for a table write_table wrote): the former way, whole
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        return write_table(with_campaign_columns(read_table(_SOURCE, processed_dir), open_q, found), _TABLE,
-                           processed_dir)
-    tmp.replace(path)
-    return path
+    n, per = table_rows(_SOURCE, processed_dir), partition_rows()
+    parts = -(-n // per) if n > per else 1
+    with PartitionWriter(_TABLE, processed_dir, parts) as out:  # the files unfinished are removed on leaving
+        if _write_blocks(processed_dir, open_q, found, rows, out, per if parts > 1 else None):
+            return out.commit()
+    # not in key order (cannot happen for a table write_table wrote): the former way, whole
+    return write_table(with_campaign_columns(read_table(_SOURCE, processed_dir), open_q, found), _TABLE,
+                       processed_dir)
 
 
-def _write_blocks(processed_dir: Path, open_q: Sequence[str], found: pd.DataFrame, rows: int, tmp: Path) -> bool:
-    """Write the blocks to ``tmp``; ``False`` (the file unfinished) when the table is not in key order."""
+def _write_blocks(processed_dir: Path, open_q: Sequence[str], found: pd.DataFrame, rows: int,
+                  out_files: PartitionWriter, per: int | None) -> bool:
+    """Write the blocks to ``out_files``' files (a new one every ``per`` rows when partitioned); ``False`` (the files
+    unfinished) when the table is not in key order."""
     import pyarrow as pa  # noqa: PLC0415 - pandas imports it anyway
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     from analysis.campaigns.stage import with_campaign_columns  # noqa: PLC0415
 
-    done, last, writer = 0, None, None
+    done, last, writer, file_no, at, first_schema = 0, None, None, 0, 0, None
     try:
-        for block in _blocks(table_path(_SOURCE, processed_dir), rows):
+        for block in _blocks(table_files(_SOURCE, processed_dir), rows, per):
             answers = _as_read(block)
             del block
             n_open = int(answers["question_id"].isin(list(open_q)).sum())
@@ -107,11 +113,19 @@ def _write_blocks(processed_dir: Path, open_q: Sequence[str], found: pd.DataFram
             last = last_here
             table = pa.Table.from_pandas(_canonical(out, _TABLE), preserve_index=False)
             del out
+            if writer is not None and per is not None and at and at % per == 0:  # the next partition's first block
+                writer.close()
+                writer, file_no = None, file_no + 1
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd", write_statistics=False)
+                if first_schema is not None and not table.schema.equals(first_schema, check_metadata=True):
+                    return False
+                writer = pq.ParquetWriter(out_files.path(file_no), table.schema, compression="zstd",
+                                          write_statistics=False)
+                first_schema = writer.schema
             elif not table.schema.equals(writer.schema, check_metadata=True):
                 return False
             writer.write_table(table, row_group_size=rows)
+            at += table.num_rows
             del table
     finally:
         if writer is not None:
@@ -121,8 +135,9 @@ def _write_blocks(processed_dir: Path, open_q: Sequence[str], found: pd.DataFram
     return writer is not None
 
 
-def _blocks(path: Path, rows: int) -> Iterator[object]:
-    """The Parquet file ``path`` as Arrow tables of ``rows`` rows (the last: what is left), in file order.
+def _blocks(files: list[Path], rows: int, per: int | None = None) -> Iterator[object]:
+    """The Parquet ``files`` (one table's, in order) as Arrow tables of ``rows`` rows (the last: what is left), in
+    file order; with ``per``, a block also ends at every multiple of ``per`` rows (a partition's end).
 
     The columns' chunks are cut every :data:`_READ_BATCH` rows when ``rows`` is a multiple of it (as
     ``pandas.read_parquet`` cuts them), else once per block.
@@ -130,21 +145,23 @@ def _blocks(path: Path, rows: int) -> Iterator[object]:
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    pf = pq.ParquetFile(path)
     batch = _READ_BATCH if rows % _READ_BATCH == 0 else rows
     held: list[object] = []
-    n = 0
-    for b in pf.iter_batches(batch_size=batch):
-        while len(b):
-            take = b.slice(0, rows - n)
-            held.append(take)
-            n += len(take)
-            b = b.slice(len(take))
-            if n == rows:
-                yield _aligned(pa.Table.from_batches(held), batch)
-                held, n = [], 0
-    if n or not held and pf.metadata.num_rows == 0:
-        yield _aligned(pa.Table.from_batches(held, schema=pf.schema_arrow), batch)
+    n = pos = 0  # rows held; rows yielded before them
+    schema = pq.read_schema(files[0])
+    for f in files:
+        for b in pq.ParquetFile(f).iter_batches(batch_size=batch):
+            while len(b):
+                room = rows - n if per is None else min(rows - n, per - (pos + n) % per)
+                take = b.slice(0, room)
+                held.append(take)
+                n += len(take)
+                b = b.slice(len(take))
+                if n == rows or (per is not None and (pos + n) % per == 0):
+                    yield _aligned(pa.Table.from_batches(held), batch)
+                    held, pos, n = [], pos + n, 0
+    if n or not held and pos == 0:
+        yield _aligned(pa.Table.from_batches(held, schema=schema), batch)
 
 
 def _aligned(table, batch: int):  # noqa: ANN001, ANN202 - pyarrow tables

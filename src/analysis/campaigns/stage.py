@@ -49,7 +49,7 @@ from analysis.campaigns.text import (  # noqa: F401 - re-exported
 from analysis.config import CampaignSettings, ConsultationConfig
 from analysis.counts.rules import counting_units
 from analysis.memory import trim_heap
-from analysis.tables import read_table, table_path, write_table
+from analysis.tables import arrow_schema, iter_batches, read_table, table_rows, write_table
 from analysis.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -619,9 +619,7 @@ def _open_rows(processed_dir: Path, open_q: Sequence[str]) -> tuple[pd.DataFrame
     Raises:
         AssertionError: The texts read are not as many as the rows (the file changed between the two reads).
     """
-    import pyarrow.parquet as pq  # noqa: PLC0415 - pandas imports it anyway
-
-    n_all = pq.ParquetFile(table_path("core_answers_redacted", processed_dir)).metadata.num_rows
+    n_all = table_rows("core_answers_redacted", processed_dir)
     rows = read_table("core_answers_redacted", processed_dir, columns=["response_id", "question_id"],
                       where=("question_id", list(open_q)))
     texts = _open_texts(processed_dir, open_q)
@@ -634,12 +632,12 @@ def _open_texts(processed_dir: Path, open_q: Sequence[str]) -> list[str]:
     """The open answers' texts of :func:`_open_rows` (made ``str`` a batch of rows at a time)."""
     import pyarrow as pa  # noqa: PLC0415 - pandas imports it anyway
     import pyarrow.compute as pc  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
 
-    pf = pq.ParquetFile(table_path("core_answers_redacted", processed_dir))
-    wanted = pa.array(list(open_q), type=pf.schema_arrow.field("question_id").type)
+    schema = arrow_schema("core_answers_redacted", processed_dir)
+    wanted = pa.array(list(open_q), type=schema.field("question_id").type)
     texts: list[str] = []
-    for batch in pf.iter_batches(batch_size=_TEXT_BATCH, columns=["question_id", "text_redacted"]):
+    for batch in iter_batches("core_answers_redacted", processed_dir, columns=["question_id", "text_redacted"],
+                              batch_size=_TEXT_BATCH):
         col = batch.filter(pc.is_in(batch.column("question_id"), value_set=wanted)).column("text_redacted")
         texts += ["" if not isinstance(t, str) else t for t in col.to_numpy(zero_copy_only=False).tolist()]
     return texts

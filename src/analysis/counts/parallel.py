@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from analysis.tables import table_path
+from analysis.tables import table_rows as stored_rows
 from analysis.worker import Worker, WorkerError
 
 log = logging.getLogger(__name__)
@@ -29,12 +29,9 @@ MIN_ROWS = 100_000
 
 def table_rows(name: str, processed_dir: Path) -> int:
     """Rows of a processed table from its Parquet footer (0 when it is missing or unreadable)."""
-    import pyarrow.parquet as pq  # noqa: PLC0415 - only when deciding
-
-    path = table_path(name, processed_dir)
     try:
-        return pq.read_metadata(path).num_rows
-    except (OSError, ValueError):
+        return stored_rows(name, processed_dir)
+    except (OSError, ValueError):  # FileNotFoundError included
         return 0
 
 

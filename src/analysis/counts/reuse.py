@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from analysis.config import ConsultationConfig
-from analysis.hashing import sha256_file
-from analysis.tables import table_path
+from analysis.tables import table_digest
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,8 +38,7 @@ def input_key(cfg: ConsultationConfig, processed_dir: Path, tables: Iterable[str
     h = hashlib.sha256(f"counts:{part}:".encode())
     h.update(cfg.model_dump_json().encode())
     for name in sorted(set(tables)):
-        path = table_path(name, processed_dir)
-        h.update(f"{name}:{sha256_file(path) if path.is_file() else 'absent'}".encode())
+        h.update(f"{name}:{table_digest(name, processed_dir)}".encode())
     h.update(_package_hash().encode())
     return h.hexdigest()
 

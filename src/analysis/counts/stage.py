@@ -39,7 +39,7 @@ from analysis.counts.reuse import MISSING, input_key, reused, store, stored
 from analysis.counts.rules import count_categories, counting_units, respondent_campaigns
 from analysis.counts.themes import theme_counts
 from analysis.errors import TableSchemaError
-from analysis.tables import read_optional, read_table, table_path, write_table
+from analysis.tables import read_optional, read_table, table_exists, write_table
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def _themed_counts(cfg: ConsultationConfig, processed_dir: Path, reuse: bool):
     responses = read_table("core_responses", processed_dir)
     answers_clean = counted_answers(cfg, processed_dir)
     answer_themes = (read_table("core_answer_themes", processed_dir, columns=THEME_COLUMNS)
-                     if table_path("core_answer_themes", processed_dir).is_file() else None)
+                     if table_exists("core_answer_themes", processed_dir) else None)
     answer_positions = read_optional("core_answer_positions", processed_dir)
     members = respondent_campaigns(answers_clean, read_optional("core_submission_campaigns", processed_dir))
     frames = []

@@ -32,7 +32,7 @@ from analysis.ingest.formats import export_format
 from analysis.ingest.langprefetch import Prefetch, todo_starts
 from analysis.ingest.language import UNDETERMINED, LanguageGuesser, default_guesser
 from analysis.schemas import SCHEMAS
-from analysis.tables import table_path, write_table
+from analysis.tables import remove_table, write_table
 
 logger = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         if name in tables:
             out.append(write_table(tables[name], name, processed_dir))
         else:
-            table_path(name, processed_dir).unlink(missing_ok=True)
+            remove_table(name, processed_dir)
     n_rej = int(tables["ledger"]["rows_rejected"].sum())
     logger.info("ingest: %d responses, %d answers, %d rejected rows (%d reject/warning entries)",
                 len(tables["core_responses"]), len(tables["core_answers"]), n_rej, len(rejects))

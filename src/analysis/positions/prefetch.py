@@ -87,13 +87,11 @@ def text_answers(cfg: ConsultationConfig, processed_dir: Path, table: str = "cor
     ``table``)."""
     import pyarrow.parquet as pq
 
-    from analysis.tables import table_path
+    from analysis.tables import table_files
 
-    path = table_path(table, processed_dir)
-    if not path.is_file():
-        return 0
     on = {q.id for q in cfg.open_questions if cfg.text_positions_on(q.id)}
-    return sum(1 for q in pq.read_table(path, columns=["question_id"]).column(0).to_pylist() if q in on)
+    return sum(1 for f in table_files(table, processed_dir)
+               for q in pq.read_table(f, columns=["question_id"]).column(0).to_pylist() if q in on)
 
 
 def worker_modules(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> tuple[str, ...]:

@@ -39,7 +39,7 @@ from analysis.hashing import sha256_file
 from analysis.memory import give_back
 from analysis.positions.model import StanceModel, propose_for_coding
 from analysis.positions.text_stance import POS_COLS, text_column, text_positions, text_questions
-from analysis.tables import read_optional, read_table, table_path, write_table
+from analysis.tables import read_optional, read_table, table_digest, table_exists, write_table
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def positions_inputs(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path
     from analysis.positions import polis_votes as statement_support
 
     questions = read_table("core_questions", processed_dir)
-    table = "core_answers_clean" if table_path("core_answers_clean", processed_dir).is_file() else "core_answers"
+    table = "core_answers_clean" if table_exists("core_answers_clean", processed_dir) else "core_answers"
     analyst = load_analyst_positions(raw_dir, cfg)
     votes = statement_support.load_statement_votes(cfg, processed_dir)
     stmt_pos = None
@@ -298,8 +298,7 @@ def _result_key(cfg: ConsultationConfig, raw_dir: Path, processed_dir: Path) -> 
 
     h = hashlib.sha256(cfg.model_dump_json().encode())
     for name in POSITION_TABLES:
-        path = table_path(name, processed_dir)
-        h.update(f"{name}:{sha256_file(path) if path.is_file() else 'absent'}".encode())
+        h.update(f"{name}:{table_digest(name, processed_dir)}".encode())
     analyst = raw_dir / ANALYST_FILE
     h.update(f"analyst:{sha256_file(analyst) if analyst.is_file() else 'absent'}".encode())
     h.update(_package_hash().encode())
@@ -311,8 +310,7 @@ def _result_path(processed_dir: Path) -> Path:
 
 
 def _themes_hash(processed_dir: Path) -> str:
-    path = table_path("core_answer_themes", processed_dir)
-    return sha256_file(path) if path.is_file() else "absent"
+    return table_digest("core_answer_themes", processed_dir)
 
 
 def _themes_record(processed_dir: Path) -> Path:

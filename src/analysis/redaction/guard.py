@@ -1030,7 +1030,8 @@ class RespondentValues:
 
 
 def _responses_file(processed_dir: Path) -> Path:
-    """The ``core_responses`` table file: Parquet, or the CSV of older runs (the Parquet path when neither)."""
+    """The ``core_responses`` table: Parquet (a file, or a partitioned table's folder), or the CSV of older runs (the
+    Parquet path when neither)."""
     parquet, csv = processed_dir / "core_responses.parquet", processed_dir / "core_responses.csv"
     return csv if csv.exists() and not parquet.exists() else parquet
 
@@ -1048,10 +1049,14 @@ def _read_responses(processed_dir: Path) -> pd.DataFrame:
                            usecols=lambda c: c in _RESPONSE_COLUMNS)
     import pyarrow.parquet as pq
 
-    if not path.is_file():
+    from analysis.tables import table_files  # noqa: PLC0415 - the guard's other readers need no table code
+
+    files = table_files("core_responses", path.parent)
+    if not files:
         raise FileNotFoundError(f"no core_responses table: {path}")
-    names = pq.read_schema(path).names
-    df = pd.read_parquet(path, engine="pyarrow", columns=[c for c in names if c in _RESPONSE_COLUMNS])
+    names = pq.read_schema(files[0]).names
+    wanted = [c for c in names if c in _RESPONSE_COLUMNS]
+    df = pd.concat([pd.read_parquet(f, engine="pyarrow", columns=wanted) for f in files], ignore_index=True)
     return df.astype(object).where(df.notna(), "").astype(str)
 
 

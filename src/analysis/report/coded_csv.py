@@ -21,6 +21,7 @@ import pandas as pd
 
 from analysis.hashing import sha256_file
 from analysis.report.workbook import neutralise_frame
+from analysis.tables import table_digest
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,7 @@ def static_key(processed_dir: Path) -> str:
 
     h = hashlib.sha256(f"coded-csv-v2:pandas{pd.__version__}:".encode())
     for name in _TABLES:
-        path = Path(processed_dir) / f"{name}.parquet"
-        h.update(f"{name}:{sha256_file(path) if path.is_file() else 'absent'};".encode())
+        h.update(f"{name}:{table_digest(name, processed_dir)};".encode())
     for mod in (tables, workbook):
         h.update(sha256_file(Path(mod.__file__)).encode())
     h.update(sha256_file(Path(__file__)).encode())
