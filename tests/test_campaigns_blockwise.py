@@ -22,11 +22,11 @@ import pytest
 from test_campaigns_memory import corpora  # noqa: F401 - a fixture
 from test_campaigns_open_rows import answers  # noqa: F401 - a fixture
 
+from analysis import tables
 from analysis.campaigns import chunked, clean
 from analysis.campaigns import near_duplicates as nd
 from analysis.campaigns.stage import detect, with_campaign_columns
 from analysis.config import CampaignSettings
-from analysis import tables
 from analysis.tables import read_table, table_files, table_path, write_table
 
 SEED = 20211

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from distributed import Client, get_task_stream
 from generated_consultation import write_survey
@@ -19,6 +20,8 @@ from generated_consultation import write_survey
 from analysis import engine, paths
 from analysis.config import Settings
 from analysis.errors import AnalysisError
+from analysis.ingest import stage as ingest_stage
+from analysis.ingest.language import guess_languages
 
 CLI = "import sys; from analysis.cli import main; sys.argv[0] = 'analysis'; main()"
 
@@ -65,6 +68,7 @@ def test_sample_on_a_two_worker_cluster_is_byte_identical(cluster, sample_result
     with get_task_stream(client=client) as stream:
         log = _run(paths.data_raw(), tmp_path, "sample", "--scheduler", address)
     assert f"[engine] dask, scheduler {address}" in log
+    assert len(_keys(stream, "ingest-language")) == 1  # the sample's distinct beginnings, 20,000 a task
     assert len(_keys(stream, "redaction-detect")) >= 2  # the sample's distinct texts, 2,048 a task
     assert len(_keys(stream, "themes-question")) == 6  # each open question (the email letters' included)
     assert len(_keys(stream, "campaigns-labels")) == 7  # each open question, and the whole submissions
@@ -82,6 +86,7 @@ def test_a_20000_response_consultation_on_a_two_worker_cluster_is_byte_identical
     with get_task_stream(client=client) as stream:  # each stage in a forked child, as for a large consultation
         _run(raw, dask, "gen20k", "--engine", "dask", "--scheduler", address,
              env={"ANALYSIS_STAGE_PROCESS": "always"})
+    assert len(_keys(stream, "ingest-language")) >= 1
     assert len(_keys(stream, "redaction-detect")) >= 10
     assert len(_keys(stream, "themes-question")) == 5
     assert len(_keys(stream, "campaigns-labels")) == 6
@@ -141,3 +146,28 @@ def test_on_a_terminal_dask_draws_its_progress_bar(cluster, monkeypatch, capsys)
         finally:
             engine.release()
     assert "100% Completed" in capsys.readouterr().out
+
+
+def test_languages_guessed_on_the_cluster_are_the_local_guesses(cluster, monkeypatch):
+    """Ingest's language guesses on the cluster (real ArgKP and Pol.is texts, and texts in other languages) are the
+    local ones; a cluster that fails leaves them to this process, with a warning."""
+    import pyarrow as pa
+
+    address, _client = cluster
+    texts = (pd.read_csv(Path(__file__).parent / "fixtures" / "positions" / "argkp_two_topics.csv")["argument"]
+             .str.slice(0, 200).tolist()
+             + ["Je pense que la convention doit protéger la vie privée.", "Ko te tiriti te tūāpapa.",
+                "Der Vertrag sollte die Menschenrechte schützen."])
+    distinct = pa.array(texts, pa.large_string())
+    local = guess_languages(texts)
+    monkeypatch.setattr(ingest_stage, "GUESS_BATCH", 50)
+    with engine.activated("dask", address):
+        assert ingest_stage._guessed_on_cluster(distinct).to_pylist() == local
+    assert ingest_stage._guessed_on_cluster(distinct) is None  # the local engine: guessed as before
+
+    class Failing:
+        def map(self, *args, **kwargs):
+            raise engine.EngineError("ingest-language-0 failed on the cluster: boom")
+
+    monkeypatch.setattr(engine, "active", lambda: Failing())
+    assert ingest_stage._guessed_on_cluster(distinct) is None

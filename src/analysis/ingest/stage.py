@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analysis import engine
 from analysis.config import ConsultationConfig, SourceConfig, source_path
 from analysis.errors import ConfigError, InputError
 from analysis.ingest import langprefetch, polis
@@ -30,7 +31,7 @@ from analysis.ingest.build import (
 )
 from analysis.ingest.formats import export_format
 from analysis.ingest.langprefetch import Prefetch, todo_starts
-from analysis.ingest.language import UNDETERMINED, LanguageGuesser, default_guesser
+from analysis.ingest.language import UNDETERMINED, LanguageGuesser, default_guesser, guess_languages
 from analysis.schemas import SCHEMAS
 from analysis.tables import remove_table, write_table
 
@@ -130,6 +131,8 @@ def _languages(table: pa.Table, open_ids: pa.Array | None, guesser: LanguageGues
     distinct, where = merged.dictionary, merged.indices  # where: a block's beginning -> its distinct one
     del merged
     codes = prefetch.codes(distinct) if prefetch is not None else None
+    if codes is None and guesser is None:
+        codes = _guessed_on_cluster(distinct)
     if codes is None:
         guesser = guesser or default_guesser()
         codes = pa.array([code for i in range(0, len(distinct), GUESS_BATCH)
@@ -141,6 +144,22 @@ def _languages(table: pa.Table, open_ids: pa.Array | None, guesser: LanguageGues
             guessed = codes.take(where.slice(start, size).take(at))
             langs[i] = pc.replace_with_mask(langs[i], todo, guessed)
     return pa.chunked_array(langs, pa.large_string())
+
+
+def _guessed_on_cluster(distinct: pa.Array) -> pa.Array | None:
+    """The default guesser's codes for ``distinct`` computed on the Dask engine's cluster, :data:`GUESS_BATCH`
+    beginnings a task (``ingest-language``); ``None`` on the local engine, or when the cluster fails (with a
+    warning: the caller then guesses here, the same codes)."""
+    eng = engine.active()
+    if eng is None:
+        return None
+    batches = [distinct.slice(i, GUESS_BATCH).to_pylist() for i in range(0, len(distinct), GUESS_BATCH)]
+    try:
+        guessed = eng.map(guess_languages, batches, label="ingest-language")
+    except engine.EngineError as err:
+        logger.warning("language guessing on the Dask cluster failed (%s); guessing here", err)
+        return None
+    return pa.array([code for batch in guessed for code in batch], pa.large_string())
 
 
 def _key_order(table: pa.Table) -> pa.Array | None:
@@ -222,8 +241,10 @@ def ingest(cfg: ConsultationConfig, raw_dir: Path, guesser: LanguageGuesser | No
         ConfigError: The config does not fit the files (every problem of one kind listed at once).
     """
     open_ids = _open_ids(cfg)
-    # the default guesser's work goes to a worker, a block of answers at a time, while the files are read
-    use = guesser is None and open_ids is not None and len(open_ids) and langprefetch.worth_it()
+    # the default guesser's work goes to a worker, a block of answers at a time, while the files are read (on the
+    # Dask engine, to the cluster once they are read: _guessed_on_cluster)
+    use = (guesser is None and open_ids is not None and len(open_ids) and engine.active() is None
+           and langprefetch.worth_it())
     prefetch = Prefetch(open_ids) if use else None
     with prefetch or contextlib.nullcontext():
         with block_listener(prefetch):
