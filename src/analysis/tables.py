@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -251,6 +251,84 @@ def write_table(df: pd.DataFrame, table: str, folder: str | Path) -> Path:
         for i, start in enumerate(starts):
             pq.write_table(arrow.slice(start, per), writer.path(i), compression="zstd", write_statistics=False)
         return writer.commit()
+
+
+def part_layout(rows: int) -> list[int]:
+    """Rows in each file :func:`write_table` writes for a table of ``rows`` rows (one file up to
+    :func:`partition_rows`)."""
+    per = partition_rows()
+    if rows <= per:
+        return [rows]
+    return [min(per, rows - start) for start in range(0, rows, per)]
+
+
+def write_partitions(parts: Iterable[pd.DataFrame], table: str, folder: str | Path, rows: int) -> Path:
+    """Write ``table`` from its parts, one at a time: the files :func:`write_table` writes of their concatenation.
+
+    For a stage that computes a large table a partition at a time (each part from the same part of its input,
+    read with :func:`iter_table`): only one part is held. The parts must come in key order, each sorted, with the
+    row counts :func:`part_layout` gives for ``rows`` (the input's own layout when the two tables have as many rows).
+
+    Args:
+        parts: The table's parts, in order (each validated, canonicalised and written as it comes).
+        table: Schema name.
+        folder: Output folder (created if missing).
+        rows: The whole table's rows.
+
+    Returns:
+        The written path.
+
+    Raises:
+        TableSchemaError: A part does not match the schema, is not in key order, or repeats a key of the part
+            before; or the parts' rows are not the layout of ``rows`` (nothing is written then).
+    """
+    import pyarrow as pa  # noqa: PLC0415 - pandas imports it anyway
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    from analysis.errors import TableSchemaError  # noqa: PLC0415
+
+    layout = part_layout(rows)
+    if len(layout) == 1:
+        frames = list(parts)
+        if len(frames) != 1 or len(frames[0]) != rows:
+            raise TableSchemaError(f"table {table!r}: parts of {[len(f) for f in frames]} rows, expected {layout}")
+        return write_table(frames[0], table, folder)
+    last_key, schema = None, None
+    with PartitionWriter(table, folder, len(layout)) as writer:
+        i = -1
+        for i, part in enumerate(parts):
+            if i >= len(layout) or len(part) != layout[i]:
+                raise TableSchemaError(f"table {table!r}: part {i} has {len(part)} rows; the layout of {rows} rows "
+                                       f"is {layout}")
+            out = validate(part, table)
+            keys = _sort_keys(table, out)
+            if not in_key_order(out, keys) or (last_key is not None and len(out)
+                                                and not last_key < _first_key(out, keys)):
+                raise TableSchemaError(f"table {table!r}: part {i} is not in key order after the part before")
+            last_key = tuple(out[k].iloc[-1] for k in keys)
+            arrow = pa.Table.from_pandas(_canonical(out, table), preserve_index=False)
+            del out
+            if schema is None:
+                schema = arrow.schema
+            elif not arrow.schema.equals(schema, check_metadata=True):
+                arrow = arrow.cast(schema)
+            pq.write_table(arrow, writer.path(i), compression="zstd", write_statistics=False)
+            del arrow
+        if i != len(layout) - 1:
+            raise TableSchemaError(f"table {table!r}: {i + 1} parts written; the layout of {rows} rows is {layout}")
+        return writer.commit()
+
+
+def _first_key(df: pd.DataFrame, keys: list[str]) -> tuple:
+    return tuple(df[k].iloc[0] for k in keys)
+
+
+def in_key_order(df: pd.DataFrame, keys: list[str]) -> bool:
+    """Whether :func:`write_table`'s sort (stable, missing first) leaves ``df`` as it is."""
+    if not len(df):
+        return True
+    order = df[keys].sort_values(keys, kind="mergesort", na_position="first").index.to_numpy()
+    return bool(np.array_equal(order, np.arange(len(df))))
 
 
 def read_table(table: str, folder: str | Path, columns: Sequence[str] | None = None,

@@ -31,7 +31,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from analysis.schemas import SCHEMAS, validate
@@ -39,6 +38,7 @@ from analysis.tables import (
     PartitionWriter,
     _canonical,
     _sort_keys,
+    in_key_order,
     partition_rows,
     read_table,
     table_files,
@@ -108,7 +108,7 @@ def _write_blocks(processed_dir: Path, open_q: Sequence[str], found: pd.DataFram
             del answers, part
             keys = _sort_keys(_TABLE, out)
             first, last_here = _key_at(out, keys, 0), _key_at(out, keys, len(out) - 1)
-            if (last is not None and not last < first) or not _in_order(out, keys):
+            if (last is not None and not last < first) or not in_key_order(out, keys):
                 return False
             last = last_here
             table = pa.Table.from_pandas(_canonical(out, _TABLE), preserve_index=False)
@@ -186,11 +186,3 @@ def _as_read(block) -> pd.DataFrame:  # noqa: ANN001 - a pyarrow table
 def _key_at(df: pd.DataFrame, keys: list[str], i: int) -> tuple[object, ...] | None:
     """Row ``i``'s key (``None`` for an empty frame)."""
     return tuple(df[k].iloc[i] for k in keys) if len(df) else None
-
-
-def _in_order(df: pd.DataFrame, keys: list[str]) -> bool:
-    """Whether ``write_table``'s sort (:func:`analysis.tables._sorted`) leaves ``df`` as it is."""
-    if not len(df):
-        return True
-    order = df[keys].sort_values(keys, kind="mergesort", na_position="first").index.to_numpy()
-    return bool(np.array_equal(order, np.arange(len(df))))
