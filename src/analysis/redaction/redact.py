@@ -14,6 +14,7 @@ See ``docs/redaction.md`` for what is caught, what is missed and the measured re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -494,12 +495,38 @@ def _to_redact(answers: pd.DataFrame, choice_map: dict[str, tuple[dict[str, str]
     return np.flatnonzero(need)
 
 
+class Session:
+    """What several :func:`redact_answers` calls share (the parts of a partitioned table, one after another): one
+    detecting worker, the pieces' detections and the texts carried over from the part before; the caches are
+    emptied on exit (a context manager). The results do not depend on it: a text's detection is the same wherever
+    it is computed.
+
+    Args:
+        workers: As :func:`redact_answers`'s.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.memo = PieceMemo()
+        self.detector = Detector(detect_rows, workers, batch=True, here=partial(detect_rows, memo=self.memo))
+        self.known: dict[str, _Detected | tuple] = {}
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.detector.__exit__(*exc)
+        self.known = {}
+        _detect.cache_clear()  # the texts of this table are done: do not pin them for the rest of the run
+        _cached_pair_terms.cache_clear()
+
+
 def redact_answers(
     answers: pd.DataFrame,
     responses: pd.DataFrame,
     questions: pd.DataFrame | None = None,
     rejects: list[dict] | None = None,
     workers: int | None = None,
+    session: Session | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Redact every answer with its respondent's own name and email.
 
@@ -514,6 +541,8 @@ def redact_answers(
             and its ``text_redacted`` is left empty (never unredacted); otherwise the error propagates.
         workers: Processes detecting the distinct texts of a large table (default
             :data:`analysis.redaction.parallel.DETECT_WORKERS`; the result is the same for any number).
+        session: Shared with the other calls of the same table's parts (:class:`Session`; ``workers`` is then
+            the session's); default: this call's own.
 
     Returns:
         ``(answers + text_redacted, redaction_log)``; the log has one row per (response, question,
@@ -535,8 +564,10 @@ def redact_answers(
     log_qid: list[object] = []
     log_kind: list[str] = []
     log_count: list[int] = []
-    known: dict[str, _Detected | tuple] = {}  # detections of the previous block's texts (campaign copies recur)
-    memo = PieceMemo()  # detections of the pieces of earlier blocks
+    own = session is None
+    session = Session(workers) if own else session
+    known = session.known  # detections of the previous block's texts (campaign copies recur)
+    memo = session.memo  # detections of the pieces of earlier blocks
 
     texts = answers["answer"]
     arrow = (pa.chunked_array(texts.array.__arrow_array__())
@@ -583,7 +614,8 @@ def redact_answers(
             column = pc.replace_with_mask(column, pa.array(mask), pa.array(redacted, type=pa.large_string()))
         blocks.append(column)
 
-    with Detector(detect_rows, workers, batch=True, here=partial(detect_rows, memo=memo)) as detector:
+    with session if own else contextlib.nullcontext(session):
+        detector = session.detector
         pending: tuple | None = None  # the previous block, redacted here while the worker detects this one's
 
         def take(lo: int) -> tuple:
@@ -623,9 +655,8 @@ def redact_answers(
         if detector.in_worker:
             logger.info("redaction: %d distinct texts of %d answers detected by a second process",
                         detector.in_worker, len(answers))
+        session.known = known  # for the next part's first block
     del known, memo
-    _detect.cache_clear()  # the texts of this table are done: do not pin them for the rest of the run
-    _cached_pair_terms.cache_clear()
     result = answers.copy()
     result["text_redacted"] = _one_column(blocks, answers.index)
     log = pd.DataFrame({"response_id": log_rid, "question_id": log_qid, "kind": log_kind, "count": log_count},

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.config import ConsultationConfig
-from analysis.redaction.redact import redact_answers
+from analysis.redaction.redact import Session, redact_answers
 from analysis.tables import (
     iter_table,
     part_layout,
@@ -55,11 +55,11 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     aligned = sizes == part_layout(sum(sizes))  # else (the partition size changed since ingest): whole
     frames = iter_table("core_answers", processed_dir) if aligned else iter([read_table("core_answers", processed_dir)])
 
-    def redacted_parts() -> Iterator[pd.DataFrame]:
+    def redacted_parts(session: Session) -> Iterator[pd.DataFrame]:
         offset = 0
         for i, answers in enumerate(frames):
             rejects: list[dict] = []
-            redacted, redaction_log = redact_answers(answers, responses, questions, rejects=rejects)
+            redacted, redaction_log = redact_answers(answers, responses, questions, rejects=rejects, session=session)
             reject_rows.extend(r | {"row": r["row"] + offset} for r in rejects)  # the whole table's row
             logs.append(redaction_log)
             offset += len(answers)
@@ -68,10 +68,11 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
             del answers
             yield redacted
 
-    if aligned:
-        written = write_partitions(redacted_parts(), "core_answers_redacted", processed_dir, sum(sizes))
-    else:
-        written = write_table(next(redacted_parts()), "core_answers_redacted", processed_dir)
+    with Session() as session:  # one detecting worker, and the detections carried from part to part
+        if aligned:
+            written = write_partitions(redacted_parts(session), "core_answers_redacted", processed_dir, sum(sizes))
+        else:
+            written = write_table(next(redacted_parts(session)), "core_answers_redacted", processed_dir)
     rejects = pd.DataFrame(reject_rows, columns=REJECT_COLS)
     if len(rejects):
         log.warning("redaction: %d answers could not be redacted (see core_redaction_rejects)", len(rejects))
