@@ -157,3 +157,13 @@ def test_the_sample_with_small_partitions_publishes_the_same_files(sample_result
     assert sorted(ours) == sorted(published)
     assert [name for name in published if published[name] != ours[name]] == []
     assert respondent_values(got) == respondent_values(want) and respondent_values(got).kinds
+    again = subprocess.run([sys.executable, "-c", CLI, "run", "sample"], env=env, capture_output=True, text=True,
+                           timeout=900)  # the stage cache hashes every part: nothing to do
+    assert again.returncode == 0, again.stderr[-4000:]
+    assert again.stderr.count("up to date (inputs unchanged), skipped") == 7, again.stderr[-4000:]
+    table = read_table("core_answer_themes", got)  # a changed part re-runs the stages that read it
+    write_table(table.assign(score=table["score"] * 0.5), "core_answer_themes", got)
+    third = subprocess.run([sys.executable, "-c", CLI, "run", "sample"], env=env, capture_output=True, text=True,
+                           timeout=900)
+    assert third.returncode == 0, third.stderr[-4000:]
+    assert "[counts] up to date" not in third.stderr and "[ingest] up to date" in third.stderr
