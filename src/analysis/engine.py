@@ -155,10 +155,13 @@ class DaskEngine:
         from distributed import Client  # noqa: PLC0415
 
         try:
-            client = Client(self.address_, timeout=self.timeout, set_as_default=False)
+            # direct_to_workers: inputs scattered and results gathered straight between this process and the
+            # workers, not through the scheduler (which otherwise held 1.9-3.9 GB of a 1M run's campaign keys)
+            client = Client(self.address_, timeout=self.timeout, set_as_default=False, direct_to_workers=True)
         except OSError as err:
             raise EngineError(f"cannot reach the Dask scheduler at {self.address_}: {err}") from err
         _CLIENT = (os.getpid(), client)
+        _trim(client)
         return client
 
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *, label: str, cost: Sequence[float] | None = None,
@@ -229,6 +232,28 @@ class Submitted:
         tasks[self.label] = tasks.get(self.label, 0) + len(self.order)
         log.info("dask engine: %d %s tasks computed on the cluster", len(self.order), self.label)
         return [done[i] for i in range(len(self.order))]
+
+
+def trim_memory() -> int:
+    """Return the memory this process's C heap holds free to the system (glibc's ``malloc_trim``; 0 elsewhere)."""
+    import ctypes  # noqa: PLC0415
+
+    try:
+        return int(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):  # not glibc
+        return 0
+
+
+def _trim(client: Any) -> None:
+    """:func:`trim_memory` on every worker and on the scheduler, when a stage opens its client: the tasks of the
+    stages before have ended and their data has been released, but a worker's process kept the memory they had
+    used (a 1M run's campaign detection left 4.6 GB in one worker). A scheduler or worker without this package
+    is left as it is (logged)."""
+    for where, call in (("workers", client.run), ("scheduler", client.run_on_scheduler)):
+        try:
+            call(trim_memory)
+        except Exception as err:  # noqa: BLE001 - trimming is only an economy
+            log.info("dask engine: memory not trimmed on the %s (%s: %s)", where, type(err).__name__, err)
 
 
 def _call(fn: Callable[..., Any], item: Any, **shared: Any) -> Any:
