@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from analysis import paths, tables
-from analysis.errors import TableSchemaError
+from analysis.errors import ConfigError, TableSchemaError
 from analysis.redaction.guard import respondent_values
 from analysis.tables import (
     iter_batches,
@@ -128,7 +128,7 @@ def test_a_missing_part_or_a_bad_setting_is_a_clear_error(answers, small_parts, 
         read_table("core_answers", tmp_path)
     for bad in ("0", "-5", "1e6", "many"):
         monkeypatch.setenv(tables.PARTITION_ENV, bad)
-        with pytest.raises(ValueError, match=tables.PARTITION_ENV):
+        with pytest.raises(ConfigError, match=tables.PARTITION_ENV):
             write_table(answers, "core_answers", tmp_path / "other")
 
 

@@ -42,13 +42,16 @@ def partition_rows() -> int:
     """Rows per partition: :data:`PARTITION_ROWS`, or ``ANALYSIS_PARTITION_ROWS`` when set.
 
     Raises:
-        ValueError: ``ANALYSIS_PARTITION_ROWS`` is not a positive whole number.
+        ConfigError: ``ANALYSIS_PARTITION_ROWS`` is not a positive whole number (the command line prints the
+            message, not a traceback).
     """
+    from analysis.errors import ConfigError  # noqa: PLC0415
+
     value = os.environ.get(PARTITION_ENV, "").strip()
     if not value:
         return PARTITION_ROWS
     if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{PARTITION_ENV}={value!r}: give a positive whole number of rows per partition")
+        raise ConfigError(f"{PARTITION_ENV}={value!r}: give a positive whole number of rows per partition")
     return int(value)
 
 
