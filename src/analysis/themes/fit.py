@@ -155,6 +155,30 @@ class Prepared:
     scorer: UnitScorer
     lex: PieceLex | None = None
 
+    def __getstate__(self) -> dict:
+        """The fields, pickled without ``unit_emb`` and ``scorer`` when ``unit_emb`` is ``emb``'s rows by unit.
+
+        Those two are rebuilt from ``units`` and ``emb`` on unpickling (:meth:`__setstate__`). Pickle copies every
+        view of ``emb`` on its own: a themes task on the dask engine was sent each question's vectors twice, and the
+        worker made an array per unit of the second copy (the letters question's 768,374 units at a million
+        responses: 1.9 GB pickled, where the vectors are 0.79 GB).
+        """
+        state = dict(self.__dict__)
+        owner = self.emb if self.emb.base is None else self.emb.base  # what a row of emb is a view of
+        s = self.scorer
+        if (len(self.unit_emb) == len(self.emb) == len(self.units) and s.unit_emb is self.unit_emb
+                and (s.sent_emb is self.sent_mat or not (s.sent_emb or self.sent_mat)) and s.lex is self.lex
+                and list(self.unit_emb) == self.units["unit"].tolist()
+                and all(v.base is owner for v in self.unit_emb.values())):
+            state["unit_emb"] = state["scorer"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.unit_emb is None:
+            self.unit_emb = dict(zip(self.units["unit"], self.emb, strict=True))
+            self.scorer = UnitScorer(self.unit_emb, self.sent_mat, self.lex)
+
 
 @dataclass
 class Fitted:
