@@ -82,13 +82,17 @@ def test_a_20000_response_consultation_on_a_two_worker_cluster_is_byte_identical
     raw = tmp_path_factory.mktemp("raw20k")
     write_survey(raw / "gen20k", 20_000)
     local, dask = tmp_path_factory.mktemp("local"), tmp_path_factory.mktemp("dask")
-    _run(raw, local, "gen20k")
+    # themes tasks of up to 8,192 units: the four questions of ~8,700 units each are discovered in 2 chunks (as a
+    # million-response question is in chunks of 262,144), the fifth (7,927) whole
+    chunks = {"ANALYSIS_THEMES_CHUNK_UNITS": "8192"}
+    _run(raw, local, "gen20k", env=chunks)
     with get_task_stream(client=client) as stream:  # each stage in a forked child, as for a large consultation
         _run(raw, dask, "gen20k", "--engine", "dask", "--scheduler", address,
-             env={"ANALYSIS_STAGE_PROCESS": "always"})
+             env={"ANALYSIS_STAGE_PROCESS": "always", **chunks})
     assert len(_keys(stream, "ingest-language")) >= 1
     assert len(_keys(stream, "redaction-detect")) >= 10
-    assert len(_keys(stream, "themes-question")) == 5
+    assert len(_keys(stream, "themes-question")) == 1
+    assert len(_keys(stream, "themes-chunk-counts")) == len(_keys(stream, "themes-chunk-topics")) == 8
     assert len(_keys(stream, "campaigns-labels")) == 6
     assert len(_keys(stream, "positions-question")) == 4
     _assert_same(local / "processed" / "gen20k", local / "reports" / "gen20k", dask / "processed" / "gen20k",

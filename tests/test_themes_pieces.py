@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from test_themes_helpers import argkp_answers, polis_texts
 
 from analysis.themes.discovery import _ctfidf_keywords, _keywords
-from analysis.themes.pieces import JoinedCountVectorizer
+from analysis.themes.pieces import JoinedCountVectorizer, count_matrix, joined_counts, joined_part
 
 
 def _groups() -> list[list[str]]:
@@ -87,3 +87,32 @@ def test_ctfidf_keywords_of_campaign_letters():
     raw = np.array([i % 4 for i in range(len(letters))])
     words = _ctfidf_keywords(letters, raw)
     assert sorted(words) == [0, 1, 2, 3] and all(words[t] for t in words)
+
+
+@pytest.mark.parametrize("k", [1, 3, 12])
+def test_documents_counted_a_run_of_texts_at_a_time_are_the_joined_matrix(k):
+    """Each topic's document cut into runs of consecutive texts at seeded places (empty runs too), each run
+    counted on its own and the runs joined (:func:`joined_counts`): the vectoriser's matrix and feature names."""
+    rng = np.random.default_rng(k)
+    docs_of = [_groups()[i] for i in range(len(_groups()))] + [["¿¡āē…"], ["…", "—"], ["¿¡", "the treaty"]]
+    for texts in docs_of:
+        raw = np.arange(len(texts)) % min(k, len(texts))
+        docs = [[t for t, r in zip(texts, raw, strict=True) if r == c] for c in sorted(set(raw))]
+        rows = []
+        for doc in docs:
+            cuts = sorted(rng.integers(0, len(doc) + 1, size=3).tolist())
+            runs = [doc[a:b] for a, b in zip([0, *cuts], [*cuts, len(doc)], strict=True)]
+            rows.append(joined_counts([joined_part(r) for r in runs]))
+        try:
+            want = JoinedCountVectorizer()
+            wx = want.fit_transform(docs)
+        except ValueError:
+            with pytest.raises(ValueError, match="empty vocabulary"):
+                count_matrix(rows)
+            continue
+        x, words = count_matrix(rows)
+        assert type(x) is type(wx) and x.dtype == wx.dtype and x.shape == wx.shape
+        for attr in ("data", "indices", "indptr"):
+            a, b = getattr(x, attr), getattr(wx, attr)
+            assert a.dtype == b.dtype and np.array_equal(a, b), attr
+        assert list(words) == list(want.get_feature_names_out())

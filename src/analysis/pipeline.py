@@ -132,6 +132,12 @@ def _hash_tree(path: Path) -> str:
 TABLE_SUFFIX = ".parquet"
 
 
+#: Environment variables whose value changes a stage's outputs (hashed among every stage's inputs when set): the
+#: themes' chunk size (:func:`analysis.themes.chunked.chunk_units`) and the partition size
+#: (:func:`analysis.tables.partition_rows`).
+OUTPUT_ENV = ("ANALYSIS_THEMES_CHUNK_UNITS", "ANALYSIS_PARTITION_ROWS")
+
+
 def table_path(table: str, folder: Path) -> Path:
     """Where ``table`` is stored (:func:`analysis.tables.table_path`)."""
     return Path(folder) / f"{table}{TABLE_SUFFIX}"
@@ -171,6 +177,9 @@ def stage_inputs(
     for t, only_with in stage.tables_if:
         if table_path(only_with, processed_dir).exists():
             hashes[f"table:{t}"] = _hash_tree(table_path(t, processed_dir))
+    for var in OUTPUT_ENV:  # settings by environment that change what a stage computes, when set
+        if os.environ.get(var, "").strip():
+            hashes[f"env:{var}"] = os.environ[var].strip()
     # The whole package's source (modules and templates) is part of every stage's identity: a code change
     # re-runs everything, an edit to an analyst file re-runs only the stages that read it.
     hashes["code"] = _package_hash()

@@ -356,7 +356,12 @@ def _ctfidf_keywords(texts: list[str], raw: np.ndarray, top_n_words: int = 10) -
     # the counts of CountVectorizer(stop_words="english", ngram_range=(1, 2)) on the cleaned joined documents
     cv = JoinedCountVectorizer()
     x = cv.fit_transform([joined[t] for t in clusters])
-    words = cv.get_feature_names_out()
+    return _ctfidf_from_counts(x, cv.get_feature_names_out(), clusters, top_n_words)
+
+
+def _ctfidf_from_counts(x, words: np.ndarray, clusters: list[int], top_n_words: int = 10) -> dict[int, list[str]]:
+    """:func:`_ctfidf_keywords` from the clusters' documents' counts ``x`` (rows in ``clusters`` order) and the
+    vectoriser's feature names ``words``."""
     df = np.squeeze(np.asarray(x.sum(axis=0)))
     idf = np.log((int(x.sum(axis=1).mean()) / df) + 1)
     ctfidf = normalize(x, axis=1, norm="l1", copy=False)

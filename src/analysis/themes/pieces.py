@@ -163,3 +163,123 @@ def _sparse_api(x: sp.csr_array):  # noqa: ANN202 - scikit-learn's own helper de
     from sklearn.feature_extraction.text import _align_api_if_sparse
 
     return _align_api_if_sparse(x)
+
+
+
+class JoinedPart:
+    """The counts of a run of consecutive texts of one joined document (:class:`JoinedCountVectorizer`'s).
+
+    A document's counts are the sum of its parts' counts plus, between two consecutive parts, the bigram joining the
+    first part's last kept token to the next part's first (:func:`joined_counts`), so a topic's document can be
+    counted a chunk of its answers at a time, each chunk on its own. The terms are also kept in the order the
+    vectoriser first meets them (unigrams, then bigrams), which numbers its vocabulary and so orders the stored
+    entries of its matrix (what the c-TF-IDF's ties are broken by).
+
+    Attributes:
+        counts: Term -> count in these texts.
+        uni: The unigrams in the order first met.
+        bi: The bigrams in the order first met.
+        first: The first kept token, or ``None`` (no token).
+        last: The last kept token, or ``None``.
+        n_texts: Texts in the run.
+        blank: Whether the run is one text with nothing left after cleaning.
+    """
+
+    __slots__ = ("counts", "uni", "bi", "first", "last", "n_texts", "blank")
+
+    def __init__(self, counts: Counter[str], uni: list[str], bi: list[str], first: str | None, last: str | None,
+                 n_texts: int, blank: bool):
+        self.counts, self.uni, self.bi = counts, uni, bi
+        self.first, self.last, self.n_texts, self.blank = first, last, n_texts, blank
+
+    def __reduce__(self):  # noqa: ANN204 - sent between processes
+        return JoinedPart, (self.counts, self.uni, self.bi, self.first, self.last, self.n_texts, self.blank)
+
+
+def joined_part(texts: Sequence[str]) -> JoinedPart:
+    """:class:`JoinedPart` of ``texts`` (consecutive texts of a joined document), counted as
+    :class:`JoinedCountVectorizer` counts a document: each distinct piece analysed once."""
+    stop = ENGLISH_STOP_WORDS
+    split: dict[str, list[str]] = {}
+    tokens_of: dict[str, list[str]] = {}
+    counts: Counter[str] = Counter()
+    piece_n: Counter[str] = Counter()
+    uni: dict[str, None] = {}
+    bi: dict[str, None] = {}
+    first = last = None
+    for piece in (p for t in texts for p in _pieces(t, split)):
+        toks = tokens_of.get(piece)
+        if toks is None:
+            toks = tokens_of[piece] = _tokens(_clean(piece).lower(), stop)
+        if not toks:
+            continue
+        if last is not None:
+            bigram = f"{last} {toks[0]}"
+            bi.setdefault(bigram)
+            counts[bigram] += 1
+        else:
+            first = toks[0]
+        if piece not in piece_n:
+            uni.update(dict.fromkeys(toks))
+            bi.update(dict.fromkeys(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)))
+        piece_n[piece] += 1
+        last = toks[-1]
+    for piece, n in piece_n.items():
+        toks = tokens_of[piece]
+        for term, c in Counter(toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]).items():
+            counts[term] += c * n
+    return JoinedPart(counts, list(uni), list(bi), first, last, len(texts), len(texts) == 1 and not _clean(texts[0]))
+
+
+def joined_counts(parts: Sequence[JoinedPart]) -> tuple[list[str], Counter[str]]:
+    """The document made of ``parts`` (in order), as :class:`JoinedCountVectorizer` counts it.
+
+    Returns:
+        ``(terms, counts)``: its terms in the order the vectoriser first meets them, and their counts.
+    """
+    if sum(p.n_texts for p in parts) == 1 and any(p.blank for p in parts):
+        return ["emptydoc"], Counter({"emptydoc": 1})  # BERTopic's stand-in for a document with nothing left
+    total: Counter[str] = Counter()
+    uni: list[str] = []
+    bi: list[str] = []
+    last = None
+    for p in parts:
+        total.update(p.counts)
+        uni.extend(p.uni)
+        if p.first is not None:
+            if last is not None:
+                bigram = f"{last} {p.first}"
+                total[bigram] += 1
+                bi.append(bigram)
+            last = p.last
+        bi.extend(p.bi)
+    return uni + bi, total
+
+
+def count_matrix(docs: Sequence[tuple[list[str], Counter[str]]]):  # noqa: ANN201 - scikit-learn's sparse type
+    """``(x, words)``: what ``JoinedCountVectorizer().fit_transform`` and ``get_feature_names_out`` give for the
+    documents :func:`joined_counts` counted, bit for bit and in the same storage order.
+
+    Raises:
+        ValueError: No term in any document (the vectoriser's empty-vocabulary error).
+    """
+    vocabulary: dict[str, int] = {}
+    for terms_met, _ in docs:
+        for term in terms_met:
+            vocabulary.setdefault(term, len(vocabulary))
+    if not vocabulary:
+        raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum([len(c) for _, c in docs], out=indptr[1:])
+    index_dtype = np.int32 if indptr[-1] <= np.iinfo(np.int32).max else np.int64
+    cols = np.fromiter((vocabulary[t] for _, c in docs for t in c), dtype=np.int64, count=int(indptr[-1]))
+    vals = np.fromiter((n for _, c in docs for n in c.values()), dtype=np.intc, count=int(indptr[-1]))
+    x = sp.csr_array((vals, cols.astype(index_dtype), indptr.astype(index_dtype)),
+                     shape=(len(docs), len(vocabulary)), dtype=np.int64)
+    x.sort_indices()  # by vocabulary number, as the vectoriser's counting leaves them
+    words = sorted(vocabulary)  # the vectoriser's feature sorting: the columns renumbered, the entries left in place
+    new = np.empty(len(words), dtype=x.indices.dtype)
+    for j, term in enumerate(words):
+        new[vocabulary[term]] = j
+    x.indices = new.take(x.indices, mode="clip")
+    return _sparse_api(x), np.asarray(words, dtype=object)

@@ -31,13 +31,14 @@ from analysis import engine, paths, schemas
 from analysis.config import PUBLISHABLE_CONSENT, ConsultationConfig
 from analysis.embeddings import EmbeddingCache, make_backend
 from analysis.tables import read_optional, read_table, table_exists, table_path, write_table
-from analysis.themes import fitcache
+from analysis.themes import chunked, fitcache
 from analysis.themes.assign import (
     DEFAULT_MIN_SCORE,
     apply_operations,
     attribute_response_tags,
     prototype_texts,
 )
+from analysis.themes.chunked import Runner, discover_in_chunks
 from analysis.themes.codebook import (
     DISCOVERED_PREFIX,
     OTHER,
@@ -141,15 +142,19 @@ def published(publish, scores) -> list[float]:
     return np.asarray(publish(np.asarray(scores, dtype=np.float32))).tolist()
 
 
-def _assign_by_discovery(p: Prepared, discovery, *, question_id: str, settings, min_score: float) -> _Assignment:
-    """Each unit to its nearest discovered topic, plus other topics almost as close (multi-label)."""
-    emb = p.emb
-    cent = np.vstack([t.centroid for t in discovery.topics]) if discovery.topics else np.zeros((0, emb.shape[1]))
-    sims = emb @ cent.T if len(cent) else np.zeros((len(emb), 0))
-    top = np.argsort(-sims, axis=1, kind="stable")[:, : settings.max_themes_per_answer]
-    assigned = discovery_rows(column_values(p.units["unit"]), np.asarray(discovery.labels), sims, top,
-                              [t.topic_id for t in discovery.topics], min_score=min_score,
-                              relative_score=settings.relative_score, max_themes=settings.max_themes_per_answer)
+def _assign_by_discovery(p: Prepared, discovery, *, question_id: str, settings, min_score: float,
+                         assigned: pd.DataFrame | None = None) -> _Assignment:
+    """Each unit to its nearest discovered topic, plus other topics almost as close (multi-label).
+
+    ``assigned``: those rows when already computed (a question discovered in chunks), else computed here.
+    """
+    if assigned is None:
+        emb = p.emb
+        cent = np.vstack([t.centroid for t in discovery.topics]) if discovery.topics else np.zeros((0, emb.shape[1]))
+        sims = emb @ cent.T if len(cent) else np.zeros((len(emb), 0))
+        assigned = chunk_rows(column_values(p.units["unit"]), np.asarray(discovery.labels), sims, min_score=min_score,
+                              relative_score=settings.relative_score, max_themes=settings.max_themes_per_answer,
+                              topic_ids=[t.topic_id for t in discovery.topics])
     themes = pd.DataFrame([{"question_id": question_id, "theme_id": t.topic_id, "label": t.label,
                             "description": DISCOVERED_PREFIX + " | ".join(t.representative),
                             "parent_id": None, "keywords": "; ".join(t.keywords)} for t in discovery.topics],
@@ -157,6 +162,16 @@ def _assign_by_discovery(p: Prepared, discovery, *, question_id: str, settings, 
     thresholding = f"discovery: nearest topic centre; extra themes need {min_score:g} and the relative score"
     return _Assignment(assigned, themes, "discovered",
                        discovery.method, thresholding, {}, [(t.topic_id, t.size, 0) for t in discovery.topics])
+
+
+def chunk_rows(units, labels: np.ndarray, sims: np.ndarray, *, min_score: float, relative_score: float,
+               max_themes: int, topic_ids: list[str] | None = None) -> pd.DataFrame:
+    """:func:`discovery_rows` of units whose cosines to the topics ``topic_ids`` (default ``t01``, ``t02``...) are
+    ``sims``."""
+    top = np.argsort(-sims, axis=1, kind="stable")[:, :max_themes]
+    ids = topic_ids if topic_ids is not None else [f"t{j + 1:02d}" for j in range(sims.shape[1])]
+    return discovery_rows(units, labels, sims, top, ids, min_score=min_score, relative_score=relative_score,
+                          max_themes=max_themes)
 
 
 def discovery_rows(units: np.ndarray, labels: np.ndarray, sims: np.ndarray, top: np.ndarray, topic_ids: list[str], *,
@@ -195,7 +210,7 @@ def discovery_rows(units: np.ndarray, labels: np.ndarray, sims: np.ndarray, top:
 
 def theme_question(p: Prepared, *, question_id: str, backend, settings, seed: int,
                    codebook: Codebook | None = None, fitted: Fitted | None = None,
-                   consenting: frozenset[str] | None = None):
+                   consenting: frozenset[str] | None = None, run: Runner | None = None):
     """Theme the answers of one question (pure: inputs are not modified).
 
     Args:
@@ -209,6 +224,9 @@ def theme_question(p: Prepared, *, question_id: str, backend, settings, seed: in
             questions); required with a codebook.
         consenting: Response ids whose text may be published: a discovered theme's label quotes only their
             answers (``None``: no consent information, any answer).
+        run: Runs tasks on the engine's workers: given, a question of more than
+            :data:`~analysis.themes.chunked.CHUNK_UNITS` units is discovered a chunk at a time
+            (:func:`~analysis.themes.chunked.discover_in_chunks`); ``None``: whole, here.
 
     Returns:
         ``(themes, answer_themes, model_meta, discovery or None)`` frames.
@@ -225,10 +243,22 @@ def theme_question(p: Prepared, *, question_id: str, backend, settings, seed: in
             quotable = {u for u, r in zip(column_values(p.owners["unit"]), column_values(p.owners["response_id"]),
                                           strict=True) if isinstance(r, str) and r in consenting}
             label_ok = [isinstance(u, str) and u in quotable for u in column_values(p.units["unit"])]
-        discovery = discover(p.units["text"].tolist(), p.emb, question_id=question_id, seed=seed,
-                             n_topics=settings.n_topics, max_topics=settings.max_topics,
-                             min_answers=settings.min_answers, label_ok=label_ok)
-        a = _assign_by_discovery(p, discovery, question_id=question_id, settings=settings, min_score=min_score)
+        kw = dict(question_id=question_id, seed=seed, n_topics=settings.n_topics, max_topics=settings.max_topics,
+                  min_answers=settings.min_answers, label_ok=label_ok)
+        got = None
+        if run is not None and len(p.units) > chunked.chunk_units():
+            assign = functools.partial(chunk_rows, min_score=min_score, relative_score=settings.relative_score,
+                                       max_themes=settings.max_themes_per_answer)
+            got = discover_in_chunks(p.units["text"].tolist(), p.emb, column_values(p.units["unit"]), assign=assign,
+                                     run=run, **kw)
+        if got is not None:
+            discovery, rows = got
+            rows = [r for r in rows if len(r)] or rows[:1]
+            a = _assign_by_discovery(p, discovery, question_id=question_id, settings=settings, min_score=min_score,
+                                     assigned=pd.concat(rows, ignore_index=True))
+        else:
+            discovery = discover(p.units["text"].tolist(), p.emb, **kw)
+            a = _assign_by_discovery(p, discovery, question_id=question_id, settings=settings, min_score=min_score)
     at = _response_themes(a.assigned, p, question_id, a.source)
     shown = [OTHER] + ([UNTRANSLATED] if p.untranslated else [])
     special = [{"question_id": question_id, "theme_id": k, "label": SPECIAL[k][0], "description": SPECIAL[k][1],
@@ -405,15 +435,27 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
 
     # each question is themed on its own (pure): side by side, in forked processes, the questions with the most
     # answers handed out first (a 1M consultation's letters question, 3x the others, had been started last)
-    cost = [len(prepared[q].owners) for q in qids]
+    # a question discovered in chunks (more than CHUNK_UNITS units) runs its chunks' tasks itself, after the others
+    # are handed out; the others are a task each
+    big = [q for q in qids if books[q] is None and len(prepared[q].units) > chunked.chunk_units()]
+    whole = [q for q in qids if q not in big]
+    cost = [len(prepared[q].owners) for q in whole]
     eng = engine.active()
+    done: dict[str, tuple] = {}
     if eng is not None:  # the Dask engine: a task a question, sent what it reads (the shared models once)
-        results = eng.map(_theme_item, [(q, prepared[q], books[q], fitted.get(q)) for q in qids], cost=cost,
-                          label="themes-question", large=True, shared=dict(backend=backend, settings=st, seed=cfg.settings.seed,
-                                                               consenting=consenting))
+        sent = eng.submit(_theme_item, [(q, prepared[q], books[q], fitted.get(q)) for q in whole], cost=cost,
+                          label="themes-question", large=True,
+                          shared=dict(backend=backend, settings=st, seed=cfg.settings.seed, consenting=consenting))
+        for q in big:
+            done[q] = theme_question(prepared[q], question_id=q, backend=backend, settings=st, seed=cfg.settings.seed,
+                                     consenting=consenting, run=functools.partial(_on_cluster, eng))
+        done |= dict(zip(whole, sent.result(), strict=True))
     else:
-        results = fitcache.map_forked(theme_one, qids, cost=cost)
-    for themes, at, meta, disc in results:
+        done = dict(zip(whole, fitcache.map_forked(theme_one, whole, cost=cost), strict=True))
+        for q in big:
+            done[q] = theme_question(prepared[q], question_id=q, backend=backend, settings=st, seed=cfg.settings.seed,
+                                     consenting=consenting, run=_forked)
+    for themes, at, meta, disc in (done[q] for q in qids):
         frames["themes"].append(themes)
         frames["at"].append(at)
         frames["meta"].append(meta)
@@ -425,6 +467,16 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     themes = pd.concat(frames["themes"], ignore_index=True) if frames["themes"] else pd.DataFrame(columns=THEME_COLS)
     meta = pd.concat(frames["meta"], ignore_index=True) if frames["meta"] else None
     return themes, at, meta, discoveries
+
+
+def _on_cluster(eng, fn, items: list, *, label: str, shared: dict) -> list:
+    """A chunked question's step (:data:`~analysis.themes.chunked.Runner`) as tasks on the Dask cluster."""
+    return eng.map(fn, items, label=label, shared=shared, large=True)
+
+
+def _forked(fn, items: list, *, label: str, shared: dict) -> list:  # noqa: ARG001 - the Runner's signature
+    """A chunked question's step (:data:`~analysis.themes.chunked.Runner`) in forked processes (the local engine)."""
+    return fitcache.map_forked(functools.partial(fn, **shared), items)
 
 
 def _theme_item(item: tuple, *, backend, settings, seed: int, consenting: frozenset[str] | None):
