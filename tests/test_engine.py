@@ -77,6 +77,21 @@ def test_sample_on_a_two_worker_cluster_is_byte_identical(cluster, sample_result
                  tmp_path / "reports" / "sample")
 
 
+def test_the_sample_themed_a_chunk_at_a_time_on_the_cluster_is_the_local_engines(cluster, tmp_path):
+    """Themes tasks of up to 64 units: every question of the sample (its codebook's themes, a merge-free operations
+    log) assigned a chunk a task (``themes-chunk-assign``), on the cluster and locally: the same bytes."""
+    address, client = cluster
+    chunks = {"ANALYSIS_THEMES_CHUNK_UNITS": "64"}
+    _run(paths.data_raw(), tmp_path / "local", "sample", env=chunks)
+    with get_task_stream(client=client) as stream:
+        _run(paths.data_raw(), tmp_path / "dask", "sample", "--scheduler", address, env=chunks)
+    # 5 of the 6 open questions have more than 64 units (2 chunks or more each); the emailed letters' has fewer
+    assert len(_keys(stream, "themes-question")) == 1
+    assert len(_keys(stream, "themes-chunk-assign")) >= 10
+    _assert_same(tmp_path / "local" / "processed" / "sample", tmp_path / "local" / "reports" / "sample",
+                 tmp_path / "dask" / "processed" / "sample", tmp_path / "dask" / "reports" / "sample")
+
+
 def test_a_20000_response_consultation_on_a_two_worker_cluster_is_byte_identical(cluster, tmp_path_factory):
     address, client = cluster
     raw = tmp_path_factory.mktemp("raw20k")

@@ -124,6 +124,30 @@ def test_conditional_table_input_is_hashed_only_when_read(tmp_path):
     assert pipeline.stage_inputs(stage, raw / "consultation.yml", cfg, processed) != with_votes
 
 
+def test_a_setting_by_environment_that_changes_outputs_is_an_input_when_set(tmp_path, monkeypatch):
+    """The themes' chunk size and the partition size change what a stage writes: a run with another value is not
+    skipped as up to date; unset, they leave the hashes (and so earlier runs' records) as they were."""
+    from analysis.config import load_config
+
+    raw = _consultation(tmp_path)
+    cfg = load_config(raw / "consultation.yml")
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    stage = next(s for s in pipeline.STAGES if s.name == "themes")
+    for var in ("ANALYSIS_THEMES_CHUNK_UNITS", "ANALYSIS_PARTITION_ROWS"):
+        monkeypatch.delenv(var, raising=False)
+    unset = pipeline.stage_inputs(stage, raw / "consultation.yml", cfg, processed)
+    assert not [k for k in unset if k.startswith("env:")]
+    for var in ("ANALYSIS_THEMES_CHUNK_UNITS", "ANALYSIS_PARTITION_ROWS"):
+        monkeypatch.setenv(var, "4096")
+        four = pipeline.stage_inputs(stage, raw / "consultation.yml", cfg, processed)
+        monkeypatch.setenv(var, "8192")
+        eight = pipeline.stage_inputs(stage, raw / "consultation.yml", cfg, processed)
+        assert four != eight and four != unset and four[f"env:{var}"] == "4096"
+        monkeypatch.delenv(var)
+    assert pipeline.stage_inputs(stage, raw / "consultation.yml", cfg, processed) == unset
+
+
 CODEBOOK = """version: 1
 consultation: tiny
 questions:

@@ -106,3 +106,60 @@ def test_a_bad_chunk_size_is_a_config_error(monkeypatch, value):
     monkeypatch.setenv(chunked.CHUNK_ENV, value)
     with pytest.raises(ConfigError, match=chunked.CHUNK_ENV):
         chunked.chunk_units()
+
+
+CODED = FIX / "themes" / "coded_argkp"
+OPERATIONS = """operations:
+  - {op: merge, question: topic00_con, ids: [kp_4_1, kp_4_4], into: bullying_equality, label: Bullying and equality}
+  - {op: split, question: topic00_con, id: kp_4_2, into: [
+      {id: discipline, label: Discipline, seed_phrases: [instill discipline, obey rules]},
+      {id: focus, label: Focus on learning, seed_phrases: [focus on learning, fewer distractions]}]}
+  - {op: delete, question: topic00_pro, id: kp_4_7}
+"""
+
+
+def _coded(tmp_path: Path, monkeypatch, chunk: int | None, workers: int = 2):
+    import shutil
+
+    from analysis.config import ThemeSettings
+    from analysis.themes.evaluate import _tables, draw_codes, load_folder
+
+    folder = tmp_path / "coded"
+    if not folder.exists():
+        shutil.copytree(CODED, folder)
+        with (folder / "codebook.yml").open("a", encoding="utf-8") as f:
+            f.write(OPERATIONS)
+    if chunk is None:
+        monkeypatch.delenv(chunked.CHUNK_ENV, raising=False)
+    else:
+        monkeypatch.setenv(chunked.CHUNK_ENV, str(chunk))
+    monkeypatch.setattr(fitcache, "WORKERS", workers)
+    data = load_folder(folder)
+    settings = ThemeSettings(cache=False)
+    answers_, tags = _tables(data, draw_codes(data, [5], seed=0)[5])
+    cfg = config(tuple(sorted(data.codebook.questions)))
+    assert data.codebook.operations
+    return themes.theme_all(answers_, cfg, backend=make_backend(settings, 0), codebook=data.codebook, tags=tags)
+
+
+def test_a_codebooks_themes_assigned_a_chunk_at_a_time_are_the_whole_questions(tmp_path, monkeypatch):
+    """ArgKP's coded arguments (two questions of 40) with a merge, a split and a delete in the operations log, in
+    chunks of 16 units: every response the same themes, the same scores to float32 precision, the same themes and
+    model summary; and the same bytes with the chunks in forked processes or here."""
+    whole = _coded(tmp_path, monkeypatch, None)
+    parts = _coded(tmp_path, monkeypatch, 16)
+    calls: list[int] = []
+    real = themes._codebook_chunk
+    monkeypatch.setattr(themes, "_codebook_chunk", lambda p, **kw: calls.append(len(p.units)) or real(p, **kw))
+    here = _coded(tmp_path, monkeypatch, 16, workers=1)
+    assert sorted(calls) == [8, 8, 16, 16, 16, 16]  # two questions of 40 units, 3 chunks each
+    themes_, at, meta, _ = parts
+    assert {"bullying_equality", "discipline", "focus"} <= set(at["theme_id"]) and "kp_4_7" not in set(at["theme_id"])
+    pd.testing.assert_frame_equal(themes_, whole[0])
+    pd.testing.assert_frame_equal(meta, whole[2])
+    key = ["response_id", "question_id", "theme_id", "source"]
+    m = at.merge(whole[1], on=key, how="outer", indicator=True, suffixes=("", "_whole"))
+    assert (m["_merge"] == "both").all() and len(m) == len(at) == len(whole[1])
+    np.testing.assert_allclose(m["score"], m["score_whole"], atol=1e-6)
+    for a, b in zip(here[:3], parts[:3], strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)

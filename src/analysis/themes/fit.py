@@ -179,6 +179,24 @@ class Prepared:
             self.unit_emb = dict(zip(self.units["unit"], self.emb, strict=True))
             self.scorer = UnitScorer(self.unit_emb, self.sent_mat, self.lex)
 
+    def units_slice(self, lo: int, hi: int) -> Prepared:
+        """Units ``lo:hi`` with their vectors, sentences' vectors and lexical rows, to be scored on their own (a
+        themes task of a chunk of a large question): no owners, blanks or untranslated answers."""
+        units = self.units.iloc[lo:hi].reset_index(drop=True)
+        keys = units["unit"].tolist()
+        emb = self.emb[lo:hi]
+        unit_emb = dict(zip(keys, emb, strict=True))
+        sent_mat = {u: self.sent_mat[u] for u in keys if u in self.sent_mat}
+        lex = None
+        if self.lex is not None:
+            spans = [self.lex.spans[u] for u in keys if u in self.lex.spans]  # a unit's sentences follow the last's
+            s0, s1 = (spans[0][0], spans[-1][1]) if spans else (0, 0)
+            lex = PieceLex(self.lex.units[lo:hi], {u: i for i, u in enumerate(keys)}, self.lex.sents[s0:s1],
+                           {u: (a - s0, b - s0) for u in keys if u in self.lex.spans
+                            for a, b in [self.lex.spans[u]]})
+        return Prepared(self.question_id, self.resolved, self.covered, units, self.owners.iloc[:0], [], [], emb,
+                        unit_emb, sent_mat, UnitScorer(unit_emb, sent_mat, lex), lex)
+
 
 @dataclass
 class Fitted:

@@ -21,7 +21,7 @@ import functools
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +142,23 @@ def published(publish, scores) -> list[float]:
     return np.asarray(publish(np.asarray(scores, dtype=np.float32))).tolist()
 
 
+def _assign_in_chunks(p: Prepared, *, run: Runner, **kw) -> _Assignment:
+    """:func:`_assign_with_codebook` of a large question, a task a chunk of :func:`~analysis.themes.chunked.chunk_units`
+    units (``themes-chunk-assign``). Each unit's themes are scored and picked on its own, the operations log applied
+    unit by unit, so the chunks' rows joined and sorted as the whole question's are (``unit, theme_id``) are its."""
+    size = chunked.chunk_units()
+    got = run(_codebook_chunk, [p.units_slice(lo, lo + size) for lo in range(0, len(p.units), size)],
+              label="themes-chunk-assign", shared=kw)
+    rows = [g.assigned for g in got if len(g.assigned)] or [got[0].assigned]
+    assigned = pd.concat(rows, ignore_index=True).sort_values(["unit", "theme_id"], kind="mergesort")
+    return replace(got[0], assigned=assigned.reset_index(drop=True))
+
+
+def _codebook_chunk(p: Prepared, **kw) -> _Assignment:
+    """:func:`_assign_with_codebook` of a chunk of a question's units (a task)."""
+    return _assign_with_codebook(p, **kw)
+
+
 def _assign_by_discovery(p: Prepared, discovery, *, question_id: str, settings, min_score: float,
                          assigned: pd.DataFrame | None = None) -> _Assignment:
     """Each unit to its nearest discovered topic, plus other topics almost as close (multi-label).
@@ -225,8 +242,9 @@ def theme_question(p: Prepared, *, question_id: str, backend, settings, seed: in
         consenting: Response ids whose text may be published: a discovered theme's label quotes only their
             answers (``None``: no consent information, any answer).
         run: Runs tasks on the engine's workers: given, a question of more than
-            :data:`~analysis.themes.chunked.CHUNK_UNITS` units is discovered a chunk at a time
-            (:func:`~analysis.themes.chunked.discover_in_chunks`); ``None``: whole, here.
+            :func:`~analysis.themes.chunked.chunk_units` units is discovered a chunk at a time
+            (:func:`~analysis.themes.chunked.discover_in_chunks`) or assigned its codebook's themes a chunk at a time
+            (:func:`_assign_in_chunks`); ``None``: whole, here.
 
     Returns:
         ``(themes, answer_themes, model_meta, discovery or None)`` frames.
@@ -234,8 +252,12 @@ def theme_question(p: Prepared, *, question_id: str, backend, settings, seed: in
     min_score = resolve_min_score(settings, backend)
     discovery = None
     if codebook is not None and codebook.resolved(question_id) is not None:
-        a = _assign_with_codebook(p, codebook, fitted, question_id=question_id, backend=backend, settings=settings,
-                                  min_score=min_score)
+        kw = dict(codebook=codebook, fitted=fitted, question_id=question_id, backend=backend, settings=settings,
+                  min_score=min_score)
+        if run is not None and len(p.units) > chunked.chunk_units():
+            a = _assign_in_chunks(p, run=run, **kw)
+        else:
+            a = _assign_with_codebook(p, **kw)
     else:
         label_ok = None
         if consenting is not None:  # a unit (answer or campaign template) is quotable when an owner consented
@@ -435,9 +457,9 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
 
     # each question is themed on its own (pure): side by side, in forked processes, the questions with the most
     # answers handed out first (a 1M consultation's letters question, 3x the others, had been started last)
-    # a question discovered in chunks (more than CHUNK_UNITS units) runs its chunks' tasks itself, after the others
-    # are handed out; the others are a task each
-    big = [q for q in qids if books[q] is None and len(prepared[q].units) > chunked.chunk_units()]
+    # a question of more than chunk_units() units runs its chunks' tasks itself (discovered, or assigned its
+    # codebook's themes, a chunk a task), after the others are handed out; the others are a task each
+    big = [q for q in qids if len(prepared[q].units) > chunked.chunk_units()]
     whole = [q for q in qids if q not in big]
     cost = [len(prepared[q].owners) for q in whole]
     eng = engine.active()
@@ -448,13 +470,15 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
                           shared=dict(backend=backend, settings=st, seed=cfg.settings.seed, consenting=consenting))
         for q in big:
             done[q] = theme_question(prepared[q], question_id=q, backend=backend, settings=st, seed=cfg.settings.seed,
-                                     consenting=consenting, run=functools.partial(_on_cluster, eng))
+                                     codebook=books[q], fitted=fitted.get(q), consenting=consenting,
+                                     run=functools.partial(_on_cluster, eng))
         done |= dict(zip(whole, sent.result(), strict=True))
     else:
         done = dict(zip(whole, fitcache.map_forked(theme_one, whole, cost=cost), strict=True))
         for q in big:
             done[q] = theme_question(prepared[q], question_id=q, backend=backend, settings=st, seed=cfg.settings.seed,
-                                     consenting=consenting, run=_forked)
+                                     codebook=books[q], fitted=fitted.get(q), consenting=consenting,
+                                     run=_forked)
     for themes, at, meta, disc in (done[q] for q in qids):
         frames["themes"].append(themes)
         frames["at"].append(at)
