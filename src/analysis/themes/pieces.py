@@ -88,56 +88,10 @@ class JoinedCountVectorizer(CountVectorizer):
     def _count_vocab(self, raw_documents, fixed_vocab):  # noqa: ANN001, ANN202 - scikit-learn's signature
         if fixed_vocab:
             raise NotImplementedError("fit only")
-        stop = ENGLISH_STOP_WORDS
-        vocabulary: dict[str, int] = {}
-        split: dict[str, list[str]] = {}  # text -> its pieces
+        split: dict[str, list[str]] = {}  # text -> its pieces, for every document
         tokens_of: dict[str, list[str]] = {}  # piece -> its kept tokens
-        cols, vals = [], []
-        for texts in raw_documents:
-            texts = list(texts)
-            if len(texts) == 1 and not _clean(texts[0]):
-                pieces = ["emptydoc"]  # BERTopic's stand-in for a document with nothing left
-            else:
-                pieces = [p for t in texts for p in _pieces(t, split)]
-            # the document's terms in the order the vectoriser meets them (repeats are harmless: the vocabulary
-            # keeps a term's first number): its unigrams, then its bigrams, each in the order of the text
-            order_uni: list[str] = []
-            order_bi: list[str] = []
-            counts: Counter[str] = Counter()  # bigrams joining two pieces, then every piece's own terms
-            piece_n: Counter[str] = Counter()
-            last = None
-            for piece in pieces:
-                toks = tokens_of.get(piece)
-                if toks is None:
-                    toks = tokens_of[piece] = _tokens(_clean(piece).lower(), stop)
-                if not toks:
-                    continue
-                if last is not None:
-                    bigram = f"{last} {toks[0]}"
-                    order_bi.append(bigram)
-                    counts[bigram] += 1
-                if piece not in piece_n:  # a repeated piece meets no term for the first time
-                    order_uni.extend(toks)
-                    order_bi.extend(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
-                piece_n[piece] += 1
-                last = toks[-1]
-            for piece, n in piece_n.items():
-                toks = tokens_of[piece]
-                for term, c in Counter(toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]).items():
-                    counts[term] += c * n
-            for term in (*order_uni, *order_bi):
-                vocabulary.setdefault(term, len(vocabulary))
-            cols.append(np.fromiter((vocabulary[t] for t in counts), dtype=np.int64, count=len(counts)))
-            vals.append(np.fromiter(counts.values(), dtype=np.intc, count=len(counts)))
-        if not vocabulary:
-            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-        indptr = np.zeros(len(cols) + 1, dtype=np.int64)
-        np.cumsum([len(c) for c in cols], out=indptr[1:])
-        index_dtype = np.int32 if indptr[-1] <= np.iinfo(np.int32).max else np.int64
-        x = sp.csr_array((np.concatenate(vals) if vals else np.zeros(0, dtype=np.intc),
-                          (np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)).astype(index_dtype),
-                          indptr.astype(index_dtype)), shape=(len(cols), len(vocabulary)), dtype=self.dtype)
-        x.sort_indices()
+        vocabulary, x = _vocab_matrix([joined_counts([joined_part(list(texts), split, tokens_of)])
+                                       for texts in raw_documents])
         return vocabulary, _sparse_api(x)
 
 
@@ -177,8 +131,8 @@ class JoinedPart:
 
     Attributes:
         counts: Term -> count in these texts.
-        uni: The unigrams in the order first met.
-        bi: The bigrams in the order first met.
+        uni: The unigrams in the order met (a term's first place is what counts).
+        bi: The bigrams in the order met.
         first: The first kept token, or ``None`` (no token).
         last: The last kept token, or ``None``.
         n_texts: Texts in the run.
@@ -196,16 +150,20 @@ class JoinedPart:
         return JoinedPart, (self.counts, self.uni, self.bi, self.first, self.last, self.n_texts, self.blank)
 
 
-def joined_part(texts: Sequence[str]) -> JoinedPart:
+def joined_part(texts: Sequence[str], split: dict[str, list[str]] | None = None,
+                tokens_of: dict[str, list[str]] | None = None) -> JoinedPart:
     """:class:`JoinedPart` of ``texts`` (consecutive texts of a joined document), counted as
-    :class:`JoinedCountVectorizer` counts a document: each distinct piece analysed once."""
+    :class:`JoinedCountVectorizer` counts a document: each distinct piece analysed once.
+
+    ``split`` (text -> pieces) and ``tokens_of`` (piece -> kept tokens) are caches shared by the caller's documents.
+    """
     stop = ENGLISH_STOP_WORDS
-    split: dict[str, list[str]] = {}
-    tokens_of: dict[str, list[str]] = {}
+    split = {} if split is None else split
+    tokens_of = {} if tokens_of is None else tokens_of
     counts: Counter[str] = Counter()
     piece_n: Counter[str] = Counter()
-    uni: dict[str, None] = {}
-    bi: dict[str, None] = {}
+    uni: list[str] = []  # repeats are harmless: a vocabulary keeps a term's first number
+    bi: list[str] = []
     first = last = None
     for piece in (p for t in texts for p in _pieces(t, split)):
         toks = tokens_of.get(piece)
@@ -215,20 +173,20 @@ def joined_part(texts: Sequence[str]) -> JoinedPart:
             continue
         if last is not None:
             bigram = f"{last} {toks[0]}"
-            bi.setdefault(bigram)
+            bi.append(bigram)
             counts[bigram] += 1
         else:
             first = toks[0]
         if piece not in piece_n:
-            uni.update(dict.fromkeys(toks))
-            bi.update(dict.fromkeys(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)))
+            uni.extend(toks)
+            bi.extend(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
         piece_n[piece] += 1
         last = toks[-1]
     for piece, n in piece_n.items():
         toks = tokens_of[piece]
         for term, c in Counter(toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]).items():
             counts[term] += c * n
-    return JoinedPart(counts, list(uni), list(bi), first, last, len(texts), len(texts) == 1 and not _clean(texts[0]))
+    return JoinedPart(counts, uni, bi, first, last, len(texts), len(texts) == 1 and not _clean(texts[0]))
 
 
 def joined_counts(parts: Sequence[JoinedPart]) -> tuple[list[str], Counter[str]]:
@@ -239,6 +197,8 @@ def joined_counts(parts: Sequence[JoinedPart]) -> tuple[list[str], Counter[str]]
     """
     if sum(p.n_texts for p in parts) == 1 and any(p.blank for p in parts):
         return ["emptydoc"], Counter({"emptydoc": 1})  # BERTopic's stand-in for a document with nothing left
+    if len(parts) == 1:  # a whole document: its own counts (not copied)
+        return parts[0].uni + parts[0].bi, parts[0].counts
     total: Counter[str] = Counter()
     uni: list[str] = []
     bi: list[str] = []
@@ -256,9 +216,9 @@ def joined_counts(parts: Sequence[JoinedPart]) -> tuple[list[str], Counter[str]]
     return uni + bi, total
 
 
-def count_matrix(docs: Sequence[tuple[list[str], Counter[str]]]):  # noqa: ANN201 - scikit-learn's sparse type
-    """``(x, words)``: what ``JoinedCountVectorizer().fit_transform`` and ``get_feature_names_out`` give for the
-    documents :func:`joined_counts` counted, bit for bit and in the same storage order.
+def _vocab_matrix(docs: Sequence[tuple[list[str], Counter[str]]]) -> tuple[dict[str, int], sp.csr_array]:
+    """The vocabulary (numbered in the order its terms are first met) and the count matrix of the documents
+    :func:`joined_counts` counted, entries sorted by vocabulary number: what the vectoriser's counting returns.
 
     Raises:
         ValueError: No term in any document (the vectoriser's empty-vocabulary error).
@@ -276,7 +236,18 @@ def count_matrix(docs: Sequence[tuple[list[str], Counter[str]]]):  # noqa: ANN20
     vals = np.fromiter((n for _, c in docs for n in c.values()), dtype=np.intc, count=int(indptr[-1]))
     x = sp.csr_array((vals, cols.astype(index_dtype), indptr.astype(index_dtype)),
                      shape=(len(docs), len(vocabulary)), dtype=np.int64)
-    x.sort_indices()  # by vocabulary number, as the vectoriser's counting leaves them
+    x.sort_indices()
+    return vocabulary, x
+
+
+def count_matrix(docs: Sequence[tuple[list[str], Counter[str]]]):  # noqa: ANN201 - scikit-learn's sparse type
+    """``(x, words)``: what ``JoinedCountVectorizer().fit_transform`` and ``get_feature_names_out`` give for the
+    documents :func:`joined_counts` counted, bit for bit and in the same storage order.
+
+    Raises:
+        ValueError: No term in any document (the vectoriser's empty-vocabulary error).
+    """
+    vocabulary, x = _vocab_matrix(docs)
     words = sorted(vocabulary)  # the vectoriser's feature sorting: the columns renumbered, the entries left in place
     new = np.empty(len(words), dtype=x.indices.dtype)
     for j, term in enumerate(words):
