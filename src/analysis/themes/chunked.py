@@ -114,7 +114,7 @@ def chunk_counts(chunk: Chunk, *, pca: PCA, km, block: int) -> tuple[np.ndarray,
     for c in np.unique(raw).tolist():
         members = np.flatnonzero(raw == c)
         out[c] = (len(members), chunk.start + int(members[0]), chunk.emb[members].sum(axis=0, dtype=np.float64),
-                  joined_part([chunk.texts[i] for i in members]))
+                  joined_part([chunk.texts[i] for i in members], once=True))
     return raw, out
 
 

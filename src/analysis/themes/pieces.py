@@ -151,11 +151,12 @@ class JoinedPart:
 
 
 def joined_part(texts: Sequence[str], split: dict[str, list[str]] | None = None,
-                tokens_of: dict[str, list[str]] | None = None) -> JoinedPart:
+                tokens_of: dict[str, list[str]] | None = None, *, once: bool = False) -> JoinedPart:
     """:class:`JoinedPart` of ``texts`` (consecutive texts of a joined document), counted as
     :class:`JoinedCountVectorizer` counts a document: each distinct piece analysed once.
 
     ``split`` (text -> pieces) and ``tokens_of`` (piece -> kept tokens) are caches shared by the caller's documents.
+    ``once``: each term kept once in ``uni`` and ``bi`` (a part sent to another process: smaller).
     """
     stop = ENGLISH_STOP_WORDS
     split = {} if split is None else split
@@ -186,6 +187,8 @@ def joined_part(texts: Sequence[str], split: dict[str, list[str]] | None = None,
         toks = tokens_of[piece]
         for term, c in Counter(toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]).items():
             counts[term] += c * n
+    if once:
+        uni, bi = list(dict.fromkeys(uni)), list(dict.fromkeys(bi))
     return JoinedPart(counts, uni, bi, first, last, len(texts), len(texts) == 1 and not _clean(texts[0]))
 
 
