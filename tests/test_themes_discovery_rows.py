@@ -13,8 +13,8 @@ from test_themes_helpers import argkp_answers, polis_texts
 
 from analysis.embeddings import TfidfSvdBackend
 from analysis.themes import rows
+from analysis.themes.chunked import discovery_rows
 from analysis.themes.discovery import discover
-from analysis.themes.stage import discovery_rows
 
 
 def _old_rows(units, discovery, emb, *, min_score, relative_score, max_themes) -> pd.DataFrame:

@@ -38,7 +38,7 @@ from analysis.themes.assign import (
     attribute_response_tags,
     prototype_texts,
 )
-from analysis.themes.chunked import Runner, discover_in_chunks
+from analysis.themes.chunked import Runner, chunk_rows, discover_in_chunks, forked, on_cluster
 from analysis.themes.codebook import (
     DISCOVERED_PREFIX,
     OTHER,
@@ -179,50 +179,6 @@ def _assign_by_discovery(p: Prepared, discovery, *, question_id: str, settings, 
     thresholding = f"discovery: nearest topic centre; extra themes need {min_score:g} and the relative score"
     return _Assignment(assigned, themes, "discovered",
                        discovery.method, thresholding, {}, [(t.topic_id, t.size, 0) for t in discovery.topics])
-
-
-def chunk_rows(units, labels: np.ndarray, sims: np.ndarray, *, min_score: float, relative_score: float,
-               max_themes: int, topic_ids: list[str] | None = None) -> pd.DataFrame:
-    """:func:`discovery_rows` of units whose cosines to the topics ``topic_ids`` (default ``t01``, ``t02``...) are
-    ``sims``."""
-    top = np.argsort(-sims, axis=1, kind="stable")[:, :max_themes]
-    ids = topic_ids if topic_ids is not None else [f"t{j + 1:02d}" for j in range(sims.shape[1])]
-    return discovery_rows(units, labels, sims, top, ids, min_score=min_score, relative_score=relative_score,
-                          max_themes=max_themes)
-
-
-def discovery_rows(units: np.ndarray, labels: np.ndarray, sims: np.ndarray, top: np.ndarray, topic_ids: list[str], *,
-                   min_score: float, relative_score: float, max_themes: int) -> pd.DataFrame:
-    """``unit, theme_id, score`` rows of :func:`_assign_by_discovery`, chosen for every unit at once.
-
-    A unit of topic ``lab >= 0`` gets that topic (its cosine to the centre), then, in the order of ``top`` (each
-    unit's closest centres, stable), every other topic whose cosine reaches ``min_score`` and ``relative_score``
-    times its own topic's, while it has fewer than ``max_themes``. The loop this replaces made a dictionary per
-    row: 150,000 units of one question at 200,000 responses with 90% campaign letters. The comparisons are the
-    loop's: a Python float against a float32 is compared as a float32 (NumPy's weak scalars), and the relative
-    score times a float32 is a float32; ``tests/test_themes_rows.py`` compares the rows with the loop's.
-    """
-    cols = ["unit", "theme_id", "score"]
-    if not len(labels):
-        return pd.DataFrame([], columns=cols)
-    labels = labels.astype(np.intp, copy=False)
-    mine = np.flatnonzero(labels >= 0)
-    if not len(mine):
-        return pd.DataFrame([], columns=cols)
-    lab = labels[mine]
-    own = sims[mine, lab]  # float32
-    cand = top[mine]
-    cs = np.take_along_axis(sims[mine], cand, axis=1)
-    ok = (cand != lab[:, None]) & (cs >= np.maximum(np.float32(min_score), relative_score * own)[:, None])
-    before = np.cumsum(ok, axis=1) - ok  # extra topics accepted before this one
-    ok &= before < max_themes - 1
-    themes = np.concatenate([lab[:, None], cand], axis=1)
-    scores = np.concatenate([own[:, None], cs], axis=1)
-    keep = np.concatenate([np.ones((len(mine), 1), dtype=bool), ok], axis=1)
-    rows = np.repeat(mine, keep.sum(axis=1))
-    ids = np.asarray(topic_ids, dtype=object)
-    return pd.DataFrame({"unit": np.asarray(units, dtype=object)[rows], "theme_id": ids[themes[keep]],
-                         "score": scores[keep].astype(np.float64)}, columns=cols)
 
 
 def theme_question(p: Prepared, *, question_id: str, backend, settings, seed: int,
@@ -474,14 +430,14 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
         for q in big:
             done[q] = theme_question(prepared[q], question_id=q, backend=backend, settings=st, seed=cfg.settings.seed,
                                      codebook=books[q], fitted=fitted.get(q), consenting=consenting,
-                                     run=functools.partial(_on_cluster, eng))
+                                     run=functools.partial(on_cluster, eng))
         done |= dict(zip(whole, sent.result(), strict=True))
     else:
         done = dict(zip(whole, fitcache.map_forked(theme_one, whole, cost=cost), strict=True))
         for q in big:
             done[q] = theme_question(prepared[q], question_id=q, backend=backend, settings=st, seed=cfg.settings.seed,
                                      codebook=books[q], fitted=fitted.get(q), consenting=consenting,
-                                     run=_forked)
+                                     run=forked)
     for themes, at, meta, disc in (done[q] for q in qids):
         frames["themes"].append(themes)
         frames["at"].append(at)
@@ -494,16 +450,6 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     themes = pd.concat(frames["themes"], ignore_index=True) if frames["themes"] else pd.DataFrame(columns=THEME_COLS)
     meta = pd.concat(frames["meta"], ignore_index=True) if frames["meta"] else None
     return themes, at, meta, discoveries
-
-
-def _on_cluster(eng, fn, items: list, *, label: str, shared: dict) -> list:
-    """A chunked question's step (:data:`~analysis.themes.chunked.Runner`) as tasks on the Dask cluster."""
-    return eng.map(fn, items, label=label, shared=shared, large=True)
-
-
-def _forked(fn, items: list, *, label: str, shared: dict) -> list:  # noqa: ARG001 - the Runner's signature
-    """A chunked question's step (:data:`~analysis.themes.chunked.Runner`) in forked processes (the local engine)."""
-    return fitcache.map_forked(functools.partial(fn, **shared), items)
 
 
 def _theme_item(item: tuple, *, backend, settings, seed: int, consenting: frozenset[str] | None):
