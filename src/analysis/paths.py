@@ -37,6 +37,21 @@ def project_root() -> Path:
     return Path.cwd().resolve()
 
 
+def env_count(var: str, default: int, what: str) -> int:
+    """A positive whole number set by environment variable ``var`` (``default`` when unset or blank).
+
+    Raises:
+        ConfigError: The value is not a positive whole number (the message names ``var`` and ``what`` it counts; the
+            command line prints it, not a traceback).
+    """
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{var}={value!r}: give a positive whole number of {what}")
+    return int(value)
+
+
 def _env_dir(var: str, default: Path) -> Path:
     value = os.environ.get(var)
     return Path(value).resolve() if value else default

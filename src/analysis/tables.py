@@ -18,7 +18,6 @@ a nullable text column is stored as missing. Published tables stay CSV/XLSX (the
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -45,14 +44,9 @@ def partition_rows() -> int:
         ConfigError: ``ANALYSIS_PARTITION_ROWS`` is not a positive whole number (the command line prints the
             message, not a traceback).
     """
-    from analysis.errors import ConfigError  # noqa: PLC0415
+    from analysis.paths import env_count  # noqa: PLC0415
 
-    value = os.environ.get(PARTITION_ENV, "").strip()
-    if not value:
-        return PARTITION_ROWS
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigError(f"{PARTITION_ENV}={value!r}: give a positive whole number of rows per partition")
-    return int(value)
+    return env_count(PARTITION_ENV, PARTITION_ROWS, "rows per partition")
 
 
 def table_path(table: str, folder: str | Path) -> Path:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
+from analysis import paths
 from analysis.themes import discovery, fitcache
 from analysis.themes.discovery import (
     DiscoveredTopic,
@@ -79,14 +79,7 @@ def chunk_units() -> int:
     Raises:
         ConfigError: The variable is not a positive whole number.
     """
-    from analysis.errors import ConfigError  # noqa: PLC0415
-
-    value = os.environ.get(CHUNK_ENV, "").strip()
-    if not value:
-        return CHUNK_UNITS
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigError(f"{CHUNK_ENV}={value!r}: give a positive whole number of units per themes task")
-    return int(value)
+    return paths.env_count(CHUNK_ENV, CHUNK_UNITS, "units per themes task")
 
 
 @dataclass
