@@ -79,15 +79,20 @@ def test_sample_on_a_two_worker_cluster_is_byte_identical(cluster, sample_result
 
 def test_the_sample_themed_a_chunk_at_a_time_on_the_cluster_is_the_local_engines(cluster, tmp_path):
     """Themes tasks of up to 64 units: every question of the sample (its codebook's themes, a merge-free operations
-    log) assigned a chunk a task (``themes-chunk-assign``), on the cluster and locally: the same bytes."""
+    log) assigned a chunk a task (``themes-chunk-assign``); positions tasks of up to 64 distinct texts: every stance
+    model counted and predicted a chunk a task. On the cluster and locally: the same bytes."""
     address, client = cluster
-    chunks = {"ANALYSIS_THEMES_CHUNK_UNITS": "64"}
+    chunks = {"ANALYSIS_THEMES_CHUNK_UNITS": "64", "ANALYSIS_POSITIONS_CHUNK_TEXTS": "64"}
     _run(paths.data_raw(), tmp_path / "local", "sample", env=chunks)
     with get_task_stream(client=client) as stream:
         _run(paths.data_raw(), tmp_path / "dask", "sample", "--scheduler", address, env=chunks)
     # 5 of the 6 open questions have more than 64 units (2 chunks or more each); the emailed letters' has fewer
     assert len(_keys(stream, "themes-question")) == 1
     assert len(_keys(stream, "themes-chunk-assign")) >= 10
+    # the 5 stance models' 627-2,364 distinct texts: 10-37 chunks each to count, and their predicted texts
+    assert len(_keys(stream, "positions-question")) == 0
+    assert len(_keys(stream, "positions-chunk-terms")) >= 50
+    assert len(_keys(stream, "positions-chunk-predict")) >= 5
     _assert_same(tmp_path / "local" / "processed" / "sample", tmp_path / "local" / "reports" / "sample",
                  tmp_path / "dask" / "processed" / "sample", tmp_path / "dask" / "reports" / "sample")
 
@@ -98,8 +103,9 @@ def test_a_20000_response_consultation_on_a_two_worker_cluster_is_byte_identical
     write_survey(raw / "gen20k", 20_000)
     local, dask = tmp_path_factory.mktemp("local"), tmp_path_factory.mktemp("dask")
     # themes tasks of up to 8,192 units: the four questions of ~8,700 units each are discovered in 2 chunks (as a
-    # million-response question is in chunks of 262,144), the fifth (7,927) whole
-    chunks = {"ANALYSIS_THEMES_CHUNK_UNITS": "8192"}
+    # million-response question is in chunks of 262,144), the fifth (7,927) whole; positions tasks of up to 4,096
+    # distinct texts: the four stance models' 7,469-8,067 distinct texts counted in 2 chunks each
+    chunks = {"ANALYSIS_THEMES_CHUNK_UNITS": "8192", "ANALYSIS_POSITIONS_CHUNK_TEXTS": "4096"}
     _run(raw, local, "gen20k", env=chunks)
     with get_task_stream(client=client) as stream:  # each stage in a forked child, as for a large consultation
         _run(raw, dask, "gen20k", "--engine", "dask", "--scheduler", address,
@@ -109,7 +115,9 @@ def test_a_20000_response_consultation_on_a_two_worker_cluster_is_byte_identical
     assert len(_keys(stream, "themes-question")) == 1
     assert len(_keys(stream, "themes-chunk-counts")) == len(_keys(stream, "themes-chunk-topics")) == 8
     assert len(_keys(stream, "campaigns-labels")) == 6
-    assert len(_keys(stream, "positions-question")) == 4
+    assert len(_keys(stream, "positions-question")) == 0
+    assert len(_keys(stream, "positions-chunk-terms")) == 8
+    assert len(_keys(stream, "positions-chunk-predict")) >= 4
     _assert_same(local / "processed" / "gen20k", local / "reports" / "gen20k", dask / "processed" / "gen20k",
                  dask / "reports" / "gen20k")
 

@@ -102,15 +102,8 @@ class FastTfidfVectorizer(TfidfVectorizer):
         if self.use_idf:  # TfidfTransformer.fit's steps, on the whole collection's document frequencies
             dtype = x.dtype if x.dtype in (np.float64, np.float32) else np.float64
             counts = np.asarray(doc_counts, dtype=np.int64)
-            df = _weighted_df(x, counts)
-            df = df.astype(np.int64).astype(dtype, copy=False)
-            df += float(self.smooth_idf)
-            n_samples = int(counts.sum()) + int(self.smooth_idf)
-            idf = np.full_like(df, fill_value=n_samples, dtype=dtype)
-            idf /= df
-            np.log(idf, out=idf)
-            idf += 1.0
-            self._tfidf.idf_ = idf
+            self._tfidf.idf_ = idf_of(_weighted_df(x, counts).astype(np.int64), int(counts.sum()), self.smooth_idf,
+                                      dtype)
         return _tfidf_in_place(self._tfidf, x)
 
     def _limit_features(self, X: Any, vocabulary: dict, high: Any = None, low: Any = None,  # noqa: N803
@@ -301,6 +294,19 @@ def _cut_bigrams(cols: np.ndarray, indptr: np.ndarray, edges: np.ndarray, tokens
                     dtype=np.int64)[inv.reshape(-1)] if len(pairs) else np.zeros(0, dtype=np.int64)
     found = term >= 0
     return sp.csr_array((np.ones(int(found.sum()), dtype=np.int64), (doc_of[found], term[found])), shape=shape)
+
+
+def idf_of(df: np.ndarray, n_samples: int, smooth_idf: bool, dtype: Any = np.float64) -> np.ndarray:
+    """``TfidfTransformer.fit``'s idf from the terms' document frequencies (whole numbers) in ``n_samples``
+    documents: the same float operations, so the same bits."""
+    df = np.asarray(df, dtype=np.int64).astype(dtype)
+    df += float(smooth_idf)
+    n = n_samples + int(smooth_idf)
+    idf = np.full_like(df, fill_value=n, dtype=dtype)
+    idf /= df
+    np.log(idf, out=idf)
+    idf += 1.0
+    return idf
 
 
 #: Rows whose document frequencies :func:`_weighted_df` counts per step.

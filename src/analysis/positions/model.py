@@ -339,25 +339,7 @@ def cross_fit(
             X = _take_rows(feats, rows[: len(texts)])  # noqa: N806
             Xp, back = feats, rows[len(texts):]  # noqa: N806 - every distinct text scored once (no copy of the rows)
     del feats  # held by X and Xp only
-    counts = np.unique(y, return_counts=True)[1]
-    k = int(min(folds, counts.min()))
-    oof = pd.DataFrame(columns=["true", "position", "confidence"])
-    if k < 2:
-        m.fit_features(X, y)
-    else:
-        scores, fold, clf = _oof_scores(m, X, y, k, final=True, parallel=parallel)
-        m.fit_features(X, y, oof_scores=scores if m.calibrate else None, classifier=clf)
-        proba = np.zeros_like(scores)
-        for f in range(k):
-            te = fold == f
-            if m.calibrate:
-                proba[te] = BalancedPlatt().fit(scores[~te], y[~te], m.classes_).predict_proba(scores[te])
-            else:
-                clf = m._new_classifier(len(m.classes_), X).fit(X[~te], y[~te])
-                proba[te] = clf.predict_proba(X[te])
-        dec = _decide(proba, m.classes_, m.confidence_threshold)
-        oof = pd.DataFrame({"true": y.astype(str), "position": dec["position"].to_numpy(),
-                            "confidence": dec["confidence"].to_numpy()})
+    oof = fit_classifier(m, X, y, folds, parallel=parallel)
     if not predict:
         return m, oof, _empty_pred()
     if isinstance(Xp, Blocks):  # row by row the same probabilities as of the stacked matrix
@@ -365,6 +347,41 @@ def cross_fit(
     else:
         proba = m.proba_features(Xp)
     return m, oof, _decide(proba if back is None else proba[back], m.classes_, m.confidence_threshold)
+
+
+def fit_classifier(m: StanceModel, X: Any, y: np.ndarray, folds: int, *, parallel: bool = True  # noqa: N803
+                   ) -> pd.DataFrame:
+    """:func:`cross_fit`'s classifier step: fit ``m``'s classifier and calibrator on the features ``X`` of its
+    labelled texts (``m.featurizer_`` fitted already) and return their honest out-of-fold predictions.
+
+    Args:
+        m: The model being fitted (its classifier and calibrator set here).
+        X: Features of the labelled texts (CSR with sorted indices, or dense).
+        y: Their positions.
+        folds: Maximum number of stratified folds.
+        parallel: As :func:`cross_fit`'s.
+
+    Returns:
+        ``true, position, confidence`` per labelled text (empty when a class has fewer than 2 examples).
+    """
+    counts = np.unique(y, return_counts=True)[1]
+    k = int(min(folds, counts.min()))
+    if k < 2:
+        m.fit_features(X, y)
+        return pd.DataFrame(columns=["true", "position", "confidence"])
+    scores, fold, clf = _oof_scores(m, X, y, k, final=True, parallel=parallel)
+    m.fit_features(X, y, oof_scores=scores if m.calibrate else None, classifier=clf)
+    proba = np.zeros_like(scores)
+    for f in range(k):
+        te = fold == f
+        if m.calibrate:
+            proba[te] = BalancedPlatt().fit(scores[~te], y[~te], m.classes_).predict_proba(scores[te])
+        else:
+            clf = m._new_classifier(len(m.classes_), X).fit(X[~te], y[~te])
+            proba[te] = clf.predict_proba(X[te])
+    dec = _decide(proba, m.classes_, m.confidence_threshold)
+    return pd.DataFrame({"true": y.astype(str), "position": dec["position"].to_numpy(),
+                         "confidence": dec["confidence"].to_numpy()})
 
 
 def cross_val_predictions(

@@ -15,6 +15,7 @@ With the Dask engine (:mod:`analysis.engine`) each question's fit is a task on t
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from analysis import engine
+from analysis.positions import chunked
 from analysis.positions.model import FIT_WORKERS, PARALLEL_MIN_ROWS, StanceModel, cross_fit
+from analysis.themes.chunked import forked, on_cluster
 from analysis.worker import Worker, WorkerError
 
 log = logging.getLogger(__name__)
@@ -103,9 +106,29 @@ def cross_fit_all(model: StanceModel, jobs: list[FitJob]) -> list[tuple[StanceMo
         ``(fitted model, oof, predicted)`` per job, as :func:`~analysis.positions.model.cross_fit` returns them.
     """
     eng = engine.active()
-    if eng is not None and model.featurizer is None and jobs:
-        return eng.map(_fit_task, jobs, label="positions-question", cost=[job.cost() for job in jobs],
-                       shared=dict(model=model), large=True)
+    big = [i for i, job in enumerate(jobs) if chunked.in_chunks(model, job.texts, job.predict)]
+    whole = [i for i in range(len(jobs)) if i not in set(big)]
+    results: dict[int, tuple] = {}
+    sent = None
+    if eng is not None and model.featurizer is None and whole:  # sent first; the large questions fitted meanwhile
+        sent = eng.submit(_fit_task, [jobs[i] for i in whole], label="positions-question",
+                          cost=[jobs[i].cost() for i in whole], shared=dict(model=model), large=True)
+    elif whole:
+        results.update(zip(whole, _fit_whole(model, [jobs[i] for i in whole]), strict=True))
+    for i in big:  # a task a chunk (positions.chunked), on the cluster or in forked processes
+        run = functools.partial(on_cluster, eng) if eng is not None else forked
+        job = jobs[i]
+        with threadpool_limits(limits=1, user_api="blas"):
+            results[i] = chunked.cross_fit_chunked(model, job.texts, job.labels, folds=job.folds,
+                                                   predict=job.predict, run=run)
+    if sent is not None:
+        results.update(zip(whole, sent.result(), strict=True))
+    return [results[i] for i in range(len(jobs))]
+
+
+def _fit_whole(model: StanceModel, jobs: list[FitJob]) -> list[tuple[StanceModel, pd.DataFrame, pd.DataFrame]]:
+    """:func:`cross_fit_all` of questions fitted whole on the local engine: here, and (when worth it) some in a
+    second interpreter."""
     if not use_worker(model, jobs):
         return [_fit_one(model, job, True) for job in jobs]
     here, there = split_jobs(jobs)
