@@ -154,3 +154,28 @@ def test_map_forked_computes_in_forks_in_order_and_falls_back_when_a_worker_dies
     assert fitcache.map_forked(dies_in_a_fork, [1, 2, 3]) == [2, 3, 4]  # recomputed here
     monkeypatch.setattr(fitcache, "WORKERS", 1)
     assert fitcache.map_forked(_square_then_pid, [3]) == [(9, parent)]
+
+
+def test_start_forked_lets_this_process_work_beside_its_workers(monkeypatch) -> None:
+    """The workers are forked and handed every item at once; meanwhile this process computes other work, and a
+    map_forked it calls runs here (no fork while the workers run); afterwards map_forked forks again."""
+    import os
+
+    monkeypatch.setattr(fitcache, "WORKERS", 2)
+    parent = os.getpid()
+    pending = fitcache.start_forked(_pid_and_clock, list(range(6)), cost=[1, 2, 3, 4, 5, 6])
+    beside = fitcache.map_forked(_square_then_pid, [4, 5])
+    assert beside == [(16, parent), (25, parent)]
+    got = pending.result()
+    assert [x for x, _, _ in got] == list(range(6))
+    assert {pid for _, pid, _ in got} and parent not in {pid for _, pid, _ in got}
+    assert {pid for _, pid in fitcache.map_forked(_square_then_pid, [1, 2, 3])} - {parent}  # forked again
+
+    def dies_in_a_fork(x: int) -> int:
+        if os.getpid() != parent:
+            os._exit(1)
+        return -x
+
+    assert fitcache.start_forked(dies_in_a_fork, [1, 2]).result() == [-1, -2]  # recomputed here
+    monkeypatch.setattr(fitcache, "WORKERS", 1)
+    assert fitcache.start_forked(_square_then_pid, [3, 4]).result() == [(9, parent), (16, parent)]

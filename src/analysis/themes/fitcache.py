@@ -156,33 +156,65 @@ def map_forked(fn: Callable[[U], T], items: Sequence[U], cost: Sequence[float] |
 
     The forked processes inherit ``fn`` and everything it reads (nothing is pickled to them; results are pickled
     back), and the store switched on by :func:`stored_in`, so a fit one of them makes is kept for later runs.
-    Computed in this process when fork is unavailable, inside another call's worker, or in a daemonic process.
+    Computed in this process when fork is unavailable, inside another call's worker, while another call's workers
+    run (:func:`start_forked`), or in a daemonic process.
 
     ``cost``: an estimate of each item's work. The items are then handed to the workers from the costliest down
     (ties in ``items`` order), so the last one left running is a small one, not the largest started last while the
     other worker waits; the results are in ``items`` order whatever order they were computed in.
     """
+    return start_forked(fn, items, cost).result()
+
+
+class Forked:
+    """:func:`start_forked`'s work: the forked workers computing it, or (when it cannot fork) nothing yet."""
+
+    def __init__(self, fn: Callable[[U], T], items: Sequence[U], order: list[int], pool: ProcessPoolExecutor | None,
+                 futures: list | None, frozen: int) -> None:
+        self._fn, self._items, self._order, self._pool, self._futures, self._frozen = fn, items, order, pool, futures, frozen
+
+    def result(self) -> list[T]:
+        """The results in ``items`` order (computed here when no worker was started, or when one died)."""
+        global _FORKED
+        if self._pool is None:
+            return [self._fn(x) for x in self._items]
+        try:
+            with self._pool:
+                done = {i: f.result() for i, f in zip(self._order, self._futures, strict=True)}
+                return [done[i] for i in range(len(self._items))]
+        except BrokenProcessPool as err:  # a worker died (e.g. killed for memory): the same work, here
+            logger.warning("forked workers stopped (%s): computed in this process", err)
+        finally:
+            _FORKED = None
+            if not self._frozen:
+                gc.unfreeze()
+        return [self._fn(x) for x in self._items]
+
+
+def start_forked(fn: Callable[[U], T], items: Sequence[U], cost: Sequence[float] | None = None) -> Forked:
+    """:func:`map_forked`'s workers forked and handed every item now; :meth:`Forked.result` waits for them. Meanwhile
+    this process may do other work (a :func:`map_forked` it calls then runs in this process: the workers are
+    forked before any thread starts, and none is forked while they run)."""
     global _FORKED
     workers = min(WORKERS, len(items))
+    order = list(range(len(items))) if cost is None else sorted(range(len(items)), key=lambda i: (-cost[i], i))
     if (workers < 2 or _FORKED is not None or "fork" not in multiprocessing.get_all_start_methods()
             or multiprocessing.current_process().daemon):
-        return [fn(x) for x in items]
-    order = list(range(len(items))) if cost is None else sorted(range(len(items)), key=lambda i: (-cost[i], i))
+        return Forked(fn, items, order, None, None, 1)
     _FORKED = (fn, items, folder())
     release_unused()
     frozen = gc.get_freeze_count()  # objects some caller froze already stay frozen
     gc.freeze()  # the workers' collections leave this process's objects (and so their pages) alone
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            done = dict(zip(order, pool.map(_call_forked, order), strict=True))
-            return [done[i] for i in range(len(items))]
-    except BrokenProcessPool as err:  # a worker died (e.g. killed for memory): the same work, here
-        logger.warning("forked workers stopped (%s): computed in this process", err)
-    finally:
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:  # the executor forks every worker at the first submit, before its manager thread starts
+        futures = [pool.submit(_call_forked, i) for i in order]
+    except BaseException:
+        pool.shutdown(cancel_futures=True)
         _FORKED = None
         if not frozen:
             gc.unfreeze()
-    return [fn(x) for x in items]
+        raise
+    return Forked(fn, items, order, pool, futures, frozen)
 
 
 class Ahead:

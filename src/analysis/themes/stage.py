@@ -432,12 +432,13 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
                                      codebook=books[q], fitted=fitted.get(q), consenting=consenting,
                                      run=functools.partial(on_cluster, eng))
         done |= dict(zip(whole, sent.result(), strict=True))
-    else:
-        done = dict(zip(whole, fitcache.map_forked(theme_one, whole, cost=cost), strict=True))
-        for q in big:
+    else:  # the other questions in forked workers while a larger one's chunks are computed here beside them
+        pending = fitcache.start_forked(theme_one, whole, cost=cost)
+        for q in big:  # (its chunks forked when no worker runs: fewer than two other questions)
             done[q] = theme_question(prepared[q], question_id=q, backend=backend, settings=st, seed=cfg.settings.seed,
                                      codebook=books[q], fitted=fitted.get(q), consenting=consenting,
                                      run=forked)
+        done |= dict(zip(whole, pending.result(), strict=True))
     for themes, at, meta, disc in (done[q] for q in qids):
         frames["themes"].append(themes)
         frames["at"].append(at)
