@@ -58,6 +58,7 @@ def test_chunks_give_the_whole_questions_vocabulary_idf_and_positions(question):
     m2, oof2, pred2 = _chunked(question, 64)
     for (name, whole), (_, part) in zip(m1.featurizer_.transformer_list, m2.featurizer_.transformer_list, strict=True):
         assert part.vocabulary_ == whole.vocabulary_, name  # every term, numbered as scikit-learn numbers them
+        assert {type(i) for i in part.vocabulary_.values()} == {type(i) for i in whole.vocabulary_.values()}
         assert np.array_equal(part.idf_, whole.idf_), name  # bit for bit: summed whole-number frequencies
     assert m2.classes_ == m1.classes_
     assert len(pred2) == len(question[2]) and len(oof2) == len(question[0])

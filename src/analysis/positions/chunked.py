@@ -127,7 +127,7 @@ def fitted_featurizer(featurizer: Any, parts: list[list[tuple[list[str], np.ndar
         if not terms:
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         v._check_params()
-        v.vocabulary_ = {term: np.intp(i) for i, term in enumerate(terms)}
+        v.vocabulary_ = {term: i for i, term in enumerate(terms)}  # as the whole fit leaves them (Python ints)
         v.fixed_vocabulary_ = False
         v._tfidf = TfidfTransformer(norm=v.norm, use_idf=v.use_idf, smooth_idf=v.smooth_idf,
                                     sublinear_tf=v.sublinear_tf)
