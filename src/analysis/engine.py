@@ -203,6 +203,8 @@ class DaskEngine:
         except Exception as err:  # noqa: BLE001 - e.g. an item that cannot be pickled, a lost connection
             raise EngineError(f"{label} tasks could not be sent to the Dask cluster at {self.address_}: "
                               f"{type(err).__name__}: {err}") from err
+        if large:  # the inputs are on the workers: the heap pages their pickled copies used go back to the system
+            trim_memory()
         return Submitted(self, label, order, futures)
 
 
