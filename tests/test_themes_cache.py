@@ -179,3 +179,16 @@ def test_start_forked_lets_this_process_work_beside_its_workers(monkeypatch) -> 
     assert fitcache.start_forked(dies_in_a_fork, [1, 2]).result() == [-1, -2]  # recomputed here
     monkeypatch.setattr(fitcache, "WORKERS", 1)
     assert fitcache.start_forked(_square_then_pid, [3, 4]).result() == [(9, parent), (16, parent)]
+
+
+def test_a_cancelled_start_forked_stops_its_workers_and_later_calls_fork_again(monkeypatch) -> None:
+    import os
+
+    monkeypatch.setattr(fitcache, "WORKERS", 2)
+    parent = os.getpid()
+    pending = fitcache.start_forked(_pid_and_clock, list(range(4)))
+    assert fitcache.map_forked(_square_then_pid, [1, 2]) == [(1, parent), (4, parent)]  # its workers run
+    pending.cancel()
+    assert fitcache._FORKED is None
+    assert {pid for _, pid in fitcache.map_forked(_square_then_pid, [1, 2, 3])} - {parent}  # forked again
+    pending.cancel()  # twice: nothing left to stop

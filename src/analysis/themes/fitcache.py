@@ -190,6 +190,18 @@ class Forked:
                 gc.unfreeze()
         return [self._fn(x) for x in self._items]
 
+    def cancel(self) -> None:
+        """Stop the workers and drop their work (the caller failed meanwhile): later calls fork again."""
+        global _FORKED
+        if self._pool is None:
+            return
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
+        self._items = []
+        _FORKED = None
+        if not self._frozen:
+            gc.unfreeze()
+
 
 def start_forked(fn: Callable[[U], T], items: Sequence[U], cost: Sequence[float] | None = None) -> Forked:
     """:func:`map_forked`'s workers forked and handed every item now; :meth:`Forked.result` waits for them. Meanwhile

@@ -434,10 +434,14 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
         done |= dict(zip(whole, sent.result(), strict=True))
     else:  # the other questions in forked workers while a larger one's chunks are computed here beside them
         pending = fitcache.start_forked(theme_one, whole, cost=cost)
-        for q in big:  # (its chunks forked when no worker runs: fewer than two other questions)
-            done[q] = theme_question(prepared[q], question_id=q, backend=backend, settings=st, seed=cfg.settings.seed,
-                                     codebook=books[q], fitted=fitted.get(q), consenting=consenting,
-                                     run=forked)
+        try:
+            for q in big:  # (its chunks forked when no worker runs: fewer than two other questions)
+                done[q] = theme_question(prepared[q], question_id=q, backend=backend, settings=st,
+                                         seed=cfg.settings.seed, codebook=books[q], fitted=fitted.get(q),
+                                         consenting=consenting, run=forked)
+        except BaseException:
+            pending.cancel()
+            raise
         done |= dict(zip(whole, pending.result(), strict=True))
     for themes, at, meta, disc in (done[q] for q in qids):
         frames["themes"].append(themes)
