@@ -26,6 +26,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -49,6 +50,7 @@ WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 
 _ACTIVE: DaskEngine | None = None
 _CLIENT: tuple[int, Any] | None = None  # (pid, distributed.Client) of the process that opened it
+_CLIENT_LOCK = threading.Lock()
 
 
 class EngineError(AnalysisError):
@@ -149,6 +151,10 @@ class DaskEngine:
 
     def client(self) -> Any:
         """This process's client of the cluster (opened on first use; :func:`release` closes it)."""
+        with _CLIENT_LOCK:  # threads of this process share one client (futures of another cannot be gathered)
+            return self._client()
+
+    def _client(self) -> Any:
         global _CLIENT
         if _CLIENT is not None and _CLIENT[0] == os.getpid():
             return _CLIENT[1]
