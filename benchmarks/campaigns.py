@@ -5,6 +5,7 @@ Usage::
     python benchmarks/campaigns.py --data /work/shared/data            # quality on generated corpus (+ sample)
     python benchmarks/campaigns.py --data /work/shared/data --sweep    # threshold sweep
     python benchmarks/campaigns.py --data /work/shared/data --scale 1000000
+    python benchmarks/campaigns.py --data /work/shared/data --scale 200000 --sampled 65536 16384  # rounds vs whole
     python benchmarks/campaigns.py --generated 10000 50000 200000  # stage functions on generated consultations
     python benchmarks/campaigns.py --generated 1000000 --share1 0.8 --share2 0.1   # 90% campaign copies
 
@@ -327,6 +328,42 @@ def scale(args: pd.DataFrame, n: int, settings: CampaignSettings, seed: int) -> 
           f"time ratio baseline/minhash {t_base / t_ours:.2f}")
 
 
+def sampled_rounds(args: pd.DataFrame, n: int, sizes: list[int], settings: CampaignSettings, seed: int) -> None:
+    """Whole detection vs rounds of bounded tasks (``ANALYSIS_CAMPAIGNS_CHUNK_KEYS``) on real-argument letters.
+
+    The corpus: 90% copies of 20 large letters plus 40 small ones (6 to 60 copies: the letters a sample may miss),
+    10% independent answers; scored against the truth, whole and at each size.
+    """
+    from analysis.campaigns import sampled  # noqa: PLC0415
+
+    small = [6, 8, 10, 12, 15, 20, 30, 45, 60, 9] * 4
+    per = (int(n * 0.9) - sum(small)) // 20
+    corpus = make_corpus(args, n_campaigns=60, copies=[per] * 20 + small, n_independent=n - per * 20 - sum(small),
+                         seed=seed, exact_share=0.5)
+    texts, truth = corpus["text"].tolist(), corpus["truth"].to_numpy()
+    is_small = truth >= 20
+    print(f"sampled: {len(texts)} texts, 20 letters of {per} copies, 40 of 6-60 ({int(is_small.sum())} copies), "
+          f"{int((truth < 0).sum())} independent")
+    for size in [None, *sizes]:
+        if size is None:
+            os.environ.pop(sampled.CHUNK_ENV, None)
+        else:
+            os.environ[sampled.CHUNK_ENV] = str(size)
+        t0 = time.perf_counter()
+        pred = find_campaigns(texts, settings, seed)
+        dt = time.perf_counter() - t0
+        p, r, f = pairwise_prf(truth, pred)
+        found_small = pd.Series(pred[is_small] >= 0).mean()
+        members = pd.DataFrame({"p": pred, "t": truth})[pred >= 0]
+        main = members.groupby("p")["t"].agg(lambda t: t.mode()[0])  # each campaign's commonest truth
+        letters = main[main >= 0].value_counts()
+        print(f"sampled: size {size or 'whole'}: {dt:.1f}s; {len(main)} campaigns; precision {p:.4f} recall {r:.4f} "
+              f"F1 {f:.4f}; small letters' copies in a campaign {found_small:.4f}; letters found {len(letters)} "
+              f"(in more than one campaign: {int((letters > 1).sum())}); campaigns of independent answers "
+              f"{int((main < 0).sum())} (answers repeating the same real arguments)")
+    os.environ.pop(sampled.CHUNK_ENV, None)
+
+
 def _score(truth: list[str], pred: list[object]) -> str:
     t = np.asarray(truth, dtype=object)
     p = pd.Series(pred, dtype=object)
@@ -384,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--share2", type=float, default=40 / 1500, help="--generated: share of campaign-2 respondents")
     ap.add_argument("--scale", type=int, default=0, help="run the scale benchmark with this many texts")
     ap.add_argument("--sweep", action="store_true", help="sweep thresholds on a second generated corpus")
+    ap.add_argument("--sampled", type=int, nargs="*",
+                    help="whole detection vs rounds of tasks of these many distinct texts (corpus of --scale texts)")
     ap.add_argument("--seed", type=int, default=20211)
     ap.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1], help="project root (sample)")
     a = ap.parse_args(argv)
@@ -395,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.data is None:
         ap.error("--data is required")
     args = load_arguments(a.data)
+    if a.sampled:
+        sampled_rounds(args, a.scale or 200_000, a.sampled, settings, a.seed)
+        return 0
     if a.scale:
         scale(args, a.scale, settings, a.seed)
         return 0

@@ -104,17 +104,24 @@ def test_a_20000_response_consultation_on_a_two_worker_cluster_is_byte_identical
     local, dask = tmp_path_factory.mktemp("local"), tmp_path_factory.mktemp("dask")
     # themes tasks of up to 8,192 units: the four questions of ~8,700 units each are discovered in 2 chunks (as a
     # million-response question is in chunks of 262,144), the fifth (7,927) whole; positions tasks of up to 4,096
-    # distinct texts: the four stance models' 7,469-8,067 distinct texts counted in 2 chunks each
-    chunks = {"ANALYSIS_THEMES_CHUNK_UNITS": "8192", "ANALYSIS_POSITIONS_CHUNK_TEXTS": "4096"}
+    # distinct texts: the four stance models' 7,469-8,067 distinct texts counted in 2 chunks each; campaign detection
+    # in tasks of up to 8,192 distinct texts
+    chunks = {"ANALYSIS_THEMES_CHUNK_UNITS": "8192", "ANALYSIS_POSITIONS_CHUNK_TEXTS": "4096",
+              "ANALYSIS_CAMPAIGNS_CHUNK_KEYS": "8192"}
     _run(raw, local, "gen20k", env=chunks)
     with get_task_stream(client=client) as stream:  # each stage in a forked child, as for a large consultation
-        _run(raw, dask, "gen20k", "--engine", "dask", "--scheduler", address,
-             env={"ANALYSIS_STAGE_PROCESS": "always", **chunks})
+        err = _run(raw, dask, "gen20k", "--engine", "dask", "--scheduler", address,
+                   env={"ANALYSIS_STAGE_PROCESS": "always", **chunks})
+    assert "detecting here" not in err  # nothing fell back to this process
     assert len(_keys(stream, "ingest-language")) >= 1
     assert len(_keys(stream, "redaction-detect")) >= 10
     assert len(_keys(stream, "themes-question")) == 1
     assert len(_keys(stream, "themes-chunk-counts")) == len(_keys(stream, "themes-chunk-topics")) == 8
-    assert len(_keys(stream, "campaigns-labels")) == 6
+    # every run has more than 8,192 answers: none is one task; the whole submissions and one question have more
+    # distinct texts and are detected in rounds, the four other questions' are clustered whole in one task each
+    assert len(_keys(stream, "campaigns-labels")) == 0
+    assert len(_keys(stream, "campaigns-sample")) >= 2 and len(_keys(stream, "campaigns-assign")) >= 3
+    assert len(_keys(stream, "campaigns-whole")) >= 5
     assert len(_keys(stream, "positions-question")) == 0
     assert len(_keys(stream, "positions-chunk-terms")) == 8
     assert len(_keys(stream, "positions-chunk-predict")) >= 4

@@ -133,9 +133,11 @@ TABLE_SUFFIX = ".parquet"
 
 
 #: Environment variables whose value changes a stage's outputs (hashed among every stage's inputs when set): the
-#: themes' chunk size (:func:`analysis.themes.chunked.chunk_units`) and the partition size
-#: (:func:`analysis.tables.partition_rows`).
-OUTPUT_ENV = ("ANALYSIS_THEMES_CHUNK_UNITS", "ANALYSIS_POSITIONS_CHUNK_TEXTS", "ANALYSIS_PARTITION_ROWS")
+#: themes' chunk size (:func:`analysis.themes.chunked.chunk_units`), the positions' and the campaigns' task sizes
+#: (:func:`analysis.positions.chunked.chunk_texts`, :func:`analysis.campaigns.sampled.chunk_keys`) and the partition
+#: size (:func:`analysis.tables.partition_rows`).
+OUTPUT_ENV = ("ANALYSIS_THEMES_CHUNK_UNITS", "ANALYSIS_POSITIONS_CHUNK_TEXTS", "ANALYSIS_CAMPAIGNS_CHUNK_KEYS",
+              "ANALYSIS_PARTITION_ROWS")
 
 
 def table_path(table: str, folder: Path) -> Path:

@@ -570,6 +570,7 @@ def cluster(
     min_template: int = 1,
     min_coverage: float = 0.0,
     shingles: ShingleCache | None = None,
+    templates: list[tuple[np.ndarray, int]] | None = None,
 ) -> np.ndarray:
     """Group texts into verified clusters of total weight >= ``min_size``.
 
@@ -598,6 +599,8 @@ def cluster(
             shingles: a form letter is mostly the letter; answers that merely share one stock
             sentence among their own words are not a campaign.
         shingles: The texts' shingle hashes when already computed (:meth:`MinHasher.signatures`).
+        templates: When given, each cluster's template is appended to it, in label order: the signature of its
+            template shingles and their number (the template its members were last tested against).
 
     Returns:
         Cluster label per text (``-1``: in no cluster), numbered in order of discovery.
@@ -638,6 +641,8 @@ def cluster(
                 gone = ok
                 labels[ok] = next_label
                 next_label += 1
+                if templates is not None:
+                    templates.append((grow.template, tn))
                 free[ok] = False
             gone = gone[alive[gone]]
             alive[gone] = False
@@ -668,6 +673,8 @@ class _Grower:
         self._index: SignatureScan | None = None
         #: ``(component, index of the texts that were in its pool, grow calls since)``: see :meth:`_pool_index`
         self._local: tuple[int, SignatureScan, int] | None = None
+        #: The signature of the template the last call tested its members against (``cluster``'s ``templates``).
+        self.template: np.ndarray | None = None
 
     def _pool_index(self, centre_comp: int) -> SignatureScan:
         """A :class:`ColumnIndex` listing every text of the current pool (and maybe texts that left it).
@@ -726,6 +733,7 @@ class _Grower:
             if len(cur) > self.max_sample:
                 cur = np.sort(self.rng.choice(cur, self.max_sample, replace=False))
             tsig, tn = template_signature(self.hasher, self.shingles, self.weight[cur], idx=cur)
+            self.template = tsig
             if tn < self.min_template:
                 break
             could = self._could_join(centre_comp, tn) if BYTE_BOUND else None

@@ -9,19 +9,24 @@ do is done here. The worker starts on the questions while this process still joi
 
 With the Dask engine (:mod:`analysis.engine`) every run is a task on the cluster instead (``campaigns-labels``,
 the largest first): the questions' are sent before this process joins the submissions' keys, the submissions'
-after; if the cluster fails, the runs are done here.
+after; if the cluster fails, the runs are done here. A run of more keys than
+:func:`analysis.campaigns.sampled.chunk_keys` is sent as its rounds' steps instead, tasks of at most that many
+distinct keys (:mod:`analysis.campaigns.sampled`; the local engine computes the same steps in one process).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from analysis import engine
+from analysis.campaigns import sampled
 from analysis.config import CampaignSettings
 from analysis.worker import Worker, WorkerError
 
@@ -34,12 +39,12 @@ def keys_labels(keys: list[str], settings: CampaignSettings, seed: int, consume:
     ``consume``: ``keys`` is emptied once its signatures are made (see :func:`find_campaigns`); the worker always
     consumes its own (unpickled) copy.
     """
-    from analysis.campaigns.stage import find_campaigns
-
     return find_campaigns(keys, settings, seed, keys, consume=consume)
 
 
 Job = tuple[Hashable, list[str]]
+#: Runs in rounds (more keys than :func:`analysis.campaigns.sampled.chunk_keys`) sent to the Dask cluster at once.
+LARGE_AT_ONCE = 2
 
 
 def label_all(jobs: Sequence[Job], settings: CampaignSettings, seed: int, worker: Worker | None = None,
@@ -113,6 +118,13 @@ def label_all(jobs: Sequence[Job], settings: CampaignSettings, seed: int, worker
     return results
 
 
+def find_campaigns(*args: object, **kwargs: object) -> np.ndarray:
+    """:func:`analysis.campaigns.stage.find_campaigns` (imported when called: the stage imports this module)."""
+    from analysis.campaigns.stage import find_campaigns as find  # noqa: PLC0415
+
+    return find(*args, **kwargs)
+
+
 def _labels_task(keys: list[str], *, settings: CampaignSettings, seed: int) -> np.ndarray:
     """:func:`keys_labels` of one run's keys on a cluster's worker (which consumes its own copy)."""
     return keys_labels(keys, settings, seed, True)
@@ -121,11 +133,19 @@ def _labels_task(keys: list[str], *, settings: CampaignSettings, seed: int) -> n
 def _label_on_cluster(eng: engine.DaskEngine, jobs: Sequence[Job], settings: CampaignSettings, seed: int,
                       later: Callable[[], Sequence[Job]] | None, consume: bool) -> dict[Hashable, np.ndarray]:
     """:func:`label_all` on the Dask engine: ``jobs`` sent, ``later()`` called while the cluster labels them, its
-    jobs sent too; a run the cluster could not do is done here."""
+    jobs sent too; a run the cluster could not do is done here.
+
+    A run of more keys than :func:`analysis.campaigns.sampled.chunk_keys` is not one task: its distinct keys are
+    found here and its rounds' steps sent as tasks of at most that many (:mod:`analysis.campaigns.sampled`), once the
+    smaller runs are sent; :data:`LARGE_AT_ONCE` such runs at a time, the largest first.
+    """
     batches: list[tuple[list[Job], engine.Submitted | None]] = []
+    size = sampled.chunk_keys()
+    large: list[Job] = []
 
     def send(batch: Sequence[Job]) -> None:
-        batch = list(batch)
+        large.extend(job for job in batch if len(job[1]) > size)
+        batch = [job for job in batch if len(job[1]) <= size]
         try:
             sent = eng.submit(_labels_task, [keys for _name, keys in batch], label="campaigns-labels",
                               cost=[len(keys) for _name, keys in batch], shared=dict(settings=settings, seed=seed),
@@ -139,6 +159,11 @@ def _label_on_cluster(eng: engine.DaskEngine, jobs: Sequence[Job], settings: Cam
     if later is not None:
         send(later())
     results: dict[Hashable, np.ndarray] = {}
+    run = functools.partial(eng.map, large=True)
+    large.sort(key=lambda job: -len(job[1]))
+    with ThreadPoolExecutor(LARGE_AT_ONCE) as pool:  # a run's one-task steps leave the other workers free
+        found = pool.map(lambda job: find_campaigns(job[1], settings, seed, job[1], consume=consume, run=run), large)
+        results.update((name, labels) for (name, _keys), labels in zip(large, found, strict=True))
     for batch, sent in batches:
         try:
             labels = sent.result() if sent is not None else None

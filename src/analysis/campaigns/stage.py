@@ -31,9 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.campaigns import chunked, describe
+from analysis.campaigns import describe, sampled
 from analysis.campaigns.clean import write_clean
-from analysis.campaigns.near_duplicates import MinHasher, cluster
 from analysis.campaigns.parallel import label_all
 from analysis.campaigns.text import (  # noqa: F401 - re-exported
     _TOKEN_ONLY_RE,
@@ -91,7 +90,8 @@ def normalise_all(texts: Sequence[object], memo: dict[str, str] | None = None,
 
 
 def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
-                   keys: list[str] | None = None, *, consume: bool = False) -> np.ndarray:
+                   keys: list[str] | None = None, *, consume: bool = False,
+                   run: sampled.Runner | None = None) -> np.ndarray:
     """Label each text with a campaign number (``-1``: not in a campaign).
 
     Args:
@@ -104,6 +104,10 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
             freed memory back (:func:`analysis.memory.trim_heap`): the clustering reads signatures only, so the strings need not
             be held beside its arrays (the whole submissions' keys at 1,000,000 responses: about 1 GB). For a
             caller that does not read its keys again.
+        run: Where the clustering's steps are computed (:data:`analysis.campaigns.sampled.Runner`, e.g. tasks on the
+            Dask cluster); by default here. More than :func:`analysis.campaigns.sampled.chunk_keys` distinct texts
+            are detected in rounds of tasks of at most that many (:mod:`analysis.campaigns.sampled`), wherever they
+            are computed.
 
     Returns:
         One integer per text; campaign numbers are arbitrary but deterministic.
@@ -124,21 +128,14 @@ def find_campaigns(texts: Sequence[str], settings: CampaignSettings, seed: int,
         keys.clear()  # the distinct keys stay (``distinct``) until the signatures are made
         del texts
     t1 = time.perf_counter()
-    hasher = MinHasher(settings.num_perm, settings.shingle_size, seed)
-    sig, n_sh, shingles = chunked.signatures(hasher, distinct)  # hasher.signatures(distinct, keep_shingles=True)
-    t_sig = time.perf_counter()
-    if consume:
-        distinct = []  # ``cluster`` reads the shingles kept, not the texts
-        trim_heap()
-    t2 = time.perf_counter()
-    distinct_labels = cluster(distinct, sig, n_sh, weight, hasher, threshold=settings.near_threshold,
-                              containment=settings.containment, min_size=settings.min_size, seed=seed,
-                              min_template=max(1, settings.min_template_words - settings.shingle_size + 1),
-                              min_coverage=settings.template_coverage, shingles=shingles)
+    size = sampled.chunk_keys()
+    if run is None and n_distinct <= size:
+        distinct_labels = sampled.cluster_distinct(distinct, weight, settings, seed, consume=consume)
+    else:  # in rounds of tasks of at most ``size`` texts (analysis.campaigns.sampled)
+        distinct_labels = sampled.distinct_labels(distinct, weight, settings, seed, run or sampled.in_process, size)
     labels[eligible] = distinct_labels[codes]
-    logger.info("find_campaigns: %d texts, %d eligible, %d distinct; normalise+dedupe %.1fs, minhash %.1fs "
-                "(signatures %.1fs, keys freed and heap trimmed %.1fs), lsh+verify %.1fs", n_texts, len(eligible),
-                n_distinct, t1 - t0, t2 - t1, t_sig - t1, t2 - t_sig, time.perf_counter() - t2)
+    logger.info("find_campaigns: %d texts, %d eligible, %d distinct; normalise+dedupe %.1fs, minhash+lsh+verify %.1fs",
+                n_texts, len(eligible), n_distinct, t1 - t0, time.perf_counter() - t1)
     return labels
 
 
