@@ -8,7 +8,6 @@ stands in for ``text_redacted`` (sign-off names are stripped by campaign normali
 
 from __future__ import annotations
 
-import csv
 import importlib
 import random
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from analysis.sample.survey import CLOSED, OTHER_HEADER, OTHER_ID, WHY_HEADER, generate_survey
+from analysis.sample.survey import CLOSED, OTHER_HEADER, OTHER_ID, WHY_HEADER, generate_survey, write_export
 
 OPEN_QUESTIONS = [f"{q}_why" for q in CLOSED] + [OTHER_ID]
 
@@ -62,13 +61,7 @@ def write_survey(raw: Path, n: int, seed: int = 20211, campaign_share: float | N
     c1, c2 = int(300 * scale), int(40 * scale)
     if campaign_share is not None:
         c1, c2 = int(n * campaign_share * 8 / 9), int(n * campaign_share / 9)
-    sv = generate_survey(random.Random(f"{seed}:survey"), n=n, n_campaign_1=c1,
-                         n_campaign_2=c2, n_te_reo_respondents=int(8 * scale))
-    with (raw / "survey_export.csv").open("w", encoding="utf-8", newline="") as fh:  # streamed: no copy of the file
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(sv.header)
-        w.writerows(sv.rows)
-    del sv
+    write_export(raw / "survey_export.csv", random.Random(f"{seed}:survey"), n, c1, c2, int(8 * scale))
     cfg = sample.config_dict(seed)
     cfg["id"] = raw.name
     cfg["sources"] = [s for s in cfg["sources"] if s["format"] != "folder"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import random
 import re
 from email import policy
 from email.parser import BytesParser
@@ -270,3 +271,21 @@ def test_themes_overlap_and_are_multi_label() -> None:
     per_answer = themes.groupby(["response_key", "question_id"]).size()
     assert (per_answer >= 2).mean() > 0.3 and (per_answer == 1).mean() > 0.3
     assert themes["theme_id"].value_counts().min() > 100
+
+
+@pytest.mark.parametrize(("n", "c1", "c2", "te_reo"), [(3000, 2400, 300, 16), (1500, 300, 40, 8), (7, 0, 0, 0)])
+def test_streamed_export_is_the_generated_one(tmp_path: Path, n: int, c1: int, c2: int, te_reo: int) -> None:
+    """``write_export`` (the benchmarks' generator of millions of rows, holding no respondent) writes the bytes of
+    ``generate_survey``'s rows written whole: the same respondents, analyst codes and submission order."""
+    from analysis.sample.survey import generate_survey, write_export
+
+    sv = generate_survey(random.Random("stream"), n=n, n_campaign_1=c1, n_campaign_2=c2, n_te_reo_respondents=te_reo)
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(sv.header)
+    w.writerows(sv.rows)
+    assert write_export(tmp_path / "export.csv", random.Random("stream"), n, c1, c2, te_reo) == n
+    written = (tmp_path / "export.csv").read_bytes()
+    assert written == buf.getvalue().encode("utf-8")
+    assert sum(1 for r in sv.rows if r[-1]) > 0.09 * n or n < 10  # analyst codes are in the file
+    assert list(tmp_path.iterdir()) == [tmp_path / "export.csv"]  # the spool is gone

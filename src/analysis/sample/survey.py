@@ -7,9 +7,18 @@ cybercrime convention; every respondent, answer and organisation is invented. Se
 
 from __future__ import annotations
 
+import csv
+import io
 import random
+import tempfile
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from analysis.sample import text as T
 from analysis.sample.compose import Composer, Person, Text
@@ -162,6 +171,21 @@ def generate_survey(rng: random.Random, n: int = 1500, n_campaign_1: int = 300, 
     Returns:
         The rows (sorted by submission time) and every ground-truth table.
     """
+    sv = Survey(header(), [])
+    resps = list(_responses(rng, sv, n, n_campaign_1, n_campaign_2, n_te_reo_respondents))
+    for i, (truth, tags) in _analyst(rng, [_themes(r) for r in resps], len(resps)).items():
+        resps[i].cells[ANALYST_HEADER] = tags
+        resps[i].cells["_analyst_truth"] = truth
+    resps.sort(key=lambda r: (r.when, r.rid))
+    for rsp in resps:
+        _truth(sv, rsp)
+        sv.rows.append([rsp.cells.get(h, "") for h in sv.header])
+    return sv
+
+
+def _responses(rng: random.Random, sv: Survey, n: int, n_campaign_1: int, n_campaign_2: int,
+               n_te_reo_respondents: int) -> Iterator[_Resp]:
+    """Each respondent in turn (the order of generation; ``sv.positions`` gets their ticks' truth)."""
     comp = Composer(rng)
     kinds = ["campaign_1"] * n_campaign_1 + ["campaign_2"] * n_campaign_2
     kinds += ["regular"] * (n - len(kinds))
@@ -171,8 +195,6 @@ def generate_survey(rng: random.Random, n: int = 1500, n_campaign_1: int = 300, 
     te_reo_resp = set(rng.sample(regular, n_te_reo_respondents))
     te_reo_items = list(range(len(T.TE_REO)))
     rng.shuffle(te_reo_items)
-    sv = Survey(header(), [])
-    resps: list[_Resp] = []
     for i, kind in enumerate(kinds):
         person = comp.person()
         rsp = _Resp(ids[i], kind, person, _when(rng, kind))
@@ -185,13 +207,78 @@ def generate_survey(rng: random.Random, n: int = 1500, n_campaign_1: int = 300, 
             _closed(rng, comp, sv, rsp, q, attitude, q in text_only,
                     te_reo_items if i in te_reo_resp else None)
         _other(rng, comp, rsp, attitude, te_reo_items if i in te_reo_resp else None)
-        resps.append(rsp)
-    _analyst(rng, resps)
-    resps.sort(key=lambda r: (r.when, r.rid))
-    for rsp in resps:
-        _truth(sv, rsp)
-        sv.rows.append([rsp.cells.get(h, "") for h in sv.header])
-    return sv
+        yield rsp
+
+
+def _themes(rsp: _Resp) -> tuple[str, ...]:
+    """The themes of a respondent's texts (sorted, each once)."""
+    return tuple(sorted({th for t in rsp.texts.values() for th in t.themes}))
+
+
+def write_export(path: Path, rng: random.Random, n: int, n_campaign_1: int, n_campaign_2: int,
+                 n_te_reo_respondents: int) -> int:
+    """Write the survey export of :func:`generate_survey` to ``path`` (UTF-8 CSV), without its ground truth and
+    without holding the respondents: the same bytes as writing ``generate_survey(...)``'s header and rows with
+    ``csv.writer(lineterminator="\\n")``, for any size.
+
+    Each respondent's row but its last column (the analyst's codes, drawn once every respondent is made) is
+    written as made to a spool file; the rows are then copied in submission order. What is held is a few numbers
+    and the id of each respondent (about 0.2 KB each), not the respondents (5 KB each: 10.8 GB at 2,000,000).
+
+    Returns:
+        The number of rows written (``n``).
+    """
+    hdr = header()
+    if hdr[-1] != ANALYST_HEADER:  # the analyst's codes are appended last (below)
+        raise AssertionError("write_export: the analyst's column is not the last")
+    sv = Survey(hdr, [])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    when_us: list[int] = []
+    rids: list[str] = []
+    spans = array("q")  # each row's offset in the spool, then its length
+    themes: list[tuple[str, ...]] = []
+    seen: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per distinct set of themes
+    with tempfile.TemporaryFile(dir=path.parent) as spool:
+        at = 0
+        for rsp in _responses(rng, sv, n, n_campaign_1, n_campaign_2, n_te_reo_respondents):
+            sv.positions.clear()
+            buf.seek(0)
+            buf.truncate()
+            w.writerow([rsp.cells.get(h, "") for h in hdr[:-1]])
+            line = buf.getvalue()[:-1].encode("utf-8")
+            spool.write(line)
+            spans.extend((at, len(line)))
+            at += len(line)
+            when_us.append((rsp.when - OPEN_FROM) // timedelta(microseconds=1))
+            rids.append(rsp.rid)
+            th = _themes(rsp)
+            themes.append(seen.setdefault(th, th))
+        codes = {i: tags for i, (_truth, tags) in _analyst(rng, themes, len(rids)).items()}
+        del themes, seen
+        order = np.lexsort((np.array(rids), np.array(when_us, dtype=np.int64)))
+        del when_us, rids
+        spool.flush()
+        with path.open("wb") as out:
+            buf.seek(0)
+            buf.truncate()
+            w.writerow(hdr)
+            out.write(buf.getvalue().encode("utf-8"))
+            for i in order.tolist():
+                spool.seek(spans[2 * i])
+                out.write(spool.read(spans[2 * i + 1]))
+                out.write(b"," + _field(w, buf, codes.get(i, "")) + b"\n")
+    return len(order)
+
+
+def _field(w: Any, buf: io.StringIO, value: str) -> bytes:
+    """``value`` as ``w`` writes it as a row's last field (after a comma)."""
+    if not value:
+        return b""
+    buf.seek(0)
+    buf.truncate()
+    w.writerow(["", value])
+    return buf.getvalue()[1:-1].encode("utf-8")
 
 
 def _respondent_meta(rng: random.Random, rsp: _Resp) -> None:
@@ -293,12 +380,22 @@ def _other(rng: random.Random, comp: Composer, rsp: _Resp, attitude: str, te_reo
     rsp.texts[OTHER_ID] = t
 
 
-def _analyst(rng: random.Random, resps: list[_Resp]) -> None:
-    """An analyst coded ~10% of responses (whole response), from the truth with ~5% noise."""
-    coded = [r for r in resps if any(t.themes for t in r.texts.values())]
+def _analyst(rng: random.Random, themes: list[tuple[str, ...]], n: int) -> dict[int, tuple[str, str]]:
+    """An analyst coded ~10% of responses (whole response), from the truth with ~5% noise.
+
+    Args:
+        rng: The generator's random generator (drawn after every respondent is made).
+        themes: Each respondent's themes (:func:`_themes`), in the order of generation.
+        n: The number of respondents.
+
+    Returns:
+        Respondent (its place in ``themes``) -> (its themes, the analyst's codes), each ``;``-joined.
+    """
+    coded = [i for i, th in enumerate(themes) if th]
     all_themes = sorted(T.CODEBOOK)
-    for r in rng.sample(coded, round(0.1 * len(resps))):
-        truth = sorted({th for t in r.texts.values() for th in t.themes})
+    out: dict[int, tuple[str, str]] = {}
+    for i in rng.sample(coded, round(0.1 * n)):
+        truth = themes[i]
         tags = []
         for th in truth:
             x = rng.random()
@@ -307,9 +404,8 @@ def _analyst(rng: random.Random, resps: list[_Resp]) -> None:
             tags.append(rng.choice(all_themes) if x < 0.05 else th)  # miscoded
         if rng.random() < 0.05:
             tags.append(rng.choice(all_themes))  # spurious extra
-        tags = sorted(set(tags))
-        r.cells[ANALYST_HEADER] = ";".join(tags)
-        r.cells["_analyst_truth"] = ";".join(truth)
+        out[i] = (";".join(truth), ";".join(sorted(set(tags))))
+    return out
 
 
 def _truth(sv: Survey, rsp: _Resp) -> None:
