@@ -17,7 +17,7 @@ import pytest
 
 from analysis.config import parse_config
 from analysis.errors import ConfigError
-from analysis.ingest import build, langprefetch
+from analysis.ingest import build, langprefetch, stage
 from analysis.ingest.language import default_guesser
 from analysis.ingest.stage import ingest
 from analysis.worker import WorkerError
@@ -123,6 +123,28 @@ def test_prefetched_languages_give_the_same_tables(raw: Path, small_blocks: None
     assert ledger["rows_read"] == ledger["rows_kept"] + ledger["rows_rejected"] == 400
     assert "'Someone else' (" in warnings and "is not in respondent_type_map" in warnings
     assert "language 'zz' (" in warnings
+
+
+def test_languages_settled_a_group_of_blocks_at_a_time_are_the_same(raw: Path, small_blocks: None,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The codes are asked for a few blocks at a time (the stage never holds every distinct beginning): the worker
+    is asked several times, keeps its codes between the asks, and the tables are those of one ask for the whole."""
+    cfg = _cfg(CONSENT)
+    whole = ingest(cfg, raw)
+    asked = []
+    codes = langprefetch.Prefetch.codes
+
+    def spy(self: langprefetch.Prefetch, distinct: pa.Array) -> pa.Array | None:
+        out = codes(self, distinct)
+        asked.append((len(distinct), out is not None))
+        return out
+
+    monkeypatch.setattr(langprefetch.Prefetch, "codes", spy)
+    monkeypatch.setattr(stage, "SETTLE_AT", 20)
+    grouped = ingest(cfg, raw)
+    assert len(asked) >= 3 and all(ok for _n, ok in asked)
+    _same(grouped, whole)
+    _same(ingest(cfg, raw, guesser=default_guesser()), whole)  # and guessed here, a group at a time
 
 
 def test_a_failing_worker_changes_nothing(raw: Path, small_blocks: None, monkeypatch: pytest.MonkeyPatch) -> None:

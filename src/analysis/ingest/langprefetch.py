@@ -7,7 +7,8 @@ the second core idle. A :class:`Prefetch` is told of every block of answers the 
 :data:`~analysis.ingest.language.MAX_CHARS` characters of each open answer without a declared language) to a
 worker (:class:`analysis.worker.Worker`, a fresh interpreter), which guesses each one it has not seen yet while
 this process reads on. At the end :meth:`Prefetch.codes` asks the worker for the code of every distinct beginning
-of the whole table; the worker guesses any it was not sent (the rows added after the last block).
+of the table, a group of blocks at a time; the worker guesses any it was not sent (the rows added after the last
+block).
 
 A guess is a pure function of the text (:meth:`~analysis.ingest.language.LanguageGuesser.guess` treats each
 distinct text alone, whatever else is in its batch), so the codes are those the caller would compute itself. When
@@ -96,13 +97,15 @@ def take_pointing() -> list[str]:
         _POINTING.clear()
 
 
-def codes_of(texts: pa.Array) -> pa.Array:
-    """The code of each of ``texts`` (guessing those not seen yet), then forget every code (worker side)."""
+def codes_of(texts: pa.Array, forget: bool = True) -> pa.Array:
+    """The code of each of ``texts`` (guessing those not seen yet), then forget every code unless ``forget`` is
+    false (the caller asks again: :meth:`Prefetch.codes` is called a group of blocks at a time) (worker side)."""
     guess_new(texts)
     try:
         return pa.array([_CODES[t] for t in texts.to_pylist()], pa.large_string())
     finally:
-        _CODES.clear()
+        if forget:
+            _CODES.clear()
 
 
 class Prefetch:
@@ -183,7 +186,11 @@ class Prefetch:
             return None
 
     def codes(self, distinct: pa.Array) -> pa.Array | None:
-        """The code of each of ``distinct`` from the worker, or ``None`` (nothing was sent, or the worker failed)."""
+        """The code of each of ``distinct`` from the worker, or ``None`` (nothing was sent, or the worker failed).
+
+        May be called again with more beginnings (the stage asks a group of blocks at a time): the worker keeps its
+        codes until it ends (:meth:`close`).
+        """
         self._join()
         if self.failed or not self._worker.started:
             return None
@@ -191,13 +198,12 @@ class Prefetch:
             for _ in range(self._sent):
                 self._worker.receive()
             self._sent = 0
-            codes = self._worker.call(codes_of, distinct)
+            codes = self._worker.call(codes_of, distinct, False)
         except WorkerError as err:
             logger.info("language guesses in a worker failed (%s): guessed here instead", err)
             self.failed = True
-            return None
-        finally:
             self._worker.close()
+            return None
         return codes if len(codes) == len(distinct) else None
 
     def close(self) -> None:
