@@ -17,7 +17,7 @@ import pytest
 
 from analysis.config import parse_config
 from analysis.errors import ConfigError
-from analysis.ingest import build, langprefetch, stage
+from analysis.ingest import build, langprefetch, response_rows, stage
 from analysis.ingest.language import default_guesser
 from analysis.ingest.stage import ingest
 from analysis.worker import WorkerError
@@ -186,3 +186,34 @@ def test_one_core_reads_without_a_worker(raw: Path, small_blocks: None, monkeypa
     cfg = _cfg(CONSENT)
     _same(ingest(cfg, raw), ingest(cfg, raw, guesser=default_guesser()))
     assert not started
+
+
+def test_responses_kept_in_small_blocks_give_the_same_tables(raw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kept rows become frames 7 at a time (not a dict a response held to the end): the same tables and the
+    same rejects (an unparseable date's row, the attachment pointers' rows, both found through the blocks)."""
+    cfg = _cfg(CONSENT)
+    whole = ingest(cfg, raw, guesser=default_guesser())
+    monkeypatch.setattr(response_rows, "RESPONSE_BLOCK", 7)
+    blocks = ingest(cfg, raw, guesser=default_guesser())
+    _same(blocks, whole)
+    reasons = list(blocks[1]["reason"])
+    assert any("unparseable date 'next week'" in r for r in reasons)
+    assert any("points to an attachment" in r for r in reasons)
+    assert len(blocks[0]["core_responses"]) > 7 * 10
+
+
+def test_response_rows_read_like_the_list_of_dicts() -> None:
+    rows = [{"response_id": f"R{i}", "source_file": "f.csv", "source_row": i + 2, "channel": "survey",
+             "submitted_at": None, "consent": "publish_named"} for i in range(10)]
+    held = response_rows.ResponseRows(rows[:4])
+    held += rows[4:]
+    more = response_rows.ResponseRows(rows[:2])
+    held += more
+    assert len(held) == 12
+    assert held.column("response_id") == [r["response_id"] for r in rows] + ["R0", "R1"]
+    with pytest.raises(ValueError, match="3 values for 12 rows"):
+        held.set_column("consent", ["x"] * 3)
+    expected = pd.DataFrame(rows + rows[:2], columns=list(response_rows.COLUMNS))
+    pd.testing.assert_frame_equal(held.frame(), expected)
+    pd.testing.assert_frame_equal(held.frame(consume=True), expected)
+    assert len(held) == 0 and held.frame().empty

@@ -730,6 +730,7 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         else:
             subs = submission_rows(rids, joined, found[None])
         del texts, joined, rids, found, redacted
+    trim_heap()  # the texts, memo and bounds read again for the descriptions (1 GB at 1,000,000 responses)
     # the open rows alone: a closed question's answers are each their own unit in both counts (balanced)
     rec = reconcile(found_open, campaigns)
     if not rec["balanced"].all():  # cannot happen unless a table was edited by hand

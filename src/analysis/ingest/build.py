@@ -33,6 +33,7 @@ from analysis.ingest.documents import Document
 from analysis.ingest.flags import POINTER, attachment_flags, is_total_row, points_to_attachment
 from analysis.ingest.language import language_code
 from analysis.ingest.platforms import ANONYMOUS_VALUES
+from analysis.ingest.response_rows import ResponseRows
 from analysis.ingest.tabular import HeaderBuilder, RawTable, read_table, reject
 from analysis.ingest.text import norm_key
 
@@ -204,7 +205,7 @@ def _arrow_block(lists: Mapping[str, list]) -> pa.Table:
 class SourceRows:
     """Rows one source contributes to the ingest tables (lists of dicts, answers as columns; in file order)."""
 
-    responses: list[dict] = field(default_factory=list)
+    responses: ResponseRows = field(default_factory=ResponseRows)
     answers: AnswerRows = field(default_factory=AnswerRows)
     tags: list[dict] = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
@@ -687,7 +688,8 @@ def _add_pointers(res: SourceRows, file: str, open_ids: set[str], attached: dict
                 rids.add(rid)
     if not rids:
         return
-    rows = sorted(r["source_row"] for r in res.responses if r["response_id"] in rids)
+    rows = sorted(row for rid, row in zip(res.responses.column("response_id"), res.responses.column("source_row"),
+                                          strict=True) if rid in rids)
     flags = [reject(file, row, None, WARNING_PREFIX + POINTER, attached.get(row)) for row in rows]
     res.rejects = list(heapq.merge(res.rejects, flags, key=lambda r: r["row"]))  # stable: a row's flag goes last
 
@@ -709,17 +711,17 @@ def tabular_rows(cfg: ConsultationConfig, source: SourceConfig, path: Path, labe
 
 
 def _parse_submitted(res: SourceRows, table: RawTable, roles: dict) -> None:
-    raw = [r["submitted_at"] for r in res.responses]
+    raw = res.responses.column("submitted_at")
     parsed = parse_datetimes(raw)
     col = table.columns[roles["submitted_at_column"][0]] if roles["submitted_at_column"] else None
     values = parsed.to_numpy()  # numpy datetime64 values: no Timestamp object made a row (the frame reads both)
-    for r, p in zip(res.responses, values, strict=True):
-        r["submitted_at"] = p
-    for i in np.flatnonzero(np.isnat(values)):
+    res.responses.set_column("submitted_at", values)
+    bad = np.flatnonzero(np.isnat(values))
+    source_rows = res.responses.column("source_row") if len(bad) else []
+    for i in bad:
         v = raw[i]
         if v is not None:
-            r = res.responses[i]
-            res.rejects.append(reject(table.file, r["source_row"], col,
+            res.rejects.append(reject(table.file, source_rows[i], col,
                                       f"{WARNING_PREFIX}unparseable date {v!r}: submitted_at left empty", v))
 
 

@@ -39,6 +39,7 @@ from analysis.config import ConsultationConfig, SourceConfig
 from analysis.errors import ConfigError, InputError
 from analysis.hashing import sha256_file
 from analysis.ingest.build import AnswerRows, SourceRows
+from analysis.ingest.response_rows import ResponseRows
 from analysis.ingest.tabular import SYMLINK_ERROR, reject, symlink_rows
 
 log = logging.getLogger(__name__)
@@ -266,10 +267,11 @@ def source_rows(cfg: ConsultationConfig, source: SourceConfig, path: Path, label
     """
     tables, rejects = read_polis(path, question_id=polis_question_id(cfg, source), file_label=label)
     res = PolisRows(statement_votes=tables["core_statement_votes"])
-    res.responses = tables["core_responses"].astype(object).where(tables["core_responses"].notna(), None).to_dict("records")
-    for r in res.responses:
+    responses = tables["core_responses"].astype(object).where(tables["core_responses"].notna(), None).to_dict("records")
+    for r in responses:
         r["submitted_at"] = pd.NaT if r["submitted_at"] is None else pd.Timestamp(r["submitted_at"])
         r["consent"] = source.consent_default or r["consent"]
+    res.responses = ResponseRows(responses)
     res.answers = AnswerRows(tables["core_answers"][["response_id", "question_id", "answer"]].to_dict("records"))
     res.ledger = tables["ledger"].to_dict("records")
     res.rejects = rejects.astype(object).where(rejects.notna(), None).to_dict("records")

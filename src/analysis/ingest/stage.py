@@ -284,7 +284,7 @@ def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser
     """
     if rows.unmapped:
         raise unmapped_error(rows.unmapped)
-    dup_ids = [k for k, n in Counter(r["response_id"] for r in rows.responses).items() if n > 1]
+    dup_ids = [k for k, n in Counter(rows.responses.column("response_id")).items() if n > 1]
     if dup_ids:
         raise ConfigError(f"two sources produce the same response ids (give the files different names): {sorted(dup_ids)[:5]}")
     dup_files = [k for k, n in Counter(r["file"] for r in rows.ledger).items() if n > 1]
@@ -297,7 +297,7 @@ def assemble(cfg: ConsultationConfig, rows: SourceRows, guesser: LanguageGuesser
     if consume:  # the frame holds its own (Arrow) copy of the texts: the rows' strings can go now
         rows.answers = AnswerRows()
     tags = _frame(rows.tags, "core_analyst_tags").drop_duplicates(["response_id", "question_id", "tag"])
-    responses = _frame(rows.responses, "core_responses")
+    responses = rows.responses.frame(consume=consume)
     responses["submitted_at"] = pd.to_datetime(responses["submitted_at"]).astype("datetime64[ns]")
     tables = {
         "core_questions": questions_table(cfg),
