@@ -1,7 +1,7 @@
 """The ingest stage's answers written a partition at a time (issue #17): a ``core_answers`` of more than
 ``ANALYSIS_PARTITION_ROWS`` answers is put in key order and made a frame one part at a time
 (:class:`analysis.ingest.stage.KeyOrderedAnswers`), never whole. The table read back is the one the whole-frame path
-gives, its parts are what ``write_partitions`` writes, and a second run gives the same bytes.
+gives, and a second run gives the same bytes; taking a part's rows across the Arrow blocks is Arrow's ``take``.
 
 Input: the bundled SYNTHETIC sample's raw export (survey, emails, letters): answers in file order, not key order.
 """
