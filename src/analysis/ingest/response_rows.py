@@ -1,10 +1,10 @@
 """``core_responses`` rows of a source as they are read: blocks of rows made frames, not a dict a response.
 
-A reader makes one dict per kept row (:meth:`analysis.ingest.build._SourceReader.response`). Held until the table is
-built, a dict cost about 900 bytes a response (its twelve slots and its own strings): 4.5 GB of the ingest stage's
-15.3 GB at 5,000,000 responses. :class:`ResponseRows` takes the dicts as a list would and turns every
-:data:`RESPONSE_BLOCK` of them into a frame (``pd.DataFrame(dicts, columns=...)``, as the table is built from them),
-which holds a pointer a value (the strings are the dicts' own), so a block's dicts go once it is made.
+A reader makes one dict per kept row (:meth:`analysis.ingest.build._SourceReader.response`), every one held until
+the table is built. :class:`ResponseRows` takes the dicts as a list would and turns every :data:`RESPONSE_BLOCK` of
+them into a frame (``pd.DataFrame(dicts, columns=...)``, as the table is built from them), which holds a pointer a
+value (the strings are the dicts' own), so a block's dicts go once it is made: at 2,000,000 responses the ingest
+stage's process held 5.6 GB once the export was read, against 6.2 GB with the dicts.
 """
 
 from __future__ import annotations
