@@ -203,7 +203,8 @@ def _arrow_block(lists: Mapping[str, list]) -> pa.Table:
 
 @dataclass
 class SourceRows:
-    """Rows one source contributes to the ingest tables (lists of dicts, answers as columns; in file order)."""
+    """Rows one source contributes to the ingest tables (responses as frame blocks, answers as columns, the rest lists of
+    dicts; in file order)."""
 
     responses: ResponseRows = field(default_factory=ResponseRows)
     answers: AnswerRows = field(default_factory=AnswerRows)
