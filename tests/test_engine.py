@@ -160,6 +160,24 @@ def test_a_task_that_raises_on_the_cluster_names_its_label(cluster):
             engine.release()
 
 
+def test_the_task_log_times_each_task_and_leaves_the_results_as_they_were(cluster, monkeypatch, tmp_path):
+    import json
+
+    address, _client = cluster
+    log_file = tmp_path / "tasks.jsonl"
+    monkeypatch.setenv(engine.TASK_LOG_ENV, str(log_file))
+    with engine.DaskEngine(address) as eng:
+        try:
+            assert eng.map(abs, [-2, 3, -1], label="probe-timed", cost=[1, 3, 2]) == [2, 3, 1]
+            assert eng.map(abs, [-5], label="probe-timed-2") == [5]
+        finally:
+            engine.release()
+    lines = [json.loads(line) for line in log_file.read_text(encoding="utf-8").splitlines()]
+    assert [(x["label"], x["index"], x["cost"]) for x in lines] == [
+        ("probe-timed", 1, 3.0), ("probe-timed", 2, 2.0), ("probe-timed", 0, 1.0), ("probe-timed-2", 0, None)]
+    assert all(x["wall_s"] >= 0 and x["cpu_s"] >= 0 and x["worker_pid"] != os.getpid() for x in lines)
+
+
 def test_shared_sets_and_dicts_reach_every_task_whole(cluster):
     address, _client = cluster
     with engine.DaskEngine(address) as eng:

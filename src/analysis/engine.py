@@ -48,6 +48,11 @@ START_TIMEOUT = 120
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MPLBACKEND": "Agg"}
 
+#: Environment variable naming a file each task's timing is appended to, one JSON line a task (its label and item
+#: index, the sending and the worker's process, wall and CPU seconds on the worker, the item's cost when given): the
+#: benchmarks' per-task throughput. Unset (the default): tasks are not timed.
+TASK_LOG_ENV = "ANALYSIS_DASK_TASK_LOG"
+
 _ACTIVE: DaskEngine | None = None
 _CLIENT: tuple[int, Any] | None = None  # (pid, distributed.Client) of the process that opened it
 _CLIENT_LOCK = threading.Lock()
@@ -206,7 +211,8 @@ class DaskEngine:
             args = ([client.scatter([items[i]], hash=False)[0] for i in order] if large
                     else [items[i] for i in order])
             stamp = f"{os.getpid()}-{time.monotonic_ns()}"
-            futures = [client.submit(_call, fn, arg, key=f"{label}-{stamp}-{i}", pure=False,
+            call = _timed_call if os.environ.get(TASK_LOG_ENV) else _call
+            futures = [client.submit(call, fn, arg, key=f"{label}-{stamp}-{i}", pure=False,
                                      priority=len(order) - rank, **kwargs)  # the costliest first
                        for rank, (i, arg) in enumerate(zip(order, args, strict=True))]
         except Exception as err:  # noqa: BLE001 - e.g. an item that cannot be pickled, a lost connection
@@ -214,14 +220,17 @@ class DaskEngine:
                               f"{type(err).__name__}: {err}") from err
         if large:  # the inputs are on the workers: the heap pages their pickled copies used go back to the system
             trim_memory()
-        return Submitted(self, label, order, futures)
+        costs = None if cost is None else [float(cost[i]) for i in order]
+        return Submitted(self, label, order, futures, log_to=os.environ.get(TASK_LOG_ENV) or None, costs=costs)
 
 
 class Submitted:
     """Tasks sent to the cluster by :meth:`DaskEngine.submit`."""
 
-    def __init__(self, engine: DaskEngine, label: str, order: list[int], futures: list):
+    def __init__(self, engine: DaskEngine, label: str, order: list[int], futures: list, *,
+                 log_to: str | None = None, costs: list[float] | None = None):
         self.engine, self.label, self.order, self.futures = engine, label, order, futures
+        self.log_to, self.costs = log_to, costs
 
     def result(self) -> list[Any]:
         """The tasks' results in their items' order.
@@ -239,6 +248,9 @@ class Submitted:
                               f"{type(err).__name__}: {err}") from err
         finally:
             self.futures = []
+        if self.log_to:
+            done = {i: _log_timed(self.log_to, self.label, i, rank, out, self.costs)
+                    for rank, (i, out) in enumerate((i, done[i]) for i in self.order)}
         tasks = self.engine.tasks_
         tasks[self.label] = tasks.get(self.label, 0) + len(self.order)
         log.info("dask engine: %d %s tasks computed on the cluster", len(self.order), self.label)
@@ -273,6 +285,27 @@ def _call(fn: Callable[..., Any], item: Any, **shared: Any) -> Any:
 
     with threadpool_limits(limits=1, user_api="blas"):
         return fn(item, **shared)
+
+
+def _timed_call(fn: Callable[..., Any], item: Any, **shared: Any) -> tuple[Any, dict[str, Any]]:
+    """:func:`_call` with the task's wall and CPU seconds and worker process (the task log is set)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = _call(fn, item, **shared)
+    return out, {"worker_pid": os.getpid(), "wall_s": round(time.perf_counter() - wall, 4),
+                 "cpu_s": round(time.process_time() - cpu, 4)}
+
+
+def _log_timed(path: str, label: str, index: int, rank: int, out: tuple[Any, dict[str, Any]],
+               costs: list[float] | None) -> Any:
+    """Append a timed task's line to the task log; return the task's own result."""
+    import json  # noqa: PLC0415
+
+    result, timing = out
+    line = {"label": label, "index": index, "client_pid": os.getpid(), "logged": round(time.time(), 3), **timing,
+            "cost": None if costs is None else costs[rank]}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")
+    return result
 
 
 def _progress(futures: list, client: Any) -> None:
