@@ -74,10 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--to", type=int, default=20_000_000, help="responses to project to")
     ap.add_argument("--workers", default="2,4,8,16,32", help="worker counts to project for")
     ap.add_argument("--run-workers", type=int, default=2, help="the measured run's workers")
+    ap.add_argument("--n", type=int, default=None, help="the measured run's responses (default: its figures')")
     args = ap.parse_args(argv)
     tasks = [json.loads(line) for line in args.tasks.read_text(encoding="utf-8").splitlines() if line.strip()]
     figures = json.loads(args.figures.read_text(encoding="utf-8"))
-    n = int(figures["n"])
+    n = int(args.n or figures["n"])
     stages = summarise(tasks, figures, args.run_workers)
     print(f"measured: {n:,} responses on {args.run_workers} workers, {len(tasks):,} tasks")
     print(f"{'stage':<10} {'wall s':>8} {'tasks':>7} {'task s':>9} {'task cpu':>9} {'serial s':>9}  per label "

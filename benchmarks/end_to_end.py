@@ -115,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {"n": args.n, "campaign_share": args.campaign_share, "stages": {}}
     print(f"{'stage':<10} {'wall s':>8} {'cpu s':>8} {'peak MB':>9}")
     if args.one_run:
-        figures = one_run(name, cold=args.cold, engine=args.engine, scheduler=args.scheduler)
+        figures = one_run(name, cold=args.cold, engine=args.engine, scheduler=args.scheduler,
+                          stages=args.stages.split(",") if args.stages else None)
+        figures |= {"n": args.n, "campaign_share": args.campaign_share}
         _dump(args.json, figures)
         return 0
     wanted = [s.name for s in pipeline.STAGES]
@@ -180,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def one_run(name: str, cold: bool = False, engine: str = "local", scheduler: str | None = None) -> dict:
+def one_run(name: str, cold: bool = False, engine: str = "local", scheduler: str | None = None,
+            stages: list[str] | None = None) -> dict:
     """One ``pipeline.run`` of every stage (``force``), as ``analysis run`` runs them: the positions computed ahead
     while the themes are, each stage of a large consultation in its own process. Each stage's wall time, CPU
     seconds and peak memory are taken between the run's progress lines (``[stage] running`` to ``done``; the
@@ -194,14 +197,15 @@ def one_run(name: str, cold: bool = False, engine: str = "local", scheduler: str
     ``engine="dask"``: the run on a Dask cluster (:mod:`analysis.engine`); without ``scheduler`` a 2-worker
     LocalCluster is started here first (its start is not timed; its workers are this process's descendants, so
     their CPU and memory are in the figures), and each worker's peak resident memory is added
-    (``dask_worker_peak_mb``)."""
+    (``dask_worker_peak_mb``). ``stages``: only those, in one ``pipeline.run`` (the others' outputs already in the
+    work folder)."""
     from analysis import paths, pipeline
     from analysis.engine import DaskEngine
 
     with contextlib.ExitStack() as stack:
         if engine == "dask" and scheduler is None:
             scheduler = stack.enter_context(DaskEngine()).address_
-        figures = _one_run(name, cold, engine, scheduler, paths, pipeline)
+        figures = _one_run(name, cold, engine, scheduler, paths, pipeline, stages)
         if engine == "dask":
             figures |= {"engine": "dask", "dask_worker_peak_mb": _worker_peaks(scheduler)}
             print("dask workers' peak resident memory (MB):",
@@ -220,7 +224,8 @@ def _worker_peaks(address: str) -> dict[str, float]:
     return {worker: kb / 1024 for worker, kb in sorted(peaks.items())}
 
 
-def _one_run(name: str, cold: bool, engine: str, scheduler: str | None, paths, pipeline) -> dict:
+def _one_run(name: str, cold: bool, engine: str, scheduler: str | None, paths, pipeline,
+             stages: list[str] | None = None) -> dict:
     """:func:`one_run`'s run."""
 
     cache = paths.cache_dir(name)
@@ -251,7 +256,7 @@ def _one_run(name: str, cold: bool, engine: str, scheduler: str | None, paths, p
             close()
 
     t, c, s0 = time.perf_counter(), cpu_seconds(), cpu_seconds(system_only=True)
-    pipeline.run(name, force=True, echo=echo, engine=engine, scheduler=scheduler)
+    pipeline.run(name, stages=stages, force=True, echo=echo, engine=engine, scheduler=scheduler)
     secs, cpu, system = time.perf_counter() - t, cpu_seconds() - c, cpu_seconds(system_only=True) - s0
     close()
     peak = max((v["peak_mb"] for v in figures["stages"].values()), default=0)

@@ -178,6 +178,34 @@ def test_the_task_log_times_each_task_and_leaves_the_results_as_they_were(cluste
     assert all(x["wall_s"] >= 0 and x["cpu_s"] >= 0 and x["worker_pid"] != os.getpid() for x in lines)
 
 
+@pytest.mark.parametrize("per_worker", [1, 2])
+def test_large_items_are_sent_as_workers_have_room(cluster, monkeypatch, per_worker):
+    """Each worker holds at most ``LARGE_PER_WORKER`` large inputs at once (by default its task's and the next), the
+    items spread over both workers, the results in the items' order, whatever the number of items."""
+    monkeypatch.setattr(engine, "LARGE_PER_WORKER", per_worker)
+    size = 1 << 20
+
+    def held_while_running(item: bytes) -> tuple[int, int, str]:  # nested: sent by value (workers cannot import
+        import time  # this test module)
+
+        from distributed import get_worker
+
+        held = sum(1 for v in list(get_worker().data.values()) if isinstance(v, bytes) and len(v) == size)
+        time.sleep(0.2)  # long enough for a sender without a limit to have sent every item
+        return item[0], held, get_worker().address
+
+    address, _client = cluster
+    items = [bytes([i]) * size for i in range(12)]
+    with engine.DaskEngine(address) as eng:
+        try:
+            got = eng.map(held_while_running, items, label="probe-large", large=True, cost=[i % 5 for i in range(12)])
+        finally:
+            engine.release()
+    assert [tag for tag, _held, _worker in got] == list(range(12))
+    assert max(held for _tag, held, _worker in got) == per_worker  # a sender without a limit: up to 6 (measured)
+    assert len({worker for _tag, _held, worker in got}) == 2
+
+
 def test_shared_sets_and_dicts_reach_every_task_whole(cluster):
     address, _client = cluster
     with engine.DaskEngine(address) as eng:

@@ -22,6 +22,7 @@ uses is opened on first use in the stage's process and closed when the stage end
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import subprocess
@@ -40,6 +41,9 @@ ENGINES = ("local", "dask")
 #: Workers of the LocalCluster started when no scheduler is given (one thread each: the tasks are pure Python
 #: or single-threaded BLAS).
 LOCAL_WORKERS = 2
+#: Large items (``DaskEngine.map(..., large=True)``) a worker holds at once, sent and not yet done: the one its task
+#: computes and the next. The rest wait in the sending process (which holds them anyway).
+LARGE_PER_WORKER = 2
 #: Distinct texts a redaction task detects.
 DETECT_CHUNK = 2048
 #: Seconds to wait for a started LocalCluster to report its address, or for a scheduler to answer.
@@ -117,6 +121,7 @@ class DaskEngine:
         self.dashboard_: str | None = None
         self.tasks_: dict[str, int] = {}
         self._proc: subprocess.Popen | None = None
+        self._slots_: tuple[int, _Slots] | None = None  # (pid, large items held by each worker) of this process
 
     def __enter__(self) -> DaskEngine:
         try:
@@ -202,26 +207,94 @@ class DaskEngine:
             return Submitted(self, label, [], [])
         client = self.client()
         order = list(range(len(items))) if cost is None else sorted(range(len(items)), key=lambda i: (-cost[i], i))
+        stamp = f"{os.getpid()}-{time.monotonic_ns()}"
+        call = _timed_call if os.environ.get(TASK_LOG_ENV) else _call
+        costs = None if cost is None else [float(cost[i]) for i in order]
+        sent = Submitted(self, label, order, [], log_to=os.environ.get(TASK_LOG_ENV) or None, costs=costs)
         try:
             # each shared value sent once, not once a task; in a list, so that a set or dict travels whole (scatter
             # would send a collection's elements one by one)
             kwargs = {name: client.scatter([value], hash=False)[0] for name, value in (shared or {}).items()}
-            # large items scattered one at a time (Dask places them round-robin either way): one item's pickled
-            # copy is held at once, not every item's (at 1M the campaign questions' keys held ~1 GB more)
-            args = ([client.scatter([items[i]], hash=False)[0] for i in order] if large
-                    else [items[i] for i in order])
-            stamp = f"{os.getpid()}-{time.monotonic_ns()}"
-            call = _timed_call if os.environ.get(TASK_LOG_ENV) else _call
-            futures = [client.submit(call, fn, arg, key=f"{label}-{stamp}-{i}", pure=False,
-                                     priority=len(order) - rank, **kwargs)  # the costliest first
-                       for rank, (i, arg) in enumerate(zip(order, args, strict=True))]
+            if not large:
+                sent.futures = [client.submit(call, fn, items[i], key=f"{label}-{stamp}-{i}", pure=False,
+                                              priority=len(order) - rank, **kwargs)  # the costliest first
+                                for rank, i in enumerate(order)]
+                return sent
         except Exception as err:  # noqa: BLE001 - e.g. an item that cannot be pickled, a lost connection
             raise EngineError(f"{label} tasks could not be sent to the Dask cluster at {self.address_}: "
                               f"{type(err).__name__}: {err}") from err
-        if large:  # the inputs are on the workers: the heap pages their pickled copies used go back to the system
-            trim_memory()
-        costs = None if cost is None else [float(cost[i]) for i in order]
-        return Submitted(self, label, order, futures, log_to=os.environ.get(TASK_LOG_ENV) or None, costs=costs)
+        # large items are sent by a thread of this process, each to a worker with fewer than LARGE_PER_WORKER of
+        # them sent and not yet done: a worker holds the inputs of the task it runs and of the next one, however
+        # many items there are (at 5M, all the campaign detection's chunks sent at once held 7.6 GB of a worker)
+        pending = [items[i] for i in order]  # let go of as sent (a caller that kept no list frees them then)
+        sent.feeder = threading.Thread(target=self._feed, args=(sent, client, call, fn, pending, stamp, kwargs),
+                                       name=f"dask-feed-{label}", daemon=True)
+        sent.feeder.start()
+        return sent
+
+    def _slots(self, client: Any) -> _Slots:
+        """This process's count of the large items each worker holds (shared by its threads' submissions)."""
+        with _CLIENT_LOCK:
+            if self._slots_ is None or self._slots_[0] != os.getpid():
+                self._slots_ = (os.getpid(), _Slots(sorted(client.scheduler_info()["workers"])))
+            return self._slots_[1]
+
+    def _feed(self, sent: Submitted, client: Any, call: Callable[..., Any], fn: Callable[..., Any],
+              pending: list[Any], stamp: str, kwargs: dict[str, Any]) -> None:
+        """Send :meth:`submit`'s large items (``pending``, in the order sent) one at a time as workers have room (a
+        thread: see :meth:`submit`)."""
+        slots = self._slots(client)
+        try:
+            for rank, i in enumerate(sent.order):
+                worker = slots.take()
+                item, pending[rank] = pending[rank], None
+                try:
+                    # one item's pickled copy held at once in this process, not every item's
+                    arg = client.scatter([item], workers=None if worker == _ANY else [worker], hash=False)[0]
+                    future = client.submit(call, fn, arg, key=f"{sent.label}-{stamp}-{i}", pure=False,
+                                           priority=len(sent.order) - rank, **kwargs)
+                except BaseException:
+                    slots.give(worker)
+                    raise
+                del arg, item  # the input is released on the worker once its task has ended
+                future.add_done_callback(functools.partial(_given, slots, worker))
+                sent.futures.append(future)
+        except Exception as err:  # noqa: BLE001 - reported by Submitted.result
+            sent.error = err
+        finally:
+            trim_memory()  # the heap pages the pickled copies used go back to the system
+
+
+_ANY = ""
+
+
+class _Slots:
+    """How many large items each worker holds, sent and not yet done (:meth:`DaskEngine.submit`)."""
+
+    def __init__(self, workers: list[str]):
+        self.held = dict.fromkeys(workers or [_ANY], 0)  # no worker known yet: the scheduler places them
+        self.cond = threading.Condition()
+
+    def take(self) -> str:
+        """The worker holding fewest (the first in address order on a tie), once it holds fewer than
+        :data:`LARGE_PER_WORKER`; counted as holding one more."""
+        with self.cond:
+            while True:
+                worker = min(self.held, key=lambda w: self.held[w])
+                if self.held[worker] < LARGE_PER_WORKER:
+                    self.held[worker] += 1
+                    return worker
+                self.cond.wait()
+
+    def give(self, worker: str) -> None:
+        """``worker``'s item is done."""
+        with self.cond:
+            self.held[worker] -= 1
+            self.cond.notify_all()
+
+
+def _given(slots: _Slots, worker: str, _future: Any) -> None:
+    slots.give(worker)
 
 
 class Submitted:
@@ -231,6 +304,8 @@ class Submitted:
                  log_to: str | None = None, costs: list[float] | None = None):
         self.engine, self.label, self.order, self.futures = engine, label, order, futures
         self.log_to, self.costs = log_to, costs
+        self.feeder: threading.Thread | None = None  # sends large items as workers have room
+        self.error: Exception | None = None  # why the feeder stopped sending
 
     def result(self) -> list[Any]:
         """The tasks' results in their items' order.
@@ -238,6 +313,16 @@ class Submitted:
         Raises:
             EngineError: A task failed on the cluster (its error is chained).
         """
+        if self.feeder is not None:
+            self.feeder.join()
+            self.feeder = None
+        if self.error is not None:
+            err, self.error = self.error, None
+            with contextlib.suppress(Exception):
+                self.engine.client().cancel(self.futures)
+            self.futures = []
+            raise EngineError(f"{self.label} tasks could not be sent to the Dask cluster at {self.engine.address_}: "
+                              f"{type(err).__name__}: {err}") from err
         if not self.futures:
             return []
         _progress(self.futures, self.engine.client())
