@@ -191,7 +191,8 @@ class DaskEngine:
             cost: Each item's expected work: the costliest are submitted first.
             shared: Keyword arguments every task reads, sent to the cluster once.
             large: The items are large (megabytes each): each is sent straight to a worker, not inside the task
-                through the scheduler.
+                through the scheduler, and only while that worker holds fewer than :data:`LARGE_PER_WORKER` of
+                them (the rest are sent as tasks end, by a thread of this process).
 
         Raises:
             EngineError: A task failed on the cluster (its error is chained).
