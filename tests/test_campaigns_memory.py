@@ -8,19 +8,18 @@
 * :func:`analysis.campaigns.chunked.signatures` made a block of texts at a time, for several block sizes;
 * ``consume`` (:func:`~analysis.campaigns.stage.find_campaigns`, :func:`~analysis.campaigns.parallel.label_all`):
   the same labels, the keys emptied;
-* :func:`analysis.campaigns.stage._open_rows` (texts made Python strings a batch at a time) against
+* :func:`analysis.campaigns.streamed.open_batches` (texts made Python strings a batch at a time) against
   :func:`~analysis.tables.read_table` of the open rows.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from generated_consultation import OPEN_QUESTIONS, generate
 from test_campaigns_fast_paths import _fixture_texts
 
-from analysis.campaigns import agreement_scan, chunked, parallel, stage
+from analysis.campaigns import agreement_scan, chunked, parallel, stage, streamed
 from analysis.campaigns import near_duplicates as nd
 from analysis.campaigns.stage import find_campaigns, normalise_all, submission_texts
 from analysis.config import CampaignSettings
@@ -155,37 +154,19 @@ def test_consumed_keys_give_the_same_labels(corpora):
     assert [k for _n, k in kept] == [k for _n, k in jobs]  # not consumed unless asked
 
 
-def test_open_rows_are_read_tables_rows(tmp_path, monkeypatch):
+def test_open_batches_are_read_tables_rows(tmp_path, monkeypatch):
     answers = generate(400, SEED).answers.drop(columns="truth")
     answers["answer"], answers["language"] = answers["text_redacted"], "en"
     answers.loc[answers.index[::37], "text_redacted"] = ""
     write_table(answers, "core_answers_redacted", tmp_path)
     open_q = [q for q in OPEN_QUESTIONS if q != OPEN_QUESTIONS[1]]
-    monkeypatch.setattr(stage, "_TEXT_BATCH", 13)  # many batches
-    rows, texts, n_all = stage._open_rows(tmp_path, open_q)
+    monkeypatch.setattr(streamed, "BATCH", 13)  # many batches
+    batches = list(streamed.open_batches(tmp_path, open_q, with_ids=True))
     want = read_table("core_answers_redacted", tmp_path, columns=["response_id", "question_id", "text_redacted"],
                       where=("question_id", open_q))
-    assert n_all == len(answers) and 0 < len(rows) < len(answers)
-    pd.testing.assert_frame_equal(rows, want[["response_id", "question_id"]])
+    assert len(batches) > 20 and 0 < len(want) < len(answers)
+    texts = [t for batch, _ in batches for t in batch]
     assert texts == stage._texts(want["text_redacted"]) and "" in texts
-
-
-def test_positional_keys_restore_the_memo_and_bounds():
-    answers = generate(300, SEED, share_1=0.8, share_2=0.1).answers
-    answers = answers[answers["question_id"].isin(OPEN_QUESTIONS)].reset_index(drop=True)
-    texts = stage._texts(answers["text_redacted"]) + ["Dear Sir, hello.\nSent from my iPhone", ""]
-    memo: dict = {}
-    bounds: dict = {}
-    normalise_all(texts, memo, bounds)
-    assert any(b is None for b in bounds.values())  # a text with "Sent from": no bounds kept
-    ids = pd.DataFrame({"response_id": list(answers["response_id"]) + ["X1", "X2"],
-                        "question_id": list(answers["question_id"]) + [OPEN_QUESTIONS[0]] * 2})
-    rids, joined, keys = stage.submission_parts(ids, OPEN_QUESTIONS, memo, texts, bounds)
-    positional = stage._Positional(texts, memo, bounds)
-    again = [(t + ".")[:-1] for t in texts]  # equal strings, other objects (read again)
-    got_memo, got_bounds = positional.restore(again)
-    assert got_memo == memo and got_bounds == bounds
-    lazy = joined.over(again)
-    assert list(lazy) == list(joined) and len(lazy) == len(rids)
-    with pytest.raises(AssertionError):
-        positional.restore(again[:-1])
+    assert [q for _, ids in batches for q in ids.to_pylist()] == want["question_id"].tolist()
+    assert streamed.question_texts(tmp_path, open_q[0]) == [t for t, q in zip(texts, want["question_id"], strict=True)
+                                                            if q == open_q[0]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from test_counts_reuse import tiny  # noqa: F401 - the module's fixture
 
-from analysis import worker
+from analysis import engine, worker
 from analysis.counts import parallel, stage
 from analysis.counts.stage import build_counts
 
@@ -54,4 +54,16 @@ def test_a_failing_second_process_is_computed_here(tiny, monkeypatch, caplog):  
     with caplog.at_level("WARNING"):
         out = build_counts(cfg, processed)
     assert "the second process failed" in caplog.text and "RuntimeError" in caplog.text
+    pd.testing.assert_frame_equal(out, alone)
+
+
+def test_no_second_process_on_the_dask_engine(tiny, monkeypatch):  # noqa: F811
+    cfg, processed = tiny
+    alone = build_counts(cfg, processed)
+    monkeypatch.setattr(parallel, "MIN_ROWS", 0)
+    monkeypatch.setattr(parallel, "WORKERS", 2)
+    monkeypatch.setattr(engine, "_ACTIVE", object())  # a run on the Dask engine (the counts send it no task)
+    before = sum(worker.STARTED.values())
+    out = build_counts(cfg, processed)
+    assert sum(worker.STARTED.values()) == before  # the tables are not read again by a second process
     pd.testing.assert_frame_equal(out, alone)

@@ -17,6 +17,7 @@ import pytest
 
 from analysis import paths, tables
 from analysis.errors import ConfigError, TableSchemaError
+from analysis.mapped import MAPPED_ENV
 from analysis.redaction.guard import respondent_values
 from analysis.tables import (
     iter_batches,
@@ -136,11 +137,12 @@ CLI = "import sys; from analysis.cli import main; sys.argv[0] = 'analysis'; main
 
 
 def test_the_sample_with_small_partitions_publishes_the_same_files(sample_results, tmp_path):
-    """The whole pipeline on the sample with 1,000-row partitions: every report byte-identical to the default
-    run's, every table the same frame, and the guard reads the respondents' names from the parts."""
+    """The whole pipeline on the sample with 1,000-row partitions (and the report's texts memory-mapped,
+    :mod:`analysis.mapped`): every report byte-identical to the default run's, every table the same frame, and the
+    guard reads the respondents' names from the parts."""
     env = {**os.environ, "ANALYSIS_DATA_RAW": str(paths.data_raw()), "ANALYSIS_DATA_PROCESSED": str(tmp_path / "p"),
            "ANALYSIS_REPORTS": str(tmp_path / "r"), "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg",
-           tables.PARTITION_ENV: "1000"}
+           tables.PARTITION_ENV: "1000", MAPPED_ENV: "1"}
     proc = subprocess.run([sys.executable, "-c", CLI, "run", "sample"], env=env, capture_output=True, text=True,
                           timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -157,6 +159,7 @@ def test_the_sample_with_small_partitions_publishes_the_same_files(sample_result
     assert sorted(ours) == sorted(published)
     assert [name for name in published if published[name] != ours[name]] == []
     assert respondent_values(got) == respondent_values(want) and respondent_values(got).kinds
+    assert len(list((got / "cache" / "mapped").glob("core_answers_clean-*.arrow"))) == 1  # the report mapped them
     again = subprocess.run([sys.executable, "-c", CLI, "run", "sample"], env=env, capture_output=True, text=True,
                            timeout=900)  # the stage cache hashes every part: nothing to do
     assert again.returncode == 0, again.stderr[-4000:]

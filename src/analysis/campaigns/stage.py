@@ -24,8 +24,7 @@ import difflib
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from functools import partial
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ import pandas as pd
 from analysis.campaigns import describe, sampled
 from analysis.campaigns.clean import write_clean
 from analysis.campaigns.parallel import label_all
+from analysis.campaigns.streamed import detect_streamed
 from analysis.campaigns.text import (  # noqa: F401 - re-exported
     _TOKEN_ONLY_RE,
     _key,
@@ -48,7 +48,7 @@ from analysis.campaigns.text import (  # noqa: F401 - re-exported
 from analysis.config import CampaignSettings, ConsultationConfig
 from analysis.counts.rules import counting_units
 from analysis.memory import trim_heap
-from analysis.tables import arrow_schema, iter_batches, read_table, table_rows, write_table
+from analysis.tables import read_table, table_rows, write_table
 from analysis.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -281,7 +281,7 @@ def _shingles(text: str, k: int, key: str | None = None) -> set[str]:
 
 
 def _match_known_templates(
-    per_q: dict[str, tuple[np.ndarray, list[str], np.ndarray, list[str]]],
+    per_q: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]],
     templates: list[tuple[str, int, list[str]]],
     settings: CampaignSettings,
 ) -> dict[str, dict[int, list[str]]]:
@@ -292,6 +292,12 @@ def _match_known_templates(
     that contains >= ``containment`` of a found template's shingles becomes a copy: of that campaign
     when the template is from the same question, else of a new campaign of its own question that
     reuses the template (labels ``1_000_000 + template index``).
+
+    Args:
+        per_q: Per question: its rows' positions, their texts' lengths, their labels (updated) and their keys
+            (:func:`normalise_all`): no text is read.
+        templates: ``(question, label, template sentences)`` of the campaigns found.
+        settings: Campaign settings.
 
     Returns:
         Template sentences of the new labels, per question.
@@ -304,15 +310,15 @@ def _match_known_templates(
         return new
     best_of: dict[str, tuple[float, int]] = {}  # normalised text -> (best containment, -template index)
     smallest = min(len(t[3]) for t in sets)
-    for qid, (_pos, texts, labels, keys) in per_q.items():
+    for qid, (_pos, lengths, labels, keys) in per_q.items():
         for i in np.flatnonzero(labels < 0):
-            if len(texts[i]) < settings.min_chars:
+            if lengths[i] < settings.min_chars:
                 continue
             best = best_of.get(keys[i])
             if best is None and max(1, keys[i].count(" ") + 2 - k) / smallest < settings.containment:
                 continue  # too few shingles to hold enough of any template
             if best is None:
-                sh = _shingles(texts[i], k, keys[i])
+                sh = _shingles("", k, keys[i])
                 best = best_of[keys[i]] = max(((len(sh & t) / len(t), -j) for j, (_q, _l, _s, t) in enumerate(sets)),
                                               default=(0.0, 0))
             if best[0] < settings.containment:
@@ -357,16 +363,12 @@ def detect(
     Returns:
         ``(core_answers_clean, core_campaigns)`` frames.
     """
-    out = answers.copy()
-    out["campaign_id"] = pd.Series([None] * len(out), index=out.index, dtype=object)
-    out["is_campaign_copy"] = False
-    out["personal_addition"] = pd.Series([None] * len(out), index=out.index, dtype=object)
-    found = []  # (question_id, label, row positions, template, additions)
+    found: list[tuple] = []  # (question_id, label, row positions, template, additions)
     if settings.enabled:
         per_q: dict[str, tuple[np.ndarray, list[str], np.ndarray, list[str]]] = {}
         templates: list[tuple[str, int, list[str]]] = []  # (question, label, sentences)
-        all_texts = _texts(out["text_redacted"]) if texts is None else texts
-        qids = out["question_id"].to_numpy()
+        all_texts = _texts(answers["text_redacted"]) if texts is None else texts
+        qids = answers["question_id"].to_numpy()
         memo = {} if memo is None else memo
         for qid in open_questions:
             pos = np.flatnonzero(qids == qid)
@@ -383,13 +385,35 @@ def detect(
             for lab in sorted(set(labels.tolist()) - {-1}):
                 templates.append((qid, lab, _template_of(texts, np.flatnonzero(labels == lab), settings.template_share,
                                                          bounds=bounds)))
-        fixed = _match_known_templates(per_q, templates, settings)
+        fixed = _match_known_templates({q: (pos, np.fromiter(map(len, texts), np.int64, len(texts)), labels, keys)
+                                        for q, (pos, texts, labels, keys) in per_q.items()}, templates, settings)
         for qid, (pos, texts, labels, _keys) in per_q.items():
-            sents = {lab: t for q, lab, t in templates if q == qid} | fixed.get(qid, {})
-            tmpl_text, adds = describe_campaigns(texts, labels, settings, sents, bounds, worker)
-            for lab, tmpl in tmpl_text.items():
-                members = np.flatnonzero(labels == lab)
-                found.append((qid, lab, pos[members], tmpl, [adds[i] for i in members]))
+            found += describe_found(qid, pos, texts, labels, templates, fixed, settings, bounds, worker)
+    return labelled_rows(answers, found)
+
+
+def describe_found(qid: str, pos: np.ndarray, texts: Sequence[str], labels: np.ndarray,
+                   templates: list[tuple[str, int, list[str]]], fixed: dict[str, dict[int, list[str]]],
+                   settings: CampaignSettings, bounds: dict[str, tuple[int, int] | None] | None,
+                   worker: Worker | None = None) -> list[tuple]:
+    """One question's campaigns (:func:`describe_campaigns` of its texts, given the templates found and those of
+    the stray copies attached, :func:`_match_known_templates`): ``(question, label, row positions, template,
+    additions)`` each."""
+    sents = {lab: t for q, lab, t in templates if q == qid} | fixed.get(qid, {})
+    tmpl_text, adds = describe_campaigns(texts, labels, settings, sents, bounds, worker)
+    found = []
+    for lab, tmpl in tmpl_text.items():
+        members = np.flatnonzero(labels == lab)
+        found.append((qid, lab, pos[members], tmpl, [adds[i] for i in members]))
+    return found
+
+
+def labelled_rows(answers: pd.DataFrame, found: list[tuple]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``answers`` with the campaign columns of :func:`describe_found`'s campaigns, numbered, and ``core_campaigns``."""
+    out = answers.copy()
+    out["campaign_id"] = pd.Series([None] * len(out), index=out.index, dtype=object)
+    out["is_campaign_copy"] = False
+    out["personal_addition"] = pd.Series([None] * len(out), index=out.index, dtype=object)
     ids = _number([(len(f[2]), f[3], f[0], (f[0], f[1])) for f in found], "C")
     camp_rows = []
     cid_col = out.columns.get_loc("campaign_id")
@@ -422,19 +446,11 @@ class JoinedTexts(Sequence[str]):
     Args:
         parts: The answers' texts, each submission's in question order, submissions one after the other.
         starts: Where each submission's answers start in ``parts`` (ascending); the last ends at ``len(parts)``.
-        positions: Where each of ``parts`` is in the caller's list of texts, when known (see :meth:`over`).
     """
 
-    def __init__(self, parts: list[str], starts: np.ndarray, positions: np.ndarray | None = None):
+    def __init__(self, parts: list[str], starts: np.ndarray):
         self.parts = parts
         self.bounds = np.append(starts, len(parts)).astype(np.int64)
-        self.positions = positions
-
-    def over(self, texts: list[str]) -> JoinedTexts:
-        """The same submissions joined from ``texts`` (equal to the list ``positions`` pointed into: read again)."""
-        if self.positions is None:
-            raise ValueError("JoinedTexts.over: the parts' positions are not known")
-        return JoinedTexts([texts[i] for i in self.positions.tolist()], self.bounds[:-1], self.positions)
 
     def __len__(self) -> int:
         return len(self.bounds) - 1
@@ -470,7 +486,7 @@ def submission_parts(answers: pd.DataFrame, open_questions: Sequence[str], memo:
     memo = {} if memo is None else memo
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         keys.append(memo.get(parts[a]) if b - a == 1 else joined_key(parts[a:b], memo, bounds))
-    return rids[starts].tolist(), JoinedTexts(parts, starts, sub["_i"].to_numpy()), keys
+    return rids[starts].tolist(), JoinedTexts(parts, starts), keys
 
 
 def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str] | None = None,
@@ -485,52 +501,6 @@ def submission_texts(answers: pd.DataFrame, open_questions: Sequence[str], memo:
     """
     rids, joined, keys = submission_parts(answers, open_questions, memo, texts, bounds)
     return rids, list(joined), keys
-
-
-def _submission_job(answers: pd.DataFrame, open_questions: Sequence[str], memo: dict[str, str], texts: list[str],
-                    bounds: dict[str, tuple[int, int] | None], out: dict[str, object]) -> list[tuple[object, list[str]]]:
-    """The whole submissions' detection job (``[(None, their keys)]``); their ids and (lazy) texts go to ``out``."""
-    out["rids"], joined, keys = submission_parts(answers, open_questions, memo, texts, bounds)
-    out["joined"] = joined
-    return [(None, [normalise(joined[i]) if k is None else k for i, k in enumerate(keys)])]
-
-
-def _submission_job_held(answers: pd.DataFrame, open_questions: Sequence[str], held: dict[str, object],
-                         out: dict[str, object]) -> list[tuple[object, list[str]]]:
-    """:func:`_submission_job` of ``held``'s texts, memo and bounds, which it then lets go (:class:`_Positional`)."""
-    job = _submission_job(answers, open_questions, held["memo"], held["texts"], held["bounds"], out)
-    out["joined"].parts = None  # its texts are read again (JoinedTexts.over)
-    out["positional"] = _Positional(held.pop("texts"), held.pop("memo"), held.pop("bounds"))
-    trim_heap()  # the texts' strings (about 1.6 GB at 1,000,000 responses)
-    return job
-
-
-class _Positional:
-    """Each open answer's key and boilerplate bounds by position, while its text is not held (the detection).
-
-    The detection reads keys alone; the templates and personal additions read the texts again (:meth:`restore`):
-    the memo and bounds (text -> key, text -> bounds) are rebuilt from the texts read again, the same maps.
-
-    Args:
-        texts: The open answers' texts (:func:`_open_rows`); not kept.
-        memo: Their keys (:func:`normalise_all`): every text's.
-        bounds: Their :func:`~analysis.campaigns.text.boilerplate_bounds`: every text's.
-    """
-
-    def __init__(self, texts: list[str], memo: dict[str, str], bounds: dict[str, tuple[int, int] | None]):
-        self.keys = [memo[t] for t in texts]
-        lo_hi = [bounds[t] or (-1, -1) for t in texts]
-        self.lo = np.fromiter((b[0] for b in lo_hi), dtype=np.int64, count=len(texts))
-        self.hi = np.fromiter((b[1] for b in lo_hi), dtype=np.int64, count=len(texts))
-
-    def restore(self, texts: list[str]) -> tuple[dict[str, str], dict[str, tuple[int, int] | None]]:
-        """The memo and bounds of ``texts`` (the texts read again, in the same order)."""
-        if len(texts) != len(self.keys):
-            raise AssertionError("campaigns: the open answers read again differ in number")
-        memo = dict(zip(texts, self.keys, strict=True))
-        bounds = {t: None if lo < 0 else (lo, hi)
-                  for t, lo, hi in zip(texts, self.lo.tolist(), self.hi.tolist(), strict=True)}
-        return memo, bounds
 
 
 def detect_submission_texts(rids: list[object], texts: list[str], keys: list[str | None],
@@ -604,46 +574,6 @@ def reconcile(answers_clean: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFr
     return out.rename_axis("question_id").reset_index()
 
 
-def _open_rows(processed_dir: Path, open_q: Sequence[str]) -> tuple[pd.DataFrame, list[str], int]:
-    """The open questions' answers (``response_id, question_id``, in file order), their texts (``text_redacted`` as
-    :func:`_texts` gives it) and how many answers the whole table holds: what the detection reads (the closed
-    answers and the ``answer`` and ``language`` columns are read only to write :func:`with_campaign_columns`'s
-    table, once the detection's state is gone).
-
-    The texts are made Python strings a batch of rows at a time (:data:`_TEXT_BATCH`), so the column is never held
-    whole as Arrow beside them (1.3 GB of open answers at 1,000,000 responses).
-
-    Raises:
-        AssertionError: The texts read are not as many as the rows (the file changed between the two reads).
-    """
-    n_all = table_rows("core_answers_redacted", processed_dir)
-    rows = read_table("core_answers_redacted", processed_dir, columns=["response_id", "question_id"],
-                      where=("question_id", list(open_q)))
-    texts = _open_texts(processed_dir, open_q)
-    if len(texts) != len(rows):
-        raise AssertionError("campaigns: the open answers' texts and rows read differ in number")
-    return rows, texts, n_all
-
-
-def _open_texts(processed_dir: Path, open_q: Sequence[str]) -> list[str]:
-    """The open answers' texts of :func:`_open_rows` (made ``str`` a batch of rows at a time)."""
-    import pyarrow as pa  # noqa: PLC0415 - pandas imports it anyway
-    import pyarrow.compute as pc  # noqa: PLC0415
-
-    schema = arrow_schema("core_answers_redacted", processed_dir)
-    wanted = pa.array(list(open_q), type=schema.field("question_id").type)
-    texts: list[str] = []
-    for batch in iter_batches("core_answers_redacted", processed_dir, columns=["question_id", "text_redacted"],
-                              batch_size=_TEXT_BATCH):
-        col = batch.filter(pc.is_in(batch.column("question_id"), value_set=wanted)).column("text_redacted")
-        texts += ["" if not isinstance(t, str) else t for t in col.to_numpy(zero_copy_only=False).tolist()]
-    return texts
-
-
-#: Rows of ``core_answers_redacted`` whose texts :func:`_open_rows` converts at a time.
-_TEXT_BATCH = 65_536
-
-
 def with_campaign_columns(answers: pd.DataFrame, open_q: Sequence[str], found: pd.DataFrame) -> pd.DataFrame:
     """``answers`` (every answer) with :func:`detect`'s campaign columns, ``found`` being :func:`detect` of its open
     questions' rows alone (in the same order): what :func:`detect` of ``answers`` gives.
@@ -673,12 +603,12 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     """Stage: detect campaigns in the redacted answers, write the clean tables.
 
     Reads ``core_answers_redacted`` (the redaction stage) and ``core_questions``; writes
-    ``core_answers_clean``, ``core_campaigns`` and ``core_submission_campaigns``. With at least
-    :data:`PARALLEL_MIN_ANSWERS` answers, the detections (whole submissions, each question) are shared with a
-    second process (same result: each is deterministic and independent, :func:`analysis.campaigns.parallel.label_all`).
-    The detection holds the open answers' ids and texts only (:func:`_open_rows`); the whole table is read again to
-    write (:func:`with_campaign_columns`), after the detection's texts, keys and signatures are gone, a row group at a
-    time (:func:`analysis.campaigns.clean.write_clean`).
+    ``core_answers_clean``, ``core_campaigns`` and ``core_submission_campaigns``. The open answers' texts are read a
+    batch of rows at a time, never held whole (:func:`analysis.campaigns.streamed.detect_streamed`): what is held is
+    each open answer's normalised key, and each whole submission's. With at least :data:`PARALLEL_MIN_ANSWERS`
+    answers, the detections (whole submissions, each question) are shared with a second process (same result: each
+    is deterministic and independent, :func:`analysis.campaigns.parallel.label_all`). The whole table is read again
+    to write, a row group at a time (:func:`analysis.campaigns.clean.write_clean`).
 
     Returns:
         The written paths.
@@ -686,51 +616,26 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
     questions = read_table("core_questions", processed_dir)
     open_q = [q for q in questions.sort_values("order")["question_id"] if
               questions.set_index("question_id").loc[q, "kind"] == "open"]
-    redacted, texts, n_all = _open_rows(processed_dir, open_q)  # one str per open answer: the memo's and both
-    # detections'; ``redacted`` holds their ids
+    n_all = table_rows("core_answers_redacted", processed_dir)
+    ids = read_table("core_answers_redacted", processed_dir, columns=["response_id", "question_id"],
+                     where=("question_id", list(open_q)))
     s = cfg.settings
-    memo: dict[str, str] = {}  # every open answer's normalised key, computed once for both detections
-    bounds: dict[str, tuple[int, int] | None] = {}  # and where its body starts and ends (parsed once)
     with Worker() as worker:
         in_worker = n_all >= PARALLEL_MIN_ANSWERS and s.campaigns.enabled and bool(open_q)
         if in_worker:  # it starts and imports while the answers are normalised here
             in_worker = worker.start(__name__, "analysis.campaigns.parallel")
-        rids: list[object] = []
-        joined: Sequence[str] = []
-        found: dict[object, np.ndarray] = {}
         if s.campaigns.enabled and open_q:
-            normalise_all(texts, memo, bounds)
-            # every detection (each question with enough answers; the whole submissions, named ``None``), here and
-            # in the worker at once (keys only): each is independent of the others
-            qids = redacted["question_id"].to_numpy()
-            jobs: list[tuple[object, list[str]]] = []
-            for qid in open_q:
-                pos = np.flatnonzero(qids == qid)
-                if len(pos) and len(pos) >= s.campaigns.min_size:
-                    jobs.append((qid, normalise_all([texts[i] for i in pos.tolist()], memo)))
-            subs_out: dict[str, object] = {}  # the submissions are joined while the worker starts on a question
-            # the texts, memo and bounds are let go once the submissions are keyed (the detection reads keys only),
-            # and read again for the templates and personal additions
-            held: dict[str, object] = {"texts": texts, "memo": memo, "bounds": bounds}
-            del texts, memo, bounds
-            found = label_all(jobs, s.campaigns, s.seed, worker if in_worker else None,
-                              later=partial(_submission_job_held, redacted, open_q, held, subs_out), consume=True)
-            del jobs, qids
-            trim_heap()  # the keys sent or labelled (at 1M on the dask engine 3.5 GB went back here, 5.6 -> 2.1 GB)
-            texts = _open_texts(processed_dir, open_q)
-            positional: _Positional = subs_out["positional"]
-            memo, bounds = positional.restore(texts)
-            rids, joined = subs_out["rids"], subs_out["joined"].over(texts)
-            del subs_out, positional, held
-        found_open, campaigns = detect(redacted, open_q, s.campaigns, s.seed, memo, texts, bounds, found,
-                                       worker if in_worker and worker.started else None)
-        del memo, bounds
-        if not (s.campaigns.enabled and open_q):
-            subs = pd.DataFrame(columns=["response_id", "campaign_id", "size"])
+            def label(jobs: list, later: Callable[[], list]) -> dict:
+                return label_all(jobs, s.campaigns, s.seed, worker if in_worker else None, later=later, consume=True)
+
+            found_open, campaigns, subs = detect_streamed(processed_dir, ids, open_q, s.campaigns, s.seed, label,
+                                                          describe_found, worker if in_worker and worker.started
+                                                          else None)
         else:
-            subs = submission_rows(rids, joined, found[None])
-        del texts, joined, rids, found, redacted
-    trim_heap()  # the texts, memo and bounds read again for the descriptions (1 GB at 1,000,000 responses)
+            found_open, campaigns = labelled_rows(ids, [])
+            subs = pd.DataFrame(columns=["response_id", "campaign_id", "size"])
+        del ids
+    trim_heap()  # the keys and the texts read for the descriptions
     # the open rows alone: a closed question's answers are each their own unit in both counts (balanced)
     rec = reconcile(found_open, campaigns)
     if not rec["balanced"].all():  # cannot happen unless a table was edited by hand

@@ -19,6 +19,7 @@ import pandas as pd
 
 from analysis.config import ConsultationConfig
 from analysis.errors import AnalysisError
+from analysis.mapped import read_mapped
 from analysis.schemas import SCHEMAS
 from analysis.tables import read_table, table_exists
 
@@ -46,6 +47,9 @@ INPUT_TABLES = (
 #: Columns the report never reads, left on disk: the raw answer text (the report publishes and writes redacted text
 #: only; at 1,000,000 answers the column is over a gigabyte in memory, in the report's process and its fork).
 UNREAD_COLUMNS = {"core_answers_clean": ("answer",)}
+#: Text columns read memory-mapped from a large table (:func:`analysis.mapped.read_mapped`): every answer's redacted
+#: text, 7.7 GB at 5,000,000 responses, is then the pages of a file, not the report's own memory.
+MAPPED_COLUMNS = {"core_answers_clean": ("text_redacted", "personal_addition")}
 
 
 def _columns(name: str) -> list[str] | None:
@@ -57,7 +61,8 @@ def _columns(name: str) -> list[str] | None:
 
 def load_tables(processed_dir: str | Path) -> dict[str, Any]:
     """Read every input table that exists (``None`` for missing ones), plus ``stage_records``; of
-    ``core_answers_clean`` every column but the raw ``answer`` (:data:`UNREAD_COLUMNS`).
+    ``core_answers_clean`` every column but the raw ``answer`` (:data:`UNREAD_COLUMNS`), its texts memory-mapped when
+    it is large (:data:`MAPPED_COLUMNS`).
 
     Raises:
         TableSchemaError: A table exists but does not match its schema.
@@ -65,7 +70,8 @@ def load_tables(processed_dir: str | Path) -> dict[str, Any]:
     out: dict[str, Any] = {"stage_records": load_stage_records(processed_dir)}
     for name in INPUT_TABLES:
         if table_exists(name, processed_dir):
-            out[name] = read_table(name, processed_dir, columns=_columns(name))
+            out[name] = (read_mapped(name, processed_dir, MAPPED_COLUMNS[name], columns=_columns(name))
+                         if name in MAPPED_COLUMNS else read_table(name, processed_dir, columns=_columns(name)))
         else:
             log.info("table %s not found in the processed folder: its report section says so", name)
             out[name] = None
