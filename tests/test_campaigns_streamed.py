@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from generated_consultation import OPEN_QUESTIONS, generate
 
-from analysis.campaigns import stage, streamed
+from analysis.campaigns import describe, stage, streamed
 from analysis.campaigns.stage import detect, detect_submissions, normalise_all, submission_texts
 from analysis.config import parse_config
 from analysis.errors import TableSchemaError
@@ -61,10 +61,17 @@ def _write(redacted: pd.DataFrame, folder):
     return cfg
 
 
-@pytest.mark.parametrize("batch", [7, 1000, 65_536])
-def test_run_streamed_writes_the_tables_of_detect_on_the_whole_table(redacted, tmp_path, monkeypatch, batch):
+@pytest.mark.parametrize(("batch", "block", "worker"), [(7, 50, False), (1000, 300, True), (65_536, 10**9, False),
+                                                       (65_536, 10**9, True)])
+def test_run_streamed_writes_the_tables_of_detect_on_the_whole_table(redacted, tmp_path, monkeypatch, batch, block,
+                                                                     worker):
+    """Batches of 7 rows cut responses; questions described a block of 50 or 300 answers at a time or whole; the
+    personal additions decided here or partly by the stage's worker."""
     monkeypatch.setenv(PARTITION_ENV, "2000")  # a partitioned table: batches also end at the parts' ends
     monkeypatch.setattr(streamed, "BATCH", batch)
+    monkeypatch.setattr(streamed, "DESCRIBE_BLOCK", block)
+    monkeypatch.setattr(stage, "PARALLEL_MIN_ANSWERS", 1 if worker else 10**9)
+    monkeypatch.setattr(describe, "MIN_BODIES", 5)  # the worker is asked for a block's bodies
     processed = tmp_path / "processed"
     cfg = _write(redacted, processed)
     assert len(table_files("core_answers_redacted", processed)) > 2

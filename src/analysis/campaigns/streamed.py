@@ -17,7 +17,8 @@ from pass to pass is each open answer's key, boilerplate bounds and length, and 
    one pass by row.
 4. **Per question**: stray copies of known templates matched on keys and lengths
    (:func:`~analysis.campaigns.stage._match_known_templates`), then each question's texts read again (one question
-   at a time) to describe its campaigns (personal additions: :func:`~analysis.campaigns.stage.describe_campaigns`).
+   at a time, a block of :data:`DESCRIBE_BLOCK` answers at a time: :func:`describe_question`) to describe its
+   campaigns (personal additions: :func:`~analysis.campaigns.stage.describe_campaigns`).
 
 Each step is the one :func:`~analysis.campaigns.stage.detect` and
 :func:`~analysis.campaigns.stage.submission_rows` take on the whole texts, on the same values in the same order, so
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 _SOURCE = "core_answers_redacted"
 #: Rows of ``core_answers_redacted`` read at a time (their texts are Python strings for one batch).
 BATCH = 65_536
+#: A question's answers described at a time (pass 4: their texts and bodies held at once).
+DESCRIBE_BLOCK = 262_144
 
 
 @dataclass
@@ -298,15 +301,86 @@ def detect_streamed(
     for q in list(per_q):
         pos, _lengths, lab, _keys = per_q.pop(q)
         del _keys
-        texts_q = question_texts(processed_dir, q)
-        if len(texts_q) != len(pos):
-            raise AssertionError("campaigns: the open answers read again differ in number")
-        bounds = keyed.bounds_of(texts_q, pos.tolist())
-        out += describe(q, pos, texts_q, lab, templates, fixed, settings, bounds, worker)
-        del texts_q, bounds
+        out += describe_question(processed_dir, q, pos, lab, templates, fixed, settings, keyed, describe, worker)
         trim_heap()
     clean, campaigns = stage.labelled_rows(ids, out)
     return clean, campaigns, subs
+
+
+def describe_question(processed_dir: Path, q: str, pos: np.ndarray, labels: np.ndarray,
+                      templates: list[tuple[str, int, list[str]]], fixed: dict[str, dict[int, list[str]]],
+                      settings: CampaignSettings, keyed: Keyed, describe: Callable, worker: object | None) -> list[tuple]:
+    """Pass 4 for question ``q``: ``describe(...)`` (:func:`~analysis.campaigns.stage.describe_found`) of its texts,
+    read again; a question of more than :data:`DESCRIBE_BLOCK` answers a block of them at a time.
+
+    :func:`~analysis.campaigns.stage.describe_campaigns` takes a campaign's template from those known (every campaign
+    has one here: found, or attached by the stray copies' matching) and each copy's personal addition from its body
+    and the template alone (:func:`~analysis.campaigns.stage.personal_addition`, its sentences' decisions kept by the
+    campaign's matcher), so the copies can be described a block at a time with one matcher a campaign: the same
+    templates and additions. A campaign whose known template is empty would be derived again from its copies: such a
+    question is described whole.
+    """
+    from analysis.campaigns import stage  # noqa: PLC0415 - the stage imports this module
+
+    known = {lab: t for qq, lab, t in templates if qq == q} | fixed.get(q, {})
+    labs = sorted(set(labels.tolist()) - {-1})
+    if len(pos) <= DESCRIBE_BLOCK or not all(known.get(lab) for lab in labs):
+        texts = question_texts(processed_dir, q)
+        if len(texts) != len(pos):
+            raise AssertionError("campaigns: the open answers read again differ in number")
+        return describe(q, pos, texts, labels, templates, fixed, settings, keyed.bounds_of(texts, pos.tolist()), worker)
+    matchers = {lab: stage._TemplateMatcher(known[lab], settings.sentence_similarity) for lab in labs}
+    additions: list[str | None] = [None] * len(pos)
+    at = 0
+    for texts in _blocks(open_batches(processed_dir, [q]), DESCRIBE_BLOCK):
+        end = at + len(texts)
+        if end > len(pos):
+            raise AssertionError("campaigns: the open answers read again differ in number")
+        bounds = keyed.bounds_of(texts, pos[at:end].tolist())
+        block = labels[at:end]
+        for lab in labs:
+            members = np.flatnonzero(block == lab).tolist()
+            if not members:
+                continue
+            stripped_: dict[str, str] = {}  # copies often repeat a text: strip it once
+            bodies = [stripped_[t] if t in stripped_ else stripped_.setdefault(t, stage.stripped(t, bounds))
+                      for t in (texts[i] for i in members)]
+            if worker is None:
+                cache: dict[str, str] = {}
+                for body in bodies:
+                    if body not in cache:
+                        cache[body] = stage.personal_addition(body, matchers[lab])
+            else:
+                cache = describe_additions(list(dict.fromkeys(bodies)), known[lab], matchers[lab], worker)
+            for i, body in zip(members, bodies, strict=True):
+                additions[at + i] = cache[body]
+        at = end
+    if at != len(pos):
+        raise AssertionError("campaigns: the open answers read again differ in number")
+    found = []
+    for lab in labs:
+        members = np.flatnonzero(labels == lab)
+        found.append((q, lab, pos[members], " ".join(known[lab]), [additions[i] for i in members.tolist()]))
+    return found
+
+
+def describe_additions(*args: object) -> dict[str, str]:
+    """:func:`analysis.campaigns.describe.additions` (imported when called)."""
+    from analysis.campaigns.describe import additions  # noqa: PLC0415
+
+    return additions(*args)
+
+
+def _blocks(batches: Iterator[tuple[list[str], object]], size: int) -> Iterator[list[str]]:
+    """The batches' texts joined into blocks of at least ``size`` (the last: what is left)."""
+    block: list[str] = []
+    for texts, _ in batches:
+        block += texts
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 class _Ids(Sequence[object]):
