@@ -106,10 +106,16 @@ def submission_groups(ids: pd.DataFrame, open_q: Sequence[str]) -> tuple[np.ndar
     if not n:
         return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     codes, uniques = pd.factorize(ids["response_id"])
-    if (np.diff(codes) < 0).any() or not pd.Index(uniques).is_monotonic_increasing:
-        raise TableSchemaError(f"{_SOURCE}: its rows are not in key order (response_id, question_id); run the "
-                               "redaction stage again")
     group = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]).astype(np.int64)
+    back = np.flatnonzero(np.diff(codes) < 0)  # a response's rows apart
+    if len(back) or not pd.Index(uniques).is_monotonic_increasing:
+        if len(back):
+            row = int(back[0]) + 1
+        else:  # the first response whose id sorts before the one above it
+            firsts = pd.Series(ids["response_id"].to_numpy()[group])
+            row = int(group[int(np.flatnonzero(firsts.iloc[1:].to_numpy() < firsts.iloc[:-1].to_numpy())[0]) + 1])
+        raise TableSchemaError(f"{_SOURCE}: open answer {row} (response_id {ids['response_id'].iloc[row]!r}) is out "
+                               "of key order (response_id, question_id); run the redaction stage again")
     order = ids["question_id"].map({q: i for i, q in enumerate(open_q)}).to_numpy(dtype=np.int64)
     parts = np.lexsort((order, codes)).astype(np.int64)  # by response (file order), then question order
     return np.append(group, n), parts
