@@ -122,6 +122,31 @@ def test_cache_partial_hit_gathers_the_rows_the_former_dict_stacked(tmp_path):
     assert np.array_equal(fresh.encode(be, asked, key="q1"), be.encode(asked))
 
 
+def test_cache_makes_one_array_of_the_vectors_and_writes_them_a_chunk_at_a_time(tmp_path, monkeypatch):
+    """A cold call on distinct texts returns the vectors as encoded (no gathered copy, no float32 copy of it); the
+    file, written a few rows at a time, holds what ``np.savez`` of the whole gathered array held."""
+    texts = polis_texts()[:50]
+    be = E.TfidfSvdBackend(n_components=16, seed=2).fit(texts)
+    made: list[np.ndarray] = []
+    encode = be.encode
+    monkeypatch.setattr(be, "encode", lambda t: made.append(encode(t)) or made[-1])
+    cache = E.EmbeddingCache(tmp_path)
+    got = cache.encode(be, texts, key="q1")
+    assert got is made[0] and got.dtype == np.float32 and np.array_equal(got, encode(texts))
+    again = E.EmbeddingCache(tmp_path).encode(be, texts + texts[:3], key="q1")  # a full hit with a repeat
+    assert np.array_equal(again, np.concatenate([got, got[:3]]))
+    rng = np.random.default_rng(4)
+    pool = rng.random((101, 7))  # float64: made float32 as written
+    rows = rng.permutation(101).tolist()
+    hashes = np.array([f"{i:064x}" for i in range(101)])
+    E._save_vectors(tmp_path / "a.npz", hashes, pool, rows, chunk=10)
+    np.savez(tmp_path / "b.npz", hashes=hashes, vectors=pool[rows].astype(np.float32))
+    with np.load(tmp_path / "a.npz", allow_pickle=False) as a, np.load(tmp_path / "b.npz", allow_pickle=False) as b:
+        assert sorted(a.files) == sorted(b.files) == ["hashes", "vectors"]
+        assert np.array_equal(a["hashes"], b["hashes"]) and a["vectors"].dtype == np.float32
+        assert np.array_equal(a["vectors"], b["vectors"])
+
+
 def _tiny_model_dir(tmp_path):
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, WordEmbeddings

@@ -11,7 +11,7 @@ from analysis import ingest, paths
 from analysis.campaigns import stage as campaigns
 from analysis.config import load_config
 from analysis.redaction import stage as redaction
-from analysis.themes import fit, fitcache
+from analysis.themes import fit, fitcache, reading
 from analysis.themes import stage as themes
 
 
@@ -59,16 +59,21 @@ def cleaned(tmp_path_factory) -> tuple:
 
 
 def test_units_computed_ahead_give_the_tables_computed_here(cleaned, tmp_path, monkeypatch) -> None:
-    """With the work ahead on (every size) the stage's process splits no answers into units and finds no
-    placeholders itself (the forked process did, into the empty store), and writes the same bytes as with it off."""
+    """With the work ahead on (every size) the stage's process splits no answers into units and finds no placeholders
+    (the forked process, reading the table itself, did: the units into the empty store, the placeholders handed
+    over), and writes the same bytes as with it off; a forked process that fails leaves both to the stage's process
+    (the answers read again for the placeholders), with the same bytes."""
     cfg, raw, out = cleaned
-    units, found = fit._units, fit.find_placeholders
+    units, keys = fit._units, reading.placeholder_keys
     calls: list[str] = []
     monkeypatch.setattr(fit, "_units", lambda *a, **k: calls.append("units") or units(*a, **k))
-    monkeypatch.setattr(themes, "find_placeholders", lambda *a, **k: calls.append("placeholders") or found(*a, **k))
+    monkeypatch.setattr(reading, "placeholder_keys", lambda *a, **k: calls.append("keys") or keys(*a, **k))
     written = {}
-    for name, least in (("here", 10**12), ("ahead", 0)):
+    n_questions = len(cfg.open_questions)
+    for name, least in (("here", 10**12), ("ahead", 0), ("failed", 0)):
         monkeypatch.setattr(themes, "AHEAD_MIN_ROWS", least)
+        if name == "failed":
+            monkeypatch.setattr(themes, "_units_ahead", _fail)
         monkeypatch.setenv("ANALYSIS_DATA_PROCESSED", str(tmp_path / f"{name}-root"))  # an empty store each
         folder = tmp_path / name
         shutil.copytree(out, folder)
@@ -76,10 +81,14 @@ def test_units_computed_ahead_give_the_tables_computed_here(cleaned, tmp_path, m
         themes.run(cfg, raw_dir=raw, processed_dir=folder)
         written[name] = {t: (folder / f"{t}.parquet").read_bytes()
                          for t in ("core_themes", "core_answer_themes", "out_theme_model")}
-        n_questions = len(cfg.open_questions)
-        if name == "here":
-            assert sorted(calls) == ["placeholders"] + ["units"] * n_questions
-        else:
-            assert calls == []  # all of it found in the store
+        if name == "ahead":
+            assert calls == []  # all of it found in the store or handed over
             assert len(list((tmp_path / f"{name}-root").rglob("units/*.pkl"))) == n_questions
-    assert written["ahead"] == written["here"]
+            assert not list((tmp_path / f"{name}-root").rglob("placeholders-handed-*"))  # read, then removed
+        else:  # the table is one part: its keys found once, as it is read (again, after the fork failed)
+            assert sorted(calls) == ["keys"] + ["units"] * n_questions
+    assert written["ahead"] == written["here"] == written["failed"]
+
+
+def _fail(*args, **kwargs) -> None:
+    raise RuntimeError("the forked process fails")

@@ -12,7 +12,7 @@ import pytest
 from test_themes_rows import _answers, _assert_units_equal
 
 from analysis.themes.fit import _units
-from analysis.themes.stage import without_template_texts
+from analysis.themes.reading import without_template_texts
 
 
 def _campaigns(campaigns: pd.DataFrame) -> pd.DataFrame:

@@ -98,15 +98,6 @@ def _old_split_hash(q: pd.DataFrame, campaigns: pd.DataFrame | None, covered, pl
     return h.hexdigest()[:32]
 
 
-def _old_placeholders_hash(sub: pd.DataFrame) -> str:
-    h = hashlib.sha256(b"placeholders-v1")
-    for col in ("question_id", "text_redacted"):
-        for v in sub[col].fillna("").astype(str):
-            h.update(v.encode("utf-8", "surrogatepass") + b"\x1f")
-        h.update(b"\x1e")
-    return h.hexdigest()
-
-
 def _answers(arrow: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two questions of real answers: plain ones, campaign copies with additions, placeholders, blanks, gaps."""
     args = argkp_answers()["text_redacted"].tolist()
@@ -198,26 +189,21 @@ def test_units_are_split_as_before(arrow, placeholders, chunk):
 
 @pytest.mark.parametrize("arrow", [True, False])
 def test_cache_keys_are_the_ones_before(arrow, tmp_path, chunk):
-    """The units' and (since the second round of #18) the placeholders' cache files are named by the hash of the
-    columns' Arrow buffers (``test_themes_discovery_rows.py``), the reprs' hash being what other columns still feed
-    it: the same values give the same file, another text another one."""
+    """The units' cache files are named by the hash of the columns' Arrow buffers (``test_themes_discovery_rows.py``),
+    the reprs' hash being what other columns still feed it: the same values give the same file, another text another
+    one. (The placeholders are no longer kept: the stage finds them as it reads the answers, ``themes/reading.py``.)"""
     from analysis.themes import fitcache
-    from analysis.themes.stage import _placeholders
 
     df, campaigns = _answers(arrow)
     q = df[df["question_id"] == "q1"]
     with fitcache.stored_in(tmp_path):
         _split(q, campaigns, {"en", "und", ""}, frozenset({"n a"}), True)
-        _placeholders(df, tmp_path)
-    assert len(list((tmp_path / "units").iterdir())) == 1
-    names = {p.name for p in tmp_path.glob("placeholders-*.json")}
-    assert len(names) == 1 and names != {f"placeholders-{_old_placeholders_hash(df)[:24]}.json"}  # v2 keys
-    with fitcache.stored_in(tmp_path):
-        assert _placeholders(df.copy(), tmp_path) == find_placeholders(df)  # the same values: the same file
-        assert {p.name for p in tmp_path.glob("placeholders-*.json")} == names
-        edited = df.assign(text_redacted=df["text_redacted"].where(df.index != df.index[0], "an edited answer"))
-        assert _placeholders(edited, tmp_path) == find_placeholders(edited)
-    assert len(list(tmp_path.glob("placeholders-*.json"))) == 2  # another text: another key
+        assert len(list((tmp_path / "units").iterdir())) == 1
+        _split(q.copy(), campaigns, {"en", "und", ""}, frozenset({"n a"}), True)
+        assert len(list((tmp_path / "units").iterdir())) == 1  # the same values: the same file
+        edited = q.assign(text_redacted=q["text_redacted"].where(q.index != q.index[0], "an edited answer"))
+        _split(edited, campaigns, {"en", "und", ""}, frozenset({"n a"}), True)
+    assert len(list((tmp_path / "units").iterdir())) == 2  # another text: another key
     for c in ("response_id", "campaign_id", "is_campaign_copy", "text_redacted"):
         assert rows.repr_joined(q[c]) == "\x1f".join(
             "\x00" if not isinstance(v, str) and pd.isna(v) else repr(v) for v in q[c].tolist())
@@ -301,13 +287,14 @@ def test_corpus_is_the_distinct_texts_in_order_and_fits_the_same(arrow, chunk):
     """The fits get the distinct texts in the order first met: the same texts, hash and sample as every row gave."""
     from analysis.embeddings import TfidfSvdBackend
     from analysis.themes.lexical import LexicalSpace
+    from analysis.themes.reading import themed_of
     from analysis.themes.stage import _corpus
 
     df, campaigns = _answers(arrow)
     df["text_redacted"] = df["text_redacted"].fillna("")  # as read_table gives the non-nullable column
     for camp in (campaigns, None):
         old = _old_corpus(df, camp)
-        got, book = _corpus(df, camp, None)
+        got, book = _corpus(themed_of(df, camp, None).texts, df, camp, None)
         assert got == list(dict.fromkeys(old)) and len(got) < len(old) and book == []
         for sample in (5_000, 40):  # the whole corpus, and a seeded sample of it
             a = TfidfSvdBackend(n_components=16, seed=3, fit_sample=sample).fit(old, extra=["a theme", "Thanks."])

@@ -584,25 +584,58 @@ class EmbeddingCache:
         if not missing and texts:  # a full hit: the stored rows, gathered at once
             logger.info("embeddings %s/%s: %d texts, 0 encoded, %d from cache", backend.name, key, len(texts),
                         len(texts))
-            return stored[[row[h] for h in hashes]].astype(np.float32)
+            return _rows_of(stored, [row[h] for h in hashes])
         # every known vector is a row of ``pool`` (the stored ones, then the new ones): rows are gathered at once
         pool, index = stored, dict(row)
         if missing:
             first = {h: t for h, t in zip(hashes, texts, strict=True)}
             vec = backend.encode([first[h] for h in missing])
+            del first
             pool = np.concatenate([stored, vec]) if row else np.asarray(vec)
+            del vec, stored
             index.update((h, len(row) + k) for k, h in enumerate(missing))
             path.parent.mkdir(parents=True, exist_ok=True)
             order = sorted(index)
             tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, hashes=np.array(order), vectors=pool[[index[h] for h in order]].astype(np.float32))
+            _save_vectors(tmp, np.array(order), pool, [index[h] for h in order])
+            del order
             tmp.replace(path)
             (path.parent / "backend.json").write_text(json.dumps({"fingerprint": backend.fingerprint}) + "\n")
         logger.info("embeddings %s/%s: %d texts, %d encoded, %d from cache", backend.name, key, len(texts),
                     len(missing), len(texts) - len(missing))
         if not texts:
             return backend.encode([])
-        return pool[[index[h] for h in hashes]].astype(np.float32)
+        return _rows_of(pool, [index[h] for h in hashes])
+
+
+def _rows_of(pool: np.ndarray, rows: list[int]) -> np.ndarray:
+    """``pool[rows].astype(np.float32)``: the same values, made once (no second copy to change the type), and
+    ``pool`` itself when ``rows`` are all of its rows in order (the texts of a cold cache's call, each new) and it is
+    float32 already. ``pool`` is :meth:`EmbeddingCache.encode`'s own array (read from the file or just encoded):
+    nothing else holds it. At 5,000,000 responses one question's 3.7 million vectors are 3.7 GB, copied twice."""
+    rows_ = np.asarray(rows, dtype=np.int64)
+    if (pool.dtype == np.float32 and pool.flags.c_contiguous and len(rows_) == len(pool)
+            and np.array_equal(rows_, np.arange(len(pool)))):
+        return pool
+    return pool[rows_].astype(np.float32, copy=False)
+
+
+def _save_vectors(path: Path, hashes: np.ndarray, pool: np.ndarray, rows: list[int], chunk: int = 65_536) -> None:
+    """``np.savez(path, hashes=hashes, vectors=pool[rows].astype(np.float32))``, the vectors gathered and written
+    ``chunk`` rows at a time: the same archive for :func:`numpy.load` (two uncompressed ``.npy`` members), without a
+    whole copy of the vectors in memory."""
+    import zipfile  # noqa: PLC0415 - what np.savez writes with
+
+    rows_ = np.asarray(rows, dtype=np.int64)
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+              "shape": (len(rows_), *pool.shape[1:])}
+    with zipfile.ZipFile(path, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        with zf.open("hashes.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array(f, np.asanyarray(hashes), allow_pickle=False)
+        with zf.open("vectors.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_2_0(f, header)
+            for s in range(0, len(rows_), chunk):
+                f.write(np.ascontiguousarray(pool[rows_[s:s + chunk]], dtype=np.float32).tobytes())
 
 
 def make_backend(settings, seed: int) -> EmbeddingBackend:

@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from analysis.errors import AnalysisError
@@ -199,6 +200,16 @@ class DaskEngine:
         """
         return self.submit(fn, items, label=label, cost=cost, shared=shared, large=large).result()
 
+    def share(self, values: dict[str, Any]) -> dict[str, Scattered]:
+        """``values`` sent to the cluster once, for several :meth:`submit` calls' ``shared`` (each value stays on
+        the cluster while the returned dict is held)."""
+        client = self.client()
+        try:
+            return {name: Scattered(client.scatter([value], hash=False)[0]) for name, value in values.items()}
+        except Exception as err:  # noqa: BLE001 - e.g. a value that cannot be pickled, a lost connection
+            raise EngineError(f"values could not be sent to the Dask cluster at {self.address_}: "
+                              f"{type(err).__name__}: {err}") from err
+
     def submit(self, fn: Callable[..., Any], items: Sequence[Any], *, label: str,
                cost: Sequence[float] | None = None, shared: dict[str, Any] | None = None,
                large: bool = False) -> Submitted:
@@ -215,7 +226,8 @@ class DaskEngine:
         try:
             # each shared value sent once, not once a task; in a list, so that a set or dict travels whole (scatter
             # would send a collection's elements one by one)
-            kwargs = {name: client.scatter([value], hash=False)[0] for name, value in (shared or {}).items()}
+            kwargs = {name: value.future if isinstance(value, Scattered) else client.scatter([value], hash=False)[0]
+                      for name, value in (shared or {}).items()}
             if not large:
                 sent.futures = [client.submit(call, fn, items[i], key=f"{label}-{stamp}-{i}", pure=False,
                                               priority=len(order) - rank, **kwargs)  # the costliest first
@@ -267,6 +279,13 @@ class DaskEngine:
 
 
 _ANY = ""
+
+
+@dataclass(frozen=True)
+class Scattered:
+    """A value already on the cluster (:meth:`DaskEngine.share`): passed in ``shared``, it is not sent again."""
+
+    future: Any
 
 
 class _Slots:

@@ -366,12 +366,13 @@ def _checked(df: pd.DataFrame, table: str, wanted: list[str] | None) -> pd.DataF
     return validate(df, table, columns=wanted)
 
 
-def iter_table(table: str, folder: str | Path, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+def iter_table(table: str, folder: str | Path, columns: Sequence[str] | None = None,
+               where: tuple[str, Sequence[str]] | None = None) -> Iterator[pd.DataFrame]:
     """``table`` a partition at a time (the whole table when it is one file), each part validated as read.
 
-    The parts, concatenated, are :func:`read_table`'s frame; the key's uniqueness and the table-wide checks are
-    checked within each part (the parts are cut from one sorted table, so their keys do not overlap when
-    :func:`write_table` wrote it).
+    The parts, concatenated, are :func:`read_table`'s frame (with the same ``columns`` and ``where``); the key's
+    uniqueness and the table-wide checks are checked within each part (the parts are cut from one sorted table, so
+    their keys do not overlap when :func:`write_table` wrote it).
 
     Raises:
         As :func:`read_table` (a part that does not match the schema is named).
@@ -381,7 +382,9 @@ def iter_table(table: str, folder: str | Path, columns: Sequence[str] | None = N
     wanted = None if columns is None else _column_subset(table, columns)
     for f in _files_or_raise(table, folder):
         try:
-            part = _checked(pd.read_parquet(f, engine="pyarrow", columns=wanted), table, wanted)
+            read = (_read_where([f], wanted, *where) if where is not None
+                    else pd.read_parquet(f, engine="pyarrow", columns=wanted))
+            part = _checked(read, table, wanted)
         except TableSchemaError as err:
             raise TableSchemaError(f"{f}: {err}") from None
         yield part

@@ -128,6 +128,13 @@ def _pairs_for(q_id: str, t_id: str, texts: pd.DataFrame, exact: pd.DataFrame) -
     return out[out["text"].str.strip() != ""]
 
 
+def _no_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame.head(0)`` made anew: the same columns and dtypes, holding none of ``frame``'s buffers (an Arrow
+    column's empty slice still holds its whole parent's)."""
+    return pd.DataFrame({c: pd.Series(pd.array([], dtype=frame[c].dtype), name=c) for c in frame.columns},
+                        index=frame.index[:0].copy())
+
+
 def _model_rows(todo: pd.DataFrame, target: str, position, confidence, cfg: ConsultationConfig) -> pd.DataFrame:
     """Position rows (source ``text_model``) for the texts in ``todo``, explicit stance openers read first."""
     rows = pd.DataFrame({"response_id": todo["response_id"].to_numpy(), "question_id": target,
@@ -247,11 +254,15 @@ def text_positions(
     letters = [q for q in cfg.open_questions if cfg.reported_under(q.id) == q.id]
     # each question's texts once (row order kept): the helpers below filter one question's rows, not all of them
     by_q = {str(k): g for k, g in texts.groupby("question_id", sort=False, observed=True)}
-    by_q_none = texts.head(0)
+    by_q_none = _no_rows(texts)
+    del texts  # each question's rows are copies: the texts are held once, not twice, from here on
+    give_back()  # the columns made and dropped on the way (at 5,000,000 responses 4 GB kept by the pools)
     q_texts = lambda qid, by_q=by_q, none=by_q_none: by_q.get(qid, none)  # noqa: E731
     why_pairs = {q.id: _pairs_for(q.id, q.related_question, q_texts(q.id), exact) for q in linked}
-    pooled = pd.concat(list(why_pairs.values()) or [pd.DataFrame(
+    # the why-questions' pairs pooled, for a letters question's model only (none when their positions are off)
+    pooled = (pd.concat(list(why_pairs.values()) or [pd.DataFrame(
         columns=["response_id", "text", "label", "label_source"])], ignore_index=True)
+        if any(cfg.text_positions_on(q.id) for q in letters) else None)
     res = TextPositionResult(pd.DataFrame(columns=POS_COLS), pd.DataFrame(columns=DIS_COLS),
                              pd.DataFrame(columns=CONF_COLS))
     pos_parts, dis_parts, conf_parts = [], [], []
@@ -293,7 +304,7 @@ def text_positions(
                                     todo["text"].tolist() + rest["text"].tolist())))
         pos_parts.append(None)  # filled below, in question order
     # what the questions' rows were drawn from is let go before the fits, the stage's peak (each job keeps its own)
-    del texts, exact, by_q, by_q_none, q_texts, why_pairs, pooled
+    del exact, by_q, by_q_none, q_texts, why_pairs, pooled
     give_back()
     fitted = cross_fit_all(template, [j["fit"] for j in jobs])
     for j, (m, oof, pred) in zip(jobs, fitted, strict=True):

@@ -107,13 +107,27 @@ def find_placeholders(answers: pd.DataFrame) -> dict[str, int]:
     """
     if answers.empty:
         return {}
+    return placeholders_of(*placeholder_keys(answers))
+
+
+def placeholder_keys(answers: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """What :func:`find_placeholders` counts in ``answers``: each short text's ``(q, key)`` row, and the number of
+    answers of each question.
+
+    Row by row (and a sum by question), so a table read a part at a time gives, part by part, what the whole gives:
+    :func:`placeholders_of` of the parts' rows and counts is :func:`find_placeholders` of the whole.
+    """
     # only short keys are counted: a text of more words is never normalised (its first words are counted)
     keys = [_short_key(t) for chunk in chunks(answers["text_redacted"].fillna("").astype(str)) for t in chunk]
     short = np.fromiter((k is not None for k in keys), dtype=bool, count=len(keys))
     df = pd.DataFrame({"q": answers["question_id"].to_numpy()[short],
                        "key": np.array([k for k in keys if k is not None], dtype=object)})
-    n_q = answers.groupby("question_id").size()
-    counts = df.groupby(["q", "key"]).size().rename("n").reset_index()
+    return df, answers.groupby("question_id").size()
+
+
+def placeholders_of(keys: pd.DataFrame, n_q: pd.Series) -> dict[str, int]:
+    """:func:`find_placeholders` from :func:`placeholder_keys`'s rows and counts (of every themed answer)."""
+    counts = keys.groupby(["q", "key"]).size().rename("n").reset_index()
     if counts.empty:
         return {}
     n_answers = counts["q"].map(n_q).astype(float)  # numbers, whatever string type the ids came in

@@ -34,6 +34,23 @@ def values(column: pd.Series) -> np.ndarray:
     return column.to_numpy(dtype=object)
 
 
+def is_in(column: pd.Series, wanted: set[str]) -> np.ndarray:
+    """``column.isin(wanted).to_numpy(bool, na_value=False)`` for strings ``wanted``: a missing value is not in it.
+
+    An Arrow-backed string column is matched by PyArrow's ``is_in`` (pandas converts the wanted values one PyArrow
+    scalar at a time: 2 s a call for 100,000 tagged responses' ids); other columns by pandas.
+    """
+    chunked = getattr(column.array, "_pa_array", None)
+    if chunked is not None and (chunked.type == "string" or chunked.type == "large_string"):
+        import pyarrow as pa  # noqa: PLC0415 - pandas' Arrow-backed columns need it anyway
+        import pyarrow.compute as pc  # noqa: PLC0415
+
+        got = pc.is_in(chunked, value_set=pa.array(sorted(wanted), type=chunked.type))
+        return got.to_numpy(zero_copy_only=False).astype(bool, copy=False) if got.null_count == 0 else \
+            got.fill_null(False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+    return column.isin(wanted).to_numpy(bool, na_value=False)
+
+
 def iter_rows(frame: pd.DataFrame, columns: Sequence[str]):
     """``zip`` of the ``columns``' :func:`values`, converted :data:`CHUNK` rows at a time (a column's Python
     strings are never all made at once)."""
@@ -144,9 +161,17 @@ def distinct(parts) -> list[str]:
     """
     seen: dict[str, None] = {}
     for column in parts:
-        for chunk in (chunks(column) if isinstance(column, pd.Series) else [column]):
-            seen.update(dict.fromkeys(map(str, chunk)))
+        add_distinct(seen, column)
     return list(seen)
+
+
+def add_distinct(seen: dict[str, None], column) -> None:
+    """Add ``column``'s values as strings to ``seen`` (a dict kept in the order first met; :func:`distinct`'s step).
+
+    ``column``: a pandas Series (converted a chunk at a time) or a list.
+    """
+    for chunk in (chunks(column) if isinstance(column, pd.Series) else [column]):
+        seen.update(dict.fromkeys(map(str, chunk)))
 
 
 def n_distinct_rows(texts: Sequence[str], emb: np.ndarray, decimals: int = 5, at_most: int | None = None) -> int:

@@ -18,9 +18,11 @@ Analyst overrides (``<raw_dir>/overrides.csv``) are applied last, on every run.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,6 +32,7 @@ import pandas as pd
 from analysis import engine, paths, schemas
 from analysis.config import PUBLISHABLE_CONSENT, ConsultationConfig
 from analysis.embeddings import EmbeddingCache, make_backend
+from analysis.memory import give_back
 from analysis.tables import read_optional, read_table, table_exists, table_path, write_table
 from analysis.themes import chunked, fitcache
 from analysis.themes.assign import (
@@ -52,14 +55,14 @@ from analysis.themes.discovery import discover
 from analysis.themes.fit import (
     Fitted,
     Prepared,
-    find_placeholders,
     fit_questions,
     prepare_question,
     procedural_filter,
     store_units,
 )
 from analysis.themes.lexical import LexicalSpace
-from analysis.themes.rows import distinct, filter_rows, hash_column
+from analysis.themes.reading import StoredAnswers, Themed, themed_of
+from analysis.themes.rows import distinct, filter_rows
 from analysis.themes.rows import values as column_values
 
 logger = logging.getLogger(__name__)
@@ -308,14 +311,17 @@ def apply_overrides(answer_themes: pd.DataFrame, overrides: pd.DataFrame) -> pd.
     return at.reset_index(drop=True)
 
 
-def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, cache: EmbeddingCache | None = None,
-              codebook: Codebook | None = None, campaigns: pd.DataFrame | None = None,
-              tags: pd.DataFrame | None = None, overrides: pd.DataFrame | None = None, inspect: dict | None = None,
+def theme_all(answers_clean: pd.DataFrame | StoredAnswers, cfg: ConsultationConfig, *, backend,
+              cache: EmbeddingCache | None = None, codebook: Codebook | None = None,
+              campaigns: pd.DataFrame | None = None, tags: pd.DataFrame | None = None,
+              overrides: pd.DataFrame | None = None, inspect: dict | None = None,
               consenting: frozenset[str] | None = None):
     """Theme every open question (pure core of :func:`run`).
 
     Args:
-        answers_clean: ``core_answers_clean``.
+        answers_clean: ``core_answers_clean`` (its open questions' rows are themed), or the open questions' rows
+            of a stored table (:class:`~analysis.themes.reading.StoredAnswers`: read a part at a time, the
+            campaign copies' letters never held whole). Either gives the same tables.
         cfg: The consultation (``open_questions``, ``settings.themes``, ``settings.seed``).
         backend: The embedding backend (fitted here when it is corpus-fitted).
         cache: Embedding cache, or ``None``.
@@ -332,29 +338,51 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     """
     st = cfg.settings.themes
     qids = [q.id for q in cfg.open_questions]
-    themed = answers_clean["question_id"].isin(qids).to_numpy()
-    sub = answers_clean if themed.all() else filter_rows(answers_clean, themed)  # read only, never modified
-    del answers_clean  # the caller may hold no reference (run(), themed_answers()): the rows go with ``sub``
     books = {qid: _book(codebook, qid) for qid in qids}
-    # the placeholders and the units, computed into the store by a second process while this one fits the backend
-    ahead = (fitcache.fork_ahead(functools.partial(_units_ahead, sub, campaigns, books, qids))
-             if len(sub) >= AHEAD_MIN_ROWS else None)
-    answers_corpus, codebook_texts = _corpus(sub, campaigns, codebook)
+    if isinstance(answers_clean, StoredAnswers):
+        ahead_ok = answers_clean.table_rows() >= AHEAD_MIN_ROWS
+        read = functools.partial(answers_clean.read, campaigns, tags)
+    else:
+        themed = answers_clean["question_id"].isin(qids).to_numpy()
+        sub = answers_clean if themed.all() else filter_rows(answers_clean, themed)  # read only, never modified
+        ahead_ok = len(sub) >= AHEAD_MIN_ROWS
+        read = functools.partial(themed_of, sub, campaigns, tags)
+        del sub
+    del answers_clean  # the caller may hold no reference (run(), themed_answers()): the rows go with ``read``
+    # the units, computed into the store by a second process while this one fits the backend: forked before this
+    # one reads the answers, it reads them itself (what it inherits, this process never writes to: no page of the
+    # corpus's strings is copied for it)
+    # it also finds the placeholders and hands them over (a file in the store), so this process does not
+    handoff = _handoff_path() if ahead_ok else None
+    ahead = (fitcache.fork_ahead(functools.partial(_units_ahead, read, campaigns, books, qids, handoff))
+             if handoff is not None else None)
+    got = read(keys=ahead is None)
+    # from here on a campaign copy's letter is read only through its campaign's template (prepare_question): the
+    # rows hold the copies' texts emptied (at 5,000,000 responses with 90% copies, 5.3 of the 6.3 GB of text read)
+    sub, placeholders, tagged = got.rows, got.placeholders, got.tagged
+    answers_corpus, codebook_texts = _corpus(got.texts, sub, campaigns, codebook)
+    del got
     if hasattr(backend, "fit"):  # corpus-fitted backend: all themed texts + the codebook's base texts
         backend.fit(answers_corpus, extra=codebook_texts, store=cache.folder if cache is not None else None)
     if codebook is not None and getattr(st, "finetune", "off") == "setfit":  # opt-in: tune the encoder on the codes
         from analysis.themes.setfit import tuned_backend
 
-        backend = tuned_backend(backend, sub, tags, codebook, cfg.settings.seed)
+        backend = tuned_backend(backend, tagged, tags, codebook, cfg.settings.seed)
     # discovery scores the dense embeddings only: the lexical space is for a codebook's themes
     store = fitcache.folder()  # word counts kept by the hash of their texts (a codebook edit counts only its own)
     lexical = (LexicalSpace(store / "lexical" if store is not None else None).fit(answers_corpus, extra=codebook_texts)
                if codebook is not None else None)
     del answers_corpus  # the distinct texts, read by the two fits only
+    give_back()  # their strings' heap pages (at 1,000,000 responses 1.0 GB, kept by glibc once freed)
     if ahead is not None:
         ahead.wait()
         ahead = None
-    placeholders = _placeholders(sub, fitcache.folder())
+    if placeholders is None:  # found by the forked process; read again if it handed none over (it failed)
+        placeholders = _handed_over(handoff)
+        if placeholders is None:
+            logger.warning("the placeholders were not handed over by the forked process: the answers read again")
+            placeholders = read(texts=False).placeholders
+    del read
     if placeholders:
         logger.info("placeholders set apart (not themed): %s",
                     "; ".join(f"{k!r} x{n}" for k, n in sorted(placeholders.items(), key=lambda x: -x[1])))
@@ -370,30 +398,51 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     min_score = resolve_min_score(st, backend)
     if codebook is not None and tags is not None and len(tags):
         # whole-response tags -> the answer of that response that scores the tagged theme highest
-        attributed = attribute_response_tags(tags, sub, codebook, lambda t: embed_units(t, "tag_attribution"),
+        attributed = attribute_response_tags(tags, tagged, codebook, lambda t: embed_units(t, "tag_attribution"),
                                              min_score=min_score)
         tags = pd.concat([tags[tags["question_id"].fillna("").astype(str) != ""][["response_id", "question_id", "tag"]],
                           attributed], ignore_index=True)
-    frames: dict[str, list] = {"themes": [], "at": [], "meta": []}
-    discoveries = []
-    # from here on a campaign copy's letter is read only through its campaign's template (prepare_question): the
-    # copies' own texts are let go (at a million responses with 90% copies, 1.2 GB of the 1.4 GB of text read)
-    sub = without_template_texts(sub, campaigns)
-    prepared = {}
-    # the largest question first: its rows, units and vectors are the stage's peak, then held beside no other
-    # question's prepared units (each question is prepared on its own: the order changes nothing it computes)
-    for qid in _largest_first(sub, qids):
+    del tagged
+    eng = engine.active()
+    # discovery on the Dask engine: each question prepared, then sent to the cluster (or, more than chunk_units()
+    # units, its chunks' tasks run) before the next is prepared, the smallest first, so this process holds one
+    # question's units and vectors at a time (at 5,000,000 responses all five held 13.9 of the stage's 21.9 GB)
+    one_at_a_time = eng is not None and codebook is None and inspect is None
+    # otherwise the largest question first: its rows, units and vectors are the stage's peak, then held beside no
+    # other question's prepared units (each question is prepared on its own: the order changes nothing it computes)
+    order = _largest_first(sub, qids)[::-1] if one_at_a_time else _largest_first(sub, qids)
+    shared = dict(backend=backend, settings=st, seed=cfg.settings.seed, consenting=consenting)
+    shared = eng.share(shared) if one_at_a_time else shared
+    prepared, done, sent = {}, {}, []
+    for i, qid in enumerate(order):
         if codebook is not None and codebook.resolved(qid) is None:
             logger.warning("codebook has no themes for open question %s: its answers all go to 'other'", qid)
         cb = books[qid]
         keep = procedural_filter(cb, qid, backend.encode, min_score) if cb is not None else None
         # the question's rows: a copy, let go as soon as its units are prepared
-        prepared[qid] = prepare_question(filter_rows(sub, (sub["question_id"] == qid).to_numpy(bool, na_value=False)),
-                                         question_id=qid, embed_units=embed_units,
-                                         resolved=cb.resolved(qid) if cb is not None else None, campaigns=campaigns,
-                                         keep_sentence=keep, lexical=lexical, placeholders=frozenset(placeholders),
-                                         with_sentences=cb is not None)  # discovery clusters whole texts
-    del sub  # from here on the prepared units are all that is read (the rows are freed when no caller holds them)
+        p = prepare_question(filter_rows(sub, (sub["question_id"] == qid).to_numpy(bool, na_value=False)),
+                             question_id=qid, embed_units=embed_units,
+                             resolved=cb.resolved(qid) if cb is not None else None, campaigns=campaigns,
+                             keep_sentence=keep, lexical=lexical, placeholders=frozenset(placeholders),
+                             with_sentences=cb is not None)  # discovery clusters whole texts
+        if i == len(order) - 1:
+            sub = None  # from here on the prepared units are all that is read
+            give_back()
+        if not one_at_a_time:
+            prepared[qid] = p
+        elif len(p.units) > chunked.chunk_units():
+            done[qid] = theme_question(p, question_id=qid, backend=backend, settings=st, seed=cfg.settings.seed,
+                                       codebook=None, fitted=None, consenting=consenting,
+                                       run=functools.partial(on_cluster, eng))
+        else:
+            sent.append((qid, eng.submit(_theme_item, [(qid, p, None, None)], cost=[len(p.owners)],
+                                         label="themes-question", large=True, shared=shared)))
+        del p
+        if one_at_a_time:
+            give_back()
+    if one_at_a_time:
+        done |= {qid: s.result()[0] for qid, s in sent}
+        return _assembled(done, qids, overrides)
     books, prepared = {q: books[q] for q in qids}, {q: prepared[q] for q in qids}  # in the questions' order
     fitted = {}
     if codebook is not None:
@@ -418,12 +467,9 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
     big = [q for q in qids if len(prepared[q].units) > chunked.chunk_units()]
     whole = [q for q in qids if q not in big]
     cost = [len(prepared[q].owners) for q in whole]
-    eng = engine.active()
-    done: dict[str, tuple] = {}
     if eng is not None:  # the Dask engine: a task a question, sent what it reads (the shared models once)
         sent = eng.submit(_theme_item, [(q, prepared[q], books[q], fitted.get(q)) for q in whole], cost=cost,
-                          label="themes-question", large=True,
-                          shared=dict(backend=backend, settings=st, seed=cfg.settings.seed, consenting=consenting))
+                          label="themes-question", large=True, shared=shared)
         if inspect is None:  # each let go here once sent (the stage's process peak at 1M: 5,224 -> 4,765 MB)
             for q in whole:
                 del prepared[q]
@@ -431,6 +477,9 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
             done[q] = theme_question(prepared[q], question_id=q, backend=backend, settings=st, seed=cfg.settings.seed,
                                      codebook=books[q], fitted=fitted.get(q), consenting=consenting,
                                      run=functools.partial(on_cluster, eng))
+            if inspect is None:  # its units and vectors, let go before the next is themed and the results gathered
+                del prepared[q]
+                give_back()
         done |= dict(zip(whole, sent.result(), strict=True))
     else:  # the other questions in forked workers while a larger one's chunks are computed here beside them
         pending = fitcache.start_forked(theme_one, whole, cost=cost)
@@ -439,10 +488,20 @@ def theme_all(answers_clean: pd.DataFrame, cfg: ConsultationConfig, *, backend, 
                 done[q] = theme_question(prepared[q], question_id=q, backend=backend, settings=st,
                                          seed=cfg.settings.seed, codebook=books[q], fitted=fitted.get(q),
                                          consenting=consenting, run=forked)
+                if inspect is None:
+                    del prepared[q]
         except BaseException:
             pending.cancel()
             raise
         done |= dict(zip(whole, pending.result(), strict=True))
+    return _assembled(done, qids, overrides)
+
+
+def _assembled(done: dict[str, tuple], qids: list[str], overrides: pd.DataFrame | None) -> tuple:
+    """:func:`theme_all`'s tables from each question's :func:`theme_question` result (in ``qids`` order), the
+    overrides applied."""
+    frames: dict[str, list] = {"themes": [], "at": [], "meta": []}
+    discoveries = []
     for themes, at, meta, disc in (done[q] for q in qids):
         frames["themes"].append(themes)
         frames["at"].append(at)
@@ -464,8 +523,8 @@ def _theme_item(item: tuple, *, backend, settings, seed: int, consenting: frozen
                           codebook=codebook, fitted=fitted, consenting=consenting)
 
 
-#: Themed answers from which the placeholders and units are computed ahead (:func:`_units_ahead`): below, the fork
-#: costs more than it saves.
+#: Answers (rows of ``core_answers_clean``: the themed rows of a frame, every row of a stored table) from which the
+#: units are computed ahead (:func:`_units_ahead`): below, the fork costs more than it saves.
 AHEAD_MIN_ROWS = 50_000
 
 
@@ -483,17 +542,22 @@ def _largest_first(sub: pd.DataFrame, qids: list[str]) -> list[str]:
     return sorted(qids, key=lambda q: (-int(sizes.get(q, 0)), qids.index(q)))
 
 
-def _units_ahead(sub: pd.DataFrame, campaigns: pd.DataFrame | None, books: dict[str, Codebook | None],
-                 qids: list[str]) -> None:
-    """The placeholders and each question's units, into the themes store, as :func:`theme_all` computes them next.
+def _units_ahead(read: Callable[..., Themed], campaigns: pd.DataFrame | None, books: dict[str, Codebook | None],
+                 qids: list[str], handoff: Path) -> None:
+    """The placeholders (written to ``handoff``) and each question's units (into the themes store), as
+    :func:`theme_all` needs them next.
 
-    Run by a forked process (:func:`analysis.themes.fitcache.fork_ahead`) while :func:`theme_all` fits the
-    embedding backend: the same calls on the same inputs (:func:`_placeholders` on the themed answers, then
-    :func:`analysis.themes.fit.store_units` on each question's rows of :func:`without_template_texts`, with the
-    arguments :func:`theme_all` hands :func:`analysis.themes.fit.prepare_question`), so its look-ups find them.
+    Run by a forked process (:func:`analysis.themes.fitcache.fork_ahead`) while :func:`theme_all` reads the answers
+    and fits the embedding backend: the answers read the same way (``read``, without the corpus), then the same
+    calls on the same inputs (:func:`analysis.themes.fit.store_units` on each question's rows, with the arguments
+    :func:`theme_all` hands :func:`analysis.themes.fit.prepare_question`), so its look-ups find them.
     """
-    placeholders = frozenset(_placeholders(sub, fitcache.folder()))
-    sub = without_template_texts(sub, campaigns)
+    got = read(texts=False)
+    placeholders, sub = frozenset(got.placeholders), got.rows
+    tmp = handoff.with_suffix(".tmp")
+    tmp.write_text(json.dumps(got.placeholders, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(handoff)
+    del got
     for qid in _largest_first(sub, qids):
         cb = books[qid]
         store_units(filter_rows(sub, (sub["question_id"] == qid).to_numpy(bool, na_value=False)),
@@ -501,51 +565,43 @@ def _units_ahead(sub: pd.DataFrame, campaigns: pd.DataFrame | None, books: dict[
                     placeholders=placeholders, with_sentences=cb is not None)
 
 
-def without_template_texts(sub: pd.DataFrame, campaigns: pd.DataFrame | None) -> pd.DataFrame:
-    """``sub`` with ``text_redacted`` emptied where :func:`~analysis.themes.fit.prepare_question` never reads it:
-    the campaign copies whose campaign has a (non-empty) template, whose unit is that template.
-
-    The other columns are the same arrays (no copy); an Arrow-backed text column is rebuilt by PyArrow, holding
-    only the texts still read, so the copies' letters are freed once no one else holds ``sub``.
-    """
-    if campaigns is None or not len(campaigns) or not len(sub):
-        return sub
-    # the templates as prepare_question reads them (fit._units): a copy's unit is its template when that is truthy
-    templates = dict(zip(campaigns["campaign_id"].astype(str), campaigns["template"].astype(str), strict=True))
-    templated = {c for c, t in templates.items() if t}
-    if not templated:
-        return sub
-    unused = (sub["is_campaign_copy"].fillna(False).astype(bool).to_numpy()
-              & sub["campaign_id"].isin(templated).to_numpy(bool, na_value=False))
-    if not unused.any():
-        return sub
-    col = sub["text_redacted"]
-    chunked = getattr(col.array, "_pa_array", None)
-    if chunked is not None:
-        import pyarrow as pa  # noqa: PLC0415 - pandas' Arrow-backed columns need it anyway
-        import pyarrow.compute as pc  # noqa: PLC0415
-
-        kept = pd.array(pc.if_else(pa.array(~unused), chunked, pa.scalar("", type=chunked.type)), dtype=col.dtype)
-        text = pd.Series(kept, index=col.index, name=col.name)
-    else:
-        text = col.mask(unused, "")
-    return sub.assign(text_redacted=text)
+def _handoff_path() -> Path | None:
+    """Where :func:`_units_ahead` writes the placeholders it finds (``None`` without a themes store: no fork)."""
+    store = fitcache.folder()
+    if store is None:
+        return None
+    store.mkdir(parents=True, exist_ok=True)
+    return store / f"placeholders-handed-{os.getpid()}-{time.monotonic_ns()}.json"
 
 
-def _corpus(sub: pd.DataFrame, campaigns: pd.DataFrame | None,
+def _handed_over(handoff: Path | None) -> dict[str, int] | None:
+    """The placeholders :func:`_units_ahead` wrote to ``handoff`` (the file then removed), else ``None``."""
+    if handoff is None or not handoff.is_file():
+        return None
+    try:
+        found = {str(k): int(n) for k, n in json.loads(handoff.read_text(encoding="utf-8")).items()}
+    except (OSError, ValueError, AttributeError):
+        return None
+    finally:
+        handoff.unlink(missing_ok=True)
+    return found
+
+
+def _corpus(texts: list[str], sub: pd.DataFrame, campaigns: pd.DataFrame | None,
             codebook: Codebook | None) -> tuple[list[str], list[str]]:
     """Texts a corpus-fitted space is fitted on: every distinct themed text, then the codebook's base theme texts.
 
     Returned apart: a large corpus fits the embedding backend without the codebook's texts
     (:meth:`analysis.embeddings.TfidfSvdBackend.fit`), so a codebook edit reuses the cached vectors.
 
-    The themed texts are each answer's text, each personal addition, then each campaign template, as strings,
+    The themed texts are each answer's text (``texts``: :attr:`~analysis.themes.reading.Themed.texts`, read before
+    the copies' letters were let go), each personal addition (of ``sub``), then each campaign template, as strings,
     de-duplicated in the order first met: both fits (:meth:`~analysis.embeddings.TfidfSvdBackend.fit`,
     :meth:`~analysis.themes.lexical.LexicalSpace.fit`) de-duplicate their corpus in that order themselves, so they
     fit the same texts, and only the distinct ones are ever held as Python strings (the list of every row's text
     was 370 MB at 200,000 responses with 90% campaign letters).
     """
-    parts = [sub["text_redacted"].astype(str), sub["personal_addition"].dropna().astype(str)]
+    parts = [texts, sub["personal_addition"].dropna().astype(str)]
     if campaigns is not None and len(campaigns):
         parts.append(campaigns["template"].astype(str))
     corpus = distinct(parts)
@@ -554,30 +610,6 @@ def _corpus(sub: pd.DataFrame, campaigns: pd.DataFrame | None,
         # base themes only: operations (even splits) never move the answers' embeddings
         book = [t for q in codebook.questions.values() for th in q.themes for t in prototype_texts(th)]
     return corpus, book
-
-
-def _placeholders(sub: pd.DataFrame, store: Path | None) -> dict[str, int]:
-    """:func:`~analysis.themes.fit.find_placeholders`, kept in ``store`` by the hash of the answers it reads."""
-    if store is None:
-        return find_placeholders(sub)
-    # v2: the columns' Arrow buffers (:func:`~analysis.themes.rows.hash_column`), not every value made a str and
-    # joined (1.3 against 0.2 CPU s for the 397,000 themed answers at 200,000 responses with 90% campaign letters)
-    h = hashlib.sha256(b"placeholders-v2")
-    for col in ("question_id", "text_redacted"):
-        h.update(f"\x1e{col}:{sub[col].dtype}:{len(sub)}\x1e".encode())
-        hash_column(h, sub[col])
-    path = store / f"placeholders-{h.hexdigest()[:24]}.json"
-    if path.is_file():
-        try:
-            return {str(k): int(n) for k, n in json.loads(path.read_text(encoding="utf-8")).items()}
-        except (OSError, ValueError, AttributeError):
-            pass
-    found = find_placeholders(sub)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
-    return found
 
 
 def _empty_codebook(qid: str) -> Codebook:
@@ -596,6 +628,11 @@ def themed_answers(cfg: ConsultationConfig, processed_dir: Path) -> pd.DataFrame
                       where=("question_id", [q.id for q in cfg.open_questions]))
 
 
+def stored_answers(cfg: ConsultationConfig, processed_dir: Path) -> StoredAnswers:
+    """:func:`themed_answers`'s rows and columns, to be read by :func:`theme_all` a part at a time."""
+    return StoredAnswers(Path(processed_dir), tuple(q.id for q in cfg.open_questions), tuple(ANSWER_COLUMNS))
+
+
 def draft_codebook_for(cfg: ConsultationConfig, *, processed_dir: Path) -> str:
     """Discover themes on the processed answers and return a codebook draft (``analysis themes draft``).
 
@@ -612,7 +649,7 @@ def draft_codebook_for(cfg: ConsultationConfig, *, processed_dir: Path) -> str:
                                 f"{cfg.id}` and `analysis campaigns {cfg.id}` first")
     backend = make_backend(cfg.settings.themes, cfg.settings.seed)
     cache = EmbeddingCache(paths.cache_dir(cfg.id) / "embeddings") if cfg.settings.themes.cache else None
-    _, _, _, discoveries = theme_all(themed_answers(cfg, processed_dir), cfg, backend=backend, cache=cache,
+    _, _, _, discoveries = theme_all(stored_answers(cfg, processed_dir), cfg, backend=backend, cache=cache,
                                      codebook=None,
                                      campaigns=read_optional("core_campaigns", processed_dir))
     return draft_codebook(discoveries, consultation=cfg.id)
@@ -647,8 +684,8 @@ def run(cfg: ConsultationConfig, *, raw_dir: Path, processed_dir: Path) -> list[
         del pairs
     # fitted models kept by a hash of their inputs: a re-run (codebook edit) refits only what changed
     with fitcache.stored_in(paths.cache_dir(cfg.id) / "themes" if cfg.settings.themes.cache else None):
-        # the answers are handed over (this frame keeps no reference): theme_all frees them once they are prepared
-        themes, at, meta, discoveries = theme_all(themed_answers(cfg, processed_dir), cfg, backend=backend,
+        # the answers are read by theme_all, a part at a time (the copies' letters let go as each part is read)
+        themes, at, meta, discoveries = theme_all(stored_answers(cfg, processed_dir), cfg, backend=backend,
                                                   cache=cache, codebook=codebook, campaigns=campaigns, tags=tags,
                                                   overrides=overrides, consenting=consenting)
     if codebook is None and overrides is not None:
