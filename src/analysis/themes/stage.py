@@ -351,8 +351,8 @@ def theme_all(answers_clean: pd.DataFrame | StoredAnswers, cfg: ConsultationConf
     del answers_clean  # the caller may hold no reference (run(), themed_answers()): the rows go with ``read``
     # the units, computed into the store by a second process while this one fits the backend: forked before this
     # one reads the answers, it reads them itself (what it inherits, this process never writes to: no page of the
-    # corpus's strings is copied for it)
-    # it also finds the placeholders and hands them over (a file in the store), so this process does not
+    # corpus's strings is copied for it); it also finds the placeholders and hands them over (a file in the store),
+    # so this process reads the answers without looking for them
     handoff = _handoff_path() if ahead_ok else None
     ahead = (fitcache.fork_ahead(functools.partial(_units_ahead, read, campaigns, books, qids, handoff))
              if handoff is not None else None)
