@@ -173,3 +173,20 @@ def test_discovery_on_the_cluster_holds_one_questions_units_at_a_time(monkeypatc
             assert any(label == "themes-chunk-counts" for label, _ in eng.calls)  # q1 in chunks
     for local, cluster in zip(got["local"], got["cluster"], strict=True):
         pd.testing.assert_frame_equal(cluster, local)
+
+
+def test_a_key_repeated_in_another_part_is_refused(tmp_path, monkeypatch):
+    """As ``read_table`` refuses it (``test_tables_partitioned.py``): each part is checked as read, then the keys
+    across the parts."""
+    from analysis.errors import TableSchemaError
+
+    df, campaigns = _table()
+    monkeypatch.setenv(tables.PARTITION_ENV, "97")
+    write_table(df, "core_answers_clean", tmp_path)
+    first, second = table_files("core_answers_clean", tmp_path)[:2]
+    dup = pd.concat([pd.read_parquet(second).iloc[:-1], pd.read_parquet(first).iloc[:1]], ignore_index=True)
+    dup.to_parquet(second, index=False)  # part 1 now repeats part 0's first key
+    with pytest.raises(TableSchemaError, match="core_answers_clean"):
+        read_table("core_answers_clean", tmp_path)
+    with pytest.raises(TableSchemaError, match=r"core_answers_clean: the key \(response_id 'r0000'"):
+        StoredAnswers(Path(tmp_path), ("q1", "q2"), COLUMNS).read(campaigns, None)

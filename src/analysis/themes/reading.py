@@ -136,9 +136,29 @@ def _collect(parts: Iterable[pd.DataFrame], campaigns: pd.DataFrame | None, tags
     if whole:
         (out,), (tag,) = rows, tagged
     else:
+        n_parts = len(rows)
         out, tag = (pd.concat(rows, ignore_index=True), pd.concat(tagged, ignore_index=True))
+        if n_parts > 1:
+            _unique_across_parts(out)
     rows.clear()
     placeholders = None if not keys else {} if not len(out) else placeholders_of(
         pd.concat(found, ignore_index=True) if len(found) > 1 else found[0],
         pd.concat(sizes).groupby(level=0).sum() if len(sizes) > 1 else sizes[0])
     return Themed(out, list(seen), placeholders, tag)
+
+
+def _unique_across_parts(rows: pd.DataFrame) -> None:
+    """Refuse ``core_answers_clean`` rows whose key repeats across its parts (each part's own keys were checked as
+    it was read, as :func:`analysis.tables.read_table` checks the whole).
+
+    Raises:
+        TableSchemaError: Naming the table, the repeated key and its second row.
+    """
+    dup = rows.duplicated(["response_id", "question_id"]).to_numpy()
+    if dup.any():
+        from analysis.errors import TableSchemaError  # noqa: PLC0415
+
+        i = int(dup.argmax())
+        raise TableSchemaError(f"core_answers_clean: the key (response_id {rows['response_id'].iloc[i]!r}, "
+                               f"question_id {rows['question_id'].iloc[i]!r}) is repeated across the table's parts "
+                               f"(row {i} of the rows read): the table is not as write_table wrote it")
